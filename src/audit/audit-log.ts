@@ -1,0 +1,100 @@
+import type { Collection, Db } from 'mongodb';
+import { RetentionError } from '../errors.js';
+import { isDuplicateKeyError } from '../store/duplicate-key.js';
+import { assertTenantId } from '../tenants/tenant-id.js';
+import { GENESIS_HASH, hashAuditEntry, type AuditEntry, type AuditEvent } from './audit-entry.js';
+
+interface AuditDocument extends AuditEntry {
+  _id: string;
+}
+
+/** Result of walking a tenant's audit chain. */
+export interface AuditChainState {
+  entries: number;
+  intact: boolean;
+  /** The first entry whose link or hash does not hold. */
+  brokenAt?: number;
+}
+
+const MAX_APPEND_ATTEMPTS = 20;
+const MAX_TEXT = 2000;
+
+/** Strips control characters (no log injection) and bounds the length. */
+const clean = (value: string | undefined): string | undefined =>
+  value === undefined ? undefined : value.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_TEXT);
+
+/**
+ * The `audit` collection: append-only, one hash chain per tenant. Appends from any number of processes are
+ * serialized by a unique `(tenantId, seq)` index: a writer that loses the race re-reads the head and tries again.
+ */
+export class AuditLog {
+  private readonly audit: Collection<AuditDocument>;
+
+  constructor(db: Db) {
+    this.audit = db.collection<AuditDocument>('audit');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.audit.createIndex({ tenantId: 1, seq: 1 }, { unique: true, name: 'tenant_seq' });
+    await this.audit.createIndex({ tenantId: 1, at: -1 }, { name: 'tenant_at' });
+  }
+
+  /** Appends an event to the tenant's chain and returns the stored entry. */
+  async append(tenantId: string, event: AuditEvent, now = new Date()): Promise<AuditEntry> {
+    const id = assertTenantId(tenantId);
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt += 1) {
+      const last = await this.audit.find({ tenantId: id }).sort({ seq: -1 }).limit(1).next();
+      const base: Omit<AuditEntry, 'hash'> = {
+        tenantId: id,
+        seq: (last?.seq ?? 0) + 1,
+        at: now,
+        actor: { type: event.actor.type, id: clean(event.actor.id) ?? '' },
+        action: clean(event.action) ?? '',
+        outcome: event.outcome,
+        ...(event.target !== undefined ? { target: clean(event.target) } : {}),
+        ...(event.ip !== undefined ? { ip: clean(event.ip) } : {}),
+        ...(event.userAgent !== undefined ? { userAgent: clean(event.userAgent) } : {}),
+        ...(event.details !== undefined ? { details: cleanDetails(event.details) } : {}),
+        prevHash: last?.hash ?? GENESIS_HASH,
+      };
+      const entry: AuditEntry = { ...base, hash: hashAuditEntry(base) };
+      try {
+        await this.audit.insertOne({ _id: `${id}:${entry.seq}`, ...entry });
+        return entry;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    }
+    throw new RetentionError('ERR_AUDIT_CONTENDED', `could not append to the audit log of "${id}" after ${MAX_APPEND_ATTEMPTS} attempts; retry`, 503);
+  }
+
+  /** Entries newest first. */
+  async list(tenantId: string, options: { limit?: number; action?: string } = {}): Promise<AuditEntry[]> {
+    const filter = { tenantId: assertTenantId(tenantId), ...(options.action !== undefined ? { action: String(options.action) } : {}) };
+    const docs = await this.audit.find(filter).sort({ seq: -1 }).limit(Math.min(Math.max(options.limit ?? 50, 1), 1000)).toArray();
+    return docs.map(({ _id: _ignored, ...entry }) => entry);
+  }
+
+  /** Recomputes every hash of the tenant's chain in order. */
+  async verifyChain(tenantId: string): Promise<AuditChainState> {
+    let prevHash = GENESIS_HASH;
+    let expectedSeq = 1;
+    const cursor = this.audit.find({ tenantId: assertTenantId(tenantId) }).sort({ seq: 1 });
+    for await (const { _id: _ignored, hash, ...rest } of cursor) {
+      if (rest.seq !== expectedSeq || rest.prevHash !== prevHash || hashAuditEntry(rest) !== hash) {
+        return { entries: expectedSeq - 1, intact: false, brokenAt: expectedSeq };
+      }
+      prevHash = hash;
+      expectedSeq += 1;
+    }
+    return { entries: expectedSeq - 1, intact: true };
+  }
+}
+
+function cleanDetails(details: NonNullable<AuditEvent['details']>): NonNullable<AuditEvent['details']> {
+  const out: NonNullable<AuditEvent['details']> = {};
+  for (const [key, value] of Object.entries(details).slice(0, 50)) {
+    out[clean(key)?.replace(/[.$]/g, '_') ?? ''] = typeof value === 'string' ? (clean(value) ?? '') : value;
+  }
+  return out;
+}

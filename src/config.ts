@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { RetentionError } from './errors.js';
+
+/** Log levels pino accepts. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `a whole number from ${min} to ${max}`).max(max, `a whole number from ${min} to ${max}`));
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+  );
+
+const databaseName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,38}$/, 'a MongoDB database name of letters, digits, "_" or "-" (at most 38 characters)');
+
+/**
+ * `TRUST_PROXY` as Express understands it, restricted to the safe forms: `false` (default: no proxy),
+ * a hop count, or a comma-separated list of proxy addresses / CIDRs. `true` is refused: it lets any client forge
+ * `X-Forwarded-For`, which would defeat the IP allowlist and the rate limits.
+ */
+const trustProxy = z.string().transform((value, ctx): false | number | string[] => {
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed === 'false' || trimmed === '0') return false;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  const cidr = /^(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-fA-F:]+)(?:\/\d{1,3})?$|^(?:loopback|linklocal|uniquelocal)$/;
+  if (trimmed === 'true' || entries.some((entry) => !cidr.test(entry))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: '"false", a number of proxy hops, or a comma-separated list of proxy addresses or CIDRs ("true" is refused: it lets clients forge their address)',
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+/**
+ * A master-key ring: comma-separated `keyId:base64Key` entries, each key 32 bytes (AES-256).
+ * Kept as text here; `src/crypto` turns it into a keyring.
+ */
+const masterKeys = z.string().superRefine((value, ctx) => {
+  const seen = new Set<string>();
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    const match = /^([a-z0-9-]{1,32}):([A-Za-z0-9+/_-]+={0,2})$/.exec(entry);
+    const key = match?.[2] === undefined ? undefined : Buffer.from(match[2], 'base64');
+    if (!match?.[1] || key?.length !== 32) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'comma-separated "keyId:base64Key" entries, key ids of [a-z0-9-] and keys of exactly 32 bytes (generate one with: openssl rand -base64 32)',
+      });
+      return;
+    }
+    if (seen.has(match[1])) {
+      ctx.addIssue({ code: 'custom', message: `key id "${match[1]}" appears twice` });
+      return;
+    }
+    seen.add(match[1]);
+  }
+});
+
+/** One configuration variable: its schema, default and documentation, in one place. */
+interface VariableSpec {
+  /** Zod schema applied to the raw string. */
+  schema: z.ZodType;
+  /** Default as the raw string, or undefined when the variable is required / optional without default. */
+  default?: string;
+  /** Optional variables may be absent (the value is then `undefined`). */
+  optional?: boolean;
+  /** Secrets may also come from `<NAME>_FILE` and are never printed. */
+  secret?: boolean;
+  /** One line for README's configuration reference. */
+  description: string;
+}
+
+/**
+ * Every environment variable Retention reads. README's configuration reference documents each of them
+ * (a test keeps the two in step).
+ */
+export const CONFIG_VARIABLES = {
+  NODE_ENV: {
+    schema: z.enum(['production', 'development', 'test']),
+    default: 'production',
+    description: 'production, development or test; development relaxes nothing security-relevant, it only changes log formatting.',
+  },
+  LOG_LEVEL: { schema: z.enum(LOG_LEVELS), default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}.` },
+  REDIS_URL: {
+    schema: url(['redis', 'rediss']),
+    default: 'redis://127.0.0.1:6379',
+    secret: true,
+    description: 'Redis for queues, sessions and rate limits (redis:// or rediss://; may carry a password, so also REDIS_URL_FILE).',
+  },
+  QUEUE_PREFIX: {
+    schema: z.string().regex(/^[A-Za-z0-9_{}-]{1,64}$/, 'letters, digits, "_", "-" or a {hash-tag} (at most 64 characters)'),
+    default: 'retention',
+    description: 'Key prefix of all BullMQ queues; use a hash tag such as {retention} on Redis Cluster.',
+  },
+  MONGODB_URL: {
+    schema: url(['mongodb', 'mongodb+srv']),
+    default: 'mongodb://127.0.0.1:27017',
+    secret: true,
+    description: 'MongoDB for the control plane and, in online mode, the archive (may carry credentials, so also MONGODB_URL_FILE).',
+  },
+  MONGODB_DATABASE: { schema: databaseName, default: 'retention', description: 'Control-plane database name.' },
+  MONGODB_ARCHIVE_DB_PREFIX: {
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,24}$/, 'letters, digits, "_" or "-" (at most 24 characters)'),
+    default: 'retention_',
+    description: 'Archive database of a tenant without its own URI: this prefix followed by the tenant id.',
+  },
+  RETENTION_MASTER_KEYS: {
+    schema: masterKeys,
+    optional: true,
+    secret: true,
+    description: 'Master keys that seal stored secrets (SFTP passwords and keys, API tokens): "keyId:base64Key" entries, comma-separated. Required by the worker, the portal and the CLI commands that touch secrets.',
+  },
+  RETENTION_ACTIVE_KEY_ID: {
+    schema: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a key id of [a-z0-9-] present in RETENTION_MASTER_KEYS'),
+    optional: true,
+    description: 'Key id new secrets are sealed with; defaults to the first key of RETENTION_MASTER_KEYS. Change it, then run `retention keys rotate`, to rotate.',
+  },
+  HOST: { schema: z.string().min(1), default: '0.0.0.0', description: 'Address the portal listens on.' },
+  PORT: { schema: integer(1, 65535), default: '3000', description: 'Port the portal listens on.' },
+  PUBLIC_URL: {
+    schema: url(['http', 'https']),
+    default: 'http://localhost:3000',
+    description: 'Base URL users reach the portal at; used in activation and invitation links.',
+  },
+  TRUST_PROXY: {
+    schema: trustProxy,
+    default: 'false',
+    description: 'Reverse proxies whose X-Forwarded-For is believed: false, a hop count, or proxy addresses/CIDRs. Decides the client address for the IP allowlist and rate limits.',
+  },
+  DEFAULT_TENANT: {
+    schema: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a tenant id: 3 to 63 characters of a-z, 0-9 and "-"'),
+    optional: true,
+    description: 'Tenant served when the host name carries no tenant subdomain (single-tenant installs).',
+  },
+  WORKER_CONCURRENCY: { schema: integer(1, 256), default: '4', description: 'Chunk jobs one worker process runs at once.' },
+  WORKER_SFTP_HOST_CONCURRENCY: {
+    schema: integer(1, 64),
+    default: '2',
+    description: 'Uploads at once to one SFTP host across all workers, so one slow customer server cannot starve the others.',
+  },
+  SETTLE_LAG_SECONDS: {
+    schema: integer(0, 86_400),
+    default: '300',
+    description: 'Records updated in the last N seconds wait for the next run, so late writes in the source are not missed.',
+  },
+  SPOOL_DIR: {
+    schema: z.string().min(1),
+    default: join(tmpdir(), 'retention-spool'),
+    description: 'Local directory where files are encoded before upload (deleted after each chunk).',
+  },
+  SHUTDOWN_TIMEOUT_SECONDS: {
+    schema: integer(1, 3600),
+    default: '30',
+    description: 'On SIGTERM, how long running jobs may take to finish before the process exits (unfinished jobs are retried elsewhere).',
+  },
+} satisfies Record<string, VariableSpec>;
+
+type Variables = typeof CONFIG_VARIABLES;
+type Parsed<K extends keyof Variables> = z.output<Variables[K]['schema']>;
+
+/** The validated, frozen configuration of a Retention process. */
+export interface Config {
+  nodeEnv: Parsed<'NODE_ENV'>;
+  logLevel: Parsed<'LOG_LEVEL'>;
+  redisUrl: string;
+  queuePrefix: string;
+  mongodbUrl: string;
+  mongodbDatabase: string;
+  mongodbArchiveDbPrefix: string;
+  masterKeys: string | undefined;
+  activeKeyId: string | undefined;
+  host: string;
+  port: number;
+  publicUrl: string;
+  trustProxy: Parsed<'TRUST_PROXY'>;
+  defaultTenant: string | undefined;
+  workerConcurrency: number;
+  workerSftpHostConcurrency: number;
+  settleLagMs: number;
+  spoolDir: string;
+  shutdownTimeoutMs: number;
+}
+
+/** Thrown when the environment holds an invalid configuration. Its message lists every problem. */
+export class ConfigError extends RetentionError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super('ERR_CONFIG_INVALID', `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 500);
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Builds the configuration from environment variables, once, at start. Every variable is validated; a secret may
+ * instead come from a file named by `<NAME>_FILE` (trailing newline trimmed). All problems are reported together,
+ * each naming the variable and what is expected.
+ *
+ * @example
+ * const config = loadConfig(process.env); // throws ConfigError listing e.g. 'PORT: expected a whole number from 1 to 65535'
+ */
+export function loadConfig(env: Env = process.env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Readonly<Config> {
+  const problems: string[] = [];
+  const values: Partial<Record<keyof Variables, unknown>> = {};
+
+  for (const [name, spec] of Object.entries(CONFIG_VARIABLES) as [keyof Variables, VariableSpec][]) {
+    const raw = readRaw(name, spec, env, readFile, problems);
+    if (raw === null) continue;
+    const input = raw ?? spec.default;
+    if (input === undefined) {
+      if (!spec.optional) problems.push(`${name}: required: ${spec.description}`);
+      continue;
+    }
+    const result = spec.schema.safeParse(input);
+    if (result.success) values[name] = result.data;
+    else {
+      const shown = spec.secret ? '(value hidden)' : JSON.stringify(input);
+      problems.push(`${name}: expected ${result.error.issues[0]?.message ?? 'a valid value'}, got ${shown}`);
+    }
+  }
+
+  const masterKeyIds = typeof values.RETENTION_MASTER_KEYS === 'string' ? values.RETENTION_MASTER_KEYS.split(',').map((e) => e.trim().split(':')[0]) : [];
+  if (values.RETENTION_ACTIVE_KEY_ID !== undefined && !masterKeyIds.includes(values.RETENTION_ACTIVE_KEY_ID as string)) {
+    problems.push('RETENTION_ACTIVE_KEY_ID: expected a key id present in RETENTION_MASTER_KEYS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const v = values as { [K in keyof Variables]: Parsed<K> };
+  return Object.freeze({
+    nodeEnv: v.NODE_ENV,
+    logLevel: v.LOG_LEVEL,
+    redisUrl: v.REDIS_URL,
+    queuePrefix: v.QUEUE_PREFIX,
+    mongodbUrl: v.MONGODB_URL,
+    mongodbDatabase: v.MONGODB_DATABASE,
+    mongodbArchiveDbPrefix: v.MONGODB_ARCHIVE_DB_PREFIX,
+    masterKeys: v.RETENTION_MASTER_KEYS,
+    activeKeyId: v.RETENTION_ACTIVE_KEY_ID ?? masterKeyIds[0],
+    host: v.HOST,
+    port: v.PORT,
+    publicUrl: v.PUBLIC_URL.replace(/\/+$/, ''),
+    trustProxy: Array.isArray(v.TRUST_PROXY) ? Object.freeze([...v.TRUST_PROXY]) as string[] : v.TRUST_PROXY,
+    defaultTenant: v.DEFAULT_TENANT,
+    workerConcurrency: v.WORKER_CONCURRENCY,
+    workerSftpHostConcurrency: v.WORKER_SFTP_HOST_CONCURRENCY,
+    settleLagMs: v.SETTLE_LAG_SECONDS * 1000,
+    spoolDir: v.SPOOL_DIR,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+  });
+}
+
+/**
+ * The raw string of a variable: from the environment, or for secrets from `<NAME>_FILE`.
+ * `null` means a problem was recorded; `undefined` means absent.
+ */
+function readRaw(name: string, spec: VariableSpec, env: Env, readFile: (path: string) => string, problems: string[]): string | undefined | null {
+  const direct = env[name];
+  const filePath = spec.secret ? env[`${name}_FILE`] : undefined;
+  if (direct !== undefined && filePath !== undefined) {
+    problems.push(`${name}: set either ${name} or ${name}_FILE, not both`);
+    return null;
+  }
+  if (filePath === undefined) return direct === '' ? undefined : direct;
+  try {
+    return readFile(filePath).replace(/\r?\n$/, '');
+  } catch (err) {
+    const reason = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
+    problems.push(`${name}_FILE: cannot read ${JSON.stringify(filePath)} (${reason}); expected a readable file holding ${name}`);
+    return null;
+  }
+}

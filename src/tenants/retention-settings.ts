@@ -1,0 +1,145 @@
+import { CronExpressionParser } from 'cron-parser';
+import { RetentionError } from '../errors.js';
+import { z } from 'zod';
+import { RECORD_TYPES } from '../records/record-type.js';
+
+/** A value sealed by `src/crypto` (`v1.<keyId>.<iv>.<ciphertext>.<tag>`); never a plaintext secret. */
+export const sealedSecretSchema = z.string().regex(/^v1\.[a-z0-9-]{1,32}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/, 'a sealed secret');
+
+const hostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9a-fA-F:.]+\]?$/, 'a host name or IP address');
+
+/** An IANA time zone name the runtime knows. */
+export const timeZoneSchema = z.string().min(1).max(64).refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an IANA time zone such as Europe/Berlin or UTC');
+
+/** A five-field cron expression (minute hour day month weekday). */
+export const cronSchema = z.string().min(9).max(120).refine((expr) => {
+  if (expr.trim().split(/\s+/).length !== 5) return false;
+  try {
+    CronExpressionParser.parse(expr);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a five-field cron expression such as "0 2 * * *" (minute hour day month weekday)');
+
+/** Where a tenant's records come from. */
+export const sourceSettingsSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('demo'),
+    /** Seed of the deterministic generator. */
+    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    /** Records generated per hour and type. */
+    recordsPerHour: z.number().int().min(1).max(100_000).default(60),
+  }),
+  z.object({
+    kind: z.literal('http'),
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    token: sealedSecretSchema,
+    pageSize: z.number().int().min(1).max(5000).default(500),
+  }),
+]);
+
+/** The SHA-256 fingerprint of an SSH host key as `ssh-keygen -l` prints it. */
+export const hostKeyFingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'a host-key fingerprint such as SHA256:AbC… (43 base64 characters), as ssh-keygen -l prints it');
+
+const remoteRoot = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9._\-/]+$/, 'a directory path of letters, digits, ".", "_", "-" and "/"')
+  .refine((p) => !p.split('/').includes('..'), 'a path without ".." segments');
+
+/** Where a tenant's drops are delivered. */
+export const targetSettingsSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('sftp'),
+      host: hostname,
+      port: z.number().int().min(1).max(65535).default(22),
+      username: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'a user name of letters, digits, ".", "_" or "-"'),
+      password: sealedSecretSchema.optional(),
+      privateKey: sealedSecretSchema.optional(),
+      passphrase: sealedSecretSchema.optional(),
+      hostKeyFingerprint: hostKeyFingerprintSchema,
+      root: remoteRoot.default('/'),
+    })
+    .refine((t) => t.password !== undefined || t.privateKey !== undefined, {
+      message: 'an SFTP target needs a password or a private key',
+      path: ['password'],
+    }),
+  z.object({
+    kind: z.literal('local'),
+    /** An absolute directory on the worker's machine (on-premises installs and the demo). */
+    directory: z.string().min(1).max(1024).refine((p) => p.startsWith('/') && !p.split('/').includes('..'), 'an absolute directory path without ".." segments'),
+  }),
+]);
+
+/** How records are written into files. */
+export const fileSettingsSchema = z.object({
+  format: z.enum(['json', 'ndjson']).default('json'),
+  gzip: z.boolean().default(true),
+  /** A file is closed before it would hold more records than this. */
+  maxRecords: z.number().int().min(1).max(10_000_000).default(100_000),
+  /** A file is closed before its uncompressed JSON would exceed this many bytes. */
+  maxBytes: z.number().int().min(1024).max(4 * 1024 ** 3).default(256 * 1024 ** 2),
+});
+
+/** A tenant's retention settings, as stored in the control plane. */
+export const retentionSettingsSchema = z.object({
+  mode: z.enum(['offline', 'online']),
+  dataTypes: z.array(z.enum(RECORD_TYPES)).min(1).refine((types) => new Set(types).size === types.length, 'each data type once'),
+  schedule: z.object({
+    cron: cronSchema,
+    timezone: timeZoneSchema.default('UTC'),
+    paused: z.boolean().default(false),
+  }),
+  source: sourceSettingsSchema,
+  target: targetSettingsSchema,
+  files: fileSettingsSchema.prefault({}),
+  /** Sealed MongoDB URI of the tenant's own archive database (online mode); the shared server otherwise. */
+  archiveMongoUri: sealedSecretSchema.optional(),
+});
+
+/** Validated retention settings. */
+export type RetentionSettings = z.output<typeof retentionSettingsSchema>;
+/** Retention settings as accepted from a caller, before defaults. */
+export type RetentionSettingsInput = z.input<typeof retentionSettingsSchema>;
+export type SourceSettings = RetentionSettings['source'];
+export type TargetSettings = RetentionSettings['target'];
+export type FileSettings = RetentionSettings['files'];
+
+/**
+ * Validates settings from any outside source (CLI flags, the portal, a stored document), applying defaults.
+ * Throws `ERR_SETTINGS_INVALID` whose message names every offending field.
+ *
+ * @example
+ * parseRetentionSettings({ mode: 'offline', dataTypes: ['chats'], schedule: { cron: '0 2 * * *' }, source, target });
+ */
+export function parseRetentionSettings(input: unknown): RetentionSettings {
+  const result = retentionSettingsSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(settings)'}: ${issue.message}`);
+  throw new RetentionError('ERR_SETTINGS_INVALID', `invalid retention settings: ${problems.join('; ')}`, 400);
+}
+
+/**
+ * The next `count` times a schedule fires after `after`, in UTC instants.
+ *
+ * @example
+ * nextRunTimes({ cron: '0 2 * * *', timezone: 'Europe/Berlin' }, 5, new Date());
+ */
+export function nextRunTimes(schedule: { cron: string; timezone: string }, count: number, after: Date): Date[] {
+  const expression = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: after });
+  return Array.from({ length: count }, () => expression.next().toDate());
+}
