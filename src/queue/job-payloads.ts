@@ -32,7 +32,7 @@ export interface ChunkResult {
   records: number;
   rejected: number;
   bytes: number;
-  files: Array<RunFile & { part: number; encoding: 'json' | 'ndjson'; gzip: boolean; from: string; to: string }>;
+  files: Array<RunFile & { part: number | null; encoding: 'json' | 'ndjson'; gzip: boolean; from: string; to: string }>;
 }
 
 /** Payload of a finalize job. */

@@ -11,8 +11,5 @@ export const QUEUE_NAMES = {
 /** Job id of a run's finalize job. */
 export const finalizeJobId = (runId: string): string => `finalize.${runId}`;
 
-/** Job id of a chunk: deterministic, so a re-planned run never adds a chunk twice. */
-export const chunkJobId = (runId: string, type: string, index: number): string => `chunk.${runId}.${type}.${index}`;
-
 /** Id of a tenant's job scheduler in the runs queue. */
 export const schedulerId = (tenantId: string): string => `tenant.${tenantId}`;

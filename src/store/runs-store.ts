@@ -106,7 +106,7 @@ export class RunsStore {
   async markFailed(tenantId: string, runId: string, error: { code: string; message: string }, now = new Date()): Promise<void> {
     await this.runs.updateOne(
       { _id: runId, tenantId: assertTenantId(tenantId), status: 'running' },
-      { $set: { status: 'failed', finishedAt: now }, $push: { errors: { at: now, code: error.code, message: error.message } } },
+      { $set: { status: 'failed', finishedAt: now }, $push: { errors: { $each: [{ at: now, code: error.code, message: error.message }], $slice: -50 } } },
     );
   }
 

@@ -39,8 +39,10 @@ export const sourceSettingsSchema = z.discriminatedUnion('kind', [
     kind: z.literal('demo'),
     /** Seed of the deterministic generator. */
     seed: z.number().int().min(0).max(2 ** 31 - 1),
-    /** Records generated per hour and type. */
-    recordsPerHour: z.number().int().min(1).max(100_000).default(60),
+    /** Records generated per hour and type (the generator's realistic mix when absent). */
+    recordsPerHour: z.number().int().min(1).max(100_000).optional(),
+    /** Share (0 to 1) of records broken on purpose, to exercise the `rejected/` path. */
+    invalidShare: z.number().min(0).max(1).default(0),
   }),
   z.object({
     kind: z.literal('http'),

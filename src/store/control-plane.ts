@@ -1,0 +1,31 @@
+import type { Db } from 'mongodb';
+import { AuditLog } from '../audit/audit-log.js';
+import { CheckpointsStore } from './checkpoints-store.js';
+import { RunsStore } from './runs-store.js';
+import { SettingsStore } from './settings-store.js';
+import { TenantsStore } from './tenants-store.js';
+
+/** The control-plane stores, built on one database. */
+export interface ControlPlane {
+  tenants: TenantsStore;
+  settings: SettingsStore;
+  checkpoints: CheckpointsStore;
+  runs: RunsStore;
+  audit: AuditLog;
+}
+
+/** Builds the stores on `db` (the `MONGODB_DATABASE` database). */
+export function createControlPlane(db: Db): ControlPlane {
+  return {
+    tenants: new TenantsStore(db),
+    settings: new SettingsStore(db),
+    checkpoints: new CheckpointsStore(db),
+    runs: new RunsStore(db),
+    audit: new AuditLog(db),
+  };
+}
+
+/** Creates every index the control plane's queries need (idempotent; run at start). */
+export async function ensureControlPlaneIndexes(controlPlane: ControlPlane): Promise<void> {
+  for (const store of Object.values(controlPlane)) await store.ensureIndexes();
+}

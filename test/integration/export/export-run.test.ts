@@ -1,0 +1,196 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { verifyDrop } from '../../../src/archive/verify-drop.js';
+import { parseManifest } from '../../../src/archive/manifest.js';
+import { LocalDirectoryTarget } from '../../../src/delivery/local-directory-target.js';
+import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
+import { DemoSource } from '../../../src/sources/demo-source.js';
+import { createExportHarness, uniqueDropDir, type ExportHarness } from '../../support/export-harness.js';
+
+const NOW = new Date('2026-11-23T12:00:00.000Z');
+const sftp = inject('sftp');
+let harness: ExportHarness;
+
+beforeAll(async () => {
+  harness = await createExportHarness(inject('mongoUrl'), {
+    now: () => NOW,
+    options: { initialLookbackMs: 6 * 3600_000, sliceMs: 2 * 3600_000 },
+  });
+  harness.startWorkers({ concurrency: 3 });
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+async function readRecords(path: string): Promise<Array<{ id: string; updatedAt: string }>> {
+  const raw = await readFile(path);
+  const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  if (path.includes('.ndjson')) return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id: string; updatedAt: string });
+  return JSON.parse(text) as Array<{ id: string; updatedAt: string }>;
+}
+
+async function setUpTenant(tenantId: string, extra: { files?: Record<string, unknown>; source?: Record<string, unknown>; target?: Record<string, unknown> } = {}) {
+  const dropDir = uniqueDropDir();
+  await mkdir(join(sftp.root, dropDir));
+  await harness.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
+  await harness.controlPlane.settings.putRetention(
+    tenantId,
+    {
+      mode: 'offline',
+      dataTypes: [...RECORD_TYPES],
+      schedule: { cron: '0 2 * * *', timezone: 'UTC' },
+      source: { kind: 'demo', seed: 42, recordsPerHour: 15, ...extra.source },
+      target: harness.sftpTargetSettings(tenantId, sftp, `/${dropDir}`, extra.target),
+      files: { format: 'json', gzip: true, maxRecords: 7, ...extra.files },
+    },
+    { actor: 'test' },
+  );
+  return { dropDir, local: join(sftp.root, dropDir) };
+}
+
+async function runOnce(tenantId: string, data: Record<string, unknown> = {}) {
+  const job = await harness.queues.runs.add('run', { tenantId, trigger: 'manual', ...data });
+  const result = await job.waitUntilFinished(await harnessEvents(), 30_000);
+  expect(result.status).toBe('planned');
+  return harness.waitForRun(tenantId, result.runId as string);
+}
+
+let events: import('bullmq').QueueEvents | undefined;
+async function harnessEvents() {
+  if (!events) {
+    const { QueueEvents } = await import('bullmq');
+    events = new QueueEvents('runs', { connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, prefix: harness.prefix });
+    await events.waitUntilReady();
+  }
+  return events;
+}
+afterAll(async () => {
+  await events?.close();
+});
+
+describe('an archive run over SFTP (real OpenSSH)', () => {
+  it('delivers every record of the window exactly once, with a manifest that matches the bytes on the server', async () => {
+    const { local } = await setUpTenant('run-all-types');
+    const run = await runOnce('run-all-types');
+    expect(run.status).toBe('done');
+
+    const report = await verifyDrop(new LocalDirectoryTarget({ root: local }), 'run-all-types');
+    expect(report.problems).toEqual([]);
+    expect(report.verdict).toBe('ok');
+    expect(report.manifests).toHaveLength(1);
+
+    const files = await listFiles(local);
+    expect(files.filter((f) => f.endsWith('.part'))).toEqual([]);
+    const manifestFile = files.find((f) => /manifest-.*\.json$/.test(f));
+    const manifest = parseManifest(await readFile(manifestFile as string));
+
+    const source = new DemoSource({ tenantId: 'run-all-types', seed: 42, ratesPerHour: { 'call-logs': 15, chats: 15, contacts: 15 } });
+    for (const type of RECORD_TYPES) {
+      const window = run.windows[type as RecordType];
+      expect(window).toBeDefined();
+      const expected: string[] = [];
+      for await (const page of source.read(type, { from: window!.from, to: window!.to })) for (const r of page.records) expected.push((r as { id: string }).id);
+      expect(expected.length).toBeGreaterThan(20);
+
+      const delivered: string[] = [];
+      for (const file of files.filter((f) => f.includes(`/${type}/`))) delivered.push(...(await readRecords(file)).map((r) => r.id));
+      expect(delivered.length).toBe(new Set(delivered).size);
+      expect(delivered.sort()).toEqual(expected.sort());
+      expect(manifest.totals[type]?.records).toBe(expected.length);
+      expect(run.totals[type]?.records).toBe(expected.length);
+    }
+    expect(manifest.files.every((f) => f.kind === 'records')).toBe(true);
+    expect(Math.max(...(await Promise.all(files.filter((f) => f.endsWith('.gz')).map(async (f) => (await readRecords(f)).length))))).toBeLessThanOrEqual(7);
+
+    const checkpoint = await harness.controlPlane.checkpoints.get('run-all-types');
+    expect(checkpoint.activeRunId).toBeNull();
+    expect(checkpoint.head).toEqual(run.manifest);
+    expect(checkpoint.through.chats).toEqual(run.windows.chats?.to);
+    const audit = await harness.controlPlane.audit.list('run-all-types');
+    expect(audit.map((e) => e.action)).toContain('run.finished');
+  });
+
+  it('runs the same window twice to the same files and the same manifest', async () => {
+    const { local } = await setUpTenant('run-twice', { files: { format: 'ndjson', gzip: false } });
+    const first = await runOnce('run-twice');
+    const snapshot = async () =>
+      Object.fromEntries(await Promise.all((await listFiles(local)).map(async (f) => [f.slice(local.length), (await readFile(f)).toString('base64')] as const)));
+    const before = await snapshot();
+
+    await harness.db.collection('checkpoints').updateOne({ _id: 'run-twice' as never }, { $set: { through: {}, head: null, activeRunId: null } });
+    await harness.db.collection('runs').deleteMany({ tenantId: 'run-twice' });
+    await harness.queues.finalize.remove(`finalize.${first.id}`).catch(() => undefined);
+    const second = await runOnce('run-twice');
+    expect(second.id).toBe(first.id);
+    expect(await snapshot()).toEqual(before);
+    expect(second.manifest).toEqual(first.manifest);
+  });
+
+  it('routes invalid source records to rejected/ with reasons and delivers the valid ones of the same page', async () => {
+    const { local } = await setUpTenant('run-rejects', { source: { invalidShare: 0.2 } });
+    const run = await runOnce('run-rejects');
+    expect(run.status).toBe('done');
+    const files = await listFiles(local);
+    const rejectedFiles = files.filter((f) => f.includes('/rejected/'));
+    expect(rejectedFiles.length).toBeGreaterThan(0);
+    let rejected = 0;
+    for (const file of rejectedFiles) {
+      const entries = JSON.parse(await readFile(file, 'utf8')) as Array<{ reason: string; issues: Array<{ path: string; message: string }>; record: unknown }>;
+      for (const entry of entries) {
+        expect(entry.reason).toBe('schema');
+        expect(entry.issues.length).toBeGreaterThan(0);
+        expect(entry.issues[0]?.path).not.toBe('');
+        expect(entry.record).toBeTypeOf('object');
+      }
+      rejected += entries.length;
+    }
+    const totals = Object.values(run.totals);
+    expect(totals.reduce((n, t) => n + t.rejected, 0)).toBe(rejected);
+    expect(totals.reduce((n, t) => n + t.records, 0)).toBeGreaterThan(rejected);
+    expect((await verifyDrop(new LocalDirectoryTarget({ root: local }), 'run-rejects')).verdict).toBe('ok');
+  });
+
+  it('fails permanently with a clear error, before any byte is sent, when the host key does not match', async () => {
+    const { local } = await setUpTenant('run-bad-host-key', { target: { hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` } });
+    const job = await harness.queues.runs.add('run', { tenantId: 'run-bad-host-key', trigger: 'manual' });
+    const result = await job.waitUntilFinished(await harnessEvents(), 30_000);
+    const run = await harness.waitForRun('run-bad-host-key', result.runId as string);
+    expect(run.status).toBe('failed');
+    expect(run.errors.at(-1)?.code).toBe('ERR_HOST_KEY_MISMATCH');
+    expect(run.errors.at(-1)?.message).toContain(sftp.hostKeyFingerprint);
+    expect(await listFiles(local)).toEqual([]);
+    const checkpoint = await harness.controlPlane.checkpoints.get('run-bad-host-key');
+    expect(checkpoint.through).toEqual({});
+    expect(checkpoint.activeRunId).toBeNull();
+    const failedChunks = await harness.queues.chunks.getFailed();
+    const mine = failedChunks.filter((j) => j.data.tenantId === 'run-bad-host-key');
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((j) => j.attemptsMade === 1)).toBe(true);
+  });
+
+  it('chains the next run to the previous manifest and advances checkpoints', async () => {
+    const tenantId = 'run-chain';
+    const { local } = await setUpTenant(tenantId);
+    const first = await runOnce(tenantId);
+    const later = new Date(NOW.getTime() + 3 * 3600_000);
+    harness.deps.now = () => later;
+    try {
+      const second = await runOnce(tenantId);
+      expect(second.previous).toEqual(first.manifest);
+      expect(second.windows.chats?.from).toEqual(first.windows.chats?.to);
+      const report = await verifyDrop(new LocalDirectoryTarget({ root: local }), tenantId, { expectedHead: second.manifest! });
+      expect(report.verdict).toBe('ok');
+      expect(report.manifests.map((m) => m.runId)).toEqual([first.id, second.id]);
+    } finally {
+      harness.deps.now = () => NOW;
+    }
+  });
+});

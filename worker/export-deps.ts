@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { Target } from '../src/delivery/target.js';
+import type { HostSemaphore } from '../src/queue/host-semaphore.js';
+import type { Source } from '../src/sources/source.js';
+import type { ControlPlane } from '../src/store/control-plane.js';
+import type { SourceSettings, TargetSettings } from '../src/tenants/retention-settings.js';
+
+/** Builds the Source a tenant's settings describe (secrets opened inside). */
+export type SourceFactory = (tenantId: string, settings: SourceSettings) => Source;
+/** Builds the Target a tenant's settings describe (secrets opened inside). */
+export type TargetFactory = (tenantId: string, settings: TargetSettings) => Target;
+
+/** Tunables of the export pipeline. */
+export interface ExportOptions {
+  /** Records updated this recently wait for the next run. Default 5 min. */
+  settleLagMs: number;
+  /** How far back a tenant's first run reaches. Default 24 h. */
+  initialLookbackMs: number;
+  /** Length of one chunk's time slice. Default 1 h. */
+  sliceMs: number;
+  /** Longest window one run covers; a tenant far behind catches up over several runs. Default 7 days. */
+  maxWindowMs: number;
+  /** Local directory for encoding before upload. */
+  spoolDir: string;
+}
+
+/** Everything the export processors need, handed down from the composition root. */
+export interface ExportDeps {
+  controlPlane: ControlPlane;
+  createSource: SourceFactory;
+  createTarget: TargetFactory;
+  hostSemaphore: HostSemaphore;
+  logger: Logger;
+  options: ExportOptions;
+  /** Current time; tests freeze it. */
+  now: () => Date;
+}
+
+/** Defaults of {@link ExportOptions} other than the spool directory. */
+export const DEFAULT_EXPORT_OPTIONS = {
+  settleLagMs: 5 * 60_000,
+  initialLookbackMs: 24 * 3600_000,
+  sliceMs: 3600_000,
+  maxWindowMs: 7 * 24 * 3600_000,
+} as const;
+
+/** The semaphore key of a target: one slot pool per remote host. */
+export function targetHostKey(settings: TargetSettings): string {
+  return settings.kind === 'sftp' ? `sftp:${settings.host}:${settings.port}` : 'local';
+}

@@ -1,0 +1,112 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ExportQueues } from '../src/queue/export-queues.js';
+import type { ChunkJobData, ChunkResult, FinalizeJobData, RunJobData, RunJobResult } from '../src/queue/job-payloads.js';
+import { errorCodeOf, isPermanentFailure, toJobError } from '../src/queue/permanent-failure.js';
+import { QUEUE_NAMES } from '../src/queue/queue-names.js';
+import type { ExportDeps } from './export-deps.js';
+import { exportChunk } from './processors/chunk-processor.js';
+import { finalizeRun, type FinalizeResult } from './processors/finalize-processor.js';
+import { planRun } from './processors/run-processor.js';
+
+/** Options of the export workers. */
+export interface ExportWorkerOptions {
+  /** Chunk jobs this process runs at once. Default 4. */
+  concurrency?: number;
+  /** How often stalled jobs (of a crashed worker) are looked for. BullMQ's default is 30 000 ms. */
+  stalledIntervalMs?: number;
+  /** Lock duration of an active job; a worker that dies loses its jobs after this. BullMQ's default is 30 000 ms. */
+  lockDurationMs?: number;
+}
+
+/** The running export workers of one process. */
+export interface ExportWorkers {
+  workers: Worker[];
+  /** Stops taking jobs and waits for the running ones (BullMQ retries what is cut off). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the run, chunk and finalize workers. Failures are recorded on the run; a permanent failure
+ * (or the last attempt of a transient one) fails the run and frees the tenant for the next run.
+ *
+ * @example
+ * const workers = startExportWorkers(deps, queues, redis, { concurrency: config.workerConcurrency });
+ * process.on('SIGTERM', () => void workers.close());
+ */
+export function startExportWorkers(deps: ExportDeps, queues: ExportQueues, connection: Redis, options: ExportWorkerOptions = {}): ExportWorkers {
+  const common = {
+    connection,
+    prefix: queues.prefix,
+    ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
+    ...(options.lockDurationMs !== undefined ? { lockDuration: options.lockDurationMs } : {}),
+  };
+
+  const runs = new Worker<RunJobData, RunJobResult>(
+    QUEUE_NAMES.runs,
+    async (job) => {
+      try {
+        return await planRun(deps, queues, job.data);
+      } catch (err) {
+        throw toJobError(err);
+      }
+    },
+    { ...common, concurrency: 2 },
+  );
+
+  const chunks = new Worker<ChunkJobData, ChunkResult>(
+    QUEUE_NAMES.chunks,
+    async (job, _token, signal) => {
+      try {
+        return await exportChunk(deps, job.data, (progress) => job.updateProgress(progress), signal);
+      } catch (err) {
+        throw toJobError(err);
+      }
+    },
+    { ...common, concurrency: options.concurrency ?? 4 },
+  );
+
+  const finalize = new Worker<FinalizeJobData, FinalizeResult>(
+    QUEUE_NAMES.finalize,
+    async (job) => {
+      try {
+        const values = await job.getChildrenValues<ChunkResult>();
+        return await finalizeRun(deps, job.data, Object.values(values));
+      } catch (err) {
+        throw toJobError(err);
+      }
+    },
+    { ...common, concurrency: 2 },
+  );
+
+  const onFailed = async (job: Job<ChunkJobData | FinalizeJobData> | undefined, err: Error): Promise<void> => {
+    if (!job) return;
+    const { tenantId, runId } = job.data;
+    const code = errorCodeOf(err);
+    const final = isPermanentFailure(err) || job.attemptsMade >= (job.opts.attempts ?? 1);
+    deps.logger.warn({ tenantId, runId, jobId: job.id, code, final, err: { message: err.message } }, 'export job failed');
+    try {
+      if (final) {
+        await deps.controlPlane.runs.markFailed(tenantId, runId, { code, message: err.message }, deps.now());
+        await deps.controlPlane.checkpoints.releaseRun(tenantId, runId);
+        await deps.controlPlane.audit.append(tenantId, { actor: { type: 'system', id: 'worker' }, action: 'run.failed', outcome: 'failure', target: runId, details: { code, job: job.id ?? null } });
+      } else {
+        await deps.controlPlane.runs.recordError(tenantId, runId, { code, message: err.message }, deps.now());
+      }
+    } catch (recordErr) {
+      deps.logger.error({ tenantId, runId, err: recordErr }, 'could not record a job failure');
+    }
+  };
+  chunks.on('failed', (job, err) => void onFailed(job, err));
+  finalize.on('failed', (job, err) => void onFailed(job, err));
+  for (const worker of [runs, chunks, finalize]) {
+    worker.on('error', (err) => deps.logger.error({ queue: worker.name, err }, 'worker error'));
+  }
+
+  return {
+    workers: [runs, chunks, finalize],
+    async close() {
+      await Promise.all([runs.close(), chunks.close(), finalize.close()]);
+    },
+  };
+}
