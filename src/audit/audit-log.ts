@@ -21,6 +21,7 @@ const MAX_TEXT = 2000;
 
 /** Strips control characters (no log injection) and bounds the length. */
 const clean = (value: string | undefined): string | undefined =>
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
   value === undefined ? undefined : value.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_TEXT);
 
 /**

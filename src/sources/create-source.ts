@@ -1,7 +1,10 @@
 import type { Keyring } from '../crypto/keyring.js';
+import { openSecret } from '../crypto/secret-box.js';
 import { RECORD_TYPES } from '../records/record-type.js';
 import type { SourceSettings } from '../tenants/retention-settings.js';
+import { secretContext } from '../tenants/secret-context.js';
 import { DemoSource } from './demo-source.js';
+import { HttpSource } from './http-source.js';
 import type { Source } from './source.js';
 
 /**
@@ -10,14 +13,18 @@ import type { Source } from './source.js';
  * @example
  * const source = createSource(keyring, 'acme', settings.source);
  */
-export function createSource(_keyring: Keyring, tenantId: string, settings: SourceSettings): Source {
-  if (settings.kind === 'demo') {
-    return new DemoSource({
-      tenantId,
-      seed: settings.seed,
-      invalidShare: settings.invalidShare,
-      ...(settings.recordsPerHour !== undefined ? { ratesPerHour: Object.fromEntries(RECORD_TYPES.map((t) => [t, settings.recordsPerHour])) } : {}),
+export function createSource(keyring: Keyring, tenantId: string, settings: SourceSettings): Source {
+  if (settings.kind === 'http') {
+    return new HttpSource({
+      baseUrl: settings.baseUrl,
+      token: openSecret(keyring, settings.token, secretContext(tenantId, 'source.token')),
+      pageSize: settings.pageSize,
     });
   }
-  throw new Error('http source: wired once HttpSource lands');
+  return new DemoSource({
+    tenantId,
+    seed: settings.seed,
+    invalidShare: settings.invalidShare,
+    ...(settings.recordsPerHour !== undefined ? { ratesPerHour: Object.fromEntries(RECORD_TYPES.map((t) => [t, settings.recordsPerHour])) } : {}),
+  });
 }

@@ -1,3 +1,4 @@
+import { QueueEvents } from 'bullmq';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -63,10 +64,9 @@ async function runOnce(tenantId: string, data: Record<string, unknown> = {}) {
   return harness.waitForRun(tenantId, result.runId as string);
 }
 
-let events: import('bullmq').QueueEvents | undefined;
+let events: QueueEvents | undefined;
 async function harnessEvents() {
   if (!events) {
-    const { QueueEvents } = await import('bullmq');
     events = new QueueEvents('runs', { connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, prefix: harness.prefix });
     await events.waitUntilReady();
   }

@@ -1,0 +1,192 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RetentionError } from '../errors.js';
+import { MAX_PART, assertPathSegment, type RecordEncoding } from './drop-layout.js';
+import { SpoolFile } from './spool-file.js';
+
+/** One spool file produced by {@link writeRecordFiles}. */
+export interface RecordFile {
+  /** Absolute or spool-relative path of the file on this machine. */
+  localPath: string;
+  /** The file's name, as it will be named in the drop. */
+  fileName: string;
+  /** 1-based part number. */
+  part: number;
+  /** Number of records in the file. */
+  records: number;
+  /** Size of the file on disk (after gzip, when gzipped). */
+  bytes: number;
+  /** Size of the encoded text before gzip (equals `bytes` without gzip). */
+  encodedBytes: number;
+  /** Lowercase hex SHA-256 of the bytes on disk. */
+  sha256: string;
+  /** Smallest `updatedAt` in the file (ISO-8601 UTC); null for an empty file. */
+  minUpdatedAt: string | null;
+  /** Largest `updatedAt` in the file (ISO-8601 UTC); null for an empty file. */
+  maxUpdatedAt: string | null;
+}
+
+/** Options of {@link writeRecordFiles}. */
+export interface RecordFileWriterOptions {
+  /** Local spool directory; it must exist. */
+  directory: string;
+  /** Names part `n` (1-based), e.g. `(part) => recordFileName({ type, window, part, encoding, gzip })`. */
+  fileName: (part: number) => string;
+  /** `json`: a JSON array, one record per line between `[` and `]`. `ndjson`: one record per line. */
+  encoding: RecordEncoding;
+  /** Gzip each file (streaming, node:zlib). Default false. */
+  gzip?: boolean;
+  /** Gzip level 0 to 9. Default 6. */
+  gzipLevel?: number;
+  /** Most records in one file. Default 50,000. */
+  maxRecords?: number;
+  /**
+   * Most bytes of **encoded text before gzip** in one file, framing (`[`, `,`, newlines) included. The gzipped file on
+   * disk is smaller; the limit is on the uncompressed size because that is known exactly before a record is written
+   * (deflate output is not). A single record larger than the limit still gets written, alone in its file.
+   * Default 64 MiB.
+   */
+  maxBytes?: number;
+}
+
+const JSON_FILE_OVERHEAD = 3;
+const JSON_RECORD_OVERHEAD = 2;
+const NDJSON_RECORD_OVERHEAD = 1;
+
+function recordError(message: string): RetentionError {
+  return new RetentionError('ERR_RECORD_UNENCODABLE', message, 500);
+}
+
+function updatedAtMillis(record: unknown, index: number): number {
+  const value = typeof record === 'object' && record !== null ? (record as { updatedAt?: unknown }).updatedAt : undefined;
+  const millis = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(millis)) {
+    throw recordError(`record ${index} has no valid updatedAt: validate records before encoding them and route failures to rejected/`);
+  }
+  return millis;
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RetentionError('ERR_ENCODER_OPTIONS_INVALID', `${name} must be a positive integer, got ${String(value)}`, 500);
+  }
+  return value;
+}
+
+class OpenRecordFile {
+  records = 0;
+  encodedBytes = 0;
+  minUpdatedAt = Number.POSITIVE_INFINITY;
+  maxUpdatedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly part: number,
+    readonly fileName: string,
+    readonly spool: SpoolFile,
+  ) {}
+}
+
+/**
+ * Encodes a stream of records into one or more spool files, in constant memory.
+ *
+ * Files split when the next record would take the current file past `maxRecords` or `maxBytes` (encoded text before
+ * gzip). Every file is measured while it streams: `bytes` and `sha256` are of the bytes on disk. An empty input
+ * still produces one file (`[]` for JSON, a zero-length file for NDJSON), so "nothing changed in this window" is
+ * a delivered, listed fact. Records must be JSON-serializable objects with an `updatedAt` (ISO string or Date);
+ * anything else fails with `ERR_RECORD_UNENCODABLE`. On failure every file written so far is deleted.
+ *
+ * @example
+ * const files = await writeRecordFiles(validRecords(), {
+ *   directory: spoolDir, encoding: 'json', gzip: true, maxRecords: 50_000,
+ *   fileName: (part) => recordFileName({ type: 'chats', window, part, encoding: 'json', gzip: true }),
+ * });
+ * // [{ localPath, fileName: 'chats-…-0001.json.gz', part: 1, records: 1200, bytes: 90412, sha256: '…', … }]
+ */
+export async function writeRecordFiles(
+  records: AsyncIterable<unknown> | Iterable<unknown>,
+  options: RecordFileWriterOptions,
+): Promise<RecordFile[]> {
+  const maxRecords = positiveInteger(options.maxRecords ?? 50_000, 'maxRecords');
+  const maxBytes = positiveInteger(options.maxBytes ?? 64 * 1024 * 1024, 'maxBytes');
+  const isJson = options.encoding === 'json';
+  if (!isJson && options.encoding !== 'ndjson') {
+    throw new RetentionError('ERR_ENCODER_OPTIONS_INVALID', `encoding ${JSON.stringify(options.encoding)} is unknown: use json or ndjson`, 500);
+  }
+  const fileOverhead = isJson ? JSON_FILE_OVERHEAD : 0;
+  const recordOverhead = isJson ? JSON_RECORD_OVERHEAD : NDJSON_RECORD_OVERHEAD;
+
+  const produced: RecordFile[] = [];
+  let current: OpenRecordFile | undefined;
+  let index = 0;
+
+  const open = (): OpenRecordFile => {
+    const part = produced.length + 1;
+    if (part > MAX_PART) {
+      throw new RetentionError('ERR_PART_INVALID', `more than ${MAX_PART} parts in one window: use a smaller slice or a larger maxRecords/maxBytes`, 500);
+    }
+    const fileName = assertPathSegment(options.fileName(part));
+    const spool = new SpoolFile(join(options.directory, fileName), { gzip: options.gzip ?? false, gzipLevel: options.gzipLevel });
+    return new OpenRecordFile(part, fileName, spool);
+  };
+
+  const close = async (file: OpenRecordFile): Promise<void> => {
+    if (isJson) {
+      await file.spool.write(file.records === 0 ? '[]\n' : '\n]\n');
+    }
+    const encodedBytes = file.records === 0 ? fileOverhead : file.encodedBytes + fileOverhead;
+    const digest = await file.spool.finish();
+    produced.push({
+      localPath: file.spool.localPath,
+      fileName: file.fileName,
+      part: file.part,
+      records: file.records,
+      bytes: digest.bytes,
+      encodedBytes,
+      sha256: digest.sha256,
+      minUpdatedAt: file.records === 0 ? null : new Date(file.minUpdatedAt).toISOString(),
+      maxUpdatedAt: file.records === 0 ? null : new Date(file.maxUpdatedAt).toISOString(),
+    });
+  };
+
+  try {
+    for await (const record of records) {
+      if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+        throw recordError(`record ${index} is not a JSON object`);
+      }
+      const millis = updatedAtMillis(record, index);
+      let line: string;
+      try {
+        line = JSON.stringify(record);
+      } catch (cause) {
+        throw new RetentionError('ERR_RECORD_UNENCODABLE', `record ${index} cannot be serialized as JSON`, 500, { cause });
+      }
+      const cost = Buffer.byteLength(line, 'utf8') + recordOverhead;
+      if (
+        current !== undefined &&
+        current.records > 0 &&
+        (current.records + 1 > maxRecords || current.encodedBytes + cost + fileOverhead > maxBytes)
+      ) {
+        const full = current;
+        current = undefined;
+        await close(full);
+      }
+      current ??= open();
+      const text = isJson ? (current.records === 0 ? `[\n${line}` : `,\n${line}`) : `${line}\n`;
+      await current.spool.write(text);
+      current.records += 1;
+      current.encodedBytes += cost;
+      if (millis < current.minUpdatedAt) current.minUpdatedAt = millis;
+      if (millis > current.maxUpdatedAt) current.maxUpdatedAt = millis;
+      index += 1;
+    }
+    current ??= open();
+    const last = current;
+    current = undefined;
+    await close(last);
+    return produced;
+  } catch (error) {
+    if (current !== undefined) await current.spool.abort();
+    await Promise.all(produced.map((file) => rm(file.localPath, { force: true }).catch(() => undefined)));
+    throw error;
+  }
+}

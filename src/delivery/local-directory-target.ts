@@ -1,0 +1,171 @@
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { RetentionError } from '../errors.js';
+import { assertSpoolFile } from './spool-file.js';
+import { PARTIAL_UPLOAD_SUFFIX, parseRemoteDirectory, parseRemotePath } from './remote-path.js';
+import type { Target, TargetEntry, UploadExpectation } from './target.js';
+
+export interface LocalDirectoryTargetOptions {
+  /** Existing directory that receives the drop. It is never created: a missing root is `ERR_TARGET_ROOT_MISSING`. */
+  root: string;
+  /** Mode of delivered files (before the umask). Default: `0o644`. */
+  fileMode?: number;
+}
+
+/**
+ * A {@link Target} that delivers into a directory on this machine (on-premises installs, the demo, pipeline tests),
+ * with the same atomic semantics as the SFTP target: write `<name>.part`, fsync, compare its size, rename over
+ * `<name>`, fsync the directory.
+ *
+ * A failed upload may leave `<name>.part` behind; retrying the same upload truncates and reuses it, so a retried
+ * upload leaves no `.part` file. `list` shows `.part` files as they are (an upload in flight or one never retried).
+ *
+ * @example
+ * const target = new LocalDirectoryTarget({ root: '/srv/retention-drop' });
+ * await target.uploadAtomically('/spool/chats-1.json', 'acme/2025/01/31/chats/chats-1.json', { bytes: 1234 });
+ */
+export class LocalDirectoryTarget implements Target {
+  readonly kind = 'local';
+  private readonly root: string;
+  private readonly fileMode: number;
+
+  constructor(options: LocalDirectoryTargetOptions) {
+    if (!options.root) throw new RetentionError('ERR_TARGET_CONFIG_INVALID', 'local directory target needs a root directory', 400);
+    this.root = options.root;
+    this.fileMode = options.fileMode ?? 0o644;
+  }
+
+  async uploadAtomically(localPath: string, remotePath: string, expected: UploadExpectation): Promise<void> {
+    const segments = parseRemotePath(remotePath);
+    await assertSpoolFile(localPath);
+    await this.assertRoot();
+    const finalPath = join(this.root, ...segments);
+    const partPath = finalPath + PARTIAL_UPLOAD_SUFFIX;
+    const parent = join(this.root, ...segments.slice(0, -1));
+    await this.guard(remotePath, () => mkdir(parent, { recursive: true }));
+    await this.guard(remotePath, async () => {
+      const handle = await open(partPath, 'w', this.fileMode);
+      try {
+        for await (const chunk of createReadStream(localPath)) await handle.write(chunk as Buffer);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+    const written = (await stat(partPath)).size;
+    if (written !== expected.bytes) {
+      await unlink(partPath).catch(() => undefined);
+      throw new RetentionError(
+        'ERR_TARGET_SIZE_MISMATCH',
+        `upload of ${remotePath} wrote ${written} bytes but ${expected.bytes} were expected; the partial file was removed, retry the upload (if it repeats, the spool file changed while uploading)`,
+        502,
+      );
+    }
+    await this.guard(remotePath, async () => {
+      await rename(partPath, finalPath);
+      const dir = await open(parent, 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    });
+  }
+
+  async read(remotePath: string): Promise<Readable> {
+    const segments = parseRemotePath(remotePath);
+    await this.assertRoot();
+    const handle = await this.guard(remotePath, () => open(join(this.root, ...segments), 'r'));
+    return handle.createReadStream();
+  }
+
+  async list(remoteDir: string): Promise<TargetEntry[]> {
+    const segments = parseRemoteDirectory(remoteDir);
+    await this.assertRoot();
+    const dir = join(this.root, ...segments);
+    const names = await this.guard(remoteDir, async () => {
+      try {
+        return await readdir(dir);
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return [];
+        throw err;
+      }
+    });
+    const entries: TargetEntry[] = [];
+    for (const name of names.sort()) {
+      const entry = await this.entryAt(join(dir, name), name);
+      if (entry) entries.push(entry);
+    }
+    return entries;
+  }
+
+  async stat(remotePath: string): Promise<TargetEntry | undefined> {
+    const segments = parseRemotePath(remotePath);
+    await this.assertRoot();
+    return this.entryAt(join(this.root, ...segments), segments[segments.length - 1] ?? remotePath);
+  }
+
+  async remove(remotePath: string): Promise<void> {
+    const segments = parseRemotePath(remotePath);
+    await this.assertRoot();
+    await this.guard(remotePath, async () => {
+      try {
+        await unlink(join(this.root, ...segments));
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: every operation opens and closes its own files.
+  }
+
+  private async entryAt(path: string, name: string): Promise<TargetEntry | undefined> {
+    try {
+      const info = await lstat(path);
+      return { name, type: info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other', size: info.size };
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
+      throw toTargetError(err, name);
+    }
+  }
+
+  private async assertRoot(): Promise<void> {
+    const info = await stat(this.root).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new RetentionError(
+        'ERR_TARGET_ROOT_MISSING',
+        `target root directory ${this.root} does not exist or is not a directory; create it (the target creates only directories below it)`,
+        502,
+      );
+    }
+  }
+
+  private async guard<T>(remotePath: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw toTargetError(err, remotePath);
+    }
+  }
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+function toTargetError(err: unknown, remotePath: string): RetentionError {
+  if (err instanceof RetentionError) return err;
+  const code = errnoOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new RetentionError('ERR_TARGET_PERMISSION', `permission denied on ${remotePath} in the local target: ${message}; give the worker write access to the target directory`, 502, { cause: err });
+  }
+  if (code === 'ENOENT') {
+    return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist in the local target`, 404, { cause: err });
+  }
+  return new RetentionError('ERR_TARGET_IO', `local target failed on ${remotePath}: ${message}; the operation can be retried`, 503, { cause: err });
+}

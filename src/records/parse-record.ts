@@ -1,0 +1,112 @@
+import type { z } from 'zod';
+import { RECORD_SCHEMAS, type RecordByType } from './archive-record.js';
+import { formatIssuePath } from './record-issue-path.js';
+import type { RecordType } from './record-type.js';
+
+/** Why a raw record failed validation: where (`agents[0].talkSec`) and what, the message naming the field. */
+export interface RecordIssue {
+  path: string;
+  message: string;
+}
+
+/** The outcome of {@link parseRecord}. */
+export type ParseRecordResult<R> = { ok: true; record: R } | { ok: false; issues: RecordIssue[] };
+
+const KNOWN_KEYS: Record<RecordType, ReadonlySet<string>> = {
+  'call-logs': new Set(Object.keys(RECORD_SCHEMAS['call-logs'].shape)),
+  chats: new Set(Object.keys(RECORD_SCHEMAS.chats.shape)),
+  contacts: new Set(Object.keys(RECORD_SCHEMAS.contacts.shape)),
+};
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** A key JSON.parse keeps as an own property but a plain assignment would turn into a prototype change. */
+const FORBIDDEN_KEY = '__proto__';
+
+function describeIssue(path: string, message: string): RecordIssue {
+  return { path, message: `${path}: ${message}` };
+}
+
+function toRecordIssues(issues: readonly z.core.$ZodIssue[]): RecordIssue[] {
+  const out: RecordIssue[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push(describeIssue(formatIssuePath([...issue.path, key]), 'unknown field (only top-level extras are kept, under attributes)'));
+      }
+    } else {
+      out.push(describeIssue(formatIssuePath(issue.path), issue.message));
+    }
+  }
+  return out;
+}
+
+/**
+ * Splits the top-level keys of `raw` into the fields the schema knows and extras, and merges the extras into
+ * `attributes`. An extra whose name already exists in `attributes` is an issue: neither value is dropped silently;
+ * so is a `__proto__` key, which later copies would lose.
+ */
+function moveExtrasIntoAttributes(
+  raw: Record<string, unknown>,
+  knownKeys: ReadonlySet<string>,
+): { normalized: Record<string, unknown>; issues: RecordIssue[] } {
+  const known: [string, unknown][] = [];
+  const extras: [string, unknown][] = [];
+  for (const key of Object.keys(raw)) {
+    (knownKeys.has(key) ? known : extras).push([key, raw[key]]);
+  }
+  const current = raw['attributes'];
+  const attributes = isPlainObject(current) ? current : {};
+  const issues: RecordIssue[] = [];
+  if (Object.hasOwn(raw, FORBIDDEN_KEY)) {
+    issues.push(describeIssue(formatIssuePath([FORBIDDEN_KEY]), 'is not allowed as a field name'));
+  }
+  if (Object.hasOwn(attributes, FORBIDDEN_KEY)) {
+    issues.push(describeIssue(formatIssuePath(['attributes', FORBIDDEN_KEY]), 'is not allowed as a field name'));
+  }
+  if (extras.length === 0 || (current !== undefined && !isPlainObject(current))) return { normalized: raw, issues };
+  for (const [key] of extras) {
+    if (Object.hasOwn(attributes, key)) {
+      issues.push(
+        describeIssue(
+          formatIssuePath(['attributes', key]),
+          `exists, so the unknown top-level field "${key}" cannot be moved into attributes`,
+        ),
+      );
+    }
+  }
+  const merged = Object.fromEntries([...Object.entries(attributes), ...extras]);
+  return { normalized: Object.fromEntries([...known, ['attributes', merged]]), issues };
+}
+
+function reportMissingAsRequired(issue: z.core.$ZodRawIssue): string | undefined {
+  return issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined;
+}
+
+/**
+ * Validates a raw record against the canonical v1 schema of `type`.
+ *
+ * Unknown top-level fields are moved into `attributes`, never dropped. Unknown fields inside nested objects
+ * (an agent, a message) are issues: the canonical shape is strict below the top level. Every issue names the
+ * field it is about, in `path` (`messages[3].senderId`) and at the start of `message`.
+ *
+ * @example
+ * const result = parseRecord('call-logs', JSON.parse(line));
+ * if (result.ok) store(result.record);
+ * else reject(line, result.issues.map((issue) => issue.message).join('; '));
+ */
+export function parseRecord<T extends RecordType>(type: T, raw: unknown): ParseRecordResult<RecordByType[T]> {
+  if (!isPlainObject(raw)) {
+    return { ok: false, issues: [describeIssue('(record)', 'must be a JSON object')] };
+  }
+  const schema = RECORD_SCHEMAS[type];
+  const { normalized, issues } = moveExtrasIntoAttributes(raw, KNOWN_KEYS[type]);
+  if (issues.length > 0) return { ok: false, issues };
+  const result = schema.safeParse(normalized, { error: reportMissingAsRequired });
+  if (!result.success) return { ok: false, issues: toRecordIssues(result.error.issues) };
+  return { ok: true, record: result.data as RecordByType[T] };
+}

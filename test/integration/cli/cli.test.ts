@@ -1,0 +1,263 @@
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli, type CliIo } from '../../../src/cli/run-cli.js';
+import { parseKeyring } from '../../../src/crypto/keyring.js';
+import { openSecret } from '../../../src/crypto/secret-box.js';
+import { RECORD_TYPES } from '../../../src/records/record-type.js';
+import { secretContext } from '../../../src/tenants/secret-context.js';
+import { createExportHarness, TEST_MASTER_KEYS, type ExportHarness } from '../../support/export-harness.js';
+import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
+import { dropTestDatabase, uniqueDbName } from '../../support/mongo.js';
+
+const sftp = inject('sftp');
+const dbName = uniqueDbName('cli');
+const prefix = uniqueName('cli');
+let scratch: string;
+let client: MongoClient;
+
+const baseEnv = {
+  MONGODB_URL: inject('mongoUrl'),
+  MONGODB_DATABASE: dbName,
+  REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  QUEUE_PREFIX: prefix,
+  RETENTION_MASTER_KEYS: TEST_MASTER_KEYS,
+};
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+    env: { ...baseEnv, ...env },
+    readFile: (p) => readFileSync(p, 'utf8'),
+    now: () => new Date('2026-11-23T12:00:00Z'),
+  };
+  const code = await runCli(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'retention-cli-'));
+  client = await MongoClient.connect(inject('mongoUrl'));
+});
+
+afterAll(async () => {
+  const redis = createTestRedis();
+  await cleanupPrefix(redis, prefix);
+  await redis.quit();
+  await dropTestDatabase(client, dbName);
+  await client.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('retention tenant …', () => {
+  it('creates a tenant once and refuses bad or duplicate ids', async () => {
+    expect((await cli(['tenant', 'create', 'cli-acme', '--name', 'Acme'])).code).toBe(0);
+    const again = await cli(['tenant', 'create', 'cli-acme']);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('ERR_TENANT_EXISTS');
+    for (const bad of ['../x', 'UPPER', 'a', 'with space']) {
+      const result = await cli(['tenant', 'create', bad]);
+      expect(result.code).toBe(1);
+      expect(result.err).toContain('ERR_TENANT_ID_INVALID');
+    }
+    expect((await cli(['tenant', 'list'])).out).toContain('cli-acme\tactive\tAcme');
+  });
+
+  it('sets SFTP settings with secrets read from files, seals them and never prints them', async () => {
+    const passwordFile = join(scratch, 'password');
+    await writeFile(passwordFile, 'correct horse battery staple\n');
+    const set = await cli([
+      'tenant', 'set', 'cli-acme', '--target', 'sftp', '--host', 'sftp.example.com', '--username', 'drop',
+      '--password-file', passwordFile, '--fingerprint', sftp.hostKeyFingerprint, '--root', '/archive',
+      '--source', 'demo', '--seed', '3', '--cron', '30 1 * * *', '--timezone', 'Europe/Berlin',
+    ]);
+    expect(set.err).toBe('');
+    expect(set.code).toBe(0);
+    expect(set.out).toContain('"30 1 * * *" Europe/Berlin');
+
+    const show = await cli(['tenant', 'show', 'cli-acme']);
+    expect(show.code).toBe(0);
+    expect(show.out).not.toContain('correct horse');
+    const shown = JSON.parse(show.out) as { settings: { target: { password: string } }; nextRuns: string[] };
+    expect(shown.settings.target.password).toBe('(sealed)');
+    expect(shown.nextRuns).toEqual([
+      '2026-11-24T00:30:00.000Z', '2026-11-25T00:30:00.000Z', '2026-11-26T00:30:00.000Z', '2026-11-27T00:30:00.000Z', '2026-11-28T00:30:00.000Z',
+    ]);
+
+    const stored = await client.db(dbName).collection('settings').findOne({ tenantId: 'cli-acme' });
+    const sealed = (stored?.value as { target: { password: string } }).target.password;
+    expect(sealed).toMatch(/^v1\.test-k1\./);
+    expect(openSecret(parseKeyring(TEST_MASTER_KEYS), sealed, secretContext('cli-acme', 'target.password'))).toBe('correct horse battery staple');
+  });
+
+  it.each([
+    [['--cron', '99 * * * *'], 'schedule.cron'],
+    [['--timezone', 'Nowhere/City'], 'schedule.timezone'],
+    [['--types', 'emails'], 'dataTypes'],
+    [['--fingerprint', 'MD5:00'], 'target.hostKeyFingerprint'],
+    [['--mode', 'sometimes'], 'mode'],
+  ])('refuses tenant set %j naming %s', async (flags, field) => {
+    const result = await cli(['tenant', 'set', 'cli-acme', ...flags]);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('ERR_SETTINGS_INVALID');
+    expect(result.err).toContain(field);
+  });
+
+  it.each([
+    [['tenant', 'set', 'cli-acme', '--port', 'abc']],
+    [['tenant', 'set', 'cli-acme', '--password-file', '/does/not/exist']],
+    [['tenant', 'set', 'cli-acme', '--unknown-flag']],
+    [['backfill', 'cli-acme', '--from', 'yesterday', '--to', '2026-11-02']],
+    [['backfill', 'cli-acme', '--from', '2026-11-03', '--to', '2026-11-02']],
+    [['backfill', 'cli-acme', '--from', '2026-11-01', '--to', '2026-11-02', '--types', 'faxes']],
+    [['runs', 'cli-acme', '--limit', '0']],
+    [['frobnicate']],
+  ])('answers a usage error with exit code 2: %j', async (args) => {
+    const result = await cli(args);
+    expect(result.code).toBe(2);
+  });
+
+  it('stops with exit code 78 and names the variable on a bad configuration', async () => {
+    const result = await cli(['tenant', 'list'], { PORT: 'none' });
+    expect(result.code).toBe(78);
+    expect(result.err).toContain('PORT: expected');
+  });
+
+  it('queues a run and a backfill, audited', async () => {
+    const run = await cli(['run-now', 'cli-acme']);
+    expect(run.code).toBe(0);
+    const backfill = await cli(['backfill', 'cli-acme', '--from', '2026-11-01', '--to', '2026-11-02T00:00:00Z', '--types', 'chats']);
+    expect(backfill.code).toBe(0);
+    const redis = createTestRedis();
+    const { Queue } = await import('bullmq');
+    const queue = new Queue('runs', { connection: redis, prefix });
+    const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
+    expect(jobs.map((j) => j.data)).toEqual(expect.arrayContaining([
+      { tenantId: 'cli-acme', trigger: 'manual' },
+      { tenantId: 'cli-acme', trigger: 'backfill', backfill: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' }, types: ['chats'] },
+    ]));
+    expect((await queue.getJobScheduler('tenant.cli-acme'))?.pattern).toBe('30 1 * * *');
+    await queue.close();
+    await redis.quit();
+    const actions = (await client.db(dbName).collection('audit').find({ tenantId: 'cli-acme' }).toArray()).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['tenant.created', 'settings.changed', 'run.requested', 'run.backfill-requested']));
+  });
+
+  it('re-seals every secret under the new active key on keys rotate', async () => {
+    const k2 = `k2:${randomBytes(32).toString('base64')}`;
+    const rotated = await cli(['keys', 'rotate'], { RETENTION_MASTER_KEYS: `${TEST_MASTER_KEYS},${k2}`, RETENTION_ACTIVE_KEY_ID: 'k2' });
+    expect(rotated.code).toBe(0);
+    expect(rotated.out).toContain('re-sealed 1 secret(s) under key "k2"');
+    const stored = await client.db(dbName).collection('settings').findOne({ tenantId: 'cli-acme' });
+    const sealed = (stored?.value as { target: { password: string } }).target.password;
+    expect(sealed).toMatch(/^v1\.k2\./);
+    expect(openSecret(parseKeyring(k2), sealed, secretContext('cli-acme', 'target.password'))).toBe('correct horse battery staple');
+    expect((await cli(['keys', 'rotate'], { RETENTION_MASTER_KEYS: `${TEST_MASTER_KEYS},${k2}`, RETENTION_ACTIVE_KEY_ID: 'k2' })).out).toContain('re-sealed 0');
+  });
+});
+
+describe('retention verify', () => {
+  let harness: ExportHarness;
+  let drop: string;
+  const tenantId = 'cli-verify';
+  let now = new Date('2026-11-23T12:00:00Z');
+
+  beforeAll(async () => {
+    drop = await mkdtemp(join(tmpdir(), 'retention-drop-'));
+    harness = await createExportHarness(inject('mongoUrl'), { now: () => now, options: { initialLookbackMs: 2 * 3600_000, sliceMs: 3600_000 } });
+    harness.startWorkers();
+    await harness.controlPlane.tenants.create({ id: tenantId, displayName: 'Verify' });
+    await harness.controlPlane.settings.putRetention(tenantId, {
+      mode: 'offline', dataTypes: [...RECORD_TYPES], schedule: { cron: '0 * * * *' },
+      source: { kind: 'demo', seed: 9, recordsPerHour: 6 }, target: { kind: 'local', directory: drop },
+    }, { actor: 'test' });
+    for (let i = 0; i < 3; i += 1) {
+      const { planRun } = await import('../../../worker/processors/run-processor.js');
+      const planned = await planRun(harness.deps, harness.queues, { tenantId, trigger: 'manual' });
+      if (planned.status !== 'planned') throw new Error(`run not planned: ${planned.status}`);
+      expect((await harness.waitForRun(tenantId, planned.runId)).status).toBe('done');
+      now = new Date(now.getTime() + 3600_000);
+    }
+  });
+
+  afterAll(async () => {
+    await harness?.close();
+    await rm(drop, { recursive: true, force: true });
+  });
+
+  const files = async () => (await readdir(drop, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+
+  it('verifies an intact three-manifest chain from a directory and over SFTP', async () => {
+    const local = await cli(['verify', drop]);
+    expect(local.out).toContain('3 manifest(s) in the chain');
+    expect(local.out).toContain('verdict OK');
+    expect(local.code).toBe(0);
+
+    const sftpDir = `verify-${randomBytes(4).toString('hex')}`;
+    const { cp } = await import('node:fs/promises');
+    await cp(drop, join(sftp.root, sftpDir), { recursive: true });
+    const keyFile = join(scratch, 'client-key');
+    await writeFile(keyFile, sftp.clientPrivateKey, { mode: 0o600 });
+    const remote = await cli(['verify', `sftp://${sftp.username}@${sftp.host}:${sftp.port}/${sftpDir}`, '--fingerprint', sftp.hostKeyFingerprint, '--private-key-file', keyFile, '--tenant', tenantId]);
+    expect(remote.out).toContain('verdict OK');
+    expect(remote.code).toBe(0);
+    const wrongKey = await cli(['verify', `sftp://${sftp.username}@${sftp.host}:${sftp.port}/${sftpDir}`, '--fingerprint', `SHA256:${'B'.repeat(43)}`, '--private-key-file', keyFile]);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.err).toContain('ERR_HOST_KEY_MISMATCH');
+  });
+
+  it('catches a flipped byte', async () => {
+    const file = (await files()).find((f) => f.endsWith('.json.gz')) as string;
+    const original = await readFile(file);
+    const flipped = Buffer.from(original);
+    const middle = Math.floor(flipped.length / 2);
+    flipped[middle] = (flipped[middle] ?? 0) ^ 0x01;
+    await writeFile(file, flipped);
+    try {
+      const result = await cli(['verify', drop, '--tenant', tenantId]);
+      expect(result.code).toBe(1);
+      expect(result.out).toMatch(/ERROR FILE_CHECKSUM_MISMATCH .*\.json\.gz/);
+      expect(result.out).toContain('verdict FAILED');
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+
+  it('catches a deleted file', async () => {
+    const file = (await files()).find((f) => f.includes('/contacts/')) as string;
+    const original = await readFile(file);
+    await unlink(file);
+    try {
+      const result = await cli(['verify', drop, '--tenant', tenantId]);
+      expect(result.code).toBe(1);
+      expect(result.out).toContain('FILE_MISSING');
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+
+  it('catches a manifest removed from the middle of the chain', async () => {
+    const manifests = (await files()).filter((f) => /manifest-/.test(f));
+    expect(manifests).toHaveLength(3);
+    const runs = await harness.controlPlane.runs.listByTenant(tenantId);
+    const middle = runs[1]!.manifest!.path;
+    const path = join(drop, middle);
+    const original = await readFile(path);
+    await unlink(path);
+    try {
+      const result = await cli(['verify', drop, '--tenant', tenantId]);
+      expect(result.code).toBe(1);
+      expect(result.out).toContain('CHAIN_PREVIOUS_MISSING');
+    } finally {
+      await writeFile(path, original);
+    }
+    expect((await cli(['verify', drop])).code).toBe(0);
+  });
+});
