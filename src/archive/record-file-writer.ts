@@ -47,6 +47,11 @@ export interface RecordFileWriterOptions {
    * Default 64 MiB.
    */
   maxBytes?: number;
+  /**
+   * Called as soon as each file is complete on disk, while later records are still being encoded, so a caller can
+   * upload it in parallel. It must not throw; the returned list still holds every file.
+   */
+  onFile?: (file: RecordFile) => void;
 }
 
 const JSON_FILE_OVERHEAD = 3;
@@ -135,7 +140,7 @@ export async function writeRecordFiles(
     }
     const encodedBytes = file.records === 0 ? fileOverhead : file.encodedBytes + fileOverhead;
     const digest = await file.spool.finish();
-    produced.push({
+    const finished: RecordFile = {
       localPath: file.spool.localPath,
       fileName: file.fileName,
       part: file.part,
@@ -145,7 +150,9 @@ export async function writeRecordFiles(
       sha256: digest.sha256,
       minUpdatedAt: file.records === 0 ? null : new Date(file.minUpdatedAt).toISOString(),
       maxUpdatedAt: file.records === 0 ? null : new Date(file.maxUpdatedAt).toISOString(),
-    });
+    };
+    produced.push(finished);
+    options.onFile?.(finished);
   };
 
   try {

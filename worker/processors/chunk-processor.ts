@@ -5,7 +5,10 @@ import { writeRecordFiles } from '../../src/archive/record-file-writer.js';
 import { RejectedRecordsWriter } from '../../src/archive/rejected-records-writer.js';
 import { parseRecord } from '../../src/records/parse-record.js';
 import type { ChunkJobData, ChunkResult } from '../../src/queue/job-payloads.js';
-import type { TimeWindow } from '../../src/sources/source.js';
+import type { Target } from '../../src/delivery/target.js';
+import type { HostSemaphore } from '../../src/queue/host-semaphore.js';
+import type { Source, TimeWindow } from '../../src/sources/source.js';
+import type { FileSettings } from '../../src/tenants/retention-settings.js';
 import { targetHostKey, type ExportDeps } from '../export-deps.js';
 
 /** Progress a chunk reports while it works. */
@@ -14,6 +17,27 @@ export interface ChunkProgress {
   records: number;
   rejected: number;
   bytes: number;
+}
+
+/** Ends the record stream early once an upload has failed, so a broken connection does not wait for the whole slice. */
+async function* stopOnUploadFailure<T>(records: AsyncIterable<T>, failed: () => boolean): AsyncGenerator<T> {
+  for await (const record of records) {
+    if (failed()) return;
+    yield record;
+  }
+}
+
+/** What {@link exportSlice} needs: the chunk's job, its source and target, and where to encode. */
+export interface SliceExport {
+  job: ChunkJobData;
+  source: Source;
+  target: Target;
+  /** Semaphore key of the target's host. */
+  hostKey: string;
+  hostSemaphore: HostSemaphore;
+  files: FileSettings;
+  /** A fresh local directory for this chunk's files (the caller removes it). */
+  spool: string;
 }
 
 /**
@@ -28,14 +52,35 @@ export async function exportChunk(
   signal?: AbortSignal,
 ): Promise<ChunkResult> {
   const { value: settings } = await deps.controlPlane.settings.requireRetention(job.tenantId);
-  const window: TimeWindow = { from: new Date(job.from), to: new Date(job.to) };
-  const encoding = settings.files.format;
-  const gzip = settings.files.gzip;
   const spool = join(deps.options.spoolDir, `${job.tenantId}.${job.runId}.${job.type}.${job.index}.${process.pid}`);
   await rm(spool, { recursive: true, force: true });
   await mkdir(spool, { recursive: true });
-
   const source = deps.createSource(job.tenantId, settings.source);
+  const target = deps.createTarget(job.tenantId, settings.target);
+  try {
+    return await exportSlice(
+      { job, source, target, hostKey: targetHostKey(settings.target), hostSemaphore: deps.hostSemaphore, files: settings.files, spool },
+      reportProgress,
+      signal,
+    );
+  } finally {
+    await target.close();
+    await rm(spool, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The work of a chunk once its source and target exist (also what `npm run bench:export` measures): stream, validate,
+ * encode and upload, uploads overlapping the encoding of the next file.
+ */
+export async function exportSlice(
+  { job, source, target, hostKey, hostSemaphore, files: fileSettings, spool }: SliceExport,
+  reportProgress: (progress: ChunkProgress) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<ChunkResult> {
+  const window: TimeWindow = { from: new Date(job.from), to: new Date(job.to) };
+  const encoding = fileSettings.format;
+  const gzip = fileSettings.gzip;
   const rejected = new RejectedRecordsWriter({ directory: spool, fileName: rejectedFileName(job.type, window) });
   let seen = 0;
   async function* validRecords(): AsyncGenerator<unknown> {
@@ -57,36 +102,54 @@ export async function exportChunk(
     }
   }
 
-  const target = deps.createTarget(job.tenantId, settings.target);
+  const result: ChunkResult = { type: job.type, index: job.index, records: 0, rejected: 0, bytes: 0, files: [] };
+  // Files upload one after another on the chunk's single connection, each as soon as it is encoded, so the upload of
+  // one file overlaps the encoding of the next. Each upload holds a slot of the host's semaphore only while it runs.
+  let uploads: Promise<void> = Promise.resolve();
+  let uploadFailed = false;
+  const upload = (localPath: string, entry: ChunkResult['files'][number]): void => {
+    result.files.push(entry);
+    uploads = uploads.then(async () => {
+      await hostSemaphore.withLease(hostKey, () => target.uploadAtomically(localPath, entry.path, { bytes: entry.bytes }), signal);
+      result.bytes += entry.bytes;
+      await reportProgress({ stage: 'uploading', records: result.records, rejected: result.rejected, bytes: result.bytes });
+    });
+    uploads.catch(() => {
+      uploadFailed = true;
+    });
+  };
   try {
-    const files = await writeRecordFiles(validRecords(), {
+    await writeRecordFiles(stopOnUploadFailure(validRecords(), () => uploadFailed), {
       directory: spool,
       encoding,
       gzip,
-      maxRecords: settings.files.maxRecords,
-      maxBytes: settings.files.maxBytes,
+      maxRecords: fileSettings.maxRecords,
+      maxBytes: fileSettings.maxBytes,
       fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip }),
+      onFile: (file) => {
+        result.records += file.records;
+        upload(file.localPath, {
+          path: recordFilePath(job.tenantId, { type: job.type, window, part: file.part, encoding, gzip }),
+          type: job.type,
+          kind: 'records',
+          part: file.part,
+          records: file.records,
+          bytes: file.bytes,
+          sha256: file.sha256,
+          encoding,
+          gzip,
+          from: job.from,
+          to: job.to,
+        });
+      },
+    }).catch(async (err: unknown) => {
+      await uploads.catch(() => undefined);
+      throw err;
     });
     const rejectedFile = await rejected.close();
-    const result: ChunkResult = { type: job.type, index: job.index, records: 0, rejected: rejectedFile?.records ?? 0, bytes: 0, files: [] };
-    for (const file of files) {
-      result.files.push({
-        path: recordFilePath(job.tenantId, { type: job.type, window, part: file.part, encoding, gzip }),
-        type: job.type,
-        kind: 'records',
-        part: file.part,
-        records: file.records,
-        bytes: file.bytes,
-        sha256: file.sha256,
-        encoding,
-        gzip,
-        from: job.from,
-        to: job.to,
-      });
-      result.records += file.records;
-    }
     if (rejectedFile) {
-      result.files.push({
+      result.rejected = rejectedFile.records;
+      upload(rejectedFile.localPath, {
         path: rejectedFilePath(job.tenantId, job.type, window),
         type: job.type,
         kind: 'rejected',
@@ -100,23 +163,10 @@ export async function exportChunk(
         to: job.to,
       });
     }
-    const localPaths = [...files.map((f) => f.localPath), ...(rejectedFile ? [rejectedFile.localPath] : [])];
-    await deps.hostSemaphore.withLease(
-      targetHostKey(settings.target),
-      async () => {
-        for (const [i, file] of result.files.entries()) {
-          await target.uploadAtomically(localPaths[i] as string, file.path, { bytes: file.bytes });
-          result.bytes += file.bytes;
-          await reportProgress({ stage: 'uploading', records: result.records, rejected: result.rejected, bytes: result.bytes });
-        }
-      },
-      signal,
-    );
+    await uploads;
     await reportProgress({ stage: 'done', records: result.records, rejected: result.rejected, bytes: result.bytes });
     return result;
   } finally {
     await rejected.abort();
-    await target.close();
-    await rm(spool, { recursive: true, force: true });
   }
 }
