@@ -12,7 +12,6 @@ import type { Target } from '../../src/delivery/target.js';
 import { createExportQueues, type ExportQueues } from '../../src/queue/export-queues.js';
 import { HostSemaphore } from '../../src/queue/host-semaphore.js';
 import { createSource } from '../../src/sources/create-source.js';
-import type { Source } from '../../src/sources/source.js';
 import type { Run } from '../../src/store/runs-store.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../../src/store/control-plane.js';
 import { secretContext } from '../../src/tenants/secret-context.js';
@@ -48,7 +47,7 @@ export interface ExportHarness {
  */
 export async function createExportHarness(
   mongoUrl: string,
-  overrides: { now?: () => Date; createSource?: (tenantId: string, s: never) => Source; wrapTarget?: (target: Target) => Target; options?: Partial<ExportDeps['options']> } = {},
+  overrides: { now?: () => Date; wrapTarget?: (target: Target) => Target; options?: Partial<ExportDeps['options']> } = {},
 ): Promise<ExportHarness> {
   const client = await MongoClient.connect(mongoUrl);
   const dbName = uniqueDbName('export');

@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -85,6 +85,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
   await mkdir(SFTP_TEST_BASE_DIR, { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(SFTP_TEST_BASE_DIR, 'server-'));
   await chmod(dir, 0o755);
+  await writeFile(join(dir, 'owner.pid'), String(process.pid));
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
 
   const hostKeyPath = join(dir, 'ssh_host_ed25519_key');
@@ -108,6 +109,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
   if (options.password) {
     username = `rsftp${randomBytes(4).toString('hex')}`;
     password = randomBytes(18).toString('base64url');
+    await writeFile(join(dir, 'user'), username);
     await execFileAsync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', username]);
     await new Promise<void>((resolve, reject) => {
       const child = execFile('chpasswd', (err) => (err ? reject(err) : resolve()));
@@ -246,6 +248,38 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
     },
     destroy,
   };
+}
+
+/**
+ * Removes what test servers of dead test runs left behind (a run killed before its teardown): stops their sshd,
+ * deletes their throwaway user and their directory. Servers whose owning process is alive are left alone, so
+ * concurrent test runs on one machine do not disturb each other. Returns how many were reaped.
+ *
+ * @example
+ * await reapStaleSftpServers(); // in a global setup, before starting a server
+ */
+export async function reapStaleSftpServers(): Promise<number> {
+  let reaped = 0;
+  const names = existsSync(SFTP_TEST_BASE_DIR) ? readdirSync(SFTP_TEST_BASE_DIR) : [];
+  for (const name of names) {
+    const dir = join(SFTP_TEST_BASE_DIR, name);
+    const owner = Number(await readFile(join(dir, 'owner.pid'), 'utf8').catch(() => '0'));
+    if (owner > 0 && readProcStat(owner) !== undefined) continue;
+    const age = Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? 0);
+    if (owner === 0 && age < 60_000) continue;
+    const sshdPid = Number(await readFile(join(dir, 'sshd.pid'), 'utf8').catch(() => '0'));
+    const cmdline = sshdPid > 0 ? await readFile(`/proc/${sshdPid}/cmdline`, 'utf8').catch(() => '') : '';
+    if (cmdline.includes(dir)) {
+      const pids = [sshdPid, ...descendantPids(sshdPid)];
+      for (const pid of pids) signalPid(pid, 'SIGKILL');
+      await waitGone(pids, 2_000);
+    }
+    const user = (await readFile(join(dir, 'user'), 'utf8').catch(() => '')).trim();
+    if (/^rsftp[0-9a-f]{8}$/.test(user)) await execFileAsync('userdel', [user]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    reaped += 1;
+  }
+  return reaped;
 }
 
 /** Asks the kernel for a free loopback port. */

@@ -160,8 +160,10 @@ export function describeTargetContract(name: string, factory: TargetFactory): vo
       expect(await target.stat('dir')).toMatchObject({ name: 'dir', type: 'directory' });
     });
 
-    it('fails to read a missing file with ERR_TARGET_NOT_FOUND', async () => {
+    it('fails to read a missing file or a directory with ERR_TARGET_NOT_FOUND', async () => {
       expect(await rejectionCode(target.read('missing.json'))).toBe('ERR_TARGET_NOT_FOUND');
+      await mkdir(join(rootDir, 'a-directory'));
+      expect(await rejectionCode(target.read('a-directory'))).toBe('ERR_TARGET_NOT_FOUND');
     });
 
     it('removes a file and ignores a missing one', async () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifyDrop } from '../../../src/archive/verify-drop.js';
 import { parseManifest } from '../../../src/archive/manifest.js';
 import { LocalDirectoryTarget } from '../../../src/delivery/local-directory-target.js';
+import type { Target } from '../../../src/delivery/target.js';
 import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
 import { DemoSource } from '../../../src/sources/demo-source.js';
 import { createExportHarness, uniqueDropDir, type ExportHarness } from '../../support/export-harness.js';
@@ -13,11 +14,31 @@ import { createExportHarness, uniqueDropDir, type ExportHarness } from '../../su
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const sftp = inject('sftp');
 let harness: ExportHarness;
+/** When set, the upload with this 1-based number (counted from when it was set) fails once, as a crash would. */
+let crashAtUpload: number | undefined;
+let uploadsSinceArmed = 0;
+const crashingTarget = (target: Target): Target => ({
+  kind: target.kind,
+  read: (p) => target.read(p),
+  list: (p) => target.list(p),
+  stat: (p) => target.stat(p),
+  remove: (p) => target.remove(p),
+  close: () => target.close(),
+  async uploadAtomically(local, remote, expected) {
+    uploadsSinceArmed += 1;
+    if (crashAtUpload !== undefined && uploadsSinceArmed === crashAtUpload) {
+      crashAtUpload = undefined;
+      throw new Error('simulated crash in the middle of a chunk');
+    }
+    return target.uploadAtomically(local, remote, expected);
+  },
+});
 
 beforeAll(async () => {
   harness = await createExportHarness(inject('mongoUrl'), {
     now: () => NOW,
     options: { initialLookbackMs: 6 * 3600_000, sliceMs: 2 * 3600_000 },
+    wrapTarget: crashingTarget,
   });
   harness.startWorkers({ concurrency: 3 });
 });
@@ -118,9 +139,13 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     expect(audit.map((e) => e.action)).toContain('run.finished');
   });
 
-  it('runs the same window twice to the same files and the same manifest', async () => {
+  it('runs the same window twice, the first time with a chunk crashing and retried, to the same files and manifest', async () => {
     const { local } = await setUpTenant('run-twice', { files: { format: 'ndjson', gzip: false } });
+    uploadsSinceArmed = 0;
+    crashAtUpload = 3;
     const first = await runOnce('run-twice');
+    expect(crashAtUpload).toBeUndefined();
+    expect(first.errors.map((e) => e.message)).toContain('simulated crash in the middle of a chunk');
     const snapshot = async () =>
       Object.fromEntries(await Promise.all((await listFiles(local)).map(async (f) => [f.slice(local.length), (await readFile(f)).toString('base64')] as const)));
     const before = await snapshot();

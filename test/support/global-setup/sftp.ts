@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { SSHD_PATH, startSftpServer, type SftpServerFacts } from '../sftp-server.js';
+import { SSHD_PATH, reapStaleSftpServers, startSftpServer, type SftpServerFacts } from '../sftp-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +14,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!existsSync(SSHD_PATH)) {
     throw new Error(`${SSHD_PATH} is missing: the SFTP tests need OpenSSH's server, install it with "apt-get install openssh-server"`);
   }
+  const reaped = await reapStaleSftpServers();
+  if (reaped > 0) console.log(`[global-setup] SFTP: removed ${reaped} test server(s) left behind by killed test runs`);
   const server = await startSftpServer();
   console.log(`[global-setup] SFTP: sshd at ${server.username}@${server.host}:${server.port}, root ${server.root}`);
   project.provide('sftp', {
