@@ -1,0 +1,209 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { RetentionError } from '../errors.js';
+
+/** One allowed network: an address and a prefix length, host bits zero. */
+export interface IpRange {
+  version: 4 | 6;
+  /** The network address as an unsigned integer (32 or 128 bits). */
+  network: bigint;
+  prefix: number;
+  /** Canonical text: `10.0.0.0/8`, `2001:db8::/32`, a single address as `/32` or `/128`. */
+  cidr: string;
+}
+
+/** A parsed allowlist. Empty means every address is allowed. */
+export type IpAllowlist = readonly IpRange[];
+
+/** One entry that could not be read, for the settings form. */
+export interface IpAllowlistProblem {
+  /** 1-based line of the entry in the text. */
+  line: number;
+  entry: string;
+  message: string;
+}
+
+/** At most this many entries per tenant. */
+export const MAX_IP_ALLOWLIST_ENTRIES = 500;
+
+interface IpAddress {
+  version: 4 | 6;
+  value: bigint;
+}
+
+const BITS = { 4: 32, 6: 128 } as const;
+const MAPPED_PREFIX = 0xffffn;
+
+function parseIpv4(text: string): bigint {
+  return text.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
+}
+
+function parseIpv6(text: string): bigint {
+  let head = text;
+  let tailV4: bigint | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (text.slice(lastColon + 1).includes('.')) {
+    tailV4 = parseIpv4(text.slice(lastColon + 1));
+    head = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const [left = '', right] = head.split('::');
+  const groupsOf = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const leftGroups = groupsOf(left);
+  const rightGroups = right === undefined ? [] : groupsOf(right);
+  const zeros = right === undefined ? [] : Array.from({ length: 8 - leftGroups.length - rightGroups.length }, () => '0');
+  let value = [...leftGroups, ...zeros, ...rightGroups].reduce((acc, group) => (acc << 16n) | BigInt(parseInt(group, 16)), 0n);
+  if (tailV4 !== undefined) value = (value & ~0xffffffffn) | tailV4;
+  return value;
+}
+
+/** Parses an IPv4 or IPv6 address (no zone index); IPv4-mapped IPv6 (`::ffff:1.2.3.4`) comes back as IPv4. */
+function parseAddress(text: string): IpAddress | undefined {
+  if (isIPv4(text)) return { version: 4, value: parseIpv4(text) };
+  if (!isIPv6(text) || text.includes('%')) return undefined;
+  const value = parseIpv6(text);
+  if (value >> 32n === MAPPED_PREFIX) return { version: 4, value: value & 0xffffffffn };
+  return { version: 6, value };
+}
+
+function formatAddress(version: 4 | 6, value: bigint): string {
+  if (version === 4) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => (value >> BigInt((7 - i) * 16)) & 0xffffn);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let start = 0; start < 8; start += 1) {
+    let length = 0;
+    while (start + length < 8 && groups[start + length] === 0n) length += 1;
+    if (length > bestLength) [bestStart, bestLength] = [start, length];
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+}
+
+const mask = (version: 4 | 6, prefix: number): bigint => {
+  const bits = BigInt(BITS[version]);
+  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
+};
+
+/**
+ * Parses one entry: an address (`192.0.2.7`, `2001:db8::7`, meaning just that address) or a CIDR block
+ * (`192.0.2.0/24`, `2001:db8::/32`). An IPv4-mapped IPv6 entry (`::ffff:192.0.2.0/120`) becomes the IPv4 block
+ * (`192.0.2.0/24`); an IPv6 block wider than `::ffff:0:0/96` stays IPv6 and matches no IPv4 client, just as
+ * `::/0` allows all IPv6 but no IPv4 (list `0.0.0.0/0` as well for that).
+ * Throws `ERR_IP_ALLOWLIST_INVALID` with a message saying what is wrong, e.g. host bits set (`10.0.0.1/8`: did
+ * you mean `10.0.0.0/8`?), a prefix out of range or a zone index.
+ *
+ * @example
+ * parseCidr('10.1.0.0/16') // { version: 4, network: 167837696n, prefix: 16, cidr: '10.1.0.0/16' }
+ */
+export function parseCidr(entry: string): IpRange {
+  const fail = (why: string): RetentionError => new RetentionError('ERR_IP_ALLOWLIST_INVALID', `"${entry.slice(0, 80)}" ${why}`, 400);
+  const text = entry.trim();
+  const slash = text.indexOf('/');
+  const addressText = slash < 0 ? text : text.slice(0, slash);
+  const prefixText = slash < 0 ? undefined : text.slice(slash + 1);
+  if (addressText.includes('%')) throw fail('has a zone index (%…); list the address without it');
+  const raw = parseAddress(addressText);
+  if (raw === undefined) throw fail('is not an IPv4 or IPv6 address or CIDR block (examples: 192.0.2.0/24, 2001:db8::/32)');
+  const writtenAsV6 = isIPv6(addressText);
+  const writtenBits = writtenAsV6 ? 128 : 32;
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) throw fail(`has a prefix length that is not a number from 0 to ${writtenBits}`);
+  let prefix = prefixText === undefined ? writtenBits : Number(prefixText);
+  if (prefix > writtenBits) throw fail(`has prefix length /${prefix}; ${writtenAsV6 ? 'IPv6' : 'IPv4'} allows 0 to ${writtenBits}`);
+  let address = raw;
+  if (writtenAsV6 && raw.version === 4) {
+    if (prefix < 96) address = { version: 6, value: parseIpv6(addressText) };
+    else prefix -= 96;
+  }
+  const network = address.value & mask(address.version, prefix);
+  if (network !== address.value) {
+    throw fail(`has host bits set after /${prefix}; did you mean ${formatAddress(address.version, network)}/${prefix}?`);
+  }
+  return { version: address.version, network, prefix, cidr: `${formatAddress(address.version, network)}/${prefix}` };
+}
+
+function splitEntries(input: string | readonly string[]): { line: number; entry: string }[] {
+  const lines = typeof input === 'string' ? input.split(/\r?\n/) : input;
+  return lines.flatMap((text, index) =>
+    text
+      .replace(/#.*$/, '')
+      .split(/[\s,;]+/)
+      .filter((entry) => entry !== '')
+      .map((entry) => ({ line: index + 1, entry })),
+  );
+}
+
+/**
+ * Reads an allowlist as typed on the settings page (one or more entries per line, separated by spaces, commas or
+ * semicolons; `#` starts a comment) or as a stored array of entries. Returns the ranges (deduplicated, in order)
+ * and every problem found, so the form can show them all at once.
+ *
+ * @example
+ * validateIpAllowlist('10.0.0.0/8  # office\n2001:db8::/32, 192.0.2.300')
+ * // { ranges: [10.0.0.0/8, 2001:db8::/32], problems: [{ line: 2, entry: '192.0.2.300', message: '…' }] }
+ */
+export function validateIpAllowlist(input: string | readonly string[]): { ranges: IpRange[]; problems: IpAllowlistProblem[] } {
+  const ranges = new Map<string, IpRange>();
+  const problems: IpAllowlistProblem[] = [];
+  for (const { line, entry } of splitEntries(input)) {
+    try {
+      const range = parseCidr(entry);
+      if (!ranges.has(range.cidr)) ranges.set(range.cidr, range);
+    } catch (err) {
+      if (!(err instanceof RetentionError)) throw err;
+      problems.push({ line, entry: entry.slice(0, 80), message: err.message });
+    }
+  }
+  if (ranges.size > MAX_IP_ALLOWLIST_ENTRIES) {
+    problems.push({ line: 0, entry: '', message: `the list has ${ranges.size} entries; at most ${MAX_IP_ALLOWLIST_ENTRIES} are allowed: merge neighbouring ones into wider blocks` });
+  }
+  return { ranges: [...ranges.values()], problems };
+}
+
+/**
+ * Like {@link validateIpAllowlist} but throws `ERR_IP_ALLOWLIST_INVALID` listing the problems (up to five) when
+ * there is any. Use it where a list must be valid (loading stored settings).
+ *
+ * @example
+ * const allowlist = parseIpAllowlist(settings.ipAllowlist); // ['10.0.0.0/8', '2001:db8::/32']
+ */
+export function parseIpAllowlist(input: string | readonly string[]): IpAllowlist {
+  const { ranges, problems } = validateIpAllowlist(input);
+  if (problems.length > 0) {
+    const listed = problems.slice(0, 5).map((p) => (p.line > 0 ? `line ${p.line}: ${p.message}` : p.message)).join('; ');
+    throw new RetentionError('ERR_IP_ALLOWLIST_INVALID', `IP allowlist: ${listed}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`, 400);
+  }
+  return Object.freeze(ranges);
+}
+
+/**
+ * True when `ip` is inside one of the ranges, or when the list is empty (no restriction). IPv4-mapped IPv6
+ * addresses (`::ffff:192.0.2.7`, as a dual-stack server reports IPv4 clients) are matched as IPv4. An address that
+ * cannot be parsed (missing, with a zone index, garbage) is refused whenever the list is not empty: fail securely.
+ * Which address is the client's is decided by Express's `trust proxy` (`req.ip`), not here.
+ *
+ * @example
+ * isAllowed(parseIpAllowlist(['192.0.2.0/24']), '::ffff:192.0.2.7') // true
+ * isAllowed([], '203.0.113.9')                                        // true
+ */
+export function isAllowed(list: IpAllowlist, ip: string | undefined): boolean {
+  if (list.length === 0) return true;
+  const address = typeof ip === 'string' ? parseAddress(ip.trim()) : undefined;
+  if (address === undefined) return false;
+  return list.some((range) => range.version === address.version && (address.value & mask(range.version, range.prefix)) === range.network);
+}
+
+/**
+ * The unit a client is rate-limited by: its IPv4 address, or for IPv6 its /64 network (one subscriber usually
+ * holds a whole /64, so counting single IPv6 addresses would be trivial to evade). IPv4-mapped IPv6 counts as IPv4.
+ * Undefined for something that is not an address.
+ *
+ * @example
+ * clientAddressBucket('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
+ * clientAddressBucket('::ffff:192.0.2.7')     // '192.0.2.7'
+ */
+export function clientAddressBucket(ip: string | undefined): string | undefined {
+  const address = typeof ip === 'string' ? parseAddress(ip.trim()) : undefined;
+  if (address === undefined) return undefined;
+  if (address.version === 4) return formatAddress(4, address.value);
+  return `${formatAddress(6, address.value & mask(6, 64))}/64`;
+}
