@@ -78,6 +78,10 @@ export class LocalDirectoryTarget implements Target {
     const segments = parseRemotePath(remotePath);
     await this.assertRoot();
     const handle = await this.guard(remotePath, () => open(join(this.root, ...segments), 'r'));
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} is not a file in the local target`, 404);
+    }
     return handle.createReadStream();
   }
 

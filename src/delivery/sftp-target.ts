@@ -188,8 +188,9 @@ export class SftpTarget implements Target {
       void this.exclusive(async () => {
         try {
           const conn = await this.connected();
-          const info = await this.operation(conn, 'read', remotePath, () => conn.client.stat(path));
-          if (!info.isFile) throw Object.assign(new Error(`${remotePath} is not a file`), { code: NO_SUCH_FILE });
+          await this.operation(conn, 'read', remotePath, async () => {
+            if (!(await conn.client.stat(path)).isFile) throw Object.assign(new Error(`${remotePath} is not a file`), { code: NO_SUCH_FILE });
+          });
           const stream = conn.client.createReadStream(path, { highWaterMark: TRANSFER_CHUNK_BYTES });
           const released = new Promise<void>((release) => {
             stream.once('close', release);
