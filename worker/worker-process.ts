@@ -9,20 +9,31 @@ import { HostSemaphore } from '../src/queue/host-semaphore.js';
 import { syncAllSchedules } from '../src/queue/tenant-schedules.js';
 import { createSource } from '../src/sources/create-source.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../src/store/control-plane.js';
+import type { ImportDeps } from '../src/import/import-manifest.js';
+import { createImportQueues, enqueueImport, scheduleArchiveJobs, type ImportQueues } from '../src/queue/import-queues.js';
+import { ArchiveDatabases } from '../src/store/archive/archive-databases.js';
+import { ArchiveImportsStore } from '../src/store/archive/archive-imports-store.js';
+import { ArchiveStore } from '../src/store/archive/archive-store.js';
+import { LegalHoldsStore } from '../src/store/archive/legal-holds-store.js';
+import { TenantArchiveLease } from '../src/store/archive/tenant-archive-lease.js';
 import { DEFAULT_EXPORT_OPTIONS, type ExportDeps } from './export-deps.js';
 import { startExportWorkers, type ExportWorkerOptions } from './export-workers.js';
+import type { FinalizeImportTrigger } from './processors/finalize-processor.js';
+import { startImportWorkers } from './import-workers.js';
 
 /** A running worker process's services. */
 export interface WorkerProcess {
   controlPlane: ControlPlane;
   queues: ExportQueues;
+  importQueues: ImportQueues;
   /** Closes workers (running jobs get `timeoutMs` to finish), queues and connections. */
   stop(timeoutMs?: number): Promise<void>;
 }
 
 /**
  * The worker's composition root: connects to MongoDB and Redis, builds the stores, the source and target
- * factories and the host semaphore, reconciles every tenant's job scheduler and starts the export workers.
+ * factories and the host semaphore, reconciles every tenant's job scheduler and starts the export workers, and the
+ * online archive's workers (imports, drop poll, archive retention) with their schedulers.
  *
  * @example
  * const worker = await startWorkerProcess(loadConfig(), logger);
@@ -35,7 +46,30 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   await ensureControlPlaneIndexes(controlPlane);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   const queues = createExportQueues(redis, config.queuePrefix);
-  const deps: ExportDeps = {
+  const importQueues = createImportQueues(redis, config.queuePrefix);
+  const controlDb = mongo.db(config.mongodbDatabase);
+  const archives = new ArchiveDatabases({
+    client: mongo,
+    prefix: config.mongodbArchiveDbPrefix,
+    keyring,
+    settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
+  });
+  const importDeps: ImportDeps = {
+    controlPlane,
+    imports: new ArchiveImportsStore(controlDb),
+    leases: new TenantArchiveLease(controlDb),
+    archives,
+    archiveStore: new ArchiveStore(archives),
+    legalHolds: new LegalHoldsStore(controlDb),
+    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
+    logger,
+    options: { spoolDir: config.spoolDir },
+    now: () => new Date(),
+  };
+  await importDeps.imports.ensureIndexes();
+  await importDeps.legalHolds.ensureIndexes();
+  const deps: ExportDeps & FinalizeImportTrigger = {
+    enqueueImport: (tenantId, manifestPath) => enqueueImport(importQueues, tenantId, manifestPath),
     controlPlane,
     createSource: (tenantId, settings) => createSource(keyring, tenantId, settings),
     createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
@@ -58,13 +92,24 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     })),
   );
   await syncAllSchedules(queues.runs, tenants);
+  for (const { tenantId, settings } of tenants) {
+    if (settings?.mode !== 'online') continue;
+    await importDeps.archiveStore.ensureIndexes(tenantId).catch((err: unknown) => logger.error({ tenantId, err }, 'could not create the archive indexes; imports will retry'));
+  }
+  await scheduleArchiveJobs(importQueues);
   const workers = startExportWorkers(deps, queues, redis, { concurrency: config.workerConcurrency, ...workerOptions });
+  const importWorkers = startImportWorkers(importDeps, importQueues, redis, {
+    ...(workerOptions.stalledIntervalMs !== undefined ? { stalledIntervalMs: workerOptions.stalledIntervalMs } : {}),
+    ...(workerOptions.lockDurationMs !== undefined ? { lockDurationMs: workerOptions.lockDurationMs } : {}),
+  });
+  const allWorkers = [...workers.workers, ...importWorkers.workers];
   logger.info({ tenants: tenants.length, concurrency: config.workerConcurrency }, 'worker started');
 
   let stopping: Promise<void> | undefined;
   return {
     controlPlane,
     queues,
+    importQueues,
     stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         logger.info({ timeoutMs }, 'worker stopping: finishing running jobs');
@@ -72,13 +117,15 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
         const timedOut = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
         });
-        const outcome = await Promise.race([workers.close().then(() => 'closed' as const), timedOut]);
+        const outcome = await Promise.race([Promise.all([workers.close(), importWorkers.close()]).then(() => 'closed' as const), timedOut]);
         clearTimeout(timer);
         if (outcome === 'timeout') {
           logger.warn('shutdown timeout: unfinished jobs will be retried by another worker');
-          await Promise.all(workers.workers.map((w) => w.close(true)));
+          await Promise.all(allWorkers.map((w) => w.close(true)));
         }
         await queues.close();
+        await importQueues.close();
+        await archives.close();
         redis.disconnect();
         await mongo.close();
       })();

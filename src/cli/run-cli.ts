@@ -3,6 +3,12 @@ import { parseArgs } from 'node:util';
 import { verifyDrop, type DropVerificationReport } from '../archive/verify-drop.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { needsReseal, resealSecret, sealSecret } from '../crypto/secret-box.js';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { openImportDeps } from '../import/open-import-deps.js';
+import { findManifestsToImport } from '../import/pending-manifests.js';
+import { rebuildArchive } from '../import/rebuild-archive.js';
+import { createImportQueues, enqueueImport } from '../queue/import-queues.js';
 import { LocalDirectoryTarget } from '../delivery/local-directory-target.js';
 import { SftpTarget } from '../delivery/sftp-target.js';
 import type { Target } from '../delivery/target.js';
@@ -50,6 +56,12 @@ Drops
   verify <directory | sftp://user@host[:port]/root> [--tenant <id>]
          [--fingerprint SHA256:...] [--private-key-file F | --password-file F]
                                                   recompute every checksum, walk the manifest chain, print a verdict
+
+Online archive
+  import <tenant> [--retry]                       queue the import of every manifest of the drop not yet imported;
+                                                  --retry also retries manifests whose import failed
+  rebuild <tenant>                                drop the tenant's MongoDB archive and import every manifest of the
+                                                  drop again, in chain order (runs here, not in the worker)
 
 Keys
   keys rotate                                     re-seal every stored secret under RETENTION_ACTIVE_KEY_ID
@@ -109,6 +121,10 @@ async function dispatch(argv: readonly string[], io: CliIo, services: CliService
       return verifyCommand(rest, io, services);
     case 'keys':
       return keysCommand(rest, io, services);
+    case 'import':
+      return importCommand(rest, io, services);
+    case 'rebuild':
+      return rebuildCommand(rest, io, services);
     case undefined:
     case 'help':
     case '--help':
@@ -330,6 +346,45 @@ async function keysCommand(args: readonly string[], io: CliIo, services: CliServ
   }
   io.stdout(`re-sealed ${resealed} secret(s) under key "${keyring.activeKeyId}"; old keys can be removed from RETENTION_MASTER_KEYS once every process runs with this ring`);
   return 0;
+}
+
+async function importCommand(args: readonly string[], io: CliIo, services: CliServices): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], options: { retry: { type: 'boolean' } }, allowPositionals: true });
+  const id = assertTenantId(onePositional(positionals, 'tenant id'));
+  const cp = await services.controlPlane();
+  await cp.tenants.require(id);
+  const { deps, close } = await openImportDeps(services.config, services.keyring(), pino({ level: 'silent' }));
+  const redis = new Redis(services.config.redisUrl, { maxRetriesPerRequest: null });
+  const queues = createImportQueues(redis, services.config.queuePrefix);
+  try {
+    const paths = await findManifestsToImport(deps, id);
+    if (values.retry) for (const record of await deps.imports.list(id)) if (record.status === 'failed') paths.push(record.path);
+    for (const path of paths) await enqueueImport(queues, id, path, { retryFailed: true });
+    await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'archive.import-requested', outcome: 'success', details: { manifests: paths.length, retry: values.retry === true } });
+    io.stdout(paths.length === 0 ? `nothing to import for ${id}: every manifest of the drop is imported or refused (retry refused ones with --retry)` : `queued the import of ${paths.length} manifest(s) of ${id}`);
+    return 0;
+  } finally {
+    await queues.close();
+    redis.disconnect();
+    await close();
+  }
+}
+
+async function rebuildCommand(args: readonly string[], io: CliIo, services: CliServices): Promise<number> {
+  const { positionals } = parseArgs({ args: [...args], options: {}, allowPositionals: true });
+  const id = assertTenantId(onePositional(positionals, 'tenant id'));
+  const cp = await services.controlPlane();
+  await cp.tenants.require(id);
+  const { deps, close } = await openImportDeps(services.config, services.keyring(), pino({ level: 'silent' }));
+  try {
+    await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'archive.rebuild-requested', outcome: 'success' });
+    const result = await rebuildArchive(deps, id, (path) => io.stdout(`imported ${path}`));
+    for (const failure of result.failed) io.stdout(`REFUSED ${failure.path}: [${failure.code}] ${failure.message}`);
+    io.stdout(`rebuilt the archive of ${id}: ${result.imported.length} manifest(s) imported, ${result.failed.length} refused`);
+    return result.failed.length === 0 ? 0 : 1;
+  } finally {
+    await close();
+  }
 }
 
 /** The real process's IO. */

@@ -111,6 +111,11 @@ export const retentionSettingsSchema = z.object({
   files: fileSettingsSchema.prefault({}),
   /** Sealed MongoDB URI of the tenant's own archive database (online mode); the shared server otherwise. */
   archiveMongoUri: sealedSecretSchema.optional(),
+  /**
+   * Online mode: per data type, archived records not updated for this many days are purged from the MongoDB archive
+   * (never those under a legal hold; the SFTP drop is not touched). A type left out is kept forever.
+   */
+  archiveRetentionDays: z.partialRecord(z.enum(RECORD_TYPES), z.number().int().min(1).max(36_500)).optional(),
 });
 
 /** Validated retention settings. */

@@ -173,7 +173,9 @@ export function buildUpsertDocument(update: unknown, context: UpdateContext): Do
     document = applyPipeline(seed, update as Document[]);
   } else {
     document = seed;
-    applyOperators(document, update as Document, context, true);
+    // The filter only resolves a positional `$` against a matched document; the seed of an upsert never has to match
+    // the filter's other conditions (`{ _id, expiresAt: { $lt: now } }` inserts `{ _id }` and applies the update).
+    applyOperators(document, update as Document, { ...context, filter: {} }, true);
     if ('_id' in seed) checkIdUnchanged(seed, document);
   }
   if (!('_id' in document)) document = { _id: new ObjectId(), ...document };

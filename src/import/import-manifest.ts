@@ -1,0 +1,244 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { parseManifestPath } from '../archive/drop-layout.js';
+import { manifestPathOf, parseManifest, type Manifest, type ManifestLink } from '../archive/manifest.js';
+import type { Target } from '../delivery/target.js';
+import { RetentionError } from '../errors.js';
+import { parseRecord } from '../records/parse-record.js';
+import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
+import { importCountsOf, type ManifestImportCounts } from '../store/archive/archive-imports-store.js';
+import type { ArchiveDatabaseResolver, ArchiveStore } from '../store/archive/archive-store.js';
+import { ArchiveWriter } from '../store/archive/archive-writer.js';
+import type { LegalHoldsStore } from '../store/archive/legal-holds-store.js';
+import type { TenantArchiveLease } from '../store/archive/tenant-archive-lease.js';
+import type { ControlPlane } from '../store/control-plane.js';
+import type { TargetSettings } from '../tenants/retention-settings.js';
+import { assertTenantId } from '../tenants/tenant-id.js';
+import { readStoredManifest } from './drop-manifests.js';
+import { failedFileOf, ImportFileError, PERMANENT_IMPORT_ERROR_CODES } from './import-errors.js';
+import { readRecordFile } from './record-file-reader.js';
+import { downloadVerified } from './verified-download.js';
+
+/** Tunables of the importer. */
+export interface ImportOptions {
+  /** Local directory where listed files are verified before they are loaded. */
+  spoolDir: string;
+  /** Operations per bulk write. Default 1,000. */
+  batchSize?: number;
+  /** Called after every command the archive writer sends (round-trip counting in tests and benchmarks). */
+  onRoundTrip?: (collection: string, operations: number) => void;
+}
+
+/** Everything the importer needs, handed down from the composition root. */
+export interface ImportDeps {
+  controlPlane: Pick<ControlPlane, 'settings' | 'audit'>;
+  imports: ArchiveImportsStore;
+  leases: TenantArchiveLease;
+  archives: ArchiveDatabaseResolver;
+  archiveStore: ArchiveStore;
+  legalHolds: LegalHoldsStore;
+  createTarget: (tenantId: string, settings: TargetSettings) => Target;
+  logger: Logger;
+  options: ImportOptions;
+  now: () => Date;
+}
+
+/** What importing one manifest did. */
+export type ImportOutcome =
+  | { status: 'imported'; path: string; sha256: string; counts: ManifestImportCounts }
+  | { status: 'already-imported'; path: string; sha256: string };
+
+interface Attempt {
+  path: string;
+  runId: string;
+  sha256: string;
+  previous: ManifestLink | null;
+}
+
+/** True when an import error is permanent (the manifest is marked failed, no retry). */
+export function isPermanentImportError(err: unknown): boolean {
+  return err instanceof RetentionError && PERMANENT_IMPORT_ERROR_CODES.has(err.code);
+}
+
+/**
+ * Imports one manifest of a tenant's drop into the tenant's archive, holding the tenant's archive lease so no other
+ * import, rebuild or purge of the tenant runs meanwhile. See {@link importManifestHoldingLease}.
+ *
+ * @example
+ * const outcome = await importManifest(deps, 'acme', 'acme/2026/11/23/manifest-r1.json');
+ */
+export async function importManifest(deps: ImportDeps, tenantId: string, manifestPath: string): Promise<ImportOutcome> {
+  const tenant = assertTenantId(tenantId);
+  return deps.leases.withLease(tenant, `import of ${manifestPath}`, () => importManifestHoldingLease(deps, tenant, manifestPath));
+}
+
+/**
+ * The import of one manifest, for a caller that already holds the tenant's archive lease (a rebuild):
+ *
+ * 1. reads the manifest; one already imported with the same SHA-256 is a no-op (`already-imported`), one whose bytes
+ *    changed since is refused (`ERR_IMPORT_MANIFEST_CHANGED`);
+ * 2. checks its chain link: `previous.sha256` must equal the hash recorded when the previous manifest was imported
+ *    (`ERR_IMPORT_CHAIN_BROKEN`), the previous manifest must be imported (`ERR_IMPORT_PREVIOUS_PENDING`, transient;
+ *    `ERR_IMPORT_CHAIN_BLOCKED` when it failed), and no other imported manifest may follow the same link (a fork);
+ * 3. downloads every listed file into the spool and checks its size and SHA-256 — all of them before loading
+ *    anything, so a mismatch (`ERR_IMPORT_CHECKSUM_MISMATCH`, naming the file) loads nothing of the manifest;
+ * 4. parses and validates the records (tenant, schema, count per file) and loads them with guarded, unordered bulk
+ *    upserts; 5. records the manifest as imported with its counts.
+ *
+ * Failures are recorded on the manifest's import record: permanent ones mark it `failed` with the reason and file.
+ */
+export async function importManifestHoldingLease(deps: ImportDeps, tenantId: string, manifestPath: string): Promise<ImportOutcome> {
+  const tenant = assertTenantId(tenantId);
+  const pathParts = parseManifestPath(manifestPath);
+  if (pathParts.tenantId !== tenant) {
+    throw new RetentionError('ERR_IMPORT_MANIFEST_MISPLACED', `manifest ${manifestPath} is not in the drop of "${tenant}"`, 422);
+  }
+  const { value: settings } = await deps.controlPlane.settings.requireRetention(tenant);
+  if (settings.mode !== 'online') {
+    throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: its drops are not imported (switch it to online mode first)`, 409);
+  }
+  const target = deps.createTarget(tenant, settings.target);
+  const attempt: Attempt = { path: manifestPath, runId: pathParts.runId, sha256: '', previous: null };
+  const spool = join(deps.options.spoolDir, `import.${tenant}.${pathParts.runId}.${process.pid}`);
+  try {
+    const stored = await readStoredManifest(target, manifestPath);
+    attempt.sha256 = stored.sha256;
+    const existing = await deps.imports.get(tenant, manifestPath);
+    if (existing?.status === 'imported') {
+      if (existing.sha256 === stored.sha256) return { status: 'already-imported', path: manifestPath, sha256: stored.sha256 };
+      throw new RetentionError(
+        'ERR_IMPORT_MANIFEST_CHANGED',
+        `manifest ${manifestPath} was imported with SHA-256 ${existing.sha256} but now hashes to ${stored.sha256}: it was altered after delivery; verify the drop (retention verify) and rebuild the archive from a trusted drop`,
+        409,
+      );
+    }
+    const manifest = parseManifest(stored.bytes);
+    attempt.previous = manifest.previous;
+    checkPlacement(manifest, tenant, manifestPath);
+    await checkChainLink(deps, target, tenant, manifestPath, manifest);
+
+    await deps.imports.begin(tenant, attempt, deps.now());
+    await rm(spool, { recursive: true, force: true });
+    await mkdir(spool, { recursive: true });
+    const localPaths = new Map<string, string>();
+    for (const [index, file] of manifest.files.entries()) {
+      const local = join(spool, `${index}`);
+      await downloadVerified(target, file, local);
+      localPaths.set(file.path, local);
+    }
+
+    await deps.archiveStore.ensureIndexes(tenant);
+    const db = await deps.archives.forTenant(tenant);
+    const writer = new ArchiveWriter(db, tenant, manifestPath, {
+      ...(deps.options.batchSize !== undefined ? { batchSize: deps.options.batchSize } : {}),
+      ...(deps.options.onRoundTrip ? { onRoundTrip: deps.options.onRoundTrip } : {}),
+    });
+    let bytes = 0;
+    for (const file of manifest.files) {
+      bytes += file.bytes;
+      if (file.kind !== 'records') continue;
+      let count = 0;
+      try {
+        for await (const raw of readRecordFile(localPaths.get(file.path) as string, { encoding: file.encoding, gzip: file.gzip, displayPath: file.path })) {
+          const parsed = parseRecord(file.type, raw);
+          if (!parsed.ok) {
+            throw new ImportFileError('ERR_IMPORT_RECORD_INVALID', `${file.path}: record ${count} is not a valid ${file.type} record (${parsed.issues[0]?.message ?? 'invalid'})`, file.path);
+          }
+          if (parsed.record.tenantId !== tenant) {
+            throw new ImportFileError('ERR_ARCHIVE_TENANT_MISMATCH', `${file.path}: record ${count} belongs to tenant "${parsed.record.tenantId}", not "${tenant}"`, file.path);
+          }
+          await writer.add(file.type, parsed.record);
+          count += 1;
+        }
+      } catch (err) {
+        if (err instanceof RetentionError && !(err instanceof ImportFileError) && err.code === 'ERR_IMPORT_FILE_UNREADABLE') {
+          throw new ImportFileError(err.code, err.message, file.path, { cause: err });
+        }
+        throw err;
+      }
+      if (count !== file.records) {
+        throw new ImportFileError('ERR_IMPORT_COUNT_MISMATCH', `${file.path} holds ${count} records but the manifest says ${file.records}`, file.path);
+      }
+    }
+    const stats = await writer.finish();
+    const counts = importCountsOf(stats, manifest.files.length, bytes);
+    await deps.imports.markImported(tenant, manifestPath, counts, deps.now());
+    await deps.controlPlane.audit.append(tenant, {
+      actor: { type: 'system', id: 'importer' },
+      action: 'archive.imported',
+      outcome: 'success',
+      target: manifestPath,
+      details: { sha256: stored.sha256, records: Object.values(counts.types).reduce((n, t) => n + t.records, 0), roundTrips: stats.roundTrips },
+    });
+    deps.logger.info({ tenantId: tenant, manifest: manifestPath, counts }, 'manifest imported');
+    return { status: 'imported', path: manifestPath, sha256: stored.sha256, counts };
+  } catch (err) {
+    await recordFailure(deps, tenant, attempt, err);
+    throw err;
+  } finally {
+    await target.close();
+    await rm(spool, { recursive: true, force: true });
+  }
+}
+
+function checkPlacement(manifest: Manifest, tenant: string, path: string): void {
+  const expected = manifestPathOf(manifest);
+  if (manifest.tenantId !== tenant || expected !== path) {
+    throw new RetentionError('ERR_IMPORT_MANIFEST_MISPLACED', `manifest ${path} describes run ${manifest.runId} of tenant "${manifest.tenantId}", which belongs at ${expected}; it is not imported`, 422);
+  }
+}
+
+async function checkChainLink(deps: ImportDeps, target: Target, tenant: string, path: string, manifest: Manifest): Promise<void> {
+  const previous = manifest.previous;
+  if (previous === null) {
+    const other = await deps.imports.findImportedFollower(tenant, null, path);
+    if (other) {
+      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: it starts a new chain although ${other.path} already started this tenant's chain; it and every manifest after it are not imported`, 409);
+    }
+    return;
+  }
+  const imported = await deps.imports.get(tenant, previous.path);
+  if (imported?.status === 'failed') {
+    throw new RetentionError('ERR_IMPORT_CHAIN_BLOCKED', `${path} follows ${previous.path}, whose import failed (${imported.error?.code ?? 'unknown'}); fix that manifest first, then retry: retention import ${tenant} --retry`, 409);
+  }
+  if (imported?.status !== 'imported') {
+    if ((await target.stat(previous.path)) === undefined) {
+      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: the previous manifest ${previous.path} is missing from the drop; it and every manifest after it are not imported`, 409);
+    }
+    throw new RetentionError('ERR_IMPORT_PREVIOUS_PENDING', `${path} waits for the import of the previous manifest ${previous.path}`, 409);
+  }
+  if (imported.sha256 !== previous.sha256) {
+    throw new RetentionError(
+      'ERR_IMPORT_CHAIN_BROKEN',
+      `chain broken at ${path}: it links to ${previous.path} with SHA-256 ${previous.sha256}, but that manifest was imported with SHA-256 ${imported.sha256}; it and every manifest after it are not imported (verify the drop: retention verify)`,
+      409,
+    );
+  }
+  const fork = await deps.imports.findImportedFollower(tenant, previous.path, path);
+  if (fork) {
+    throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: ${fork.path} already follows ${previous.path} (the chain forks); it and every manifest after it are not imported`, 409);
+  }
+}
+
+async function recordFailure(deps: ImportDeps, tenant: string, attempt: Attempt, err: unknown): Promise<void> {
+  const code = err instanceof RetentionError ? err.code : 'ERR_IMPORT_FAILED';
+  const message = err instanceof Error ? err.message : String(err);
+  const permanent = isPermanentImportError(err);
+  const file = failedFileOf(err);
+  deps.logger.warn({ tenantId: tenant, manifest: attempt.path, code, permanent, file, err: { message } }, 'manifest import failed');
+  try {
+    await deps.imports.recordFailure(tenant, attempt, { code, message, permanent, ...(file !== undefined ? { file } : {}) }, deps.now());
+    if (permanent) {
+      await deps.controlPlane.audit.append(tenant, {
+        actor: { type: 'system', id: 'importer' },
+        action: 'archive.import-failed',
+        outcome: 'failure',
+        target: attempt.path,
+        details: { code, ...(file !== undefined ? { file } : {}) },
+      });
+    }
+  } catch (recordErr) {
+    deps.logger.error({ tenantId: tenant, manifest: attempt.path, err: recordErr }, 'could not record an import failure');
+  }
+}

@@ -1,0 +1,62 @@
+import { RetentionError } from '../errors.js';
+import { assertTenantId } from '../tenants/tenant-id.js';
+import { listDropManifests, orderByChain, readDropManifests } from './drop-manifests.js';
+import { importManifestHoldingLease, isPermanentImportError, type ImportDeps } from './import-manifest.js';
+
+/** What a rebuild did. */
+export interface RebuildResult {
+  tenantId: string;
+  /** Manifests imported, in chain order. */
+  imported: string[];
+  /** Manifests refused, with the reason (their successors are refused with them). */
+  failed: { path: string; code: string; message: string }[];
+}
+
+/**
+ * Rebuilds a tenant's archive from its drop: drops the archive database, forgets the tenant's import records, and
+ * imports every manifest of the drop in chain order, exactly as the incremental imports would have, holding the
+ * tenant's archive lease throughout. A manifest that is refused (checksum, broken chain) is reported and its
+ * successors are refused with it; a transient failure (MongoDB or the SFTP server unreachable) stops the rebuild,
+ * which can simply be run again.
+ *
+ * @example
+ * const result = await rebuildArchive(deps, 'acme', (path) => console.log('imported', path));
+ */
+export async function rebuildArchive(deps: ImportDeps, tenantId: string, onImported: (path: string) => void = () => undefined): Promise<RebuildResult> {
+  const tenant = assertTenantId(tenantId);
+  return deps.leases.withLease(tenant, 'rebuild', async () => {
+    const { value: settings } = await deps.controlPlane.settings.requireRetention(tenant);
+    if (settings.mode !== 'online') {
+      throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: it has no archive to rebuild (switch it to online mode first)`, 409);
+    }
+    const target = deps.createTarget(tenant, settings.target);
+    let order: string[];
+    try {
+      const { manifests, unreadable } = await readDropManifests(target, await listDropManifests(target, tenant));
+      order = [...orderByChain(manifests).map((entry) => entry.path), ...unreadable.map((entry) => entry.path)];
+    } finally {
+      await target.close();
+    }
+    await (await deps.archives.forTenant(tenant)).dropDatabase();
+    await deps.imports.deleteAll(tenant);
+    const result: RebuildResult = { tenantId: tenant, imported: [], failed: [] };
+    for (const path of order) {
+      try {
+        await importManifestHoldingLease(deps, tenant, path);
+        result.imported.push(path);
+        onImported(path);
+      } catch (err) {
+        if (!isPermanentImportError(err)) throw err;
+        result.failed.push({ path, code: (err as RetentionError).code, message: (err as Error).message });
+      }
+    }
+    await deps.archiveStore.ensureIndexes(tenant);
+    await deps.controlPlane.audit.append(tenant, {
+      actor: { type: 'system', id: 'importer' },
+      action: 'archive.rebuilt',
+      outcome: result.failed.length === 0 ? 'success' : 'failure',
+      details: { imported: result.imported.length, failed: result.failed.length },
+    });
+    return result;
+  });
+}

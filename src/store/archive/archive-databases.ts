@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
+import type { Keyring } from '../../crypto/keyring.js';
+import { openSecret } from '../../crypto/secret-box.js';
+import { RetentionError } from '../../errors.js';
+import type { RetentionSettings } from '../../tenants/retention-settings.js';
+import { secretContext } from '../../tenants/secret-context.js';
+import { assertTenantId } from '../../tenants/tenant-id.js';
+
+/** Longest database name MongoDB accepts. */
+const MAX_DATABASE_NAME = 63;
+
+/**
+ * The archive database name of a tenant on the shared server: `<prefix><tenant>`; when that is longer than MongoDB
+ * allows, the tenant id is shortened and followed by 8 hex digits of its SHA-256, so names stay unique.
+ *
+ * @example
+ * archiveDatabaseName('retention_', 'acme'); // 'retention_acme'
+ */
+export function archiveDatabaseName(prefix: string, tenantId: string): string {
+  const tenant = assertTenantId(tenantId);
+  const name = `${prefix}${tenant}`;
+  if (name.length <= MAX_DATABASE_NAME) return name;
+  const digest = createHash('sha256').update(tenant).digest('hex').slice(0, 8);
+  return `${prefix}${tenant.slice(0, MAX_DATABASE_NAME - prefix.length - 9)}-${digest}`;
+}
+
+/** Reads a tenant's retention settings (the control plane's settings store in production). */
+export type ArchiveSettingsLookup = (tenantId: string) => Promise<Pick<RetentionSettings, 'archiveMongoUri'> | undefined>;
+
+/** What {@link ArchiveDatabases} needs. */
+export interface ArchiveDatabasesOptions {
+  /** The control plane's client: holds every archive without its own URI. */
+  client: MongoClient;
+  /** `MONGODB_ARCHIVE_DB_PREFIX`. */
+  prefix: string;
+  /** Opens a tenant's sealed `archiveMongoUri`. */
+  keyring?: Keyring;
+  settings: ArchiveSettingsLookup;
+  /** Options of the clients opened for tenants with their own URI (tests shorten the timeouts). */
+  clientOptions?: MongoClientOptions;
+}
+
+/**
+ * Finds each tenant's archive database: `<prefix><tenant>` on the control plane's client, or the database of the
+ * tenant's own sealed `archiveMongoUri` (its path's database, else `<prefix><tenant>`). Clients for own URIs are
+ * opened once and reused; {@link close} ends them.
+ *
+ * @example
+ * const archives = new ArchiveDatabases({ client, prefix: config.mongodbArchiveDbPrefix, keyring,
+ *   settings: async (t) => (await controlPlane.settings.getRetention(t))?.value });
+ * const db = await archives.forTenant('acme');
+ */
+export class ArchiveDatabases {
+  private readonly own = new Map<string, Promise<MongoClient>>();
+
+  constructor(private readonly options: ArchiveDatabasesOptions) {}
+
+  /** The tenant's archive database. */
+  async forTenant(tenantId: string): Promise<Db> {
+    const tenant = assertTenantId(tenantId);
+    const settings = await this.options.settings(tenant);
+    const sealed = settings?.archiveMongoUri;
+    if (sealed === undefined) return this.options.client.db(archiveDatabaseName(this.options.prefix, tenant));
+    if (!this.options.keyring) {
+      throw new RetentionError('ERR_MASTER_KEYS_MISSING', `tenant "${tenant}" has its own archive MongoDB URI, which is sealed: set RETENTION_MASTER_KEYS`, 500);
+    }
+    const uri = openSecret(this.options.keyring, sealed, secretContext(tenant, 'archiveMongoUri'));
+    const key = `${tenant}\n${createHash('sha256').update(uri).digest('hex')}`;
+    let client = this.own.get(key);
+    if (!client) {
+      client = MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000, ...this.options.clientOptions });
+      client.catch(() => this.own.delete(key));
+      this.own.set(key, client);
+    }
+    const connected = await client;
+    const pathDb = databaseOfUri(uri);
+    return connected.db(pathDb ?? archiveDatabaseName(this.options.prefix, tenant));
+  }
+
+  /** Closes the clients opened for tenants' own URIs (not the shared one). */
+  async close(): Promise<void> {
+    const clients = [...this.own.values()];
+    this.own.clear();
+    await Promise.all(clients.map(async (client) => (await client.catch(() => undefined))?.close()));
+  }
+}
+
+function databaseOfUri(uri: string): string | undefined {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]+)/.exec(uri);
+  const name = match?.[1] ? decodeURIComponent(match[1]) : undefined;
+  return name && /^[A-Za-z0-9_-]{1,63}$/.test(name) ? name : undefined;
+}

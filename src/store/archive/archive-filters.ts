@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { RetentionError } from '../../errors.js';
+
+/** An instant given as ISO-8601 UTC text (from a URL) or a `Date`. */
+export const filterInstantSchema = z.union([
+  z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date'),
+  z.iso.datetime({ message: 'must be an ISO-8601 UTC timestamp such as 2026-11-23T00:00:00Z' }).transform((value) => new Date(value)),
+]);
+
+/** A source id (agent, queue, participant, contact): plain text, 1 to 200 characters. */
+export const filterIdSchema = z.string().min(1, 'must not be empty').max(200);
+
+/** A tag: plain text, 1 to 64 characters. */
+export const filterTagSchema = z.string().min(1, 'must not be empty').max(64);
+
+/** A time range on the record's time: `from` inclusive, `to` exclusive. */
+export const timeRangeShape = { from: filterInstantSchema.optional(), to: filterInstantSchema.optional() };
+
+/** How many items a page holds and where it starts. */
+export const pageRequestSchema = z.strictObject({
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(1024).optional(),
+});
+
+/** A page request as the caller gives it. */
+export type PageRequest = z.input<typeof pageRequestSchema>;
+
+/** One page of a list and the cursor of the next page (`null` on the last page). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+function describeIssue(what: string, issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined) return `${what} is invalid`;
+  if (issue.code === 'unrecognized_keys') {
+    return `${what} has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')}: only the documented filters are accepted`;
+  }
+  const field = issue.path.length === 0 ? what : `${what} field "${issue.path.map(String).join('.')}"`;
+  return `${field} ${issue.message}`;
+}
+
+/**
+ * Validates caller input (a filter, a page request) against its schema: only known fields, each of the expected
+ * type, so an object where text belongs (`{ $ne: '' }`) or an operator key (`$where`) never reaches a query.
+ * Throws `ERR_ARCHIVE_FILTER_INVALID` (400) naming the field.
+ *
+ * @example
+ * parseArchiveInput(callLogFilterSchema, { outcome: { $ne: 'x' } }, 'filter'); // throws ERR_ARCHIVE_FILTER_INVALID
+ */
+export function parseArchiveInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', describeIssue(what, result.error.issues[0]), 400);
+}
+
+/** `ix.at` conditions for a time range, or nothing. `ERR_ARCHIVE_FILTER_INVALID` when it ends before it starts. */
+export function timeRangeCondition(range: { from?: Date | undefined; to?: Date | undefined }): Record<string, unknown> {
+  if (range.from && range.to && range.to.getTime() <= range.from.getTime()) {
+    throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'filter "to" must be after "from"', 400);
+  }
+  const at: Record<string, Date> = {};
+  if (range.from) at.$gte = range.from;
+  if (range.to) at.$lt = range.to;
+  return Object.keys(at).length > 0 ? { 'ix.at': at } : {};
+}

@@ -1,0 +1,216 @@
+import type { Db, Document, IndexDescription } from 'mongodb';
+import { z } from 'zod';
+import { RetentionError } from '../../errors.js';
+import type { CallLog } from '../../records/call-log-schema.js';
+import type { Contact } from '../../records/contact-schema.js';
+import { isIanaTimeZone } from '../../records/record-fields.js';
+import type { RecordType } from '../../records/record-type.js';
+import {
+  ARCHIVE_COLLECTIONS,
+  archivedChatOf,
+  archivedMessageOf,
+  COLLECTION_OF_TYPE,
+  recordOf,
+  type ArchivedChat,
+  type ArchivedChatMessage,
+  type CallLogDocument,
+  type ChatDocument,
+  type ChatMessageDocument,
+  type ContactDocument,
+} from './archive-documents.js';
+import { filterIdSchema, filterInstantSchema, pageRequestSchema, parseArchiveInput, type Page, type PageRequest } from './archive-filters.js';
+import { assertArchiveAccess, scopedTypes, type ArchiveAccess } from './archive-scope.js';
+import { CALL_LOG_INDEXES, callLogConditions, callLogFilterSchema, type CallLogFilter } from './call-log-queries.js';
+import { CHAT_INDEXES, CHAT_MESSAGE_INDEXES, chatConditions, chatFilterSchema, type ChatFilter } from './chat-queries.js';
+import { CONTACT_INDEXES, contactConditions, contactFilterSchema, type ContactFilter } from './contact-queries.js';
+import { decodeCursor, encodeCursor, type CursorList } from './keyset-cursor.js';
+
+/** Finds a tenant's archive database (see `ArchiveDatabases`). */
+export interface ArchiveDatabaseResolver {
+  forTenant(tenantId: string): Promise<Db>;
+}
+
+/** Records of each type created on one day, for charts. */
+export interface DailyCounts {
+  /** `YYYY-MM-DD` in the requested time zone. */
+  day: string;
+  counts: Partial<Record<RecordType, number>>;
+}
+
+/** Every index of a tenant's archive, by collection: created at start by {@link ArchiveStore.ensureIndexes}. */
+export const ARCHIVE_INDEXES: Readonly<Record<string, IndexDescription[]>> = {
+  [ARCHIVE_COLLECTIONS.callLogs]: CALL_LOG_INDEXES,
+  [ARCHIVE_COLLECTIONS.chats]: CHAT_INDEXES,
+  [ARCHIVE_COLLECTIONS.chatMessages]: CHAT_MESSAGE_INDEXES,
+  [ARCHIVE_COLLECTIONS.contacts]: CONTACT_INDEXES,
+};
+
+const dailyCountsSchema = z.strictObject({
+  from: filterInstantSchema,
+  to: filterInstantSchema,
+  timeZone: z.string().max(64).refine(isIanaTimeZone, 'must be an IANA time zone such as Europe/Paris').default('UTC'),
+});
+const MAX_DAILY_RANGE_MS = 400 * 86_400_000;
+
+interface SortSpec {
+  list: CursorList;
+  field: string;
+  direction: 1 | -1;
+  keyKind: 'instant' | 'string' | 'number';
+  keyOf: (doc: Document) => string | number;
+}
+
+const BY_TIME_DESC = (list: CursorList): SortSpec => ({
+  list,
+  field: 'ix.at',
+  direction: -1,
+  keyKind: 'instant',
+  keyOf: (doc) => (doc as { ix: { at: Date } }).ix.at.toISOString(),
+});
+const BY_NAME: SortSpec = { list: 'contacts', field: 'ix.name', direction: 1, keyKind: 'string', keyOf: (doc) => (doc as { ix: { name: string } }).ix.name };
+const BY_SEQ: SortSpec = { list: 'transcript', field: 'seq', direction: 1, keyKind: 'number', keyOf: (doc) => (doc as { seq: number }).seq };
+
+/**
+ * Read access to the online archive for the portal: typed list queries with keyset pagination, get by id, chat
+ * transcripts in pages and daily counts. Every method takes an {@link ArchiveAccess}: the tenant (whose own
+ * database is the only one read, and whose id every returned document must carry) and the reader's data scope
+ * (a type outside it is `ERR_ARCHIVE_SCOPE_DENIED`). Filters and page requests are validated
+ * (`ERR_ARCHIVE_FILTER_INVALID`, `ERR_ARCHIVE_CURSOR_INVALID`): no caller input becomes a query operator.
+ * Values are returned raw; masking is the caller's job.
+ *
+ * Pages are stable while imports run: a cursor is the last item's sort key and `_id`, so records inserted or
+ * updated meanwhile never shift or repeat the following pages.
+ *
+ * @example
+ * const page = await archive.listCallLogs({ tenantId: 'acme', scope: user.scope }, { outcome: 'missed', number: '+1 415' });
+ * const next = await archive.listCallLogs(access, filter, { cursor: page.nextCursor });
+ */
+export class ArchiveStore {
+  constructor(private readonly databases: ArchiveDatabaseResolver) {}
+
+  /** Creates every archive index of the tenant's database (idempotent; run at start and before imports). */
+  async ensureIndexes(tenantId: string): Promise<void> {
+    const db = await this.databases.forTenant(tenantId);
+    for (const [collection, indexes] of Object.entries(ARCHIVE_INDEXES)) await db.collection(collection).createIndexes(indexes);
+  }
+
+  async listCallLogs(access: ArchiveAccess, filter: CallLogFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<CallLog>> {
+    const tenant = assertArchiveAccess(access, 'call-logs');
+    const conditions = callLogConditions(parseArchiveInput(callLogFilterSchema, filter, 'filter'));
+    const docs = await this.page<CallLogDocument>(tenant, ARCHIVE_COLLECTIONS.callLogs, conditions, BY_TIME_DESC('call-logs'), page);
+    return { items: docs.items.map((doc) => recordOf<CallLog>(doc)), nextCursor: docs.nextCursor };
+  }
+
+  async listChats(access: ArchiveAccess, filter: ChatFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<ArchivedChat>> {
+    const tenant = assertArchiveAccess(access, 'chats');
+    const conditions = chatConditions(parseArchiveInput(chatFilterSchema, filter, 'filter'));
+    const docs = await this.page<ChatDocument>(tenant, ARCHIVE_COLLECTIONS.chats, conditions, BY_TIME_DESC('chats'), page);
+    return { items: docs.items.map(archivedChatOf), nextCursor: docs.nextCursor };
+  }
+
+  async listContacts(access: ArchiveAccess, filter: ContactFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<Contact>> {
+    const tenant = assertArchiveAccess(access, 'contacts');
+    const conditions = contactConditions(parseArchiveInput(contactFilterSchema, filter, 'filter'));
+    const docs = await this.page<ContactDocument>(tenant, ARCHIVE_COLLECTIONS.contacts, conditions, BY_NAME, page);
+    return { items: docs.items.map((doc) => recordOf<Contact>(doc)), nextCursor: docs.nextCursor };
+  }
+
+  async getCallLog(access: ArchiveAccess, id: unknown): Promise<CallLog | undefined> {
+    const doc = await this.getById<CallLogDocument>(assertArchiveAccess(access, 'call-logs'), ARCHIVE_COLLECTIONS.callLogs, id);
+    return doc ? recordOf<CallLog>(doc) : undefined;
+  }
+
+  async getChat(access: ArchiveAccess, id: unknown): Promise<ArchivedChat | undefined> {
+    const doc = await this.getById<ChatDocument>(assertArchiveAccess(access, 'chats'), ARCHIVE_COLLECTIONS.chats, id);
+    return doc ? archivedChatOf(doc) : undefined;
+  }
+
+  async getContact(access: ArchiveAccess, id: unknown): Promise<Contact | undefined> {
+    const doc = await this.getById<ContactDocument>(assertArchiveAccess(access, 'contacts'), ARCHIVE_COLLECTIONS.contacts, id);
+    return doc ? recordOf<Contact>(doc) : undefined;
+  }
+
+  /** A chat's transcript in `seq` order, one page at a time. */
+  async chatTranscript(access: ArchiveAccess, chatId: unknown, page: PageRequest | unknown = {}): Promise<Page<ArchivedChatMessage>> {
+    const tenant = assertArchiveAccess(access, 'chats');
+    const id = parseArchiveInput(filterIdSchema, chatId, 'chat id');
+    const docs = await this.page<ChatMessageDocument>(tenant, ARCHIVE_COLLECTIONS.chatMessages, { chatId: id }, BY_SEQ, page, id);
+    return { items: docs.items.map(archivedMessageOf), nextCursor: docs.nextCursor };
+  }
+
+  /**
+   * Records per type and day (by the record's time: a call's or chat's start, a contact's creation) in
+   * `[from, to)`, at most 400 days, for the types in the reader's scope. Days without records are left out.
+   */
+  async countsPerDay(access: ArchiveAccess, range: unknown): Promise<DailyCounts[]> {
+    const { tenant, types } = scopedTypes(access);
+    const { from, to, timeZone } = parseArchiveInput(dailyCountsSchema, range, 'range');
+    if (to.getTime() <= from.getTime() || to.getTime() - from.getTime() > MAX_DAILY_RANGE_MS) {
+      throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'range "to" must be after "from" and at most 400 days later', 400);
+    }
+    const db = await this.databases.forTenant(tenant);
+    const days = new Map<string, DailyCounts>();
+    for (const type of types) {
+      const collection = COLLECTION_OF_TYPE[type];
+      const rows = await db
+        .collection(collection)
+        .aggregate<{ _id: string; n: number }>([
+          { $match: { tenantId: tenant, 'ix.at': { $gte: from, $lt: to } } },
+          { $group: { _id: { $dateToString: { format: '%Y-%m-%d', date: '$ix.at', timezone: timeZone } }, n: { $sum: 1 } } },
+        ])
+        .toArray();
+      for (const row of rows) {
+        const day = days.get(row._id) ?? { day: row._id, counts: {} };
+        day.counts[type] = row.n;
+        days.set(row._id, day);
+      }
+    }
+    return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+  }
+
+  private async getById<D extends Document>(tenant: string, collection: string, id: unknown): Promise<D | undefined> {
+    const recordId = parseArchiveInput(filterIdSchema, id, 'id');
+    const db = await this.databases.forTenant(tenant);
+    const doc = (await db.collection(collection).findOne({ _id: recordId, tenantId: tenant } as Document)) as D | null;
+    return doc ? (checkTenant(doc, tenant) as D) : undefined;
+  }
+
+  private async page<D extends Document>(
+    tenant: string,
+    collection: string,
+    conditions: Document,
+    sort: SortSpec,
+    pageInput: unknown,
+    chatId?: string,
+  ): Promise<{ items: D[]; nextCursor: string | null }> {
+    const request = parseArchiveInput(pageRequestSchema, pageInput, 'page');
+    const clauses: Document[] = [{ tenantId: tenant }, conditions];
+    if (request.cursor !== undefined) {
+      const position = decodeCursor(request.cursor, sort.list, sort.keyKind, chatId);
+      const key = sort.keyKind === 'instant' ? new Date(position.key as string) : position.key;
+      const beyond = sort.direction === 1 ? '$gt' : '$lt';
+      clauses.push({ $or: [{ [sort.field]: { [beyond]: key } }, { [sort.field]: key, _id: { [beyond]: position.id } }] });
+    }
+    const db = await this.databases.forTenant(tenant);
+    const docs = (await db
+      .collection(collection)
+      .find({ $and: clauses })
+      .sort({ [sort.field]: sort.direction, _id: sort.direction })
+      .limit(request.limit + 1)
+      .toArray()) as unknown as D[];
+    const items = docs.slice(0, request.limit).map((doc) => checkTenant(doc, tenant) as D);
+    const last = items.at(-1);
+    const nextCursor =
+      docs.length > request.limit && last !== undefined
+        ? encodeCursor({ list: sort.list, key: sort.keyOf(last), id: String(last._id), ...(chatId !== undefined ? { chatId } : {}) })
+        : null;
+    return { items, nextCursor };
+  }
+}
+
+function checkTenant(doc: Document, tenant: string): Document {
+  if (doc.tenantId !== tenant) {
+    throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `the archive of "${tenant}" holds a document of another tenant; nothing is returned (rebuild the archive: retention rebuild ${tenant})`, 500);
+  }
+  return doc;
+}

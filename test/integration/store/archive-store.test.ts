@@ -1,0 +1,271 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { CallLog } from '../../../src/records/call-log-schema.js';
+import type { Chat } from '../../../src/records/chat-schema.js';
+import type { Contact } from '../../../src/records/contact-schema.js';
+import { generateRecords } from '../../../src/records/demo-generator.js';
+import type { RecordType } from '../../../src/records/record-type.js';
+import { textWords } from '../../../src/store/archive/archive-documents.js';
+import type { Page } from '../../../src/store/archive/archive-filters.js';
+import { FULL_ARCHIVE_SCOPE, type ArchiveAccess } from '../../../src/store/archive/archive-scope.js';
+import { ArchiveWriter } from '../../../src/store/archive/archive-writer.js';
+import { encodeCursor } from '../../../src/store/archive/keyset-cursor.js';
+import { createImportHarness, type ImportHarness } from '../../support/import/import-harness.js';
+
+const FROM = new Date('2026-05-04T08:00:00.000Z');
+const TO = new Date('2026-05-04T12:00:00.000Z');
+const A = 'query-a';
+const B = 'query-b';
+let harness: ImportHarness;
+let calls: CallLog[];
+let chats: Chat[];
+let contacts: Contact[];
+
+const gen = <T extends RecordType>(tenantId: string, type: T, perHour: number, seed = 5) =>
+  [...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour, contacts: 10 } })];
+const accessOf = (tenantId: string, types: readonly RecordType[] = FULL_ARCHIVE_SCOPE.types): ArchiveAccess => ({ tenantId, scope: { types } });
+const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'resolved', (err: { code?: string }) => err.code);
+
+async function load(tenantId: string, records: { type: RecordType; items: unknown[] }[]): Promise<void> {
+  const writer = new ArchiveWriter(await harness.archiveDb(tenantId), tenantId, `${tenantId}/2026/05/04/manifest-test.json`);
+  for (const { type, items } of records) for (const item of items) await writer.add(type, item as never);
+  await writer.finish();
+}
+
+async function everyPage<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 100; pages += 1) {
+    const page = await fetch(cursor);
+    items.push(...page.items);
+    if (page.nextCursor === null) return items;
+    cursor = page.nextCursor;
+  }
+  throw new Error('too many pages');
+}
+
+const byTimeDesc = (a: { startedAt: string; id: string }, b: { startedAt: string; id: string }) =>
+  Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+const ids = (items: { id: string }[]) => items.map((item) => item.id);
+
+beforeAll(async () => {
+  harness = await createImportHarness(inject('mongoUrl'));
+  await harness.setUpTenant(A);
+  await harness.setUpTenant(B);
+  calls = gen(A, 'call-logs', 40);
+  chats = gen(A, 'chats', 12);
+  contacts = gen(A, 'contacts', 10);
+  await load(A, [{ type: 'call-logs', items: calls }, { type: 'chats', items: chats }, { type: 'contacts', items: contacts }]);
+  await load(B, [
+    { type: 'call-logs', items: [...gen(B, 'call-logs', 40, 6), { ...(calls[0] as CallLog), tenantId: B, notes: 'same id, tenant B' }] },
+    { type: 'chats', items: gen(B, 'chats', 12, 6) },
+    { type: 'contacts', items: gen(B, 'contacts', 10, 6) },
+  ]);
+  await harness.store.ensureIndexes(A);
+});
+afterAll(async () => {
+  await harness?.close();
+});
+
+describe('call-log queries', () => {
+  const first = () => calls[0] as CallLog;
+  const cases: [string, () => Record<string, unknown>, (c: CallLog) => boolean][] = [
+    ['no filter', () => ({}), () => true],
+    ['time range', () => ({ from: '2026-05-04T09:00:00Z', to: new Date('2026-05-04T10:30:00Z') }), (c) => Date.parse(c.startedAt) >= Date.parse('2026-05-04T09:00:00Z') && Date.parse(c.startedAt) < Date.parse('2026-05-04T10:30:00Z')],
+    ['direction', () => ({ direction: 'outbound' }), (c) => c.direction === 'outbound'],
+    ['outcome', () => ({ outcome: 'missed' }), (c) => c.outcome === 'missed'],
+    ['agent', () => ({ agent: calls.find((c) => c.agents.length > 0)?.agents[0]?.staffId }), (c) => c.agents.some((a) => a.staffId === calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId)],
+    ['queue', () => ({ queue: calls.find((c) => c.queue)?.queue?.id }), (c) => c.queue?.id === calls.find((x) => x.queue)?.queue?.id],
+    ['tag', () => ({ tag: calls.find((c) => c.tags.length > 0)?.tags[0] }), (c) => c.tags.includes(calls.find((x) => x.tags.length > 0)?.tags[0] as string)],
+    [
+      'number prefix, typed with separators',
+      () => ({ number: `${first().from.e164.slice(0, 3)} (${first().from.e164.slice(3, 6)}) ${first().from.e164.slice(6, 8)}` }),
+      (c) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith(first().from.e164.slice(0, 8))),
+    ],
+    ['number with 00', () => ({ number: `00${first().to.e164.slice(1)}` }), (c) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith(first().to.e164))],
+    ['two filters', () => ({ direction: 'inbound', outcome: 'answered' }), (c) => c.direction === 'inbound' && c.outcome === 'answered'],
+  ];
+
+  it.each(cases)('filters by %s, across pages, newest first', async (_name, filter, expected) => {
+    const want = calls.filter(expected).sort(byTimeDesc);
+    expect(want.length).toBeGreaterThan(0);
+    const got = await everyPage((cursor) => harness.store.listCallLogs(accessOf(A), filter(), { limit: 7, ...(cursor ? { cursor } : {}) }));
+    expect(ids(got)).toEqual(ids(want));
+  });
+
+  it('returns records as delivered', async () => {
+    const call = calls[5] as CallLog;
+    expect(await harness.store.getCallLog(accessOf(A), call.id)).toEqual(call);
+    expect(await harness.store.getCallLog(accessOf(A), 'no-such-call')).toBeUndefined();
+  });
+
+  it('keeps pages stable while records are inserted before and after the cursor', async () => {
+    const tenant = 'query-moving';
+    await harness.setUpTenant(tenant);
+    const all = gen(tenant, 'call-logs', 30, 9).sort(byTimeDesc);
+    const newest = all.slice(0, 10);
+    const rest = all.slice(10);
+    const late = rest.filter((_c, i) => i % 3 === 0);
+    const initial = [...newest, ...rest.filter((_c, i) => i % 3 !== 0)];
+    await load(tenant, [{ type: 'call-logs', items: initial }]);
+    const first = await harness.store.listCallLogs(accessOf(tenant), {}, { limit: 10 });
+    expect(ids(first.items)).toEqual(ids(newest));
+    const brandNew = { ...(all[0] as CallLog), id: 'call-inserted-later', startedAt: new Date(Date.parse((all[0] as CallLog).startedAt) + 60_000).toISOString() };
+    await load(tenant, [{ type: 'call-logs', items: [...late, brandNew] }]);
+    const following = await everyPage((cursor) => harness.store.listCallLogs(accessOf(tenant), {}, { limit: 10, cursor: cursor ?? (first.nextCursor as string) }));
+    expect(ids(following)).toEqual(ids(rest));
+    expect(ids(following)).not.toContain('call-inserted-later');
+  });
+});
+
+describe('chat queries and transcripts', () => {
+  const cases: [string, () => Record<string, unknown>, (c: Chat) => boolean][] = [
+    ['no filter', () => ({}), () => true],
+    ['time range', () => ({ from: '2026-05-04T10:00:00Z' }), (c) => Date.parse(c.startedAt) >= Date.parse('2026-05-04T10:00:00Z')],
+    ['channel', () => ({ channel: chats[0]?.channel }), (c) => c.channel === chats[0]?.channel],
+    ['participant', () => ({ participant: chats[1]?.participants.find((p) => p.role === 'agent')?.staffId ?? chats[1]?.participants[0]?.id }), (c) => c.participants.some((p) => [p.id, p.staffId, p.contactId].includes(chats[1]?.participants.find((x) => x.role === 'agent')?.staffId ?? chats[1]?.participants[0]?.id))],
+    ['tag', () => ({ tag: chats.find((c) => c.tags.length > 0)?.tags[0] }), (c) => c.tags.includes(chats.find((x) => x.tags.length > 0)?.tags[0] as string)],
+    [
+      'text in messages (every word, any case)',
+      () => ({ text: textWords(chats[2]?.messages.find((m) => m.text)?.text ?? '').slice(0, 2).join(' ').toUpperCase() }),
+      (c) => {
+        const words = textWords(chats[2]?.messages.find((m) => m.text)?.text ?? '').slice(0, 2);
+        const have = new Set(c.messages.flatMap((m) => textWords(m.text ?? '')));
+        return words.every((w) => have.has(w));
+      },
+    ],
+  ];
+
+  it.each(cases)('filters by %s', async (_name, filter, expected) => {
+    const want = chats.filter(expected).sort(byTimeDesc);
+    expect(want.length).toBeGreaterThan(0);
+    const got = await everyPage((cursor) => harness.store.listChats(accessOf(A), filter(), { limit: 4, ...(cursor ? { cursor } : {}) }));
+    expect(ids(got)).toEqual(ids(want));
+    expect(got.every((chat) => !('messages' in chat) && typeof chat.messageCount === 'number')).toBe(true);
+  });
+
+  it('pages a transcript in seq order', async () => {
+    const chat = [...chats].sort((a, b) => b.messages.length - a.messages.length)[0] as Chat;
+    expect(chat.messages.length).toBeGreaterThan(3);
+    const messages = await everyPage((cursor) => harness.store.chatTranscript(accessOf(A), chat.id, { limit: 2, ...(cursor ? { cursor } : {}) }));
+    expect(messages).toEqual(chat.messages.map((m) => ({ ...m, chatId: chat.id })));
+    const { messages: _m, ...room } = chat;
+    expect(await harness.store.getChat(accessOf(A), chat.id)).toEqual({ ...room, messageCount: chat.messages.length });
+  });
+});
+
+describe('contact queries', () => {
+  const contact = () => contacts.find((c) => c.emails.length > 0 && c.phones.length > 0) as Contact;
+  const cases: [string, () => Record<string, unknown>, (c: Contact) => boolean][] = [
+    ['name prefix of the full name', () => ({ name: contact().displayName.slice(0, 3).toUpperCase() }), (c) => c.displayName.toLowerCase().startsWith(contact().displayName.slice(0, 3).toLowerCase()) || [c.displayName, [c.firstName, c.lastName].filter(Boolean).join(' ')].some((n) => n.toLowerCase().split(/\s+/).some((w) => w.startsWith(contact().displayName.slice(0, 3).toLowerCase())))],
+    ['email prefix', () => ({ email: contact().emails[0]?.value.slice(0, 5) }), (c) => c.emails.some((e) => e.value.toLowerCase().startsWith((contact().emails[0]?.value ?? '').slice(0, 5).toLowerCase()))],
+    ['phone prefix', () => ({ phone: contact().phones[0]?.e164.slice(0, 6) }), (c) => c.phones.some((p) => p.e164.startsWith((contact().phones[0]?.e164 ?? '').slice(0, 6)))],
+    ['tag', () => ({ tag: contacts.find((c) => c.tags.length > 0)?.tags[0] }), (c) => c.tags.includes(contacts.find((x) => x.tags.length > 0)?.tags[0] as string)],
+  ];
+
+  it.each(cases)('filters by %s, sorted by name', async (_name, filter, expected) => {
+    const byName = (a: Contact, b: Contact) => {
+      const [x, y] = [a.displayName.normalize('NFKC').toLowerCase(), b.displayName.normalize('NFKC').toLowerCase()];
+      return x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : 1;
+    };
+    const want = contacts.filter(expected).sort(byName);
+    expect(want.length).toBeGreaterThan(0);
+    const got = await everyPage((cursor) => harness.store.listContacts(accessOf(A), filter(), { limit: 3, ...(cursor ? { cursor } : {}) }));
+    expect(ids(got)).toEqual(ids(want));
+  });
+});
+
+describe('daily counts', () => {
+  it('counts records per type and day in the reader time zone, only for the types in scope', async () => {
+    const days = await harness.store.countsPerDay(accessOf(A, ['call-logs', 'chats']), { from: '2026-05-01T00:00:00Z', to: '2026-05-08T00:00:00Z', timeZone: 'Pacific/Kiritimati' });
+    const expectDay = (iso: string) => new Date(Date.parse(iso) + 14 * 3600_000).toISOString().slice(0, 10);
+    const want = new Map<string, Record<string, number>>();
+    for (const [type, list] of [['call-logs', calls], ['chats', chats]] as const) {
+      for (const item of list) {
+        if (Date.parse(item.startedAt) < Date.parse('2026-05-01T00:00:00Z')) continue;
+        const day = want.get(expectDay(item.startedAt)) ?? {};
+        day[type] = (day[type] ?? 0) + 1;
+        want.set(expectDay(item.startedAt), day);
+      }
+    }
+    expect(days).toEqual([...want.entries()].sort().map(([day, counts]) => ({ day, counts })));
+  });
+});
+
+describe('refused input', () => {
+  const injections: [string, () => Promise<unknown>][] = [
+    ['an operator object where text belongs', () => harness.store.listCallLogs(accessOf(A), { outcome: { $ne: 'answered' } })],
+    ['a $where key', () => harness.store.listCallLogs(accessOf(A), { $where: 'sleep(1000)' })],
+    ['a $or key', () => harness.store.listChats(accessOf(A), { $or: [{}] })],
+    ['a regex object as agent', () => harness.store.listCallLogs(accessOf(A), { agent: { $regex: '.*' } })],
+    ['an array as tag', () => harness.store.listContacts(accessOf(A), { tag: ['a', 'b'] })],
+    ['an unknown field', () => harness.store.listContacts(accessOf(A), { tenantId: B })],
+    ['a nested key in the name', () => harness.store.listContacts(accessOf(A), { 'ix.names': 'x' })],
+    ['an object as id', () => harness.store.getCallLog(accessOf(A), { $gt: '' })],
+    ['an object as chat id', () => harness.store.chatTranscript(accessOf(A), { $ne: null })],
+    ['a number without country code', () => harness.store.listCallLogs(accessOf(A), { number: '415 555 0100' })],
+    ['letters as a number', () => harness.store.listContacts(accessOf(A), { phone: '+1 call me' })],
+    ['a range that ends before it starts', () => harness.store.listCallLogs(accessOf(A), { from: '2026-05-05T00:00:00Z', to: '2026-05-04T00:00:00Z' })],
+    ['a date that is not ISO', () => harness.store.listChats(accessOf(A), { from: 'yesterday' })],
+    ['a page size of 10 000', () => harness.store.listChats(accessOf(A), {}, { limit: 10_000 })],
+    ['a $-key in the page', () => harness.store.listChats(accessOf(A), {}, { $limit: 1 })],
+    ['a time zone that is an expression', () => harness.store.countsPerDay(accessOf(A), { from: FROM, to: TO, timeZone: '$tenantId' })],
+    ['an unknown channel', () => harness.store.listChats(accessOf(A), { channel: 'pigeon' })],
+  ];
+  it.each(injections)('refuses %s with ERR_ARCHIVE_FILTER_INVALID', async (_name, run) => {
+    expect(await codeOf(run())).toBe('ERR_ARCHIVE_FILTER_INVALID');
+  });
+
+  const cursors: [string, string][] = [
+    ['garbage', 'not a cursor!'],
+    ['json that is not a cursor', Buffer.from('{"a":1}').toString('base64url')],
+    ['a cursor of another list', encodeCursor({ list: 'chats', key: '2026-05-04T09:00:00.000Z', id: 'x' })],
+    ['an operator as key', Buffer.from(JSON.stringify({ v: 1, l: 'call-logs', k: { $gt: '' }, i: 'x' })).toString('base64url')],
+    ['a key that is not an instant', encodeCursor({ list: 'call-logs', key: 'zzz', id: 'x' })],
+  ];
+  it.each(cursors)('refuses a cursor that is %s', async (_name, cursor) => {
+    expect(await codeOf(harness.store.listCallLogs(accessOf(A), {}, { cursor }))).toBe('ERR_ARCHIVE_CURSOR_INVALID');
+  });
+
+  it('refuses a transcript cursor of another chat', async () => {
+    const cursor = encodeCursor({ list: 'transcript', key: 1, id: 'x', chatId: 'other-chat' });
+    expect(await codeOf(harness.store.chatTranscript(accessOf(A), chats[0]?.id, { cursor }))).toBe('ERR_ARCHIVE_CURSOR_INVALID');
+  });
+
+  it.each([
+    ['call logs', () => harness.store.listCallLogs(accessOf(A, ['chats']))],
+    ['a contact by id', () => harness.store.getContact(accessOf(A, ['chats', 'call-logs']), contacts[0]?.id)],
+    ['a transcript', () => harness.store.chatTranscript(accessOf(A, ['contacts']), chats[0]?.id)],
+    ['daily counts with no type', () => harness.store.countsPerDay(accessOf(A, []), { from: FROM, to: TO })],
+  ])('refuses %s outside the reader scope', async (_name, run) => {
+    expect(await codeOf(run())).toBe('ERR_ARCHIVE_SCOPE_DENIED');
+  });
+});
+
+describe('tenant isolation', () => {
+  it('never returns records of another tenant', async () => {
+    const bCall = (await harness.store.listCallLogs(accessOf(B), { outcome: 'answered' }, { limit: 1 })).items[0] as CallLog;
+    expect(bCall.tenantId).toBe(B);
+    expect(await harness.store.getCallLog(accessOf(A), bCall.id)).toBeUndefined();
+    const shared = calls[0] as CallLog;
+    expect((await harness.store.getCallLog(accessOf(B), shared.id))?.notes).toBe('same id, tenant B');
+    expect(await harness.store.getCallLog(accessOf(A), shared.id)).toEqual(shared);
+    const everyA = await everyPage((cursor) => harness.store.listCallLogs(accessOf(A), {}, { limit: 50, ...(cursor ? { cursor } : {}) }));
+    expect(everyA.every((c) => c.tenantId === A)).toBe(true);
+    const everyB = await everyPage((cursor) => harness.store.listChats(accessOf(B), {}, { limit: 50, ...(cursor ? { cursor } : {}) }));
+    expect(everyB.length).toBeGreaterThan(0);
+    expect(everyB.some((c) => chats.some((a) => a.id === c.id && a.tenantId === c.tenantId))).toBe(false);
+  });
+
+  it('does not return a document of another tenant even when one is found in a tenant archive', async () => {
+    const tenant = 'query-planted';
+    await harness.setUpTenant(tenant);
+    const stranger = { ...(calls[0] as CallLog), tenantId: B };
+    await (await harness.archiveDb(tenant)).collection('callLogs').insertOne({ ...stranger, _id: stranger.id, ix: { at: new Date(stranger.startedAt) } } as never);
+    expect((await harness.store.listCallLogs(accessOf(tenant))).items).toEqual([]);
+    expect(await harness.store.getCallLog(accessOf(tenant), stranger.id)).toBeUndefined();
+  });
+
+  it('refuses an invalid tenant id', async () => {
+    expect(await codeOf(harness.store.listCallLogs({ tenantId: '../admin', scope: FULL_ARCHIVE_SCOPE }))).toBe('ERR_TENANT_ID_INVALID');
+  });
+});

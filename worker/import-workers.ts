@@ -1,0 +1,78 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ImportDeps } from '../src/import/import-manifest.js';
+import { IMPORT_QUEUE_NAMES, importBackoff, toImportJobError, type ImportJobData, type ImportQueues, type TenantJobData } from '../src/queue/import-queues.js';
+import { errorCodeOf } from '../src/queue/permanent-failure.js';
+import { processImport, processPoll, processPurge, processTenantPoll, processTenantPurge } from './processors/import-processor.js';
+
+/** Options of the archive workers. */
+export interface ImportWorkerOptions {
+  /** Import jobs this process runs at once (one tenant's imports never overlap: they share a lease). Default 2. */
+  concurrency?: number;
+  /** How often stalled jobs are looked for. BullMQ's default is 30 000 ms. */
+  stalledIntervalMs?: number;
+  /** Lock duration of an active job. BullMQ's default is 30 000 ms. */
+  lockDurationMs?: number;
+}
+
+/** The running archive workers of one process. */
+export interface ImportWorkers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the workers of the online archive: `imports` (import, poll, poll-tenant) and `archive-maintenance`
+ * (purge, purge-tenant). Permanent failures (checksum mismatch, broken chain) fail at once; transient ones
+ * (MongoDB or SFTP unreachable, the archive busy, the previous manifest still importing) are retried with backoff.
+ *
+ * @example
+ * const workers = startImportWorkers(deps, queues, redis);
+ */
+export function startImportWorkers(deps: ImportDeps, queues: ImportQueues, connection: Redis, options: ImportWorkerOptions = {}): ImportWorkers {
+  const common = {
+    connection,
+    prefix: queues.prefix,
+    ...(options.stalledIntervalMs !== undefined ? { stalledInterval: options.stalledIntervalMs } : {}),
+    ...(options.lockDurationMs !== undefined ? { lockDuration: options.lockDurationMs } : {}),
+  };
+  const imports = new Worker(
+    IMPORT_QUEUE_NAMES.imports,
+    async (job: Job) => {
+      try {
+        if (job.name === 'import') return await processImport(deps, job.data as ImportJobData);
+        if (job.name === 'poll') return await processPoll(deps, queues);
+        if (job.name === 'poll-tenant') return await processTenantPoll(deps, queues, (job.data as TenantJobData).tenantId);
+        throw new Error(`unknown job ${job.name} in ${IMPORT_QUEUE_NAMES.imports}`);
+      } catch (err) {
+        throw toImportJobError(err);
+      }
+    },
+    { ...common, concurrency: options.concurrency ?? 2, settings: { backoffStrategy: importBackoff } },
+  );
+  const maintenance = new Worker(
+    IMPORT_QUEUE_NAMES.maintenance,
+    async (job: Job) => {
+      try {
+        if (job.name === 'purge') return await processPurge(deps, queues);
+        if (job.name === 'purge-tenant') return await processTenantPurge(deps, (job.data as TenantJobData).tenantId);
+        throw new Error(`unknown job ${job.name} in ${IMPORT_QUEUE_NAMES.maintenance}`);
+      } catch (err) {
+        throw toImportJobError(err);
+      }
+    },
+    { ...common, concurrency: 1 },
+  );
+  for (const worker of [imports, maintenance]) {
+    worker.on('failed', (job, err) => {
+      deps.logger.warn({ queue: worker.name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, code: errorCodeOf(err), err: { message: err.message } }, 'archive job failed');
+    });
+    worker.on('error', (err) => deps.logger.error({ queue: worker.name, err }, 'worker error'));
+  }
+  return {
+    workers: [imports, maintenance],
+    async close() {
+      await Promise.all([imports.close(), maintenance.close()]);
+    },
+  };
+}

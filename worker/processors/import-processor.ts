@@ -1,0 +1,56 @@
+import { purgeTenantArchive } from '../../src/import/archive-maintenance.js';
+import { importManifest, type ImportDeps, type ImportOutcome } from '../../src/import/import-manifest.js';
+import { findManifestsToImport } from '../../src/import/pending-manifests.js';
+import { enqueueImport, enqueueTenantPoll, type ImportQueues } from '../../src/queue/import-queues.js';
+import type { ArchivePurgeResult } from '../../src/store/archive/archive-retention.js';
+
+/** Imports the manifest an `import` job names. */
+export function processImport(deps: ImportDeps, data: { tenantId: string; manifestPath: string }): Promise<ImportOutcome> {
+  return importManifest(deps, data.tenantId, data.manifestPath);
+}
+
+async function onlineTenants(deps: ImportDeps): Promise<{ tenantId: string; retention: boolean }[]> {
+  const tenants: { tenantId: string; retention: boolean }[] = [];
+  for (const tenantId of await deps.controlPlane.settings.listRetentionTenants()) {
+    try {
+      const settings = await deps.controlPlane.settings.getRetention(tenantId);
+      if (settings?.value.mode === 'online') tenants.push({ tenantId, retention: Object.keys(settings.value.archiveRetentionDays ?? {}).length > 0 });
+    } catch (err) {
+      deps.logger.error({ tenantId, err }, 'stored retention settings are invalid; the tenant archive is skipped');
+    }
+  }
+  return tenants;
+}
+
+/** The periodic `poll`: one `poll-tenant` job per online tenant, so one slow SFTP server delays no other tenant. */
+export async function processPoll(deps: ImportDeps, queues: ImportQueues): Promise<{ tenants: number }> {
+  const tenants = await onlineTenants(deps);
+  for (const { tenantId } of tenants) await enqueueTenantPoll(queues, tenantId);
+  return { tenants: tenants.length };
+}
+
+/**
+ * A `poll-tenant` job: queues the import of every manifest of the tenant's drop not yet imported, in chain order
+ * (a job that ran out of attempts on a transient failure starts again).
+ */
+export async function processTenantPoll(deps: ImportDeps, queues: ImportQueues, tenantId: string): Promise<{ enqueued: string[] }> {
+  const paths = await findManifestsToImport(deps, tenantId);
+  for (const path of paths) await enqueueImport(queues, tenantId, path, { retryFailed: true });
+  if (paths.length > 0) deps.logger.info({ tenantId, manifests: paths.length }, 'drop poll queued imports');
+  return { enqueued: paths };
+}
+
+/** The daily `purge`: one `purge-tenant` job per online tenant with archive retention. */
+export async function processPurge(deps: ImportDeps, queues: ImportQueues): Promise<{ tenants: number }> {
+  const tenants = (await onlineTenants(deps)).filter((tenant) => tenant.retention);
+  for (const { tenantId } of tenants) {
+    await queues.maintenance.add('purge-tenant', { tenantId }, { jobId: `purge.${tenantId}`, attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: true, removeOnFail: { age: 30 * 24 * 3600 } });
+  }
+  return { tenants: tenants.length };
+}
+
+/** A `purge-tenant` job: applies the tenant's archive retention; returns the number of records purged per type. */
+export async function processTenantPurge(deps: ImportDeps, tenantId: string): Promise<Record<string, number>> {
+  const result: ArchivePurgeResult | undefined = await purgeTenantArchive(deps, tenantId, { dryRun: false });
+  return Object.fromEntries(Object.entries(result?.types ?? {}).map(([type, purge]) => [type, purge.ids.length]));
+}
