@@ -34,6 +34,11 @@ export interface ExportDeps {
   options: ExportOptions;
   /** Current time; tests freeze it. */
   now: () => Date;
+  /**
+   * Hands an online tenant's new manifest to the importer. Without it (offline-only setups and tests) nothing is
+   * queued at finalize, and the periodic drop poll still finds the manifest.
+   */
+  enqueueImport?: (tenantId: string, manifestPath: string) => Promise<unknown>;
 }
 
 /** Defaults of {@link ExportOptions} other than the spool directory. */

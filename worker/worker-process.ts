@@ -18,7 +18,6 @@ import { LegalHoldsStore } from '../src/store/archive/legal-holds-store.js';
 import { TenantArchiveLease } from '../src/store/archive/tenant-archive-lease.js';
 import { DEFAULT_EXPORT_OPTIONS, type ExportDeps } from './export-deps.js';
 import { startExportWorkers, type ExportWorkerOptions } from './export-workers.js';
-import type { FinalizeImportTrigger } from './processors/finalize-processor.js';
 import { startImportWorkers } from './import-workers.js';
 
 /** A running worker process's services. */
@@ -68,7 +67,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   };
   await importDeps.imports.ensureIndexes();
   await importDeps.legalHolds.ensureIndexes();
-  const deps: ExportDeps & FinalizeImportTrigger = {
+  const deps: ExportDeps = {
     enqueueImport: (tenantId, manifestPath) => enqueueImport(importQueues, tenantId, manifestPath),
     controlPlane,
     createSource: (tenantId, settings) => createSource(keyring, tenantId, settings),

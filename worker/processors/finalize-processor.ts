@@ -17,22 +17,13 @@ export interface FinalizeResult {
 }
 
 /**
- * Optional part of the finalize dependencies: how an online tenant's new manifest is handed to the importer. The
- * worker's composition root provides it; without it (offline-only tests) nothing is queued, and the periodic drop
- * poll still finds the manifest.
- */
-export interface FinalizeImportTrigger {
-  enqueueImport?: (tenantId: string, manifestPath: string) => Promise<unknown>;
-}
-
-/**
  * Completes a run once all its chunks are delivered: builds the manifest from the chunks' results (linked to the
  * previous manifest by its SHA-256), uploads it last, then advances the checkpoints and the chain head in one
  * update, marks the run done, writes the audit event and, for an online tenant, queues the manifest's import.
  * Safe to repeat: the manifest bytes are deterministic and
  * every later step is idempotent.
  */
-export async function finalizeRun(deps: ExportDeps & FinalizeImportTrigger, job: FinalizeJobData, chunkResults: ChunkResult[]): Promise<FinalizeResult> {
+export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkResults: ChunkResult[]): Promise<FinalizeResult> {
   const { controlPlane } = deps;
   const run = await controlPlane.runs.get(job.tenantId, job.runId);
   if (!run) throw new RetentionError('ERR_RUN_NOT_FOUND', `run ${job.runId} of "${job.tenantId}" is not recorded; it cannot be finalized`, 404);

@@ -16,7 +16,6 @@ import { ArchiveStore } from '../../../src/store/archive/archive-store.js';
 import { LegalHoldsStore } from '../../../src/store/archive/legal-holds-store.js';
 import { TenantArchiveLease } from '../../../src/store/archive/tenant-archive-lease.js';
 import { startImportWorkers, type ImportWorkers } from '../../../worker/import-workers.js';
-import type { FinalizeImportTrigger } from '../../../worker/processors/finalize-processor.js';
 import { sealSecret } from '../../../src/crypto/secret-box.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
 import { createExportHarness, type ExportHarness } from '../../support/export-harness.js';
@@ -62,7 +61,7 @@ beforeAll(async () => {
     now: () => NOW,
   };
   queues = createImportQueues(redis, harness.prefix);
-  (harness.deps as typeof harness.deps & FinalizeImportTrigger).enqueueImport = (tenantId, path) => enqueueImport(queues, tenantId, path);
+  harness.deps.enqueueImport = (tenantId, path) => enqueueImport(queues, tenantId, path);
   harness.startWorkers({ concurrency: 3 });
   workers = startImportWorkers(deps, queues, redis, { stalledIntervalMs: 1_000, lockDurationMs: 5_000 });
 });
