@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { openImportDeps } from '../import/open-import-deps.js';
 import { findManifestsToImport } from '../import/pending-manifests.js';
 import { rebuildArchive } from '../import/rebuild-archive.js';
+import { purgeTenantArchive } from '../import/archive-maintenance.js';
 import { createImportQueues, enqueueImport } from '../queue/import-queues.js';
 import { LocalDirectoryTarget } from '../delivery/local-directory-target.js';
 import { SftpTarget } from '../delivery/sftp-target.js';
@@ -60,6 +61,11 @@ Drops
 Online archive
   import <tenant> [--retry]                       queue the import of every manifest of the drop not yet imported;
                                                   --retry also retries manifests whose import failed
+  hold place <tenant> (--contact ID | --chat ID | --number +E164 | --from ISO --to ISO) --reason TEXT [--by NAME]
+                                                  keep records through archive retention (legal hold)
+  hold release <tenant> <hold id> [--by NAME]     end a legal hold (kept on record with who released it)
+  hold list <tenant>                              active legal holds
+  purge <tenant> --dry-run | --yes                list, or delete now, what archive retention expires (holds spared)
   rebuild <tenant>                                drop the tenant's MongoDB archive and import every manifest of the
                                                   drop again, in chain order (runs here, not in the worker)
 
@@ -125,6 +131,10 @@ async function dispatch(argv: readonly string[], io: CliIo, services: CliService
       return importCommand(rest, io, services);
     case 'rebuild':
       return rebuildCommand(rest, io, services);
+    case 'hold':
+      return holdCommand(rest, io, services);
+    case 'purge':
+      return purgeCommand(rest, io, services);
     case undefined:
     case 'help':
     case '--help':
@@ -382,6 +392,89 @@ async function rebuildCommand(args: readonly string[], io: CliIo, services: CliS
     for (const failure of result.failed) io.stdout(`REFUSED ${failure.path}: [${failure.code}] ${failure.message}`);
     io.stdout(`rebuilt the archive of ${id}: ${result.imported.length} manifest(s) imported, ${result.failed.length} refused`);
     return result.failed.length === 0 ? 0 : 1;
+  } finally {
+    await close();
+  }
+}
+
+async function holdCommand(args: readonly string[], io: CliIo, services: CliServices): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: [...rest],
+    options: { contact: { type: 'string' }, chat: { type: 'string' }, number: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const id = assertTenantId(positionals[0]);
+  const cp = await services.controlPlane();
+  await cp.tenants.require(id);
+  const { deps, close } = await openImportDeps(services.config, services.keyring(), pino({ level: 'silent' }));
+  const actor = values.by ?? 'cli';
+  try {
+    if (sub === 'place' && positionals.length === 1) {
+      const subjects = [
+        values.contact !== undefined ? { kind: 'contact', contactId: values.contact } : undefined,
+        values.chat !== undefined ? { kind: 'chat', chatId: values.chat } : undefined,
+        values.number !== undefined ? { kind: 'number', e164: values.number } : undefined,
+        values.from !== undefined || values.to !== undefined ? { kind: 'range', from: parseInstant(values.from, 'from'), to: parseInstant(values.to, 'to') } : undefined,
+      ].filter((subject) => subject !== undefined);
+      if (subjects.length !== 1) throw usage('a hold covers exactly one of --contact ID, --chat ID, --number +E164, or --from ISO --to ISO');
+      if (!values.reason?.trim()) throw usage('a hold needs --reason "why the records must be kept"');
+      const hold = await deps.legalHolds.place(id, { subject: subjects[0], reason: values.reason.trim(), placedBy: actor }, io.now());
+      await cp.audit.append(id, { actor: { type: 'cli', id: actor }, action: 'legal-hold.placed', outcome: 'success', target: hold.id, details: { kind: hold.subject.kind, reason: hold.reason } });
+      io.stdout(`placed legal hold ${hold.id} on ${describeHold(hold.subject)}: ${hold.reason}`);
+      return 0;
+    }
+    if (sub === 'release' && positionals.length === 2) {
+      const holdId = positionals[1] as string;
+      await deps.legalHolds.release(id, holdId, actor, io.now());
+      await cp.audit.append(id, { actor: { type: 'cli', id: actor }, action: 'legal-hold.released', outcome: 'success', target: holdId });
+      io.stdout(`released legal hold ${holdId}`);
+      return 0;
+    }
+    if (sub === 'list' && positionals.length === 1) {
+      const holds = await deps.legalHolds.listActive(id);
+      if (holds.length === 0) io.stdout(`no active legal holds for ${id}`);
+      for (const hold of holds) io.stdout(`${hold.id}  ${describeHold(hold.subject)}  placed ${hold.placedAt.toISOString()} by ${hold.placedBy}: ${hold.reason}`);
+      return 0;
+    }
+    throw usage('expected: hold place <tenant> ... | hold release <tenant> <hold id> | hold list <tenant>');
+  } finally {
+    await close();
+  }
+}
+
+function describeHold(subject: { kind: string; contactId?: string; chatId?: string; e164?: string; from?: Date; to?: Date }): string {
+  switch (subject.kind) {
+    case 'contact':
+      return `contact ${subject.contactId ?? ''} (and its calls and chats)`;
+    case 'chat':
+      return `chat ${subject.chatId ?? ''}`;
+    case 'number':
+      return `number ${subject.e164 ?? ''}`;
+    default:
+      return `records from ${subject.from?.toISOString() ?? ''} to ${subject.to?.toISOString() ?? ''}`;
+  }
+}
+
+async function purgeCommand(args: readonly string[], io: CliIo, services: CliServices): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], options: { 'dry-run': { type: 'boolean' }, yes: { type: 'boolean' } }, allowPositionals: true });
+  const id = assertTenantId(onePositional(positionals, 'tenant id'));
+  if (values['dry-run'] === values.yes) throw usage('say --dry-run to list what would be purged, or --yes to purge it now');
+  const cp = await services.controlPlane();
+  await cp.tenants.require(id);
+  const { deps, close } = await openImportDeps(services.config, services.keyring(), pino({ level: 'silent' }));
+  try {
+    const result = await purgeTenantArchive(deps, id, { dryRun: values['dry-run'] === true, actor: 'cli' });
+    if (!result) {
+      io.stdout(`${id} has no online archive retention (set archiveRetentionDays in its settings); nothing to purge`);
+      return 0;
+    }
+    const verb = result.dryRun ? 'would purge' : 'purged';
+    for (const [type, purge] of Object.entries(result.types)) {
+      io.stdout(`${type}: ${verb} ${purge.ids.length} record(s) not updated since ${purge.cutoff.toISOString()}${purge.messages ? ` (${purge.messages} transcript messages)` : ''}`);
+      for (const recordId of purge.ids) io.stdout(`  ${recordId}`);
+    }
+    return 0;
   } finally {
     await close();
   }
