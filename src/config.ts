@@ -151,6 +151,29 @@ export const CONFIG_VARIABLES = {
     optional: true,
     description: 'Tenant served when the host name carries no tenant subdomain (single-tenant installs).',
   },
+  SESSION_SECRET: {
+    schema: z
+      .string()
+      .refine((value) => value.split(',').every((part) => part.trim().length >= 32), 'comma-separated secrets of at least 32 characters each (generate one with: openssl rand -base64 32)'),
+    optional: true,
+    secret: true,
+    description: 'Signs the portal\'s session cookie: secrets of at least 32 characters, comma-separated; the first signs, all verify (add a new one in front to rotate). Required by the portal.',
+  },
+  SESSION_IDLE_MINUTES: {
+    schema: integer(1, 1440),
+    default: '30',
+    description: 'A portal session unused this long ends (ASVS 3.3.2: at most 30 minutes at level 2).',
+  },
+  SESSION_ABSOLUTE_HOURS: {
+    schema: integer(1, 168),
+    default: '12',
+    description: 'A portal session ends this long after sign-in, however active (ASVS 3.3.2: at most 12 hours at level 2).',
+  },
+  SESSION_COOKIE_SECURE: {
+    schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
+    default: 'true',
+    description: 'true: the session cookie is `__Host-retention.sid`, Secure (HTTPS only). false only for a plain-http local demo: the cookie is then `retention.sid` without Secure.',
+  },
   WORKER_CONCURRENCY: { schema: integer(1, 256), default: '4', description: 'Chunk jobs one worker process runs at once.' },
   WORKER_SFTP_HOST_CONCURRENCY: {
     schema: integer(1, 64),
@@ -193,6 +216,10 @@ export interface Config {
   publicUrl: string;
   trustProxy: Parsed<'TRUST_PROXY'>;
   defaultTenant: string | undefined;
+  sessionSecrets: string[] | undefined;
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
+  sessionCookieSecure: boolean;
   workerConcurrency: number;
   workerSftpHostConcurrency: number;
   settleLagMs: number;
@@ -262,6 +289,10 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     publicUrl: v.PUBLIC_URL.replace(/\/+$/, ''),
     trustProxy: Array.isArray(v.TRUST_PROXY) ? Object.freeze([...v.TRUST_PROXY]) as string[] : v.TRUST_PROXY,
     defaultTenant: v.DEFAULT_TENANT,
+    sessionSecrets: v.SESSION_SECRET === undefined ? undefined : Object.freeze(v.SESSION_SECRET.split(',').map((part) => part.trim())) as string[],
+    sessionIdleMs: v.SESSION_IDLE_MINUTES * 60_000,
+    sessionAbsoluteMs: v.SESSION_ABSOLUTE_HOURS * 3_600_000,
+    sessionCookieSecure: v.SESSION_COOKIE_SECURE,
     workerConcurrency: v.WORKER_CONCURRENCY,
     workerSftpHostConcurrency: v.WORKER_SFTP_HOST_CONCURRENCY,
     settleLagMs: v.SETTLE_LAG_SECONDS * 1000,

@@ -20,6 +20,7 @@ import { isRecordType, type RecordType } from '../records/record-type.js';
 import { nextRunTimes, parseRetentionSettings } from '../tenants/retention-settings.js';
 import { secretContext } from '../tenants/secret-context.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
+import { issueOwnerActivation } from '../portal/owner-activation.js';
 import { CliServices } from './cli-services.js';
 import { applySettingsFlags, describeSettings, SETTINGS_FLAG_OPTIONS, type SettingsFlags } from './settings-flags.js';
 
@@ -35,7 +36,8 @@ export interface CliIo {
 export const USAGE = `Usage: retention <command> [options]
 
 Tenants
-  tenant create <id> [--name <display name>]     create a tenant
+  tenant create <id> [--name <display name>]     create a tenant and print its owner's one-time activation link
+  tenant activation-link <id>                     a new owner activation link (while the tenant has no owner)
   tenant list                                     list tenants
   tenant show <id>                                settings (secrets shown as "(sealed)") and the next five runs
   tenant set <id> [options]                       change retention settings; secrets are read from files:
@@ -160,7 +162,17 @@ async function tenantCommand(args: readonly string[], io: CliIo, services: CliSe
     const tenant = await cp.tenants.create({ id, displayName: values.name ?? id }, io.now());
     await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'tenant.created', outcome: 'success', target: id });
     io.stdout(`created tenant ${tenant.id} (${tenant.displayName})`);
+    const { link, expiresAt } = await issueOwnerActivation({ controlPlane: cp, tenantId: id, publicUrl: services.config.publicUrl, defaultTenant: services.config.defaultTenant, now: io.now() });
+    io.stdout(`owner activation link (works once, until ${expiresAt.toISOString()}): ${link}`);
     io.stdout(`next: retention tenant set ${tenant.id} --target sftp --host ... --fingerprint SHA256:... --private-key-file ...`);
+    return 0;
+  }
+  if (sub === 'activation-link') {
+    const { positionals } = parseArgs({ args: [...rest], options: {}, allowPositionals: true });
+    const id = assertTenantId(onePositional(positionals, 'tenant id'));
+    const cp = await services.controlPlane();
+    const { link, expiresAt } = await issueOwnerActivation({ controlPlane: cp, tenantId: id, publicUrl: services.config.publicUrl, defaultTenant: services.config.defaultTenant, now: io.now() });
+    io.stdout(`owner activation link (works once, until ${expiresAt.toISOString()}; earlier links no longer work): ${link}`);
     return 0;
   }
   if (sub === 'list') {

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../config.js';
@@ -9,13 +11,15 @@ import { syncTenantSchedule } from '../queue/tenant-schedules.js';
 import { RECORD_TYPES } from '../records/record-type.js';
 import type { Run } from '../store/runs-store.js';
 import { startWorkerProcess } from '../../worker/worker-process.js';
+import { issueOwnerActivation } from '../portal/owner-activation.js';
+import { startPortalProcess } from '../portal/portal-process.js';
 import { demoMasterKeys, findOrStartMongo, findOrStartRedis } from './demo-services.js';
 
 const DEMO_TENANT = 'demo';
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 /**
- * `npm run demo`: the worker (and, as it grows, the portal) in one process with a seeded demo tenant whose drops go to
+ * `npm run demo`: the worker and the portal in one process with a seeded demo tenant whose drops go to
  * a local directory. Uses the Redis and MongoDB it finds, or starts what it can, and says which.
  */
 async function main(): Promise<void> {
@@ -26,6 +30,8 @@ async function main(): Promise<void> {
   const redis = await findOrStartRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', dataDir);
   const mongo = await findOrStartMongo(process.env.MONGODB_URL ?? 'mongodb://127.0.0.1:27017');
   const keys = await demoMasterKeys(process.env, dataDir);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const port = await portOrFree(host, Number(process.env.PORT ?? 3000));
   const config = loadConfig({
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
@@ -35,6 +41,13 @@ async function main(): Promise<void> {
     RETENTION_MASTER_KEYS: keys.keys,
     RETENTION_MASTER_KEYS_FILE: undefined,
     SPOOL_DIR: process.env.SPOOL_DIR ?? resolve(dataDir, 'spool'),
+    HOST: host,
+    PORT: String(port),
+    PUBLIC_URL: process.env.PUBLIC_URL ?? `http://localhost:${port}`,
+    DEFAULT_TENANT: DEMO_TENANT,
+    SESSION_SECRET: process.env.SESSION_SECRET ?? randomBytes(32).toString('base64'),
+    SESSION_SECRET_FILE: undefined,
+    SESSION_COOKIE_SECURE: process.env.SESSION_COOKIE_SECURE ?? 'false',
   });
 
   say('Retention demo');
@@ -43,11 +56,12 @@ async function main(): Promise<void> {
   if (mongo.inMemory) say('  WARNING:    no MongoDB server was found: the control plane and the archive live in memory and are gone when the demo stops. Set MONGODB_URL or install mongod to keep them.');
   say(`  Master key: ${keys.description}`);
   say(`  Drops:      ${dropDir}`);
-  say('  Portal:     not part of this build yet (the sign-in and browse pages arrive with the portal issues)');
 
   const logger = createLogger({ level: config.logLevel, name: 'demo' });
   const worker = await startWorkerProcess(config, logger);
+  const portal = await startPortalProcess(config, logger);
   const stop = async (code: number) => {
+    await portal.stop().catch(() => undefined);
     await worker.stop(5_000).catch(() => undefined);
     await mongo.stop().catch(() => undefined);
     await redis.stop().catch(() => undefined);
@@ -72,6 +86,14 @@ async function main(): Promise<void> {
   );
   await syncTenantSchedule(queues.runs, DEMO_TENANT, settings.value);
   say(`  Tenant:     "${DEMO_TENANT}", demo source, archived every 15 minutes; first run now`);
+  say(`  Portal:     ${config.publicUrl} (plain http with a non-Secure cookie: for this machine only)`);
+  if ((await controlPlane.users.findOwner(DEMO_TENANT)) === undefined) {
+    const activation = await issueOwnerActivation({ controlPlane, tenantId: DEMO_TENANT, publicUrl: config.publicUrl, defaultTenant: DEMO_TENANT, createdBy: 'demo' });
+    say(`  Owner:      activate the demo owner (choose email and password) at ${activation.link}`);
+    say(`              the link works once, until ${activation.expiresAt.toISOString()}`);
+  } else {
+    say(`  Owner:      already activated; sign in at ${config.publicUrl}/sign-in`);
+  }
 
   const startedAt = new Date();
   await enqueueRunNow(queues, DEMO_TENANT, startedAt);
@@ -86,6 +108,20 @@ async function main(): Promise<void> {
   say(`  Manifest:   ${resolve(dropDir, run.manifest?.path ?? '')}`);
   say(`  Verify it:  npx retention verify ${dropDir}`);
   say('The worker keeps running on its schedule; press Ctrl-C to stop.');
+}
+
+/** `preferred` when nothing listens on it, else a free port (the demo must not fail because 3000 is taken). */
+async function portOrFree(host: string, preferred: number): Promise<number> {
+  const tryListen = (port: number) =>
+    new Promise<number | undefined>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(undefined));
+      probe.listen(port, host, () => {
+        const address = probe.address();
+        probe.close(() => done(typeof address === 'object' && address ? address.port : undefined));
+      });
+    });
+  return (await tryListen(preferred)) ?? (await tryListen(0)) ?? preferred;
 }
 
 async function waitForFirstRun(latest: () => Promise<Run[]>, after: Date): Promise<Run> {

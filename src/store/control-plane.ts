@@ -1,9 +1,12 @@
 import type { Db } from 'mongodb';
 import { AuditLog } from '../audit/audit-log.js';
+import { ActivationTokensStore } from '../auth/activation-tokens-store.js';
 import { CheckpointsStore } from './checkpoints-store.js';
 import { RunsStore } from './runs-store.js';
+import { SecuritySettingsStore } from './security-settings-store.js';
 import { SettingsStore } from './settings-store.js';
 import { TenantsStore } from './tenants-store.js';
+import { UsersStore } from './users-store.js';
 
 /** The control-plane stores, built on one database. */
 export interface ControlPlane {
@@ -12,6 +15,9 @@ export interface ControlPlane {
   checkpoints: CheckpointsStore;
   runs: RunsStore;
   audit: AuditLog;
+  users: UsersStore;
+  security: SecuritySettingsStore;
+  activationTokens: ActivationTokensStore;
 }
 
 /** Builds the stores on `db` (the `MONGODB_DATABASE` database). */
@@ -22,6 +28,9 @@ export function createControlPlane(db: Db): ControlPlane {
     checkpoints: new CheckpointsStore(db),
     runs: new RunsStore(db),
     audit: new AuditLog(db),
+    users: new UsersStore(db),
+    security: new SecuritySettingsStore(db),
+    activationTokens: new ActivationTokensStore(db),
   };
 }
 

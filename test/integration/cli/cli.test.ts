@@ -58,7 +58,12 @@ afterAll(async () => {
 
 describe('retention tenant …', () => {
   it('creates a tenant once and refuses bad or duplicate ids', async () => {
-    expect((await cli(['tenant', 'create', 'cli-acme', '--name', 'Acme'])).code).toBe(0);
+    const created = await cli(['tenant', 'create', 'cli-acme', '--name', 'Acme']);
+    expect(created.code).toBe(0);
+    expect(created.out).toMatch(/owner activation link \(works once, until 2026-11-2\dT.*\): http:\/\/\S+\/activate\/[A-Za-z0-9_-]{40,}/);
+    const reissued = await cli(['tenant', 'activation-link', 'cli-acme']);
+    expect(reissued.code).toBe(0);
+    expect(reissued.out.split(': ').at(-1)).not.toBe(created.out.match(/http\S+\/activate\/\S+/)?.[0]);
     const again = await cli(['tenant', 'create', 'cli-acme']);
     expect(again.code).toBe(1);
     expect(again.err).toContain('ERR_TENANT_EXISTS');

@@ -1,0 +1,46 @@
+import type { NextFunction, Request, Response } from 'express';
+import { isPasswordExpired } from '../auth/password-policy.js';
+import { RetentionError } from '../errors.js';
+import { hasCapability, type UserCapability } from '../store/users-store.js';
+import { portalContext } from './portal-context.js';
+
+/** Paths a user held at 2FA enrolment or at a password change may still use. */
+const ENROLMENT_PATHS = new Set(['/account/two-factor/setup', '/sign-out']);
+const PASSWORD_CHANGE_PATHS = new Set(['/account/password', '/sign-out']);
+
+/** Only signed-in users pass; others are sent to sign in (GET) or refused (anything else) (ASVS 4.1.1). */
+export function requireUser(req: Request, res: Response, next: NextFunction): void {
+  if (portalContext(res).user !== undefined) return next();
+  if (req.method === 'GET') return res.redirect(303, '/sign-in');
+  throw new RetentionError('ERR_NOT_SIGNED_IN', 'Sign in first.', 401);
+}
+
+/**
+ * Tenant-wide 2FA enforcement and opt-in password expiry: a user without TOTP in a tenant that requires it is taken
+ * to enrolment and reaches nothing else (ASVS 4.3.1); a user whose password expired reaches only the password page.
+ */
+export function requireCompliantAccount(now: () => Date) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+  const { user, security } = portalContext(res);
+  if (user === undefined) return next();
+  if (security.requireTwoFactor && user.totp === undefined && !ENROLMENT_PATHS.has(req.path)) {
+    if (req.method === 'GET') return res.redirect(303, '/account/two-factor/setup');
+    throw new RetentionError('ERR_TWO_FACTOR_REQUIRED', 'Your organisation requires two-factor authentication: set it up first.', 403);
+  }
+  const changedAt = user.passwordChangedAt ?? user.createdAt;
+  if (isPasswordExpired(security.passwordPolicy, changedAt, now()) && !PASSWORD_CHANGE_PATHS.has(req.path)) {
+    if (req.method === 'GET') return res.redirect(303, '/account/password');
+    throw new RetentionError('ERR_PASSWORD_EXPIRED', 'Your password has expired: choose a new one first.', 403);
+  }
+  next();
+  };
+}
+
+/** Only users holding `capability` pass (the owner holds all); others get 403 (ASVS 4.1.3, 8.2.1). */
+export function requireCapability(capability: UserCapability) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const user = portalContext(res).user;
+    if (user !== undefined && hasCapability(user, capability)) return next();
+    throw new RetentionError('ERR_FORBIDDEN', 'You do not have permission for this page. Ask the owner of your organisation.', 403);
+  };
+}

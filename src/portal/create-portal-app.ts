@@ -1,0 +1,119 @@
+import { csrfSync } from 'csrf-sync';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import { RetentionError } from '../errors.js';
+import { requireCompliantAccount, requireUser } from './access-gates.js';
+import { errorHandler } from './error-handler.js';
+import type { PortalDeps } from './portal-deps.js';
+import { createPortalServices, type PortalServices } from './portal-services.js';
+import { accountRoutes } from './routes/account-routes.js';
+import { activationRoutes } from './routes/activation-routes.js';
+import { auditRoutes } from './routes/audit-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { homeRoutes } from './routes/home-routes.js';
+import { securitySettingsRoutes } from './routes/security-settings-routes.js';
+import { signInRoutes } from './routes/sign-in-routes.js';
+import { twoFactorRoutes } from './routes/two-factor-routes.js';
+import { usersRoutes } from './routes/users-routes.js';
+import './session-data.js';
+import { sessionGuard } from './session-guard.js';
+import { tenantContext } from './tenant-context.js';
+import { findViewsDirectory, useEjsLayout } from './view-rendering.js';
+
+/** The portal app and the services it was built with (tests reach the session store and the throttle through them). */
+export interface PortalApp {
+  app: Express;
+  services: PortalServices;
+}
+
+/** Name of the session cookie: `__Host-` prefixed (Secure, Path=/, no Domain) unless Secure is off for a local demo. */
+export function sessionCookieName(cookieSecure: boolean): string {
+  return cookieSecure ? '__Host-retention.sid' : 'retention.sid';
+}
+
+/**
+ * Builds the portal: Express 5, helmet with a strict CSP (no script at all, styles from our own stylesheet, images
+ * from us or `data:` for the QR code), sessions in Redis, CSRF tokens on every state-changing request, the tenant
+ * from the host name, the IP allowlist on every request, and the routes. Listening is the caller's business.
+ *
+ * @example
+ * const { app } = createPortalApp({ controlPlane, redis, keyring, logger, pingMongo, options });
+ * app.listen(config.port, config.host);
+ */
+export function createPortalApp(deps: PortalDeps): PortalApp {
+  const services = createPortalServices(deps);
+  const { options } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy);
+  useEjsLayout(app, findViewsDirectory(), { cache: process.env.NODE_ENV !== 'development' });
+  app.locals.tenantName = '';
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'none'"],
+          'script-src': ["'none'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'font-src': ["'self'"],
+          'form-action': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          'base-uri': ["'none'"],
+          'object-src': ["'none'"],
+          ...(options.cookieSecure ? { 'upgrade-insecure-requests': [] } : {}),
+        },
+      },
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  app.use(healthRoutes(services));
+  app.use('/assets', express.static(`${findViewsDirectory()}/assets`, { index: false, maxAge: '1h' }));
+  app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 }));
+  app.use(tenantContext(services));
+  app.use(
+    session({
+      name: sessionCookieName(options.cookieSecure),
+      secret: [...options.sessionSecrets],
+      store: services.sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      unset: 'destroy',
+      cookie: { httpOnly: true, secure: options.cookieSecure, sameSite: 'lax', path: '/' },
+    }),
+  );
+  app.use(sessionGuard(services));
+  const csrf = csrfSync({
+    size: 32,
+    getTokenFromRequest: (req) => {
+      const body: unknown = req.body;
+      const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)._csrf : undefined;
+      return typeof token === 'string' ? token : undefined;
+    },
+  });
+  app.use(csrf.csrfSynchronisedProtection);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.locals.csrfToken = csrf.generateToken(req);
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.use(signInRoutes(services));
+  app.use(activationRoutes(services));
+  app.use(requireUser, requireCompliantAccount(services.now));
+  app.use(homeRoutes(services));
+  app.use(twoFactorRoutes(services));
+  app.use(accountRoutes(services));
+  app.use(usersRoutes(services));
+  app.use(securitySettingsRoutes(services));
+  app.use(auditRoutes(services));
+  app.use(() => {
+    throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
+  });
+  app.use(errorHandler(deps.logger));
+  return { app, services };
+}

@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+import type { LoginThrottleOptions } from '../auth/login-throttle.js';
+import type { Config } from '../config.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { RetentionError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ControlPlane } from '../store/control-plane.js';
+
+/** The portal's tunables, from the configuration (see {@link portalOptionsFromConfig}). */
+export interface PortalOptions {
+  /** `PUBLIC_URL`: tenants are its subdomains; links are built on it. */
+  publicUrl: string;
+  /** `DEFAULT_TENANT`: the tenant of the bare `PUBLIC_URL` host. */
+  defaultTenant: string | undefined;
+  /** Express `trust proxy`: decides `req.ip` (allowlist, rate limits) and whether a request came over HTTPS. */
+  trustProxy: Config['trustProxy'];
+  /** Secrets that sign the session cookie; the first signs, all verify. */
+  sessionSecrets: readonly string[];
+  /** Idle timeout in ms (default 30 min). */
+  sessionIdleMs: number;
+  /** Absolute timeout in ms from sign-in (default 12 h). */
+  sessionAbsoluteMs: number;
+  /** `__Host-` prefixed Secure cookie (true) or a plain cookie for a plain-http local demo (false). */
+  cookieSecure: boolean;
+  /** Prefix of every Redis key the portal writes (sessions, session index, login throttle). Default `retention:portal:`. */
+  redisPrefix?: string;
+  /** Shown in the CEF export header. Default `0.0.0`. */
+  version?: string;
+}
+
+/** What the portal app is built from: connections and stores come from the composition root, never `new`-ed inside. */
+export interface PortalDeps {
+  controlPlane: ControlPlane;
+  /** Sessions, the session index and login throttling. */
+  redis: Redis;
+  /** Seals TOTP secrets. */
+  keyring: Keyring;
+  logger: Logger;
+  /** Throws when MongoDB does not answer (for `/readyz`). */
+  pingMongo: () => Promise<void>;
+  options: PortalOptions;
+  /** The clock. Default `() => new Date()`. */
+  now?: () => Date;
+  /** Overrides of the login throttle's limits (tests). */
+  throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
+}
+
+/**
+ * The portal's options from the validated configuration. Throws `ERR_SESSION_SECRET_MISSING` when `SESSION_SECRET`
+ * is not set: the portal cannot sign its cookie without it.
+ *
+ * @example
+ * const options = portalOptionsFromConfig(loadConfig());
+ */
+export function portalOptionsFromConfig(config: Config): PortalOptions {
+  if (config.sessionSecrets === undefined || config.sessionSecrets.length === 0) {
+    throw new RetentionError('ERR_SESSION_SECRET_MISSING', 'SESSION_SECRET is not set: the portal needs it to sign its session cookie (generate one with: openssl rand -base64 32)');
+  }
+  return {
+    publicUrl: config.publicUrl,
+    defaultTenant: config.defaultTenant,
+    trustProxy: config.trustProxy,
+    sessionSecrets: config.sessionSecrets,
+    sessionIdleMs: config.sessionIdleMs,
+    sessionAbsoluteMs: config.sessionAbsoluteMs,
+    cookieSecure: config.sessionCookieSecure,
+    redisPrefix: `${config.queuePrefix}:portal:`,
+  };
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import type { Config } from '../config.js';
+import { keyringFromConfig } from '../crypto/keyring-from-config.js';
+import type { Logger } from '../logger.js';
+import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../store/control-plane.js';
+import { createPortalApp } from './create-portal-app.js';
+import { portalOptionsFromConfig } from './portal-deps.js';
+
+/** A running portal. */
+export interface PortalProcess {
+  controlPlane: ControlPlane;
+  /** The address it listens on, e.g. `http://127.0.0.1:3000`. */
+  listeningOn: string;
+  stop(): Promise<void>;
+}
+
+/** package.json's version, read from source (`src/portal`) or build (`dist/src/portal`) layout. */
+function packageVersion(): string {
+  for (const relative of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg: unknown = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8'));
+      const version = typeof pkg === 'object' && pkg !== null ? (pkg as { name?: unknown; version?: unknown }) : {};
+      if (version.name === 'retention' && typeof version.version === 'string') return version.version;
+    } catch {
+      // not in this layout
+    }
+  }
+  return '0.0.0';
+}
+
+/**
+ * The portal's composition root: connects to MongoDB and Redis, builds the control plane and the keyring, creates
+ * the app and listens on `HOST:PORT`. Stop closes the server, then the connections.
+ *
+ * @example
+ * const portal = await startPortalProcess(loadConfig(), logger);
+ * process.once('SIGTERM', () => void portal.stop());
+ */
+export async function startPortalProcess(config: Config, logger: Logger): Promise<PortalProcess> {
+  const options = { ...portalOptionsFromConfig(config), version: packageVersion() };
+  const keyring = keyringFromConfig(config);
+  const mongo = await MongoClient.connect(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000 });
+  const db = mongo.db(config.mongodbDatabase);
+  const controlPlane = createControlPlane(db);
+  await ensureControlPlaneIndexes(controlPlane);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err: unknown) => logger.warn({ err }, 'Redis connection error'));
+  const { app } = createPortalApp({ controlPlane, redis, keyring, logger, options, pingMongo: async () => void (await db.command({ ping: 1 })) });
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(listening)));
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  logger.info({ host: address.address, port: address.port, publicUrl: config.publicUrl }, 'portal listening');
+  return {
+    controlPlane,
+    listeningOn: `http://${host}:${address.port}`,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      redis.disconnect();
+      await mongo.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { Request } from 'express';
+import { RedisStore } from 'connect-redis';
+import type { SessionData } from 'express-session';
+import type { AuditEvent } from '../audit/audit-entry.js';
+import { LoginThrottle } from '../auth/login-throttle.js';
+import type { PortalDeps, PortalOptions } from './portal-deps.js';
+import { auditClient } from './portal-context.js';
+import { UserSessionIndex } from './user-session-index.js';
+
+/** How long a password-verified sign-in waits for its second factor. */
+export const SECOND_FACTOR_WINDOW_MS = 5 * 60_000;
+
+/** Everything the routes share, built once per app from {@link PortalDeps}. */
+export interface PortalServices {
+  deps: PortalDeps;
+  options: Required<Pick<PortalOptions, 'redisPrefix' | 'version'>> & PortalOptions;
+  now: () => Date;
+  throttle: LoginThrottle;
+  sessionStore: RedisStore;
+  sessionIndex: UserSessionIndex;
+  /** Appends an audit event for the tenant with the request's address and user agent; an event that cannot be written fails the request (logged, then thrown). */
+  audit(req: Request, tenantId: string, event: Omit<AuditEvent, 'ip' | 'userAgent'>): Promise<void>;
+}
+
+/** The sealing context of a user's TOTP secret: a secret copied to another user or tenant does not open. */
+export function totpSecretContext(tenantId: string, userId: string): string {
+  return `tenant:${tenantId}/user:${userId}/totp`;
+}
+
+/**
+ * Builds the shared services. Sessions live in Redis through connect-redis **v8**: v8 is the last major that works
+ * with ioredis (v9 and later support only the `redis` client, and the rest of Retention, BullMQ included, uses
+ * ioredis); v8 exports `{ RedisStore }` only.
+ */
+export function createPortalServices(deps: PortalDeps): PortalServices {
+  const options = { redisPrefix: 'retention:portal:', version: '0.0.0', ...deps.options };
+  const now = deps.now ?? (() => new Date());
+  const ttlSeconds = (session: SessionData): number => {
+    const current = now().getTime();
+    const idleEnd = (session.lastSeenAt ?? current) + options.sessionIdleMs;
+    const end = session.signedInAt === undefined ? idleEnd : Math.min(idleEnd, session.signedInAt + options.sessionAbsoluteMs);
+    return Math.max(1, Math.ceil((end - current) / 1000));
+  };
+  const sessionStore = new RedisStore({ client: deps.redis, prefix: `${options.redisPrefix}sess:`, ttl: ttlSeconds });
+  return {
+    deps,
+    options,
+    now,
+    throttle: new LoginThrottle(deps.redis, { ...deps.throttle, prefix: `${options.redisPrefix}login:`, now: () => now().getTime() }),
+    sessionStore,
+    sessionIndex: new UserSessionIndex(deps.redis, sessionStore, options.redisPrefix),
+    async audit(req, tenantId, event) {
+      try {
+        await deps.controlPlane.audit.append(tenantId, { ...event, ...auditClient(req) }, now());
+      } catch (err) {
+        deps.logger.error({ err, tenantId, action: event.action }, 'could not write an audit event');
+        throw err;
+      }
+    },
+  };
+}

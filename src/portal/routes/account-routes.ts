@@ -1,0 +1,110 @@
+import { Router } from 'express';
+import { hashPassword } from '../../auth/password-hashing.js';
+import { checkPassword, checkPasswordReuse, isPasswordExpired, nextPasswordHistory } from '../../auth/password-policy.js';
+import { RetentionError } from '../../errors.js';
+import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
+import type { PortalServices } from '../portal-services.js';
+import { reauthenticate } from '../reauthentication.js';
+import { regenerateSession, saveSession } from '../session-lifecycle.js';
+
+/**
+ * The user's own account: overview (2FA, backup codes left), password change (needs the current password, ends the
+ * user's other sessions: ASVS 3.3.3) and the sessions page (see and end one's own sessions: ASVS 3.3.4).
+ */
+export function accountRoutes(services: PortalServices): Router {
+  const router = Router();
+  const { controlPlane } = services.deps;
+
+  router.get('/account', (_req, res) => {
+    const user = signedInUser(res);
+    res.render('account', {
+      title: 'Your account',
+      twoFactor: user.totp === undefined ? undefined : { enabledAt: user.totp.enabledAt.toISOString().slice(0, 10), backupCodesLeft: user.backupCodeHashes.length },
+      enforced: portalContext(res).security.requireTwoFactor,
+    });
+  });
+
+  const showPasswordForm = (res: Parameters<Parameters<typeof router.get>[1]>[1], problems: string[], status = 200): void => {
+    const { security } = portalContext(res);
+    const user = signedInUser(res);
+    res.status(status).render('password', {
+      title: 'Change your password',
+      problems,
+      minLength: security.passwordPolicy.minLength,
+      expired: isPasswordExpired(security.passwordPolicy, user.passwordChangedAt ?? user.createdAt, services.now()),
+    });
+  };
+
+  router.get('/account/password', (_req, res) => showPasswordForm(res, []));
+
+  router.post('/account/password', async (req, res) => {
+    const { tenant, security } = portalContext(res);
+    const user = signedInUser(res);
+    await reauthenticate(services, req, res, 'password.change');
+    const password = formField(req, 'newPassword', 8192);
+    const problems = checkPassword(security.passwordPolicy, password, { email: user.email, displayName: user.displayName, tenantId: tenant.id, tenantName: tenant.displayName });
+    if (problems.length === 0) {
+      problems.push(...(await checkPasswordReuse(security.passwordPolicy, password, [...new Set([user.passwordHash ?? '', ...user.passwordHistory])].filter((h) => h !== ''))));
+    }
+    if (problems.length > 0) {
+      await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'password.change', outcome: 'failure', details: { reason: problems.map((p) => p.code).join(',') } });
+      return showPasswordForm(res, problems.map((p) => p.message), 400);
+    }
+    const passwordHash = await hashPassword(password);
+    const history = nextPasswordHistory(security.passwordPolicy, user.passwordHistory, passwordHash);
+    await controlPlane.users.setPassword(tenant.id, user.id, passwordHash, history, services.now());
+    const ended = await services.sessionIndex.endAll(tenant.id, user.id, { except: req.sessionID });
+    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'password.changed', outcome: 'success', details: { otherSessionsEnded: ended } });
+    flash(req, 'success', ended > 0 ? `Your password was changed and your ${ended} other session(s) were signed out.` : 'Your password was changed.');
+    res.redirect(303, '/account');
+  });
+
+  router.get('/account/sessions', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const user = signedInUser(res);
+    const sessions = await services.sessionIndex.list(tenant.id, user.id, req.sessionID);
+    res.render('sessions', { title: 'Your sessions', sessions });
+  });
+
+  router.post('/account/sessions/sign-out-others', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const user = signedInUser(res);
+    const ended = await services.sessionIndex.endAll(tenant.id, user.id, { except: req.sessionID });
+    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: 'others', ended } });
+    flash(req, 'success', `${ended} other session(s) signed out.`);
+    res.redirect(303, '/account/sessions');
+  });
+
+  router.post('/account/sessions/sign-out-all', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const user = signedInUser(res);
+    const ended = await services.sessionIndex.endAll(tenant.id, user.id);
+    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: 'all', ended } });
+    await regenerateSession(req);
+    req.session.tenantId = tenant.id;
+    flash(req, 'success', 'You have signed out of every session.');
+    await saveSession(req);
+    res.redirect(303, '/sign-in');
+  });
+
+  router.post('/account/sessions/:handle/sign-out', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const user = signedInUser(res);
+    const handle = String(req.params.handle ?? '');
+    const current = (await services.sessionIndex.list(tenant.id, user.id, req.sessionID)).find((s) => s.current)?.handle === handle;
+    if (!(await services.sessionIndex.end(tenant.id, user.id, handle))) {
+      throw new RetentionError('ERR_SESSION_NOT_FOUND', 'That session has already ended.', 404);
+    }
+    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: current ? 'current' : 'one' } });
+    if (current) {
+      await regenerateSession(req);
+      req.session.tenantId = tenant.id;
+      await saveSession(req);
+      return res.redirect(303, '/sign-in');
+    }
+    flash(req, 'success', 'The session was signed out.');
+    res.redirect(303, '/account/sessions');
+  });
+
+  return router;
+}

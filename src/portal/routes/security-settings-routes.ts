@@ -1,0 +1,108 @@
+import { Router, type Response } from 'express';
+import { isAllowed, validateIpAllowlist } from '../../auth/ip-allowlist.js';
+import { PASSWORD_EXPIRY_EXPLANATION, PASSWORD_HISTORY_EXPLANATION, type PasswordPolicy } from '../../auth/password-policy.js';
+import { RetentionError } from '../../errors.js';
+import { requireCapability } from '../access-gates.js';
+import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
+import type { PortalServices } from '../portal-services.js';
+
+const POLICY_NUMBERS = ['minLength', 'lockoutThreshold', 'lockoutMinutes', 'passwordHistory', 'expiryDays'] as const;
+
+interface SettingsPageState {
+  policyProblems?: string[];
+  policyValues?: Record<string, string>;
+  allowlistProblems?: string[];
+  allowlistText?: string;
+  confirmExclusion?: boolean;
+}
+
+/**
+ * The tenant's security settings, for users who may configure: the password policy (history and expiry off by
+ * default, with the reason shown), tenant-wide 2FA enforcement, and the IP allowlist (a list that would exclude the
+ * saving user's own address needs an explicit confirmation). Every change is audited with its new values.
+ */
+export function securitySettingsRoutes(services: PortalServices): Router {
+  const router = Router();
+  const { controlPlane } = services.deps;
+  router.use('/settings', requireCapability('configure'));
+
+  const render = (res: Response, state: SettingsPageState = {}, status = 200): void => {
+    const { security } = portalContext(res);
+    const policy: PasswordPolicy = security.passwordPolicy;
+    res.status(status).render('security-settings', {
+      title: 'Security settings',
+      policy: state.policyValues ?? { ...Object.fromEntries(POLICY_NUMBERS.map((k) => [k, String(policy[k])])), blockedWords: policy.blockedWords.join('\n') },
+      policyProblems: state.policyProblems ?? [],
+      historyExplanation: PASSWORD_HISTORY_EXPLANATION,
+      expiryExplanation: PASSWORD_EXPIRY_EXPLANATION,
+      requireTwoFactor: security.requireTwoFactor,
+      allowlistText: state.allowlistText ?? security.ipAllowlist.join('\n'),
+      allowlistProblems: state.allowlistProblems ?? [],
+      confirmExclusion: state.confirmExclusion ?? false,
+      clientIp: res.req.ip ?? 'unknown',
+    });
+  };
+
+  router.get('/settings/security', (_req, res) => render(res));
+
+  router.post('/settings/password-policy', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const values: Record<string, string> = Object.fromEntries(POLICY_NUMBERS.map((k) => [k, formField(req, k, 12).trim()]));
+    values.blockedWords = formField(req, 'blockedWords', 20_000);
+    const input = {
+      ...Object.fromEntries(POLICY_NUMBERS.map((k) => [k, /^\d{1,9}$/.test(values[k] ?? '') ? Number(values[k]) : values[k]])),
+      blockedWords: (values.blockedWords ?? '').split(/\r?\n/).map((w) => w.trim()).filter((w) => w !== ''),
+    };
+    let policy: PasswordPolicy;
+    try {
+      policy = await controlPlane.security.setPasswordPolicy(tenant.id, input, signedInUser(res).id, services.now());
+    } catch (err) {
+      if (!(err instanceof RetentionError) || err.status >= 500) throw err;
+      await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'policy.password.change', outcome: 'failure', details: { reason: err.code } });
+      return render(res, { policyProblems: [err.message], policyValues: values }, 400);
+    }
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: signedInUser(res).id },
+      action: 'policy.password.changed',
+      outcome: 'success',
+      details: { ...Object.fromEntries(POLICY_NUMBERS.map((k) => [k, policy[k]])), blockedWords: policy.blockedWords.length },
+    });
+    flash(req, 'success', 'The password policy was saved.');
+    res.redirect(303, '/settings/security');
+  });
+
+  router.post('/settings/two-factor-enforcement', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const required = formField(req, 'requireTwoFactor', 8) === 'on';
+    await controlPlane.security.setRequireTwoFactor(tenant.id, required, signedInUser(res).id, services.now());
+    await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'policy.two-factor.changed', outcome: 'success', details: { required } });
+    flash(req, 'success', required ? 'Two-factor authentication is now required for everyone; users without it set it up at their next request.' : 'Two-factor authentication is no longer required.');
+    res.redirect(303, '/settings/security');
+  });
+
+  router.post('/settings/ip-allowlist', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const actor = signedInUser(res);
+    const text = formField(req, 'allowlist', 40_000);
+    const { ranges, problems } = validateIpAllowlist(text);
+    if (problems.length > 0) {
+      return render(res, { allowlistText: text, allowlistProblems: problems.map((p) => (p.line > 0 ? `Line ${p.line}: ${p.message}` : p.message)) }, 400);
+    }
+    const excludesSelf = ranges.length > 0 && !isAllowed(ranges, req.ip);
+    if (excludesSelf && formField(req, 'confirmExclusion', 8) !== 'yes') {
+      await services.audit(req, tenant.id, { actor: { type: 'user', id: actor.id }, action: 'allowlist.change', outcome: 'denied', details: { reason: 'excludes-own-address-unconfirmed' } });
+      return render(res, { allowlistText: text, confirmExclusion: true }, 409);
+    }
+    const saved = await controlPlane.security.setIpAllowlist(tenant.id, ranges.map((r) => r.cidr), actor.id, services.now());
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: actor.id },
+      action: 'allowlist.changed',
+      outcome: 'success',
+      details: { entries: saved.length, list: saved.join(' ').slice(0, 1500), excludesOwnAddress: excludesSelf },
+    });
+    flash(req, 'success', saved.length === 0 ? 'The IP allowlist is empty: every address may reach the portal.' : `The IP allowlist was saved with ${saved.length} entr${saved.length === 1 ? 'y' : 'ies'}.`);
+    res.redirect(303, excludesSelf ? '/sign-in' : '/settings/security');
+  });
+
+  return router;
+}

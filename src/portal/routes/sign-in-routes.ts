@@ -1,0 +1,166 @@
+import { Router, type Request, type Response } from 'express';
+import { verifyBackupCode } from '../../auth/backup-codes.js';
+import { hashPassword, needsRehash, verifyPassword, verifyPasswordForUnknownAccount } from '../../auth/password-hashing.js';
+import { verifyTotp } from '../../auth/totp.js';
+import { openSecret } from '../../crypto/secret-box.js';
+import type { User } from '../../store/users-store.js';
+import { flash, formField, portalContext } from '../portal-context.js';
+import { SECOND_FACTOR_WINDOW_MS, totpSecretContext, type PortalServices } from '../portal-services.js';
+import { regenerateSession, saveSession } from '../session-lifecycle.js';
+
+/** The one message of every failed sign-in: it never tells which part was wrong, or whether the account exists. */
+export const SIGN_IN_FAILED_MESSAGE = 'Sign-in failed. Check your email address and password and try again; after repeated failures, wait a few minutes.';
+const SECOND_FACTOR_FAILED_MESSAGE = 'That code did not work. Enter the current code from your authenticator app, or an unused backup code.';
+
+/**
+ * Sign-in (email and password, then the second factor when enrolled) and sign-out. Every attempt passes the login
+ * throttle first; every failure, the second factor's included, is counted and audited; the session id is replaced
+ * after the password and again after the second factor (ASVS 3.2.1).
+ */
+export function signInRoutes(services: PortalServices): Router {
+  const router = Router();
+  const { controlPlane } = services.deps;
+
+  const refuse = (res: Response, email: string): void => {
+    res.status(401).render('sign-in', { title: 'Sign in', email, error: SIGN_IN_FAILED_MESSAGE });
+  };
+
+  router.get('/sign-in', (_req, res) => {
+    if (portalContext(res).user !== undefined) return res.redirect(303, '/');
+    res.render('sign-in', { title: 'Sign in', email: '', error: undefined });
+  });
+
+  router.post('/sign-in', async (req, res) => {
+    const { tenant, security } = portalContext(res);
+    const email = formField(req, 'email', 320).trim();
+    const password = formField(req, 'password', 8192);
+    const attempt = { tenantId: tenant.id, account: email, ...(req.ip !== undefined ? { ip: req.ip } : {}) };
+    const decision = await services.throttle.check(attempt);
+    if (!decision.allowed) {
+      await services.audit(req, tenant.id, { actor: { type: 'user', id: email || 'anonymous' }, action: 'auth.login', outcome: 'denied', details: { reason: decision.reason } });
+      return refuse(res, email);
+    }
+    const user = email === '' ? undefined : await controlPlane.users.findByEmail(tenant.id, email);
+    const usable = user !== undefined && user.status === 'active' && user.passwordHash !== undefined;
+    const valid = usable ? await verifyPassword(user.passwordHash as string, password) : await verifyPasswordForUnknownAccount(password);
+    if (!valid || !usable) {
+      const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy);
+      const actor = { type: 'user' as const, id: user?.id ?? (email || 'anonymous') };
+      await services.audit(req, tenant.id, { actor, action: 'auth.login', outcome: 'failure', details: { reason: user === undefined ? 'unknown-account' : 'wrong-password' } });
+      if (outcome.lockedNow) {
+        await services.audit(req, tenant.id, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
+      }
+      return refuse(res, email);
+    }
+    await services.throttle.recordSuccess(attempt);
+    if (needsRehash(user.passwordHash as string)) await controlPlane.users.rehashPassword(tenant.id, user.id, await hashPassword(password));
+    if (user.totp === undefined) return completeSignIn(services, req, res, user, 'password');
+    await regenerateSession(req);
+    req.session.tenantId = tenant.id;
+    req.session.pendingUserId = user.id;
+    req.session.pendingSince = services.now().getTime();
+    await saveSession(req);
+    res.redirect(303, '/sign-in/second-factor');
+  });
+
+  const pendingUser = async (req: Request, res: Response): Promise<User | undefined> => {
+    const { pendingUserId, pendingSince = 0 } = req.session;
+    if (pendingUserId === undefined || services.now().getTime() - pendingSince > SECOND_FACTOR_WINDOW_MS) return undefined;
+    const user = await controlPlane.users.findById(portalContext(res).tenant.id, pendingUserId);
+    return user?.status === 'active' && user.totp !== undefined ? user : undefined;
+  };
+
+  router.get('/sign-in/second-factor', async (req, res) => {
+    if ((await pendingUser(req, res)) === undefined) {
+      flash(req, 'error', 'Sign in again: the sign-in was not completed in time.');
+      return res.redirect(303, '/sign-in');
+    }
+    res.render('second-factor', { title: 'Two-factor authentication', error: undefined });
+  });
+
+  router.post('/sign-in/second-factor', async (req, res) => {
+    const { tenant, security } = portalContext(res);
+    const user = await pendingUser(req, res);
+    if (user === undefined || user.totp === undefined) {
+      flash(req, 'error', 'Sign in again: the sign-in was not completed in time.');
+      return res.redirect(303, '/sign-in');
+    }
+    const attempt = { tenantId: tenant.id, account: user.email, ...(req.ip !== undefined ? { ip: req.ip } : {}) };
+    const actor = { type: 'user' as const, id: user.id };
+    const decision = await services.throttle.check(attempt);
+    if (!decision.allowed) {
+      await services.audit(req, tenant.id, { actor, action: 'auth.second-factor', outcome: 'denied', details: { reason: decision.reason } });
+      await regenerateSession(req);
+      req.session.tenantId = tenant.id;
+      return res.status(401).render('sign-in', { title: 'Sign in', email: '', error: SIGN_IN_FAILED_MESSAGE });
+    }
+    const code = formField(req, 'code', 64).replace(/[\s-]/g, '');
+    let method: 'totp' | 'backup-code' | undefined;
+    if (/^\d{6}$/.test(code)) {
+      const secret = openSecret(services.deps.keyring, user.totp.sealedSecret, totpSecretContext(tenant.id, user.id));
+      const result = verifyTotp(secret, code, { now: services.now(), lastUsedStep: user.totp.lastUsedStep });
+      let replayedStep: number | undefined;
+      if (result.valid) {
+        if (await controlPlane.users.recordTotpStep(tenant.id, user.id, result.step)) method = 'totp';
+        else replayedStep = result.step;
+      } else if (result.reason === 'replay') replayedStep = result.step;
+      if (replayedStep !== undefined) {
+        await services.audit(req, tenant.id, { actor, action: '2fa.totp.replay', outcome: 'denied', details: { step: replayedStep } });
+      }
+    } else {
+      const match = await verifyBackupCode(user.backupCodeHashes, code);
+      if (match !== undefined && (await controlPlane.users.removeBackupCode(tenant.id, user.id, match.hash))) {
+        method = 'backup-code';
+        await services.audit(req, tenant.id, { actor, action: '2fa.backup-code.used', outcome: 'success', details: { remaining: user.backupCodeHashes.length - 1 } });
+      }
+    }
+    if (method === undefined) {
+      const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy);
+      await services.audit(req, tenant.id, { actor, action: 'auth.second-factor', outcome: 'failure', details: { kind: /^\d{6}$/.test(code) ? 'totp' : 'backup-code' } });
+      if (outcome.lockedNow) {
+        await services.audit(req, tenant.id, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
+      }
+      return res.status(401).render('second-factor', { title: 'Two-factor authentication', error: SECOND_FACTOR_FAILED_MESSAGE });
+    }
+    await services.throttle.recordSuccess(attempt);
+    await completeSignIn(services, req, res, user, method);
+  });
+
+  router.post('/sign-out', async (req, res) => {
+    const { tenant, user } = portalContext(res);
+    if (user !== undefined) {
+      await services.sessionIndex.remove(tenant.id, user.id, req.sessionID);
+      await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'auth.logout', outcome: 'success' });
+    }
+    await regenerateSession(req);
+    req.session.tenantId = tenant.id;
+    flash(req, 'success', 'You have signed out.');
+    await saveSession(req);
+    res.redirect(303, '/sign-in');
+  });
+
+  return router;
+}
+
+/**
+ * Finishes a sign-in: a new session id (ASVS 3.2.1), the user and the timeout clocks in the session, the session in
+ * the user's index (sessions page), an audit event, then home.
+ */
+export async function completeSignIn(services: PortalServices, req: Request, res: Response, user: User, method: 'password' | 'totp' | 'backup-code'): Promise<void> {
+  const { tenant } = portalContext(res);
+  const now = services.now().getTime();
+  await regenerateSession(req);
+  Object.assign(req.session, {
+    tenantId: tenant.id,
+    userId: user.id,
+    signedInAt: now,
+    lastSeenAt: now,
+    ip: req.ip ?? '',
+    userAgent: (req.get('user-agent') ?? '').slice(0, 300),
+    signInMethod: method,
+  });
+  await saveSession(req);
+  await services.sessionIndex.add(tenant.id, user.id, req.sessionID, services.options.sessionAbsoluteMs);
+  await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'auth.login', outcome: 'success', details: { method } });
+  res.redirect(303, '/');
+}

@@ -1,0 +1,26 @@
+import 'express-session';
+
+declare module 'express-session' {
+  /** What a portal session holds (in Redis, never in the cookie). */
+  interface SessionData {
+    /** The tenant the session belongs to; a session presented on another tenant's host is not used. */
+    tenantId: string;
+    /** Set after the password, while the second factor is asked for. */
+    pendingUserId: string;
+    /** When the password was accepted (ms); the second factor must follow within five minutes. */
+    pendingSince: number;
+    /** Set once fully signed in. */
+    userId: string;
+    /** Sign-in time (ms): the absolute timeout counts from here. */
+    signedInAt: number;
+    /** Last request (ms): the idle timeout counts from here. */
+    lastSeenAt: number;
+    /** Client address and user agent at sign-in, shown on the sessions page. */
+    ip: string;
+    userAgent: string;
+    /** How the sign-in was completed: `password`, `totp` or `backup-code`. */
+    signInMethod: string;
+    /** A one-time message for the next page. */
+    flash: { kind: 'success' | 'error'; message: string };
+  }
+}

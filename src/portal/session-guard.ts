@@ -1,0 +1,40 @@
+import type { NextFunction, Request, Response } from 'express';
+import { flash, portalContext } from './portal-context.js';
+import type { PortalServices } from './portal-services.js';
+import { regenerateSession } from './session-lifecycle.js';
+
+/**
+ * Makes the session fit the request: a session of another tenant is replaced by an empty one; a signed-in session
+ * past its idle or absolute timeout (ASVS 3.3.2) is ended, as is one whose user is gone or disabled; otherwise the
+ * user is loaded into the context and the session's last use is recorded. A flash message is handed to the first page that renders (`takeFlash()` in the layout), not lost on a redirect.
+ */
+export function sessionGuard(services: PortalServices) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const context = portalContext(res);
+    const session = req.session;
+    if (session.tenantId !== undefined && session.tenantId !== context.tenant.id) await regenerateSession(req);
+    req.session.tenantId = context.tenant.id;
+    const now = services.now().getTime();
+    if (req.session.userId !== undefined) {
+      const { userId, signedInAt = 0, lastSeenAt = 0 } = req.session;
+      const idle = now - lastSeenAt > services.options.sessionIdleMs;
+      const expired = now - signedInAt > services.options.sessionAbsoluteMs;
+      const user = await services.deps.controlPlane.users.findById(context.tenant.id, userId);
+      if (idle || expired || user === undefined || user.status !== 'active') {
+        await services.sessionIndex.remove(context.tenant.id, userId, req.sessionID);
+        await regenerateSession(req);
+        req.session.tenantId = context.tenant.id;
+        if (idle || expired) flash(req, 'error', 'Your session has ended. Sign in again.');
+      } else {
+        req.session.lastSeenAt = now;
+        context.user = user;
+      }
+    }
+    res.locals.takeFlash = () => {
+      const message = req.session.flash;
+      delete req.session.flash;
+      return message;
+    };
+    next();
+  };
+}

@@ -1,0 +1,96 @@
+import type { Collection, Db } from 'mongodb';
+import { parseIpAllowlist } from '../auth/ip-allowlist.js';
+import { DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, type PasswordPolicy } from '../auth/password-policy.js';
+import { assertTenantId } from '../tenants/tenant-id.js';
+
+/** A tenant's portal security settings. */
+export interface SecuritySettings {
+  passwordPolicy: PasswordPolicy;
+  /** Every user must use TOTP; users without it are taken to enrolment and reach nothing else. */
+  requireTwoFactor: boolean;
+  /** Allowed client networks in canonical CIDR form; empty allows every address. */
+  ipAllowlist: string[];
+  updatedAt: Date | undefined;
+  updatedBy: string | undefined;
+}
+
+/** The settings of a tenant that has not changed anything. */
+export const DEFAULT_SECURITY_SETTINGS: Readonly<SecuritySettings> = Object.freeze({
+  passwordPolicy: DEFAULT_PASSWORD_POLICY,
+  requireTwoFactor: false,
+  ipAllowlist: [],
+  updatedAt: undefined,
+  updatedBy: undefined,
+});
+
+interface SecurityDocument {
+  _id: string;
+  tenantId: string;
+  kind: 'security';
+  passwordPolicy?: unknown;
+  requireTwoFactor?: boolean;
+  ipAllowlist?: string[];
+  updatedAt: Date;
+  updatedBy: string;
+}
+
+/**
+ * A tenant's portal security settings (password policy, 2FA enforcement, IP allowlist), one document of kind
+ * `security` per tenant in the control plane's `settings` collection. Values are validated on write and again on
+ * read, so a document edited by hand cannot smuggle in a bad value.
+ *
+ * @example
+ * const security = new SecuritySettingsStore(db);
+ * const { passwordPolicy } = await security.get('acme');
+ */
+export class SecuritySettingsStore {
+  private readonly settings: Collection<SecurityDocument>;
+
+  constructor(db: Db) {
+    this.settings = db.collection<SecurityDocument>('settings');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.settings.createIndex({ tenantId: 1, kind: 1 }, { unique: true, name: 'tenant_kind' });
+  }
+
+  /** The tenant's settings, defaults for anything never set. */
+  async get(tenantId: string): Promise<SecuritySettings> {
+    const doc = await this.settings.findOne({ _id: `${assertTenantId(tenantId)}/security` });
+    if (!doc) return { ...DEFAULT_SECURITY_SETTINGS, ipAllowlist: [] };
+    return {
+      passwordPolicy: parsePasswordPolicy(doc.passwordPolicy ?? {}),
+      requireTwoFactor: doc.requireTwoFactor === true,
+      ipAllowlist: parseIpAllowlist(doc.ipAllowlist ?? []).map((range) => range.cidr),
+      updatedAt: doc.updatedAt,
+      updatedBy: doc.updatedBy,
+    };
+  }
+
+  /** Validates (`ERR_PASSWORD_POLICY_INVALID`) and stores the password policy. */
+  async setPasswordPolicy(tenantId: string, input: unknown, actor: string, now = new Date()): Promise<PasswordPolicy> {
+    const policy = parsePasswordPolicy(input);
+    await this.update(tenantId, { passwordPolicy: policy }, actor, now);
+    return policy;
+  }
+
+  async setRequireTwoFactor(tenantId: string, required: boolean, actor: string, now = new Date()): Promise<void> {
+    await this.update(tenantId, { requireTwoFactor: required === true }, actor, now);
+  }
+
+  /** Validates (`ERR_IP_ALLOWLIST_INVALID`) and stores the allowlist; returns the canonical entries. */
+  async setIpAllowlist(tenantId: string, entries: string | readonly string[], actor: string, now = new Date()): Promise<string[]> {
+    const cidrs = parseIpAllowlist(entries).map((range) => range.cidr);
+    await this.update(tenantId, { ipAllowlist: cidrs }, actor, now);
+    return cidrs;
+  }
+
+  private async update(tenantId: string, fields: Partial<Pick<SecurityDocument, 'passwordPolicy' | 'requireTwoFactor' | 'ipAllowlist'>>, actor: string, now: Date): Promise<void> {
+    const id = assertTenantId(tenantId);
+    await this.settings.updateOne(
+      { _id: `${id}/security` },
+      { $set: { ...fields, tenantId: id, kind: 'security', updatedAt: now, updatedBy: String(actor) } },
+      { upsert: true },
+    );
+  }
+}

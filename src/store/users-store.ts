@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import type { Collection, Db } from 'mongodb';
+import { RetentionError } from '../errors.js';
+import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
+import { assertTenantId } from '../tenants/tenant-id.js';
+import { isDuplicateKeyError } from './duplicate-key.js';
+
+/** The owner has every capability; administrators have the ones they were given. */
+export type UserRole = 'owner' | 'administrator';
+
+/** What an administrator may do besides browsing the data types they were given. */
+export const USER_CAPABILITIES = ['manage-users', 'configure', 'read-audit', 'export'] as const;
+export type UserCapability = (typeof USER_CAPABILITIES)[number];
+
+/** `invited`: the invitation link has not been used yet (no password). */
+export type UserStatus = 'invited' | 'active' | 'disabled';
+
+/** A portal user's second factor: the TOTP secret sealed under the master key and the last time step accepted. */
+export interface UserTotp {
+  sealedSecret: string;
+  enabledAt: Date;
+  /** Refuses replay: a code of this step or an earlier one is not accepted again (ASVS 2.8.4). */
+  lastUsedStep: number;
+}
+
+/** A portal user (an administrator of one tenant). */
+export interface User {
+  id: string;
+  tenantId: string;
+  /** Lower-cased, trimmed. Unique per tenant. */
+  email: string;
+  displayName: string;
+  role: UserRole;
+  capabilities: UserCapability[];
+  dataTypes: RecordType[];
+  status: UserStatus;
+  /** Argon2id PHC string; undefined while invited. */
+  passwordHash: string | undefined;
+  /** Recent password hashes, newest first; empty unless the tenant turned history on. */
+  passwordHistory: string[];
+  passwordChangedAt: Date | undefined;
+  totp: UserTotp | undefined;
+  /** A secret shown during enrolment, not yet confirmed by a code. */
+  pendingTotpSecret: string | undefined;
+  /** Argon2id hashes of the unused backup codes. */
+  backupCodeHashes: string[];
+  invitedBy: string | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What {@link UsersStore.create} needs. */
+export interface CreateUserInput {
+  email: string;
+  displayName: string;
+  role: UserRole;
+  capabilities?: readonly UserCapability[];
+  dataTypes?: readonly RecordType[];
+  /** Set for an owner who chooses the password at activation; absent for an invited user. */
+  passwordHash?: string;
+  invitedBy?: string;
+}
+
+interface UserDocument {
+  _id: string;
+  tenantId: string;
+  email: string;
+  displayName: string;
+  role: UserRole;
+  capabilities: UserCapability[];
+  dataTypes: RecordType[];
+  status: UserStatus;
+  passwordHash?: string;
+  passwordHistory: string[];
+  passwordChangedAt?: Date;
+  totp?: UserTotp | null;
+  pendingTotpSecret?: string | null;
+  backupCodeHashes: string[];
+  invitedBy?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const EMAIL_PATTERN = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,253}\.[^\s@<>()[\]\\,;:".]{2,63}$/;
+
+/**
+ * The canonical form of an email address (trimmed, lower case), or `ERR_USER_EMAIL_INVALID`.
+ *
+ * @example
+ * normalizeEmail(' Jo@Acme.Example ') // 'jo@acme.example'
+ */
+export function normalizeEmail(email: unknown): string {
+  const value = typeof email === 'string' ? email.trim().toLowerCase() : '';
+  if (value.length > 254 || !EMAIL_PATTERN.test(value)) {
+    throw new RetentionError('ERR_USER_EMAIL_INVALID', 'enter an email address such as jo@example.com', 400);
+  }
+  return value;
+}
+
+function checkDisplayName(name: unknown): string {
+  const value = typeof name === 'string' ? name.trim() : '';
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (value.length < 1 || value.length > 100 || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new RetentionError('ERR_USER_NAME_INVALID', 'enter a name of 1 to 100 characters', 400);
+  }
+  return value;
+}
+
+const toUser = (doc: UserDocument): User => ({
+  id: doc._id,
+  tenantId: doc.tenantId,
+  email: doc.email,
+  displayName: doc.displayName,
+  role: doc.role,
+  capabilities: [...doc.capabilities],
+  dataTypes: [...doc.dataTypes],
+  status: doc.status,
+  passwordHash: doc.passwordHash,
+  passwordHistory: [...(doc.passwordHistory ?? [])],
+  passwordChangedAt: doc.passwordChangedAt,
+  totp: doc.totp ?? undefined,
+  pendingTotpSecret: doc.pendingTotpSecret ?? undefined,
+  backupCodeHashes: [...(doc.backupCodeHashes ?? [])],
+  invitedBy: doc.invitedBy,
+  createdAt: doc.createdAt,
+  updatedAt: doc.updatedAt,
+});
+
+/** True when the user holds `capability` (the owner holds all). */
+export function hasCapability(user: Pick<User, 'role' | 'capabilities'>, capability: UserCapability): boolean {
+  return user.role === 'owner' || user.capabilities.includes(capability);
+}
+
+/**
+ * The `users` collection of the control plane: portal users, one tenant at a time (every method takes the tenant
+ * and filters on it, so no id from a request reaches another tenant's users). Email addresses are unique per
+ * tenant and a tenant has at most one owner (both enforced by unique indexes).
+ *
+ * @example
+ * const users = new UsersStore(db);
+ * const user = await users.findByEmail('acme', 'jo@acme.example');
+ */
+export class UsersStore {
+  private readonly users: Collection<UserDocument>;
+
+  constructor(db: Db) {
+    this.users = db.collection<UserDocument>('users');
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.users.createIndex({ tenantId: 1, email: 1 }, { unique: true, name: 'tenant_email' });
+    await this.users.createIndex({ tenantId: 1, role: 1 }, { unique: true, name: 'tenant_owner', partialFilterExpression: { role: 'owner' } });
+  }
+
+  /** Creates a user; `ERR_USER_EXISTS` when the email (or, for an owner, the owner role) is taken in the tenant. */
+  async create(tenantId: string, input: CreateUserInput, now = new Date()): Promise<User> {
+    const doc: UserDocument = {
+      _id: randomBytes(12).toString('hex'),
+      tenantId: assertTenantId(tenantId),
+      email: normalizeEmail(input.email),
+      displayName: checkDisplayName(input.displayName),
+      role: input.role,
+      capabilities: input.role === 'owner' ? [...USER_CAPABILITIES] : [...new Set(input.capabilities ?? [])].filter((c) => USER_CAPABILITIES.includes(c)),
+      dataTypes: input.role === 'owner' ? [...RECORD_TYPES] : [...new Set(input.dataTypes ?? RECORD_TYPES)].filter((t) => RECORD_TYPES.includes(t)),
+      status: input.passwordHash === undefined ? 'invited' : 'active',
+      ...(input.passwordHash !== undefined ? { passwordHash: input.passwordHash, passwordChangedAt: now } : {}),
+      passwordHistory: [],
+      totp: null,
+      pendingTotpSecret: null,
+      backupCodeHashes: [],
+      ...(input.invitedBy !== undefined ? { invitedBy: input.invitedBy } : {}),
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.users.insertOne(doc);
+    } catch (err) {
+      if (isDuplicateKeyError(err)) {
+        throw new RetentionError('ERR_USER_EXISTS', input.role === 'owner' ? 'this tenant already has an owner' : `${doc.email} already has an account or an invitation in this tenant`, 409);
+      }
+      throw err;
+    }
+    return toUser(doc);
+  }
+
+  async findById(tenantId: string, id: string): Promise<User | undefined> {
+    if (typeof id !== 'string' || !/^[a-f0-9]{24}$/.test(id)) return undefined;
+    const doc = await this.users.findOne({ _id: id, tenantId: assertTenantId(tenantId) });
+    return doc ? toUser(doc) : undefined;
+  }
+
+  async findByEmail(tenantId: string, email: string): Promise<User | undefined> {
+    let normalized: string;
+    try {
+      normalized = normalizeEmail(email);
+    } catch {
+      return undefined;
+    }
+    const doc = await this.users.findOne({ tenantId: assertTenantId(tenantId), email: normalized });
+    return doc ? toUser(doc) : undefined;
+  }
+
+  async findOwner(tenantId: string): Promise<User | undefined> {
+    const doc = await this.users.findOne({ tenantId: assertTenantId(tenantId), role: 'owner' });
+    return doc ? toUser(doc) : undefined;
+  }
+
+  /** The tenant's users, by email (at most 1000). */
+  async list(tenantId: string): Promise<User[]> {
+    const docs = await this.users.find({ tenantId: assertTenantId(tenantId) }).sort({ email: 1 }).limit(1000).toArray();
+    return docs.map(toUser);
+  }
+
+  /** An invited user sets a password and becomes active. False when the user is not (or no longer) invited. */
+  async activateInvited(tenantId: string, id: string, passwordHash: string, now = new Date()): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { _id: id, tenantId: assertTenantId(tenantId), status: 'invited' },
+      { $set: { status: 'active', passwordHash, passwordChangedAt: now, updatedAt: now } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Removes a user who has not accepted the invitation yet. */
+  async deleteInvited(tenantId: string, id: string): Promise<boolean> {
+    const result = await this.users.deleteOne({ _id: id, tenantId: assertTenantId(tenantId), status: 'invited' });
+    return result.deletedCount === 1;
+  }
+
+  async setPassword(tenantId: string, id: string, passwordHash: string, passwordHistory: readonly string[], now = new Date()): Promise<void> {
+    await this.users.updateOne(
+      { _id: id, tenantId: assertTenantId(tenantId) },
+      { $set: { passwordHash, passwordHistory: [...passwordHistory], passwordChangedAt: now, updatedAt: now } },
+    );
+  }
+
+  /** Replaces the hash with a fresh one of the same password (parameters raised), keeping the change date. */
+  async rehashPassword(tenantId: string, id: string, passwordHash: string): Promise<void> {
+    await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId) }, { $set: { passwordHash } });
+  }
+
+  /** Keeps a sealed secret shown during enrolment until a code confirms it. */
+  async setPendingTotpSecret(tenantId: string, id: string, sealedSecret: string, now = new Date()): Promise<void> {
+    await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId) }, { $set: { pendingTotpSecret: sealedSecret, updatedAt: now } });
+  }
+
+  /**
+   * Turns TOTP on with the pending secret confirmed by a code of `step`, and stores the backup codes' hashes.
+   * False when the pending secret changed meanwhile (enrolment started again in another tab) or 2FA is already on.
+   */
+  async enableTotp(tenantId: string, id: string, sealedSecret: string, step: number, backupCodeHashes: readonly string[], now = new Date()): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { _id: id, tenantId: assertTenantId(tenantId), pendingTotpSecret: sealedSecret, totp: null },
+      {
+        $set: {
+          totp: { sealedSecret, enabledAt: now, lastUsedStep: step },
+          pendingTotpSecret: null,
+          backupCodeHashes: [...backupCodeHashes],
+          updatedAt: now,
+        },
+      },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /**
+   * Records that a TOTP code of `step` was accepted, only if `step` is later than the last one: of two requests with
+   * the same code, exactly one gets true (ASVS 2.8.4). False means a replay.
+   */
+  async recordTotpStep(tenantId: string, id: string, step: number): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { _id: id, tenantId: assertTenantId(tenantId), 'totp.lastUsedStep': { $lt: step } },
+      { $set: { 'totp.lastUsedStep': step } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Uses up one backup code atomically: true for exactly one of concurrent requests with the same code. */
+  async removeBackupCode(tenantId: string, id: string, hash: string): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId), backupCodeHashes: hash }, { $pull: { backupCodeHashes: hash } });
+    return result.modifiedCount === 1;
+  }
+
+  async setBackupCodes(tenantId: string, id: string, hashes: readonly string[], now = new Date()): Promise<void> {
+    await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId) }, { $set: { backupCodeHashes: [...hashes], updatedAt: now } });
+  }
+
+  /** Turns 2FA off: secret, pending secret and backup codes are removed. */
+  async disableTotp(tenantId: string, id: string, now = new Date()): Promise<void> {
+    await this.users.updateOne(
+      { _id: id, tenantId: assertTenantId(tenantId) },
+      { $set: { totp: null, pendingTotpSecret: null, backupCodeHashes: [], updatedAt: now } },
+    );
+  }
+}

@@ -1,0 +1,241 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SIGN_IN_FAILED_MESSAGE } from '../../../src/portal/routes/sign-in-routes.js';
+import { PASSWORD, PUBLIC_HOST, startPortalHarness, type FixtureUser, type PortalHarness } from './portal-harness.js';
+
+let h: PortalHarness;
+let tenantId: string;
+let owner: FixtureUser;
+
+beforeAll(async () => {
+  h = await startPortalHarness();
+  tenantId = await h.createTenant();
+  owner = await h.createUser(tenantId, { role: 'owner' });
+});
+afterAll(async () => h.close());
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const escaped = (text: string): string => text.replace(/'/g, '&#39;').replace(/"/g, '&#34;');
+
+describe('portal: health, tenant and headers', () => {
+  it('/healthz answers without a tenant or session; /readyz checks Redis and MongoDB', async () => {
+    const client = h.client('nobody');
+    const health = await client.get('/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'ok' });
+    expect(health.headers['set-cookie']).toBeUndefined();
+    const ready = await client.get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { redis: 'ok', mongodb: 'ok' } });
+  });
+
+  it.each([
+    ['an unknown tenant subdomain', 'nosuch-tenant'],
+    ['two labels in front of the public host', `x.${'acme'}`],
+  ])('answers 404 for %s', async (_case, label) => {
+    const res = await h.client(label).get('/sign-in');
+    expect(res.status).toBe(404);
+    expect(res.text).toContain('ERR_TENANT_UNKNOWN');
+  });
+
+  it('sends a strict CSP without inline script, HSTS of a year, no-referrer and nosniff (ASVS 14.4, 5.0 3.4.1)', async () => {
+    const res = await h.client(tenantId).get('/sign-in');
+    expect(res.status).toBe(200);
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'none'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=31536000/);
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.text).not.toMatch(/<script|style="/);
+  });
+
+  it('sets the session cookie as __Host-, Secure, HttpOnly, SameSite=Lax, Path=/ without Domain (ASVS 3.4.1-3.4.5)', async () => {
+    const res = await h.client(tenantId).get('/sign-in');
+    const cookie = String(res.headers['set-cookie']);
+    expect(cookie).toMatch(/^__Host-retention\.sid=/);
+    expect(cookie).toMatch(/; Secure/);
+    expect(cookie).toMatch(/; HttpOnly/);
+    expect(cookie).toMatch(/; SameSite=Lax/);
+    expect(cookie).toMatch(/; Path=\//);
+    expect(cookie).not.toMatch(/Domain=/i);
+  });
+
+  it('uses a session id of at least 128 bits (ASVS 3.2.2, 5.0 7.2.3)', async () => {
+    const client = h.client(tenantId);
+    await client.get('/sign-in');
+    const sid = decodeURIComponent(client.cookie ?? '').replace(/^s:/, '').split('.')[0] ?? '';
+    expect(Buffer.from(sid, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
+  });
+});
+
+describe('portal: sign-in', () => {
+  it('signs in with email and password, shows the home page, and audits the sign-in (ASVS 2.4.1)', async () => {
+    const client = h.client(tenantId);
+    const res = await client.signIn(owner.email.toUpperCase());
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/');
+    const home = await client.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('Welcome, Jo Tester');
+    const [entry] = await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 1 });
+    expect(entry).toMatchObject({ action: 'auth.login', outcome: 'success', actor: { type: 'user', id: owner.user.id }, userAgent: 'portal-test' });
+    expect(entry?.ip).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('rejects a session fixation: the session id from before sign-in is not valid after it (ASVS 3.2.1)', async () => {
+    const client = h.client(tenantId);
+    await client.get('/sign-in');
+    const before = client.cookie;
+    await client.signIn(owner.email);
+    expect(client.cookie).not.toBe(before);
+    const attacker = h.client(tenantId);
+    attacker.cookie = before;
+    const res = await attacker.get('/');
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/sign-in');
+  });
+
+  it.each([
+    ['a wrong password', (email: string) => ({ email, password: 'wrong-password-for-sure' })],
+    ['an unknown account', () => ({ email: 'nobody@example.com', password: PASSWORD })],
+    ['an empty email', () => ({ email: '', password: PASSWORD })],
+    ['an empty password', (email: string) => ({ email, password: '' })],
+    ['a malformed email', () => ({ email: 'not an email', password: PASSWORD })],
+  ])('answers %s with the one same message and status (no account enumeration, ASVS 2.2.1)', async (_case, form) => {
+    const res = await h.client(tenantId).post('/sign-in', form(owner.email));
+    expect(res.status).toBe(401);
+    expect(res.text).toContain(escaped(SIGN_IN_FAILED_MESSAGE));
+  });
+
+  it('refuses a sign-in without a valid CSRF token (ASVS 4.2.2)', async () => {
+    const client = h.client(tenantId);
+    await client.get('/sign-in');
+    for (const csrf of [false, 'forged-token'] as const) {
+      const res = await client.post('/sign-in', { email: owner.email, password: PASSWORD }, { csrf });
+      expect(res.status).toBe(403);
+      expect(res.text).toContain('ERR_CSRF_INVALID');
+    }
+  });
+
+  it('locks an account after the policy threshold for its duration, with the same message, and audits the lockout (ASVS 2.2.1)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2031-03-01T10:00:00Z'));
+    const victim = await h.createUser(tenantId, {});
+    await h.controlPlane.security.setPasswordPolicy(tenantId, { lockoutThreshold: 3, lockoutMinutes: 15 }, 'test');
+    const client = h.client(tenantId, '198.51.100.20');
+    for (let i = 0; i < 3; i += 1) expect((await client.post('/sign-in', { email: victim.email, password: 'not-the-password' })).status).toBe(401);
+    const locked = await client.signIn(victim.email);
+    expect(locked.status).toBe(401);
+    expect(locked.text).toContain(escaped(SIGN_IN_FAILED_MESSAGE));
+    const lockouts = await h.controlPlane.audit.list(tenantId, { action: 'auth.lockout' });
+    expect(lockouts[0]).toMatchObject({ outcome: 'denied', actor: { id: victim.user.id }, ip: '198.51.100.20' });
+    vi.setSystemTime(new Date('2031-03-01T10:16:00Z'));
+    expect((await client.signIn(victim.email)).headers.location).toBe('/');
+    await h.controlPlane.security.setPasswordPolicy(tenantId, {}, 'test');
+  });
+});
+
+describe('portal: session lifetime', () => {
+  it.each([
+    ['idle for more than 30 minutes', [29 * 60_000, 31 * 60_000]],
+    ['past the 12-hour absolute timeout although active', [20 * 60_000, 20 * 60_000, 20 * 60_000, 11 * 3_600_000]],
+  ])('ends a session %s (ASVS 3.3.2)', async (_case, steps) => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let now = new Date('2031-04-01T08:00:00Z').getTime();
+    vi.setSystemTime(now);
+    const client = h.client(tenantId);
+    await client.signIn(owner.email);
+    for (const [i, step] of steps.entries()) {
+      now += step;
+      vi.setSystemTime(now);
+      const res = await client.get('/');
+      if (i < steps.length - 1) expect(res.status).toBe(200);
+      else {
+        expect(res.status).toBe(303);
+        expect(res.headers.location).toBe('/sign-in');
+      }
+    }
+    const page = await client.get('/sign-in');
+    expect(page.text).toContain('Your session has ended');
+  });
+
+  it('signs out: the old session id no longer works (ASVS 3.3.1)', async () => {
+    const client = h.client(tenantId);
+    await client.signIn(owner.email);
+    const signedIn = client.cookie;
+    await client.get('/');
+    const res = await client.post('/sign-out', {});
+    expect(res.headers.location).toBe('/sign-in');
+    const replay = h.client(tenantId);
+    replay.cookie = signedIn;
+    expect((await replay.get('/')).status).toBe(303);
+  });
+
+  it('lists one’s own sessions and ends one or all others (ASVS 3.3.4)', async () => {
+    const user = await h.createUser(tenantId, {});
+    const laptop = h.client(tenantId, '192.0.2.10');
+    const phone = h.client(tenantId, '192.0.2.11');
+    const tablet = h.client(tenantId, '192.0.2.12');
+    for (const c of [laptop, phone, tablet]) await c.signIn(user.email);
+    const page = await laptop.get('/account/sessions');
+    expect(page.status).toBe(200);
+    for (const ip of ['192.0.2.10', '192.0.2.11', '192.0.2.12']) expect(page.text).toContain(ip);
+    expect(page.text).not.toContain(decodeURIComponent(laptop.cookie ?? '').replace(/^s:/, '').split('.')[0]);
+    const handles = [...page.text.matchAll(/action="\/account\/sessions\/([^/"]+)\/sign-out"/g)].map((m) => m[1]);
+    expect(handles).toHaveLength(3);
+    const phoneRow = page.text.split('<tr>').find((row) => row.includes('192.0.2.11')) ?? '';
+    const phoneHandle = /sessions\/([^/"]+)\/sign-out/.exec(phoneRow)?.[1] ?? '';
+    expect((await laptop.post(`/account/sessions/${phoneHandle}/sign-out`, {})).status).toBe(303);
+    expect((await phone.get('/')).status).toBe(303);
+    expect((await tablet.get('/')).status).toBe(200);
+    await laptop.get('/account/sessions');
+    await laptop.post('/account/sessions/sign-out-others', {});
+    expect((await tablet.get('/')).status).toBe(303);
+    expect((await laptop.get('/')).status).toBe(200);
+  });
+
+  it('refuses to end a session of another user by its handle (ASVS 4.2.1)', async () => {
+    const alice = await h.createUser(tenantId, {});
+    const bob = await h.createUser(tenantId, {});
+    const a = h.client(tenantId);
+    const b = h.client(tenantId);
+    await a.signIn(alice.email);
+    await b.signIn(bob.email);
+    const bobHandle = /sessions\/([^/"]+)\/sign-out/.exec((await b.get('/account/sessions')).text)?.[1] ?? '';
+    await a.get('/account/sessions');
+    const res = await a.post(`/account/sessions/${bobHandle}/sign-out`, {});
+    expect(res.status).toBe(404);
+    expect((await b.get('/')).status).toBe(200);
+  });
+
+  it('does not use a session on another tenant’s host', async () => {
+    const other = await h.createTenant('other');
+    const client = h.client(tenantId);
+    await client.signIn(owner.email);
+    const elsewhere = h.client(other);
+    elsewhere.cookie = client.cookie;
+    expect((await elsewhere.get('/')).status).toBe(303);
+  });
+});
+
+describe('portal: plain-http demo mode', () => {
+  it('names the cookie retention.sid without Secure when SESSION_COOKIE_SECURE is false', async () => {
+    const demo = await startPortalHarness({ cookieSecure: false, publicUrl: 'http://localhost:3000', defaultTenant: 'demo' });
+    try {
+      await demo.controlPlane.tenants.create({ id: 'demo', displayName: 'Demo' });
+      const res = await (await import('supertest')).default(demo.app).get('/sign-in').set('Host', 'localhost:3000');
+      expect(res.status).toBe(200);
+      const cookie = String(res.headers['set-cookie']);
+      expect(cookie).toMatch(/^retention\.sid=/);
+      expect(cookie).not.toMatch(/Secure/);
+      expect(String(res.headers['content-security-policy'])).not.toContain('upgrade-insecure-requests');
+      expect(PUBLIC_HOST).toBe('portal.test');
+    } finally {
+      await demo.close();
+    }
+  });
+});
