@@ -1,5 +1,5 @@
 /**
- * `npm run bench:export [count]`: one million demo call logs (or `count`) through the export path: demo source,
+ * `npm run bench:export [count] [gzip-on|gzip-off]`: one million demo call logs (or `count`) through the export path: demo source,
  * validation, JSON encoding (gzip off and on) and SFTP upload to a private OpenSSH server on loopback.
  *
  * Two baselines on the same records, measured in the same run: encoding alone (same source, validation and encoder,
@@ -119,7 +119,7 @@ async function sftpBatchPhase(dir: string, server: { host: string; port: number;
   return { seconds: (performance.now() - started) / 1000, records: 0, bytes, files: files.length, peakRssMb: 0 };
 }
 
-async function orchestrate(count: number): Promise<void> {
+async function orchestrate(count: number, modes: boolean[]): Promise<void> {
   const server = await startSftpServer();
   const work = await mkdtemp(join(tmpdir(), 'retention-bench-'));
   const keyFile = join(work, 'client-key');
@@ -129,7 +129,7 @@ async function orchestrate(count: number): Promise<void> {
   const rps = (records: number, seconds: number) => Math.round(records / seconds).toLocaleString('en-US');
   console.log(`Export benchmark: ${count.toLocaleString('en-US')} demo call logs, JSON, ${MAX_RECORDS_PER_FILE.toLocaleString('en-US')} records per file, OpenSSH sshd on loopback`);
   try {
-    for (const gzip of [false, true]) {
+    for (const gzip of modes) {
       const label = gzip ? 'gzip on ' : 'gzip off';
       const encodedDir = join(work, `encoded-${gzip}`);
       await mkdir(encodedDir);
@@ -161,5 +161,7 @@ if (phase === 'encode') {
   console.log(JSON.stringify(await pipelinePhase(Number(args[0]), args[1] === 'true', args[2] as string, JSON.parse(args[3] as string))));
   process.exit(0);
 } else {
-  await orchestrate(Number(phase ?? 1_000_000));
+  const only = args[0];
+  if (only !== undefined && only !== 'gzip-on' && only !== 'gzip-off') throw new Error('usage: export.bench.ts [count] [gzip-on|gzip-off]');
+  await orchestrate(Number(phase ?? 1_000_000), only === undefined ? [false, true] : [only === 'gzip-on']);
 }
