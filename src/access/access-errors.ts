@@ -1,0 +1,55 @@
+import { RetentionError, hasErrorCode } from '../errors.js';
+import type { Capability } from './capabilities.js';
+
+/**
+ * `ERR_FORBIDDEN` (403): the user lacks a capability (or a whole data type, on a list page). Says what is missing
+ * and whom to ask; never says anything about data.
+ *
+ * @example
+ * throw forbiddenError('export');
+ */
+export function forbiddenError(missing: Capability | string): RetentionError {
+  return new RetentionError('ERR_FORBIDDEN', `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`, 403);
+}
+
+/**
+ * `ERR_NOT_FOUND` (404): what the portal answers for a record outside the user's data scope, of another tenant, or
+ * that does not exist. The three are indistinguishable on purpose (ASVS 4.2.1): a 404 never confirms that a record
+ * exists.
+ */
+export function notFoundError(what = 'record'): RetentionError {
+  return new RetentionError('ERR_NOT_FOUND', `This ${what} does not exist or is not available to you. Check the link, or go back to the list.`, 404);
+}
+
+/** Error codes that mean "outside the caller's data scope or tenant" and must reach a user as {@link notFoundError}. */
+export const SCOPE_DENIAL_CODES: ReadonlySet<string> = new Set(['ERR_ARCHIVE_SCOPE_DENIED', 'ERR_ARCHIVE_TENANT_MISMATCH', 'ERR_TENANT_ID_INVALID']);
+
+/**
+ * Turns a scope denial from the archive store (or a permission check) into {@link notFoundError}; any other error is
+ * returned unchanged. Use it in `catch` around record lookups by id so out-of-scope ids look exactly like unknown ids.
+ *
+ * @example
+ * try { return await archive.getCallLog(access, id); } catch (err) { throw scopeDenialAsNotFound(err); }
+ */
+export function scopeDenialAsNotFound(err: unknown, what = 'record'): unknown {
+  for (const code of SCOPE_DENIAL_CODES) if (hasErrorCode(err, code)) return notFoundError(what);
+  return err;
+}
+
+/**
+ * Awaits a record lookup by id and answers {@link notFoundError} when the record is missing or outside the caller's
+ * scope: the one call a detail route needs.
+ *
+ * @example
+ * const call = await findInScope(() => archive.getCallLog(archiveAccessFor(principal), req.params.id), 'call');
+ */
+export async function findInScope<T>(lookup: () => Promise<T | undefined>, what = 'record'): Promise<T> {
+  let found: T | undefined;
+  try {
+    found = await lookup();
+  } catch (err) {
+    throw scopeDenialAsNotFound(err, what);
+  }
+  if (found === undefined) throw notFoundError(what);
+  return found;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { CAPABILITIES, type Capability } from '../../../src/access/capabilities.js';
+import { principalOf, type Principal } from '../../../src/access/principal.js';
+import { authorizeRoute, ROUTE_IDS, ROUTE_PERMISSIONS, routeDecision, type RouteDecision, type RouteId } from '../../../src/access/route-permissions.js';
+import type { RetentionError } from '../../../src/errors.js';
+import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
+import { subsets } from './grant-combinations.js';
+
+const PUBLIC_PREFIXES = ['health.', 'sign-in.', 'activation.', 'invitation.'];
+const CAPABILITY_OF_PREFIX: [string, Capability][] = [
+  ['exports.', 'export'],
+  ['users.', 'manage-users'],
+  ['settings.security.', 'manage-users'],
+  ['settings.password-policy.', 'manage-users'],
+  ['settings.two-factor-enforcement.', 'manage-users'],
+  ['settings.ip-allowlist.', 'manage-users'],
+  ['settings.retention.', 'configure-retention'],
+  ['jobs.', 'run-jobs'],
+  ['audit.', 'read-audit'],
+];
+const TYPE_OF_PREFIX: [string, RecordType][] = [
+  ['call-logs.', 'call-logs'],
+  ['chats.', 'chats'],
+  ['contacts.', 'contacts'],
+];
+
+/** The intent, written independently of the table: who may use a route, judged by its id. */
+function intended(principal: Principal | undefined, id: RouteId): RouteDecision {
+  if (PUBLIC_PREFIXES.some((prefix) => id.startsWith(prefix))) return 'allow';
+  if (principal === undefined) return 'sign-in';
+  const owner = principal.role === 'owner';
+  const type = TYPE_OF_PREFIX.find(([prefix]) => id.startsWith(prefix))?.[1];
+  if (type !== undefined && !owner && !principal.dataTypes.includes(type)) return id.endsWith('.detail') ? 'not-found' : 'forbidden';
+  const capability = CAPABILITY_OF_PREFIX.find(([prefix]) => id.startsWith(prefix))?.[1];
+  if (capability !== undefined && !owner && !principal.capabilities.includes(capability)) return 'forbidden';
+  return 'allow';
+}
+
+const PRINCIPALS: Principal[] = [
+  principalOf({ id: 'o', tenantId: 'acme', role: 'owner' }),
+  ...subsets(RECORD_TYPES).flatMap((dataTypes) =>
+    subsets(CAPABILITIES).map((capabilities) => principalOf({ id: 'a', tenantId: 'acme', role: 'administrator', dataTypes, capabilities })),
+  ),
+];
+const STATUS: Record<RouteDecision, number | undefined> = { allow: undefined, 'sign-in': 401, forbidden: 403, 'not-found': 404 };
+
+describe('ROUTE_PERMISSIONS', () => {
+  it('has unique method and path pairs', () => {
+    const keys = ROUTE_IDS.map((id) => `${ROUTE_PERMISSIONS[id].method} ${ROUTE_PERMISSIONS[id].path}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('protects every non-public route with a sign-in', () => {
+    for (const id of ROUTE_IDS) {
+      const isPublic = PUBLIC_PREFIXES.some((prefix) => id.startsWith(prefix));
+      expect(ROUTE_PERMISSIONS[id].access, id).toBe(isPublic ? 'public' : 'signed-in');
+    }
+  });
+
+  it.each(ROUTE_IDS)(`%s: decision and error for anonymous, the owner and all ${PRINCIPALS.length - 1} administrator grants`, (id) => {
+    for (const principal of [undefined, ...PRINCIPALS]) {
+      const expected = intended(principal, id);
+      expect(routeDecision(principal, id), `${id} ${JSON.stringify(principal)}`).toBe(expected);
+      let status: number | undefined;
+      try {
+        authorizeRoute(principal, id);
+      } catch (err) {
+        status = (err as RetentionError).status;
+        expect((err as RetentionError).code).toBe({ 401: 'ERR_NOT_SIGNED_IN', 403: 'ERR_FORBIDDEN', 404: 'ERR_NOT_FOUND' }[status as 401 | 403 | 404]);
+      }
+      expect(status).toBe(STATUS[expected]);
+    }
+  });
+
+  it('refuses a route id missing from the table (fail closed)', () => {
+    const owner = PRINCIPALS[0] as Principal;
+    expect(() => authorizeRoute(owner, 'admin.backdoor' as RouteId)).toThrow(expect.objectContaining({ code: 'ERR_ROUTE_UNKNOWN' }));
+    expect(() => authorizeRoute(owner, 'toString' as RouteId)).toThrow(expect.objectContaining({ code: 'ERR_ROUTE_UNKNOWN' }));
+  });
+});
