@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Collection, Db } from 'mongodb';
+import { CAPABILITIES, type Capability } from '../access/capabilities.js';
 import { RetentionError } from '../errors.js';
 import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
@@ -9,8 +10,8 @@ import { isDuplicateKeyError } from './duplicate-key.js';
 export type UserRole = 'owner' | 'administrator';
 
 /** What an administrator may do besides browsing the data types they were given. */
-export const USER_CAPABILITIES = ['manage-users', 'configure', 'read-audit', 'export'] as const;
-export type UserCapability = (typeof USER_CAPABILITIES)[number];
+export const USER_CAPABILITIES = CAPABILITIES;
+export type UserCapability = Capability;
 
 /** `invited`: the invitation link has not been used yet (no password). */
 export type UserStatus = 'invited' | 'active' | 'disabled';

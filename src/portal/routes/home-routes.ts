@@ -12,7 +12,7 @@ export function homeRoutes(_services: PortalServices): Router {
       title: 'Home',
       can: {
         manageUsers: hasCapability(user, 'manage-users'),
-        configure: hasCapability(user, 'configure'),
+        configure: hasCapability(user, 'manage-users'),
         readAudit: hasCapability(user, 'read-audit'),
       },
     });

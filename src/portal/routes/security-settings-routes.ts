@@ -24,7 +24,7 @@ interface SettingsPageState {
 export function securitySettingsRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
-  router.use('/settings', requireCapability('configure'));
+  router.use('/settings', requireCapability('manage-users'));
 
   const render = (res: Response, state: SettingsPageState = {}, status = 200): void => {
     const { security } = portalContext(res);

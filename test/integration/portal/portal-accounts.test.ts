@@ -88,7 +88,7 @@ describe('portal: invitations', () => {
 
   it.each([
     ['a user without manage-users', [] as string[], { email: 'a@acme.example', displayName: 'A' }, 403],
-    ['a capability the inviter does not hold', ['manage-users'], { email: 'b@acme.example', displayName: 'B', capabilities: ['configure'] }, 403],
+    ['a capability the inviter does not hold', ['manage-users'], { email: 'b@acme.example', displayName: 'B', capabilities: ['configure-retention'] }, 403],
     ['an unknown capability', ['manage-users'], { email: 'c@acme.example', displayName: 'C', capabilities: ['root'] }, 403],
     ['a bad email', ['manage-users'], { email: 'not-an-email', displayName: 'D' }, 400],
     ['an empty name', ['manage-users'], { email: 'e@acme.example', displayName: '' }, 400],

@@ -244,7 +244,7 @@ describe('portal: tenant-wide 2FA enforcement', () => {
   it('takes a user without 2FA to enrolment at the next request and lets them reach nothing else; 2FA cannot be turned off (ASVS 4.3.1)', async () => {
     const enforced = await h.createTenant('strict');
     const owner = await h.createUser(enforced, { role: 'owner', totp: true });
-    const member = await h.createUser(enforced, { capabilities: ['configure'] });
+    const member = await h.createUser(enforced, { capabilities: ['manage-users'] });
     const memberClient = h.client(enforced);
     await memberClient.signIn(member.email);
     expect((await memberClient.get('/')).status).toBe(200);
