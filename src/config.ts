@@ -180,6 +180,21 @@ export const CONFIG_VARIABLES = {
     default: '2',
     description: 'Uploads at once to one SFTP host across all workers, so one slow customer server cannot starve the others.',
   },
+  RESULT_EXPORT_MAX_RECORDS: {
+    schema: integer(1, 10_000_000),
+    default: '100000',
+    description: 'Most records one portal export may hold; a larger result fails and asks the user to narrow the filter.',
+  },
+  RESULT_EXPORT_MAX_BYTES: {
+    schema: integer(1024, 10 * 1024 ** 3),
+    default: String(100 * 1024 ** 2),
+    description: 'Most bytes of one portal export file, the same way.',
+  },
+  RESULT_EXPORT_LINK_SECONDS: {
+    schema: integer(60, 7 * 86_400),
+    default: '900',
+    description: 'How long an export download link works (each link also works only once).',
+  },
   SETTLE_LAG_SECONDS: {
     schema: integer(0, 86_400),
     default: '300',
@@ -221,6 +236,7 @@ export interface Config {
   sessionAbsoluteMs: number;
   sessionCookieSecure: boolean;
   workerConcurrency: number;
+  resultExport: { maxRecords: number; maxBytes: number; linkLifetimeSeconds: number };
   workerSftpHostConcurrency: number;
   settleLagMs: number;
   spoolDir: string;
@@ -294,6 +310,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     sessionAbsoluteMs: v.SESSION_ABSOLUTE_HOURS * 3_600_000,
     sessionCookieSecure: v.SESSION_COOKIE_SECURE,
     workerConcurrency: v.WORKER_CONCURRENCY,
+    resultExport: Object.freeze({ maxRecords: v.RESULT_EXPORT_MAX_RECORDS, maxBytes: v.RESULT_EXPORT_MAX_BYTES, linkLifetimeSeconds: v.RESULT_EXPORT_LINK_SECONDS }),
     workerSftpHostConcurrency: v.WORKER_SFTP_HOST_CONCURRENCY,
     settleLagMs: v.SETTLE_LAG_SECONDS * 1000,
     spoolDir: v.SPOOL_DIR,

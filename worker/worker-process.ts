@@ -19,6 +19,8 @@ import { TenantArchiveLease } from '../src/store/archive/tenant-archive-lease.js
 import { DEFAULT_EXPORT_OPTIONS, type ExportDeps } from './export-deps.js';
 import { startExportWorkers, type ExportWorkerOptions } from './export-workers.js';
 import { startImportWorkers } from './import-workers.js';
+import { createResultsExportWorker } from '../src/results-export/results-export-queue.js';
+import { ResultExportsStore } from '../src/results-export/result-exports-store.js';
 
 /** A running worker process's services. */
 export interface WorkerProcess {
@@ -101,7 +103,14 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     ...(workerOptions.stalledIntervalMs !== undefined ? { stalledIntervalMs: workerOptions.stalledIntervalMs } : {}),
     ...(workerOptions.lockDurationMs !== undefined ? { lockDurationMs: workerOptions.lockDurationMs } : {}),
   });
-  const allWorkers = [...workers.workers, ...importWorkers.workers];
+  const resultExports = new ResultExportsStore(controlDb);
+  await resultExports.ensureIndexes();
+  const resultExportWorker = createResultsExportWorker(redis, config.queuePrefix, {
+    archive: importDeps.archiveStore,
+    exports: resultExports,
+    options: { ...config.resultExport, spoolDir: config.spoolDir },
+  });
+  const allWorkers = [...workers.workers, ...importWorkers.workers, resultExportWorker];
   logger.info({ tenants: tenants.length, concurrency: config.workerConcurrency }, 'worker started');
 
   let stopping: Promise<void> | undefined;
@@ -116,7 +125,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
         const timedOut = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
         });
-        const outcome = await Promise.race([Promise.all([workers.close(), importWorkers.close()]).then(() => 'closed' as const), timedOut]);
+        const outcome = await Promise.race([Promise.all([workers.close(), importWorkers.close(), resultExportWorker.close()]).then(() => 'closed' as const), timedOut]);
         clearTimeout(timer);
         if (outcome === 'timeout') {
           logger.warn('shutdown timeout: unfinished jobs will be retried by another worker');
