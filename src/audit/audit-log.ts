@@ -8,6 +8,19 @@ interface AuditDocument extends AuditEntry {
   _id: string;
 }
 
+/** Narrowing of {@link AuditLog.list}. */
+export interface AuditListOptions {
+  /** Most entries returned (1 to 10,000). Default 50. */
+  limit?: number;
+  action?: string;
+  /** The actor's id (a user id, `cli`, `worker`). */
+  actorId?: string;
+  /** Entries at or after this instant. */
+  from?: Date;
+  /** Entries before this instant. */
+  to?: Date;
+}
+
 /** Result of walking a tenant's audit chain. */
 export interface AuditChainState {
   entries: number;
@@ -38,6 +51,8 @@ export class AuditLog {
   async ensureIndexes(): Promise<void> {
     await this.audit.createIndex({ tenantId: 1, seq: 1 }, { unique: true, name: 'tenant_seq' });
     await this.audit.createIndex({ tenantId: 1, at: -1 }, { name: 'tenant_at' });
+    await this.audit.createIndex({ tenantId: 1, 'actor.id': 1, seq: -1 }, { name: 'tenant_actor_seq' });
+    await this.audit.createIndex({ tenantId: 1, action: 1, seq: -1 }, { name: 'tenant_action_seq' });
   }
 
   /** Appends an event to the tenant's chain and returns the stored entry. */
@@ -69,10 +84,19 @@ export class AuditLog {
     throw new RetentionError('ERR_AUDIT_CONTENDED', `could not append to the audit log of "${id}" after ${MAX_APPEND_ATTEMPTS} attempts; retry`, 503);
   }
 
-  /** Entries newest first. */
-  async list(tenantId: string, options: { limit?: number; action?: string } = {}): Promise<AuditEntry[]> {
-    const filter = { tenantId: assertTenantId(tenantId), ...(options.action !== undefined ? { action: String(options.action) } : {}) };
-    const docs = await this.audit.find(filter).sort({ seq: -1 }).limit(Math.min(Math.max(options.limit ?? 50, 1), 1000)).toArray();
+  /**
+   * Entries newest first, optionally narrowed to one action, one actor and a time range `[from, to)`.
+   * Filter values are used only as typed values in equality and range conditions, never as query structure.
+   */
+  async list(tenantId: string, options: AuditListOptions = {}): Promise<AuditEntry[]> {
+    const filter: Record<string, unknown> = { tenantId: assertTenantId(tenantId) };
+    if (options.action !== undefined) filter.action = String(options.action);
+    if (options.actorId !== undefined) filter['actor.id'] = String(options.actorId);
+    const at: Record<string, Date> = {};
+    if (options.from instanceof Date && !Number.isNaN(options.from.getTime())) at.$gte = options.from;
+    if (options.to instanceof Date && !Number.isNaN(options.to.getTime())) at.$lt = options.to;
+    if (Object.keys(at).length > 0) filter.at = at;
+    const docs = await this.audit.find(filter).sort({ seq: -1 }).limit(Math.min(Math.max(options.limit ?? 50, 1), 10_000)).toArray();
     return docs.map(({ _id: _ignored, ...entry }) => entry);
   }
 

@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { RetentionError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
+import type { ArchiveStore } from '../store/archive/archive-store.js';
 import type { ControlPlane } from '../store/control-plane.js';
 
 /** The portal's tunables, from the configuration (see {@link portalOptionsFromConfig}). */
@@ -41,6 +43,13 @@ export interface PortalDeps {
   options: PortalOptions;
   /** The clock. Default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * The online archive the browse pages and the dashboard read (built by the composition root on the tenants'
+   * archive databases). Absent: those pages say the online archive is not configured.
+   */
+  archive?: ArchiveStore;
+  /** The manifest imports of the online archive (the dashboard's archive health). */
+  archiveImports?: ArchiveImportsStore;
   /** Overrides of the login throttle's limits (tests). */
   throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
 }

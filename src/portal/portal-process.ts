@@ -6,6 +6,9 @@ import { MongoClient } from 'mongodb';
 import type { Config } from '../config.js';
 import { keyringFromConfig } from '../crypto/keyring-from-config.js';
 import type { Logger } from '../logger.js';
+import { ArchiveDatabases } from '../store/archive/archive-databases.js';
+import { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
+import { ArchiveStore } from '../store/archive/archive-store.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../store/control-plane.js';
 import { createPortalApp } from './create-portal-app.js';
 import { portalOptionsFromConfig } from './portal-deps.js';
@@ -33,7 +36,8 @@ function packageVersion(): string {
 }
 
 /**
- * The portal's composition root: connects to MongoDB and Redis, builds the control plane and the keyring, creates
+ * The portal's composition root: connects to MongoDB and Redis, builds the control plane, the keyring and the
+ * online archive's store (the tenants' archive databases, as the worker finds them), creates
  * the app and listens on `HOST:PORT`. Stop closes the server, then the connections.
  *
  * @example
@@ -49,7 +53,22 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
   await ensureControlPlaneIndexes(controlPlane);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on('error', (err: unknown) => logger.warn({ err }, 'Redis connection error'));
-  const { app } = createPortalApp({ controlPlane, redis, keyring, logger, options, pingMongo: async () => void (await db.command({ ping: 1 })) });
+  const archives = new ArchiveDatabases({
+    client: mongo,
+    prefix: config.mongodbArchiveDbPrefix,
+    keyring,
+    settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
+  });
+  const { app } = createPortalApp({
+    controlPlane,
+    redis,
+    keyring,
+    logger,
+    options,
+    archive: new ArchiveStore(archives),
+    archiveImports: new ArchiveImportsStore(db),
+    pingMongo: async () => void (await db.command({ ping: 1 })),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(listening)));
   });
@@ -63,6 +82,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       redis.disconnect();
+      await archives.close();
       await mongo.close();
     },
   };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import request from 'supertest';
 import { inject } from 'vitest';
 import { hashPassword } from '../../../src/auth/password-hashing.js';
@@ -31,6 +31,8 @@ export interface PortalHarness {
   portal: PortalApp;
   app: Express;
   controlPlane: ControlPlane;
+  /** The control-plane database, for tests that tamper with stored documents. */
+  db: Db;
   redis: Redis;
   passwordHash: string;
   /** Creates a tenant (unique per call) and returns its id. */
@@ -85,6 +87,7 @@ export async function startPortalHarness(overrides: Partial<PortalOptions> = {},
     portal,
     app: portal.app,
     controlPlane,
+    db,
     redis,
     passwordHash,
     async createTenant(name = 'acme') {

@@ -1,0 +1,51 @@
+import { Router } from 'express';
+import { findInScope } from '../../access/access-errors.js';
+import { canRead } from '../../access/permissions.js';
+import { maskPage, maskRecord } from '../../masking/mask-record.js';
+import { CALL_DIRECTIONS, CALL_OUTCOMES } from '../../records/call-log-schema.js';
+import type { PortalServices } from '../portal-services.js';
+import { archiveListHandler } from './archive-list-page.js';
+import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
+import { archiveViewFormat } from './archive-view-format.js';
+
+/** The URL filters of the call-log list (the archive store's call-log filter). */
+export const CALL_LOG_LIST_FIELDS = ['from', 'to', 'direction', 'outcome', 'agent', 'queue', 'number', 'tag'] as const;
+
+/**
+ * Call logs: `/call-logs` (filters in the URL, newest first, keyset pages) and `/call-logs/:id` (one call with its
+ * agents, queue, timings and recording references). Only for readers with the call-logs scope; an id out of scope,
+ * of another tenant or unknown is the same 404. Personal data is masked without `see-unmasked-personal-data`;
+ * every search and view is audited.
+ */
+export function archiveCallLogsRoutes(services: PortalServices): Router {
+  const router = Router();
+  router.get(
+    '/call-logs',
+    archiveListHandler(services, {
+      routeId: 'call-logs.list',
+      type: 'call-logs',
+      path: '/call-logs',
+      view: 'archive/call-logs',
+      title: 'Call logs',
+      fields: CALL_LOG_LIST_FIELDS,
+      choices: { direction: CALL_DIRECTIONS, outcome: CALL_OUTCOMES },
+      read: async (store, reader, filter, page) => maskPage('call-logs', await store.listCallLogs(reader.access, filter, page), { unmasked: reader.unmasked }),
+    }),
+  );
+
+  router.get('/call-logs/:id', async (req, res) => {
+    const reader = authorizedReader(res, 'call-logs.detail');
+    const store = archiveStoreOf(services);
+    const id = String(req.params.id);
+    const call = await findInScope(() => store.getCallLog(reader.access, id), 'call');
+    await auditArchiveRead(services, req, reader, { action: 'record.viewed', type: 'call-logs', id });
+    res.render('archive/call-log', {
+      title: 'Call',
+      call: maskRecord('call-logs', call, { unmasked: reader.unmasked }),
+      masked: !reader.unmasked,
+      contactsReadable: canRead(reader.principal, 'contacts'),
+      fmt: archiveViewFormat,
+    });
+  });
+  return router;
+}

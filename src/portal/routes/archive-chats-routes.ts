@@ -1,0 +1,83 @@
+import { Router } from 'express';
+import { findInScope, scopeDenialAsNotFound } from '../../access/access-errors.js';
+import { canRead } from '../../access/permissions.js';
+import { hasErrorCode } from '../../errors.js';
+import { maskPage, maskRecord } from '../../masking/mask-record.js';
+import { CHAT_CHANNELS } from '../../records/chat-schema.js';
+import type { ArchivedChatMessage } from '../../store/archive/archive-documents.js';
+import type { Page } from '../../store/archive/archive-filters.js';
+import type { PortalServices } from '../portal-services.js';
+import { archiveListHandler } from './archive-list-page.js';
+import { pagerLinks, parseListQuery } from './archive-list-query.js';
+import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
+import { archiveViewFormat } from './archive-view-format.js';
+
+/** The URL filters of the chat list (the archive store's chat filter). */
+export const CHAT_LIST_FIELDS = ['from', 'to', 'channel', 'participant', 'tag', 'text'] as const;
+
+/** Messages per transcript page. */
+export const TRANSCRIPT_PAGE_SIZE = 100;
+
+/**
+ * Chats: `/chats` (filters in the URL, newest first, keyset pages) and `/chats/:id` (the chat as a readable
+ * transcript, one page of messages at a time, `?after=` carrying the cursor). Only for readers with the chats scope;
+ * an id out of scope, of another tenant or unknown is the same 404. Personal data is masked without
+ * `see-unmasked-personal-data`; every search and view (each transcript page) is audited.
+ */
+export function archiveChatsRoutes(services: PortalServices): Router {
+  const router = Router();
+  router.get(
+    '/chats',
+    archiveListHandler(services, {
+      routeId: 'chats.list',
+      type: 'chats',
+      path: '/chats',
+      view: 'archive/chats',
+      title: 'Chats',
+      fields: CHAT_LIST_FIELDS,
+      choices: { channel: CHAT_CHANNELS },
+      read: async (store, reader, filter, page) => maskPage('chats', await store.listChats(reader.access, filter, page), { unmasked: reader.unmasked }),
+    }),
+  );
+
+  router.get('/chats/:id', async (req, res) => {
+    const reader = authorizedReader(res, 'chats.detail');
+    const store = archiveStoreOf(services);
+    const id = String(req.params.id);
+    const chat = await findInScope(() => store.getChat(reader.access, id), 'chat');
+    const query = parseListQuery(req.query, []);
+    const problems = [...query.problems];
+    let transcript: Page<ArchivedChatMessage> = { items: [], nextCursor: null };
+    if (problems.length === 0) {
+      try {
+        const cursor = query.position.after;
+        transcript = await store.chatTranscript(reader.access, id, { limit: TRANSCRIPT_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) });
+      } catch (err) {
+        if (!hasErrorCode(err, 'ERR_ARCHIVE_CURSOR_INVALID')) throw scopeDenialAsNotFound(err, 'chat');
+        problems.push((err as Error).message);
+      }
+    }
+    await auditArchiveRead(services, req, reader, {
+      action: 'record.viewed',
+      type: 'chats',
+      id,
+      details: { messages: transcript.items.length, page: query.position.after === undefined ? 1 : query.position.back.length + 2 },
+    });
+    const masking = { unmasked: reader.unmasked };
+    const shown = maskRecord('chats', chat, masking);
+    const senders = Object.fromEntries(shown.participants.map((participant) => [participant.id, participant.displayName]));
+    const path = archiveViewFormat.link('/chats', id);
+    res.status(problems.length === 0 ? 200 : 400).render('archive/chat', {
+      title: 'Chat',
+      chat: shown,
+      messages: maskPage('chat-messages', transcript, masking).items,
+      senders,
+      problems,
+      pager: pagerLinks(path, {}, query.position, transcript.nextCursor),
+      masked: !reader.unmasked,
+      contactsReadable: canRead(reader.principal, 'contacts'),
+      fmt: archiveViewFormat,
+    });
+  });
+  return router;
+}

@@ -1,0 +1,74 @@
+import type { Request, Response } from 'express';
+import type { RouteId } from '../../access/route-permissions.js';
+import { hasErrorCode } from '../../errors.js';
+import type { RecordType } from '../../records/record-type.js';
+import type { Page } from '../../store/archive/archive-filters.js';
+import type { ArchiveStore } from '../../store/archive/archive-store.js';
+import type { PortalServices } from '../portal-services.js';
+import { filterQueryString, pagerLinks, parseListQuery } from './archive-list-query.js';
+import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
+import { archiveViewFormat } from './archive-view-format.js';
+
+/** Items per list page. */
+export const LIST_PAGE_SIZE = 50;
+
+const INPUT_ERRORS = ['ERR_ARCHIVE_FILTER_INVALID', 'ERR_ARCHIVE_CURSOR_INVALID'];
+
+/** One archive list page: its route, record type, filter fields and how it reads and masks a page. */
+export interface ArchiveListDefinition<T> {
+  routeId: RouteId;
+  type: RecordType;
+  path: string;
+  view: string;
+  title: string;
+  fields: readonly string[];
+  /** Allowed values of the filters shown as a choice (e.g. call outcomes). */
+  choices?: Record<string, readonly string[]>;
+  /** Reads one page with the reader's access (the store checks scope and filter again) and masks it. */
+  read(store: ArchiveStore, reader: ArchiveReader, filter: Record<string, string>, page: { limit: number; cursor?: string }): Promise<Page<T>>;
+}
+
+/**
+ * The handler of an archive list page: checks the route permission, reads the filter from the URL (problems are
+ * shown, with status 400, and the store is not asked), reads one page through the store with the reader's access,
+ * audits the search (`records.searched`, also when refused as invalid) and renders the list with its pager.
+ */
+export function archiveListHandler<T>(services: PortalServices, definition: ArchiveListDefinition<T>) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const reader = authorizedReader(res, definition.routeId);
+    const store = archiveStoreOf(services);
+    const query = parseListQuery(req.query, definition.fields);
+    let page: Page<T> = { items: [], nextCursor: null };
+    const problems = [...query.problems];
+    if (problems.length === 0) {
+      try {
+        const cursor = query.position.after;
+        page = await definition.read(store, reader, query.filter, { limit: LIST_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) });
+      } catch (err) {
+        if (!INPUT_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
+        problems.push((err as Error).message);
+      }
+    }
+    const filter = filterQueryString(query.values);
+    await auditArchiveRead(services, req, reader, {
+      action: 'records.searched',
+      type: definition.type,
+      outcome: problems.length === 0 ? 'success' : 'failure',
+      details: { filter, results: page.items.length, page: query.position.after === undefined ? 1 : query.position.back.length + 2 },
+    });
+    res.status(problems.length === 0 ? 200 : 400).render(definition.view, {
+      title: definition.title,
+      path: definition.path,
+      items: page.items,
+      values: query.values,
+      filtered: Object.keys(query.values).length > 0,
+      choices: definition.choices ?? {},
+      firstPage: query.position.after === undefined,
+      problems,
+      pager: pagerLinks(definition.path, query.values, query.position, page.nextCursor),
+      masked: !reader.unmasked,
+      canRead: Object.fromEntries(reader.principal.dataTypes.map((type) => [type, true])),
+      fmt: archiveViewFormat,
+    });
+  };
+}
