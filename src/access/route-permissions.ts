@@ -20,6 +20,8 @@ export interface RoutePermission {
   path: string;
   access: 'public' | 'signed-in';
   capability?: Capability;
+  /** Any one of these capabilities admits (for pages several roles need to see, such as the runs). */
+  anyCapability?: readonly Capability[];
   scope?: RecordType;
   outOfScope?: 'forbidden' | 'not-found';
 }
@@ -29,6 +31,7 @@ const publicRoute = (method: RoutePermission['method'], path: string): RoutePerm
 const list = (path: string, scope: RecordType): RoutePermission => signedIn('GET', path, { scope, outOfScope: 'forbidden' });
 const record = (path: string, scope: RecordType): RoutePermission => signedIn('GET', path, { scope, outOfScope: 'not-found' });
 const needs = (capability: Capability, method: RoutePermission['method'], path: string): RoutePermission => signedIn(method, path, { capability });
+const needsAnyOf = (anyCapability: readonly Capability[], method: RoutePermission['method'], path: string): RoutePermission => signedIn(method, path, { anyCapability });
 
 /**
  * Every portal route and what it requires, by route id: the portal checks it on each request
@@ -95,8 +98,8 @@ export const ROUTE_PERMISSIONS = {
   'settings.retention.update': needs('configure-retention', 'POST', '/settings/retention'),
   'settings.retention.test-connection': needs('configure-retention', 'POST', '/settings/retention/test-connection'),
 
-  'jobs.list': needs('run-jobs', 'GET', '/jobs'),
-  'jobs.detail': needs('run-jobs', 'GET', '/jobs/:id'),
+  'jobs.list': needsAnyOf(['run-jobs', 'configure-retention'], 'GET', '/jobs'),
+  'jobs.detail': needsAnyOf(['run-jobs', 'configure-retention'], 'GET', '/jobs/:id'),
   'jobs.retry': needs('run-jobs', 'POST', '/jobs/:id/retry'),
   'jobs.run-now': needs('run-jobs', 'POST', '/jobs/run-now'),
   'jobs.backfill': needs('run-jobs', 'POST', '/jobs/backfill'),
@@ -131,6 +134,7 @@ export function routeDecision(principal: Principal | undefined, id: RouteId): Ro
   if (principal === undefined) return 'sign-in';
   if (route.scope !== undefined && !canRead(principal, route.scope)) return route.outOfScope ?? 'not-found';
   if (route.capability !== undefined && !can(principal, route.capability)) return 'forbidden';
+  if (route.anyCapability !== undefined && !route.anyCapability.some((capability) => can(principal, capability))) return 'forbidden';
   return 'allow';
 }
 

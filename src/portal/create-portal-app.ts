@@ -14,7 +14,10 @@ import { archiveChatsRoutes } from './routes/archive-chats-routes.js';
 import { archiveContactsRoutes } from './routes/archive-contacts-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { jobsRoutes } from './routes/jobs-routes.js';
+import { retentionSettingsRoutes } from './routes/retention-settings-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
+import { exportRoutes } from './routes/export-routes.js';
 import { securitySettingsRoutes } from './routes/security-settings-routes.js';
 import { signInRoutes } from './routes/sign-in-routes.js';
 import { twoFactorRoutes } from './routes/two-factor-routes.js';
@@ -112,9 +115,11 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(archiveCallLogsRoutes(services));
   app.use(archiveChatsRoutes(services));
   app.use(archiveContactsRoutes(services));
+  app.use(exportRoutes(services));
   app.use(twoFactorRoutes(services));
   app.use(accountRoutes(services));
   app.use(usersRoutes(services));
+  app.use(jobsRoutes(services), retentionSettingsRoutes(services));
   app.use(securitySettingsRoutes(services));
   app.use(auditRoutes(services));
   app.use(() => {

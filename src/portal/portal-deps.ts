@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { RetentionError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ExportQueues } from '../queue/export-queues.js';
+import type { ResultsExportService } from '../results-export/results-export-service.js';
 import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import type { ArchiveStore } from '../store/archive/archive-store.js';
 import type { ControlPlane } from '../store/control-plane.js';
@@ -50,6 +52,10 @@ export interface PortalDeps {
   archive?: ArchiveStore;
   /** The manifest imports of the online archive (the dashboard's archive health). */
   archiveImports?: ArchiveImportsStore;
+  /** Exports of list results (queued for the worker). Absent: the export routes answer 503 and lists offer no export. */
+  resultsExport?: ResultsExportService;
+  /** The export queues (run now, backfill, retry, the tenants' job schedulers). Absent: the jobs pages only show runs. */
+  exportQueues?: ExportQueues;
   /** Overrides of the login throttle's limits (tests). */
   throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
 }

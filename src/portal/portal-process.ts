@@ -6,6 +6,10 @@ import { MongoClient } from 'mongodb';
 import type { Config } from '../config.js';
 import { keyringFromConfig } from '../crypto/keyring-from-config.js';
 import type { Logger } from '../logger.js';
+import { createExportQueues } from '../queue/export-queues.js';
+import { ResultExportsStore } from '../results-export/result-exports-store.js';
+import { createResultsExportQueue } from '../results-export/results-export-queue.js';
+import { ResultsExportService } from '../results-export/results-export-service.js';
 import { ArchiveDatabases } from '../store/archive/archive-databases.js';
 import { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import { ArchiveStore } from '../store/archive/archive-store.js';
@@ -37,7 +41,8 @@ function packageVersion(): string {
 
 /**
  * The portal's composition root: connects to MongoDB and Redis, builds the control plane, the keyring and the
- * online archive's store (the tenants' archive databases, as the worker finds them), creates
+ * online archive's store (the tenants' archive databases, as the worker finds them), the results-export service
+ * (its queue on the worker's prefix), creates
  * the app and listens on `HOST:PORT`. Stop closes the server, then the connections.
  *
  * @example
@@ -53,11 +58,23 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
   await ensureControlPlaneIndexes(controlPlane);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on('error', (err: unknown) => logger.warn({ err }, 'Redis connection error'));
+  const queueRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  queueRedis.on('error', (err: unknown) => logger.warn({ err }, 'Redis (queues) connection error'));
+  const exportQueues = createExportQueues(queueRedis, config.queuePrefix);
   const archives = new ArchiveDatabases({
     client: mongo,
     prefix: config.mongodbArchiveDbPrefix,
     keyring,
     settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
+  });
+  const resultExports = new ResultExportsStore(db);
+  await resultExports.ensureIndexes();
+  const resultExportQueue = createResultsExportQueue(redis, config.queuePrefix);
+  const resultsExport = new ResultsExportService({
+    exports: resultExports,
+    queue: resultExportQueue,
+    audit: controlPlane.audit,
+    options: { ...config.resultExport, spoolDir: config.spoolDir },
   });
   const { app } = createPortalApp({
     controlPlane,
@@ -67,6 +84,8 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     options,
     archive: new ArchiveStore(archives),
     archiveImports: new ArchiveImportsStore(db),
+    exportQueues,
+    resultsExport,
     pingMongo: async () => void (await db.command({ ping: 1 })),
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -81,7 +100,10 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await resultExportQueue.close();
       redis.disconnect();
+      await exportQueues.close();
+      queueRedis.disconnect();
       await archives.close();
       await mongo.close();
     },

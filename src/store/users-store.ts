@@ -285,6 +285,41 @@ export class UsersStore {
     await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId) }, { $set: { backupCodeHashes: [...hashes], updatedAt: now } });
   }
 
+  /**
+   * Replaces an administrator's data types and capabilities (the owner's grants never change: it holds everything).
+   * Unknown names are dropped; the caller validates first (`parseAccessGrants`). Returns the updated user, or
+   * undefined when there is no such administrator in the tenant.
+   *
+   * @example
+   * await users.updateGrants('acme', id, { dataTypes: ['chats'], capabilities: ['export'] });
+   */
+  async updateGrants(tenantId: string, id: string, grants: { dataTypes: readonly RecordType[]; capabilities: readonly UserCapability[] }, now = new Date()): Promise<User | undefined> {
+    const doc = await this.users.findOneAndUpdate(
+      { _id: id, tenantId: assertTenantId(tenantId), role: 'administrator' },
+      {
+        $set: {
+          dataTypes: RECORD_TYPES.filter((t) => grants.dataTypes.includes(t)),
+          capabilities: USER_CAPABILITIES.filter((c) => grants.capabilities.includes(c)),
+          updatedAt: now,
+        },
+      },
+      { returnDocument: 'after' },
+    );
+    return doc ? toUser(doc) : undefined;
+  }
+
+  /**
+   * Moves an administrator between `active` and `disabled` (deactivate, reactivate). The owner and invited users
+   * are never changed. False when the user is not an administrator in status `from`.
+   *
+   * @example
+   * await users.changeStatus('acme', id, 'active', 'disabled'); // deactivate
+   */
+  async changeStatus(tenantId: string, id: string, from: 'active' | 'disabled', to: 'active' | 'disabled', now = new Date()): Promise<boolean> {
+    const result = await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId), role: 'administrator', status: from }, { $set: { status: to, updatedAt: now } });
+    return result.modifiedCount === 1;
+  }
+
   /** Turns 2FA off: secret, pending secret and backup codes are removed. */
   async disableTotp(tenantId: string, id: string, now = new Date()): Promise<void> {
     await this.users.updateOne(

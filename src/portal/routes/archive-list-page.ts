@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { can } from '../../access/permissions.js';
 import type { RouteId } from '../../access/route-permissions.js';
 import { hasErrorCode } from '../../errors.js';
 import type { RecordType } from '../../records/record-type.js';
@@ -69,6 +70,8 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
       masked: !reader.unmasked,
       canRead: Object.fromEntries(reader.principal.dataTypes.map((type) => [type, true])),
       fmt: archiveViewFormat,
+      canExport: services.deps.resultsExport !== undefined && can(reader.principal, 'export'),
+      exportType: definition.type,
     });
   };
 }

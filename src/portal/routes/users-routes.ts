@@ -1,7 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import { RECORD_TYPES, isRecordType } from '../../records/record-type.js';
+import { parseAccessGrants, type AccessGrants } from '../../access/access-grants.js';
+import { CAPABILITIES } from '../../access/capabilities.js';
+import { assertMayGrant, can, canRead } from '../../access/permissions.js';
+import { principalOf } from '../../access/principal.js';
+import { RECORD_TYPES } from '../../records/record-type.js';
 import { RetentionError } from '../../errors.js';
-import { USER_CAPABILITIES, hasCapability, type User, type UserCapability } from '../../store/users-store.js';
+import type { User } from '../../store/users-store.js';
 import { requireCapability } from '../access-gates.js';
 import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
@@ -11,11 +15,31 @@ import { tenantBaseUrl } from '../tenant-host.js';
 /** How long an invitation link works. */
 export const INVITATION_LIFETIME_SECONDS = 72 * 3600;
 
+/** A user as the users page lists it: the stored user plus whether sign-in is locked out. */
+export interface ListedUser {
+  user: User;
+  /** True while failed sign-ins lock the account (or its hourly limit is reached); `POST /users/:id/unlock` clears it. */
+  locked: boolean;
+  lockedUntil: string | undefined;
+}
+
+const listGrants = (values: readonly string[]): string => values.join(',');
+
 /**
- * Users and invitations, for users who may manage users: the list, invitations by expiring single-use links (an
- * inviter grants only capabilities they hold: ASVS 4.1.3), revoking a pending invitation, and resetting another
- * user's 2FA after re-authentication (the owner's only by the owner). Ids from the URL are looked up within the
- * tenant only (ASVS 4.2.1).
+ * Users and invitations, for users who may manage users (ASVS 4.1.3: nobody grants what they do not hold):
+ *
+ * - `GET /users`: every user with data scopes, capabilities, 2FA, status and lock state;
+ * - `POST /users/invitations`: an invitation by an expiring single-use link, with the data types and capabilities
+ *   chosen (only ones the inviter holds); `…/invitation/renew`, `…/invitation/revoke`;
+ * - `POST /users/:id/grants`: new data types and capabilities; what the actor does not hold can neither be added
+ *   nor removed by them (it is kept as it was), the owner's grants never change; audited with before and after;
+ * - `POST /users/:id/deactivate`, `…/reactivate`: a deactivated user's sessions end at once and sign-in is refused
+ *   (the owner, and one's own account, cannot be deactivated);
+ * - `POST /users/:id/unlock`: clears the sign-in lockout of the user's account;
+ * - `POST /users/:id/reset-two-factor`: after re-authentication (the owner's only by the owner).
+ *
+ * Ids from the URL are looked up within the tenant only: another tenant's user is the same 404 as an unknown id
+ * (ASVS 4.2.1). Every change is audited.
  */
 export function usersRoutes(services: PortalServices): Router {
   const router = Router();
@@ -26,6 +50,54 @@ export function usersRoutes(services: PortalServices): Router {
     const user = await controlPlane.users.findById(portalContext(res).tenant.id, String(req.params.id ?? ''));
     if (user === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.', 404);
     return user;
+  };
+
+  const actorOf = (res: Response) => {
+    const actor = signedInUser(res);
+    return { actor, principal: principalOf(actor), auditActor: { type: 'user' as const, id: actor.id } };
+  };
+
+  /**
+   * The grants a form asks for. A name that is not a data type or capability is refused like one the actor does not
+   * hold (403: nobody holds it); then {@link assertMayGrant} refuses anything wider than the actor's own grants.
+   */
+  const requestedGrants = async (req: Request, res: Response, action: string, target?: string): Promise<AccessGrants> => {
+    const { tenant } = portalContext(res);
+    const { principal, auditActor } = actorOf(res);
+    const dataTypes = formList(req, 'dataTypes');
+    const capabilities = formList(req, 'capabilities');
+    let grants: AccessGrants;
+    try {
+      grants = parseAccessGrants({ dataTypes, capabilities });
+      assertMayGrant(principal, grants);
+    } catch (err) {
+      if (!(err instanceof RetentionError) || err.status >= 500) throw err;
+      await services.audit(req, tenant.id, { actor: auditActor, action, outcome: 'denied', ...(target !== undefined ? { target } : {}), details: { reason: 'capability-not-held' } });
+      throw new RetentionError('ERR_FORBIDDEN', 'You can only grant data types and permissions you hold yourself.', 403);
+    }
+    return grants;
+  };
+
+  const lockState = async (tenantId: string, user: User): Promise<Omit<ListedUser, 'user'>> => {
+    const decision = await services.throttle.check({ tenantId, account: user.email });
+    if (decision.allowed || decision.reason === 'ip-rate-limited') return { locked: false, lockedUntil: undefined };
+    return { locked: true, lockedUntil: decision.retryAt.toISOString().slice(0, 16).replace('T', ' ') };
+  };
+
+  const renderUsers = async (res: Response, status: number, problems: string[], values: { email: string; displayName: string }): Promise<void> => {
+    const { tenant } = portalContext(res);
+    const { principal } = actorOf(res);
+    const users = await controlPlane.users.list(tenant.id);
+    const listed: ListedUser[] = [];
+    for (const user of users) listed.push({ user, ...(await lockState(tenant.id, user)) });
+    res.status(status).render('users', {
+      title: 'Users',
+      listed,
+      capabilities: CAPABILITIES.filter((c) => can(principal, c)),
+      dataTypes: RECORD_TYPES.filter((t) => canRead(principal, t)),
+      problems,
+      values,
+    });
   };
 
   const issueInvitation = async (req: Request, res: Response, invited: User): Promise<void> => {
@@ -42,53 +114,27 @@ export function usersRoutes(services: PortalServices): Router {
       action: 'user.invitation.created',
       outcome: 'success',
       target: invited.email,
-      details: { capabilities: invited.capabilities.join(','), dataTypes: invited.dataTypes.join(','), expiresAt: record.expiresAt.toISOString() },
+      details: { capabilities: listGrants(invited.capabilities), dataTypes: listGrants(invited.dataTypes), expiresAt: record.expiresAt.toISOString() },
     });
     const link = `${tenantBaseUrl(tenant.id, services.options)}/invitation/${token}`;
     res.render('invitation-created', { title: 'Invitation created', invited, link, expiresAt: record.expiresAt.toISOString().slice(0, 16).replace('T', ' ') });
   };
 
   router.get('/users', async (_req, res) => {
-    const users = await controlPlane.users.list(portalContext(res).tenant.id);
-    const actor = signedInUser(res);
-    res.render('users', {
-      title: 'Users',
-      users,
-      capabilities: USER_CAPABILITIES.filter((c) => hasCapability(actor, c)),
-      dataTypes: RECORD_TYPES,
-      problems: [],
-      values: { email: '', displayName: '' },
-    });
+    await renderUsers(res, 200, [], { email: '', displayName: '' });
   });
 
   router.post('/users/invitations', async (req, res) => {
     const { tenant } = portalContext(res);
     const actor = signedInUser(res);
-    const requested = formList(req, 'capabilities');
-    const capabilities = requested.filter((c): c is UserCapability => (USER_CAPABILITIES as readonly string[]).includes(c));
-    if (capabilities.length !== requested.length || capabilities.some((c) => !hasCapability(actor, c))) {
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: actor.id }, action: 'user.invitation.created', outcome: 'denied', details: { reason: 'capability-not-held' } });
-      throw new RetentionError('ERR_FORBIDDEN', 'You can only grant permissions you hold yourself.', 403);
-    }
-    const dataTypes = formList(req, 'dataTypes').filter(isRecordType);
+    const grants = await requestedGrants(req, res, 'user.invitation.created');
+    const values = { email: formField(req, 'email', 320), displayName: formField(req, 'displayName', 200) };
     try {
-      const invited = await controlPlane.users.create(
-        tenant.id,
-        { email: formField(req, 'email', 320), displayName: formField(req, 'displayName', 200), role: 'administrator', capabilities, dataTypes, invitedBy: actor.id },
-        services.now(),
-      );
+      const invited = await controlPlane.users.create(tenant.id, { ...values, role: 'administrator', ...grants, invitedBy: actor.id }, services.now());
       await issueInvitation(req, res, invited);
     } catch (err) {
       if (!(err instanceof RetentionError) || err.status >= 500) throw err;
-      const users = await controlPlane.users.list(tenant.id);
-      res.status(err.status).render('users', {
-        title: 'Users',
-        users,
-        capabilities: USER_CAPABILITIES.filter((c) => hasCapability(actor, c)),
-        dataTypes: RECORD_TYPES,
-        problems: [err.message],
-        values: { email: formField(req, 'email', 320), displayName: formField(req, 'displayName', 200) },
-      });
+      await renderUsers(res, err.status, [err.message], values);
     }
   });
 
@@ -105,6 +151,73 @@ export function usersRoutes(services: PortalServices): Router {
     await controlPlane.activationTokens.revokeForSubject(tenant.id, 'invitation', invited.id);
     await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'user.invitation.revoked', outcome: 'success', target: invited.email });
     flash(req, 'success', `The invitation of ${invited.email} was withdrawn.`);
+    res.redirect(303, '/users');
+  });
+
+  router.post('/users/:id/grants', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const { actor, principal, auditActor } = actorOf(res);
+    const target = await targetUser(req, res);
+    if (target.role === 'owner') throw new RetentionError('ERR_USER_OWNER', 'The owner holds every permission; their grants cannot be changed.', 409);
+    if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'You cannot change your own permissions. Ask the owner or another administrator who manages users.', 403);
+    const requested = await requestedGrants(req, res, 'user.grants-changed', target.email);
+    const dataTypes = RECORD_TYPES.filter((t) => requested.dataTypes.includes(t) || (!canRead(principal, t) && target.dataTypes.includes(t)));
+    const capabilities = CAPABILITIES.filter((c) => requested.capabilities.includes(c) || (!can(principal, c) && target.capabilities.includes(c)));
+    const updated = await controlPlane.users.updateGrants(tenant.id, target.id, { dataTypes, capabilities }, services.now());
+    if (updated === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.', 404);
+    await services.audit(req, tenant.id, {
+      actor: auditActor,
+      action: 'user.grants-changed',
+      outcome: 'success',
+      target: target.email,
+      details: {
+        dataTypesBefore: listGrants(target.dataTypes),
+        dataTypesAfter: listGrants(updated.dataTypes),
+        capabilitiesBefore: listGrants(target.capabilities),
+        capabilitiesAfter: listGrants(updated.capabilities),
+      },
+    });
+    flash(req, 'success', `The permissions of ${target.email} were changed.`);
+    res.redirect(303, '/users');
+  });
+
+  router.post('/users/:id/deactivate', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const { actor, auditActor } = actorOf(res);
+    const target = await targetUser(req, res);
+    if (target.role === 'owner' || target.id === actor.id) {
+      await services.audit(req, tenant.id, { actor: auditActor, action: 'user.deactivated', outcome: 'denied', target: target.email, details: { reason: target.role === 'owner' ? 'owner' : 'self' } });
+      throw new RetentionError('ERR_FORBIDDEN', target.role === 'owner' ? 'The owner cannot be deactivated.' : 'You cannot deactivate your own account.', 403);
+    }
+    if (!(await controlPlane.users.changeStatus(tenant.id, target.id, 'active', 'disabled', services.now()))) {
+      throw new RetentionError('ERR_USER_NOT_ACTIVE', 'Only an active user can be deactivated (withdraw a pending invitation instead).', 409);
+    }
+    const ended = await services.sessionIndex.endAll(tenant.id, target.id);
+    await services.audit(req, tenant.id, { actor: auditActor, action: 'user.deactivated', outcome: 'success', target: target.email, details: { sessionsEnded: ended } });
+    flash(req, 'success', `${target.email} was deactivated and signed out everywhere.`);
+    res.redirect(303, '/users');
+  });
+
+  router.post('/users/:id/reactivate', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const { auditActor } = actorOf(res);
+    const target = await targetUser(req, res);
+    if (!(await controlPlane.users.changeStatus(tenant.id, target.id, 'disabled', 'active', services.now()))) {
+      throw new RetentionError('ERR_USER_NOT_DISABLED', 'Only a deactivated user can be reactivated.', 409);
+    }
+    await services.audit(req, tenant.id, { actor: auditActor, action: 'user.reactivated', outcome: 'success', target: target.email });
+    flash(req, 'success', `${target.email} was reactivated and can sign in again.`);
+    res.redirect(303, '/users');
+  });
+
+  router.post('/users/:id/unlock', async (req, res) => {
+    const { tenant } = portalContext(res);
+    const { auditActor } = actorOf(res);
+    const target = await targetUser(req, res);
+    const { locked } = await lockState(tenant.id, target);
+    await services.throttle.unlock(tenant.id, target.email);
+    await services.audit(req, tenant.id, { actor: auditActor, action: 'user.unlocked', outcome: 'success', target: target.email, details: { wasLocked: locked } });
+    flash(req, 'success', `Sign-in of ${target.email} is unlocked.`);
     res.redirect(303, '/users');
   });
 

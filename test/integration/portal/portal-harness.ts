@@ -102,6 +102,7 @@ export async function startPortalHarness(overrides: Partial<PortalOptions> = {},
         displayName: input.displayName ?? 'Jo Tester',
         role: input.role ?? 'administrator',
         capabilities: input.capabilities ?? [],
+        ...(input.dataTypes !== undefined ? { dataTypes: input.dataTypes } : {}),
         passwordHash,
       });
       if (!input.totp) return { user, email };

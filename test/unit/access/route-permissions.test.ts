@@ -31,10 +31,16 @@ function intended(principal: Principal | undefined, id: RouteId): RouteDecision 
   const owner = principal.role === 'owner';
   const type = TYPE_OF_PREFIX.find(([prefix]) => id.startsWith(prefix))?.[1];
   if (type !== undefined && !owner && !principal.dataTypes.includes(type)) return id.endsWith('.detail') ? 'not-found' : 'forbidden';
+  if (VIEWING_RUNS.includes(id)) {
+    return owner || principal.capabilities.includes('run-jobs') || principal.capabilities.includes('configure-retention') ? 'allow' : 'forbidden';
+  }
   const capability = CAPABILITY_OF_PREFIX.find(([prefix]) => id.startsWith(prefix))?.[1];
   if (capability !== undefined && !owner && !principal.capabilities.includes(capability)) return 'forbidden';
   return 'allow';
 }
+
+/** Who sets the schedule sees what it did: viewing runs needs run-jobs or configure-retention. */
+const VIEWING_RUNS: readonly string[] = ['jobs.list', 'jobs.detail'];
 
 const PRINCIPALS: Principal[] = [
   principalOf({ id: 'o', tenantId: 'acme', role: 'owner' }),

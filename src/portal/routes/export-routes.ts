@@ -1,0 +1,120 @@
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request, type Response } from 'express';
+import { principalOf, type Principal } from '../../access/principal.js';
+import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
+import { RetentionError } from '../../errors.js';
+import { RECORD_TYPES, type RecordType } from '../../records/record-type.js';
+import type { ResultsExportService } from '../../results-export/results-export-service.js';
+import { auditClient, formField, portalContext, signedInUser } from '../portal-context.js';
+import type { PortalServices } from '../portal-services.js';
+import { CALL_LOG_LIST_FIELDS } from './archive-call-logs-routes.js';
+import { CHAT_LIST_FIELDS } from './archive-chats-routes.js';
+import { CONTACT_LIST_FIELDS } from './archive-contacts-routes.js';
+import { parseListQuery } from './archive-list-query.js';
+import { archiveViewFormat } from './archive-view-format.js';
+
+/** The filter fields an export request carries per type: the same as the list page it was asked from. */
+export const EXPORT_FILTER_FIELDS: { readonly [T in RecordType]: readonly string[] } = {
+  'call-logs': CALL_LOG_LIST_FIELDS,
+  chats: CHAT_LIST_FIELDS,
+  contacts: CONTACT_LIST_FIELDS,
+};
+
+/** Form fields of an export request that are not filter fields. */
+const REQUEST_KEYS = new Set(['type', 'format', '_csrf']);
+
+const isRecordType = (value: string): value is RecordType => (RECORD_TYPES as readonly string[]).includes(value);
+
+/** The portal's results-export service, or `ERR_EXPORTS_UNAVAILABLE` (503) when this portal was built without one. */
+function exportsOf(services: PortalServices): ResultsExportService {
+  const service = services.deps.resultsExport;
+  if (service === undefined) {
+    throw new RetentionError('ERR_EXPORTS_UNAVAILABLE', 'Exports are not configured for this portal. Ask your operator to connect the online archive and the export worker.', 503);
+  }
+  return service;
+}
+
+/** The signed-in user's principal after the route's permission check (403 without the `export` capability). */
+function exporter(res: Response, routeId: RouteId): Principal {
+  const principal = principalOf(signedInUser(res));
+  if (principal.tenantId !== portalContext(res).tenant.id) throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
+  authorizeRoute(principal, routeId);
+  return principal;
+}
+
+/**
+ * The export request of a form posted from a list page: the type, the format and the list's filter as the list
+ * read it from its URL (days become instants the same way), so the file holds what the list shows.
+ * `ERR_EXPORT_REQUEST_INVALID` (400) for a filter the list would refuse too.
+ */
+function exportRequestOf(req: Request): { type: string; format: string; filter: Record<string, string> } {
+  const type = formField(req, 'type', 40);
+  const format = formField(req, 'format', 10);
+  if (!isRecordType(type)) return { type, format, filter: {} };
+  const body: unknown = req.body;
+  const fields = typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([key]) => !REQUEST_KEYS.has(key))) : {};
+  const query = parseListQuery(fields, EXPORT_FILTER_FIELDS[type]);
+  const problem = query.problems[0];
+  if (problem !== undefined) throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `${problem} Go back to the list, fix the filter and export again.`, 400);
+  return { type, format, filter: query.filter };
+}
+
+/**
+ * Exports of list results: `POST /exports` (asks for one from a list page's filter, then shows its status),
+ * `GET /exports` (the user's own exports), `GET /exports/:id` (status, progress and, when done, a button for a
+ * download link), `POST /exports/:id/link` (a one-time, expiring link) and `GET /exports/:id/download/:token`
+ * (the file as an attachment). Every route needs the `export` capability (403); another user's export is 404;
+ * a type outside the user's data scope is refused by the service (403, audited).
+ *
+ * @example
+ * app.use(exportRoutes(services));
+ */
+export function exportRoutes(services: PortalServices): Router {
+  const router = Router();
+
+  router.post('/exports', async (req, res) => {
+    const principal = exporter(res, 'exports.request');
+    const job = await exportsOf(services).request(principal, exportRequestOf(req), auditClient(req));
+    res.redirect(303, `/exports/${job.id}`);
+  });
+
+  router.get('/exports', async (_req, res) => {
+    const principal = exporter(res, 'exports.list');
+    const exports = await exportsOf(services).list(principal);
+    res.render('exports/list', { title: 'Exports', exports, fmt: archiveViewFormat });
+  });
+
+  router.get('/exports/:id', async (req, res) => {
+    const principal = exporter(res, 'exports.status');
+    const job = await exportsOf(services).get(principal, String(req.params.id));
+    res.render('exports/status', { title: 'Export', job, fmt: archiveViewFormat });
+  });
+
+  router.post('/exports/:id/link', async (req, res) => {
+    const principal = exporter(res, 'exports.link');
+    const service = exportsOf(services);
+    const link = await service.createDownloadLink(principal, String(req.params.id));
+    const job = await service.get(principal, String(req.params.id));
+    res.render('exports/link', { title: 'Download link', job, link, fmt: archiveViewFormat });
+  });
+
+  router.get('/exports/:id/download/:token', async (req, res) => {
+    const principal = exporter(res, 'exports.download');
+    const download = await exportsOf(services).openDownload(principal, String(req.params.id), String(req.params.token), auditClient(req));
+    res.status(200);
+    res.set({
+      'Content-Type': download.contentType,
+      'Content-Length': String(download.bytes),
+      'Content-Disposition': `attachment; filename="${download.fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'Cache-Control': 'no-store',
+    });
+    try {
+      await pipeline(download.stream, res);
+    } catch (err) {
+      services.deps.logger.error({ err, exportId: req.params.id }, 'an export download broke off');
+      res.destroy();
+    }
+  });
+
+  return router;
+}

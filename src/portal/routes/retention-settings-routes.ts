@@ -1,0 +1,305 @@
+import { Router, type Request, type Response } from 'express';
+import type { Principal } from '../../access/principal.js';
+import { principalOf } from '../../access/principal.js';
+import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
+import { sealSecret } from '../../crypto/secret-box.js';
+import { probeSftpHostKey } from '../../delivery/probe-sftp-host-key.js';
+import { RetentionError } from '../../errors.js';
+import { RECORD_TYPES, type RecordType } from '../../records/record-type.js';
+import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
+import type { VersionedSettings } from '../../store/settings-store.js';
+import { nextRunTimes, retentionSettingsSchema, type RetentionSettings } from '../../tenants/retention-settings.js';
+import { secretContext } from '../../tenants/secret-context.js';
+import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
+import type { PortalServices } from '../portal-services.js';
+
+const TYPE_LABELS: Record<RecordType, string> = { 'call-logs': 'Call logs', chats: 'Chats', contacts: 'Contacts' };
+
+/** Secret fields of the form: a typed value replaces the stored one; an empty field keeps it. Never printed back. */
+export const SECRET_FIELDS = ['source.token', 'target.password', 'target.privateKey', 'target.passphrase'] as const;
+type SecretField = (typeof SECRET_FIELDS)[number];
+
+/** Plain (non-secret) form fields, named by their path in the settings. */
+const TEXT_FIELDS = [
+  'mode',
+  'schedule.cron',
+  'schedule.timezone',
+  'source.kind',
+  'source.seed',
+  'source.recordsPerHour',
+  'source.invalidShare',
+  'source.baseUrl',
+  'source.pageSize',
+  'target.kind',
+  'target.host',
+  'target.port',
+  'target.username',
+  'target.hostKeyFingerprint',
+  'target.root',
+  'target.directory',
+  'files.format',
+  'files.maxRecords',
+  'files.maxBytes',
+] as const;
+const CHECKBOXES = ['schedule.paused', 'files.gzip'] as const;
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
+/** What the form shows: plain values as typed, checkboxes, and for secrets only whether one is stored. */
+interface FormState {
+  values: Record<string, string>;
+  checked: Record<string, boolean>;
+  dataTypes: string[];
+  secretsSet: Record<SecretField, boolean>;
+  version: string;
+}
+
+interface ConnectionTest {
+  ok: boolean;
+  host: string;
+  port: number;
+  fingerprint?: string;
+  pinned?: string;
+  matches?: boolean;
+  error?: string;
+}
+
+const get = (value: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), value);
+
+function stateFromSettings(stored: VersionedSettings<RetentionSettings> | undefined): FormState {
+  const value = stored?.value;
+  const values: Record<string, string> = {};
+  for (const field of TEXT_FIELDS) {
+    const v = get(value, field);
+    values[field] = v === undefined || v === null ? '' : String(v);
+  }
+  if (value === undefined) Object.assign(values, { mode: 'offline', 'schedule.cron': '0 2 * * *', 'schedule.timezone': 'UTC', 'source.kind': 'demo', 'source.seed': '1', 'target.kind': 'sftp', 'target.port': '22', 'target.root': '/', 'files.format': 'json' });
+  return {
+    values,
+    checked: { 'schedule.paused': value?.schedule.paused ?? false, 'files.gzip': value?.files.gzip ?? true },
+    dataTypes: value?.dataTypes ?? [...RECORD_TYPES],
+    secretsSet: Object.fromEntries(SECRET_FIELDS.map((field) => [field, typeof get(value, field) === 'string'])) as Record<SecretField, boolean>,
+    version: stored === undefined ? '' : String(stored.version),
+  };
+}
+
+function stateFromForm(req: Request, stored: VersionedSettings<RetentionSettings> | undefined): FormState {
+  const values = Object.fromEntries(TEXT_FIELDS.map((field) => [field, formField(req, field, 1024).trim()]));
+  const cleared = formList(req, 'clearSecrets');
+  return {
+    values,
+    checked: Object.fromEntries(CHECKBOXES.map((field) => [field, formField(req, field, 8) === 'on'])),
+    dataTypes: formList(req, 'dataTypes').map((type) => type.slice(0, 40)),
+    secretsSet: Object.fromEntries(
+      SECRET_FIELDS.map((field) => [field, !cleared.includes(field) && typeof get(stored?.value, field) === 'string']),
+    ) as Record<SecretField, boolean>,
+    version: formField(req, 'version', 12),
+  };
+}
+
+/**
+ * Builds the settings input from the form: numbers where a number is typed, the fields of the chosen source and
+ * target kind only, new secrets sealed for this tenant and field, stored secrets kept unless replaced or cleared.
+ */
+function settingsInput(req: Request, tenantId: string, state: FormState, stored: RetentionSettings | undefined, services: PortalServices): { input: Record<string, unknown>; replaced: SecretField[] } {
+  const v = state.values;
+  const num = (field: string): unknown => {
+    const text = v[field] ?? '';
+    if (text === '') return undefined;
+    return NUMBER.test(text) ? Number(text) : text;
+  };
+  const cleared = formList(req, 'clearSecrets');
+  const replaced: SecretField[] = [];
+  const secret = (field: SecretField, sameKind: boolean): string | undefined => {
+    const typed = formField(req, field, 16_384);
+    if (typed !== '') {
+      replaced.push(field);
+      return sealSecret(services.deps.keyring, field === 'target.privateKey' ? typed.replace(/\r\n/g, '\n') : typed, secretContext(tenantId, field));
+    }
+    if (cleared.includes(field) || !sameKind) return undefined;
+    const kept = get(stored, field);
+    return typeof kept === 'string' ? kept : undefined;
+  };
+  const defined = (object: Record<string, unknown>) => Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined && value !== ''));
+
+  const sourceKind = v['source.kind'];
+  const source =
+    sourceKind === 'http'
+      ? defined({ kind: 'http', baseUrl: v['source.baseUrl'], token: secret('source.token', stored?.source.kind === 'http'), pageSize: num('source.pageSize') })
+      : defined({ kind: sourceKind, seed: num('source.seed'), recordsPerHour: num('source.recordsPerHour'), invalidShare: num('source.invalidShare') });
+  const targetKind = v['target.kind'];
+  const sameSftp = stored?.target.kind === 'sftp';
+  const target =
+    targetKind === 'local'
+      ? defined({ kind: 'local', directory: v['target.directory'] })
+      : defined({
+          kind: targetKind,
+          host: v['target.host'],
+          port: num('target.port'),
+          username: v['target.username'],
+          password: secret('target.password', sameSftp),
+          privateKey: secret('target.privateKey', sameSftp),
+          passphrase: secret('target.passphrase', sameSftp),
+          hostKeyFingerprint: v['target.hostKeyFingerprint'],
+          root: v['target.root'],
+        });
+  const input: Record<string, unknown> = {
+    mode: v.mode,
+    dataTypes: state.dataTypes,
+    schedule: defined({ cron: v['schedule.cron'], timezone: v['schedule.timezone'], paused: state.checked['schedule.paused'] === true }),
+    source,
+    target,
+    files: defined({ format: v['files.format'], gzip: state.checked['files.gzip'] === true, maxRecords: num('files.maxRecords'), maxBytes: num('files.maxBytes') }),
+  };
+  if (stored?.archiveMongoUri !== undefined) input.archiveMongoUri = stored.archiveMongoUri;
+  if (stored?.archiveRetentionDays !== undefined) input.archiveRetentionDays = stored.archiveRetentionDays;
+  return { input, replaced };
+}
+
+/** The next five run times, printed in the schedule's own time zone; none when the schedule is not valid. */
+function upcomingRuns(cron: string, timezone: string, now: Date): string[] {
+  const parsed = retentionSettingsSchema.shape.schedule.safeParse({ cron, timezone });
+  if (!parsed.success) return [];
+  const format = new Intl.DateTimeFormat('en-CA', {
+    timeZone: parsed.data.timezone,
+    weekday: 'short',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  });
+  return nextRunTimes(parsed.data, 5, now).map((date) => format.format(date));
+}
+
+/**
+ * The retention settings page, for users who may configure retention: mode, data types, schedule (with its next
+ * five run times in the tenant's time zone), source, target and file options. Secrets are never printed back: a
+ * stored one shows as "(set)" and is replaced only when a new value is typed. Saving validates with the settings
+ * schema (problems shown next to each field), keeps the job scheduler in step and is audited (`settings.changed`).
+ * "Test connection" probes the SFTP host and shows its host-key fingerprint, and whether it matches the pinned one.
+ */
+export function retentionSettingsRoutes(services: PortalServices): Router {
+  const router = Router();
+  const { controlPlane } = services.deps;
+  const authorized = (res: Response, id: RouteId): Principal => {
+    const principal = principalOf(signedInUser(res));
+    authorizeRoute(principal, id);
+    return principal;
+  };
+
+  const render = (res: Response, state: FormState, extra: { fieldErrors?: Record<string, string[]>; problems?: string[]; connection?: ConnectionTest } = {}, status = 200): void => {
+    res.status(status).render('retention/settings', {
+      title: 'Retention settings',
+      form: state,
+      types: RECORD_TYPES.map((type) => ({ type, label: TYPE_LABELS[type] })),
+      nextRuns: upcomingRuns(state.values['schedule.cron'] ?? '', state.values['schedule.timezone'] || 'UTC', services.now()),
+      fieldErrors: extra.fieldErrors ?? {},
+      problems: extra.problems ?? [],
+      connection: extra.connection,
+      secretFields: SECRET_FIELDS,
+    });
+  };
+
+  router.get('/settings/retention', async (_req, res) => {
+    authorized(res, 'settings.retention.view');
+    render(res, stateFromSettings(await controlPlane.settings.getRetention(portalContext(res).tenant.id)));
+  });
+
+  router.post('/settings/retention', async (req, res) => {
+    authorized(res, 'settings.retention.update');
+    const tenantId = portalContext(res).tenant.id;
+    const user = signedInUser(res);
+    const stored = await controlPlane.settings.getRetention(tenantId);
+    const state = stateFromForm(req, stored);
+    const { input, replaced } = settingsInput(req, tenantId, state, stored?.value, services);
+    const checked = retentionSettingsSchema.safeParse(input);
+    if (!checked.success) {
+      const fieldErrors: Record<string, string[]> = {};
+      for (const issue of checked.error.issues) {
+        const key = issue.path.filter((part) => typeof part === 'string').join('.') || 'settings';
+        (fieldErrors[key] ??= []).push(issue.message);
+      }
+      await services.audit(req, tenantId, { actor: { type: 'user', id: user.id }, action: 'settings.change', outcome: 'failure', target: 'retention', details: { reason: 'ERR_SETTINGS_INVALID', fields: Object.keys(fieldErrors).join(',').slice(0, 500) } });
+      const problems = Object.entries(fieldErrors).map(([field, messages]) => `${field}: ${messages.join('; ')}`);
+      return render(res, state, { fieldErrors, problems }, 400);
+    }
+    const expectedVersion = state.version === '' ? undefined : Number(state.version);
+    if (stored !== undefined && (expectedVersion === undefined || !Number.isInteger(expectedVersion))) {
+      throw new RetentionError('ERR_SETTINGS_CONFLICT', 'The form did not say which version of the settings it changes; reload the page and try again.', 409);
+    }
+    let saved: VersionedSettings<RetentionSettings>;
+    try {
+      saved =
+        stored === undefined
+          ? await controlPlane.settings.putRetention(tenantId, input, { actor: user.id, now: services.now() })
+          : await controlPlane.settings.putRetention(tenantId, input, { actor: user.id, expectedVersion: expectedVersion as number, now: services.now() });
+    } catch (err) {
+      if (!(err instanceof RetentionError) || err.code !== 'ERR_SETTINGS_CONFLICT') throw err;
+      return render(res, state, { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] }, 409);
+    }
+    const queues = services.deps.exportQueues;
+    if (queues !== undefined) await syncTenantSchedule(queues.runs, tenantId, saved.value);
+    const { value } = saved;
+    await services.audit(req, tenantId, {
+      actor: { type: 'user', id: user.id },
+      action: 'settings.changed',
+      outcome: 'success',
+      target: 'retention',
+      details: {
+        version: saved.version,
+        mode: value.mode,
+        dataTypes: value.dataTypes.join(','),
+        cron: value.schedule.cron,
+        timezone: value.schedule.timezone,
+        paused: value.schedule.paused,
+        source: value.source.kind,
+        target: value.target.kind === 'sftp' ? `sftp://${value.target.username}@${value.target.host}:${value.target.port}${value.target.root}` : `local:${value.target.directory}`,
+        hostKeyFingerprint: value.target.kind === 'sftp' ? value.target.hostKeyFingerprint : null,
+        secretsReplaced: replaced.join(','),
+      },
+    });
+    flash(req, 'success', `The retention settings were saved (version ${saved.version}).${queues === undefined ? '' : value.schedule.paused ? ' The schedule is paused.' : ' The schedule was updated.'}`);
+    res.redirect(303, '/settings/retention');
+  });
+
+  router.post('/settings/retention/test-connection', async (req, res) => {
+    authorized(res, 'settings.retention.test-connection');
+    const tenantId = portalContext(res).tenant.id;
+    const user = signedInUser(res);
+    const stored = await controlPlane.settings.getRetention(tenantId);
+    const state = stateFromForm(req, stored);
+    const storedTarget = stored?.value.target.kind === 'sftp' ? stored.value.target : undefined;
+    const host = state.values['target.host'] || storedTarget?.host || '';
+    const portText = state.values['target.port'] || String(storedTarget?.port ?? 22);
+    const pinned = state.values['target.hostKeyFingerprint'] || storedTarget?.hostKeyFingerprint || undefined;
+    const hostCheck = retentionSettingsSchema.shape.target.options[0].shape.host.safeParse(host);
+    const port = Number(portText);
+    if (!hostCheck.success || !/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535) {
+      const fieldErrors: Record<string, string[]> = {};
+      if (!hostCheck.success) fieldErrors['target.host'] = ['enter the SFTP server\'s host name or IP address to test'];
+      if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535) fieldErrors['target.port'] = ['a port from 1 to 65535'];
+      return render(res, state, { fieldErrors, problems: ['Enter a host and port to test the connection.'] }, 400);
+    }
+    let connection: ConnectionTest;
+    try {
+      const fingerprint = await probeSftpHostKey({ host, port, timeoutMs: 10_000 });
+      connection = { ok: true, host, port, fingerprint, ...(pinned !== undefined ? { pinned, matches: pinned === fingerprint } : {}) };
+    } catch (err) {
+      if (!(err instanceof RetentionError)) throw err;
+      connection = { ok: false, host, port, error: err.message, ...(pinned !== undefined ? { pinned } : {}) };
+    }
+    await services.audit(req, tenantId, {
+      actor: { type: 'user', id: user.id },
+      action: 'settings.connection-tested',
+      outcome: connection.ok ? 'success' : 'failure',
+      target: `sftp://${host}:${port}`,
+      details: { fingerprint: connection.fingerprint ?? null, matchesPinned: connection.matches ?? null, error: connection.error?.slice(0, 300) ?? null },
+    });
+    render(res, state, { connection }, connection.ok ? 200 : 502);
+  });
+
+  return router;
+}

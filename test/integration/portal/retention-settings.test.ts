@@ -1,0 +1,196 @@
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { openSecret } from '../../../src/crypto/secret-box.js';
+import { createExportQueues, type ExportQueues } from '../../../src/queue/export-queues.js';
+import type { UserCapability } from '../../../src/store/users-store.js';
+import { secretContext } from '../../../src/tenants/secret-context.js';
+import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
+import { keyring, startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
+
+const queueRedis = createTestRedis();
+const queuePrefix = uniqueName('retset');
+let queues: ExportQueues;
+let h: PortalHarness;
+
+const FINGERPRINT = `SHA256:${'A'.repeat(43)}`;
+
+/** A complete, valid SFTP form as a browser sends it. */
+function sftpForm(overrides: Record<string, string | string[]> = {}): Record<string, string | string[]> {
+  return {
+    version: '',
+    mode: 'offline',
+    dataTypes: ['chats', 'contacts'],
+    'schedule.cron': '0 2 * * *',
+    'schedule.timezone': 'Europe/Berlin',
+    'source.kind': 'demo',
+    'source.seed': '7',
+    'target.kind': 'sftp',
+    'target.host': 'sftp.example.com',
+    'target.port': '22',
+    'target.username': 'acme',
+    'target.password': 'first-password-Xy7',
+    'target.hostKeyFingerprint': FINGERPRINT,
+    'target.root': '/drops',
+    'files.format': 'json',
+    'files.gzip': 'on',
+    'files.maxRecords': '1000',
+    'files.maxBytes': '1048576',
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  queues = createExportQueues(queueRedis, queuePrefix);
+  h = await startPortalHarness({}, { exportQueues: queues });
+});
+afterAll(async () => {
+  await h?.close();
+  await queues?.close();
+  await cleanupPrefix(queueRedis, queuePrefix);
+  await queueRedis.quit();
+});
+
+async function signedIn(tenantId: string, capabilities: UserCapability[]): Promise<PortalClient> {
+  const email = `${uniqueName('admin')}@example.com`;
+  await h.controlPlane.users.create(tenantId, { email, displayName: 'Admin', role: 'administrator', capabilities, dataTypes: [], passwordHash: h.passwordHash });
+  const client = h.client(tenantId);
+  expect((await client.signIn(email)).status).toBe(303);
+  await client.get('/');
+  return client;
+}
+
+async function configurer(): Promise<{ tenantId: string; client: PortalClient }> {
+  const tenantId = await h.createTenant('ret-co');
+  return { tenantId, client: await signedIn(tenantId, ['configure-retention']) };
+}
+
+describe('portal: retention settings', () => {
+  it.each([
+    ['GET', '/settings/retention', [], 403],
+    ['GET', '/settings/retention', ['run-jobs', 'manage-users'], 403],
+    ['GET', '/settings/retention', ['configure-retention'], 200],
+    ['POST', '/settings/retention', ['run-jobs'], 403],
+    ['POST', '/settings/retention', ['configure-retention'], 400],
+    ['POST', '/settings/retention/test-connection', ['manage-users'], 403],
+    ['POST', '/settings/retention/test-connection', ['configure-retention'], 400],
+  ] as const)('%s %s with %j answers %i', async (method, path, capabilities, status) => {
+    const tenantId = await h.createTenant('ret-acl');
+    const client = await signedIn(tenantId, [...capabilities]);
+    const res = method === 'GET' ? await client.get(path) : await client.post(path, { 'target.host': '' });
+    expect(res.status).toBe(status);
+  });
+
+  it('saves valid settings (sealed secret, schedule synced, audited) and never renders a secret back', async () => {
+    const { tenantId, client } = await configurer();
+    const res = await client.post('/settings/retention', sftpForm());
+    expect(res.status).toBe(303);
+    const stored = await h.controlPlane.settings.requireRetention(tenantId);
+    expect(stored.value).toMatchObject({ mode: 'offline', dataTypes: ['chats', 'contacts'], schedule: { cron: '0 2 * * *', timezone: 'Europe/Berlin', paused: false } });
+    const target = stored.value.target;
+    if (target.kind !== 'sftp') throw new Error('expected an SFTP target');
+    expect(target.password).toMatch(/^v1\./);
+    expect(openSecret(keyring, target.password ?? '', secretContext(tenantId, 'target.password'))).toBe('first-password-Xy7');
+    expect(await queues.runs.getJobScheduler(`tenant.${tenantId}`)).toMatchObject({ pattern: '0 2 * * *', tz: 'Europe/Berlin' });
+    const audit = await h.controlPlane.audit.list(tenantId, { action: 'settings.changed' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.details).toMatchObject({ version: 1, secretsReplaced: 'target.password', hostKeyFingerprint: FINGERPRINT });
+    expect(JSON.stringify(audit[0])).not.toContain('first-password');
+
+    const page = await client.get('/settings/retention');
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('first-password-Xy7');
+    expect(page.text).not.toContain(target.password);
+    expect(page.text).toContain('(set)');
+    expect(page.text).toContain('value="sftp.example.com"');
+
+    // an empty secret field keeps the stored one; a typed one replaces it
+    expect((await client.post('/settings/retention', sftpForm({ version: '1', 'target.password': '', 'schedule.paused': 'on' }))).status).toBe(303);
+    const kept = (await h.controlPlane.settings.requireRetention(tenantId)).value.target;
+    expect(kept.kind === 'sftp' && kept.password).toBe(target.password);
+    expect(await queues.runs.getJobScheduler(`tenant.${tenantId}`)).toBeUndefined();
+    expect((await client.post('/settings/retention', sftpForm({ version: '2', 'target.password': 'second-password-Q9' }))).status).toBe(303);
+    const replaced = (await h.controlPlane.settings.requireRetention(tenantId)).value.target;
+    expect(replaced.kind === 'sftp' && openSecret(keyring, replaced.password ?? '', secretContext(tenantId, 'target.password'))).toBe('second-password-Q9');
+  });
+
+  it('shows the next five run times in the tenant time zone', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-06-01T10:00:00Z'));
+    try {
+      const { client } = await configurer();
+      await client.post('/settings/retention', sftpForm());
+      const page = await client.get('/settings/retention');
+      const items = [...page.text.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1] ?? '').filter((t) => t.includes('02:00'));
+      expect(items).toHaveLength(5);
+      expect(items[0]).toContain('2026-06-02');
+      expect(items[0]).toMatch(/GMT\+2|CEST/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it.each([
+    [{ mode: 'archive' }, 'mode'],
+    [{ dataTypes: [] }, 'dataTypes'],
+    [{ dataTypes: ['chats', 'invoices'] }, 'dataTypes'],
+    [{ 'schedule.cron': 'every day' }, 'schedule.cron'],
+    [{ 'schedule.timezone': 'Mars/Olympus' }, 'schedule.timezone'],
+    [{ 'source.seed': 'seven' }, 'source.seed'],
+    [{ 'target.host': 'bad host!' }, 'target.host'],
+    [{ 'target.port': '70000' }, 'target.port'],
+    [{ 'target.username': 'a b' }, 'target.username'],
+    [{ 'target.password': '' }, 'target.password'],
+    [{ 'target.hostKeyFingerprint': 'MD5:aa:bb' }, 'target.hostKeyFingerprint'],
+    [{ 'target.root': '/drops/../etc' }, 'target.root'],
+    [{ 'files.maxBytes': '10' }, 'files.maxBytes'],
+    [{ 'target.kind': 'local', 'target.directory': 'relative/dir' }, 'target.directory'],
+  ])('refuses %j with an error on %s, keeps the typed values and saves nothing', async (overrides, field) => {
+    const { tenantId, client } = await configurer();
+    const res = await client.post('/settings/retention', sftpForm(overrides));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain(`${field}: `);
+    expect(res.text).toContain('class="field-error"');
+    expect(res.text).not.toContain('first-password-Xy7');
+    expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
+    const failures = await h.controlPlane.audit.list(tenantId, { action: 'settings.change' });
+    expect(failures[0]?.outcome).toBe('failure');
+  });
+
+  it('refuses a stale form (someone else saved in between)', async () => {
+    const { tenantId, client } = await configurer();
+    await client.post('/settings/retention', sftpForm());
+    await client.post('/settings/retention', sftpForm({ version: '1', 'target.password': '' }));
+    const stale = await client.post('/settings/retention', sftpForm({ version: '1', 'target.password': '', 'schedule.cron': '0 5 * * *' }));
+    expect(stale.status).toBe(409);
+    expect(stale.text).toContain('Somebody else changed these settings');
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.schedule.cron).toBe('0 2 * * *');
+  });
+
+  it('test connection shows the real sshd host-key fingerprint and whether it matches the pinned one; audited', async () => {
+    const sftp = inject('sftp');
+    const { tenantId, client } = await configurer();
+    const unpinned = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port), 'target.hostKeyFingerprint': '' }));
+    expect(unpinned.status).toBe(200);
+    expect(unpinned.text).toContain(sftp.hostKeyFingerprint);
+    expect(unpinned.text).toContain('No fingerprint is pinned yet');
+    expect(unpinned.text).not.toContain('first-password-Xy7');
+
+    const matching = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port), 'target.hostKeyFingerprint': sftp.hostKeyFingerprint }));
+    expect(matching.text).toContain('It matches the pinned fingerprint.');
+
+    const mismatch = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port) }));
+    expect(mismatch.text).toContain('It does not match the pinned fingerprint');
+
+    const audit = await h.controlPlane.audit.list(tenantId, { action: 'settings.connection-tested' });
+    expect(audit.map((e) => e.details?.matchesPinned)).toEqual(expect.arrayContaining([null, true, false]));
+    expect(audit.every((e) => e.details?.fingerprint === sftp.hostKeyFingerprint)).toBe(true);
+    expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
+  });
+
+  it('test connection to a port without an SSH server says so', async () => {
+    const { tenantId, client } = await configurer();
+    const res = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': '127.0.0.1', 'target.port': '1' }));
+    expect(res.status).toBe(502);
+    expect(res.text).toContain('Could not read the host key');
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'settings.connection-tested' }))[0]?.outcome).toBe('failure');
+  });
+});
