@@ -317,17 +317,20 @@ export function runWindowEnd(windows: Partial<Record<RecordType, TimeWindow>>): 
 }
 
 /**
- * A run id that depends only on the tenant and its planned windows: the same windows always give the same id, so a
- * retried run maps onto the same BullMQ job ids and the same manifest path. Shape: `<compact window end>-<16 hex>`
+ * A run id that depends only on the tenant, its planned windows and its place in the manifest chain (the SHA-256 of
+ * the manifest it will link to, `null` for a tenant's first): the same plan always gives the same id, so a retried run
+ * maps onto the same BullMQ job ids and the same manifest path, while the same windows delivered again later (a
+ * repeated backfill) get a new id and never overwrite a manifest of the chain. Shape: `<compact window end>-<16 hex>`
  * (`[A-Za-z0-9_-]` only; no `:`, which BullMQ job ids forbid). Throws `ERR_WINDOW_INVALID` when there is no window.
  *
  * @example
  * deriveRunId('acme', { chats: { from: new Date('2026-11-23T16:00:00Z'), to: new Date('2026-11-23T17:55:00Z') } });
  * // '20261123T175500Z-…' (16 hex digits of a SHA-256 over tenant and windows)
  */
-export function deriveRunId(tenantId: string, windows: Partial<Record<RecordType, TimeWindow>>): string {
+export function deriveRunId(tenantId: string, windows: Partial<Record<RecordType, TimeWindow>>, previousManifestSha256: string | null = null): string {
   const tenant = assertTenantId(tenantId);
   const canonical: string[] = [`tenant=${tenant}`];
+  if (previousManifestSha256 !== null) canonical.push(`previous=${previousManifestSha256}`);
   for (const type of RECORD_TYPES) {
     const window = windows[type];
     if (window === undefined) continue;

@@ -1,4 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job } from 'bullmq';
 import { deriveRunId } from '../../src/archive/drop-layout.js';
+import { RetentionError } from '../../src/errors.js';
 import { chunkJobId, planBackfill, planWindows, type WindowPlan } from '../../src/archive/plan-windows.js';
 import type { ExportQueues } from '../../src/queue/export-queues.js';
 import type { ChunkJobData, FinalizeJobData, RunJobData, RunJobResult } from '../../src/queue/job-payloads.js';
@@ -21,6 +24,24 @@ export const FINALIZE_JOB_OPTIONS = {
   removeOnComplete: { age: 30 * 24 * 3600 },
   removeOnFail: { age: 30 * 24 * 3600 },
 } as const;
+
+/**
+ * Removes a failed run's flow so its job ids can be used again. Chunks of it may still be finishing (a parent fails as
+ * soon as one child fails for good), and BullMQ refuses to remove a locked job: wait for them a little, then give up
+ * with a transient error so the run job is retried later.
+ */
+async function removeFailedFlow(parent: Job): Promise<void> {
+  for (let attempt = 0; attempt < 40; attempt += 1) {
+    try {
+      await parent.remove({ removeChildren: true });
+      return;
+    } catch (err) {
+      if (!(err instanceof Error) || !/locked/.test(err.message)) throw err;
+      await sleep(250);
+    }
+  }
+  throw new RetentionError('ERR_RUN_FLOW_BUSY', `chunks of the failed run ${String(parent.data.runId)} are still finishing; the run will be planned again shortly`, 503);
+}
 
 /**
  * Plans a run: reads the tenant's checkpoints, cuts the windows into chunk slices, records the run and adds the
@@ -60,7 +81,7 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
       });
   if (Object.keys(plan.windows).length === 0) return { status: 'nothing-to-do' };
 
-  const runId = deriveRunId(job.tenantId, plan.windows);
+  const runId = deriveRunId(job.tenantId, plan.windows, checkpoint.head?.sha256 ?? null);
   if (!(await controlPlane.checkpoints.claimRun(job.tenantId, runId, now))) {
     const holder = (await controlPlane.checkpoints.get(job.tenantId)).activeRunId;
     return { status: 'already-running', runId: holder ?? runId };
@@ -81,7 +102,17 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
     chunkCount: children.length,
     createdAt: now,
   });
-  if (run.status !== 'running') return { status: 'already-running', runId };
+  if (run.status === 'done') {
+    await controlPlane.checkpoints.releaseRun(job.tenantId, runId);
+    return { status: 'nothing-to-do' };
+  }
+  if (run.status === 'failed') {
+    // The same plan failed before (e.g. a backfill retried after its credentials were fixed): run it again under the
+    // same id, replacing the failed flow so its deterministic job ids can be used anew.
+    await controlPlane.runs.reopenFailed(job.tenantId, runId);
+    const stale = await queues.finalize.getJob(finalizeJobId(runId));
+    if (stale && (await stale.getState()) === 'failed') await removeFailedFlow(stale);
+  }
 
   if (!(await queues.finalize.getJob(finalizeJobId(runId)))) {
     const data: FinalizeJobData = { tenantId: job.tenantId, runId };

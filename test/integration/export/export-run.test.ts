@@ -201,6 +201,35 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     expect(mine.every((j) => j.attemptsMade === 1)).toBe(true);
   });
 
+  it('retries a failed backfill of the same range under the same run id once the cause is fixed, and a repeated one gets a new id', async () => {
+    const tenantId = 'run-backfill-retry';
+    const { local, dropDir } = await setUpTenant(tenantId, { target: { hostKeyFingerprint: `SHA256:${'B'.repeat(43)}` } });
+    const range = { from: '2026-11-22T00:00:00.000Z', to: '2026-11-22T02:00:00.000Z' };
+    const backfill = async () => {
+      const job = await harness.queues.runs.add('run', { tenantId, trigger: 'backfill', backfill: range });
+      const result = await job.waitUntilFinished(await harnessEvents(), 30_000);
+      expect(result.status).toBe('planned');
+      return harness.waitForRun(tenantId, result.runId as string);
+    };
+    const failed = await backfill();
+    expect(failed.status).toBe('failed');
+
+    const current = await harness.controlPlane.settings.requireRetention(tenantId);
+    await harness.controlPlane.settings.putRetention(tenantId, { ...current.value, target: harness.sftpTargetSettings(tenantId, sftp, `/${dropDir}`) }, { actor: 'test' });
+    const retried = await backfill();
+    expect(retried.id).toBe(failed.id);
+    expect(retried.status).toBe('done');
+    expect(retried.trigger).toBe('backfill');
+
+    const repeated = await backfill();
+    expect(repeated.id).not.toBe(retried.id);
+    expect(repeated.previous).toEqual(retried.manifest);
+    const report = await verifyDrop(new LocalDirectoryTarget({ root: local }), tenantId);
+    expect(report.verdict).toBe('ok');
+    expect(report.manifests.map((m) => m.runId)).toEqual([retried.id, repeated.id]);
+    expect((await harness.controlPlane.checkpoints.get(tenantId)).through).toEqual({});
+  });
+
   it('chains the next run to the previous manifest and advances checkpoints', async () => {
     const tenantId = 'run-chain';
     const { local } = await setUpTenant(tenantId);
