@@ -238,19 +238,9 @@ export function buildManifest(input: ManifestInput): Manifest {
     windows[type] = { from: toIso(window.from, `windows.${type}.from`), to: toIso(window.to, `windows.${type}.to`) };
     totals[type] = { records: 0, rejected: 0, files: 0, bytes: 0 };
   }
-  const files: ManifestFile[] = input.files.map((file, index) => ({
-    path: file.path,
-    type: file.type,
-    kind: file.kind,
-    part: file.part,
-    records: file.records,
-    bytes: file.bytes,
-    sha256: file.sha256,
-    encoding: file.encoding,
-    gzip: file.gzip,
-    from: toIso(file.window.from, `files.${index}.from`),
-    to: toIso(file.window.to, `files.${index}.to`),
-  }));
+  const files: ManifestFile[] = input.files.map((file, index) =>
+    canonicalFile({ ...file, from: toIso(file.window.from, `files.${index}.from`), to: toIso(file.window.to, `files.${index}.to`) }),
+  );
   files.sort((a, b) => compareCodeUnits(a.path, b.path));
   for (const file of files) {
     const total = totals[file.type];
@@ -277,6 +267,23 @@ function toIso(value: Date, field: string): string {
   return value.toISOString();
 }
 
+/** A manifest file entry with exactly the schema's fields, in the schema's key order (for deterministic bytes). */
+function canonicalFile(file: ManifestFile): ManifestFile {
+  return {
+    path: file.path,
+    type: file.type,
+    kind: file.kind,
+    part: file.part,
+    records: file.records,
+    bytes: file.bytes,
+    sha256: file.sha256,
+    encoding: file.encoding,
+    gzip: file.gzip,
+    from: file.from,
+    to: file.to,
+  };
+}
+
 function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -290,21 +297,7 @@ function canonicalManifest(manifest: Manifest): Manifest {
     const total = manifest.totals[type];
     if (total !== undefined) totals[type] = { records: total.records, rejected: total.rejected, files: total.files, bytes: total.bytes };
   }
-  const files = manifest.files
-    .map((file) => ({
-      path: file.path,
-      type: file.type,
-      kind: file.kind,
-      part: file.part,
-      records: file.records,
-      bytes: file.bytes,
-      sha256: file.sha256,
-      encoding: file.encoding,
-      gzip: file.gzip,
-      from: file.from,
-      to: file.to,
-    }))
-    .sort((a, b) => compareCodeUnits(a.path, b.path));
+  const files = manifest.files.map(canonicalFile).sort((a, b) => compareCodeUnits(a.path, b.path));
   return {
     format: manifest.format,
     formatVersion: manifest.formatVersion,

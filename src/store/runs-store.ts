@@ -110,12 +110,6 @@ export class RunsStore {
     );
   }
 
-  /** Makes a failed run running again (the same plan retried: same windows, same place in the chain). */
-  async reopenFailed(tenantId: string, runId: string): Promise<boolean> {
-    const result = await this.runs.updateOne({ _id: runId, tenantId: assertTenantId(tenantId), status: 'failed' }, { $set: { status: 'running', finishedAt: null } });
-    return result.modifiedCount === 1;
-  }
-
   /** Notes an error that did not end the run (a retried chunk), keeping the last 50. */
   async recordError(tenantId: string, runId: string, error: { code: string; message: string }, now = new Date()): Promise<void> {
     await this.runs.updateOne(

@@ -1,11 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Job } from 'bullmq';
 import { deriveRunId } from '../../src/archive/drop-layout.js';
 import { RetentionError } from '../../src/errors.js';
 import { chunkJobId, planBackfill, planWindows, type WindowPlan } from '../../src/archive/plan-windows.js';
 import type { ExportQueues } from '../../src/queue/export-queues.js';
 import type { ChunkJobData, FinalizeJobData, RunJobData, RunJobResult } from '../../src/queue/job-payloads.js';
 import { QUEUE_NAMES, finalizeJobId } from '../../src/queue/queue-names.js';
+import type { RunsStore } from '../../src/store/runs-store.js';
 import type { ExportDeps } from '../export-deps.js';
 
 /** Retry policy of chunk jobs: transient failures back off exponentially; permanent ones fail the run at once. */
@@ -26,21 +25,19 @@ export const FINALIZE_JOB_OPTIONS = {
 } as const;
 
 /**
- * Removes a failed run's flow so its job ids can be used again. Chunks of it may still be finishing (a parent fails as
- * soon as one child fails for good), and BullMQ refuses to remove a locked job: wait for them a little, then give up
- * with a transient error so the run job is retried later.
+ * The id under which a plan runs: its derived id, or, when runs of the same plan already failed (a backfill retried
+ * after its credentials were fixed), the next `-rN` attempt, so the retry gets fresh job ids and the failed attempt's
+ * last chunks cannot touch it. Deterministic: a retried run job finds the same attempt. `undefined` when the plan was
+ * already delivered.
  */
-async function removeFailedFlow(parent: Job): Promise<void> {
-  for (let attempt = 0; attempt < 40; attempt += 1) {
-    try {
-      await parent.remove({ removeChildren: true });
-      return;
-    } catch (err) {
-      if (!(err instanceof Error) || !/locked/.test(err.message)) throw err;
-      await sleep(250);
-    }
+async function attemptId(runs: RunsStore, tenantId: string, baseId: string): Promise<string | undefined> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const candidate = attempt === 0 ? baseId : `${baseId}-r${attempt}`;
+    const run = await runs.get(tenantId, candidate);
+    if (run === undefined || run.status === 'running') return candidate;
+    if (run.status === 'done') return undefined;
   }
-  throw new RetentionError('ERR_RUN_FLOW_BUSY', `chunks of the failed run ${String(parent.data.runId)} are still finishing; the run will be planned again shortly`, 503);
+  throw new RetentionError('ERR_RUN_ATTEMPTS_EXHAUSTED', `run ${baseId} of "${tenantId}" failed 100 times; fix the cause shown by \`retention runs ${tenantId}\` before retrying`, 409);
 }
 
 /**
@@ -81,7 +78,8 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
       });
   if (Object.keys(plan.windows).length === 0) return { status: 'nothing-to-do' };
 
-  const runId = deriveRunId(job.tenantId, plan.windows, checkpoint.head?.sha256 ?? null);
+  const runId = await attemptId(controlPlane.runs, job.tenantId, deriveRunId(job.tenantId, plan.windows, checkpoint.head?.sha256 ?? null));
+  if (runId === undefined) return { status: 'nothing-to-do' };
   if (!(await controlPlane.checkpoints.claimRun(job.tenantId, runId, now))) {
     const holder = (await controlPlane.checkpoints.get(job.tenantId)).activeRunId;
     return { status: 'already-running', runId: holder ?? runId };
@@ -102,17 +100,7 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
     chunkCount: children.length,
     createdAt: now,
   });
-  if (run.status === 'done') {
-    await controlPlane.checkpoints.releaseRun(job.tenantId, runId);
-    return { status: 'nothing-to-do' };
-  }
-  if (run.status === 'failed') {
-    // The same plan failed before (e.g. a backfill retried after its credentials were fixed): run it again under the
-    // same id, replacing the failed flow so its deterministic job ids can be used anew.
-    await controlPlane.runs.reopenFailed(job.tenantId, runId);
-    const stale = await queues.finalize.getJob(finalizeJobId(runId));
-    if (stale && (await stale.getState()) === 'failed') await removeFailedFlow(stale);
-  }
+  if (run.status !== 'running') return { status: 'already-running', runId };
 
   if (!(await queues.finalize.getJob(finalizeJobId(runId)))) {
     const data: FinalizeJobData = { tenantId: job.tenantId, runId };

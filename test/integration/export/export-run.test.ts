@@ -201,7 +201,7 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     expect(mine.every((j) => j.attemptsMade === 1)).toBe(true);
   });
 
-  it('retries a failed backfill of the same range under the same run id once the cause is fixed, and a repeated one gets a new id', async () => {
+  it('retries a failed backfill of the same range as a new attempt once the cause is fixed, and a repeated one gets a new id', async () => {
     const tenantId = 'run-backfill-retry';
     const { local, dropDir } = await setUpTenant(tenantId, { target: { hostKeyFingerprint: `SHA256:${'B'.repeat(43)}` } });
     const range = { from: '2026-11-22T00:00:00.000Z', to: '2026-11-22T02:00:00.000Z' };
@@ -217,7 +217,7 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     const current = await harness.controlPlane.settings.requireRetention(tenantId);
     await harness.controlPlane.settings.putRetention(tenantId, { ...current.value, target: harness.sftpTargetSettings(tenantId, sftp, `/${dropDir}`) }, { actor: 'test' });
     const retried = await backfill();
-    expect(retried.id).toBe(failed.id);
+    expect(retried.id).toBe(`${failed.id}-r1`);
     expect(retried.status).toBe('done');
     expect(retried.trigger).toBe('backfill');
 
