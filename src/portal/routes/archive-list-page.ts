@@ -6,7 +6,7 @@ import type { RecordType } from '../../records/record-type.js';
 import type { Page } from '../../store/archive/archive-filters.js';
 import type { ArchiveStore } from '../../store/archive/archive-store.js';
 import type { PortalServices } from '../portal-services.js';
-import { filterQueryString, pagerLinks, parseListQuery } from './archive-list-query.js';
+import { filterQueryString, pagerLinks, parseListQuery, personalDataFilterProblems } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
@@ -40,7 +40,7 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
     const store = archiveStoreOf(services);
     const query = parseListQuery(req.query, definition.fields);
     let page: Page<T> = { items: [], nextCursor: null };
-    const problems = [...query.problems];
+    const problems = [...query.problems, ...personalDataFilterProblems(query.filter, reader.unmasked)];
     if (problems.length === 0) {
       try {
         const cursor = query.position.after;

@@ -119,3 +119,20 @@ export function pagerLinks(path: string, values: Record<string, string>, positio
 export function filterQueryString(values: Record<string, string>): string {
   return new URLSearchParams(values).toString().slice(0, 1000);
 }
+
+/** Filters whose values are personal data (a phone number, an email address). */
+const PERSONAL_DATA_FILTERS = ['number', 'phone', 'email'] as const;
+
+/**
+ * Searching by phone number or email address would let a user who sees them masked confirm a full number or address
+ * one character at a time (prefix search); such filters need the capability to see personal data unmasked.
+ *
+ * @example
+ * const problems = personalDataFilterProblems(query.filter, reader.unmasked);
+ */
+export function personalDataFilterProblems(filter: Record<string, string>, unmasked: boolean): string[] {
+  if (unmasked) return [];
+  return PERSONAL_DATA_FILTERS.filter((field) => filter[field] !== undefined && filter[field] !== '').map(
+    (field) => `Searching by ${field === 'email' ? 'email address' : 'phone number'} needs the permission to see personal data unmasked; ask an administrator, or search by another field.`,
+  );
+}

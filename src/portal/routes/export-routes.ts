@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
+import { can } from '../../access/permissions.js';
 import { principalOf, type Principal } from '../../access/principal.js';
 import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
 import { RetentionError } from '../../errors.js';
@@ -10,7 +11,7 @@ import type { PortalServices } from '../portal-services.js';
 import { CALL_LOG_LIST_FIELDS } from './archive-call-logs-routes.js';
 import { CHAT_LIST_FIELDS } from './archive-chats-routes.js';
 import { CONTACT_LIST_FIELDS } from './archive-contacts-routes.js';
-import { parseListQuery } from './archive-list-query.js';
+import { parseListQuery, personalDataFilterProblems } from './archive-list-query.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
 /** The filter fields an export request carries per type: the same as the list page it was asked from. */
@@ -47,14 +48,14 @@ function exporter(res: Response, routeId: RouteId): Principal {
  * read it from its URL (days become instants the same way), so the file holds what the list shows.
  * `ERR_EXPORT_REQUEST_INVALID` (400) for a filter the list would refuse too.
  */
-function exportRequestOf(req: Request): { type: string; format: string; filter: Record<string, string> } {
+function exportRequestOf(req: Request, principal: Principal): { type: string; format: string; filter: Record<string, string> } {
   const type = formField(req, 'type', 40);
   const format = formField(req, 'format', 10);
   if (!isRecordType(type)) return { type, format, filter: {} };
   const body: unknown = req.body;
   const fields = typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([key]) => !REQUEST_KEYS.has(key))) : {};
   const query = parseListQuery(fields, EXPORT_FILTER_FIELDS[type]);
-  const problem = query.problems[0];
+  const problem = [...query.problems, ...personalDataFilterProblems(query.filter, can(principal, 'see-unmasked-personal-data'))][0];
   if (problem !== undefined) throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `${problem} Go back to the list, fix the filter and export again.`, 400);
   return { type, format, filter: query.filter };
 }
@@ -74,7 +75,7 @@ export function exportRoutes(services: PortalServices): Router {
 
   router.post('/exports', async (req, res) => {
     const principal = exporter(res, 'exports.request');
-    const job = await exportsOf(services).request(principal, exportRequestOf(req), auditClient(req));
+    const job = await exportsOf(services).request(principal, exportRequestOf(req, principal), auditClient(req));
     res.redirect(303, `/exports/${job.id}`);
   });
 

@@ -288,3 +288,17 @@ describe('audit of reading', () => {
     expect(searched[1]).toMatchObject({ outcome: 'success', details: { type: 'chats', filter: 'channel=web&text=refund' } });
   });
 });
+
+describe('archive: searching by personal data', () => {
+  it.each(['/call-logs?number=%2B49', '/contacts?phone=%2B1', '/contacts?email=a'])(
+    'refuses %s to a user who sees personal data masked (no prefix probing of masked numbers), allows it unmasked',
+    async (path) => {
+      const masked = await clients.admin.get(path);
+      expect(masked.status).toBe(400);
+      expect(masked.text).toContain('needs the permission to see personal data unmasked');
+      expect((await clients.owner.get(path)).status).toBe(200);
+      const unmasked = await signedIn(tenantA, { dataTypes: ['call-logs', 'contacts'], capabilities: ['see-unmasked-personal-data'] });
+      expect((await unmasked.get(path)).status).toBe(200);
+    },
+  );
+});

@@ -300,3 +300,13 @@ describe('exporting list results', () => {
     expect((await exportsStore.listForUser(tenant, userIds.get(clients.masked) as string, now(), 100)).length).toBe(before);
   });
 });
+
+describe('exports: searching by personal data', () => {
+  it('refuses an export filtered by phone number to a user who sees numbers masked, and accepts it unmasked', async () => {
+    const refused = await clients.masked.post('/exports', { type: 'call-logs', format: 'csv', number: '+49' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('needs the permission to see personal data unmasked');
+    const accepted = await clients.unmasked.post('/exports', { type: 'call-logs', format: 'csv', number: '+49' });
+    expect(accepted.status).toBe(303);
+  });
+});
