@@ -13,16 +13,11 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { parseKeyring } from '../src/crypto/keyring.js';
-import { createTarget } from '../src/delivery/create-target.js';
-import { importManifest, type ImportDeps } from '../src/import/import-manifest.js';
+import { importManifest } from '../src/import/import-manifest.js';
+import { buildImportDeps } from '../src/import/open-import-deps.js';
 import { generateRecords } from '../src/records/demo-generator.js';
 import type { RecordType } from '../src/records/record-type.js';
-import { ArchiveDatabases } from '../src/store/archive/archive-databases.js';
-import { ArchiveImportsStore } from '../src/store/archive/archive-imports-store.js';
-import { ArchiveStore } from '../src/store/archive/archive-store.js';
 import { DEFAULT_ARCHIVE_BATCH_SIZE } from '../src/store/archive/archive-writer.js';
-import { LegalHoldsStore } from '../src/store/archive/legal-holds-store.js';
-import { TenantArchiveLease } from '../src/store/archive/tenant-archive-lease.js';
 import { createControlPlane } from '../src/store/control-plane.js';
 import { DropBuilder } from '../test/support/import/drop-builder.js';
 import { startTestMongo } from '../test/support/mongo.js';
@@ -72,19 +67,7 @@ try {
     { mode: 'online', dataTypes: ['call-logs', 'chats', 'contacts'], schedule: { cron: '0 2 * * *' }, source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: dropRoot } },
     { actor: 'bench' },
   );
-  const archives = new ArchiveDatabases({ client, prefix, keyring, settings: async (t) => (await controlPlane.settings.getRetention(t))?.value });
-  const deps: ImportDeps = {
-    controlPlane,
-    imports: new ArchiveImportsStore(controlDb),
-    leases: new TenantArchiveLease(controlDb),
-    archives,
-    archiveStore: new ArchiveStore(archives),
-    legalHolds: new LegalHoldsStore(controlDb),
-    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
-    logger: pino({ level: 'silent' }),
-    options: { spoolDir },
-    now: () => new Date(),
-  };
+  const deps = await buildImportDeps({ client, db: controlDb, controlPlane, archiveDbPrefix: prefix, keyring, logger: pino({ level: 'silent' }), spoolDir });
   await deps.archiveStore.ensureIndexes(TENANT);
   commands = 0;
   const started = process.hrtime.bigint();
@@ -95,8 +78,8 @@ try {
   console.log(`import: ${total} records (+${messages} messages) in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)} records/s`);
   console.log(`round trips: ${roundTrips} data commands (insert, update, delete, find) = ${((roundTrips / total) * 1000).toFixed(2)} per 1,000 records, ${((roundTrips / (total + messages)) * 1000).toFixed(2)} per 1,000 documents written; batch size ${DEFAULT_ARCHIVE_BATCH_SIZE}`);
   console.log(`counts: ${JSON.stringify(outcome.counts.types)} messages ${JSON.stringify(outcome.counts.messages)}`);
-  await (await archives.forTenant(TENANT)).dropDatabase();
-  await archives.close();
+  await (await deps.archives.forTenant(TENANT)).dropDatabase();
+  await deps.archives.close();
   await controlDb.dropDatabase();
 } finally {
   await client.close();

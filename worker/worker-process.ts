@@ -9,13 +9,8 @@ import { HostSemaphore } from '../src/queue/host-semaphore.js';
 import { syncAllSchedules } from '../src/queue/tenant-schedules.js';
 import { createSource } from '../src/sources/create-source.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../src/store/control-plane.js';
-import type { ImportDeps } from '../src/import/import-manifest.js';
+import { buildImportDeps } from '../src/import/open-import-deps.js';
 import { createImportQueues, enqueueImport, scheduleArchiveJobs, type ImportQueues } from '../src/queue/import-queues.js';
-import { ArchiveDatabases } from '../src/store/archive/archive-databases.js';
-import { ArchiveImportsStore } from '../src/store/archive/archive-imports-store.js';
-import { ArchiveStore } from '../src/store/archive/archive-store.js';
-import { LegalHoldsStore } from '../src/store/archive/legal-holds-store.js';
-import { TenantArchiveLease } from '../src/store/archive/tenant-archive-lease.js';
 import { DEFAULT_EXPORT_OPTIONS, type ExportDeps } from './export-deps.js';
 import { startExportWorkers, type ExportWorkerOptions } from './export-workers.js';
 import { startImportWorkers } from './import-workers.js';
@@ -49,26 +44,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   const queues = createExportQueues(redis, config.queuePrefix);
   const importQueues = createImportQueues(redis, config.queuePrefix);
   const controlDb = mongo.db(config.mongodbDatabase);
-  const archives = new ArchiveDatabases({
-    client: mongo,
-    prefix: config.mongodbArchiveDbPrefix,
-    keyring,
-    settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
-  });
-  const importDeps: ImportDeps = {
-    controlPlane,
-    imports: new ArchiveImportsStore(controlDb),
-    leases: new TenantArchiveLease(controlDb),
-    archives,
-    archiveStore: new ArchiveStore(archives),
-    legalHolds: new LegalHoldsStore(controlDb),
-    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
-    logger,
-    options: { spoolDir: config.spoolDir },
-    now: () => new Date(),
-  };
-  await importDeps.imports.ensureIndexes();
-  await importDeps.legalHolds.ensureIndexes();
+  const importDeps = await buildImportDeps({ client: mongo, db: controlDb, controlPlane, archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, logger, spoolDir: config.spoolDir });
   const deps: ExportDeps = {
     enqueueImport: (tenantId, manifestPath) => enqueueImport(importQueues, tenantId, manifestPath),
     controlPlane,
@@ -133,7 +109,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
         }
         await queues.close();
         await importQueues.close();
-        await archives.close();
+        await importDeps.archives.close();
         redis.disconnect();
         await mongo.close();
       })();

@@ -1,4 +1,4 @@
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -8,8 +8,52 @@ import { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import { ArchiveStore } from '../store/archive/archive-store.js';
 import { LegalHoldsStore } from '../store/archive/legal-holds-store.js';
 import { TenantArchiveLease } from '../store/archive/tenant-archive-lease.js';
-import { createControlPlane } from '../store/control-plane.js';
+import { createControlPlane, type ControlPlane } from '../store/control-plane.js';
 import type { ImportDeps } from './import-manifest.js';
+
+/** What {@link buildImportDeps} needs: an open client, the control-plane database and the process's settings. */
+export interface ImportDepsInput {
+  client: MongoClient;
+  db: Db;
+  controlPlane: ControlPlane;
+  /** Archive database of a tenant without its own URI: this prefix and the tenant id. */
+  archiveDbPrefix: string;
+  keyring: Keyring;
+  logger: Logger;
+  spoolDir: string;
+}
+
+/**
+ * Builds the importer's dependencies on an open MongoDB client and creates their control-plane indexes: one wiring
+ * for the worker, the CLI and the import benchmark.
+ *
+ * @example
+ * const deps = await buildImportDeps({ client, db, controlPlane, archiveDbPrefix: 'retention_', keyring, logger, spoolDir });
+ */
+export async function buildImportDeps(input: ImportDepsInput): Promise<ImportDeps & { archives: ArchiveDatabases }> {
+  const { client, db, controlPlane, keyring } = input;
+  const archives = new ArchiveDatabases({
+    client,
+    prefix: input.archiveDbPrefix,
+    keyring,
+    settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
+  });
+  const deps = {
+    controlPlane,
+    imports: new ArchiveImportsStore(db),
+    leases: new TenantArchiveLease(db),
+    archives,
+    archiveStore: new ArchiveStore(archives),
+    legalHolds: new LegalHoldsStore(db),
+    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
+    logger: input.logger,
+    options: { spoolDir: input.spoolDir },
+    now: () => new Date(),
+  } satisfies ImportDeps;
+  await deps.imports.ensureIndexes();
+  await deps.legalHolds.ensureIndexes();
+  return deps;
+}
 
 /**
  * Connects to MongoDB and builds the importer's dependencies, for a process that has no worker composition root
@@ -22,31 +66,11 @@ import type { ImportDeps } from './import-manifest.js';
 export async function openImportDeps(config: Config, keyring: Keyring, logger: Logger): Promise<{ deps: ImportDeps; close: () => Promise<void> }> {
   const client = await MongoClient.connect(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000 });
   const db = client.db(config.mongodbDatabase);
-  const controlPlane = createControlPlane(db);
-  const archives = new ArchiveDatabases({
-    client,
-    prefix: config.mongodbArchiveDbPrefix,
-    keyring,
-    settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
-  });
-  const deps: ImportDeps = {
-    controlPlane,
-    imports: new ArchiveImportsStore(db),
-    leases: new TenantArchiveLease(db),
-    archives,
-    archiveStore: new ArchiveStore(archives),
-    legalHolds: new LegalHoldsStore(db),
-    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
-    logger,
-    options: { spoolDir: config.spoolDir },
-    now: () => new Date(),
-  };
-  await deps.imports.ensureIndexes();
-  await deps.legalHolds.ensureIndexes();
+  const deps = await buildImportDeps({ client, db, controlPlane: createControlPlane(db), archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, logger, spoolDir: config.spoolDir });
   return {
     deps,
     async close() {
-      await archives.close();
+      await deps.archives.close();
       await client.close();
     },
   };

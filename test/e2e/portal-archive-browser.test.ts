@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchTestChromium, TEST_ARTIFACTS_DIR, type TestChromium } from '../support/test-chromium.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password-hashing.js';
 import { parseKeyring } from '../../src/crypto/keyring.js';
@@ -23,8 +22,7 @@ import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from
 import { uniqueDbName } from '../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../support/redis.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = resolve('test-artifacts');
+const ARTIFACTS = TEST_ARTIFACTS_DIR;
 const OWNER_EMAIL = 'olga@demo-contact.example';
 const OWNER_PASSWORD = 'granite-pelican-saffron-tunnel';
 const ADMIN_EMAIL = 'cora@demo-contact.example';
@@ -41,13 +39,12 @@ let dbName: string;
 let archives: ArchiveDatabases;
 const importsDbName = uniqueDbName('portal_e2e_imports');
 let context: BrowserContext;
-let profileDir: string;
+let browser: TestChromium | undefined;
 let chats: Chat[];
 let calls: CallLog[];
 const redis = createTestRedis();
 const prefix = `${uniqueName('portal-archive-e2e')}:`;
 const tenantId = `demo-${uniqueName('t').slice(2, 8)}`;
-const cspViolations: string[] = [];
 
 const gen = <T extends RecordType>(type: T, perHour: number, seed: number) =>
   [...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour } })];
@@ -96,21 +93,12 @@ beforeAll(async () => {
   });
   server.on('request', app);
 
-  await mkdir(ARTIFACTS, { recursive: true });
-  profileDir = await mkdtemp(join(tmpdir(), 'retention-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
+  browser = await launchTestChromium();
+  context = browser.context;
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
   server?.closeAllConnections();
   await cleanupPrefix(redis, prefix);
@@ -222,6 +210,6 @@ describe('archive in a browser (Chromium)', () => {
     expect(await page.locator('h1').count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(ARTIFACTS, 'portal-jobs.png'), fullPage: true });
 
-    expect(cspViolations).toEqual([]);
+    expect(browser?.cspViolations).toEqual([]);
   }, 60_000);
 });

@@ -1,10 +1,9 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchTestChromium, TEST_ARTIFACTS_DIR, type TestChromium } from '../support/test-chromium.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateTotp } from '../../src/auth/totp.js';
 import { parseKeyring } from '../../src/crypto/keyring.js';
@@ -15,8 +14,7 @@ import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from
 import { uniqueDbName } from '../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../support/redis.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = resolve('test-artifacts');
+const ARTIFACTS = TEST_ARTIFACTS_DIR;
 const OWNER_EMAIL = 'olga@demo-contact.example';
 const OWNER_PASSWORD = 'granite-pelican-saffron-tunnel';
 
@@ -30,11 +28,10 @@ let controlPlane: ControlPlane;
 let mongo: MongoClient;
 let dbName: string;
 let context: BrowserContext;
-let profileDir: string;
+let browser: TestChromium | undefined;
 const redis = createTestRedis();
 const prefix = `${uniqueName('portal-e2e')}:`;
 const tenantId = `demo-${uniqueName('t').slice(2, 8)}`;
-const cspViolations: string[] = [];
 
 beforeAll(async () => {
   mongo = await MongoClient.connect(inject('mongoUrl'));
@@ -69,21 +66,12 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   options.publicUrl = baseUrl;
 
-  await mkdir(ARTIFACTS, { recursive: true });
-  profileDir = await mkdtemp(join(tmpdir(), 'retention-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context.on('console', (message) => {
-    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
-  });
+  browser = await launchTestChromium();
+  context = browser.context;
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
   server?.closeAllConnections();
   await cleanupPrefix(redis, prefix);
@@ -160,6 +148,6 @@ describe('portal in a browser (Chromium)', () => {
     await page.goto(`${baseUrl}/account`);
     expect(await page.locator('body').innerText()).toContain('Backup codes left: 9 of 10');
 
-    expect(cspViolations).toEqual([]);
+    expect(browser?.cspViolations).toEqual([]);
   }, 60_000);
 });
