@@ -1,6 +1,22 @@
 import { RetentionError, hasErrorCode } from '../errors.js';
 import type { Capability } from './capabilities.js';
 
+/** Errors made by {@link forbiddenError} and {@link notFoundError}: the portal audits each as `access.denied`. */
+const accessRefusals = new WeakSet<object>();
+
+function refusal(err: RetentionError): RetentionError {
+  accessRefusals.add(err);
+  return err;
+}
+
+/**
+ * Whether `err` is a refused access (a missing capability or data scope, or a record out of scope, of another tenant
+ * or unknown) as opposed to a page that does not exist or any other failure.
+ */
+export function isAccessRefusal(err: unknown): err is RetentionError {
+  return typeof err === 'object' && err !== null && accessRefusals.has(err);
+}
+
 /**
  * `ERR_FORBIDDEN` (403): the user lacks a capability (or a whole data type, on a list page). Says what is missing
  * and whom to ask; never says anything about data.
@@ -9,7 +25,7 @@ import type { Capability } from './capabilities.js';
  * throw forbiddenError('export');
  */
 export function forbiddenError(missing: Capability | string): RetentionError {
-  return new RetentionError('ERR_FORBIDDEN', `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`, 403);
+  return refusal(new RetentionError('ERR_FORBIDDEN', `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`, 403));
 }
 
 /**
@@ -18,7 +34,7 @@ export function forbiddenError(missing: Capability | string): RetentionError {
  * exists.
  */
 export function notFoundError(what = 'record'): RetentionError {
-  return new RetentionError('ERR_NOT_FOUND', `This ${what} does not exist or is not available to you. Check the link, or go back to the list.`, 404);
+  return refusal(new RetentionError('ERR_NOT_FOUND', `This ${what} does not exist or is not available to you. Check the link, or go back to the list.`, 404));
 }
 
 /** Error codes that mean "outside the caller's data scope or tenant" and must reach a user as {@link notFoundError}. */

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { forbiddenError } from '../access/access-errors.js';
 import { isPasswordExpired } from '../auth/password-policy.js';
 import { RetentionError } from '../errors.js';
 import { hasCapability, type UserCapability } from '../store/users-store.js';
@@ -41,6 +42,6 @@ export function requireCapability(capability: UserCapability) {
   return (_req: Request, res: Response, next: NextFunction): void => {
     const user = portalContext(res).user;
     if (user !== undefined && hasCapability(user, capability)) return next();
-    throw new RetentionError('ERR_FORBIDDEN', 'You do not have permission for this page. Ask the owner of your organisation.', 403);
+    throw forbiddenError(capability);
   };
 }

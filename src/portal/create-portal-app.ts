@@ -6,6 +6,7 @@ import { RetentionError } from '../errors.js';
 import { requireCompliantAccount, requireUser } from './access-gates.js';
 import { errorHandler } from './error-handler.js';
 import type { PortalDeps } from './portal-deps.js';
+import { auditRefusals } from './refusal-audit.js';
 import { createPortalServices, type PortalServices } from './portal-services.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { activationRoutes } from './routes/activation-routes.js';
@@ -125,6 +126,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(() => {
     throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
   });
+  app.use(auditRefusals(services));
   app.use(errorHandler(deps.logger));
   return { app, services };
 }

@@ -9,7 +9,7 @@ import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-re
 import { archiveViewFormat } from './archive-view-format.js';
 
 /** The URL filters of the call-log list (the archive store's call-log filter). */
-export const CALL_LOG_LIST_FIELDS = ['from', 'to', 'direction', 'outcome', 'agent', 'queue', 'number', 'tag'] as const;
+export const CALL_LOG_LIST_FIELDS = ['from', 'to', 'direction', 'outcome', 'agent', 'queue', 'number', 'contact', 'tag'] as const;
 
 /**
  * Call logs: `/call-logs` (filters in the URL, newest first, keyset pages) and `/call-logs/:id` (one call with its

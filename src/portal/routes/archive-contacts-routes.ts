@@ -5,6 +5,7 @@ import { maskPage, maskRecord } from '../../masking/mask-record.js';
 import type { CallLog } from '../../records/call-log-schema.js';
 import type { Contact } from '../../records/contact-schema.js';
 import type { ArchivedChat } from '../../store/archive/archive-documents.js';
+import type { Page } from '../../store/archive/archive-filters.js';
 import type { ArchiveStore } from '../../store/archive/archive-store.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
@@ -14,32 +15,29 @@ import { archiveViewFormat } from './archive-view-format.js';
 /** The URL filters of the contact list (the archive store's contact filter). */
 export const CONTACT_LIST_FIELDS = ['name', 'email', 'phone', 'tag'] as const;
 
-/** Most related calls and chats shown on a contact's page. */
+/** Most related calls and chats shown on a contact's page; the page links to the full lists beyond that. */
 export const RELATED_LIMIT = 20;
-const MAX_PHONES_SEARCHED = 5;
 
-/**
- * The calls a contact took part in, newest first: calls with one of the contact's numbers (at most
- * {@link MAX_PHONES_SEARCHED} numbers), read with an access narrowed to call logs. Empty without that scope.
- */
-async function relatedCalls(store: ArchiveStore, reader: ArchiveReader, contact: Contact): Promise<CallLog[]> {
-  if (!canRead(reader.principal, 'call-logs')) return [];
-  const access = archiveAccessFor(reader.principal, ['call-logs']);
-  const found = new Map<string, CallLog>();
-  for (const phone of contact.phones.slice(0, MAX_PHONES_SEARCHED)) {
-    const page = await store.listCallLogs(access, { number: phone.e164 }, { limit: RELATED_LIMIT });
-    for (const call of page.items) {
-      const numbers = [call.from.e164, call.to.e164, call.callerId, call.transfer?.toE164];
-      if (numbers.includes(phone.e164) || call.from.contactId === contact.id || call.to.contactId === contact.id) found.set(call.id, call);
-    }
-  }
-  return [...found.values()].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt) || (a.id < b.id ? 1 : -1)).slice(0, RELATED_LIMIT);
+/** The newest calls and chats a contact took part in, each list read only when the reader holds its scope. */
+interface RelatedRecords {
+  calls: Page<CallLog>;
+  chats: Page<ArchivedChat>;
 }
 
-/** The chats a contact took part in (as a participant), newest first. Empty without the chats scope. */
-async function relatedChats(store: ArchiveStore, reader: ArchiveReader, contact: Contact): Promise<ArchivedChat[]> {
-  if (!canRead(reader.principal, 'chats')) return [];
-  return (await store.listChats(archiveAccessFor(reader.principal, ['chats']), { participant: contact.id }, { limit: RELATED_LIMIT })).items;
+const NONE = { items: [], nextCursor: null };
+
+/**
+ * The calls the source linked to the contact (either end of the call), read with an access narrowed to call logs,
+ * and the chats it took part in as a participant, read with an access narrowed to chats: newest first, at most
+ * {@link RELATED_LIMIT} each. A type outside the reader's scopes is not read at all.
+ */
+async function relatedRecords(store: ArchiveStore, reader: ArchiveReader, contact: Contact): Promise<RelatedRecords> {
+  const page = { limit: RELATED_LIMIT };
+  const [calls, chats] = await Promise.all([
+    canRead(reader.principal, 'call-logs') ? store.listCallLogs(archiveAccessFor(reader.principal, ['call-logs']), { contact: contact.id }, page) : NONE,
+    canRead(reader.principal, 'chats') ? store.listChats(archiveAccessFor(reader.principal, ['chats']), { participant: contact.id }, page) : NONE,
+  ]);
+  return { calls, chats };
 }
 
 /**
@@ -68,14 +66,16 @@ export function archiveContactsRoutes(services: PortalServices): Router {
     const store = archiveStoreOf(services);
     const id = String(req.params.id);
     const contact = await findInScope(() => store.getContact(reader.access, id), 'contact');
-    const [calls, chats] = await Promise.all([relatedCalls(store, reader, contact), relatedChats(store, reader, contact)]);
-    await auditArchiveRead(services, req, reader, { action: 'record.viewed', type: 'contacts', id, details: { relatedCalls: calls.length, relatedChats: chats.length } });
+    const { calls, chats } = await relatedRecords(store, reader, contact);
+    await auditArchiveRead(services, req, reader, { action: 'record.viewed', type: 'contacts', id, details: { relatedCalls: calls.items.length, relatedChats: chats.items.length } });
     const masking = { unmasked: reader.unmasked };
     res.render('archive/contact', {
       title: 'Contact',
       contact: maskRecord('contacts', contact, masking),
-      calls: maskPage('call-logs', { items: calls, nextCursor: null }, masking).items,
-      chats: maskPage('chats', { items: chats, nextCursor: null }, masking).items,
+      calls: maskPage('call-logs', calls, masking).items,
+      chats: maskPage('chats', chats, masking).items,
+      moreCalls: calls.nextCursor === null ? undefined : `/call-logs?${new URLSearchParams({ contact: contact.id }).toString()}`,
+      moreChats: chats.nextCursor === null ? undefined : `/chats?${new URLSearchParams({ participant: contact.id }).toString()}`,
       callsReadable: canRead(reader.principal, 'call-logs'),
       chatsReadable: canRead(reader.principal, 'chats'),
       masked: !reader.unmasked,

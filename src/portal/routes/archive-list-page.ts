@@ -6,7 +6,7 @@ import type { RecordType } from '../../records/record-type.js';
 import type { Page } from '../../store/archive/archive-filters.js';
 import type { ArchiveStore } from '../../store/archive/archive-store.js';
 import type { PortalServices } from '../portal-services.js';
-import { filterQueryString, pagerLinks, parseListQuery, personalDataFilterProblems } from './archive-list-query.js';
+import { auditedFilterString, pagerLinks, parseListQuery, personalDataFilterProblems } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
@@ -50,7 +50,7 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
         problems.push((err as Error).message);
       }
     }
-    const filter = filterQueryString(query.values);
+    const filter = auditedFilterString(query.values);
     await auditArchiveRead(services, req, reader, {
       action: 'records.searched',
       type: definition.type,

@@ -1,3 +1,6 @@
+import { maskEmailAddress } from '../../masking/mask-email-address.js';
+import { maskPhoneNumber } from '../../masking/mask-phone-number.js';
+
 /** Most earlier pages a list URL remembers for its "Previous" link (older ones fall back to the first page). */
 export const MAX_BACK_CURSORS = 10;
 
@@ -122,6 +125,25 @@ export function filterQueryString(values: Record<string, string>): string {
 
 /** Filters whose values are personal data (a phone number, an email address). */
 const PERSONAL_DATA_FILTERS = ['number', 'phone', 'email'] as const;
+
+/**
+ * The filter as the audit log keeps it: like {@link filterQueryString}, with searched phone numbers and email
+ * addresses masked. The audit log is read by users who may lack the capability to see personal data and is shipped
+ * to SIEMs, so it never holds a searched number or address in full; that a search by number happened, and by whom,
+ * stays visible.
+ *
+ * @example
+ * auditedFilterString({ number: '+4930123456712', outcome: 'missed' }); // number '+49 ••• ••• ••12', outcome kept
+ */
+export function auditedFilterString(values: Record<string, string>): string {
+  const masked = Object.fromEntries(
+    Object.entries(values).map(([field, value]) => {
+      if (field === 'email') return [field, maskEmailAddress(value)];
+      return [field, (PERSONAL_DATA_FILTERS as readonly string[]).includes(field) ? maskPhoneNumber(value) : value];
+    }),
+  );
+  return filterQueryString(masked);
+}
 
 /**
  * Searching by phone number or email address would let a user who sees them masked confirm a full number or address

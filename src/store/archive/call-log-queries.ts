@@ -4,7 +4,10 @@ import { CALL_DIRECTIONS, CALL_OUTCOMES } from '../../records/call-log-schema.js
 import { filterIdSchema, filterTagSchema, timeRangeCondition, timeRangeShape } from './archive-filters.js';
 import { literalPrefixPattern, normalizePhonePrefix } from './phone-prefix.js';
 
-/** Filters of the call-log list. `number` matches the start of any number of the call (from, to, caller id, transfer). */
+/**
+ * Filters of the call-log list. `number` matches the start of any number of the call (from, to, caller id, transfer);
+ * `contact` is the id of a contact the source linked to either end of the call.
+ */
 export const callLogFilterSchema = z.strictObject({
   ...timeRangeShape,
   direction: z.enum(CALL_DIRECTIONS).optional(),
@@ -12,6 +15,7 @@ export const callLogFilterSchema = z.strictObject({
   agent: filterIdSchema.optional(),
   queue: filterIdSchema.optional(),
   number: z.string().min(2).max(40).optional(),
+  contact: filterIdSchema.optional(),
   tag: filterTagSchema.optional(),
 });
 
@@ -27,7 +31,7 @@ export const CALL_LOG_INDEXES: IndexDescription[] = [
   { key: { 'queue.id': 1, 'ix.at': -1, _id: -1 }, name: 'queue_at' },
   { key: { 'ix.numbers': 1, 'ix.at': -1, _id: -1 }, name: 'number_at' },
   { key: { tags: 1, 'ix.at': -1, _id: -1 }, name: 'tag_at' },
-  { key: { 'ix.contactIds': 1 }, name: 'contact' },
+  { key: { 'ix.contactIds': 1, 'ix.at': -1, _id: -1 }, name: 'contact_at' },
   { key: { 'ix.updatedAt': 1 }, name: 'updated' },
 ];
 
@@ -40,6 +44,7 @@ export function callLogConditions(filter: z.output<typeof callLogFilterSchema>):
     ...(filter.agent ? { 'agents.staffId': filter.agent } : {}),
     ...(filter.queue ? { 'queue.id': filter.queue } : {}),
     ...(filter.number ? { 'ix.numbers': { $regex: literalPrefixPattern(normalizePhonePrefix(filter.number)) } } : {}),
+    ...(filter.contact ? { 'ix.contactIds': filter.contact } : {}),
     ...(filter.tag ? { tags: filter.tag } : {}),
   };
 }

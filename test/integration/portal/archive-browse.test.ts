@@ -99,6 +99,7 @@ describe('archive lists', () => {
     ['agent', (c: CallLog) => c.agents.some((a) => a.staffId === calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId), () => `agent=${encodeURIComponent(calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId ?? '')}`],
     ['queue', (c: CallLog) => c.queue?.id === calls.find((x) => x.queue)?.queue?.id, () => `queue=${encodeURIComponent(calls.find((x) => x.queue)?.queue?.id ?? '')}`],
     ['tag', (c: CallLog) => c.tags.includes(calls.find((x) => x.tags.length > 0)?.tags[0] ?? ''), () => `tag=${encodeURIComponent(calls.find((x) => x.tags.length > 0)?.tags[0] ?? '')}`],
+    ['contact', (c: CallLog) => c.from.contactId === (contacts[0] as Contact).id || c.to.contactId === (contacts[0] as Contact).id, () => `contact=${encodeURIComponent((contacts[0] as Contact).id)}`],
     ['number', (c: CallLog) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith((calls[1] as CallLog).to.e164)), () => `number=${encodeURIComponent((calls[1] as CallLog).to.e164)}`],
     ['time range (days)', (c: CallLog) => Date.parse(c.startedAt) >= Date.parse(FROM.toISOString().slice(0, 10)), () => `from=${FROM.toISOString().slice(0, 10)}&to=${FROM.toISOString().slice(0, 10)}`],
   ] as const)('call-log filter %s reaches the store and renders the matching calls', async (_name, matches, query) => {
@@ -205,6 +206,22 @@ describe('record pages', () => {
     expect(idsIn(narrower.text, '/chats')).toContain((chats[0] as Chat).id);
   });
 
+  it('finds a contact’s calls by the contact id the source linked, not by a shared number', async () => {
+    const contact = contacts[1] as Contact;
+    const number = contact.phones[0]?.e164 ?? '+4930123456789';
+    const stranger = { ...(calls[5] as CallLog), id: `shared-number-${randomBytes(3).toString('hex')}`, from: { e164: number } };
+    const linked = Array.from({ length: 22 }, (_, i) => ({ ...(calls[6 + i] as CallLog), id: `linked-${i}-${randomBytes(3).toString('hex')}`, to: { e164: '+4940111222333', contactId: contact.id } }));
+    await load(tenantA, [{ type: 'call-logs', items: [stranger, ...linked] }]);
+    const page = await clients.owner.get(`/contacts/${encodeURIComponent(contact.id)}`);
+    const shown = idsIn(page.text, '/call-logs');
+    expect(shown).not.toContain(stranger.id);
+    expect(shown).toEqual([...linked].sort(byTimeDesc).slice(0, 20).map((c) => c.id));
+    const more = /href="(\/call-logs\?contact=[^"]+)">All calls with this contact/.exec(page.text)?.[1]?.replaceAll('&amp;', '&');
+    expect(more).toBe(`/call-logs?contact=${encodeURIComponent(contact.id)}`);
+    const all = await clients.owner.get(more ?? '');
+    expect(idsIn(all.text, '/call-logs').sort()).toEqual(linked.map((c) => c.id).sort());
+  });
+
   it('shows the archive health on the dashboard: last manifest imported and the import lag', async () => {
     const entry = { path: `${tenantA}/2026/05/04/manifest-0001.json`, runId: 'run-1', sha256: 'b'.repeat(64), previous: null };
     await imports.begin(tenantA, entry, new Date(Date.now() - 20 * 60_000));
@@ -286,6 +303,37 @@ describe('audit of reading', () => {
     const searched = await h.controlPlane.audit.list(tenantA, { action: 'records.searched', limit: 5 });
     expect(searched[0]).toMatchObject({ outcome: 'failure', target: 'chats', details: { type: 'chats', filter: 'channel=nope' } });
     expect(searched[1]).toMatchObject({ outcome: 'success', details: { type: 'chats', filter: 'channel=web&text=refund' } });
+  });
+
+  it('keeps searched numbers and email addresses masked in the audit log', async () => {
+    const number = (calls[2] as CallLog).from.e164;
+    const email = (contacts[2] as Contact).emails[0]?.value ?? 'someone@example.com';
+    await clients.owner.get(`/call-logs?number=${encodeURIComponent(number)}&outcome=missed`);
+    await clients.owner.get(`/contacts?email=${encodeURIComponent(email)}`);
+    const [byEmail, byNumber] = await h.controlPlane.audit.list(tenantA, { action: 'records.searched', limit: 2 });
+    expect(new URLSearchParams(String(byNumber?.details?.filter))).toEqual(new URLSearchParams({ number: maskPhoneNumber(number), outcome: 'missed' }));
+    expect(new URLSearchParams(String(byEmail?.details?.filter))).toEqual(new URLSearchParams({ email: maskEmailAddress(email) }));
+    expect(JSON.stringify([byEmail, byNumber])).not.toContain(number.slice(1));
+    expect(JSON.stringify([byEmail, byNumber])).not.toContain(email);
+  });
+
+  it('writes every refused access as access.denied: who, what and the answer, without the query string', async () => {
+    const user = await h.controlPlane.users.list(tenantA).then((users) => users.find((u) => u.dataTypes.length === 1 && u.dataTypes[0] === 'chats'));
+    const call = calls[3] as CallLog;
+    const since = new Date();
+    expect((await clients.chatsOnly.get('/call-logs?number=%2B4915')).status).toBe(403);
+    expect((await clients.chatsOnly.get(`/call-logs/${encodeURIComponent(call.id)}`)).status).toBe(404);
+    expect((await clients.chatsOnly.get('/chats/no-such-chat')).status).toBe(404);
+    expect((await clients.chatsOnly.get('/users')).status).toBe(403);
+    expect((await clients.chatsOnly.get('/no-such-page')).status).toBe(404);
+    const denied = await h.controlPlane.audit.list(tenantA, { action: 'access.denied', actorId: user?.id ?? '', from: since, limit: 10 });
+    expect(denied.map((e) => [e.target, e.outcome, e.details?.status])).toEqual([
+      ['GET /users', 'denied', 403],
+      ['GET /chats/no-such-chat', 'denied', 404],
+      [`GET /call-logs/${call.id}`, 'denied', 404],
+      ['GET /call-logs', 'denied', 403],
+    ]);
+    expect(JSON.stringify(denied)).not.toContain('4915');
   });
 });
 
