@@ -57,8 +57,9 @@ export async function exportChunk(
   await mkdir(spool, { recursive: true });
   const source = deps.createSource(job.tenantId, settings.source);
   const target = deps.createTarget(job.tenantId, settings.target);
+  let result: ChunkResult;
   try {
-    return await exportSlice(
+    result = await exportSlice(
       { job, source, target, hostKey: targetHostKey(settings.target), hostSemaphore: deps.hostSemaphore, files: settings.files, spool },
       reportProgress,
       signal,
@@ -66,6 +67,22 @@ export async function exportChunk(
   } finally {
     await target.close();
     await rm(spool, { recursive: true, force: true });
+  }
+  await recordChunkProgress(deps, job, result);
+  return result;
+}
+
+/**
+ * Notes on the run that this chunk's files are all delivered (the jobs page's progress). Progress is for display only:
+ * when it cannot be written the chunk still succeeds, since redoing its uploads would not help, and a warning is logged.
+ */
+async function recordChunkProgress(deps: ExportDeps, job: ChunkJobData, result: ChunkResult): Promise<void> {
+  const chunk = { type: job.type, index: job.index, records: result.records, rejected: result.rejected, bytes: result.bytes };
+  try {
+    await deps.controlPlane.runs.recordChunkDone(job.tenantId, job.runId, chunk, deps.now());
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    deps.logger.warn({ tenantId: job.tenantId, runId: job.runId, type: job.type, index: job.index, err: { message } }, 'could not record chunk progress');
   }
 }
 

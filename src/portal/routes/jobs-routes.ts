@@ -20,6 +20,16 @@ const DAY_MS = 86_400_000;
 /** Longest backfill one request may ask for. */
 export const MAX_BACKFILL_DAYS = 366;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Seconds between reloads of a jobs page that shows a running run. */
+export const JOBS_REFRESH_SECONDS = 5;
+
+/** Delivered so far, of the types the reader may read. */
+interface ProgressView {
+  chunks: number;
+  records: number;
+  rejected: number;
+  bytes: number;
+}
 
 /** A run as the jobs pages show it: only the types the reader may read. */
 interface RunView {
@@ -29,7 +39,9 @@ interface RunView {
   createdAt: Date;
   finishedAt: Date | null;
   chunkCount: number;
-  types: Array<{ type: RecordType; label: string; from: Date | undefined; to: Date | undefined; records: number; rejected: number; files: number; bytes: number }>;
+  types: Array<{ type: RecordType; label: string; from: Date | undefined; to: Date | undefined; records: number; rejected: number; files: number; bytes: number; soFar: ProgressView }>;
+  /** Chunks done of all chunks; records and bytes summed over the readable types only. */
+  progress: ProgressView & { chunkCount: number; lastChunkAt: Date | null };
   files: Run['files'];
   manifest: Run['manifest'];
   errors: Run['errors'];
@@ -89,6 +101,11 @@ export function parseBackfillForm(form: BackfillForm, configured: readonly Recor
 }
 
 function runView(run: Run, types: readonly RecordType[]): RunView {
+  const soFar = (type: RecordType): ProgressView => {
+    const done = run.progress.types[type];
+    return { chunks: done?.chunks ?? 0, records: done?.records ?? 0, rejected: done?.rejected ?? 0, bytes: done?.bytes ?? 0 };
+  };
+  const readable = types.map(soFar);
   return {
     id: run.id,
     trigger: run.trigger,
@@ -107,11 +124,43 @@ function runView(run: Run, types: readonly RecordType[]): RunView {
         rejected: run.totals[type]?.rejected ?? 0,
         files: run.totals[type]?.files ?? 0,
         bytes: run.totals[type]?.bytes ?? 0,
+        soFar: soFar(type),
       })),
+    progress: {
+      chunks: run.progress.chunksDone,
+      chunkCount: run.chunkCount,
+      records: readable.reduce((sum, p) => sum + p.records, 0),
+      rejected: readable.reduce((sum, p) => sum + p.rejected, 0),
+      bytes: readable.reduce((sum, p) => sum + p.bytes, 0),
+      lastChunkAt: run.progress.lastChunkAt,
+    },
     files: run.files.filter((file) => types.includes(file.type)),
     manifest: run.manifest,
     errors: run.errors,
   };
+}
+
+/** Whether a jobs page reloads itself, and the link that switches it. */
+interface RefreshView {
+  /** The page shows a running run. */
+  running: boolean;
+  /** Reloading, unless the reader turned it off with `?refresh=off`. */
+  on: boolean;
+  seconds: number;
+  /** The same page with reloading switched the other way. */
+  toggleLink: string;
+}
+
+/**
+ * Reloading of a jobs page: on while it shows a running run, unless `?refresh=off` (so a backfill form being filled
+ * in is not reset). `query` holds the page's other parameters, kept in the toggle link.
+ */
+function refreshView(req: Request, path: string, running: boolean, query: Record<string, string> = {}): RefreshView {
+  const off = req.query.refresh === 'off';
+  const toggle = new URLSearchParams(query);
+  if (!off) toggle.set('refresh', 'off');
+  const search = toggle.toString();
+  return { running, on: running && !off, seconds: JOBS_REFRESH_SECONDS, toggleLink: search === '' ? path : `${path}?${search}` };
 }
 
 /**
@@ -151,8 +200,12 @@ export function jobsRoutes(services: PortalServices): Router {
     }
     const settings = (await controlPlane.settings.getRetention(tenantId))?.value;
     const last = runs.at(-1);
+    // A page answering a form (its problems shown) does not reload: that would drop what was typed.
+    const refresh = refreshView(req, '/jobs', req.method === 'GET' && runs.some((run) => run.status === 'running'), before ? { before: beforeText } : {});
     res.status(status).render('jobs/list', {
       title: 'Jobs',
+      ...(refresh.on ? { refreshSeconds: refresh.seconds } : {}),
+      refresh,
       runs: runs.map((run) => runView(run, types)),
       olderLink: runs.length === PAGE_SIZE && last ? `/jobs?before=${encodeURIComponent(last.createdAt.toISOString())}` : undefined,
       newestLink: before === undefined ? undefined : '/jobs',
@@ -233,8 +286,11 @@ export function jobsRoutes(services: PortalServices): Router {
     const principal = authorized(res, 'jobs.detail');
     const run = await controlPlane.runs.get(portalContext(res).tenant.id, String(req.params.runId).slice(0, 300));
     if (run === undefined) throw notFoundError('run');
+    const refresh = refreshView(req, `/jobs/${encodeURIComponent(run.id)}`, run.status === 'running');
     res.render('jobs/detail', {
       title: `Run ${run.id}`,
+      ...(refresh.on ? { refreshSeconds: refresh.seconds } : {}),
+      refresh,
       run: runView(run, readableTypes(principal)),
       canRun: can(principal, 'run-jobs'),
       fmt: archiveViewFormat,

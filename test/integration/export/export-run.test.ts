@@ -127,7 +127,11 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
       expect(delivered.sort()).toEqual(expected.sort());
       expect(manifest.totals[type]?.records).toBe(expected.length);
       expect(run.totals[type]?.records).toBe(expected.length);
+      expect(run.progress.types[type]?.records).toBe(expected.length);
     }
+    expect(run.chunkCount).toBeGreaterThan(RECORD_TYPES.length);
+    expect(run.progress.chunksDone).toBe(run.chunkCount);
+    expect(run.progress.bytes).toBe(manifest.files.reduce((sum, f) => sum + f.bytes, 0));
     expect(manifest.files.every((f) => f.kind === 'records')).toBe(true);
     expect(Math.max(...(await Promise.all(files.filter((f) => f.endsWith('.gz')).map(async (f) => (await readRecords(f)).length))))).toBeLessThanOrEqual(7);
 
@@ -146,6 +150,9 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     const first = await runOnce('run-twice');
     expect(crashAtUpload).toBeUndefined();
     expect(first.errors.map((e) => e.message)).toContain('simulated crash in the middle of a chunk');
+    expect(first.progress.chunksDone).toBe(first.chunkCount);
+    expect(first.progress.records).toBe(Object.values(first.totals).reduce((sum, t) => sum + t.records, 0));
+    expect(first.progress.bytes).toBe(Object.values(first.totals).reduce((sum, t) => sum + t.bytes, 0));
     const snapshot = async () =>
       Object.fromEntries(await Promise.all((await listFiles(local)).map(async (f) => [f.slice(local.length), (await readFile(f)).toString('base64')] as const)));
     const before = await snapshot();

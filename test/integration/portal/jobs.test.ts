@@ -64,6 +64,19 @@ async function addRun(tenantId: string, shortId: string, at: Date, status: 'done
   }, new Date(at.getTime() + 1000));
 }
 
+/** A run still going: chunks 0 of chats and 0 of call-logs delivered (the chats one twice, as a retried chunk would), 1 of 3 left. */
+async function addRunningRun(tenantId: string, shortId: string, at: Date): Promise<string> {
+  const id = `${tenantId}.${shortId}`;
+  const windows = { 'call-logs': { from: new Date(at.getTime() - 3_600_000), to: at }, chats: { from: new Date(at.getTime() - 3_600_000), to: at } };
+  await h.controlPlane.runs.createIfAbsent({ id, tenantId, trigger: 'schedule', windows, previous: null, chunkCount: 3, createdAt: at });
+  await h.controlPlane.runs.recordChunkDone(tenantId, id, { type: 'chats', index: 0, records: 40, rejected: 2, bytes: 4096 }, new Date(at.getTime() + 1000));
+  await h.controlPlane.runs.recordChunkDone(tenantId, id, { type: 'chats', index: 0, records: 40, rejected: 2, bytes: 4096 }, new Date(at.getTime() + 2000));
+  await h.controlPlane.runs.recordChunkDone(tenantId, id, { type: 'call-logs', index: 0, records: 9, rejected: 0, bytes: 1024 }, new Date(at.getTime() + 3000));
+  return id;
+}
+
+const REFRESH_META = '<meta http-equiv="refresh" content="5">';
+
 async function runJobsOf(tenantId: string) {
   return (await queues.runs.getJobs(['waiting', 'delayed', 'prioritized'])).filter((job) => job.data.tenantId === tenantId && job.data.trigger !== 'schedule');
 }
@@ -221,6 +234,76 @@ describe('portal: jobs', () => {
     await addRun(healthy, 'ok', new Date('2026-03-03T02:00:00Z'), 'done');
     const other = await signedIn(healthy, ['run-jobs']);
     expect((await other.get('/jobs')).text).not.toContain('runs failed.');
+  });
+
+  it('shows a running run\'s progress (chunks done of all, records and bytes so far) and refreshes the page while it runs', async () => {
+    const tenantId = await configuredTenant();
+    await addRun(tenantId, 'run-old', new Date('2026-03-01T02:00:00Z'), 'done');
+    const id = await addRunningRun(tenantId, 'run-live', new Date('2026-03-02T02:00:00Z'));
+    const client = await signedIn(tenantId, ['run-jobs']);
+
+    const list = await client.get('/jobs');
+    expect(list.status).toBe(200);
+    expect(list.text).toContain(REFRESH_META);
+    expect(list.text).toContain('This page refreshes every 5 seconds while a run is going.');
+    expect(list.text).toContain('href="/jobs?refresh=off"');
+    expect(list.text).toContain('<progress value="2" max="3"');
+    expect(list.text).toContain('2 of 3 chunks, 49 records, 5.0 KB so far');
+    expect(list.text).toContain('Chats: 40 records, 2 rejected, 4.0 KB so far');
+    expect(list.text).toContain('Chats: 5 records, 1 rejected, 5.4 KB</div>');
+
+    const detail = await client.get(`/jobs/${id}`);
+    expect(detail.status).toBe(200);
+    expect(detail.text).toContain(REFRESH_META);
+    expect(detail.text).toContain('<progress value="2" max="3"');
+    expect(detail.text).toContain('2 of 3 delivered');
+    expect(detail.text).toContain('Delivered so far');
+    expect(detail.text).toContain(`href="/jobs/${id}?refresh=off"`);
+    expect(detail.text).not.toMatch(/style=/);
+
+    const finished = await client.get(`/jobs/${tenantId}.run-old`);
+    expect(finished.text).not.toContain('http-equiv="refresh"');
+    expect(finished.text).not.toContain('<progress');
+    expect(finished.text).not.toContain('refreshes every');
+    expect(finished.text).toContain('Totals');
+  });
+
+  it('sums the progress of readable types only', async () => {
+    const tenantId = await configuredTenant();
+    const id = await addRunningRun(tenantId, 'run-live', new Date('2026-03-02T02:00:00Z'));
+    const callLogsOnly = await signedIn(tenantId, ['run-jobs'], ['call-logs']);
+    const list = await callLogsOnly.get('/jobs');
+    expect(list.text).toContain('2 of 3 chunks, 9 records, 1.0 KB so far');
+    expect(list.text).toContain('Call logs: 9 records, 1.0 KB so far');
+    expect(list.text).not.toContain('Chats:');
+    expect(list.text).not.toContain('4.0 KB');
+    expect((await callLogsOnly.get(`/jobs/${id}`)).text).not.toContain('4.0 KB');
+  });
+
+  it('does not refresh when no shown run is running, when turned off, or on a form answer', async () => {
+    const tenantId = await configuredTenant();
+    await addRun(tenantId, 'run-ok', new Date('2026-03-01T02:00:00Z'), 'done');
+    await addRun(tenantId, 'run-bad', new Date('2026-03-02T02:00:00Z'), 'failed');
+    const client = await signedIn(tenantId, ['run-jobs']);
+    const quiet = await client.get('/jobs');
+    expect(quiet.text).not.toContain('http-equiv="refresh"');
+    expect(quiet.text).not.toContain('<progress');
+    expect(quiet.text).not.toContain('refreshes every');
+    expect((await client.get(`/jobs/${tenantId}.run-bad`)).text).toContain('0 of 2 delivered before the run failed');
+
+    const id = await addRunningRun(tenantId, 'run-live', new Date('2026-03-03T02:00:00Z'));
+    const off = await client.get('/jobs?refresh=off');
+    expect(off.text).not.toContain('http-equiv="refresh"');
+    expect(off.text).toContain('Refreshing is off while a run is going.');
+    expect(off.text).toContain('href="/jobs"');
+    expect(off.text).toContain('<progress value="2" max="3"');
+    expect((await client.get(`/jobs/${id}?refresh=off`)).text).not.toContain('http-equiv="refresh"');
+    expect((await client.get('/jobs?refresh=yes')).text).toContain(REFRESH_META);
+
+    const answer = await client.post('/jobs/backfill', { from: '', to: '2026-01-02', types: ['chats'] });
+    expect(answer.status).toBe(400);
+    expect(answer.text).toContain('<progress value="2" max="3"');
+    expect(answer.text).not.toContain('http-equiv="refresh"');
   });
 
   it('the nav shows Jobs and Retention by capability', async () => {
