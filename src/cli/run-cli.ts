@@ -276,10 +276,13 @@ async function runsCommand(args: readonly string[], io: CliIo, services: CliServ
   const runs = await cp.runs.listByTenant(id, { limit });
   if (runs.length === 0) io.stdout(`no runs yet for ${id}; start one with: retention run-now ${id}`);
   for (const run of runs) {
-    const records = Object.values(run.totals).reduce((n, t) => n + t.records, 0);
-    const rejected = Object.values(run.totals).reduce((n, t) => n + t.rejected, 0);
-    const bytes = Object.values(run.totals).reduce((n, t) => n + t.bytes, 0);
-    io.stdout(`${run.createdAt.toISOString()}  ${run.id}  ${run.trigger.padEnd(8)}  ${run.status.padEnd(7)}  records ${records}  rejected ${rejected}  bytes ${bytes}${run.manifest ? `  ${run.manifest.path}` : ''}`);
+    const totals = Object.values(run.totals);
+    const done = run.status === 'done' || totals.length > 0;
+    const records = done ? totals.reduce((n, t) => n + t.records, 0) : run.progress.records;
+    const rejected = done ? totals.reduce((n, t) => n + t.rejected, 0) : run.progress.rejected;
+    const bytes = done ? totals.reduce((n, t) => n + t.bytes, 0) : run.progress.bytes;
+    const chunks = run.status === 'done' ? '' : `  chunks ${run.progress.chunksDone}/${run.progress.chunkCount}${run.status === 'running' ? ' so far' : ''}`;
+    io.stdout(`${run.createdAt.toISOString()}  ${run.id}  ${run.trigger.padEnd(8)}  ${run.status.padEnd(7)}  records ${records}  rejected ${rejected}  bytes ${bytes}${chunks}${run.manifest ? `  ${run.manifest.path}` : ''}`);
     const lastError = run.errors.at(-1);
     if (run.status === 'failed' && lastError) io.stdout(`    ${lastError.code}: ${lastError.message}`);
   }

@@ -1,10 +1,14 @@
 import type { CallLog } from '../records/call-log-schema.js';
+import type { ChatMessage } from '../records/chat-schema.js';
 import type { Contact } from '../records/contact-schema.js';
 import type { RecordType } from '../records/record-type.js';
 import type { ArchivedChat } from '../store/archive/archive-documents.js';
 import type { CsvValue } from './csv-encoding.js';
 
-/** The records a results export holds per type (chats without their transcripts, as the list returns them). */
+/**
+ * The records a results export holds per type, as the lists return them (a chat without its transcript: an export
+ * with messages adds them from the transcript, see {@link CHAT_MESSAGE_COLUMNS}).
+ */
 export interface ExportedRecordByType {
   'call-logs': CallLog;
   chats: ArchivedChat;
@@ -96,6 +100,30 @@ export const EXPORT_COLUMNS: { readonly [T in RecordType]: readonly ExportColumn
   contacts: CONTACT_COLUMNS,
 };
 
+/** One row of a chats-with-messages CSV: a transcript message (or none, for a chat without messages) and its chat. */
+export interface ChatMessageRow {
+  chat: ArchivedChat;
+  message: ChatMessage | undefined;
+}
+
+/**
+ * The message columns of a chats-with-messages CSV, after the chat's own columns ({@link EXPORT_COLUMNS}`.chats`,
+ * repeated on every row of the chat). The sender's name is the chat participant's display name (as the transcript
+ * page shows it); attachments are listed by name, an event as `kind: detail`.
+ */
+export const CHAT_MESSAGE_COLUMNS: readonly ExportColumn<ChatMessageRow>[] = [
+  ['messageSeq', (r) => r.message?.seq],
+  ['messageId', (r) => r.message?.id],
+  ['messageSentAt', (r) => r.message?.sentAt],
+  ['messageSenderId', (r) => r.message?.senderId],
+  ['messageSenderRole', (r) => r.message?.senderRole],
+  ['messageSenderName', (r) => (r.message ? r.chat.participants.find((p) => p.id === r.message?.senderId)?.displayName : undefined)],
+  ['messageType', (r) => r.message?.type],
+  ['messageText', (r) => r.message?.text],
+  ['messageAttachments', (r) => (r.message ? list(r.message.attachments.map((a) => a.name)) : undefined)],
+  ['messageEvent', (r) => (r.message?.event ? [r.message.event.kind, r.message.event.detail].filter((v) => v !== undefined).join(': ') : undefined)],
+];
+
 /** The CSV header cells of a type. */
 export function exportHeader(type: RecordType): string[] {
   return EXPORT_COLUMNS[type].map(([header]) => header);
@@ -104,4 +132,18 @@ export function exportHeader(type: RecordType): string[] {
 /** The CSV cells of one record. */
 export function exportCells<T extends RecordType>(type: T, record: ExportedRecordByType[T]): CsvValue[] {
   return (EXPORT_COLUMNS[type] as readonly ExportColumn<ExportedRecordByType[T]>[]).map(([, value]) => value(record));
+}
+
+/** The CSV header of a chats-with-messages export: the chat columns, then {@link CHAT_MESSAGE_COLUMNS}. */
+export function chatMessageHeader(): string[] {
+  return [...exportHeader('chats'), ...CHAT_MESSAGE_COLUMNS.map(([header]) => header)];
+}
+
+/**
+ * The CSV cells of one chats-with-messages row: the chat's cells, then the message's (all empty for a chat without
+ * messages, which still gets one row so that every exported chat appears in the file).
+ */
+export function chatMessageCells(chat: ArchivedChat, message: ChatMessage | undefined, chatCells: readonly CsvValue[] = exportCells('chats', chat)): CsvValue[] {
+  const row: ChatMessageRow = { chat, message };
+  return [...chatCells, ...CHAT_MESSAGE_COLUMNS.map(([, value]) => value(row))];
 }

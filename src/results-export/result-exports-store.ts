@@ -14,8 +14,17 @@ export interface ResultExportFile {
   name: string;
   contentType: string;
   records: number;
+  /** Transcript messages in the file (exports of chats with their messages only). */
+  messages?: number;
   bytes: number;
   sha256: string;
+}
+
+/** How far a running export got: records (and, with messages, transcript messages) and bytes written. */
+export interface ResultExportProgress {
+  records: number;
+  messages?: number;
+  bytes: number;
 }
 
 /** One results export: who asked for what, how far it got, and its file once done. */
@@ -30,8 +39,13 @@ export interface ResultExport {
   filter: Record<string, unknown>;
   /** Personal data masked (the user could not see it unmasked when asking). */
   masked: boolean;
+  /**
+   * Chats only: each chat with its transcript (JSON: a `messages` array per chat; CSV: one row per message, the
+   * chat's columns repeated). False for the other types and for "chats only".
+   */
+  withMessages: boolean;
   status: ResultExportStatus;
-  progress: { records: number; bytes: number };
+  progress: ResultExportProgress;
   limits: { maxRecords: number; maxBytes: number };
   file: ResultExportFile | null;
   error: { code: string; message: string } | null;
@@ -49,8 +63,10 @@ interface DownloadLinkDocument {
   usedAt: Date | null;
 }
 
-interface ResultExportDocument extends Omit<ResultExport, 'id'> {
+interface ResultExportDocument extends Omit<ResultExport, 'id' | 'withMessages'> {
   _id: string;
+  /** Absent on exports asked for before chats could carry their messages. */
+  withMessages?: boolean;
   link: DownloadLinkDocument | null;
 }
 
@@ -69,7 +85,7 @@ export const RESULT_EXPORT_CHUNK_BYTES = 255 * 1024;
 /** The state of an export's download link, as {@link ResultExportsStore.useLink} found it. */
 export type LinkUse = { ok: true; export: ResultExport } | { ok: false; reason: 'invalid' | 'expired' | 'used' };
 
-const toExport = ({ _id, link: _link, ...rest }: ResultExportDocument): ResultExport => ({ id: _id, ...rest });
+const toExport = ({ _id, link: _link, withMessages, ...rest }: ResultExportDocument): ResultExport => ({ id: _id, ...rest, withMessages: withMessages ?? false });
 
 /**
  * The control plane's `resultExports` collection (one document per export, with the hash of its current download
@@ -97,8 +113,8 @@ export class ResultExportsStore {
     await this.chunks.createIndex({ exportId: 1, n: 1 }, { name: 'export_n' });
   }
 
-  /** Stores a new export in status `queued`. */
-  async create(input: Omit<ResultExport, 'status' | 'progress' | 'file' | 'error' | 'updatedAt' | 'finishedAt'>): Promise<ResultExport> {
+  /** Stores a new export in status `queued` (`withMessages` defaults to false). */
+  async create(input: Omit<ResultExport, 'status' | 'progress' | 'file' | 'error' | 'updatedAt' | 'finishedAt' | 'withMessages'> & { withMessages?: boolean }): Promise<ResultExport> {
     const doc: ResultExportDocument = {
       _id: input.id,
       tenantId: assertTenantId(input.tenantId),
@@ -107,6 +123,7 @@ export class ResultExportsStore {
       format: input.format,
       filter: input.filter,
       masked: input.masked,
+      withMessages: input.withMessages ?? false,
       status: 'queued',
       progress: { records: 0, bytes: 0 },
       limits: input.limits,
@@ -147,7 +164,7 @@ export class ResultExportsStore {
     return result.matchedCount === 1;
   }
 
-  async setProgress(tenantId: string, exportId: string, progress: { records: number; bytes: number }, now = new Date()): Promise<void> {
+  async setProgress(tenantId: string, exportId: string, progress: ResultExportProgress, now = new Date()): Promise<void> {
     await this.exports.updateOne({ _id: exportId, tenantId: assertTenantId(tenantId), status: 'running' }, { $set: { progress, updatedAt: now } });
   }
 
@@ -175,7 +192,7 @@ export class ResultExportsStore {
     }
     await this.exports.updateOne(
       { _id: exportId, tenantId: tenant },
-      { $set: { status: 'done', file, progress: { records: file.records, bytes: file.bytes }, error: null, updatedAt: now, finishedAt: now } },
+      { $set: { status: 'done', file, progress: { records: file.records, ...(file.messages !== undefined ? { messages: file.messages } : {}), bytes: file.bytes }, error: null, updatedAt: now, finishedAt: now } },
     );
   }
 

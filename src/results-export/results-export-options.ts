@@ -9,7 +9,10 @@ export interface ResultsExportOptions {
    * is told to narrow the filter instead.
    */
   maxRecords?: number;
-  /** Most bytes of one export file, the same way. Default 100 MiB. */
+  /**
+   * Most bytes of one export file, the same way; the transcripts of an export of chats with their messages count
+   * too (`maxRecords` counts the chats). Default 100 MiB.
+   */
   maxBytes?: number;
   /** How long a download link works, in seconds (each link also works once). Default 900 (15 minutes). */
   linkLifetimeSeconds?: number;
@@ -17,7 +20,7 @@ export interface ResultsExportOptions {
   keepSeconds?: number;
   /** Local directory of the spool file while an export is written. Default the OS temp directory. */
   spoolDir?: string;
-  /** Records read per archive page (one round trip each). Default 200, the archive's maximum. */
+  /** Records, and messages of a chat's transcript, read per archive page (one round trip each). Default 200, the archive's maximum. */
   pageSize?: number;
 }
 

@@ -16,6 +16,8 @@ export interface ResultsExportJobData {
 /** Progress a job reports (`job.progress`), also kept on the export's document. */
 export interface ResultsExportProgress {
   records: number;
+  /** Transcript messages written (exports of chats with their messages only). */
+  messages?: number;
   bytes: number;
 }
 
@@ -59,7 +61,7 @@ export function resultsExportProcessor(deps: RunResultsExportDeps) {
   return async (job: Job<ResultsExportJobData>): Promise<ResultsExportProgress> => {
     try {
       const file = await runResultsExport(job.data, deps, (progress) => job.updateProgress(progress));
-      return { records: file.records, bytes: file.bytes };
+      return { records: file.records, ...(file.messages !== undefined ? { messages: file.messages } : {}), bytes: file.bytes };
     } catch (err) {
       const code = errorCodeOf(err);
       const permanent = err instanceof UnrecoverableError || PERMANENT_EXPORT_ERROR_CODES.has(code);

@@ -17,13 +17,23 @@ import { isWellFormedDownloadToken, issueDownloadToken, verifyDownloadToken } fr
 import type { ResultExport, ResultExportsStore } from './result-exports-store.js';
 import { resolveResultsExportOptions, type ResolvedResultsExportOptions, type ResultsExportOptions } from './results-export-options.js';
 import { RESULTS_EXPORT_JOB_OPTIONS, resultsExportJobId, type ResultsExportJobData } from './results-export-queue.js';
+import { maskFilterValues } from '../masking/mask-filter-values.js';
 
-/** What a user asks for: the type, the format and the list's current filter (as the list page has it). */
-export const exportRequestSchema = z.strictObject({
-  type: z.enum(RECORD_TYPES),
-  format: z.enum(['json', 'csv']),
-  filter: z.record(z.string(), z.unknown()).default({}),
-});
+/** Whether an export of chats carries their transcripts: `include` (the default for chats) or `omit`. */
+export const EXPORT_MESSAGES_CHOICES = ['include', 'omit'] as const;
+
+/**
+ * What a user asks for: the type, the format, the list's current filter (as the list page has it) and, for chats
+ * only, whether the chats' messages are included (default `include`).
+ */
+export const exportRequestSchema = z
+  .strictObject({
+    type: z.enum(RECORD_TYPES),
+    format: z.enum(['json', 'csv']),
+    filter: z.record(z.string(), z.unknown()).default({}),
+    messages: z.enum(EXPORT_MESSAGES_CHOICES).optional(),
+  })
+  .refine((request) => request.messages === undefined || request.type === 'chats', { path: ['messages'], message: 'can only be chosen for an export of chats' });
 
 /** An export request as the portal gives it. */
 export type ExportRequest = z.input<typeof exportRequestSchema>;
@@ -87,7 +97,8 @@ export class ResultsExportService {
   }
 
   /**
-   * Validates the request, stores the export and queues its job. `ERR_FORBIDDEN` (403) without `export` or for a
+   * Validates the request, stores the export and queues its job. An export of chats carries their messages unless
+   * the request says `messages: 'omit'`. `ERR_FORBIDDEN` (403) without `export` or for a
    * type outside the data scope (both audited as denied); `ERR_EXPORT_REQUEST_INVALID` or
    * `ERR_ARCHIVE_FILTER_INVALID` (400) for a bad request.
    */
@@ -101,7 +112,7 @@ export class ResultsExportService {
     }
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `export request field "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}: give a type (${RECORD_TYPES.join(', ')}), a format (json or csv) and the list's filter`, 400);
+      throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `export request field "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}: give a type (${RECORD_TYPES.join(', ')}), a format (json or csv), the list's filter and, for chats, messages (include or omit)`, 400);
     }
     const { format, filter } = parsed.data;
     const validType = parsed.data.type;
@@ -115,6 +126,7 @@ export class ResultsExportService {
       format,
       filter: JSON_SAFE(filter),
       masked: !can(principal, 'see-unmasked-personal-data'),
+      withMessages: validType === 'chats' && parsed.data.messages !== 'omit',
       limits: { maxRecords: this.options.maxRecords, maxBytes: this.options.maxBytes },
       createdAt,
       expiresAt: new Date(createdAt.getTime() + this.options.keepSeconds * 1000),
@@ -124,7 +136,8 @@ export class ResultsExportService {
       type: job.type,
       format: job.format,
       masked: job.masked,
-      filter: JSON.stringify(job.filter).slice(0, 500),
+      ...(job.type === 'chats' ? { withMessages: job.withMessages } : {}),
+      filter: JSON.stringify(maskFilterValues(job.filter)).slice(0, 500),
     });
     return job;
   }
@@ -190,7 +203,14 @@ export class ResultsExportService {
     if (!use.ok) return refuse(use.reason);
     const file = use.export.file;
     if (!file) return refuse('invalid');
-    await this.audit(principal, 'export.downloaded', 'success', client, target, { type: use.export.type, format: use.export.format, records: file.records, bytes: file.bytes, masked: use.export.masked });
+    await this.audit(principal, 'export.downloaded', 'success', client, target, {
+      type: use.export.type,
+      format: use.export.format,
+      records: file.records,
+      ...(file.messages !== undefined ? { messages: file.messages } : {}),
+      bytes: file.bytes,
+      masked: use.export.masked,
+    });
     return { fileName: file.name, contentType: file.contentType, bytes: file.bytes, sha256: file.sha256, stream: this.deps.exports.openFile(principal.tenantId, use.export.id) };
   }
 

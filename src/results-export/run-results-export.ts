@@ -5,17 +5,19 @@ import { SpoolFile } from '../archive/spool-file.js';
 import { RetentionError } from '../errors.js';
 import { maskRecord } from '../masking/mask-record.js';
 import type { RecordType } from '../records/record-type.js';
+import type { ArchivedChat } from '../store/archive/archive-documents.js';
 import type { Page } from '../store/archive/archive-filters.js';
 import type { ArchiveAccess } from '../store/archive/archive-scope.js';
 import type { ArchiveStore } from '../store/archive/archive-store.js';
+import { writeChatWithTranscript } from './chat-transcript-export.js';
 import { csvLine } from './csv-encoding.js';
-import { exportCells, exportHeader, type ExportedRecordByType } from './export-columns.js';
-import type { ExportFormat, ResultExportFile, ResultExportsStore } from './result-exports-store.js';
+import { chatMessageHeader, exportCells, exportHeader, type ExportedRecordByType } from './export-columns.js';
+import type { ExportFormat, ResultExport, ResultExportFile, ResultExportProgress, ResultExportsStore } from './result-exports-store.js';
 import { resolveResultsExportOptions, type ResultsExportOptions } from './results-export-options.js';
 
 /** What {@link runResultsExport} needs. */
 export interface RunResultsExportDeps {
-  archive: Pick<ArchiveStore, 'listCallLogs' | 'listChats' | 'listContacts'>;
+  archive: Pick<ArchiveStore, 'listCallLogs' | 'listChats' | 'listContacts' | 'chatTranscript'>;
   exports: ResultExportsStore;
   options?: ResultsExportOptions;
   now?: () => Date;
@@ -37,11 +39,11 @@ interface ExportEncoding {
   end(records: number): string;
 }
 
-function encodingOf(format: ExportFormat, type: RecordType): ExportEncoding {
+function encodingOf(format: ExportFormat, type: RecordType, withMessages: boolean): ExportEncoding {
   if (format === 'csv') {
     return {
       contentType: 'text/csv; charset=utf-8',
-      start: `\uFEFF${csvLine(exportHeader(type))}`,
+      start: `\uFEFF${csvLine(withMessages ? chatMessageHeader() : exportHeader(type))}`,
       record: (record) => csvLine(exportCells(type, record as never)),
       end: () => '',
     };
@@ -55,6 +57,12 @@ function encodingOf(format: ExportFormat, type: RecordType): ExportEncoding {
 }
 
 const stamp = (date: Date): string => date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+
+/** `chats-20260505-090000.csv`, `chats-with-messages-20260505-090000-unmasked.json`. */
+const fileNameOf = (job: ResultExport): string => `${job.type}${job.withMessages ? '-with-messages' : ''}-${stamp(job.createdAt)}${job.masked ? '' : '-unmasked'}.${job.format}`;
+
+/** While a long transcript is written, progress is stored again after at least this many more bytes. */
+const PROGRESS_EVERY_BYTES = 1024 * 1024;
 
 function tooLarge(what: string): RetentionError {
   return new RetentionError(
@@ -70,8 +78,14 @@ function tooLarge(what: string): RetentionError {
  * of complete records) or CSV (a header and the columns of `EXPORT_COLUMNS`, UTF-8 with a byte-order mark for
  * spreadsheets, formula-safe cells) into a local spool file, then stores the file with the export and marks it done.
  *
- * Limits: more records than `limits.maxRecords` or more bytes than `limits.maxBytes` fail the export with
- * `ERR_EXPORT_TOO_LARGE` (no partial file is kept). Running it again after a success changes nothing.
+ * Chats `withMessages` also carry their transcripts, read page by page through the archive's transcript method
+ * and masked like the portal's transcript page (see {@link writeChatWithTranscript}): JSON gives each chat a
+ * `messages` array, CSV has one row per message with the chat's columns repeated.
+ *
+ * Limits: more records than `limits.maxRecords` or more bytes than `limits.maxBytes` (messages included) fail the
+ * export with `ERR_EXPORT_TOO_LARGE` (no partial file is kept). Progress (records, messages, bytes) is stored after
+ * each page of records and, within a long transcript, after every further MiB. Running it again after a success
+ * changes nothing.
  *
  * @example
  * await runResultsExport({ tenantId: 'acme', exportId }, { archive, exports }, (p) => job.updateProgress(p));
@@ -79,7 +93,7 @@ function tooLarge(what: string): RetentionError {
 export async function runResultsExport(
   data: { tenantId: string; exportId: string },
   deps: RunResultsExportDeps,
-  onProgress: (progress: { records: number; bytes: number }) => unknown = () => undefined,
+  onProgress: (progress: ResultExportProgress) => unknown = () => undefined,
 ): Promise<ResultExportFile> {
   const options = resolveResultsExportOptions(deps.options);
   const now = deps.now ?? (() => new Date());
@@ -91,11 +105,21 @@ export async function runResultsExport(
   }
 
   const access: ArchiveAccess = { tenantId: job.tenantId, scope: { types: [job.type] } };
-  const encoding = encodingOf(job.format, job.type);
+  const withMessages = job.withMessages && job.type === 'chats';
+  const masking = { unmasked: !job.masked };
+  const encoding = encodingOf(job.format, job.type, withMessages);
   const localPath = join(options.spoolDir, `result-export-${job.id}-${randomBytes(4).toString('hex')}.tmp`);
   const spool = new SpoolFile(localPath);
   let bytes = 0;
   let records = 0;
+  let messages = 0;
+  let reportedBytes = 0;
+  const progress = (): ResultExportProgress => ({ records, ...(withMessages ? { messages } : {}), bytes });
+  const report = async (): Promise<void> => {
+    reportedBytes = bytes;
+    await deps.exports.setProgress(job.tenantId, job.id, progress(), now());
+    await onProgress(progress());
+  };
   const write = async (text: string): Promise<void> => {
     const size = Buffer.byteLength(text, 'utf8');
     if (bytes + size > job.limits.maxBytes) throw tooLarge(`${job.limits.maxBytes} bytes`);
@@ -109,19 +133,35 @@ export async function runResultsExport(
       const page = await listPage(deps.archive, job.type, access, job.filter, { limit: options.pageSize, ...(cursor !== undefined ? { cursor } : {}) });
       if (records + page.items.length > job.limits.maxRecords) throw tooLarge(`${job.limits.maxRecords} records`);
       for (const item of page.items) {
-        await write(encoding.record(maskRecord(job.type, item as never, { unmasked: !job.masked }), records));
+        const shown = maskRecord(job.type, item as never, masking);
+        if (withMessages) {
+          await writeChatWithTranscript(shown as ArchivedChat, records, {
+            archive: deps.archive,
+            access,
+            format: job.format,
+            masking,
+            pageSize: options.pageSize,
+            write,
+            onMessages: async (count) => {
+              messages += count;
+              if (bytes - reportedBytes >= PROGRESS_EVERY_BYTES) await report();
+            },
+          });
+        } else {
+          await write(encoding.record(shown, records));
+        }
         records += 1;
       }
-      await deps.exports.setProgress(job.tenantId, job.id, { records, bytes }, now());
-      await onProgress({ records, bytes });
+      await report();
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
     await write(encoding.end(records));
     const digest = await spool.finish();
     const file: ResultExportFile = {
-      name: `${job.type}-${stamp(job.createdAt)}${job.masked ? '' : '-unmasked'}.${job.format}`,
+      name: fileNameOf(job),
       contentType: encoding.contentType,
       records,
+      ...(withMessages ? { messages } : {}),
       bytes: digest.bytes,
       sha256: digest.sha256,
     };

@@ -1,5 +1,4 @@
-import { maskEmailAddress } from '../../masking/mask-email-address.js';
-import { maskPhoneNumber } from '../../masking/mask-phone-number.js';
+import { maskFilterValues, PERSONAL_DATA_FILTERS } from '../../masking/mask-filter-values.js';
 
 /** Most earlier pages a list URL remembers for its "Previous" link (older ones fall back to the first page). */
 export const MAX_BACK_CURSORS = 10;
@@ -123,9 +122,6 @@ export function filterQueryString(values: Record<string, string>): string {
   return new URLSearchParams(values).toString().slice(0, 1000);
 }
 
-/** Filters whose values are personal data (a phone number, an email address). */
-const PERSONAL_DATA_FILTERS = ['number', 'phone', 'email'] as const;
-
 /**
  * The filter as the audit log keeps it: like {@link filterQueryString}, with searched phone numbers and email
  * addresses masked. The audit log is read by users who may lack the capability to see personal data and is shipped
@@ -136,13 +132,7 @@ const PERSONAL_DATA_FILTERS = ['number', 'phone', 'email'] as const;
  * auditedFilterString({ number: '+4930123456712', outcome: 'missed' }); // number '+49 ••• ••• ••12', outcome kept
  */
 export function auditedFilterString(values: Record<string, string>): string {
-  const masked = Object.fromEntries(
-    Object.entries(values).map(([field, value]) => {
-      if (field === 'email') return [field, maskEmailAddress(value)];
-      return [field, (PERSONAL_DATA_FILTERS as readonly string[]).includes(field) ? maskPhoneNumber(value) : value];
-    }),
-  );
-  return filterQueryString(masked);
+  return filterQueryString(maskFilterValues(values));
 }
 
 /**

@@ -22,7 +22,7 @@ export const EXPORT_FILTER_FIELDS: { readonly [T in RecordType]: readonly string
 };
 
 /** Form fields of an export request that are not filter fields. */
-const REQUEST_KEYS = new Set(['type', 'format', '_csrf']);
+const REQUEST_KEYS = new Set(['type', 'format', 'messages', '_csrf']);
 
 const isRecordType = (value: string): value is RecordType => (RECORD_TYPES as readonly string[]).includes(value);
 
@@ -44,20 +44,23 @@ function exporter(res: Response, routeId: RouteId): Principal {
 }
 
 /**
- * The export request of a form posted from a list page: the type, the format and the list's filter as the list
- * read it from its URL (days become instants the same way), so the file holds what the list shows.
+ * The export request of a form posted from a list page: the type, the format, the list's filter as the list
+ * read it from its URL (days become instants the same way), so the file holds what the list shows, and for chats
+ * whether their messages are included (`messages`, checked by the service).
  * `ERR_EXPORT_REQUEST_INVALID` (400) for a filter the list would refuse too.
  */
-function exportRequestOf(req: Request, principal: Principal): { type: string; format: string; filter: Record<string, string> } {
+function exportRequestOf(req: Request, principal: Principal): { type: string; format: string; filter: Record<string, string>; messages?: string } {
   const type = formField(req, 'type', 40);
   const format = formField(req, 'format', 10);
-  if (!isRecordType(type)) return { type, format, filter: {} };
+  const messages = formField(req, 'messages', 10);
+  const choice = messages === '' ? {} : { messages };
+  if (!isRecordType(type)) return { type, format, filter: {}, ...choice };
   const body: unknown = req.body;
   const fields = typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([key]) => !REQUEST_KEYS.has(key))) : {};
   const query = parseListQuery(fields, EXPORT_FILTER_FIELDS[type]);
   const problem = [...query.problems, ...personalDataFilterProblems(query.filter, can(principal, 'see-unmasked-personal-data'))][0];
   if (problem !== undefined) throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `${problem} Go back to the list, fix the filter and export again.`, 400);
-  return { type, format, filter: query.filter };
+  return { type, format, filter: query.filter, ...choice };
 }
 
 /**

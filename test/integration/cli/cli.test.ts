@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RunsStore } from '../../../src/store/runs-store.js';
 import { runCli, type CliIo } from '../../../src/cli/run-cli.js';
 import { parseKeyring } from '../../../src/crypto/keyring.js';
 import { openSecret } from '../../../src/crypto/secret-box.js';
@@ -153,6 +154,21 @@ describe('retention tenant …', () => {
     await redis.quit();
     const actions = (await client.db(dbName).collection('audit').find({ tenantId: 'cli-acme' }).toArray()).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['tenant.created', 'settings.changed', 'run.requested', 'run.backfill-requested']));
+  });
+
+  it('lists runs with the progress of a running one and the totals of a finished one', async () => {
+    const runs = new RunsStore(client.db(dbName));
+    const createdAt = new Date('2026-11-23T11:00:00Z');
+    await runs.createIfAbsent({ id: 'cli-running', tenantId: 'cli-acme', trigger: 'manual', windows: {}, previous: null, chunkCount: 4, createdAt });
+    await runs.recordChunkDone('cli-acme', 'cli-running', { type: 'chats', index: 0, records: 120, rejected: 2, bytes: 4_096 });
+    await runs.recordChunkDone('cli-acme', 'cli-running', { type: 'chats', index: 0, records: 120, rejected: 2, bytes: 4_096 });
+    await runs.createIfAbsent({ id: 'cli-done', tenantId: 'cli-acme', trigger: 'schedule', windows: {}, previous: null, chunkCount: 1, createdAt: new Date(createdAt.getTime() - 60_000) });
+    await runs.markDone('cli-acme', 'cli-done', { manifest: { runId: 'cli-done', path: 'cli-acme/m.json', sha256: 'a'.repeat(64) }, files: [], totals: { contacts: { records: 9, rejected: 0, files: 1, bytes: 300 } } });
+    const listed = await cli(['runs', 'cli-acme']);
+    expect(listed.code).toBe(0);
+    const lines = listed.out.split('\n');
+    expect(lines.find((line) => line.includes('cli-running'))).toMatch(/running\s+records 120 {2}rejected 2 {2}bytes 4096 {2}chunks 1\/4 so far$/);
+    expect(lines.find((line) => line.includes('cli-done'))).toMatch(/done\s+records 9 {2}rejected 0 {2}bytes 300 {2}cli-acme\/m\.json$/);
   });
 
   it('re-seals every secret under the new active key on keys rotate', async () => {

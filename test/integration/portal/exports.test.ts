@@ -1,3 +1,4 @@
+import { maskPhoneNumber } from '../../../src/masking/mask-phone-number.js';
 import { randomBytes } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -5,9 +6,10 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { maskRecord } from '../../../src/masking/mask-record.js';
 import type { CallLog } from '../../../src/records/call-log-schema.js';
+import type { ChatMessage } from '../../../src/records/chat-schema.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
 import type { RecordType } from '../../../src/records/record-type.js';
-import { exportCells, exportHeader } from '../../../src/results-export/export-columns.js';
+import { chatMessageHeader, exportCells, exportHeader } from '../../../src/results-export/export-columns.js';
 import { ResultExportsStore, type ResultExport } from '../../../src/results-export/result-exports-store.js';
 import { createResultsExportQueue, createResultsExportWorker, type ResultsExportJobData } from '../../../src/results-export/results-export-queue.js';
 import { ResultsExportService } from '../../../src/results-export/results-export-service.js';
@@ -18,6 +20,7 @@ import type { UserCapability } from '../../../src/store/users-store.js';
 import { uniqueDbName } from '../../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
 import { parseCsv } from '../../unit/results-export/rfc4180-parser.js';
+import { chatWithoutMessages, chatWithTranscript, PLANTED_PIECES, UNMASKED_E164, UNMASKED_EMAIL } from '../results-export/chat-fixtures.js';
 import { startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
 
 const DAY_MS = 86_400_000;
@@ -124,6 +127,9 @@ beforeAll(async () => {
   calls = [...generateRecords({ seed: 31, tenantId: tenant, type: 'call-logs', from: FROM, to: TO, ratesPerHour: { 'call-logs': 60 } })];
   const writer = new ArchiveWriter(await archives.forTenant(tenant), tenant, `${tenant}/manifest-test.json`);
   for (const call of calls) await writer.add('call-logs', call);
+  for (const chat of generateRecords({ seed: 31, tenantId: tenant, type: 'chats', from: FROM, to: TO, ratesPerHour: { chats: 6 } })) await writer.add('chats', chat);
+  await writer.add('chats', chatWithTranscript({ id: 'chat-long', tenantId: tenant, tag: 'transcript', messages: 120, startedAt: new Date(FROM.getTime() + 60_000).toISOString() }));
+  await writer.add('chats', chatWithoutMessages({ id: 'chat-empty', tenantId: tenant, tag: 'transcript', startedAt: new Date(FROM.getTime() + 30_000).toISOString() }));
   await writer.finish();
   await archiveStore.ensureIndexes(tenant);
   clients.unmasked = await signedIn(tenant, ['call-logs'], ['export', 'see-unmasked-personal-data']);
@@ -306,7 +312,78 @@ describe('exports: searching by personal data', () => {
     const refused = await clients.masked.post('/exports', { type: 'call-logs', format: 'csv', number: '+49' });
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('needs the permission to see personal data unmasked');
-    const accepted = await clients.unmasked.post('/exports', { type: 'call-logs', format: 'csv', number: '+49' });
+    const accepted = await clients.unmasked.post('/exports', { type: 'call-logs', format: 'csv', number: '+4930123456712' });
     expect(accepted.status).toBe(303);
+    const [requested] = await h.db.collection('audit').find({ tenantId: tenant, action: 'export.requested', outcome: 'success' }).sort({ seq: -1 }).limit(1).toArray();
+    expect(JSON.parse(String(requested?.details?.filter))).toEqual({ number: maskPhoneNumber('+4930123456712') });
+    expect(JSON.stringify(requested)).not.toContain('30123456712');
+  });
+});
+
+describe('exports of chats with their messages', () => {
+  /** Asks for an export of the chats tagged `transcript` from the chat list and waits until the worker is done. */
+  async function exportTranscriptChats(client: PortalClient, form: Record<string, string>): Promise<string> {
+    await client.get('/chats?tag=transcript');
+    const res = await client.post('/exports', { type: 'chats', tag: 'transcript', ...form });
+    expect(res.status).toBe(303);
+    const id = /^\/exports\/([0-9a-f]{24})$/.exec(String(res.headers.location))?.[1] as string;
+    expect((await finished(id)).status).toBe('done');
+    return id;
+  }
+
+  it('offers the choice between chats with their messages and chats only on the chat list only', async () => {
+    const chats = await clients.chatsExporter.get('/chats?tag=transcript');
+    expect(chats.status).toBe(200);
+    expect(chats.text).toContain('<select name="messages"><option value="include">Chats with their messages (CSV: one row per message)</option><option value="omit">Chats only (CSV: one row per chat)</option></select>');
+    expect(chats.text).toContain('<input type="hidden" name="tag" value="transcript">');
+    expect((await clients.masked.get('/call-logs')).text).not.toContain('name="messages"');
+  });
+
+  it('downloads the chats as JSON with their messages in order, masked for a user without unmasked access', async () => {
+    const id = await exportTranscriptChats(clients.chatsExporter, { format: 'json', messages: 'include' });
+    const status = await clients.chatsExporter.get(`/exports/${id}`);
+    expect(status.text).toContain('<dt>Contents</dt><dd>chats with their messages</dd>');
+    expect(status.text).toContain('<dt>Messages</dt><dd>120</dd>');
+    const json = await clients.chatsExporter.get(await linkOf(clients.chatsExporter, id));
+    expect(json.status).toBe(200);
+    expect(json.headers['content-disposition']).toMatch(/^attachment; filename="chats-with-messages-\d{8}-\d{6}\.json"$/);
+    const exported = JSON.parse(json.text) as { id: string; messageCount: number; messages: ChatMessage[] }[];
+    expect(exported.map((chat) => chat.id)).toEqual(['chat-long', 'chat-empty']);
+    const [long, empty] = exported;
+    expect(long?.messages.map((message) => message.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i * 2 + 1));
+    expect(long?.messages[50]?.text).toBe('Call me at +49 ••• ••• ••78 or mail j•••@e•••.com, thanks');
+    expect(empty?.messages).toEqual([]);
+    for (const piece of PLANTED_PIECES) expect(json.text).not.toContain(piece);
+    expect(json.text).not.toMatch(UNMASKED_E164);
+    expect(json.text).not.toMatch(UNMASKED_EMAIL);
+    const audited = await h.db.collection('audit').findOne({ tenantId: tenant, action: 'export.downloaded', outcome: 'success', target: `export:${id}` });
+    expect(audited?.details).toMatchObject({ type: 'chats', records: 2, messages: 120, masked: true });
+  });
+
+  it('downloads the chats as CSV with one row per message, or one row per chat when messages are left out', async () => {
+    const withMessages = await exportTranscriptChats(clients.chatsExporter, { format: 'csv', messages: 'include' });
+    const csv = await clients.chatsExporter.get(await linkOf(clients.chatsExporter, withMessages));
+    const [header, ...rows] = parseCsv(csv.text.slice(1));
+    expect(header).toEqual(chatMessageHeader());
+    const seq = header?.indexOf('messageSeq') ?? -1;
+    expect(rows.map((row) => [row[0], row[seq]])).toEqual([...Array.from({ length: 120 }, (_, i) => ['chat-long', String(i * 2 + 1)]), ['chat-empty', '']]);
+    for (const piece of PLANTED_PIECES) expect(csv.text).not.toContain(piece);
+    expect(csv.text).not.toMatch(UNMASKED_EMAIL);
+
+    const chatsOnly = await exportTranscriptChats(clients.chatsExporter, { format: 'csv', messages: 'omit' });
+    expect((await clients.chatsExporter.get(`/exports/${chatsOnly}`)).text).toContain('<dt>Contents</dt><dd>chats only, without messages</dd>');
+    const flat = await clients.chatsExporter.get(await linkOf(clients.chatsExporter, chatsOnly));
+    const [flatHeader, ...flatRows] = parseCsv(flat.text.slice(1));
+    expect(flatHeader).toEqual(exportHeader('chats'));
+    expect(flatRows.map((row) => row[0])).toEqual(['chat-long', 'chat-empty']);
+  });
+
+  it.each([
+    ['a messages choice for call logs', { type: 'call-logs', format: 'csv', messages: 'include' }],
+    ['an unknown messages choice', { type: 'chats', format: 'csv', messages: 'everything' }],
+  ])('refuses %s as 400', async (_name, form) => {
+    const client = form.type === 'chats' ? clients.chatsExporter : clients.masked;
+    await client.get('/exports');
+    expect((await client.post('/exports', form)).status).toBe(400);
   });
 });

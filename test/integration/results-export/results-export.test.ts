@@ -14,16 +14,22 @@ import type { CallLog } from '../../../src/records/call-log-schema.js';
 import type { Contact } from '../../../src/records/contact-schema.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
 import type { RecordType } from '../../../src/records/record-type.js';
-import { exportCells, exportHeader } from '../../../src/results-export/export-columns.js';
-import { RESULT_EXPORT_CHUNK_BYTES, ResultExportsStore, type ResultExport } from '../../../src/results-export/result-exports-store.js';
+import type { ChatMessage } from '../../../src/records/chat-schema.js';
+import type { CsvValue } from '../../../src/results-export/csv-encoding.js';
+import { chatMessageCells, chatMessageHeader, exportCells, exportHeader } from '../../../src/results-export/export-columns.js';
+import { RESULT_EXPORT_CHUNK_BYTES, ResultExportsStore, type ResultExport, type ResultExportProgress } from '../../../src/results-export/result-exports-store.js';
 import { createResultsExportQueue, createResultsExportWorker, type ResultsExportJobData } from '../../../src/results-export/results-export-queue.js';
 import { ResultsExportService } from '../../../src/results-export/results-export-service.js';
-import type { Page } from '../../../src/store/archive/archive-filters.js';
+import { runResultsExport } from '../../../src/results-export/run-results-export.js';
+import type { ArchivedChat } from '../../../src/store/archive/archive-documents.js';
+import type { Page, PageRequest } from '../../../src/store/archive/archive-filters.js';
+import type { ArchiveAccess } from '../../../src/store/archive/archive-scope.js';
 import { ArchiveWriter } from '../../../src/store/archive/archive-writer.js';
 import { createImportHarness, type ImportHarness } from '../../support/import/import-harness.js';
 import { dropTestDatabase, uniqueDbName } from '../../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
 import { parseCsv } from '../../unit/results-export/rfc4180-parser.js';
+import { chatWithoutMessages, chatWithTranscript, PLANTED_EMAIL, PLANTED_PHONE, PLANTED_PIECES, UNMASKED_E164, UNMASKED_EMAIL } from './chat-fixtures.js';
 
 const TENANT = 'export-a';
 const OTHER = 'export-b';
@@ -42,6 +48,9 @@ let clock = new Date('2026-05-05T09:00:00.000Z');
 const now = () => new Date(clock.getTime());
 let calls: CallLog[];
 let contacts: Contact[];
+/** 450 messages of about 3 KB each: over 1 MiB of transcript, read in several pages. */
+const LONG_CHAT = chatWithTranscript({ id: 'chat-long', tenantId: TENANT, tag: 'long-transcript', messages: 450, startedAt: '2026-05-04T10:30:00.000Z', fillerChars: 3000 });
+const EMPTY_CHAT = chatWithoutMessages({ id: 'chat-empty', tenantId: TENANT, tag: 'no-messages', startedAt: '2026-05-04T10:45:00.000Z' });
 
 const principal = (id: string, dataTypes: RecordType[], capabilities: string[], tenantId = TENANT): Principal => principalOf({ id, tenantId, role: 'administrator', dataTypes, capabilities });
 const owner = principalOf({ id: 'owner', tenantId: TENANT, role: 'owner' });
@@ -77,6 +86,29 @@ async function everyPage<T>(fetch: (cursor: string | undefined) => Promise<Page<
   return items;
 }
 
+/** A spreadsheet's reading of CSV cells: empty for none, and text that looks like a formula with a leading quote. */
+const asRead = (cells: CsvValue[]): string[] =>
+  cells.map((cell) => {
+    const textCell = cell === undefined || cell === null ? '' : String(cell);
+    return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${textCell}` : textCell;
+  });
+
+/** The chats of `filter` with their transcripts as the portal shows them to `who` (list, transcript pages, masking). */
+async function chatsAsShown(who: Principal, filter: Record<string, unknown>, unmasked: boolean): Promise<{ chat: ArchivedChat; messages: ChatMessage[] }[]> {
+  const access = archiveAccessFor(who);
+  const chats = await everyPage((cursor) => harness.store.listChats(access, filter, { limit: 50, ...(cursor ? { cursor } : {}) }));
+  const shown: { chat: ArchivedChat; messages: ChatMessage[] }[] = [];
+  for (const chat of chats) {
+    const transcript = await everyPage((cursor) => harness.store.chatTranscript(access, chat.id, { limit: 50, ...(cursor ? { cursor } : {}) }));
+    const messages = transcript.map((message) => {
+      const { chatId: _chatId, ...rest } = maskRecord('chat-messages', message, { unmasked });
+      return rest;
+    });
+    shown.push({ chat: maskRecord('chats', chat, { unmasked }), messages });
+  }
+  return shown;
+}
+
 const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'resolved', (err: { code?: string }) => err.code);
 
 beforeAll(async () => {
@@ -95,7 +127,7 @@ beforeAll(async () => {
   const writer = new ArchiveWriter(await harness.archiveDb(TENANT), TENANT, `${TENANT}/2026/05/04/manifest-test.json`);
   for (const call of calls) await writer.add('call-logs', call);
   for (const contact of contacts) await writer.add('contacts', contact);
-  for (const chat of chats) await writer.add('chats', chat);
+  for (const chat of [...chats, LONG_CHAT, EMPTY_CHAT]) await writer.add('chats', chat);
   await writer.finish();
   const other = new ArchiveWriter(await harness.archiveDb(OTHER), OTHER, `${OTHER}/2026/05/04/manifest-test.json`);
   for (const call of generateRecords({ seed: 8, tenantId: OTHER, type: 'call-logs', from: FROM, to: TO, ratesPerHour: { 'call-logs': 20 } })) await other.add('call-logs', call);
@@ -168,15 +200,130 @@ describe('results export', () => {
     }
   });
 
-  it('masks chats exported as JSON for a user without unmasked access', async () => {
-    const svc = service();
+  describe('chats with their messages', () => {
     const chatsOnly = principal('chats-exporter', ['chats'], ['export']);
-    const job = await svc.request(chatsOnly, { type: 'chats', format: 'json', filter: { channel: 'whatsapp' } });
-    expect((await finished(TENANT, job.id)).status).toBe('done');
-    const exported = JSON.parse(await download(svc, chatsOnly, job.id)) as unknown[];
-    const listed = await everyPage((cursor) => harness.store.listChats(archiveAccessFor(chatsOnly), { channel: 'whatsapp' }, { limit: 50, ...(cursor ? { cursor } : {}) }));
-    expect(exported).toEqual(listed.map((chat) => maskRecord('chats', chat, { unmasked: false })));
-    expect(JSON.stringify(exported)).not.toMatch(/\+[1-9]\d{7,14}/);
+
+    it('exports chats as JSON, each with its messages in order, unmasked for the owner', async () => {
+      const svc = service();
+      const job = await svc.request(owner, { type: 'chats', format: 'json', filter: { tag: 'long-transcript' } });
+      expect(job).toMatchObject({ withMessages: true, masked: false });
+      const done = await finished(TENANT, job.id);
+      expect(done).toMatchObject({ status: 'done', file: { records: 1, messages: 450 }, progress: { records: 1, messages: 450 } });
+      expect(done.file?.name).toMatch(/^chats-with-messages-\d{8}-\d{6}-unmasked\.json$/);
+      const body = await download(svc, owner, job.id);
+      expect(Buffer.byteLength(body)).toBe(done.file?.bytes);
+      expect(done.file?.bytes).toBeGreaterThan(1024 * 1024);
+      const [exported] = JSON.parse(body) as (ArchivedChat & { messages: ChatMessage[] })[];
+      const { messages, ...room } = LONG_CHAT;
+      expect(exported).toEqual({ ...room, messageCount: 450, messages });
+      expect(body).toContain(PLANTED_PHONE);
+      expect(body).toContain(PLANTED_EMAIL);
+    });
+
+    it('masks the messages like the transcript page does, leaving no phone number or address in the file', async () => {
+      const svc = service();
+      const job = await svc.request(chatsOnly, { type: 'chats', format: 'json', messages: 'include' });
+      expect(job).toMatchObject({ withMessages: true, masked: true });
+      const done = await finished(TENANT, job.id);
+      expect(done.status).toBe('done');
+      const body = await download(svc, chatsOnly, job.id);
+      const expected = await chatsAsShown(chatsOnly, {}, false);
+      expect(expected.length).toBeGreaterThan(10);
+      expect(JSON.parse(body)).toEqual(expected.map(({ chat, messages }) => ({ ...chat, messages })));
+      expect(done.file).toMatchObject({ records: expected.length, messages: expected.reduce((n, chat) => n + chat.messages.length, 0) });
+      const long = (JSON.parse(body) as { id: string; messages: ChatMessage[] }[]).find((chat) => chat.id === 'chat-long');
+      expect(long?.messages.map((message) => message.seq)).toEqual(LONG_CHAT.messages.map((message) => message.seq));
+      expect(long?.messages[0]?.text).toMatch(/^Call me at \+49 ••• ••• ••78 or mail j•••@e•••\.com, thanks$/);
+      for (const piece of PLANTED_PIECES) expect(body).not.toContain(piece);
+      expect(body).not.toMatch(UNMASKED_E164);
+      expect(body).not.toMatch(UNMASKED_EMAIL);
+    });
+
+    it('exports chats as CSV with one row per message, the chat columns repeated, masked and formula-safe', async () => {
+      const svc = service();
+      const job = await svc.request(chatsOnly, { type: 'chats', format: 'csv' });
+      expect(job.withMessages).toBe(true);
+      const done = await finished(TENANT, job.id);
+      expect(done.status).toBe('done');
+      const body = await download(svc, chatsOnly, job.id);
+      const [header, ...rows] = parseCsv(body.slice(1));
+      expect(header).toEqual(chatMessageHeader());
+      expect(header?.slice(0, exportHeader('chats').length)).toEqual(exportHeader('chats'));
+      const expected = await chatsAsShown(chatsOnly, {}, false);
+      const expectedRows = expected.flatMap(({ chat, messages }) => (messages.length === 0 ? [undefined] : messages).map((message) => asRead(chatMessageCells(chat, message))));
+      expect(rows).toEqual(expectedRows);
+      const column = (name: string): number => header?.indexOf(name) ?? -1;
+      const longRows = rows.filter((row) => row[0] === 'chat-long');
+      expect(longRows.map((row) => Number(row[column('messageSeq')]))).toEqual(LONG_CHAT.messages.map((message) => message.seq));
+      expect(longRows.map((row) => row[column('messageSenderName')]).slice(0, 2)).toEqual(['Jane Doe', 'Agent Smith']);
+      expect(longRows[7]?.[column('messageText')]).toBe('\'=HYPERLINK("http://evil.example/?q=7","click"), "quoted"\nsecond line');
+      const emptyRows = rows.filter((row) => row[0] === 'chat-empty');
+      expect(emptyRows).toHaveLength(1);
+      expect(emptyRows[0]?.slice(exportHeader('chats').length).every((cell) => cell === '')).toBe(true);
+      for (const piece of PLANTED_PIECES) expect(body).not.toContain(piece);
+      expect(body).not.toMatch(UNMASKED_E164);
+      expect(body).not.toMatch(UNMASKED_EMAIL);
+    });
+
+    it('exports chats only, one row per chat, when messages are left out', async () => {
+      const svc = service();
+      const job = await svc.request(chatsOnly, { type: 'chats', format: 'csv', filter: { channel: 'web' }, messages: 'omit' });
+      expect(job.withMessages).toBe(false);
+      const done = await finished(TENANT, job.id);
+      expect(done.file?.messages).toBeUndefined();
+      expect(done.file?.name).toMatch(/^chats-\d{8}-\d{6}\.csv$/);
+      const [header, ...rows] = parseCsv((await download(svc, chatsOnly, job.id)).slice(1));
+      expect(header).toEqual(exportHeader('chats'));
+      const listed = await everyPage((cursor) => harness.store.listChats(archiveAccessFor(chatsOnly), { channel: 'web' }, { limit: 50, ...(cursor ? { cursor } : {}) }));
+      expect(rows).toEqual(listed.map((chat) => asRead(exportCells('chats', maskRecord('chats', chat, { unmasked: false })))));
+      expect(rows.filter((row) => row[0] === 'chat-long')).toHaveLength(1);
+    });
+
+    it('counts the messages against the size limit', async () => {
+      const svc = service({ maxBytes: 64 * 1024 });
+      const withMessages = await svc.request(owner, { type: 'chats', format: 'json', filter: { tag: 'long-transcript' } });
+      const failed = await finished(TENANT, withMessages.id);
+      expect(failed).toMatchObject({ status: 'failed', file: null, error: { code: 'ERR_EXPORT_TOO_LARGE' } });
+      expect(failed.error?.message).toContain(`more than ${64 * 1024} bytes`);
+      const roomOnly = await svc.request(owner, { type: 'chats', format: 'json', filter: { tag: 'long-transcript' }, messages: 'omit' });
+      expect((await finished(TENANT, roomOnly.id)).status).toBe('done');
+    });
+
+    it('reads a long transcript page by page and reports progress with its messages while writing it', async () => {
+      const id = randomBytes(12).toString('hex');
+      await exportsStore.create({ id, tenantId: TENANT, userId: 'owner', type: 'chats', format: 'csv', filter: { tag: 'long-transcript' }, masked: true, withMessages: true, limits: { maxRecords: 10, maxBytes: 10 * 1024 ** 2 }, createdAt: now(), expiresAt: new Date(clock.getTime() + 3_600_000) });
+      const transcriptPages: PageRequest[] = [];
+      const archive = {
+        listCallLogs: harness.store.listCallLogs.bind(harness.store),
+        listChats: harness.store.listChats.bind(harness.store),
+        listContacts: harness.store.listContacts.bind(harness.store),
+        chatTranscript: async (access: ArchiveAccess, chatId: unknown, page: unknown) => {
+          expect(access).toEqual({ tenantId: TENANT, scope: { types: ['chats'] } });
+          transcriptPages.push(page as PageRequest);
+          return harness.store.chatTranscript(access, chatId, page);
+        },
+      };
+      const reports: ResultExportProgress[] = [];
+      const file = await runResultsExport({ tenantId: TENANT, exportId: id }, { archive, exports: exportsStore, options: { pageSize: 40 }, now }, (progress) => reports.push(progress));
+      expect(transcriptPages).toHaveLength(Math.ceil(450 / 40));
+      expect(transcriptPages.every((page) => page.limit === 40)).toBe(true);
+      expect(transcriptPages[0]?.cursor).toBeUndefined();
+      expect(transcriptPages.slice(1).every((page) => typeof page.cursor === 'string')).toBe(true);
+      expect(file).toMatchObject({ records: 1, messages: 450 });
+      expect(file.bytes).toBeGreaterThan(1024 * 1024);
+      const midway = reports.filter((report) => report.records === 0);
+      expect(midway.length).toBeGreaterThan(0);
+      expect(midway[0]?.messages).toBeGreaterThan(0);
+      expect(midway[0]?.messages).toBeLessThan(450);
+      expect(midway[0]?.bytes).toBeGreaterThanOrEqual(1024 * 1024);
+      expect(reports.at(-1)).toEqual({ records: 1, messages: 450, bytes: expect.any(Number) });
+      expect((await exportsStore.get(TENANT, id, now()))?.progress).toEqual({ records: 1, messages: 450, bytes: file.bytes });
+    });
+
+    it('refuses a messages choice for another type', async () => {
+      expect(await codeOf(service().request(owner, { type: 'call-logs', format: 'csv', messages: 'include' }))).toBe('ERR_EXPORT_REQUEST_INVALID');
+      expect(await codeOf(service().request(owner, { type: 'chats', format: 'csv', messages: 'all' }))).toBe('ERR_EXPORT_REQUEST_INVALID');
+    });
   });
 
   it.each([
