@@ -8,8 +8,8 @@ import { archiveListHandler } from './archive-list-page.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
-/** The URL filters of the call-log list (the archive store's call-log filter). */
-export const CALL_LOG_LIST_FIELDS = ['from', 'to', 'direction', 'outcome', 'agent', 'queue', 'number', 'contact', 'tag'] as const;
+/** The URL filters (and the time order, `order`: newest or oldest first) of the call-log list (the archive store's call-log filter). */
+export const CALL_LOG_LIST_FIELDS = ['from', 'to', 'direction', 'outcome', 'agent', 'queue', 'number', 'contact', 'tag', 'order'] as const;
 
 /**
  * Call logs: `/call-logs` (filters in the URL, newest first, keyset pages) and `/call-logs/:id` (one call with its

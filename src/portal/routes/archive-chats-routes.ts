@@ -12,8 +12,8 @@ import { pagerLinks, parseListQuery } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
-/** The URL filters of the chat list (the archive store's chat filter). */
-export const CHAT_LIST_FIELDS = ['from', 'to', 'channel', 'participant', 'tag', 'text'] as const;
+/** The URL filters (and the time order, `order`: newest or oldest first) of the chat list (the archive store's chat filter). */
+export const CHAT_LIST_FIELDS = ['from', 'to', 'channel', 'participant', 'tag', 'text', 'order'] as const;
 
 /** Messages per transcript page. */
 export const TRANSCRIPT_PAGE_SIZE = 100;

@@ -3,12 +3,25 @@ import { can } from '../../access/permissions.js';
 import type { RouteId } from '../../access/route-permissions.js';
 import { hasErrorCode } from '../../errors.js';
 import type { RecordType } from '../../records/record-type.js';
-import type { Page } from '../../store/archive/archive-filters.js';
+import { TIME_ORDERS, type Page, type TimeOrder } from '../../store/archive/archive-filters.js';
 import type { ArchiveStore } from '../../store/archive/archive-store.js';
 import type { PortalServices } from '../portal-services.js';
 import { auditedFilterString, pagerLinks, parseListQuery, personalDataFilterProblems } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
 import { archiveViewFormat } from './archive-view-format.js';
+
+const isTimeOrder = (value: string | undefined): value is TimeOrder => (TIME_ORDERS as readonly (string | undefined)[]).includes(value);
+
+/** Links that show the same filter in each time order, from the first page. */
+function orderLinks(path: string, values: Record<string, string>): Record<TimeOrder, string> {
+  const link = (order: TimeOrder): string => {
+    const params = new URLSearchParams({ ...values, order });
+    if (order === 'newest') params.delete('order');
+    const query = params.toString();
+    return query === '' ? path : `${path}?${query}`;
+  };
+  return { newest: link('newest'), oldest: link('oldest') };
+}
 
 /** Items per list page. */
 export const LIST_PAGE_SIZE = 50;
@@ -26,7 +39,7 @@ export interface ArchiveListDefinition<T> {
   /** Allowed values of the filters shown as a choice (e.g. call outcomes). */
   choices?: Record<string, readonly string[]>;
   /** Reads one page with the reader's access (the store checks scope and filter again) and masks it. */
-  read(store: ArchiveStore, reader: ArchiveReader, filter: Record<string, string>, page: { limit: number; cursor?: string }): Promise<Page<T>>;
+  read(store: ArchiveStore, reader: ArchiveReader, filter: Record<string, string>, page: { limit: number; cursor?: string; order?: TimeOrder }): Promise<Page<T>>;
 }
 
 /**
@@ -39,30 +52,34 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
     const reader = authorizedReader(res, definition.routeId);
     const store = archiveStoreOf(services);
     const query = parseListQuery(req.query, definition.fields);
+    const { order, ...filter } = query.filter;
     let page: Page<T> = { items: [], nextCursor: null };
-    const problems = [...query.problems, ...personalDataFilterProblems(query.filter, reader.unmasked)];
+    const problems = [...query.problems, ...personalDataFilterProblems(filter, reader.unmasked)];
+    if (order !== undefined && !isTimeOrder(order)) problems.push('Sort by "newest" (newest first) or "oldest" (oldest first).');
     if (problems.length === 0) {
       try {
         const cursor = query.position.after;
-        page = await definition.read(store, reader, query.filter, { limit: LIST_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) });
+        page = await definition.read(store, reader, filter, { limit: LIST_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}), ...(isTimeOrder(order) ? { order } : {}) });
       } catch (err) {
         if (!INPUT_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
         problems.push((err as Error).message);
       }
     }
-    const filter = auditedFilterString(query.values);
+    const auditedFilter = auditedFilterString(query.values);
     await auditArchiveRead(services, req, reader, {
       action: 'records.searched',
       type: definition.type,
       outcome: problems.length === 0 ? 'success' : 'failure',
-      details: { filter, results: page.items.length, page: query.position.after === undefined ? 1 : query.position.back.length + 2 },
+      details: { filter: auditedFilter, results: page.items.length, page: query.position.after === undefined ? 1 : query.position.back.length + 2 },
     });
     res.status(problems.length === 0 ? 200 : 400).render(definition.view, {
       title: definition.title,
       path: definition.path,
       items: page.items,
       values: query.values,
-      filtered: Object.keys(query.values).length > 0,
+      filtered: Object.keys(query.values).some((key) => key !== 'order'),
+      order: isTimeOrder(order) ? order : 'newest',
+      orderLinks: definition.fields.includes('order') ? orderLinks(definition.path, query.values) : undefined,
       choices: definition.choices ?? {},
       firstPage: query.position.after === undefined,
       problems,

@@ -21,8 +21,8 @@ export const EXPORT_FILTER_FIELDS: { readonly [T in RecordType]: readonly string
   contacts: CONTACT_LIST_FIELDS,
 };
 
-/** Form fields of an export request that are not filter fields. */
-const REQUEST_KEYS = new Set(['type', 'format', 'messages', '_csrf']);
+/** Form fields of an export request that are not filter fields (a list's sort order does not change what is exported). */
+const REQUEST_KEYS = new Set(['type', 'format', 'messages', 'order', '_csrf']);
 
 const isRecordType = (value: string): value is RecordType => (RECORD_TYPES as readonly string[]).includes(value);
 

@@ -25,6 +25,16 @@ export const pageRequestSchema = z.strictObject({
 /** A page request as the caller gives it. */
 export type PageRequest = z.input<typeof pageRequestSchema>;
 
+/** The orders of a list sorted by time (a call's or chat's start): newest first, the default, or oldest first. */
+export const TIME_ORDERS = ['newest', 'oldest'] as const;
+export type TimeOrder = (typeof TIME_ORDERS)[number];
+
+/** A page of a list sorted by time: a {@link pageRequestSchema} with the order. */
+export const timePageRequestSchema = pageRequestSchema.extend({ order: z.enum(TIME_ORDERS).default('newest') });
+
+/** A page request of a list sorted by time, as the caller gives it. */
+export type TimePageRequest = z.input<typeof timePageRequestSchema>;
+
 /** One page of a list and the cursor of the next page (`null` on the last page). */
 export interface Page<T> {
   items: T[];

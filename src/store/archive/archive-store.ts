@@ -18,7 +18,17 @@ import {
   type ChatMessageDocument,
   type ContactDocument,
 } from './archive-documents.js';
-import { filterIdSchema, filterInstantSchema, pageRequestSchema, parseArchiveInput, type Page, type PageRequest } from './archive-filters.js';
+import {
+  filterIdSchema,
+  filterInstantSchema,
+  pageRequestSchema,
+  parseArchiveInput,
+  timePageRequestSchema,
+  type Page,
+  type PageRequest,
+  type TimeOrder,
+  type TimePageRequest,
+} from './archive-filters.js';
 import { assertArchiveAccess, scopedTypes, type ArchiveAccess } from './archive-scope.js';
 import { CALL_LOG_INDEXES, callLogConditions, callLogFilterSchema, type CallLogFilter } from './call-log-queries.js';
 import { CHAT_INDEXES, CHAT_MESSAGE_INDEXES, chatConditions, chatFilterSchema, type ChatFilter } from './chat-queries.js';
@@ -60,10 +70,11 @@ interface SortSpec {
   keyOf: (doc: Document) => string | number;
 }
 
-const BY_TIME_DESC = (list: CursorList): SortSpec => ({
-  list,
+/** Calls and chats by their start: newest first (the default) or oldest first, each order a cursor list of its own. */
+const BY_TIME = (list: 'call-logs' | 'chats', order: TimeOrder): SortSpec => ({
+  list: order === 'oldest' ? `${list}-oldest` : list,
   field: 'ix.at',
-  direction: -1,
+  direction: order === 'oldest' ? 1 : -1,
   keyKind: 'instant',
   keyOf: (doc) => (doc as { ix: { at: Date } }).ix.at.toISOString(),
 });
@@ -94,24 +105,26 @@ export class ArchiveStore {
     for (const [collection, indexes] of Object.entries(ARCHIVE_INDEXES)) await db.collection(collection).createIndexes(indexes);
   }
 
-  async listCallLogs(access: ArchiveAccess, filter: CallLogFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<CallLog>> {
+  async listCallLogs(access: ArchiveAccess, filter: CallLogFilter | unknown = {}, page: TimePageRequest | unknown = {}): Promise<Page<CallLog>> {
     const tenant = assertArchiveAccess(access, 'call-logs');
     const conditions = callLogConditions(parseArchiveInput(callLogFilterSchema, filter, 'filter'));
-    const docs = await this.page<CallLogDocument>(tenant, ARCHIVE_COLLECTIONS.callLogs, conditions, BY_TIME_DESC('call-logs'), page);
+    const { order, ...request } = parseArchiveInput(timePageRequestSchema, page, 'page');
+    const docs = await this.page<CallLogDocument>(tenant, ARCHIVE_COLLECTIONS.callLogs, conditions, BY_TIME('call-logs', order), request);
     return { items: docs.items.map((doc) => recordOf<CallLog>(doc)), nextCursor: docs.nextCursor };
   }
 
-  async listChats(access: ArchiveAccess, filter: ChatFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<ArchivedChat>> {
+  async listChats(access: ArchiveAccess, filter: ChatFilter | unknown = {}, page: TimePageRequest | unknown = {}): Promise<Page<ArchivedChat>> {
     const tenant = assertArchiveAccess(access, 'chats');
     const conditions = chatConditions(parseArchiveInput(chatFilterSchema, filter, 'filter'));
-    const docs = await this.page<ChatDocument>(tenant, ARCHIVE_COLLECTIONS.chats, conditions, BY_TIME_DESC('chats'), page);
+    const { order, ...request } = parseArchiveInput(timePageRequestSchema, page, 'page');
+    const docs = await this.page<ChatDocument>(tenant, ARCHIVE_COLLECTIONS.chats, conditions, BY_TIME('chats', order), request);
     return { items: docs.items.map(archivedChatOf), nextCursor: docs.nextCursor };
   }
 
   async listContacts(access: ArchiveAccess, filter: ContactFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<Contact>> {
     const tenant = assertArchiveAccess(access, 'contacts');
     const conditions = contactConditions(parseArchiveInput(contactFilterSchema, filter, 'filter'));
-    const docs = await this.page<ContactDocument>(tenant, ARCHIVE_COLLECTIONS.contacts, conditions, BY_NAME, page);
+    const docs = await this.page<ContactDocument>(tenant, ARCHIVE_COLLECTIONS.contacts, conditions, BY_NAME, parseArchiveInput(pageRequestSchema, page, 'page'));
     return { items: docs.items.map((doc) => recordOf<Contact>(doc)), nextCursor: docs.nextCursor };
   }
 
@@ -134,7 +147,7 @@ export class ArchiveStore {
   async chatTranscript(access: ArchiveAccess, chatId: unknown, page: PageRequest | unknown = {}): Promise<Page<ArchivedChatMessage>> {
     const tenant = assertArchiveAccess(access, 'chats');
     const id = parseArchiveInput(filterIdSchema, chatId, 'chat id');
-    const docs = await this.page<ChatMessageDocument>(tenant, ARCHIVE_COLLECTIONS.chatMessages, { chatId: id }, BY_SEQ, page, id);
+    const docs = await this.page<ChatMessageDocument>(tenant, ARCHIVE_COLLECTIONS.chatMessages, { chatId: id }, BY_SEQ, parseArchiveInput(pageRequestSchema, page, 'page'), id);
     return { items: docs.items.map(archivedMessageOf), nextCursor: docs.nextCursor };
   }
 
@@ -180,10 +193,9 @@ export class ArchiveStore {
     collection: string,
     conditions: Document,
     sort: SortSpec,
-    pageInput: unknown,
+    request: { limit: number; cursor?: string | undefined },
     chatId?: string,
   ): Promise<{ items: D[]; nextCursor: string | null }> {
-    const request = parseArchiveInput(pageRequestSchema, pageInput, 'page');
     const clauses: Document[] = [{ tenantId: tenant }, conditions];
     if (request.cursor !== undefined) {
       const position = decodeCursor(request.cursor, sort.list, sort.keyKind, chatId);

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { RetentionError } from '../../errors.js';
 
-/** The lists that page with a keyset cursor; a cursor of one list is refused by another. */
-export type CursorList = 'call-logs' | 'chats' | 'contacts' | 'transcript';
+/**
+ * The lists that page with a keyset cursor; a cursor of one list is refused by another. A list sorted oldest first
+ * is a list of its own (`call-logs-oldest`), so a cursor never pages in the other direction.
+ */
+export const CURSOR_LISTS = ['call-logs', 'call-logs-oldest', 'chats', 'chats-oldest', 'contacts', 'transcript'] as const;
+export type CursorList = (typeof CURSOR_LISTS)[number];
 
 /** The position after the last item of a page: its sort key and its `_id`, and for a transcript the chat. */
 export interface KeysetPosition {
@@ -16,7 +20,7 @@ const MAX_CURSOR_LENGTH = 1_024;
 
 const payloadSchema = z.strictObject({
   v: z.literal(1),
-  l: z.enum(['call-logs', 'chats', 'contacts', 'transcript']),
+  l: z.enum(CURSOR_LISTS),
   k: z.union([z.string().max(300), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]),
   i: z.string().min(1).max(300),
   c: z.string().min(1).max(200).optional(),

@@ -146,6 +146,37 @@ describe('archive lists', () => {
     expect(prevLink(first.text)).toBeUndefined();
   });
 
+  it('sorts by time oldest first, pages in that order, and refuses a cursor of the other order', async () => {
+    const expected = [...calls].sort(byTimeDesc).reverse().map((c) => c.id);
+    const seen: string[] = [];
+    let path: string | undefined = '/call-logs?outcome=&order=oldest';
+    let firstPage = '';
+    while (path !== undefined) {
+      const res = await clients.owner.get(path);
+      expect(res.status).toBe(200);
+      if (firstPage === '') firstPage = res.text;
+      seen.push(...idsIn(res.text, '/call-logs'));
+      path = nextLink(res.text);
+      if (path !== undefined) expect(path).toContain('order=oldest');
+    }
+    expect(seen).toEqual(expected);
+    expect(firstPage).toContain('aria-sort="ascending"');
+    expect(firstPage).toMatch(/<option value="oldest" selected>/);
+    const newest = await clients.owner.get('/call-logs');
+    expect(newest.text).toContain('aria-sort="descending"');
+    expect(newest.text).toContain('href="/call-logs?order=oldest"');
+    const newestCursor = new URL(nextLink(newest.text) as string, 'http://x').searchParams.get('after') ?? '';
+    const mixed = await clients.owner.get(`/call-logs?order=oldest&after=${newestCursor}`);
+    expect(mixed.status).toBe(400);
+    expect(mixed.text).toContain('start again from the first page');
+    const chats = await clients.chatsOnly.get('/chats?order=oldest');
+    expect(chats.status).toBe(200);
+    const bad = await clients.owner.get('/call-logs?order=sideways');
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('Sort by');
+    expect((await clients.owner.get('/contacts?order=oldest')).status).toBe(400);
+  });
+
   it('says what to do when the archive is empty', async () => {
     const res = await clients.ownerB.get('/chats');
     expect(res.status).toBe(200);

@@ -143,6 +143,18 @@ describe('chat queries and transcripts', () => {
     expect(got.every((chat) => !('messages' in chat) && typeof chat.messageCount === 'number')).toBe(true);
   });
 
+  it('lists oldest first on request, filtered and paged in that order; a cursor of one order is refused by the other', async () => {
+    const channel = chats[0]?.channel;
+    const want = chats.filter((c) => c.channel === channel).sort(byTimeDesc).reverse();
+    const got = await everyPage((cursor) => harness.store.listChats(accessOf(A), { channel }, { limit: 3, order: 'oldest', ...(cursor ? { cursor } : {}) }));
+    expect(ids(got)).toEqual(ids(want));
+    const oldest = await harness.store.listCallLogs(accessOf(A), {}, { limit: 5, order: 'oldest' });
+    expect(ids(oldest.items)).toEqual(ids([...calls].sort(byTimeDesc).reverse().slice(0, 5)));
+    expect(await codeOf(harness.store.listCallLogs(accessOf(A), {}, { limit: 5, cursor: oldest.nextCursor as string }))).toBe('ERR_ARCHIVE_CURSOR_INVALID');
+    expect(await codeOf(harness.store.listCallLogs(accessOf(A), {}, { order: 'sideways' }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
+    expect(await codeOf(harness.store.listContacts(accessOf(A), {}, { order: 'oldest' }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
+  });
+
   it('pages a transcript in seq order', async () => {
     const chat = [...chats].sort((a, b) => b.messages.length - a.messages.length)[0] as Chat;
     expect(chat.messages.length).toBeGreaterThan(3);
