@@ -5,15 +5,25 @@ import { authorizeRoute, type RouteId } from '../../access/route-permissions.js'
 import { sealSecret } from '../../crypto/secret-box.js';
 import { probeSftpHostKey } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
-import { RECORD_TYPES, type RecordType } from '../../records/record-type.js';
+import { RECORD_TYPES } from '../../records/record-type.js';
 import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
 import type { VersionedSettings } from '../../store/settings-store.js';
 import { nextRunTimes, retentionSettingsSchema, type RetentionSettings } from '../../tenants/retention-settings.js';
 import { secretContext } from '../../tenants/secret-context.js';
 import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
-
-const TYPE_LABELS: Record<RecordType, string> = { 'call-logs': 'Call logs', chats: 'Chats', contacts: 'Contacts' };
+import {
+  ARCHIVE_URI_FIELD,
+  MAX_ARCHIVE_RETENTION_DAYS,
+  RECORD_TYPE_LABELS,
+  archiveDaysField,
+  archiveStateFromForm,
+  archiveStateFromSettings,
+  auditArchiveRetention,
+  describeArchiveRetention,
+  readArchiveForm,
+  type ArchiveFormState,
+} from './retention-archive-form.js';
 
 /** Secret fields of the form: a typed value replaces the stored one; an empty field keeps it. Never printed back. */
 export const SECRET_FIELDS = ['source.token', 'target.password', 'target.privateKey', 'target.passphrase'] as const;
@@ -50,6 +60,8 @@ interface FormState {
   checked: Record<string, boolean>;
   dataTypes: string[];
   secretsSet: Record<SecretField, boolean>;
+  /** The online-archive section: days per type and whether an archive URI is stored. */
+  archive: ArchiveFormState;
   version: string;
 }
 
@@ -79,6 +91,7 @@ function stateFromSettings(stored: VersionedSettings<RetentionSettings> | undefi
     checked: { 'schedule.paused': value?.schedule.paused ?? false, 'files.gzip': value?.files.gzip ?? true },
     dataTypes: value?.dataTypes ?? [...RECORD_TYPES],
     secretsSet: Object.fromEntries(SECRET_FIELDS.map((field) => [field, typeof get(value, field) === 'string'])) as Record<SecretField, boolean>,
+    archive: archiveStateFromSettings(value),
     version: stored === undefined ? '' : String(stored.version),
   };
 }
@@ -93,6 +106,7 @@ function stateFromForm(req: Request, stored: VersionedSettings<RetentionSettings
     secretsSet: Object.fromEntries(
       SECRET_FIELDS.map((field) => [field, !cleared.includes(field) && typeof get(stored?.value, field) === 'string']),
     ) as Record<SecretField, boolean>,
+    archive: archiveStateFromForm(req, stored?.value),
     version: formField(req, 'version', 12),
   };
 }
@@ -151,8 +165,6 @@ function settingsInput(req: Request, tenantId: string, state: FormState, stored:
     target,
     files: defined({ format: v['files.format'], gzip: state.checked['files.gzip'] === true, maxRecords: num('files.maxRecords'), maxBytes: num('files.maxBytes') }),
   };
-  if (stored?.archiveMongoUri !== undefined) input.archiveMongoUri = stored.archiveMongoUri;
-  if (stored?.archiveRetentionDays !== undefined) input.archiveRetentionDays = stored.archiveRetentionDays;
   return { input, replaced };
 }
 
@@ -179,6 +191,8 @@ function upcomingRuns(cron: string, timezone: string, now: Date): string[] {
  * five run times in the tenant's time zone), source, target and file options. Secrets are never printed back: a
  * stored one shows as "(set)" and is replaced only when a new value is typed. Saving validates with the settings
  * schema (problems shown next to each field), keeps the job scheduler in step and is audited (`settings.changed`).
+ * The online-archive section sets how long the MongoDB archive keeps each type and the tenant's own archive MongoDB
+ * URI (sealed; the audit log says only whether it was replaced, kept or removed).
  * "Test connection" probes the SFTP host and shows its host-key fingerprint, and whether it matches the pinned one.
  */
 export function retentionSettingsRoutes(services: PortalServices): Router {
@@ -190,11 +204,23 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     return principal;
   };
 
-  const render = (res: Response, state: FormState, extra: { fieldErrors?: Record<string, string[]>; problems?: string[]; connection?: ConnectionTest } = {}, status = 200): void => {
+  const render = (
+    res: Response,
+    state: FormState,
+    stored: VersionedSettings<RetentionSettings> | undefined,
+    extra: { fieldErrors?: Record<string, string[]>; problems?: string[]; connection?: ConnectionTest } = {},
+    status = 200,
+  ): void => {
     res.status(status).render('retention/settings', {
       title: 'Retention settings',
       form: state,
-      types: RECORD_TYPES.map((type) => ({ type, label: TYPE_LABELS[type] })),
+      types: RECORD_TYPES.map((type) => ({ type, label: RECORD_TYPE_LABELS[type], daysField: archiveDaysField(type) })),
+      archive: {
+        uriField: ARCHIVE_URI_FIELD,
+        maxDays: MAX_ARCHIVE_RETENTION_DAYS,
+        savedRetention: describeArchiveRetention(stored?.value.archiveRetentionDays),
+        savedOnline: stored?.value.mode === 'online',
+      },
       nextRuns: upcomingRuns(state.values['schedule.cron'] ?? '', state.values['schedule.timezone'] || 'UTC', services.now()),
       fieldErrors: extra.fieldErrors ?? {},
       problems: extra.problems ?? [],
@@ -205,7 +231,8 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
 
   router.get('/settings/retention', async (_req, res) => {
     authorized(res, 'settings.retention.view');
-    render(res, stateFromSettings(await controlPlane.settings.getRetention(portalContext(res).tenant.id)));
+    const stored = await controlPlane.settings.getRetention(portalContext(res).tenant.id);
+    render(res, stateFromSettings(stored), stored);
   });
 
   router.post('/settings/retention', async (req, res) => {
@@ -215,16 +242,20 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     const stored = await controlPlane.settings.getRetention(tenantId);
     const state = stateFromForm(req, stored);
     const { input, replaced } = settingsInput(req, tenantId, state, stored?.value, services);
+    const archive = readArchiveForm(req, state.archive, tenantId, stored?.value, services.deps.keyring);
+    if (archive.archiveRetentionDays !== undefined) input.archiveRetentionDays = archive.archiveRetentionDays;
+    if (archive.archiveMongoUri !== undefined) input.archiveMongoUri = archive.archiveMongoUri;
+    const fieldErrors: Record<string, string[]> = { ...archive.fieldErrors };
     const checked = retentionSettingsSchema.safeParse(input);
-    if (!checked.success) {
-      const fieldErrors: Record<string, string[]> = {};
-      for (const issue of checked.error.issues) {
-        const key = issue.path.filter((part) => typeof part === 'string').join('.') || 'settings';
-        (fieldErrors[key] ??= []).push(issue.message);
-      }
+    for (const issue of checked.error?.issues ?? []) {
+      const key = issue.path.filter((part) => typeof part === 'string').join('.') || 'settings';
+      (fieldErrors[key] ??= []).push(issue.message);
+    }
+    if (Object.keys(fieldErrors).length > 0) {
       await services.audit(req, tenantId, { actor: { type: 'user', id: user.id }, action: 'settings.change', outcome: 'failure', target: 'retention', details: { reason: 'ERR_SETTINGS_INVALID', fields: Object.keys(fieldErrors).join(',').slice(0, 500) } });
       const problems = Object.entries(fieldErrors).map(([field, messages]) => `${field}: ${messages.join('; ')}`);
-      return render(res, state, { fieldErrors, problems }, 400);
+      if (replaced.length > 0 || archive.uriChange === 'replaced') problems.push('Nothing was saved, and secrets you typed are never shown again: type them again before saving.');
+      return render(res, state, stored, { fieldErrors, problems }, 400);
     }
     const expectedVersion = state.version === '' ? undefined : Number(state.version);
     if (stored !== undefined && (expectedVersion === undefined || !Number.isInteger(expectedVersion))) {
@@ -238,7 +269,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
           : await controlPlane.settings.putRetention(tenantId, input, { actor: user.id, expectedVersion: expectedVersion as number, now: services.now() });
     } catch (err) {
       if (!(err instanceof RetentionError) || err.code !== 'ERR_SETTINGS_CONFLICT') throw err;
-      return render(res, state, { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] }, 409);
+      return render(res, state, stored, { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] }, 409);
     }
     const queues = services.deps.exportQueues;
     if (queues !== undefined) await syncTenantSchedule(queues.runs, tenantId, saved.value);
@@ -258,7 +289,9 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
         source: value.source.kind,
         target: value.target.kind === 'sftp' ? `sftp://${value.target.username}@${value.target.host}:${value.target.port}${value.target.root}` : `local:${value.target.directory}`,
         hostKeyFingerprint: value.target.kind === 'sftp' ? value.target.hostKeyFingerprint : null,
-        secretsReplaced: replaced.join(','),
+        secretsReplaced: [...replaced, ...(archive.uriChange === 'replaced' ? [ARCHIVE_URI_FIELD] : [])].join(','),
+        archiveRetention: auditArchiveRetention(value.archiveRetentionDays),
+        archiveMongoUri: archive.uriChange,
       },
     });
     flash(req, 'success', `The retention settings were saved (version ${saved.version}).${queues === undefined ? '' : value.schedule.paused ? ' The schedule is paused.' : ' The schedule was updated.'}`);
@@ -281,7 +314,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       const fieldErrors: Record<string, string[]> = {};
       if (!hostCheck.success) fieldErrors['target.host'] = ['enter the SFTP server\'s host name or IP address to test'];
       if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535) fieldErrors['target.port'] = ['a port from 1 to 65535'];
-      return render(res, state, { fieldErrors, problems: ['Enter a host and port to test the connection.'] }, 400);
+      return render(res, state, stored, { fieldErrors, problems: ['Enter a host and port to test the connection.'] }, 400);
     }
     let connection: ConnectionTest;
     try {
@@ -298,7 +331,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       target: `sftp://${host}:${port}`,
       details: { fingerprint: connection.fingerprint ?? null, matchesPinned: connection.matches ?? null, error: connection.error?.slice(0, 300) ?? null },
     });
-    render(res, state, { connection }, connection.ok ? 200 : 502);
+    render(res, state, stored, { connection }, connection.ok ? 200 : 502);
   });
 
   return router;

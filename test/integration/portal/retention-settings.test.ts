@@ -1,8 +1,11 @@
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { openSecret } from '../../../src/crypto/secret-box.js';
 import { createExportQueues, type ExportQueues } from '../../../src/queue/export-queues.js';
+import { ArchiveDatabases } from '../../../src/store/archive/archive-databases.js';
 import type { UserCapability } from '../../../src/store/users-store.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
+import { dropTestDatabase, uniqueDbName } from '../../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
 import { keyring, startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
 
@@ -192,5 +195,153 @@ describe('portal: retention settings', () => {
     expect(res.status).toBe(502);
     expect(res.text).toContain('Could not read the host key');
     expect((await h.controlPlane.audit.list(tenantId, { action: 'settings.connection-tested' }))[0]?.outcome).toBe('failure');
+  });
+});
+
+describe('portal: retention settings, online archive', () => {
+  const onlineForm = (overrides: Record<string, string | string[]> = {}) => sftpForm({ mode: 'online', ...overrides });
+  const archiveSection = (html: string): string => /<details[^>]*id="online-archive"[\s\S]*?<\/details>/.exec(html)?.[0] ?? '';
+  const changes = async (tenantId: string) => (await h.controlPlane.audit.list(tenantId, { action: 'settings.changed' })).sort((a, b) => Number(a.details?.version) - Number(b.details?.version));
+
+  it('saves per-type archive retention, shows it in words with the legal-hold rule, clears it again; audited', async () => {
+    const { tenantId, client } = await configurer();
+    const res = await client.post('/settings/retention', onlineForm({ 'archiveRetentionDays.call-logs': '365', 'archiveRetentionDays.contacts': ' 1 ' }));
+    expect(res.status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveRetentionDays).toEqual({ 'call-logs': 365, contacts: 1 });
+
+    const page = await client.get('/settings/retention');
+    const section = archiveSection(page.text);
+    expect(section).toMatch(/<details[^>]*\bopen\b/);
+    expect(section).toContain('Call logs: kept 365 days; Chats: kept forever; Contacts: kept 1 day.');
+    expect(section).toContain('legal hold</strong> are kept regardless');
+    expect(section).toContain('name="archiveRetentionDays.call-logs" value="365"');
+    expect(section).toContain('name="archiveRetentionDays.chats" value=""');
+
+    expect((await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '', 'archiveRetentionDays.call-logs': '', 'archiveRetentionDays.contacts': '' }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveRetentionDays).toBeUndefined();
+    expect(archiveSection((await client.get('/settings/retention')).text)).toContain('Call logs: kept forever; Chats: kept forever; Contacts: kept forever.');
+
+    expect((await changes(tenantId)).map((e) => [e.details?.archiveRetention, e.details?.archiveMongoUri])).toEqual([
+      ['call-logs=365,chats=forever,contacts=1', 'not set'],
+      ['call-logs=forever,chats=forever,contacts=forever', 'not set'],
+    ]);
+  });
+
+  it('explains that the section is unused in offline mode, and keeps its values there', async () => {
+    const { tenantId, client } = await configurer();
+    const fresh = archiveSection((await client.get('/settings/retention')).text);
+    expect(fresh).toContain('not used in offline mode');
+    expect(fresh).not.toMatch(/<details[^>]*\bopen\b/);
+    expect((await client.post('/settings/retention', sftpForm({ 'archiveRetentionDays.chats': '30' }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value).toMatchObject({ mode: 'offline', archiveRetentionDays: { chats: 30 } });
+    expect(archiveSection((await client.get('/settings/retention')).text)).toContain('Chats: kept 30 days; Contacts: kept forever. <span class="hint">(Not applied while the saved mode is offline.)');
+  });
+
+  it.each(['0', '36501', '1.5', '-3', 'ten', '365 days', '1e3'])('refuses archive retention of %j days with the message, keeps the typed values and saves nothing', async (days) => {
+    const { tenantId, client } = await configurer();
+    const res = await client.post('/settings/retention', onlineForm({ 'archiveRetentionDays.chats': days, 'archiveRetentionDays.call-logs': '90', 'archiveMongoUri': 'mongodb://db.example.com/acme_archive' }));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('archiveRetentionDays.chats: a whole number of days from 1 to 36500, or empty to keep the records forever');
+    expect(res.text).not.toContain('archiveRetentionDays.call-logs: ');
+    const section = archiveSection(res.text);
+    expect(section).toMatch(/<details[^>]*\bopen\b/);
+    expect(section).toContain(`name="archiveRetentionDays.chats" value="${days}"`);
+    expect(section).toContain('name="archiveRetentionDays.call-logs" value="90"');
+    expect(res.text).toContain('value="sftp.example.com"');
+    expect(res.text).not.toContain('db.example.com/acme_archive');
+    expect(res.text).toContain('secrets you typed are never shown again');
+    expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
+    const failures = await h.controlPlane.audit.list(tenantId, { action: 'settings.change' });
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ outcome: 'failure', details: { fields: 'archiveRetentionDays.chats' } });
+  });
+
+  it.each([
+    ['https://db.example.com/acme', 'starting with mongodb:// or mongodb+srv://'],
+    ['db.example.com:27017', 'starting with mongodb:// or mongodb+srv://'],
+    ['mongodb:///acme_archive', 'names the server'],
+    ['mongodb://archivist:pa@ss@db.example.com/acme', 'percent-encode the characters'],
+    ['mongodb://db.example.com:70000/acme', 'ports from 1 to 65535'],
+    ['mongodb://db example.com/acme', 'without spaces or line breaks'],
+    ['mongodb+srv://a.example.net,b.example.net/acme', 'names exactly one host, without a port'],
+    ['mongodb+srv://cluster.example.net:27017/acme', 'names exactly one host, without a port'],
+    ['mongodb://db.example.com/acme.archive', 'a database name of letters, digits'],
+    ['mongodb://db.example.com/acme?maxPoolSize=many', 'the MongoDB driver accepts'],
+  ])('refuses the archive URI %j with a message on its field, never shows it back and saves nothing', async (uri, message) => {
+    const { tenantId, client } = await configurer();
+    const res = await client.post('/settings/retention', onlineForm({ archiveMongoUri: uri, 'archiveRetentionDays.chats': '30' }));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('archiveMongoUri: ');
+    const section = archiveSection(res.text);
+    expect(section).toContain('class="field-error"');
+    expect(section).toContain(message);
+    expect(section).toContain('name="archiveRetentionDays.chats" value="30"');
+    expect(res.text).not.toContain(uri);
+    expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'settings.change' }))[0]?.details?.fields).toBe('archiveMongoUri');
+  });
+
+  it('seals the archive URI for the tenant, never renders or audits it, keeps it on empty, replaces and removes it', async () => {
+    const { tenantId, client } = await configurer();
+    const uri = 'mongodb://archivist:Arch1ve-s3cret@archive-db.example.com:27017/acme_archive?authSource=admin';
+    expect((await client.post('/settings/retention', onlineForm({ archiveMongoUri: ` ${uri} ` }))).status).toBe(303);
+    const sealed = (await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri ?? '';
+    expect(sealed).toMatch(/^v1\./);
+    expect(sealed).not.toContain('Arch1ve-s3cret');
+    expect(openSecret(keyring, sealed, secretContext(tenantId, 'archiveMongoUri'))).toBe(uri);
+    expect(() => openSecret(keyring, sealed, secretContext('other-tenant', 'archiveMongoUri'))).toThrow();
+
+    const page = await client.get('/settings/retention');
+    for (const leak of [uri, 'Arch1ve-s3cret', 'archive-db.example.com', sealed]) expect(page.text).not.toContain(leak);
+    const section = archiveSection(page.text);
+    expect(section).toContain('(set) — leave empty to keep it');
+    expect(section).toContain('name="archiveMongoUri" type="password" value=""');
+    expect(section).toContain('name="clearSecrets" value="archiveMongoUri"');
+
+    // empty keeps it (byte for byte), a typed one replaces it, "remove" drops it
+    expect((await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '', archiveMongoUri: '' }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri).toBe(sealed);
+    const second = 'mongodb+srv://archivist:N3w-s3cret@cluster0.example.net/acme_archive';
+    expect((await client.post('/settings/retention', onlineForm({ version: '2', 'target.password': '', archiveMongoUri: second }))).status).toBe(303);
+    const resealed = (await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri ?? '';
+    expect(openSecret(keyring, resealed, secretContext(tenantId, 'archiveMongoUri'))).toBe(second);
+    // a refused form changes nothing, not even the stored URI
+    expect((await client.post('/settings/retention', onlineForm({ version: '3', 'target.password': '', archiveMongoUri: 'mongodb://', clearSecrets: 'archiveMongoUri' }))).status).toBe(400);
+    expect(await h.controlPlane.settings.requireRetention(tenantId)).toMatchObject({ version: 3, value: { archiveMongoUri: resealed } });
+    expect((await client.post('/settings/retention', onlineForm({ version: '3', 'target.password': '', clearSecrets: 'archiveMongoUri' }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri).toBeUndefined();
+    const removed = archiveSection((await client.get('/settings/retention')).text);
+    expect(removed).toContain('(not set)');
+    expect(removed).not.toContain('value="archiveMongoUri"');
+
+    const audit = await changes(tenantId);
+    expect(audit.map((e) => [e.details?.archiveMongoUri, e.details?.secretsReplaced])).toEqual([
+      ['replaced', 'target.password,archiveMongoUri'],
+      ['kept', ''],
+      ['replaced', 'archiveMongoUri'],
+      ['removed', ''],
+    ]);
+    const recorded = JSON.stringify(await h.controlPlane.audit.list(tenantId, {}));
+    for (const leak of ['Arch1ve-s3cret', 'N3w-s3cret', 'archive-db.example.com', 'cluster0.example.net', sealed, resealed]) expect(recorded).not.toContain(leak);
+  });
+
+  it('an archive URI saved in the portal is the database the online archive opens', async () => {
+    const { tenantId, client } = await configurer();
+    const dbName = uniqueDbName('own_archive');
+    const mongoUrl = new URL(inject('mongoUrl'));
+    mongoUrl.pathname = `/${dbName}`;
+    expect((await client.post('/settings/retention', onlineForm({ archiveMongoUri: mongoUrl.toString() }))).status).toBe(303);
+    const shared = await MongoClient.connect(inject('mongoUrl'));
+    const archives = new ArchiveDatabases({ client: shared, prefix: 'unused_', keyring, settings: async (id) => (await h.controlPlane.settings.getRetention(id))?.value });
+    try {
+      const db = await archives.forTenant(tenantId);
+      expect(db.databaseName).toBe(dbName);
+      await db.collection('probe').insertOne({ _id: 'written-through-own-uri' } as never);
+      expect(await shared.db(dbName).collection('probe').countDocuments()).toBe(1);
+    } finally {
+      await archives.close();
+      await dropTestDatabase(shared, dbName);
+      await shared.close();
+    }
   });
 });
