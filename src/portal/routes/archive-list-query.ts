@@ -135,16 +135,34 @@ export function auditedFilterString(values: Record<string, string>): string {
   return filterQueryString(maskFilterValues(values));
 }
 
+/** Fewest digits in one word of a chat text search that makes it a search for (part of) a number. */
+const MIN_DIGITS_IN_SEARCHED_WORD = 3;
+
+/**
+ * Whether a chat text search looks for personal data that transcripts show masked: an email address (`@`) or a word
+ * with at least three digits (a group of a phone number: `2345678` of `+49 171 2345678`).
+ */
+function searchesMaskedText(text: string | undefined): boolean {
+  if (text === undefined || text === '') return false;
+  if (text.includes('@') || text.includes('＠')) return true;
+  return text.split(/[^\p{L}\p{N}]+/u).some((word) => (word.match(/\p{Nd}/gu)?.length ?? 0) >= MIN_DIGITS_IN_SEARCHED_WORD);
+}
+
 /**
  * Searching by phone number or email address would let a user who sees them masked confirm a full number or address
- * one character at a time (prefix search); such filters need the capability to see personal data unmasked.
+ * one character at a time (prefix search); such filters need the capability to see personal data unmasked. So does a
+ * chat text search for an address or a number: transcripts show those masked, and the search would confirm them.
  *
  * @example
  * const problems = personalDataFilterProblems(query.filter, reader.unmasked);
  */
 export function personalDataFilterProblems(filter: Record<string, string>, unmasked: boolean): string[] {
   if (unmasked) return [];
-  return PERSONAL_DATA_FILTERS.filter((field) => filter[field] !== undefined && filter[field] !== '').map(
+  const problems = PERSONAL_DATA_FILTERS.filter((field) => filter[field] !== undefined && filter[field] !== '').map(
     (field) => `Searching by ${field === 'email' ? 'email address' : 'phone number'} needs the permission to see personal data unmasked; ask an administrator, or search by another field.`,
   );
+  if (searchesMaskedText(filter.text)) {
+    problems.push('Searching chat text for numbers or email addresses needs the permission to see personal data unmasked (transcripts show them masked); search for other words.');
+  }
+  return problems;
 }

@@ -369,14 +369,15 @@ describe('audit of reading', () => {
 });
 
 describe('archive: searching by personal data', () => {
-  it.each(['/call-logs?number=%2B49', '/contacts?phone=%2B1', '/contacts?email=a'])(
+  it.each(['/call-logs?number=%2B49', '/contacts?phone=%2B1', '/contacts?email=a', '/chats?text=call+2345678', '/chats?text=jane%40example'])(
     'refuses %s to a user who sees personal data masked (no prefix probing of masked numbers), allows it unmasked',
     async (path) => {
       const masked = await clients.admin.get(path);
       expect(masked.status).toBe(400);
       expect(masked.text).toContain('needs the permission to see personal data unmasked');
+      expect((await clients.admin.get('/chats?text=refund+order+42')).status).toBe(200);
       expect((await clients.owner.get(path)).status).toBe(200);
-      const unmasked = await signedIn(tenantA, { dataTypes: ['call-logs', 'contacts'], capabilities: ['see-unmasked-personal-data'] });
+      const unmasked = await signedIn(tenantA, { dataTypes: ['call-logs', 'chats', 'contacts'], capabilities: ['see-unmasked-personal-data'] });
       expect((await unmasked.get(path)).status).toBe(200);
     },
   );
