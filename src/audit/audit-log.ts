@@ -31,18 +31,35 @@ export interface AuditChainState {
 
 const MAX_APPEND_ATTEMPTS = 20;
 const MAX_TEXT = 2000;
+/** Longest pause between two attempts after losing a race to another process (jittered, growing with attempts). */
+const MAX_RETRY_PAUSE_MS = 50;
 
 /** Strips control characters (no log injection) and bounds the length. */
 const clean = (value: string | undefined): string | undefined =>
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
   value === undefined ? undefined : value.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_TEXT);
 
+/** The last entry of a tenant's chain, as far as this process knows. */
+interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * The `audit` collection: append-only, one hash chain per tenant. Appends from any number of processes are
- * serialized by a unique `(tenantId, seq)` index: a writer that loses the race re-reads the head and tries again.
+ * serialized by a unique `(tenantId, seq)` index: a writer that loses the race re-reads the head and tries again,
+ * after a short jittered pause. Within one process, appends to one tenant's chain queue up behind each other and
+ * link to the head this process wrote last, so concurrent page views of one tenant never race each other and cost one
+ * insert each; the head is read again only when another process appended meanwhile.
  */
 export class AuditLog {
   private readonly audit: Collection<AuditDocument>;
+  /** Per tenant: the last append queued in this process (each append waits for the one before it). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Per tenant: the head of the chain as this process last wrote or read it (may be stale: then the insert fails). */
+  private readonly heads = new Map<string, ChainHead>();
 
   constructor(db: Db) {
     this.audit = db.collection<AuditDocument>('audit');
@@ -55,11 +72,25 @@ export class AuditLog {
     await this.audit.createIndex({ tenantId: 1, action: 1, seq: -1 }, { name: 'tenant_action_seq' });
   }
 
-  /** Appends an event to the tenant's chain and returns the stored entry. */
+  /**
+   * Appends an event to the tenant's chain and returns the stored entry. `ERR_AUDIT_CONTENDED` (503) only when other
+   * processes kept winning the race {@link MAX_APPEND_ATTEMPTS} times in a row.
+   */
   async append(tenantId: string, event: AuditEvent, now = new Date()): Promise<AuditEntry> {
     const id = assertTenantId(tenantId);
+    const before = this.queues.get(id) ?? Promise.resolve();
+    const appended = before.then(() => this.appendInTurn(id, event, now));
+    const settled = appended.catch(() => undefined);
+    this.queues.set(id, settled);
+    void settled.then(() => {
+      if (this.queues.get(id) === settled) this.queues.delete(id);
+    });
+    return appended;
+  }
+
+  private async appendInTurn(id: string, event: AuditEvent, now: Date): Promise<AuditEntry> {
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt += 1) {
-      const last = await this.audit.find({ tenantId: id }).sort({ seq: -1 }).limit(1).next();
+      const last = this.heads.get(id) ?? (await this.readHead(id));
       const base: Omit<AuditEntry, 'hash'> = {
         tenantId: id,
         seq: (last?.seq ?? 0) + 1,
@@ -76,12 +107,20 @@ export class AuditLog {
       const entry: AuditEntry = { ...base, hash: hashAuditEntry(base) };
       try {
         await this.audit.insertOne({ _id: `${id}:${entry.seq}`, ...entry });
+        this.heads.set(id, { seq: entry.seq, hash: entry.hash });
         return entry;
       } catch (err) {
+        this.heads.delete(id);
         if (!isDuplicateKeyError(err)) throw err;
+        if (attempt > 0) await pause(Math.random() * Math.min(MAX_RETRY_PAUSE_MS, 5 * attempt));
       }
     }
     throw new RetentionError('ERR_AUDIT_CONTENDED', `could not append to the audit log of "${id}" after ${MAX_APPEND_ATTEMPTS} attempts; retry`, 503);
+  }
+
+  private async readHead(id: string): Promise<ChainHead | undefined> {
+    const last = await this.audit.find({ tenantId: id }, { projection: { seq: 1, hash: 1 } }).sort({ seq: -1 }).limit(1).next();
+    return last === null ? undefined : { seq: last.seq, hash: last.hash };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AuditLog } from '../../../src/audit/audit-log.js';
 import { RetentionError } from '../../../src/errors.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../../../src/store/control-plane.js';
 
@@ -178,6 +179,32 @@ describe('AuditLog', () => {
     const entries = await cp.audit.list('audit-co', { limit: 100 });
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(await cp.audit.verifyChain('audit-co')).toEqual({ entries: 12, intact: true });
+  });
+
+  it('queues one process’s concurrent appends to a tenant: one insert each, no lost race, no refusal', async () => {
+    const monitored = await MongoClient.connect(inject('mongoUrl'), { monitorCommands: true });
+    const commands: string[] = [];
+    monitored.on('commandStarted', (e) => {
+      if (e.databaseName === db.databaseName && (e.commandName === 'find' || e.commandName === 'insert')) commands.push(e.commandName);
+    });
+    try {
+      const audit = new AuditLog(monitored.db(db.databaseName));
+      const entries = await Promise.all(Array.from({ length: 60 }, (_, i) => audit.append('audit-busy', event(i))));
+      expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect(commands.filter((c) => c === 'insert')).toHaveLength(60);
+      expect(commands.filter((c) => c === 'find')).toHaveLength(1);
+      expect(await cp.audit.verifyChain('audit-busy')).toEqual({ entries: 60, intact: true });
+    } finally {
+      await monitored.close();
+    }
+  });
+
+  it('chains appends of several processes to one tenant (each its own AuditLog) without forks or refusals', async () => {
+    const processes = Array.from({ length: 4 }, () => new AuditLog(db));
+    await processes[0]?.append('audit-many', event(0));
+    const appended = await Promise.all(processes.flatMap((audit, p) => Array.from({ length: 25 }, (_, i) => audit.append('audit-many', event(p * 100 + i)))));
+    expect(new Set(appended.map((e) => e.seq)).size).toBe(100);
+    expect(await cp.audit.verifyChain('audit-many')).toEqual({ entries: 101, intact: true });
   });
 
   it('detects an edited entry', async () => {
