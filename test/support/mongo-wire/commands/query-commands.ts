@@ -24,9 +24,12 @@ const find: CommandHandler = (command, context) => {
   }
   const skip = optionalNumber(command, 'skip');
   if (skip !== undefined && skip < 0) throw new CommandError(ErrorCode.BadValue, 'skip value must be non-negative');
+  const sort = optionalDocument(command, 'sort');
+  const wanted = limit !== undefined && limit > 0 ? (skip ?? 0) + limit : undefined;
+  const inOrder = collection && sort ? collection.orderedMatches(filter, sort, wanted) : undefined;
   const documents = collection
-    ? selectDocuments(collection.candidates(filter), filter, {
-        sort: optionalDocument(command, 'sort'),
+    ? selectDocuments(inOrder ?? collection.candidates(filter), filter, {
+        sort,
         projection: optionalDocument(command, 'projection'),
         skip,
         limit,
