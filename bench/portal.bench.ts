@@ -284,7 +284,7 @@ try {
   }
   console.log('\nMongoDB commands are counted with the driver\'s command monitoring on the portal\'s client ("alone": '
     + `${SEQUENTIAL_REQUESTS} requests one at a time; "under load": every request of the load test, warm-up included). `
-    + 'Each page view also appends to the tenant\'s audit chain; under load those appends race and retry.');
+    + 'Each page view also appends to the tenant\'s audit chain (one insert: a process queues its appends to one tenant).');
   console.log(`machine at the end: ${machine()}`);
   await archives.close();
 } finally {

@@ -97,6 +97,7 @@ export const ROUTE_PERMISSIONS = {
   'settings.retention.view': needs('configure-retention', 'GET', '/settings/retention'),
   'settings.retention.update': needs('configure-retention', 'POST', '/settings/retention'),
   'settings.retention.test-connection': needs('configure-retention', 'POST', '/settings/retention/test-connection'),
+  'settings.retention.rebuild': needs('configure-retention', 'POST', '/settings/retention/rebuild'),
 
   'jobs.list': needsAnyOf(['run-jobs', 'configure-retention'], 'GET', '/jobs'),
   'jobs.detail': needsAnyOf(['run-jobs', 'configure-retention'], 'GET', '/jobs/:id'),

@@ -5,6 +5,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { RetentionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExportQueues } from '../queue/export-queues.js';
+import type { ImportQueues } from '../queue/import-queues.js';
 import type { ResultsExportService } from '../results-export/results-export-service.js';
 import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import type { ArchiveStore } from '../store/archive/archive-store.js';
@@ -56,6 +57,11 @@ export interface PortalDeps {
   resultsExport?: ResultsExportService;
   /** The export queues (run now, backfill, retry, the tenants' job schedulers). Absent: the jobs pages only show runs. */
   exportQueues?: ExportQueues;
+  /**
+   * The online archive's queues (the Retention page queues archive rebuilds and shows their state). Absent: the
+   * rebuild button answers 503 and a changed archive URI is saved without a rebuild.
+   */
+  importQueues?: ImportQueues;
   /** Overrides of the login throttle's limits (tests). */
   throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
 }

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { keyringFromConfig } from '../crypto/keyring-from-config.js';
 import type { Logger } from '../logger.js';
 import { createExportQueues } from '../queue/export-queues.js';
+import { createImportQueues } from '../queue/import-queues.js';
 import { ResultExportsStore } from '../results-export/result-exports-store.js';
 import { createResultsExportQueue } from '../results-export/results-export-queue.js';
 import { ResultsExportService } from '../results-export/results-export-service.js';
@@ -42,7 +43,7 @@ function packageVersion(): string {
 /**
  * The portal's composition root: connects to MongoDB and Redis, builds the control plane, the keyring and the
  * online archive's store (the tenants' archive databases, as the worker finds them), the results-export service
- * (its queue on the worker's prefix), creates
+ * (its queue on the worker's prefix), the export and archive queues (run now, archive rebuilds), creates
  * the app and listens on `HOST:PORT`. Stop closes the server, then the connections.
  *
  * @example
@@ -61,6 +62,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
   const queueRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   queueRedis.on('error', (err: unknown) => logger.warn({ err }, 'Redis (queues) connection error'));
   const exportQueues = createExportQueues(queueRedis, config.queuePrefix);
+  const importQueues = createImportQueues(queueRedis, config.queuePrefix);
   const archives = new ArchiveDatabases({
     client: mongo,
     prefix: config.mongodbArchiveDbPrefix,
@@ -85,6 +87,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     archive: new ArchiveStore(archives),
     archiveImports: new ArchiveImportsStore(db),
     exportQueues,
+    importQueues,
     resultsExport,
     pingMongo: async () => void (await db.command({ ping: 1 })),
   });
@@ -103,6 +106,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
       await resultExportQueue.close();
       redis.disconnect();
       await exportQueues.close();
+      await importQueues.close();
       queueRedis.disconnect();
       await archives.close();
       await mongo.close();

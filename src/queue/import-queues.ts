@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AuditActor } from '../audit/audit-entry.js';
 import { RetentionError } from '../errors.js';
 import { PERMANENT_IMPORT_ERROR_CODES } from '../import/import-errors.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
@@ -10,7 +11,7 @@ import { isPermanentFailure, toJobError } from './permanent-failure.js';
 export const IMPORT_QUEUE_NAMES = {
   /** `import` (one manifest), `poll` (fans out to every online tenant) and `poll-tenant` jobs. */
   imports: 'imports',
-  /** `purge` (every online tenant with archive retention) and `purge-tenant` jobs. */
+  /** `purge` (every online tenant with archive retention), `purge-tenant` and `rebuild-tenant` jobs. */
   maintenance: 'archive-maintenance',
 } as const;
 
@@ -24,6 +25,37 @@ export interface ImportJobData {
 export interface TenantJobData {
   tenantId: string;
 }
+
+/** Name of the job that rebuilds one tenant's online archive from its drop (on the maintenance queue). */
+export const REBUILD_JOB_NAME = 'rebuild-tenant';
+
+/** Payload of a `rebuild-tenant` job. */
+export interface RebuildJobData {
+  tenantId: string;
+  /** Who asked for the rebuild (a portal user, or the portal itself after the archive URI changed). */
+  requestedBy: AuditActor;
+}
+
+/**
+ * What a finished `rebuild-tenant` job returns: how many manifests were imported and refused, and the first
+ * refusals (a refused manifest's successors are refused with it).
+ */
+export interface RebuildJobResult {
+  imported: number;
+  refused: number;
+  refusals: { path: string; code: string }[];
+}
+
+/**
+ * Retry policy of rebuild jobs: like imports (a busy archive is waited for, other transient failures back off up to
+ * 10 minutes); finished jobs are kept 30 days so the Retention page can show the last outcome.
+ */
+export const REBUILD_JOB_OPTIONS = {
+  attempts: 20,
+  backoff: { type: 'import' },
+  removeOnComplete: { age: 30 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+} as const;
 
 /**
  * Retry policy of import jobs: a transient failure (MongoDB or SFTP unreachable, the previous manifest still
@@ -69,6 +101,16 @@ export const ARCHIVE_PURGE_SCHEDULER_ID = 'archive-purge';
  */
 export function importJobId(tenantId: string, manifestPath: string): string {
   return `import.${assertTenantId(tenantId)}.${createHash('sha256').update(manifestPath).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The two deterministic job ids of a tenant's rebuild: `rebuild.<tenant>` and `rebuild.<tenant>.next`. One may run
+ * while the other waits to follow it (a rebuild reads the settings when it starts, so a request made while one runs
+ * must run again afterwards); a third request while one waits is the waiting one.
+ */
+export function rebuildJobIds(tenantId: string): readonly [string, string] {
+  const tenant = assertTenantId(tenantId);
+  return [`rebuild.${tenant}`, `rebuild.${tenant}.next`];
 }
 
 /** The producers' side of the archive queues. */
@@ -121,6 +163,94 @@ export async function enqueueImport(queues: ImportQueues, tenantId: string, mani
 export async function enqueueTenantPoll(queues: ImportQueues, tenantId: string): Promise<void> {
   const data: TenantJobData = { tenantId: assertTenantId(tenantId) };
   await queues.imports.add('poll-tenant', data, { jobId: `poll.${tenantId}`, attempts: 3, backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } });
+}
+
+/** What {@link enqueueRebuild} did: `queued` false means a rebuild of the tenant was already waiting to start. */
+export interface RebuildRequest {
+  jobId: string;
+  queued: boolean;
+}
+
+const WAITING_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * Asks for a rebuild of a tenant's online archive (`rebuild-tenant` on the maintenance queue). While a rebuild waits
+ * to start (or waits to retry), asking again changes nothing; while one runs, one more is queued to follow it. The
+ * older finished job is replaced (the newer stays, for {@link rebuildStatus}).
+ *
+ * @example
+ * const { queued } = await enqueueRebuild(queues, 'acme', { type: 'user', id: user.id });
+ */
+export async function enqueueRebuild(queues: ImportQueues, tenantId: string, requestedBy: AuditActor): Promise<RebuildRequest> {
+  const slots = await Promise.all(
+    rebuildJobIds(tenantId).map(async (jobId) => {
+      const job = await queues.maintenance.getJob(jobId);
+      return { jobId, job, state: job === undefined ? 'absent' : await job.getState() };
+    }),
+  );
+  const waiting = slots.find((slot) => WAITING_STATES.has(slot.state));
+  if (waiting !== undefined) return { jobId: waiting.jobId, queued: false };
+  const slot = slots
+    .filter((candidate) => candidate.state !== 'active')
+    .sort((a, b) => (a.job?.finishedOn ?? (a.job === undefined ? -1 : 0)) - (b.job?.finishedOn ?? (b.job === undefined ? -1 : 0)))[0];
+  const free = slot?.jobId;
+  if (slot?.job !== undefined) await slot.job.remove();
+  if (free === undefined) {
+    throw new RetentionError('ERR_REBUILD_SLOTS_BUSY', `both rebuild jobs of "${tenantId}" are running; wait until one finishes, then ask again`, 409);
+  }
+  const data: RebuildJobData = { tenantId: assertTenantId(tenantId), requestedBy: { type: requestedBy.type, id: requestedBy.id } };
+  await queues.maintenance.add(REBUILD_JOB_NAME, data, { ...REBUILD_JOB_OPTIONS, jobId: free });
+  return { jobId: free, queued: true };
+}
+
+/** Where a tenant's rebuilds stand, from the BullMQ states of its rebuild jobs. */
+export interface RebuildStatus {
+  /** The rebuild that runs now, with the manifests it imported so far. */
+  running?: { startedAt?: Date; imported: number };
+  /** A rebuild waiting to start; `retry` when it waits to try again after a failed attempt. */
+  queued?: { queuedAt: Date; retry?: { attempt: number; reason: string } };
+  /** The last finished rebuild. */
+  last?: { outcome: 'completed'; finishedAt?: Date; imported: number; refused: number } | { outcome: 'failed'; finishedAt?: Date; reason: string };
+}
+
+const dateOf = (ms: number | undefined): Date | undefined => (ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms));
+const countOf = (value: unknown, key: string): number => {
+  const n = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof n === 'number' && Number.isFinite(n) ? n : 0;
+};
+
+/**
+ * Reads where the tenant's rebuilds stand (running, waiting, last finished) from the maintenance queue.
+ *
+ * @example
+ * const status = await rebuildStatus(queues, 'acme');
+ * if (status.running) console.log(`${status.running.imported} manifest(s) imported so far`);
+ */
+export async function rebuildStatus(queues: ImportQueues, tenantId: string): Promise<RebuildStatus> {
+  const status: RebuildStatus = {};
+  let lastFinished = -1;
+  for (const jobId of rebuildJobIds(tenantId)) {
+    const job = await queues.maintenance.getJob(jobId);
+    if (job === undefined) continue;
+    const state = await job.getState();
+    if (state === 'active') {
+      status.running = { ...(job.processedOn !== undefined ? { startedAt: new Date(job.processedOn) } : {}), imported: countOf(job.progress, 'imported') };
+    } else if (WAITING_STATES.has(state)) {
+      status.queued = {
+        queuedAt: new Date(job.timestamp),
+        ...(job.attemptsMade > 0 ? { retry: { attempt: job.attemptsMade + 1, reason: String(job.failedReason ?? '').slice(0, 300) } } : {}),
+      };
+    } else if ((state === 'completed' || state === 'failed') && (job.finishedOn ?? 0) > lastFinished) {
+      lastFinished = job.finishedOn ?? 0;
+      const finishedAt = dateOf(job.finishedOn);
+      const at = finishedAt !== undefined ? { finishedAt } : {};
+      status.last =
+        state === 'completed'
+          ? { outcome: 'completed', ...at, imported: countOf(job.returnvalue, 'imported'), refused: countOf(job.returnvalue, 'refused') }
+          : { outcome: 'failed', ...at, reason: String(job.failedReason ?? '').slice(0, 300) };
+    }
+  }
+  return status;
 }
 
 /**

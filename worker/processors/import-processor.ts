@@ -1,7 +1,8 @@
 import { purgeTenantArchive } from '../../src/import/archive-maintenance.js';
 import { importManifest, type ImportDeps, type ImportOutcome } from '../../src/import/import-manifest.js';
 import { findManifestsToImport } from '../../src/import/pending-manifests.js';
-import { enqueueImport, enqueueTenantPoll, type ImportQueues } from '../../src/queue/import-queues.js';
+import { rebuildArchive } from '../../src/import/rebuild-archive.js';
+import { enqueueImport, enqueueTenantPoll, type ImportQueues, type RebuildJobData, type RebuildJobResult } from '../../src/queue/import-queues.js';
 import type { ArchivePurgeResult } from '../../src/store/archive/archive-retention.js';
 
 /** Imports the manifest an `import` job names. */
@@ -53,4 +54,26 @@ export async function processPurge(deps: ImportDeps, queues: ImportQueues): Prom
 export async function processTenantPurge(deps: ImportDeps, tenantId: string): Promise<Record<string, number>> {
   const result: ArchivePurgeResult | undefined = await purgeTenantArchive(deps, tenantId, { dryRun: false });
   return Object.fromEntries(Object.entries(result?.types ?? {}).map(([type, purge]) => [type, purge.ids.length]));
+}
+
+/** The most refusals a rebuild job's result lists (the audit log and the logs have the count). */
+const MAX_LISTED_REFUSALS = 20;
+
+/**
+ * A `rebuild-tenant` job: empties the tenant's online archive and imports every manifest of its drop again, in chain
+ * order ({@link rebuildArchive}, which holds the tenant's archive lease, so no import or purge runs meanwhile, and
+ * writes `archive.rebuilt` with the counts). `onImported` is told the number imported so far after each manifest.
+ */
+export async function processRebuild(deps: ImportDeps, data: RebuildJobData, onImported: (imported: number) => void = () => undefined): Promise<RebuildJobResult> {
+  let imported = 0;
+  const result = await rebuildArchive(deps, data.tenantId, () => {
+    imported += 1;
+    onImported(imported);
+  });
+  deps.logger.info({ tenantId: result.tenantId, imported: result.imported.length, refused: result.failed.length, requestedBy: data.requestedBy.type }, 'archive rebuilt');
+  return {
+    imported: result.imported.length,
+    refused: result.failed.length,
+    refusals: result.failed.slice(0, MAX_LISTED_REFUSALS).map((failure) => ({ path: failure.path, code: failure.code })),
+  };
 }

@@ -6,10 +6,12 @@ import { sealSecret } from '../../crypto/secret-box.js';
 import { probeSftpHostKey } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
 import { RECORD_TYPES } from '../../records/record-type.js';
+import { enqueueRebuild, rebuildStatus, type RebuildRequest, type RebuildStatus } from '../../queue/import-queues.js';
 import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
 import type { VersionedSettings } from '../../store/settings-store.js';
 import { nextRunTimes, retentionSettingsSchema, type RetentionSettings } from '../../tenants/retention-settings.js';
 import { secretContext } from '../../tenants/secret-context.js';
+import type { User } from '../../store/users-store.js';
 import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import {
@@ -21,13 +23,19 @@ import {
   archiveStateFromSettings,
   auditArchiveRetention,
   describeArchiveRetention,
+  describeRebuildStatus,
   readArchiveForm,
+  rebuildTriggerOf,
   type ArchiveFormState,
+  type RebuildTrigger,
 } from './retention-archive-form.js';
 
 /** Secret fields of the form: a typed value replaces the stored one; an empty field keeps it. Never printed back. */
 export const SECRET_FIELDS = ['source.token', 'target.password', 'target.privateKey', 'target.passphrase'] as const;
 type SecretField = (typeof SECRET_FIELDS)[number];
+
+const REBUILD_UNAVAILABLE =
+  'This portal was started without the archive queues, so it cannot queue a rebuild of the online archive. Ask your Retention operator to rebuild it (retention rebuild <tenant>) or to give the portal its Redis queues.';
 
 /** Plain (non-secret) form fields, named by their path in the settings. */
 const TEXT_FIELDS = [
@@ -192,7 +200,9 @@ function upcomingRuns(cron: string, timezone: string, now: Date): string[] {
  * stored one shows as "(set)" and is replaced only when a new value is typed. Saving validates with the settings
  * schema (problems shown next to each field), keeps the job scheduler in step and is audited (`settings.changed`).
  * The online-archive section sets how long the MongoDB archive keeps each type and the tenant's own archive MongoDB
- * URI (sealed; the audit log says only whether it was replaced, kept or removed).
+ * URI (sealed; the audit log says only whether it was replaced, kept or removed). Replacing or removing that URI in
+ * online mode queues a rebuild of the archive from the drops; "Rebuild" queues one on demand
+ * (`archive.rebuild-requested`), and the section shows whether one is queued or running and how the last one ended.
  * "Test connection" probes the SFTP host and shows its host-key fingerprint, and whether it matches the pinned one.
  */
 export function retentionSettingsRoutes(services: PortalServices): Router {
@@ -204,13 +214,35 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     return principal;
   };
 
-  const render = (
+  const requestRebuild = async (req: Request, tenantId: string, user: User, trigger: RebuildTrigger): Promise<RebuildRequest> => {
+    const queues = services.deps.importQueues;
+    if (queues === undefined) throw new RetentionError('ERR_REBUILD_UNAVAILABLE', REBUILD_UNAVAILABLE, 503);
+    const request = await enqueueRebuild(queues, tenantId, { type: 'user', id: user.id });
+    if (request.queued) {
+      await services.audit(req, tenantId, { actor: { type: 'user', id: user.id }, action: 'archive.rebuild-requested', outcome: 'success', details: { trigger, job: request.jobId } });
+    }
+    return request;
+  };
+
+  const readRebuildStatus = async (tenantId: string): Promise<RebuildStatus | undefined> => {
+    const queues = services.deps.importQueues;
+    if (queues === undefined) return undefined;
+    try {
+      return await rebuildStatus(queues, tenantId);
+    } catch (err) {
+      services.deps.logger.warn({ tenantId, err }, 'could not read the state of the archive rebuild');
+      return undefined;
+    }
+  };
+
+  const render = async (
     res: Response,
     state: FormState,
     stored: VersionedSettings<RetentionSettings> | undefined,
     extra: { fieldErrors?: Record<string, string[]>; problems?: string[]; connection?: ConnectionTest } = {},
     status = 200,
-  ): void => {
+  ): Promise<void> => {
+    const rebuild = stored?.value.mode === 'online' ? describeRebuildStatus(await readRebuildStatus(portalContext(res).tenant.id), services.deps.importQueues !== undefined) : undefined;
     res.status(status).render('retention/settings', {
       title: 'Retention settings',
       form: state,
@@ -220,6 +252,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
         maxDays: MAX_ARCHIVE_RETENTION_DAYS,
         savedRetention: describeArchiveRetention(stored?.value.archiveRetentionDays),
         savedOnline: stored?.value.mode === 'online',
+        rebuild,
       },
       nextRuns: upcomingRuns(state.values['schedule.cron'] ?? '', state.values['schedule.timezone'] || 'UTC', services.now()),
       fieldErrors: extra.fieldErrors ?? {},
@@ -232,7 +265,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
   router.get('/settings/retention', async (_req, res) => {
     authorized(res, 'settings.retention.view');
     const stored = await controlPlane.settings.getRetention(portalContext(res).tenant.id);
-    render(res, stateFromSettings(stored), stored);
+    await render(res, stateFromSettings(stored), stored);
   });
 
   router.post('/settings/retention', async (req, res) => {
@@ -255,7 +288,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       await services.audit(req, tenantId, { actor: { type: 'user', id: user.id }, action: 'settings.change', outcome: 'failure', target: 'retention', details: { reason: 'ERR_SETTINGS_INVALID', fields: Object.keys(fieldErrors).join(',').slice(0, 500) } });
       const problems = Object.entries(fieldErrors).map(([field, messages]) => `${field}: ${messages.join('; ')}`);
       if (replaced.length > 0 || archive.uriChange === 'replaced') problems.push('Nothing was saved, and secrets you typed are never shown again: type them again before saving.');
-      return render(res, state, stored, { fieldErrors, problems }, 400);
+      return await render(res, state, stored, { fieldErrors, problems }, 400);
     }
     const expectedVersion = state.version === '' ? undefined : Number(state.version);
     if (stored !== undefined && (expectedVersion === undefined || !Number.isInteger(expectedVersion))) {
@@ -269,7 +302,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
           : await controlPlane.settings.putRetention(tenantId, input, { actor: user.id, expectedVersion: expectedVersion as number, now: services.now() });
     } catch (err) {
       if (!(err instanceof RetentionError) || err.code !== 'ERR_SETTINGS_CONFLICT') throw err;
-      return render(res, state, stored, { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] }, 409);
+      return await render(res, state, stored, { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] }, 409);
     }
     const queues = services.deps.exportQueues;
     if (queues !== undefined) await syncTenantSchedule(queues.runs, tenantId, saved.value);
@@ -294,7 +327,42 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
         archiveMongoUri: archive.uriChange,
       },
     });
-    flash(req, 'success', `The retention settings were saved (version ${saved.version}).${queues === undefined ? '' : value.schedule.paused ? ' The schedule is paused.' : ' The schedule was updated.'}`);
+    const saveNote = `The retention settings were saved (version ${saved.version}).${queues === undefined ? '' : value.schedule.paused ? ' The schedule is paused.' : ' The schedule was updated.'}`;
+    const trigger = rebuildTriggerOf(value.mode, archive.uriChange);
+    if (trigger === undefined) {
+      const later = value.mode !== 'online' && (archive.uriChange === 'replaced' || archive.uriChange === 'removed');
+      flash(req, 'success', later ? `${saveNote} The archive database changes once the mode is online: then rebuild the online archive from the drops (Online archive section) to fill it.` : saveNote);
+    } else if (services.deps.importQueues === undefined) {
+      flash(req, 'error', `${saveNote} The archive now lives in another database, which stays empty until the online archive is rebuilt from the drops; this portal cannot queue that rebuild, so ask your Retention operator to run it.`);
+    } else {
+      try {
+        const request = await requestRebuild(req, tenantId, user, trigger);
+        flash(req, 'success', `${saveNote} The archive now lives in another database, so ${request.queued ? 'a rebuild of the online archive from your drops was queued' : 'the rebuild already queued will load it from your drops'}; the portal shows the records again as they are loaded.`);
+      } catch (err) {
+        services.deps.logger.error({ tenantId, err }, 'could not queue the archive rebuild after the archive URI changed');
+        flash(req, 'error', `${saveNote} The archive now lives in another database, but its rebuild could not be queued: press "Rebuild the online archive from the drops" in the Online archive section to try again.`);
+      }
+    }
+    res.redirect(303, '/settings/retention');
+  });
+
+  router.post('/settings/retention/rebuild', async (req, res) => {
+    authorized(res, 'settings.retention.rebuild');
+    const tenantId = portalContext(res).tenant.id;
+    const user = signedInUser(res);
+    const stored = await controlPlane.settings.getRetention(tenantId);
+    if (services.deps.importQueues === undefined) return await render(res, stateFromSettings(stored), stored, { problems: [REBUILD_UNAVAILABLE] }, 503);
+    if (stored?.value.mode !== 'online') {
+      return await render(res, stateFromSettings(stored), stored, { problems: ['There is no online archive to rebuild: the saved mode is offline. Switch the mode to online and save first.'] }, 409);
+    }
+    const request = await requestRebuild(req, tenantId, user, 'button');
+    flash(
+      req,
+      'success',
+      request.queued
+        ? 'A rebuild of the online archive was queued: it empties the archive and loads every drop again, oldest first. The state is shown in the Online archive section.'
+        : 'A rebuild of the online archive is already queued; it was not queued twice.',
+    );
     res.redirect(303, '/settings/retention');
   });
 
@@ -314,7 +382,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       const fieldErrors: Record<string, string[]> = {};
       if (!hostCheck.success) fieldErrors['target.host'] = ['enter the SFTP server\'s host name or IP address to test'];
       if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535) fieldErrors['target.port'] = ['a port from 1 to 65535'];
-      return render(res, state, stored, { fieldErrors, problems: ['Enter a host and port to test the connection.'] }, 400);
+      return await render(res, state, stored, { fieldErrors, problems: ['Enter a host and port to test the connection.'] }, 400);
     }
     let connection: ConnectionTest;
     try {
@@ -331,7 +399,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       target: `sftp://${host}:${port}`,
       details: { fingerprint: connection.fingerprint ?? null, matchesPinned: connection.matches ?? null, error: connection.error?.slice(0, 300) ?? null },
     });
-    render(res, state, stored, { connection }, connection.ok ? 200 : 502);
+    await render(res, state, stored, { connection }, connection.ok ? 200 : 502);
   });
 
   return router;

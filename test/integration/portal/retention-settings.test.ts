@@ -2,6 +2,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { openSecret } from '../../../src/crypto/secret-box.js';
 import { createExportQueues, type ExportQueues } from '../../../src/queue/export-queues.js';
+import { createImportQueues, rebuildJobIds, type ImportQueues } from '../../../src/queue/import-queues.js';
 import { ArchiveDatabases } from '../../../src/store/archive/archive-databases.js';
 import type { UserCapability } from '../../../src/store/users-store.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
@@ -12,6 +13,7 @@ import { keyring, startPortalHarness, type PortalClient, type PortalHarness } fr
 const queueRedis = createTestRedis();
 const queuePrefix = uniqueName('retset');
 let queues: ExportQueues;
+let importQueues: ImportQueues;
 let h: PortalHarness;
 
 const FINGERPRINT = `SHA256:${'A'.repeat(43)}`;
@@ -43,11 +45,13 @@ function sftpForm(overrides: Record<string, string | string[]> = {}): Record<str
 
 beforeAll(async () => {
   queues = createExportQueues(queueRedis, queuePrefix);
-  h = await startPortalHarness({}, { exportQueues: queues });
+  importQueues = createImportQueues(queueRedis, queuePrefix);
+  h = await startPortalHarness({}, { exportQueues: queues, importQueues });
 });
 afterAll(async () => {
   await h?.close();
   await queues?.close();
+  await importQueues?.close();
   await cleanupPrefix(queueRedis, queuePrefix);
   await queueRedis.quit();
 });
@@ -75,6 +79,8 @@ describe('portal: retention settings', () => {
     ['POST', '/settings/retention', ['configure-retention'], 400],
     ['POST', '/settings/retention/test-connection', ['manage-users'], 403],
     ['POST', '/settings/retention/test-connection', ['configure-retention'], 400],
+    ['POST', '/settings/retention/rebuild', ['run-jobs', 'manage-users'], 403],
+    ['POST', '/settings/retention/rebuild', ['configure-retention'], 409],
   ] as const)('%s %s with %j answers %i', async (method, path, capabilities, status) => {
     const tenantId = await h.createTenant('ret-acl');
     const client = await signedIn(tenantId, [...capabilities]);
@@ -342,6 +348,134 @@ describe('portal: retention settings, online archive', () => {
       await archives.close();
       await dropTestDatabase(shared, dbName);
       await shared.close();
+    }
+  });
+});
+
+describe('portal: rebuilding the online archive', () => {
+  const onlineForm = (overrides: Record<string, string | string[]> = {}) => sftpForm({ mode: 'online', ...overrides });
+  const archiveSection = (html: string): string => /<details[^>]*id="online-archive"[\s\S]*?<\/details>/.exec(html)?.[0] ?? '';
+  const BUTTON = 'Rebuild the online archive from the drops';
+  /** The tenant's rebuild jobs in the queue, with their state. */
+  const rebuildJobs = async (tenantId: string) => {
+    const jobs = [];
+    for (const id of rebuildJobIds(tenantId)) {
+      const job = await importQueues.maintenance.getJob(id);
+      if (job) jobs.push({ id, state: await job.getState(), data: job.data as unknown });
+    }
+    return jobs;
+  };
+  const requested = async (tenantId: string) => h.controlPlane.audit.list(tenantId, { action: 'archive.rebuild-requested' });
+  const flashOf = async (client: PortalClient) => /class="notice notice-(?:success|error)" role="status">([^<]*)</.exec((await client.get('/settings/retention')).text)?.[1] ?? '';
+
+  it('offers the button in online mode, queues one rebuild for two clicks, shows it queued and audits who asked', async () => {
+    const { tenantId, client } = await configurer();
+    expect((await client.post('/settings/retention', onlineForm())).status).toBe(303);
+    expect(await rebuildJobs(tenantId)).toEqual([]);
+
+    const page = await client.get('/settings/retention');
+    const section = archiveSection(page.text);
+    expect(section).toContain(BUTTON);
+    expect(section).toContain('form="archive-rebuild-form"');
+    expect(section).toContain("Empties this tenant's online archive and loads it again from every verified drop");
+    expect(section).not.toContain('run <code>retention rebuild</code>');
+    expect(page.text).toMatch(/<form id="archive-rebuild-form" method="post" action="\/settings\/retention\/rebuild">\s*<input type="hidden" name="_csrf" value="[^"]+">\s*<\/form>/);
+
+    const first = await client.post('/settings/retention/rebuild', {});
+    expect(first.status).toBe(303);
+    expect(first.headers.location).toBe('/settings/retention');
+    expect(await flashOf(client)).toContain('A rebuild of the online archive was queued');
+    const second = await client.post('/settings/retention/rebuild', {});
+    expect(second.status).toBe(303);
+    expect(await flashOf(client)).toContain('already queued; it was not queued twice');
+
+    const user = (await h.controlPlane.users.list(tenantId))[0];
+    expect(await rebuildJobs(tenantId)).toEqual([{ id: rebuildJobIds(tenantId)[0], state: 'waiting', data: { tenantId, requestedBy: { type: 'user', id: user?.id } } }]);
+    expect(archiveSection((await client.get('/settings/retention')).text)).toContain('A rebuild is queued (since ');
+    const audit = await requested(tenantId);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor: { type: 'user', id: user?.id }, outcome: 'success', details: { trigger: 'button', job: rebuildJobIds(tenantId)[0] } });
+  });
+
+  it('shows no button in offline mode, and refuses a rebuild there (409) without queueing one', async () => {
+    const { tenantId, client } = await configurer();
+    expect((await client.post('/settings/retention', sftpForm())).status).toBe(303);
+    expect((await client.get('/settings/retention')).text).not.toContain(BUTTON);
+    const res = await client.post('/settings/retention/rebuild', {});
+    expect(res.status).toBe(409);
+    expect(res.text).toContain('There is no online archive to rebuild: the saved mode is offline.');
+    expect(await rebuildJobs(tenantId)).toEqual([]);
+    expect(await requested(tenantId)).toEqual([]);
+  });
+
+  it('refuses the rebuild without configure-retention (403, audited as denied) and queues nothing', async () => {
+    const { tenantId, client } = await configurer();
+    expect((await client.post('/settings/retention', onlineForm())).status).toBe(303);
+    const other = await signedIn(tenantId, ['run-jobs', 'manage-users', 'read-audit', 'export']);
+    const res = await other.post('/settings/retention/rebuild', {});
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('ERR_FORBIDDEN');
+    expect(await rebuildJobs(tenantId)).toEqual([]);
+    expect(await requested(tenantId)).toEqual([]);
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'access.denied' }))[0]).toMatchObject({ target: 'POST /settings/retention/rebuild' });
+    expect((await client.post('/settings/retention/rebuild', {}, { csrf: 'not-the-token' })).status).toBe(403);
+    expect(await rebuildJobs(tenantId)).toEqual([]);
+  });
+
+  it('queues a rebuild when a save replaces or removes the archive URI in online mode, not when it keeps it, and says so', async () => {
+    const { tenantId, client } = await configurer();
+    const clear = async () => {
+      for (const id of rebuildJobIds(tenantId)) await (await importQueues.maintenance.getJob(id))?.remove();
+    };
+    expect((await client.post('/settings/retention', onlineForm({ archiveMongoUri: 'mongodb://db-one.example.com/acme_archive' }))).status).toBe(303);
+    expect(await flashOf(client)).toContain('The archive now lives in another database, so a rebuild of the online archive from your drops was queued');
+    expect((await rebuildJobs(tenantId)).map((j) => j.state)).toEqual(['waiting']);
+
+    // a second replace while it waits: the waiting rebuild will use the new database
+    expect((await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '', archiveMongoUri: 'mongodb://db-two.example.com/acme_archive' }))).status).toBe(303);
+    expect(await flashOf(client)).toContain('the rebuild already queued will load it from your drops');
+    expect(await rebuildJobs(tenantId)).toHaveLength(1);
+
+    await clear();
+    expect((await client.post('/settings/retention', onlineForm({ version: '2', 'target.password': '', 'schedule.cron': '0 4 * * *' }))).status).toBe(303);
+    expect(await flashOf(client)).not.toContain('rebuild');
+    expect(await rebuildJobs(tenantId)).toEqual([]);
+
+    expect((await client.post('/settings/retention', onlineForm({ version: '3', 'target.password': '', clearSecrets: 'archiveMongoUri' }))).status).toBe(303);
+    expect(await flashOf(client)).toContain('a rebuild of the online archive from your drops was queued');
+    expect(await rebuildJobs(tenantId)).toHaveLength(1);
+
+    await clear();
+    expect((await client.post('/settings/retention', sftpForm({ version: '4', 'target.password': '', archiveMongoUri: 'mongodb://db-three.example.com/acme_archive' }))).status).toBe(303);
+    expect(await flashOf(client)).toContain('The archive database changes once the mode is online');
+    expect(await rebuildJobs(tenantId)).toEqual([]);
+
+    expect((await requested(tenantId)).sort((a, b) => a.seq - b.seq).map((e) => e.details?.trigger)).toEqual(['archive-uri-replaced', 'archive-uri-removed']);
+    const recorded = JSON.stringify(await h.controlPlane.audit.list(tenantId, {}));
+    for (const leak of ['db-one.example.com', 'db-two.example.com', 'db-three.example.com']) expect(recorded).not.toContain(leak);
+  });
+
+  it('a portal without the archive queues answers 503 with a clear message and says so on the page', async () => {
+    const bare = await startPortalHarness({}, { exportQueues: queues });
+    try {
+      const tenantId = await bare.createTenant('ret-bare');
+      const email = `${uniqueName('admin')}@example.com`;
+      await bare.controlPlane.users.create(tenantId, { email, displayName: 'Admin', role: 'administrator', capabilities: ['configure-retention'], dataTypes: [], passwordHash: bare.passwordHash });
+      const client = bare.client(tenantId);
+      await client.signIn(email);
+      await client.get('/');
+      expect((await client.post('/settings/retention', onlineForm({ archiveMongoUri: 'mongodb://db-bare.example.com/acme_archive' }))).status).toBe(303);
+      const page = await client.get('/settings/retention');
+      expect(page.text).toContain('this portal cannot queue that rebuild, so ask your Retention operator to run it');
+      const section = archiveSection(page.text);
+      expect(section).toContain('This portal cannot queue rebuilds');
+      expect(section).not.toContain(BUTTON);
+      const res = await client.post('/settings/retention/rebuild', {});
+      expect(res.status).toBe(503);
+      expect(res.text).toContain('This portal was started without the archive queues, so it cannot queue a rebuild of the online archive.');
+      expect(await rebuildJobs(tenantId)).toEqual([]);
+    } finally {
+      await bare.close();
     }
   });
 });
