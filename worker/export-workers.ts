@@ -2,7 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ExportQueues } from '../src/queue/export-queues.js';
 import type { ChunkJobData, ChunkResult, FinalizeJobData, RunJobData, RunJobResult } from '../src/queue/job-payloads.js';
-import { AUTO_PAUSE_AFTER_FAILURES, autoPauseAfterFailures } from '../src/queue/auto-pause.js';
+import { autoPauseAfterFailures } from '../src/queue/auto-pause.js';
 import { errorCodeOf, isPermanentFailure, toJobError } from '../src/queue/permanent-failure.js';
 import { QUEUE_NAMES } from '../src/queue/queue-names.js';
 import type { ExportDeps } from './export-deps.js';
@@ -91,8 +91,8 @@ export function startExportWorkers(deps: ExportDeps, queues: ExportQueues, conne
         await deps.controlPlane.runs.markFailed(tenantId, runId, { code, message: err.message }, deps.now());
         await deps.controlPlane.checkpoints.releaseRun(tenantId, runId);
         await deps.controlPlane.audit.append(tenantId, { actor: { type: 'system', id: 'worker' }, action: 'run.failed', outcome: 'failure', target: runId, details: { code, job: job.id ?? null } });
-        const paused = await autoPauseAfterFailures(deps.controlPlane, queues.runs, tenantId, AUTO_PAUSE_AFTER_FAILURES, deps.now);
-        if (paused === 'paused') deps.logger.warn({ tenantId, failedRuns: AUTO_PAUSE_AFTER_FAILURES }, 'schedule paused after failed runs in a row');
+        const paused = await autoPauseAfterFailures(deps.controlPlane, queues.runs, tenantId, undefined, deps.now);
+        if (paused === 'paused') deps.logger.warn({ tenantId }, 'schedule paused after failed runs in a row');
       } else {
         await deps.controlPlane.runs.recordError(tenantId, runId, { code, message: err.message }, deps.now());
       }

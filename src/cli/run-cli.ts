@@ -42,7 +42,7 @@ Tenants
   tenant show <id>                                settings (secrets shown as "(sealed)") and the next five runs
   tenant set <id> [options]                       change retention settings; secrets are read from files:
       --mode offline|online  --types call-logs,chats,contacts  --cron "0 2 * * *"  --timezone Europe/Berlin
-      --paused | --resume
+      --paused | --resume  --pause-after-failures N (pause after N failed runs in a row; 0: never)
       --source demo --seed N [--records-per-hour N]
       --source http --base-url URL --token-file FILE [--page-size N]
       --target local --directory /abs/path

@@ -10,6 +10,7 @@ export interface SettingsFlags {
   timezone?: string;
   paused?: boolean;
   resume?: boolean;
+  'pause-after-failures'?: string;
   source?: string;
   seed?: string;
   'records-per-hour'?: string;
@@ -41,6 +42,7 @@ export const SETTINGS_FLAG_OPTIONS = {
   timezone: { type: 'string' },
   paused: { type: 'boolean' },
   resume: { type: 'boolean' },
+  'pause-after-failures': { type: 'string' },
   source: { type: 'string' },
   seed: { type: 'string' },
   'records-per-hour': { type: 'string' },
@@ -98,7 +100,12 @@ export function applySettingsFlags(
   if (flags.paused && flags.resume) throw new RetentionError('ERR_CLI_USAGE', 'use either --paused or --resume', 400);
   next.schedule = {
     ...(base.schedule as Plain),
-    ...defined({ cron: flags.cron, timezone: flags.timezone, paused: flags.paused ? true : flags.resume ? false : undefined }),
+    ...defined({
+      cron: flags.cron,
+      timezone: flags.timezone,
+      paused: flags.paused ? true : flags.resume ? false : undefined,
+      pauseAfterFailures: integerFlag('pause-after-failures', flags['pause-after-failures']),
+    }),
   };
 
   const currentSource = (base.source ?? {}) as Plain;

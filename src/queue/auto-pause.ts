@@ -4,8 +4,13 @@ import type { ControlPlane } from '../store/control-plane.js';
 import type { RunJobData } from './job-payloads.js';
 import { syncTenantSchedule } from './tenant-schedules.js';
 
-/** Failed runs in a row after which a tenant's schedule is paused. */
+/** Failed runs in a row after which a tenant's schedule is paused, unless its settings say otherwise. */
 export const AUTO_PAUSE_AFTER_FAILURES = 3;
+
+/** The tenant's streak limit (`schedule.pauseAfterFailures`; 0: never pause), {@link AUTO_PAUSE_AFTER_FAILURES} without settings. */
+export function pauseAfterFailuresOf(settings: { schedule: { pauseAfterFailures?: number } } | undefined): number {
+  return settings?.schedule.pauseAfterFailures ?? AUTO_PAUSE_AFTER_FAILURES;
+}
 
 /** What {@link autoPauseAfterFailures} did. */
 export type AutoPauseOutcome = 'paused' | 'already-paused' | 'not-needed' | 'no-settings';
@@ -21,22 +26,25 @@ export function failedInARow(runs: ReadonlyArray<{ status: string }>, n: number)
 }
 
 /**
- * Pauses a tenant's schedule when its last `n` runs in a row failed: sets `schedule.paused` in the stored settings
+ * Pauses a tenant's schedule when its last `n` runs in a row failed (`n`: the tenant's
+ * `schedule.pauseAfterFailures` unless given; 0 never pauses): sets `schedule.paused` in the stored settings
  * (optimistic concurrency, retried once on a concurrent change), removes the BullMQ job scheduler and writes a
  * `schedule.auto-paused` audit event. Idempotent: a schedule that is already paused is left alone. The worker calls it
  * after marking a run failed; the portal's jobs page shows the alert from the same runs.
  *
  * @example
- * await autoPauseAfterFailures(controlPlane, queues.runs, 'acme', AUTO_PAUSE_AFTER_FAILURES); // 'paused'
+ * await autoPauseAfterFailures(controlPlane, queues.runs, 'acme'); // 'paused' after the tenant's streak limit
  */
 export async function autoPauseAfterFailures(
   controlPlane: Pick<ControlPlane, 'runs' | 'settings' | 'audit'>,
   runs: Queue<RunJobData>,
   tenantId: string,
-  n: number = AUTO_PAUSE_AFTER_FAILURES,
+  limit?: number,
   now: () => Date = () => new Date(),
 ): Promise<AutoPauseOutcome> {
-  const recent = await controlPlane.runs.listByTenant(tenantId, { limit: Math.max(n, 1) });
+  const n = limit ?? pauseAfterFailuresOf((await controlPlane.settings.getRetention(tenantId))?.value);
+  if (n === 0) return 'not-needed';
+  const recent = await controlPlane.runs.listByTenant(tenantId, { limit: n });
   if (!failedInARow(recent, n)) return 'not-needed';
   for (let attempt = 0; ; attempt += 1) {
     const stored = await controlPlane.settings.getRetention(tenantId);

@@ -105,6 +105,8 @@ export const retentionSettingsSchema = z.object({
     cron: cronSchema,
     timezone: timeZoneSchema.default('UTC'),
     paused: z.boolean().default(false),
+    /** Failed runs in a row after which the worker pauses the schedule itself; 0 never pauses it. */
+    pauseAfterFailures: z.number().int().min(0).max(50).default(3),
   }),
   source: sourceSettingsSchema,
   target: targetSettingsSchema,

@@ -5,7 +5,7 @@ import { principalOf, type Principal } from '../../access/principal.js';
 import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
 import { RetentionError } from '../../errors.js';
 import { RECORD_TYPES, isRecordType, type RecordType } from '../../records/record-type.js';
-import { AUTO_PAUSE_AFTER_FAILURES, autoPauseAfterFailures, failedInARow } from '../../queue/auto-pause.js';
+import { autoPauseAfterFailures, failedInARow, pauseAfterFailuresOf } from '../../queue/auto-pause.js';
 import { enqueueBackfill, enqueueRunNow, type ExportQueues } from '../../queue/export-queues.js';
 import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
 import type { Run } from '../../store/runs-store.js';
@@ -166,7 +166,7 @@ function refreshView(req: Request, path: string, running: boolean, query: Record
 /**
  * The jobs pages: the tenant's runs (status, trigger, windows, counts and bytes of the types the reader may read,
  * errors, manifest), a run's detail, and for users who may run jobs: run now, backfill a date range, retry a failed
- * run, pause and resume the schedule. A streak of {@link AUTO_PAUSE_AFTER_FAILURES} failed runs shows an alert
+ * run, pause and resume the schedule. A streak of failed runs (the tenant's `schedule.pauseAfterFailures`) shows an alert
  * (the worker pauses the schedule then; the page makes sure of it too). Every trigger is audited.
  */
 export function jobsRoutes(services: PortalServices): Router {
@@ -193,12 +193,14 @@ export function jobsRoutes(services: PortalServices): Router {
     const before = beforeText === '' ? undefined : new Date(beforeText);
     if (before !== undefined && Number.isNaN(before.getTime())) throw new RetentionError('ERR_QUERY_INVALID', 'before: not a time; use the "Older runs" link.', 400);
     const runs = await controlPlane.runs.listByTenant(tenantId, { limit: PAGE_SIZE, ...(before ? { before } : {}) });
-    const latest = before === undefined ? runs : await controlPlane.runs.listByTenant(tenantId, { limit: AUTO_PAUSE_AFTER_FAILURES });
-    const streak = failedInARow(latest, AUTO_PAUSE_AFTER_FAILURES);
+    const stored = (await controlPlane.settings.getRetention(tenantId))?.value;
+    const pauseAfter = pauseAfterFailuresOf(stored);
+    const latest = before === undefined && runs.length >= pauseAfter ? runs : await controlPlane.runs.listByTenant(tenantId, { limit: Math.max(pauseAfter, 1) });
+    const streak = failedInARow(latest, pauseAfter);
     if (streak && services.deps.exportQueues !== undefined) {
-      await autoPauseAfterFailures(controlPlane, services.deps.exportQueues.runs, tenantId, AUTO_PAUSE_AFTER_FAILURES, services.now);
+      await autoPauseAfterFailures(controlPlane, services.deps.exportQueues.runs, tenantId, pauseAfter, services.now);
     }
-    const settings = (await controlPlane.settings.getRetention(tenantId))?.value;
+    const settings = streak ? (await controlPlane.settings.getRetention(tenantId))?.value : stored;
     const last = runs.at(-1);
     // A page answering a form (its problems shown) does not reload: that would drop what was typed.
     const refresh = refreshView(req, '/jobs', req.method === 'GET' && runs.some((run) => run.status === 'running'), before ? { before: beforeText } : {});
@@ -209,7 +211,7 @@ export function jobsRoutes(services: PortalServices): Router {
       runs: runs.map((run) => runView(run, types)),
       olderLink: runs.length === PAGE_SIZE && last ? `/jobs?before=${encodeURIComponent(last.createdAt.toISOString())}` : undefined,
       newestLink: before === undefined ? undefined : '/jobs',
-      failureStreak: streak ? AUTO_PAUSE_AFTER_FAILURES : 0,
+      failureStreak: streak ? pauseAfter : 0,
       schedule: settings
         ? { ...settings.schedule, next: settings.schedule.paused ? [] : nextRunTimes(settings.schedule, 1, services.now()) }
         : undefined,

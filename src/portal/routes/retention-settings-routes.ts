@@ -42,6 +42,7 @@ const TEXT_FIELDS = [
   'mode',
   'schedule.cron',
   'schedule.timezone',
+  'schedule.pauseAfterFailures',
   'source.kind',
   'source.seed',
   'source.recordsPerHour',
@@ -93,7 +94,7 @@ function stateFromSettings(stored: VersionedSettings<RetentionSettings> | undefi
     const v = get(value, field);
     values[field] = v === undefined || v === null ? '' : String(v);
   }
-  if (value === undefined) Object.assign(values, { mode: 'offline', 'schedule.cron': '0 2 * * *', 'schedule.timezone': 'UTC', 'source.kind': 'demo', 'source.seed': '1', 'target.kind': 'sftp', 'target.port': '22', 'target.root': '/', 'files.format': 'json' });
+  if (value === undefined) Object.assign(values, { mode: 'offline', 'schedule.cron': '0 2 * * *', 'schedule.timezone': 'UTC', 'schedule.pauseAfterFailures': '3', 'source.kind': 'demo', 'source.seed': '1', 'target.kind': 'sftp', 'target.port': '22', 'target.root': '/', 'files.format': 'json' });
   return {
     values,
     checked: { 'schedule.paused': value?.schedule.paused ?? false, 'files.gzip': value?.files.gzip ?? true },
@@ -168,7 +169,7 @@ function settingsInput(req: Request, tenantId: string, state: FormState, stored:
   const input: Record<string, unknown> = {
     mode: v.mode,
     dataTypes: state.dataTypes,
-    schedule: defined({ cron: v['schedule.cron'], timezone: v['schedule.timezone'], paused: state.checked['schedule.paused'] === true }),
+    schedule: defined({ cron: v['schedule.cron'], timezone: v['schedule.timezone'], paused: state.checked['schedule.paused'] === true, pauseAfterFailures: num('schedule.pauseAfterFailures') }),
     source,
     target,
     files: defined({ format: v['files.format'], gzip: state.checked['files.gzip'] === true, maxRecords: num('files.maxRecords'), maxBytes: num('files.maxBytes') }),

@@ -27,9 +27,10 @@ afterAll(async () => {
   await queueRedis.quit();
 });
 
-async function configuredTenant(): Promise<string> {
+async function configuredTenant(pauseAfterFailures?: number): Promise<string> {
   const tenantId = await h.createTenant('jobs-co');
-  const saved = await h.controlPlane.settings.putRetention(tenantId, SETTINGS, { actor: 'test' });
+  const settings = pauseAfterFailures === undefined ? SETTINGS : { ...SETTINGS, schedule: { ...SETTINGS.schedule, pauseAfterFailures } };
+  const saved = await h.controlPlane.settings.putRetention(tenantId, settings, { actor: 'test' });
   await syncTenantSchedule(queues.runs, tenantId, saved.value);
   return tenantId;
 }
@@ -234,6 +235,19 @@ describe('portal: jobs', () => {
     await addRun(healthy, 'ok', new Date('2026-03-03T02:00:00Z'), 'done');
     const other = await signedIn(healthy, ['run-jobs']);
     expect((await other.get('/jobs')).text).not.toContain('runs failed.');
+  });
+
+  it('follows the tenant’s own limit: after 2 failed runs with pauseAfterFailures 2; never with 0', async () => {
+    const strict = await configuredTenant(2);
+    for (const [i, day] of ['02', '03'].entries()) await addRun(strict, `f${i}`, new Date(`2026-03-${day}T02:00:00Z`), 'failed');
+    const page = await (await signedIn(strict, ['run-jobs'])).get('/jobs');
+    expect(page.text).toContain('The last 2 runs failed.');
+    expect((await h.controlPlane.settings.requireRetention(strict)).value.schedule.paused).toBe(true);
+
+    const never = await configuredTenant(0);
+    for (const [i, day] of ['02', '03', '04', '05'].entries()) await addRun(never, `f${i}`, new Date(`2026-03-${day}T02:00:00Z`), 'failed');
+    expect((await (await signedIn(never, ['run-jobs'])).get('/jobs')).text).not.toContain('runs failed.');
+    expect((await h.controlPlane.settings.requireRetention(never)).value.schedule.paused).toBe(false);
   });
 
   it('shows a running run\'s progress (chunks done of all, records and bytes so far) and refreshes the page while it runs', async () => {

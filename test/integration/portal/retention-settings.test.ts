@@ -121,6 +121,21 @@ describe('portal: retention settings', () => {
     expect(replaced.kind === 'sftp' && openSecret(keyring, replaced.password ?? '', secretContext(tenantId, 'target.password'))).toBe('second-password-Q9');
   });
 
+  it('sets after how many failed runs in a row the schedule pauses (0: never); refuses other values, saving nothing', async () => {
+    const { tenantId, client } = await configurer();
+    expect((await client.post('/settings/retention', sftpForm({ 'schedule.pauseAfterFailures': '5' }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.schedule.pauseAfterFailures).toBe(5);
+    expect((await client.get('/settings/retention')).text).toContain('name="schedule.pauseAfterFailures" value="5"');
+    for (const bad of ['51', '-1', '2.5', 'three']) {
+      const res = await client.post('/settings/retention', sftpForm({ version: '1', 'target.password': '', 'schedule.pauseAfterFailures': bad }));
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('schedule.pauseAfterFailures');
+    }
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).version).toBe(1);
+    expect((await client.post('/settings/retention', sftpForm({ version: '1', 'target.password': '', 'schedule.pauseAfterFailures': '0' }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.schedule.pauseAfterFailures).toBe(0);
+  });
+
   it('shows the next five run times in the tenant time zone', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-06-01T10:00:00Z'));

@@ -26,9 +26,10 @@ async function addRun(tenantId: string, id: string, at: number, status: 'done' |
   if (status === 'done') await cp.runs.markDone(tenantId, id, { manifest: { runId: id, path: `/m-${id}.json`, sha256: 'a'.repeat(64) }, files: [], totals: {} }, new Date(at + 1));
 }
 
-async function tenantWithRuns(statuses: Array<'done' | 'failed' | 'running'>): Promise<string> {
+async function tenantWithRuns(statuses: Array<'done' | 'failed' | 'running'>, pauseAfterFailures?: number): Promise<string> {
   const tenantId = `ap-${uniqueName('t').slice(2)}`;
-  await cp.settings.putRetention(tenantId, SETTINGS, { actor: 'test' });
+  const settings = pauseAfterFailures === undefined ? SETTINGS : { ...SETTINGS, schedule: { ...SETTINGS.schedule, pauseAfterFailures } };
+  await cp.settings.putRetention(tenantId, settings, { actor: 'test' });
   await syncTenantSchedule(runs, tenantId, (await cp.settings.requireRetention(tenantId)).value);
   // oldest first
   for (const [i, status] of statuses.entries()) await addRun(tenantId, `${tenantId}-run${i}`, Date.UTC(2026, 0, 1, i), status);
@@ -79,6 +80,24 @@ describe('auto-pause after failed runs in a row', () => {
     expect(await autoPauseAfterFailures(cp, runs, tenantId, 3)).toBe('not-needed');
     expect((await cp.settings.requireRetention(tenantId)).value.schedule.paused).toBe(false);
     expect(await runs.getJobScheduler(`tenant.${tenantId}`)).toBeDefined();
+  });
+
+  it.each([
+    [[], 'failed failed failed', 'paused'],
+    [[], 'done failed failed', 'not-needed'],
+    [[2], 'done failed failed', 'paused'],
+    [[1], 'done done failed', 'paused'],
+    [[0], 'failed failed failed failed failed', 'not-needed'],
+    [[5], 'failed failed failed failed', 'not-needed'],
+  ] as const)('follows the tenant’s own streak limit (schedule.pauseAfterFailures %j): %s → %s', async (limit, history, expected) => {
+    const statuses = history.split(' ') as Array<'done' | 'failed'>;
+    const tenantId = await tenantWithRuns(statuses, limit[0]);
+    expect(await autoPauseAfterFailures(cp, runs, tenantId)).toBe(expected);
+    expect((await cp.settings.requireRetention(tenantId)).value.schedule.paused).toBe(expected === 'paused');
+    if (expected === 'paused') {
+      const [audit] = await cp.audit.list(tenantId, { action: 'schedule.auto-paused' });
+      expect(audit?.details).toMatchObject({ failedRuns: limit[0] ?? 3 });
+    }
   });
 
   it('says so when the tenant has no settings', async () => {
