@@ -2,6 +2,7 @@ import { csrfSync } from 'csrf-sync';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
+import { constantTimeEqual } from '../crypto/constant-time.js';
 import { RetentionError } from '../errors.js';
 import { requireCompliantAccount, requireUser } from './access-gates.js';
 import { errorHandler } from './error-handler.js';
@@ -96,10 +97,14 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(sessionGuard(services));
   const csrf = csrfSync({
     size: 32,
+    // csrf-sync compares the received token with the session's using ===, which leaks timing. The token is a secret,
+    // so it is compared here in constant time, and csrf-sync receives the session's own token only on a match.
     getTokenFromRequest: (req) => {
       const body: unknown = req.body;
-      const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)._csrf : undefined;
-      return typeof token === 'string' ? token : undefined;
+      const received = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)._csrf : undefined;
+      const stored: unknown = req.session.csrfToken;
+      if (typeof received !== 'string' || typeof stored !== 'string') return undefined;
+      return constantTimeEqual(received, stored) ? stored : undefined;
     },
   });
   app.use(csrf.csrfSynchronisedProtection);

@@ -114,11 +114,15 @@ describe('portal: sign-in', () => {
   it('refuses a sign-in without a valid CSRF token (ASVS 4.2.2)', async () => {
     const client = h.client(tenantId);
     await client.get('/sign-in');
-    for (const csrf of [false, 'forged-token'] as const) {
+    const real = client.csrf ?? '';
+    expect(real).toMatch(/^[0-9a-f]{64}$/);
+    const lastFlipped = `${real.slice(0, -1)}${real.endsWith('0') ? '1' : '0'}`;
+    for (const csrf of [false, 'forged-token', lastFlipped, real.toUpperCase(), `${real}0`] as const) {
       const res = await client.post('/sign-in', { email: owner.email, password: PASSWORD }, { csrf });
       expect(res.status).toBe(403);
       expect(res.text).toContain('ERR_CSRF_INVALID');
     }
+    expect((await client.post('/sign-in', { email: owner.email, password: PASSWORD }, { csrf: real })).status).toBe(303);
   });
 
   it('locks an account after the policy threshold for its duration, with the same message, and audits the lockout (ASVS 2.2.1)', async () => {
