@@ -67,6 +67,7 @@ beforeAll(async () => {
   await writer.finish();
   const archive = new ArchiveStore(archives);
   await archive.ensureIndexes(tenantId);
+  await seedRuns();
 
   server = createServer();
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
@@ -96,6 +97,29 @@ beforeAll(async () => {
   browser = await launchTestChromium();
   context = browser.context;
 }, 60_000);
+
+/** Retention settings and three runs for the jobs page: one delivered, one failed, one running (half its chunks done). */
+async function seedRuns(): Promise<void> {
+  await controlPlane.settings.putRetention(
+    tenantId,
+    { mode: 'online', dataTypes: ['call-logs', 'chats'], schedule: { cron: '*/15 * * * *', timezone: 'UTC' }, source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: '/srv/drop' } },
+    { actor: 'test' },
+  );
+  const hour = 3_600_000;
+  const windows = { 'call-logs': { from: new Date(TO.getTime() - hour), to: TO }, chats: { from: new Date(TO.getTime() - hour), to: TO } };
+  const run = (id: string, at: Date, chunkCount: number) => controlPlane.runs.createIfAbsent({ id, tenantId, trigger: 'schedule', windows, previous: null, chunkCount, createdAt: at });
+  await run('run-done', new Date(TO.getTime() - 3 * hour), 2);
+  await controlPlane.runs.markDone(tenantId, 'run-done', {
+    manifest: { runId: 'run-done', path: `${tenantId}/2026/11/21/manifest-run-done.json`, sha256: 'c'.repeat(64) },
+    files: [],
+    totals: { 'call-logs': { records: calls.length, rejected: 1, files: 1, bytes: 48_211 }, chats: { records: chats.length, rejected: 0, files: 1, bytes: 91_004 } },
+  });
+  await run('run-failed', new Date(TO.getTime() - 2 * hour), 2);
+  await controlPlane.runs.markFailed(tenantId, 'run-failed', { code: 'ERR_SFTP_UNREACHABLE', message: 'the SFTP server sftp.example.com:22 did not answer within 20 s' });
+  await run('run-running', new Date(TO.getTime() - hour), 4);
+  await controlPlane.runs.recordChunkDone(tenantId, 'run-running', { type: 'call-logs', index: 0, records: 600, rejected: 0, bytes: 512_000 });
+  await controlPlane.runs.recordChunkDone(tenantId, 'run-running', { type: 'chats', index: 0, records: 40, rejected: 0, bytes: 160_000 });
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -205,7 +229,11 @@ describe('archive in a browser (Chromium)', () => {
 
     await page.click('header nav a:has-text("Jobs")');
     await page.waitForURL(`${baseUrl}/jobs`);
-    expect(await page.locator('h1').count()).toBeGreaterThan(0);
+    const jobs = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+    expect(jobs).toContain('2 of 4 chunks, 640 records');
+    expect(jobs).toContain('ERR_SFTP_UNREACHABLE');
+    expect(jobs).toContain(`${tenantId}/2026/11/21/manifest-run-done.json`);
+    expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'portal-jobs.png'), fullPage: true });
 
     expect(browser?.cspViolations).toEqual([]);

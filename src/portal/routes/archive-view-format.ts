@@ -11,6 +11,21 @@ export const archiveViewFormat = {
     const date = iso instanceof Date ? iso : new Date(iso);
     return Number.isNaN(date.getTime()) ? String(iso) : `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
   },
+  /**
+   * A time range, short: one date when both ends fall on the same UTC day, seconds only where they are not zero.
+   *
+   * @example
+   * archiveViewFormat.range(new Date('2026-11-21T09:00:00Z'), new Date('2026-11-21T10:00:00Z')); // '2026-11-21 09:00–10:00 UTC'
+   */
+  range(from: Date | undefined, to: Date | undefined): string {
+    if (from === undefined || to === undefined || Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return '';
+    const clock = (date: Date): string => {
+      const time = date.toISOString().slice(11, 19);
+      return time.endsWith(':00') ? time.slice(0, 5) : time;
+    };
+    const day = (date: Date): string => date.toISOString().slice(0, 10);
+    return day(from) === day(to) ? `${day(from)} ${clock(from)}–${clock(to)} UTC` : `${day(from)} ${clock(from)} – ${day(to)} ${clock(to)} UTC`;
+  },
   duration(seconds: number | undefined): string {
     if (seconds === undefined || !Number.isFinite(seconds)) return '';
     const whole = Math.round(seconds);
