@@ -115,6 +115,7 @@ async function seedRuns(): Promise<void> {
     totals: { 'call-logs': { records: calls.length, rejected: 1, files: 1, bytes: 48_211 }, chats: { records: chats.length, rejected: 0, files: 1, bytes: 91_004 } },
   });
   await run('run-failed', new Date(TO.getTime() - 2 * hour), 2);
+  await controlPlane.runs.recordChunkDone(tenantId, 'run-failed', { type: 'chats', index: 0, records: 7, rejected: 0, bytes: 20_480 });
   await controlPlane.runs.markFailed(tenantId, 'run-failed', { code: 'ERR_SFTP_UNREACHABLE', message: 'the SFTP server sftp.example.com:22 did not answer within 20 s' });
   await run('run-running', new Date(TO.getTime() - hour), 4);
   await controlPlane.runs.recordChunkDone(tenantId, 'run-running', { type: 'call-logs', index: 0, records: 600, rejected: 0, bytes: 512_000 });
@@ -232,6 +233,7 @@ describe('archive in a browser (Chromium)', () => {
     const jobs = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
     expect(jobs).toContain('2 of 4 chunks, 640 records');
     expect(jobs).toContain('ERR_SFTP_UNREACHABLE');
+    expect(jobs).toContain('Chats: 7 records, 20.0 KB delivered before it failed');
     expect(jobs).toContain(`${tenantId}/2026/11/21/manifest-run-done.json`);
     expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'portal-jobs.png'), fullPage: true });
