@@ -159,6 +159,17 @@ export const CONFIG_VARIABLES = {
     secret: true,
     description: 'Signs the portal\'s session cookie: secrets of at least 32 characters, comma-separated; the first signs, all verify (add a new one in front to rotate). Required by the portal.',
   },
+  METRICS_TOKEN: {
+    schema: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9\-._~+/]{32,}=*$/,
+        'a token of at least 32 characters of letters, digits, "-", ".", "_", "~", "+" or "/" (base64 "=" padding allowed at the end; generate one with: openssl rand -base64 32)',
+      ),
+    optional: true,
+    secret: true,
+    description: 'Bearer token a Prometheus scraper sends to read the portal\'s /metrics (Authorization: Bearer <token>); at least 32 characters. Unset: /metrics answers 404.',
+  },
   SESSION_IDLE_MINUTES: {
     schema: integer(1, 1440),
     default: '30',
@@ -232,6 +243,8 @@ export interface Config {
   trustProxy: Parsed<'TRUST_PROXY'>;
   defaultTenant: string | undefined;
   sessionSecrets: string[] | undefined;
+  /** `METRICS_TOKEN`: `/metrics` is off (404) without it. */
+  metricsToken: string | undefined;
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   sessionCookieSecure: boolean;
@@ -306,6 +319,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     trustProxy: Array.isArray(v.TRUST_PROXY) ? Object.freeze([...v.TRUST_PROXY]) as string[] : v.TRUST_PROXY,
     defaultTenant: v.DEFAULT_TENANT,
     sessionSecrets: v.SESSION_SECRET === undefined ? undefined : Object.freeze(v.SESSION_SECRET.split(',').map((part) => part.trim())) as string[],
+    metricsToken: v.METRICS_TOKEN,
     sessionIdleMs: v.SESSION_IDLE_MINUTES * 60_000,
     sessionAbsoluteMs: v.SESSION_ABSOLUTE_HOURS * 3_600_000,
     sessionCookieSecure: v.SESSION_COOKIE_SECURE,

@@ -44,6 +44,8 @@ const needsAnyOf = (anyCapability: readonly Capability[], method: RoutePermissio
 export const ROUTE_PERMISSIONS = {
   'health.live': publicRoute('GET', '/healthz'),
   'health.ready': publicRoute('GET', '/readyz'),
+  /** Public to the session layer: the route itself requires `Authorization: Bearer <METRICS_TOKEN>` (404 while unset). */
+  'health.metrics': publicRoute('GET', '/metrics'),
   'sign-in.form': publicRoute('GET', '/sign-in'),
   'sign-in.submit': publicRoute('POST', '/sign-in'),
   'sign-in.second-factor.form': publicRoute('GET', '/sign-in/second-factor'),

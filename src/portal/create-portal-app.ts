@@ -4,9 +4,11 @@ import session from 'express-session';
 import helmet from 'helmet';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { RetentionError } from '../errors.js';
+import { createPortalMetrics } from '../metrics/portal-metrics.js';
+import { requestMetrics } from '../metrics/request-metrics.js';
 import { requireCompliantAccount, requireUser } from './access-gates.js';
 import { errorHandler } from './error-handler.js';
-import type { PortalDeps } from './portal-deps.js';
+import { meteredQueuesOf, type PortalDeps } from './portal-deps.js';
 import { auditRefusals } from './refusal-audit.js';
 import { createPortalServices, type PortalServices } from './portal-services.js';
 import { accountRoutes } from './routes/account-routes.js';
@@ -57,6 +59,8 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.set('trust proxy', options.trustProxy);
   useEjsLayout(app, findViewsDirectory(), { cache: process.env.NODE_ENV !== 'development' });
   app.locals.tenantName = '';
+  const metrics = createPortalMetrics({ version: services.options.version, queues: meteredQueuesOf(deps) });
+  app.use(requestMetrics(metrics.http, { staticPrefixes: ['/assets'] }));
 
   app.use(
     helmet({
@@ -79,7 +83,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
-  app.use(healthRoutes(services));
+  app.use(healthRoutes(services, metrics.registry));
   app.use('/assets', express.static(`${findViewsDirectory()}/assets`, { index: false, maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 }));
   app.use(tenantContext(services));

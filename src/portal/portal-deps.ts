@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { RetentionError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { CountedQueue } from '../metrics/queue-job-counts.js';
 import type { ExportQueues } from '../queue/export-queues.js';
 import type { ImportQueues } from '../queue/import-queues.js';
 import type { ResultsExportService } from '../results-export/results-export-service.js';
@@ -29,8 +30,13 @@ export interface PortalOptions {
   cookieSecure: boolean;
   /** Prefix of every Redis key the portal writes (sessions, session index, login throttle). Default `retention:portal:`. */
   redisPrefix?: string;
-  /** Shown in the CEF export header. Default `0.0.0`. */
+  /** Shown in the CEF export header and `/metrics` (`retention_build_info`). Default `0.0.0`. */
   version?: string;
+  /**
+   * `METRICS_TOKEN`: the bearer token `/metrics` requires (`Authorization: Bearer <token>`). Absent: `/metrics`
+   * answers 404.
+   */
+  metricsToken?: string;
 }
 
 /** What the portal app is built from: connections and stores come from the composition root, never `new`-ed inside. */
@@ -62,6 +68,8 @@ export interface PortalDeps {
    * rebuild button answers 503 and a changed archive URI is saved without a rebuild.
    */
   importQueues?: ImportQueues;
+  /** The results-export queue, for its job counts on `/metrics` (the service only adds to it). Absent: not counted. */
+  resultsExportQueue?: CountedQueue;
   /** Overrides of the login throttle's limits (tests). */
   throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
 }
@@ -86,5 +94,21 @@ export function portalOptionsFromConfig(config: Config): PortalOptions {
     sessionAbsoluteMs: config.sessionAbsoluteMs,
     cookieSecure: config.sessionCookieSecure,
     redisPrefix: `${config.queuePrefix}:portal:`,
+    metricsToken: config.metricsToken,
   };
+}
+
+/**
+ * The queues the portal was given, for their job counts on `/metrics`: the export queues (runs, chunks, finalize),
+ * the online archive's (imports, archive-maintenance) and the results-export queue, those present.
+ *
+ * @example
+ * meteredQueuesOf({ ...deps, exportQueues }).map((q) => q.name); // ['runs', 'chunks', 'finalize']
+ */
+export function meteredQueuesOf(deps: Pick<PortalDeps, 'exportQueues' | 'importQueues' | 'resultsExportQueue'>): CountedQueue[] {
+  const queues: CountedQueue[] = [];
+  if (deps.exportQueues !== undefined) queues.push(deps.exportQueues.runs, deps.exportQueues.chunks, deps.exportQueues.finalize);
+  if (deps.importQueues !== undefined) queues.push(deps.importQueues.imports, deps.importQueues.maintenance);
+  if (deps.resultsExportQueue !== undefined) queues.push(deps.resultsExportQueue);
+  return queues;
 }

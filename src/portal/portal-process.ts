@@ -89,6 +89,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     exportQueues,
     importQueues,
     resultsExport,
+    resultsExportQueue: resultExportQueue,
     pingMongo: async () => void (await db.command({ ping: 1 })),
   });
   const server: Server = await new Promise((resolve, reject) => {

@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { metricsEndpoint } from '../../metrics/metrics-endpoint.js';
+import type { MetricsRegistry } from '../../metrics/metrics-registry.js';
 import type { PortalServices } from '../portal-services.js';
 
 const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
@@ -6,9 +8,11 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 
 /**
  * `/healthz`: the process answers (liveness). `/readyz`: Redis and MongoDB answer within two seconds each
- * (readiness), 503 naming what does not. Neither needs a tenant or a session.
+ * (readiness), 503 naming what does not. `/metrics`: the registry in the Prometheus text format, only with
+ * `Authorization: Bearer <METRICS_TOKEN>` (404 while no token is configured, 401 without the token). None needs a
+ * tenant or a session.
  */
-export function healthRoutes(services: PortalServices): Router {
+export function healthRoutes(services: PortalServices, metrics: MetricsRegistry): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
@@ -19,5 +23,6 @@ export function healthRoutes(services: PortalServices): Router {
     const ready = checks.redis === 'ok' && checks.mongodb === 'ok';
     res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'not ready', checks });
   });
+  router.get('/metrics', metricsEndpoint({ token: services.options.metricsToken, registry: metrics }));
   return router;
 }

@@ -32,6 +32,8 @@ interface Probe {
   /** Path parameters; a parameter not given gets a placeholder that names nothing. */
   params?: (fx: Fixtures) => Record<string, string>;
   form?: Record<string, string | string[]>;
+  /** Request headers (a route with its own credential, such as `/metrics` and its bearer token). */
+  headers?: Record<string, string>;
   /** The route ends the session: call it last, after every other route of the principal. */
   endsSession?: boolean;
 }
@@ -48,7 +50,11 @@ const DETAIL_ROUTES = { 'call-logs': 'call-logs.detail', chats: 'chats.detail', 
 
 const recordParam = (type: RecordType) => (fx: Fixtures) => ({ id: fx.records[type] });
 
+/** `/metrics` is public to sessions but needs its own bearer token (absent: 404), so the matrix portal has one. */
+const METRICS_TOKEN = randomBytes(32).toString('base64url');
+
 const PROBES: Partial<Record<RouteId, Probe>> = {
+  'health.metrics': { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } },
   'sign-in.submit': { form: { email: '', password: '' } },
   'sign-in.second-factor.submit': { form: { code: '' } },
   'activation.submit': { form: { password: '' } },
@@ -193,7 +199,7 @@ function concretePath(id: RouteId, path: string): string {
 
 async function call(client: PortalClient, id: RouteId, route: MountedRoute): Promise<request.Response> {
   const path = concretePath(id, route.path);
-  if (route.method === 'GET') return client.get(path);
+  if (route.method === 'GET') return client.get(path, PROBES[id]?.headers);
   if (client.csrf === undefined) await client.get('/');
   return client.post(path, PROBES[id]?.form ?? {});
 }
@@ -225,7 +231,7 @@ async function walkMatrix(client: PortalClient, principal: Principal | undefined
 beforeAll(async () => {
   mongo = await MongoClient.connect(inject('mongoUrl'));
   archives = new ArchiveDatabases({ client: mongo, prefix: `pm${randomBytes(4).toString('hex')}_`, settings: async () => undefined });
-  h = await startPortalHarness({}, { archive: new ArchiveStore(archives), archiveImports: new ArchiveImportsStore(mongo.db(importsDbName)) });
+  h = await startPortalHarness({ metricsToken: METRICS_TOKEN }, { archive: new ArchiveStore(archives), archiveImports: new ArchiveImportsStore(mongo.db(importsDbName)) });
   tenantA = await h.createTenant('matrix');
   tenantB = await h.createTenant('other');
   const records = await loadOne(tenantA, 100);

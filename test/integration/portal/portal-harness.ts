@@ -166,8 +166,9 @@ export class PortalClient {
     return res;
   }
 
-  async get(path: string): Promise<request.Response> {
-    return this.absorb(await this.prepare(request(this.app).get(path)));
+  /** GETs a path, with extra request headers when given (e.g. `Authorization` for `/metrics`). */
+  async get(path: string, headers: Record<string, string> = {}): Promise<request.Response> {
+    return this.absorb(await this.prepare(request(this.app).get(path)).set(headers));
   }
 
   /** Follows redirects of GETs (at most five) and returns the last response. */

@@ -96,10 +96,30 @@ describe('loadConfig', () => {
     ['RETENTION_MASTER_KEYS', key(1)],
     ['RETENTION_MASTER_KEYS', `K1:${key(1)}`],
     ['RETENTION_MASTER_KEYS', `k1:${key(1)},k1:${key(2)}`],
+    ['METRICS_TOKEN', 'x'.repeat(31)],
+    ['METRICS_TOKEN', `${'x'.repeat(32)} with spaces`],
+    ['METRICS_TOKEN', `${'x'.repeat(32)}"`],
+    ['METRICS_TOKEN', `${'x'.repeat(32)}\n${'y'.repeat(32)}`],
   ])('refuses %s=%j with a message naming the variable', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^${name}: expected `));
+  });
+
+  it('leaves /metrics off without METRICS_TOKEN and reads it directly or from METRICS_TOKEN_FILE', () => {
+    const token = key(9);
+    expect(loadConfig({}, noFiles).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: token }, noFiles).metricsToken).toBe(token);
+    const fromFile = loadConfig({ METRICS_TOKEN_FILE: '/run/secrets/metrics-token' }, (p) => {
+      if (p !== '/run/secrets/metrics-token') throw new Error('missing');
+      return `${token}\n`;
+    });
+    expect(fromFile.metricsToken).toBe(token);
+    expect(problemsOf({ METRICS_TOKEN: token, METRICS_TOKEN_FILE: '/x' })[0]).toMatch(/^METRICS_TOKEN: set either/);
+    expect(problemsOf({ METRICS_TOKEN_FILE: '/nope' })[0]).toMatch(/^METRICS_TOKEN_FILE: cannot read "\/nope" \(ENOENT\)/);
+    const [problem] = problemsOf({ METRICS_TOKEN: 'short-secret-token' });
+    expect(problem).not.toContain('short-secret-token');
+    expect(problem).toContain('(value hidden)');
   });
 
   it('never prints the value of a secret variable', () => {
