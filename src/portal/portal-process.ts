@@ -11,12 +11,15 @@ import { createImportQueues } from '../queue/import-queues.js';
 import { ResultExportsStore } from '../results-export/result-exports-store.js';
 import { createResultsExportQueue } from '../results-export/results-export-queue.js';
 import { ResultsExportService } from '../results-export/results-export-service.js';
-import { ArchiveDatabases } from '../store/archive/archive-databases.js';
+import { ArchiveDatabases, cachedSettingsLookup } from '../store/archive/archive-databases.js';
 import { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import { ArchiveStore } from '../store/archive/archive-store.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../store/control-plane.js';
 import { createPortalApp } from './create-portal-app.js';
 import { portalOptionsFromConfig } from './portal-deps.js';
+
+/** How long the portal trusts its last look at where a tenant's archive lives (its settings' archive URI). */
+const ARCHIVE_LOCATION_CACHE_MS = 5_000;
 
 /** A running portal. */
 export interface PortalProcess {
@@ -67,7 +70,8 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     client: mongo,
     prefix: config.mongodbArchiveDbPrefix,
     keyring,
-    settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
+    // The portal only reads the archive: where a tenant's archive lives is looked up at most every 5 s.
+    settings: cachedSettingsLookup(async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value, { ttlMs: ARCHIVE_LOCATION_CACHE_MS }),
   });
   const resultExports = new ResultExportsStore(db);
   await resultExports.ensureIndexes();

@@ -28,6 +28,32 @@ export function archiveDatabaseName(prefix: string, tenantId: string): string {
 /** Reads a tenant's retention settings (the control plane's settings store in production). */
 export type ArchiveSettingsLookup = (tenantId: string) => Promise<Pick<RetentionSettings, 'archiveMongoUri'> | undefined>;
 
+/**
+ * A settings lookup that remembers each tenant's answer for `ttlMs` (concurrent lookups of one tenant share one read;
+ * a failed read is not remembered). For readers only (the portal): every archive page would otherwise read the
+ * settings once per store call just to find the database, and a moved archive is then seen at most `ttlMs` late.
+ * Writers (imports, rebuilds, purges) must read the settings every time.
+ *
+ * @example
+ * settings: cachedSettingsLookup(async (t) => (await controlPlane.settings.getRetention(t))?.value, { ttlMs: 5_000 })
+ */
+export function cachedSettingsLookup(lookup: ArchiveSettingsLookup, options: { ttlMs: number; now?: () => number }): ArchiveSettingsLookup {
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { until: number; value: ReturnType<ArchiveSettingsLookup> }>();
+  return (tenantId) => {
+    const time = now();
+    const hit = cache.get(tenantId);
+    if (hit !== undefined && hit.until > time) return hit.value;
+    for (const [tenant, entry] of cache) if (entry.until <= time) cache.delete(tenant);
+    const value = lookup(tenantId);
+    cache.set(tenantId, { until: time + options.ttlMs, value });
+    value.catch(() => {
+      if (cache.get(tenantId)?.value === value) cache.delete(tenantId);
+    });
+    return value;
+  };
+}
+
 /** What {@link ArchiveDatabases} needs. */
 export interface ArchiveDatabasesOptions {
   /** The control plane's client: holds every archive without its own URI. */
