@@ -29,7 +29,7 @@ import { createPortalApp, sessionCookieName } from '../src/portal/create-portal-
 import type { PortalOptions } from '../src/portal/portal-deps.js';
 import { LIST_PAGE_SIZE } from '../src/portal/routes/archive-list-page.js';
 import { TRANSCRIPT_PAGE_SIZE } from '../src/portal/routes/archive-chats-routes.js';
-import { ArchiveDatabases, archiveDatabaseName } from '../src/store/archive/archive-databases.js';
+import { ArchiveDatabases, archiveDatabaseName, cachedSettingsLookup } from '../src/store/archive/archive-databases.js';
 import { ArchiveImportsStore } from '../src/store/archive/archive-imports-store.js';
 import { ArchiveStore } from '../src/store/archive/archive-store.js';
 import { createControlPlane, ensureControlPlaneIndexes } from '../src/store/control-plane.js';
@@ -194,7 +194,8 @@ try {
   const total = Object.values(seeded.records).reduce((n, v) => n + v, 0);
   console.log(`archive: ${fmt(total)} records (${Object.entries(seeded.records).map(([type, n]) => `${fmt(n)} ${type}`).join(', ')}; ${fmt(seeded.messages)} transcript messages) with the production indexes, seeded with insertMany in ${seeded.seconds.toFixed(1)} s = ${fmt(total / seeded.seconds)} records/s`);
 
-  const archives = new ArchiveDatabases({ client: mongo, prefix: archivePrefix, keyring, settings });
+  // As the portal process does: where the archive lives is looked up at most every 5 s.
+  const archives = new ArchiveDatabases({ client: mongo, prefix: archivePrefix, keyring, settings: cachedSettingsLookup(settings, { ttlMs: 5_000 }) });
   const options: PortalOptions = {
     publicUrl: `https://${PUBLIC_HOST}`,
     defaultTenant: undefined,
