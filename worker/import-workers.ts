@@ -19,6 +19,8 @@ import { processImport, processPoll, processPurge, processRebuild, processTenant
 export interface ImportWorkerOptions {
   /** Import jobs this process runs at once (one tenant's imports never overlap: they share a lease). Default 2. */
   concurrency?: number;
+  /** Maintenance jobs (purges, rebuilds) this process runs at once, each of another tenant in effect. Default 2. */
+  maintenanceConcurrency?: number;
   /** How often stalled jobs are looked for. BullMQ's default is 30 000 ms. */
   stalledIntervalMs?: number;
   /** Lock duration of an active job. BullMQ's default is 30 000 ms. */
@@ -95,7 +97,9 @@ export function startImportWorkers(deps: ImportDeps, queues: ImportQueues, conne
         throw toImportJobError(err);
       }
     },
-    { ...common, concurrency: 1, settings: { backoffStrategy: importBackoff } },
+    // Two at once, so that one tenant's long rebuild does not hold up every other tenant's nightly purge; jobs of one
+    // tenant still never overlap (they share its archive lease and wait with backoff).
+    { ...common, concurrency: options.maintenanceConcurrency ?? 2, settings: { backoffStrategy: importBackoff } },
   );
   maintenance.on('failed', (job, err) => {
     if (job?.name === REBUILD_JOB_NAME) void auditRebuildFailure(deps, job, err);
