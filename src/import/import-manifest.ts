@@ -15,6 +15,8 @@ import type { TenantArchiveLease } from '../store/archive/tenant-archive-lease.j
 import type { ControlPlane } from '../store/control-plane.js';
 import type { TargetSettings } from '../tenants/retention-settings.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
+import { writeArchiveMarker } from '../store/archive/archive-marker.js';
+import { archiveCheckError, checkArchive } from './archive-check.js';
 import { readStoredManifest } from './drop-manifests.js';
 import { failedFileOf, ImportFileError, PERMANENT_IMPORT_ERROR_CODES } from './import-errors.js';
 import { readRecordFile } from './record-file-reader.js';
@@ -86,6 +88,10 @@ export async function importManifest(deps: ImportDeps, tenantId: string, manifes
  * 4. parses and validates the records (tenant, schema, count per file) and loads them with guarded, unordered bulk
  *    upserts; 5. records the manifest as imported with its counts.
  *
+ * Before anything is written the archive database is checked ({@link checkArchive}): an empty one is marked as the
+ * tenant's; one that was lost or replaced (`ERR_ARCHIVE_MISSING`, transient: the drop poll queues a rebuild) or holds
+ * another tenant's archive (`ERR_ARCHIVE_FOREIGN`) is not written to.
+ *
  * Failures are recorded on the manifest's import record: permanent ones mark it `failed` with the reason and file.
  */
 export async function importManifestHoldingLease(deps: ImportDeps, tenantId: string, manifestPath: string): Promise<ImportOutcome> {
@@ -117,6 +123,10 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
     attempt.previous = manifest.previous;
     checkPlacement(manifest, tenant, manifestPath);
     await checkChainLink(deps, target, tenant, manifestPath, manifest);
+    const db = await deps.archives.forTenant(tenant);
+    const check = await checkArchive(deps, tenant, db);
+    if (check === 'missing' || check === 'foreign') throw archiveCheckError(tenant, check, db.databaseName);
+    if (check === 'new') await writeArchiveMarker(db, tenant, deps.now());
 
     await deps.imports.begin(tenant, attempt, deps.now());
     await rm(spool, { recursive: true, force: true });
@@ -129,7 +139,6 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
     }
 
     await deps.archiveStore.ensureIndexes(tenant);
-    const db = await deps.archives.forTenant(tenant);
     const writer = new ArchiveWriter(db, tenant, manifestPath, {
       ...(deps.options.batchSize !== undefined ? { batchSize: deps.options.batchSize } : {}),
       ...(deps.options.onRoundTrip ? { onRoundTrip: deps.options.onRoundTrip } : {}),

@@ -1,4 +1,5 @@
 import { RetentionError } from '../errors.js';
+import { writeArchiveMarker } from '../store/archive/archive-marker.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { listDropManifests, orderByChain, readDropManifests } from './drop-manifests.js';
 import { importManifestHoldingLease, isPermanentImportError, type ImportDeps } from './import-manifest.js';
@@ -13,9 +14,9 @@ export interface RebuildResult {
 }
 
 /**
- * Rebuilds a tenant's archive from its drop: drops the archive database, forgets the tenant's import records, and
- * imports every manifest of the drop in chain order, exactly as the incremental imports would have, holding the
- * tenant's archive lease throughout. A manifest that is refused (checksum, broken chain) is reported and its
+ * Rebuilds a tenant's archive from its drop: drops the archive database and marks it as the tenant's again, forgets
+ * the tenant's import records, and imports every manifest of the drop in chain order, exactly as the incremental
+ * imports would have, holding the tenant's archive lease throughout. A manifest that is refused (checksum, broken chain) is reported and its
  * successors are refused with it; a transient failure (MongoDB or the SFTP server unreachable) stops the rebuild,
  * which can simply be run again.
  *
@@ -37,7 +38,9 @@ export async function rebuildArchive(deps: ImportDeps, tenantId: string, onImpor
     } finally {
       await target.close();
     }
-    await (await deps.archives.forTenant(tenant)).dropDatabase();
+    const db = await deps.archives.forTenant(tenant);
+    await db.dropDatabase();
+    await writeArchiveMarker(db, tenant, deps.now());
     await deps.imports.deleteAll(tenant);
     const result: RebuildResult = { tenantId: tenant, imported: [], failed: [] };
     for (const path of order) {

@@ -1,8 +1,9 @@
 import { purgeTenantArchive } from '../../src/import/archive-maintenance.js';
+import { archiveCheckError, checkArchive } from '../../src/import/archive-check.js';
 import { importManifest, type ImportDeps, type ImportOutcome } from '../../src/import/import-manifest.js';
 import { findManifestsToImport } from '../../src/import/pending-manifests.js';
 import { rebuildArchive } from '../../src/import/rebuild-archive.js';
-import { enqueueImport, enqueueTenantPoll, type ImportQueues, type RebuildJobData, type RebuildJobResult } from '../../src/queue/import-queues.js';
+import { enqueueImport, enqueueRebuild, enqueueTenantPoll, rebuildStatus, type ImportQueues, type RebuildJobData, type RebuildJobResult } from '../../src/queue/import-queues.js';
 import type { ArchivePurgeResult } from '../../src/store/archive/archive-retention.js';
 
 /** Imports the manifest an `import` job names. */
@@ -30,11 +31,43 @@ export async function processPoll(deps: ImportDeps, queues: ImportQueues): Promi
   return { tenants: tenants.length };
 }
 
+/** Why the worker queued a rebuild by itself: the archive database was lost or replaced. */
+export const ARCHIVE_MISSING_TRIGGER = 'archive-missing';
+
+/**
+ * Heals a lost or replaced archive: when the tenant's archive database is `missing` (empty and unmarked although
+ * manifests are recorded as imported), queues a rebuild (unless one is queued or running) and audits
+ * `archive.rebuild-requested`. Returns true when the archive must not be imported into incrementally. An archive
+ * holding another tenant's marker fails the poll (`ERR_ARCHIVE_FOREIGN`): rebuilding it would drop that tenant's
+ * archive.
+ */
+async function healMissingArchive(deps: ImportDeps, queues: ImportQueues, tenantId: string): Promise<boolean> {
+  const settings = await deps.controlPlane.settings.getRetention(tenantId);
+  if (settings?.value.mode !== 'online') return false;
+  const db = await deps.archives.forTenant(tenantId);
+  const check = await checkArchive(deps, tenantId, db);
+  if (check === 'foreign') throw archiveCheckError(tenantId, check, db.databaseName);
+  if (check !== 'missing') return false;
+  const status = await rebuildStatus(queues, tenantId);
+  if (status.running !== undefined || status.queued !== undefined) return true;
+  const { jobId } = await enqueueRebuild(queues, tenantId, { type: 'system', id: 'worker' });
+  await deps.controlPlane.audit.append(tenantId, {
+    actor: { type: 'system', id: 'worker' },
+    action: 'archive.rebuild-requested',
+    outcome: 'success',
+    details: { trigger: ARCHIVE_MISSING_TRIGGER, job: jobId },
+  });
+  deps.logger.warn({ tenantId, database: db.databaseName, jobId }, 'archive database is empty although manifests were imported: rebuild queued');
+  return true;
+}
+
 /**
  * A `poll-tenant` job: queues the import of every manifest of the tenant's drop not yet imported, in chain order
- * (a job that ran out of attempts on a transient failure starts again).
+ * (a job that ran out of attempts on a transient failure starts again). When the tenant's archive database was lost
+ * or replaced, it queues a rebuild instead (`rebuild`: true).
  */
-export async function processTenantPoll(deps: ImportDeps, queues: ImportQueues, tenantId: string): Promise<{ enqueued: string[] }> {
+export async function processTenantPoll(deps: ImportDeps, queues: ImportQueues, tenantId: string): Promise<{ enqueued: string[]; rebuild?: true }> {
+  if (await healMissingArchive(deps, queues, tenantId)) return { enqueued: [], rebuild: true };
   const paths = await findManifestsToImport(deps, tenantId);
   for (const path of paths) await enqueueImport(queues, tenantId, path, { retryFailed: true });
   if (paths.length > 0) deps.logger.info({ tenantId, manifests: paths.length }, 'drop poll queued imports');

@@ -94,6 +94,11 @@ export class ArchiveImportsStore {
     return (await this.imports.find({ tenantId: assertTenantId(tenantId) }).sort({ startedAt: 1, _id: 1 }).toArray()).map(toImport);
   }
 
+  /** True when at least one manifest of the tenant is recorded as imported. */
+  async hasImported(tenantId: string): Promise<boolean> {
+    return (await this.imports.findOne({ tenantId: assertTenantId(tenantId), status: 'imported' }, { projection: { _id: 1 } })) !== null;
+  }
+
   /** Another imported manifest that follows `previous` (`null`: another imported genesis), if any: a fork. */
   async findImportedFollower(tenantId: string, previous: string | null, exceptPath: string): Promise<ManifestImport | undefined> {
     const doc = await this.imports.findOne({
