@@ -1,5 +1,6 @@
 import { RetentionError } from '../errors.js';
-import { writeArchiveMarker } from '../store/archive/archive-marker.js';
+import { readArchiveMarker, writeArchiveMarker } from '../store/archive/archive-marker.js';
+import { archiveCheckError } from './archive-check.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { listDropManifests, orderByChain, readDropManifests } from './drop-manifests.js';
 import { importManifestHoldingLease, isPermanentImportError, type ImportDeps } from './import-manifest.js';
@@ -14,7 +15,8 @@ export interface RebuildResult {
 }
 
 /**
- * Rebuilds a tenant's archive from its drop: drops the archive database and marks it as the tenant's again, forgets
+ * Rebuilds a tenant's archive from its drop: drops the archive database (never one marked as another tenant's:
+ * `ERR_ARCHIVE_FOREIGN`) and marks it as the tenant's again, forgets
  * the tenant's import records, and imports every manifest of the drop in chain order, exactly as the incremental
  * imports would have, holding the tenant's archive lease throughout. A manifest that is refused (checksum, broken chain) is reported and its
  * successors are refused with it; a transient failure (MongoDB or the SFTP server unreachable) stops the rebuild,
@@ -39,6 +41,8 @@ export async function rebuildArchive(deps: ImportDeps, tenantId: string, onImpor
       await target.close();
     }
     const db = await deps.archives.forTenant(tenant);
+    const marker = await readArchiveMarker(db);
+    if (marker !== undefined && marker.tenantId !== tenant) throw archiveCheckError(tenant, 'foreign', db.databaseName);
     await db.dropDatabase();
     await writeArchiveMarker(db, tenant, deps.now());
     await deps.imports.deleteAll(tenant);

@@ -1,3 +1,4 @@
+import { rebuildArchive } from '../../../src/import/rebuild-archive.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -107,7 +108,7 @@ describe('an archive database lost or replaced while imports are recorded', () =
     expect((await harness.deps.imports.get(tenant, next))?.status).toBe('importing');
   });
 
-  it('holding another tenant\'s archive fails the poll and leaves that archive alone', async () => {
+  it('holding another tenant\'s archive fails the poll, imports and a rebuild asked for by hand, and leaves that archive alone', async () => {
     const owner = 'heal-owner';
     const ownerDrop = await harness.setUpTenant(owner);
     await importManifest(harness.deps, owner, await deliver(ownerDrop, owner, 0));
@@ -126,6 +127,7 @@ describe('an archive database lost or replaced while imports are recorded', () =
     await expect(processTenantPoll(harness.deps, queues, tenant)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_FOREIGN' });
     await expect(importManifest(harness.deps, tenant, await deliver(drop, tenant, 1))).rejects.toMatchObject({ code: 'ERR_ARCHIVE_FOREIGN' });
     expect(await rebuildStatus(queues, tenant)).toEqual({});
+    await expect(rebuildArchive(harness.deps, tenant)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_FOREIGN' });
     expect(await harness.snapshot(owner)).toEqual(ownerBefore);
     expect(await readArchiveMarker(ownerDb)).toMatchObject({ tenantId: owner });
   });
