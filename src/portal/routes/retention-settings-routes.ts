@@ -332,7 +332,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     const trigger = rebuildTriggerOf(value.mode, archive.uriChange);
     if (trigger === undefined) {
       const later = value.mode !== 'online' && (archive.uriChange === 'replaced' || archive.uriChange === 'removed');
-      flash(req, 'success', later ? `${saveNote} The archive database changes once the mode is online: then rebuild the online archive from the drops (Online archive section) to fill it.` : saveNote);
+      flash(req, 'success', later ? `${saveNote} The archive database changes once the mode is online: the worker then finds it empty and rebuilds the online archive from your drops by itself (or press "Rebuild the online archive from the drops" in the Online archive section).` : saveNote);
     } else if (services.deps.importQueues === undefined) {
       flash(req, 'error', `${saveNote} The archive now lives in another database, which stays empty until the online archive is rebuilt from the drops; this portal cannot queue that rebuild, so ask your Retention operator to run it.`);
     } else {
