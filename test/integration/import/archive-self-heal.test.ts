@@ -1,5 +1,4 @@
 import { rebuildArchive } from '../../../src/import/rebuild-archive.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditEntry } from '../../../src/audit/audit-entry.js';
@@ -12,6 +11,7 @@ import { startImportWorkers, type ImportWorkers } from '../../../worker/import-w
 import { processTenantPoll, processTenantPurge } from '../../../worker/processors/import-processor.js';
 import type { DropBuilder } from '../../support/import/drop-builder.js';
 import { createImportHarness, type ImportHarness } from '../../support/import/import-harness.js';
+import { pollUntil } from '../../support/poll-until.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
 
 const DAY = 86_400_000;
@@ -49,19 +49,9 @@ async function deliver(drop: DropBuilder, tenantId: string, day: number): Promis
   return link.path;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(100);
-  }
-}
-
 const audits = (tenantId: string, action: string): Promise<AuditEntry[]> => harness.controlPlane.audit.list(tenantId, { action });
 const finished = (tenantId: string): Promise<RebuildStatus> =>
-  until(`the rebuild of ${tenantId}`, () => rebuildStatus(queues, tenantId), (status) => status.last !== undefined && status.running === undefined && status.queued === undefined);
+  pollUntil(`the rebuild of ${tenantId}`, () => rebuildStatus(queues, tenantId), (status) => status.last !== undefined && status.running === undefined && status.queued === undefined);
 
 describe('an archive database lost or replaced while imports are recorded', () => {
   it('is rebuilt: the poll queues a rebuild (audited, once) and the worker restores the archive as it was', async () => {
@@ -159,7 +149,7 @@ describe('archives that are not missing', () => {
     expect(await readArchiveMarker(await harness.archiveDb(tenant))).toBeUndefined();
 
     expect(await processTenantPoll(harness.deps, queues, tenant)).toEqual({ enqueued: paths });
-    const records = await until('the imports', () => harness.deps.imports.list(tenant), (list) => list.length === 2 && list.every((r) => r.status === 'imported'));
+    const records = await pollUntil('the imports', () => harness.deps.imports.list(tenant), (list) => list.length === 2 && list.every((r) => r.status === 'imported'));
     expect(records.map((r) => r.path).sort()).toEqual([...paths].sort());
     const marker = await readArchiveMarker(await harness.archiveDb(tenant));
     expect(marker?.tenantId).toBe(tenant);

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'bullmq';
 import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,6 +10,7 @@ import type { RecordType } from '../../../src/records/record-type.js';
 import { startImportWorkers, type ImportWorkers } from '../../../worker/import-workers.js';
 import { createImportHarness, type ImportHarness } from '../../support/import/import-harness.js';
 import { uniqueDbName } from '../../support/mongo.js';
+import { pollUntil } from '../../support/poll-until.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
 
 const DAY = 86_400_000;
@@ -44,18 +44,8 @@ function demo<T extends RecordType>(tenantId: string, type: T, day: number, perH
 }
 const windowOf = (day: number) => ({ from: new Date(T0.getTime() + day * DAY), to: new Date(T0.getTime() + (day + 1) * DAY) });
 
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(100);
-  }
-}
-
 const finished = (tenantId: string): Promise<RebuildStatus> =>
-  until(`the rebuild of ${tenantId}`, () => rebuildStatus(queues, tenantId), (status) => status.last !== undefined && status.running === undefined && status.queued === undefined);
+  pollUntil(`the rebuild of ${tenantId}`, () => rebuildStatus(queues, tenantId), (status) => status.last !== undefined && status.running === undefined && status.queued === undefined);
 
 const audits = (tenantId: string, action: string): Promise<AuditEntry[]> => harness.controlPlane.audit.list(tenantId, { action });
 
@@ -103,12 +93,12 @@ describe('a queued rebuild, processed by the archive workers', () => {
     expect(status.last?.outcome === 'failed' && status.last.reason).toContain('ERR_IMPORT_NOT_ONLINE');
     const job = await queues.maintenance.getJob(rebuildJobIds(tenant)[0]);
     expect(job?.attemptsMade).toBe(1);
-    const [failure] = await until('the failure audit', () => audits(tenant, 'archive.rebuilt'), (entries) => entries.length > 0);
+    const [failure] = await pollUntil('the failure audit', () => audits(tenant, 'archive.rebuilt'), (entries) => entries.length > 0);
     expect(failure).toMatchObject({ outcome: 'failure', actor: { type: 'system', id: 'worker' }, details: { code: 'ERR_IMPORT_NOT_ONLINE', imported: 0, attempts: 1, requestedBy: 'user:u-offline' } });
 
     // asking again replaces the failed job with a new one
     expect(await enqueueRebuild(queues, tenant, { type: 'user', id: 'u-offline' })).toMatchObject({ queued: true });
-    await until('the second failure audit', () => audits(tenant, 'archive.rebuilt'), (entries) => entries.length === 2);
+    await pollUntil('the second failure audit', () => audits(tenant, 'archive.rebuilt'), (entries) => entries.length === 2);
   });
 });
 
