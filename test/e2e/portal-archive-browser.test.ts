@@ -1,15 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { BrowserContext, Page } from 'playwright-core';
+import { startBrowserTestPortal, type BrowserTestPortal } from '../support/browser-test-portal.js';
 import { launchTestChromium, TEST_ARTIFACTS_DIR, type TestChromium } from '../support/test-chromium.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hashPassword } from '../../src/auth/password-hashing.js';
-import { parseKeyring } from '../../src/crypto/keyring.js';
-import { createLogger } from '../../src/logger.js';
-import { createPortalApp } from '../../src/portal/create-portal-app.js';
 import type { CallLog } from '../../src/records/call-log-schema.js';
 import type { Chat } from '../../src/records/chat-schema.js';
 import { generateRecords } from '../../src/records/demo-generator.js';
@@ -31,7 +27,7 @@ const DAY_MS = 86_400_000;
 const FROM = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS + 8 * 3_600_000);
 const TO = new Date(FROM.getTime() + 2 * 3_600_000);
 
-let server: Server;
+let portal: BrowserTestPortal | undefined;
 let baseUrl: string;
 let controlPlane: ControlPlane;
 let mongo: MongoClient;
@@ -69,30 +65,16 @@ beforeAll(async () => {
   await archive.ensureIndexes(tenantId);
   await seedRuns();
 
-  server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const options = {
-    publicUrl: baseUrl,
-    defaultTenant: tenantId,
-    trustProxy: false as const,
-    sessionSecrets: ['browser-test-session-secret-0123456789'],
-    sessionIdleMs: 30 * 60_000,
-    sessionAbsoluteMs: 12 * 3_600_000,
-    cookieSecure: false,
-    redisPrefix: prefix,
-  };
-  const { app } = createPortalApp({
+  portal = await startBrowserTestPortal({
     controlPlane,
     redis,
-    keyring: parseKeyring(`e2e:${Buffer.alloc(32, 5).toString('base64')}`),
-    logger: createLogger({ level: 'silent', name: 'portal-archive-e2e' }),
-    pingMongo: async () => void (await db.command({ ping: 1 })),
-    options,
+    db,
+    tenantId,
+    redisPrefix: prefix,
     archive,
     archiveImports: new ArchiveImportsStore(mongo.db(importsDbName)),
   });
-  server.on('request', app);
+  baseUrl = portal.baseUrl;
 
   browser = await launchTestChromium();
   context = browser.context;
@@ -124,8 +106,7 @@ async function seedRuns(): Promise<void> {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
-  server?.closeAllConnections();
+  await portal?.close();
   await cleanupPrefix(redis, prefix);
   await redis.quit();
   if (archives) await (await archives.forTenant(tenantId)).dropDatabase();

@@ -1,14 +1,10 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import type { BrowserContext, Page } from 'playwright-core';
+import { startBrowserTestPortal, type BrowserTestPortal } from '../support/browser-test-portal.js';
 import { launchTestChromium, TEST_ARTIFACTS_DIR, type TestChromium } from '../support/test-chromium.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateTotp } from '../../src/auth/totp.js';
-import { parseKeyring } from '../../src/crypto/keyring.js';
-import { createLogger } from '../../src/logger.js';
-import { createPortalApp } from '../../src/portal/create-portal-app.js';
 import { issueOwnerActivation } from '../../src/portal/owner-activation.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../../src/store/control-plane.js';
 import { uniqueDbName } from '../support/mongo.js';
@@ -22,7 +18,7 @@ const OWNER_PASSWORD = 'granite-pelican-saffron-tunnel';
 let clockOffsetMs = 0;
 const portalNow = (): number => Date.now() + clockOffsetMs;
 
-let server: Server;
+let portal: BrowserTestPortal | undefined;
 let baseUrl: string;
 let controlPlane: ControlPlane;
 let mongo: MongoClient;
@@ -40,31 +36,8 @@ beforeAll(async () => {
   controlPlane = createControlPlane(db);
   await ensureControlPlaneIndexes(controlPlane);
   await controlPlane.tenants.create({ id: tenantId, displayName: 'Demo Contact Center' });
-  const placeholder = 'http://127.0.0.1:1';
-  const options = {
-    publicUrl: placeholder,
-    defaultTenant: tenantId,
-    trustProxy: false as const,
-    sessionSecrets: ['browser-test-session-secret-0123456789'],
-    sessionIdleMs: 30 * 60_000,
-    sessionAbsoluteMs: 12 * 3_600_000,
-    cookieSecure: false,
-    redisPrefix: prefix,
-  };
-  const { app } = createPortalApp({
-    controlPlane,
-    redis,
-    keyring: parseKeyring(`e2e:${Buffer.alloc(32, 3).toString('base64')}`),
-    logger: createLogger({ level: 'silent', name: 'portal-e2e' }),
-    pingMongo: async () => void (await db.command({ ping: 1 })),
-    options,
-    now: () => new Date(portalNow()),
-  });
-  server = await new Promise<Server>((resolveServer) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolveServer(listening));
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  options.publicUrl = baseUrl;
+  portal = await startBrowserTestPortal({ controlPlane, redis, db, tenantId, redisPrefix: prefix, now: () => new Date(portalNow()) });
+  baseUrl = portal.baseUrl;
 
   browser = await launchTestChromium();
   context = browser.context;
@@ -72,8 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
-  server?.closeAllConnections();
+  await portal?.close();
   await cleanupPrefix(redis, prefix);
   await redis.quit();
   await mongo?.db(dbName).dropDatabase();
