@@ -103,12 +103,22 @@ describe('retention tenant …', () => {
     expect(openSecret(parseKeyring(TEST_MASTER_KEYS), sealed, secretContext('cli-acme', 'target.password'))).toBe('correct horse battery staple');
   });
 
+  it('sets after how many failed runs in a row the schedule pauses itself (0: never)', async () => {
+    const stored = async () => ((await client.db(dbName).collection('settings').findOne({ tenantId: 'cli-acme' }))?.value as { schedule: { pauseAfterFailures?: number } }).schedule;
+    expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '5'])).code).toBe(0);
+    expect((await stored()).pauseAfterFailures).toBe(5);
+    expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '0'])).code).toBe(0);
+    expect((await stored()).pauseAfterFailures).toBe(0);
+    expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '3'])).code).toBe(0);
+  });
+
   it.each([
     [['--cron', '99 * * * *'], 'schedule.cron'],
     [['--timezone', 'Nowhere/City'], 'schedule.timezone'],
     [['--types', 'emails'], 'dataTypes'],
     [['--fingerprint', 'MD5:00'], 'target.hostKeyFingerprint'],
     [['--mode', 'sometimes'], 'mode'],
+    [['--pause-after-failures', '51'], 'schedule.pauseAfterFailures'],
   ])('refuses tenant set %j naming %s', async (flags, field) => {
     const result = await cli(['tenant', 'set', 'cli-acme', ...flags]);
     expect(result.code).toBe(1);
@@ -118,6 +128,7 @@ describe('retention tenant …', () => {
 
   it.each([
     [['tenant', 'set', 'cli-acme', '--port', 'abc']],
+    [['tenant', 'set', 'cli-acme', '--pause-after-failures', 'three']],
     [['tenant', 'set', 'cli-acme', '--password-file', '/does/not/exist']],
     [['tenant', 'set', 'cli-acme', '--unknown-flag']],
     [['backfill', 'cli-acme', '--from', 'yesterday', '--to', '2026-11-02']],
