@@ -73,3 +73,24 @@ export function assertMayGrant(granter: Principal, grants: AccessGrants): void {
     );
   }
 }
+
+/**
+ * True when `actor` may act on the user `target` at all (renew or withdraw an invitation, change grants, reset the
+ * second factor, unlock, deactivate, reactivate): only the owner acts on the owner, and anybody else only on users
+ * whose data types and capabilities are all held by the actor too (nobody acts beyond their own grants). Whether the
+ * actor may manage users at all is the route's business (`manage-users`).
+ *
+ * @example
+ * mayManageUser(principalOf(signedIn), principalOf(target)); // false for a chats-only admin on an all-types one
+ */
+export function mayManageUser(actor: Principal, target: Principal): boolean {
+  if (actor.tenantId !== target.tenantId) return false;
+  if (target.role === 'owner') return actor.role === 'owner';
+  return target.dataTypes.every((type) => canRead(actor, type)) && target.capabilities.every((capability) => can(actor, capability));
+}
+
+/** What `target` holds beyond `actor`'s own grants (empty when {@link mayManageUser} allows), for refusal messages. */
+export function grantsBeyond(actor: Principal, target: Principal): string[] {
+  if (target.role === 'owner' && actor.role !== 'owner') return ['owner'];
+  return [...target.dataTypes.filter((type) => !canRead(actor, type)), ...target.capabilities.filter((capability) => !can(actor, capability))];
+}

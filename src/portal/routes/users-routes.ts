@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { parseAccessGrants, type AccessGrants } from '../../access/access-grants.js';
 import { CAPABILITIES } from '../../access/capabilities.js';
-import { assertMayGrant, can, canRead } from '../../access/permissions.js';
+import { assertMayGrant, can, canRead, grantsBeyond, mayManageUser } from '../../access/permissions.js';
 import { principalOf } from '../../access/principal.js';
 import { RECORD_TYPES } from '../../records/record-type.js';
 import { RetentionError } from '../../errors.js';
@@ -21,6 +21,8 @@ export interface ListedUser {
   /** True while failed sign-ins lock the account (or its hourly limit is reached); `POST /users/:id/unlock` clears it. */
   locked: boolean;
   lockedUntil: string | undefined;
+  /** False when the user holds grants the viewer does not (or is the owner and the viewer is not): no actions shown. */
+  manageable: boolean;
 }
 
 const listGrants = (values: readonly string[]): string => values.join(',');
@@ -31,12 +33,16 @@ const listGrants = (values: readonly string[]): string => values.join(',');
  * - `GET /users`: every user with data scopes, capabilities, 2FA, status and lock state;
  * - `POST /users/invitations`: an invitation by an expiring single-use link, with the data types and capabilities
  *   chosen (only ones the inviter holds); `…/invitation/renew`, `…/invitation/revoke`;
- * - `POST /users/:id/grants`: new data types and capabilities; what the actor does not hold can neither be added
- *   nor removed by them (it is kept as it was), the owner's grants never change; audited with before and after;
+ * - `POST /users/:id/grants`: new data types and capabilities, only ones the actor holds; the owner's grants never
+ *   change; audited with before and after;
  * - `POST /users/:id/deactivate`, `…/reactivate`: a deactivated user's sessions end at once and sign-in is refused
  *   (the owner, and one's own account, cannot be deactivated);
  * - `POST /users/:id/unlock`: clears the sign-in lockout of the user's account;
  * - `POST /users/:id/reset-two-factor`: after re-authentication (the owner's only by the owner).
+ *
+ * Nobody acts beyond their own grants (ASVS 4.1.3): every route on an existing user refuses (403, audited) when the
+ * target holds a data type or capability the actor does not, and only the owner acts on the owner
+ * ({@link mayManageUser}); so an invitation link is only ever shown to someone who holds what it grants.
  *
  * Ids from the URL are looked up within the tenant only: another tenant's user is the same 404 as an unknown id
  * (ASVS 4.2.1). Every change is audited.
@@ -46,15 +52,33 @@ export function usersRoutes(services: PortalServices): Router {
   const { controlPlane } = services.deps;
   router.use('/users', requireCapability('manage-users'));
 
-  const targetUser = async (req: Request, res: Response): Promise<User> => {
-    const user = await controlPlane.users.findById(portalContext(res).tenant.id, String(req.params.id ?? ''));
-    if (user === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.', 404);
-    return user;
-  };
-
   const actorOf = (res: Response) => {
     const actor = signedInUser(res);
     return { actor, principal: principalOf(actor), auditActor: { type: 'user' as const, id: actor.id } };
+  };
+
+  /**
+   * The user named by the URL, when the actor may act on them: 404 for an unknown id (or another tenant's), 403
+   * (audited as `action` denied) when the target holds grants beyond the actor's own or is the owner.
+   */
+  const targetUser = async (req: Request, res: Response, action: string): Promise<User> => {
+    const { tenant } = portalContext(res);
+    const user = await controlPlane.users.findById(tenant.id, String(req.params.id ?? ''));
+    if (user === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.', 404);
+    const { principal, auditActor } = actorOf(res);
+    const target = principalOf(user);
+    if (!mayManageUser(principal, target)) {
+      const beyond = grantsBeyond(principal, target);
+      await services.audit(req, tenant.id, { actor: auditActor, action, outcome: 'denied', target: user.email, details: { reason: 'target-grants-beyond-actor', beyond: beyond.join(',') } });
+      throw new RetentionError(
+        'ERR_FORBIDDEN',
+        user.role === 'owner'
+          ? 'Only the owner can change the owner\'s account.'
+          : `${user.email} holds permissions you do not hold yourself (${beyond.join(', ')}); ask the owner or an administrator who holds them.`,
+        403,
+      );
+    }
+    return user;
   };
 
   /**
@@ -78,7 +102,7 @@ export function usersRoutes(services: PortalServices): Router {
     return grants;
   };
 
-  const lockState = async (tenantId: string, user: User): Promise<Omit<ListedUser, 'user'>> => {
+  const lockState = async (tenantId: string, user: User): Promise<Pick<ListedUser, 'locked' | 'lockedUntil'>> => {
     const decision = await services.throttle.check({ tenantId, account: user.email });
     if (decision.allowed || decision.reason === 'ip-rate-limited') return { locked: false, lockedUntil: undefined };
     return { locked: true, lockedUntil: decision.retryAt.toISOString().slice(0, 16).replace('T', ' ') };
@@ -89,7 +113,7 @@ export function usersRoutes(services: PortalServices): Router {
     const { principal } = actorOf(res);
     const users = await controlPlane.users.list(tenant.id);
     const listed: ListedUser[] = [];
-    for (const user of users) listed.push({ user, ...(await lockState(tenant.id, user)) });
+    for (const user of users) listed.push({ user, ...(await lockState(tenant.id, user)), manageable: mayManageUser(principal, principalOf(user)) });
     res.status(status).render('users', {
       title: 'Users',
       listed,
@@ -139,14 +163,14 @@ export function usersRoutes(services: PortalServices): Router {
   });
 
   router.post('/users/:id/invitation/renew', async (req, res) => {
-    const invited = await targetUser(req, res);
+    const invited = await targetUser(req, res, 'user.invitation.created');
     if (invited.status !== 'invited') throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.', 409);
     await issueInvitation(req, res, invited);
   });
 
   router.post('/users/:id/invitation/revoke', async (req, res) => {
     const { tenant } = portalContext(res);
-    const invited = await targetUser(req, res);
+    const invited = await targetUser(req, res, 'user.invitation.revoked');
     if (!(await controlPlane.users.deleteInvited(tenant.id, invited.id))) throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.', 409);
     await controlPlane.activationTokens.revokeForSubject(tenant.id, 'invitation', invited.id);
     await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'user.invitation.revoked', outcome: 'success', target: invited.email });
@@ -156,14 +180,12 @@ export function usersRoutes(services: PortalServices): Router {
 
   router.post('/users/:id/grants', async (req, res) => {
     const { tenant } = portalContext(res);
-    const { actor, principal, auditActor } = actorOf(res);
-    const target = await targetUser(req, res);
+    const { actor, auditActor } = actorOf(res);
+    const target = await targetUser(req, res, 'user.grants-changed');
     if (target.role === 'owner') throw new RetentionError('ERR_USER_OWNER', 'The owner holds every permission; their grants cannot be changed.', 409);
     if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'You cannot change your own permissions. Ask the owner or another administrator who manages users.', 403);
     const requested = await requestedGrants(req, res, 'user.grants-changed', target.email);
-    const dataTypes = RECORD_TYPES.filter((t) => requested.dataTypes.includes(t) || (!canRead(principal, t) && target.dataTypes.includes(t)));
-    const capabilities = CAPABILITIES.filter((c) => requested.capabilities.includes(c) || (!can(principal, c) && target.capabilities.includes(c)));
-    const updated = await controlPlane.users.updateGrants(tenant.id, target.id, { dataTypes, capabilities }, services.now());
+    const updated = await controlPlane.users.updateGrants(tenant.id, target.id, requested, services.now());
     if (updated === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.', 404);
     await services.audit(req, tenant.id, {
       actor: auditActor,
@@ -184,7 +206,7 @@ export function usersRoutes(services: PortalServices): Router {
   router.post('/users/:id/deactivate', async (req, res) => {
     const { tenant } = portalContext(res);
     const { actor, auditActor } = actorOf(res);
-    const target = await targetUser(req, res);
+    const target = await targetUser(req, res, 'user.deactivated');
     if (target.role === 'owner' || target.id === actor.id) {
       await services.audit(req, tenant.id, { actor: auditActor, action: 'user.deactivated', outcome: 'denied', target: target.email, details: { reason: target.role === 'owner' ? 'owner' : 'self' } });
       throw new RetentionError('ERR_FORBIDDEN', target.role === 'owner' ? 'The owner cannot be deactivated.' : 'You cannot deactivate your own account.', 403);
@@ -201,7 +223,7 @@ export function usersRoutes(services: PortalServices): Router {
   router.post('/users/:id/reactivate', async (req, res) => {
     const { tenant } = portalContext(res);
     const { auditActor } = actorOf(res);
-    const target = await targetUser(req, res);
+    const target = await targetUser(req, res, 'user.reactivated');
     if (!(await controlPlane.users.changeStatus(tenant.id, target.id, 'disabled', 'active', services.now()))) {
       throw new RetentionError('ERR_USER_NOT_DISABLED', 'Only a deactivated user can be reactivated.', 409);
     }
@@ -213,7 +235,7 @@ export function usersRoutes(services: PortalServices): Router {
   router.post('/users/:id/unlock', async (req, res) => {
     const { tenant } = portalContext(res);
     const { auditActor } = actorOf(res);
-    const target = await targetUser(req, res);
+    const target = await targetUser(req, res, 'user.unlocked');
     const { locked } = await lockState(tenant.id, target);
     await services.throttle.unlock(tenant.id, target.email);
     await services.audit(req, tenant.id, { actor: auditActor, action: 'user.unlocked', outcome: 'success', target: target.email, details: { wasLocked: locked } });
@@ -224,12 +246,8 @@ export function usersRoutes(services: PortalServices): Router {
   router.post('/users/:id/reset-two-factor', async (req, res) => {
     const { tenant } = portalContext(res);
     const actor = signedInUser(res);
-    const target = await targetUser(req, res);
+    const target = await targetUser(req, res, '2fa.reset');
     if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'To change your own two-factor authentication, use your account page.', 403);
-    if (target.role === 'owner' && actor.role !== 'owner') {
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: actor.id }, action: '2fa.reset', outcome: 'denied', target: target.email, details: { reason: 'owner' } });
-      throw new RetentionError('ERR_FORBIDDEN', "Only the owner can reset the owner's two-factor authentication.", 403);
-    }
     await reauthenticate(services, req, res, '2fa.reset');
     await controlPlane.users.disableTotp(tenant.id, target.id, services.now());
     const ended = await services.sessionIndex.endAll(tenant.id, target.id);

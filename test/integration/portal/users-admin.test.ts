@@ -99,23 +99,40 @@ describe('portal users: grants', () => {
     expect((await targetClient.get('/call-logs')).status).toBe(403);
   });
 
-  it('never grants more than the actor holds, and keeps what the actor does not hold', async () => {
+  it('never grants more than the actor holds', async () => {
     const tenantId = await h.createTenant();
-    const manager = await h.createUser(tenantId, { dataTypes: ['chats'], capabilities: ['manage-users', 'export'] });
-    const target = await h.createUser(tenantId, { dataTypes: ['call-logs', 'chats'], capabilities: ['export', 'run-jobs'] });
+    const manager = await h.createUser(tenantId, { dataTypes: ['call-logs', 'chats'], capabilities: ['manage-users', 'export'] });
+    const target = await h.createUser(tenantId, { dataTypes: ['chats'], capabilities: ['export'] });
     const client = await signedIn(tenantId, manager);
     expect((await client.post(`/users/${target.user.id}/grants`, { dataTypes: ['chats'], capabilities: ['read-audit'] })).status).toBe(403);
-    expect((await client.post(`/users/${target.user.id}/grants`, { dataTypes: ['call-logs'] })).status).toBe(403);
-    expect(await stored(tenantId, target.user.id)).toMatchObject({ dataTypes: ['call-logs', 'chats'], capabilities: ['export', 'run-jobs'] });
-    expect((await client.post(`/users/${target.user.id}/grants`, { dataTypes: [], capabilities: [] })).status).toBe(303);
-    expect(await stored(tenantId, target.user.id)).toMatchObject({ dataTypes: ['call-logs'], capabilities: ['run-jobs'] });
+    expect((await client.post(`/users/${target.user.id}/grants`, { dataTypes: ['contacts'] })).status).toBe(403);
+    expect(await stored(tenantId, target.user.id)).toMatchObject({ dataTypes: ['chats'], capabilities: ['export'] });
+    expect((await client.post(`/users/${target.user.id}/grants`, { dataTypes: ['call-logs'], capabilities: [] })).status).toBe(303);
+    expect(await stored(tenantId, target.user.id)).toMatchObject({ dataTypes: ['call-logs'], capabilities: [] });
     expect(await h.controlPlane.audit.list(tenantId, { action: 'user.grants-changed' })).toEqual(
       expect.arrayContaining([expect.objectContaining({ outcome: 'denied' }), expect.objectContaining({ outcome: 'success' })]),
     );
   });
 
+  it('refuses any change to a user who holds grants beyond the actor’s, and shows them no actions', async () => {
+    const tenantId = await h.createTenant();
+    const manager = await h.createUser(tenantId, { dataTypes: ['chats'], capabilities: ['manage-users', 'export'] });
+    const target = await h.createUser(tenantId, { dataTypes: ['call-logs', 'chats'], capabilities: ['export', 'run-jobs'] });
+    const client = await signedIn(tenantId, manager);
+    const res = await client.post(`/users/${target.user.id}/grants`, { dataTypes: [], capabilities: [] });
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('call-logs, run-jobs');
+    expect(await stored(tenantId, target.user.id)).toMatchObject({ dataTypes: ['call-logs', 'chats'], capabilities: ['export', 'run-jobs'] });
+    expect(await h.controlPlane.audit.list(tenantId, { action: 'user.grants-changed' })).toEqual([
+      expect.objectContaining({ outcome: 'denied', target: target.email, details: { reason: 'target-grants-beyond-actor', beyond: 'call-logs,run-jobs' } }),
+    ]);
+    const row = new RegExp(`<tr id="user-${target.user.id}">([\\s\\S]*?)</tr>`).exec((await client.get('/users')).text)?.[1] ?? '';
+    expect(row).toContain('user-beyond-grants');
+    expect(row).not.toContain('<form');
+  });
+
   it.each([
-    ['the owner', 'owner', 409],
+    ['the owner', 'owner', 403],
     ['oneself', 'self', 403],
   ] as const)('refuses to change the grants of %s', async (_case, who, status) => {
     const tenantId = await h.createTenant();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OWNER_GRANTS, parseAccessGrants } from '../../../src/access/access-grants.js';
 import { findInScope, scopeDenialAsNotFound } from '../../../src/access/access-errors.js';
 import { CAPABILITIES, type Capability } from '../../../src/access/capabilities.js';
-import { archiveAccessFor, assertCan, assertCanRead, assertMayGrant, can, canRead } from '../../../src/access/permissions.js';
+import { archiveAccessFor, assertCan, assertCanRead, assertMayGrant, can, canRead, grantsBeyond, mayManageUser } from '../../../src/access/permissions.js';
 import { principalOf, type Principal } from '../../../src/access/principal.js';
 import { RetentionError } from '../../../src/errors.js';
 import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
@@ -143,5 +143,34 @@ describe('scope denials become not-found', () => {
     await expect(findInScope(async () => undefined)).rejects.toMatchObject({ code: 'ERR_NOT_FOUND', status: 404 });
     await expect(findInScope(async () => ({ id: 'c1' }))).resolves.toEqual({ id: 'c1' });
     await expect(findInScope(async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
+  });
+});
+
+describe('mayManageUser (issue 10.1: nobody acts beyond their own grants)', () => {
+  it('allows a target whose every data type and capability the actor holds, for every subset pair', () => {
+    for (const actorTypes of TYPE_SETS) {
+      for (const targetTypes of TYPE_SETS) {
+        const actor = admin(actorTypes, ['manage-users', 'export']);
+        const target = admin(targetTypes, ['export']);
+        expect(mayManageUser(actor, target)).toBe(targetTypes.every((t) => actorTypes.includes(t)));
+      }
+    }
+    for (const targetCapabilities of CAPABILITY_SETS) {
+      const actor = admin([...RECORD_TYPES], ['manage-users', 'run-jobs']);
+      const allowed = targetCapabilities.every((c) => c === 'manage-users' || c === 'run-jobs');
+      expect(mayManageUser(actor, admin([], targetCapabilities))).toBe(allowed);
+    }
+  });
+
+  it('lets only the owner act on the owner, and the owner on anybody', () => {
+    expect(mayManageUser(admin([...RECORD_TYPES], [...CAPABILITIES]), owner)).toBe(false);
+    expect(grantsBeyond(admin([...RECORD_TYPES], [...CAPABILITIES]), owner)).toEqual(['owner']);
+    expect(mayManageUser(owner, admin([...RECORD_TYPES], [...CAPABILITIES]))).toBe(true);
+  });
+
+  it('never allows across tenants, and names what the target holds beyond the actor', () => {
+    const other = principalOf({ id: 'u2', tenantId: 'other', role: 'administrator', dataTypes: [], capabilities: [] });
+    expect(mayManageUser(owner, other)).toBe(false);
+    expect(grantsBeyond(admin(['chats'], ['manage-users']), admin(['chats', 'contacts'], ['export']))).toEqual(['contacts', 'export']);
   });
 });
