@@ -1,10 +1,17 @@
 import { createHash } from 'node:crypto';
 
-/** Who did something. */
+/**
+ * Who did something: always a real principal, never text a visitor typed. `user`: a portal user's id; `system`: a
+ * worker component; `cli`: the operator's command line; `anonymous` (id `anonymous`): a visitor who is nobody yet,
+ * such as a sign-in with an unknown email (the attempted email goes, masked, into the details).
+ */
 export interface AuditActor {
-  type: 'user' | 'system' | 'cli';
+  type: 'user' | 'system' | 'cli' | 'anonymous';
   id: string;
 }
+
+/** The actor of everything a visitor does before they are a known user. */
+export const ANONYMOUS_ACTOR: Readonly<AuditActor> = Object.freeze({ type: 'anonymous', id: 'anonymous' });
 
 /** What an audit writer is given. */
 export interface AuditEvent {

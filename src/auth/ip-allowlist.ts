@@ -192,18 +192,23 @@ export function isAllowed(list: IpAllowlist, ip: string | undefined): boolean {
   return list.some((range) => range.version === address.version && (address.value & mask(range.version, range.prefix)) === range.network);
 }
 
+/** The one rate-limit bucket of every client address that does not parse. */
+export const UNPARSED_ADDRESS_BUCKET = 'unparsed';
+
 /**
  * The unit a client is rate-limited by: its IPv4 address, or for IPv6 its /64 network (one subscriber usually
  * holds a whole /64, so counting single IPv6 addresses would be trivial to evade). IPv4-mapped IPv6 counts as IPv4.
- * Undefined for something that is not an address.
+ * Anything that is not an address (missing, garbage from a proxy header, an address with a zone id) falls into one
+ * shared bucket, {@link UNPARSED_ADDRESS_BUCKET}: limited together, never unlimited.
  *
  * @example
  * clientAddressBucket('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
  * clientAddressBucket('::ffff:192.0.2.7')     // '192.0.2.7'
+ * clientAddressBucket('not-an-ip')            // 'unparsed'
  */
-export function clientAddressBucket(ip: string | undefined): string | undefined {
+export function clientAddressBucket(ip: string | undefined): string {
   const address = typeof ip === 'string' ? parseAddress(ip.trim()) : undefined;
-  if (address === undefined) return undefined;
+  if (address === undefined) return UNPARSED_ADDRESS_BUCKET;
   if (address.version === 4) return formatAddress(4, address.value);
   return `${formatAddress(6, address.value & mask(6, 64))}/64`;
 }

@@ -26,12 +26,25 @@ export interface LoginAttempt {
   tenantId: string;
   /** The login name as submitted; trimmed and lower-cased here. Unknown accounts are counted too (no enumeration). */
   account: string;
-  /** `req.ip`; undefined skips the per-client limit. */
+  /**
+   * The client address (`req.ip ?? ''`). Any string is counted: one that is not an address shares one bucket with
+   * every other such string (never no limit). Undefined only for checks that come from no client (the users page
+   * showing lock states): it skips the per-client limit.
+   */
   ip?: string;
 }
 
 /** The policy fields the throttle needs. */
 export type LockoutPolicy = Pick<PasswordPolicy, 'lockoutThreshold' | 'lockoutMinutes'>;
+
+/**
+ * The factor a failure or a success belongs to. Each factor has its own run of consecutive failures and its own
+ * lockout, so a correct password never clears what wrong second-factor codes have built up.
+ */
+export type SignInFactor = 'password' | 'second-factor';
+
+/** What a success clears: `password` only that factor's failures; `sign-in` (both factors passed) every factor's. */
+export type SignInSuccess = 'password' | 'sign-in';
 
 /** Why an attempt is refused before the password is even checked. */
 export type LoginRefusal = 'account-locked' | 'account-rate-limited' | 'ip-rate-limited';
@@ -55,24 +68,24 @@ export interface LoginFailureOutcome {
 const HOUR_MS = 3_600_000;
 
 /**
- * KEYS: lock, hourly log. ARGV: now, hourly limit.
- * Returns {0} (allowed), {1, lockedUntil} or {2, retryAt}.
+ * KEYS: password lock, second-factor lock, hourly log. ARGV: now, hourly limit.
+ * Returns {0} (allowed), {1, lockedUntil} (either factor locked: the later end) or {2, retryAt}.
  */
 const CHECK_ACCOUNT = `
 local now = tonumber(ARGV[1])
-local lockedUntil = tonumber(redis.call('GET', KEYS[1]) or '0')
+local lockedUntil = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(redis.call('GET', KEYS[2]) or '0'))
 if lockedUntil > now then return {1, lockedUntil} end
 local since = now - ${HOUR_MS}
-local count = redis.call('ZCOUNT', KEYS[2], '(' .. since, '+inf')
+local count = redis.call('ZCOUNT', KEYS[3], '(' .. since, '+inf')
 if count >= tonumber(ARGV[2]) then
-  local oldest = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  local oldest = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   return {2, tonumber(oldest[2]) + ${HOUR_MS}}
 end
 return {0}
 `;
 
 /**
- * KEYS: consecutive-failure hash, lock, hourly log. ARGV: now, threshold, lockout ms, failure memory ms,
+ * KEYS: the factor's consecutive-failure hash, the factor's lock, hourly log (shared by the factors). ARGV: now, threshold, lockout ms, failure memory ms,
  * hourly limit, unique member, locked-until (now + lockout). Returns {consecutive failures, 1 if this failure locked
  * the account else 0, failures in the last hour}. Times are written from ARGV strings (Lua prints numbers in %.14g).
  */
@@ -138,7 +151,10 @@ function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTE
 
 /**
  * Counts failed sign-ins in Redis and says when to refuse an attempt before its password is checked:
- * - the account is locked for `policy.lockoutMinutes` after `policy.lockoutThreshold` consecutive failures;
+ * - the account is locked for `policy.lockoutMinutes` after `policy.lockoutThreshold` consecutive failures of one
+ *   factor: passwords and second-factor codes are counted apart, a correct password clears only the password's run
+ *   and only a complete sign-in clears the second factor's (so entering the password again between wrong codes
+ *   never resets their count);
  * - an account with `maxAccountFailuresPerHour` failures in the last hour is refused (ASVS 2.2.1, NIST ≤ 100);
  * - a client address (IPv4, or IPv6 /64) with `maxIpFailures` failures in `ipWindowSeconds` is refused.
  *
@@ -154,7 +170,7 @@ function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTE
  * if (!(await verifyPassword(hash, password))) {
  *   const outcome = await throttle.recordFailure({ tenantId, account: email, ip: req.ip }, policy);
  *   if (outcome.lockedNow) await audit.append(tenantId, { action: 'auth.lockout', … });
- * } else await throttle.recordSuccess({ tenantId, account: email, ip: req.ip });
+ * } else await throttle.recordSuccess({ tenantId, account: email, ip: req.ip }, 'password');
  */
 export class LoginThrottle {
   private readonly prefix: string;
@@ -180,7 +196,7 @@ export class LoginThrottle {
   async check(attempt: LoginAttempt): Promise<LoginThrottleDecision> {
     const now = this.now();
     const keys = this.accountKeys(attempt);
-    const [state = 0, until = 0] = asNumbers(await this.redis.eval(CHECK_ACCOUNT, 2, keys.lock, keys.hourly, now, this.maxAccountFailuresPerHour));
+    const [state = 0, until = 0] = asNumbers(await this.redis.eval(CHECK_ACCOUNT, 3, keys.password.lock, keys.secondFactor.lock, keys.hourly, now, this.maxAccountFailuresPerHour));
     if (state === 1) return refusal('account-locked', until, now);
     if (state === 2) return refusal('account-rate-limited', until, now);
     const client = this.clientKey(attempt);
@@ -191,18 +207,19 @@ export class LoginThrottle {
     return { allowed: true };
   }
 
-  /** Counts a failed attempt (wrong password, wrong second factor) against the account and the client address. */
-  async recordFailure(attempt: LoginAttempt, policy: LockoutPolicy): Promise<LoginFailureOutcome> {
+  /** Counts a failed attempt of one factor (a wrong password by default) against the account and the client address. */
+  async recordFailure(attempt: LoginAttempt, policy: LockoutPolicy, factor: SignInFactor = 'password'): Promise<LoginFailureOutcome> {
     const now = this.now();
     const keys = this.accountKeys(attempt);
+    const own = factor === 'password' ? keys.password : keys.secondFactor;
     const member = `${now}-${randomBytes(6).toString('hex')}`;
     const lockoutMs = policy.lockoutMinutes * 60_000;
     const [consecutiveFailures = 0, locked = 0, failuresLastHour = 0] = asNumbers(
       await this.redis.eval(
         RECORD_ACCOUNT_FAILURE,
         3,
-        keys.failures,
-        keys.lock,
+        own.failures,
+        own.lock,
         keys.hourly,
         now,
         policy.lockoutThreshold,
@@ -223,28 +240,44 @@ export class LoginThrottle {
     };
   }
 
-  /** A successful sign-in ends the run of consecutive failures (the hourly count and any client count stay). */
-  async recordSuccess(attempt: LoginAttempt): Promise<void> {
-    await this.redis.del(this.accountKeys(attempt).failures);
+  /**
+   * A success ends runs of consecutive failures: a correct password only the password's, a complete sign-in (every
+   * factor the account has passed) every factor's. The hourly count and any client count stay.
+   */
+  async recordSuccess(attempt: LoginAttempt, success: SignInSuccess): Promise<void> {
+    const keys = this.accountKeys(attempt);
+    if (success === 'password') await this.redis.del(keys.password.failures);
+    else await this.redis.del(keys.password.failures, keys.secondFactor.failures);
   }
 
   /** An administrator unlocks an account: its lock, consecutive failures and hourly count are cleared. */
   async unlock(tenantId: string, account: string): Promise<void> {
     const keys = this.accountKeys({ tenantId, account });
-    await this.redis.del(keys.failures, keys.lock, keys.hourly);
+    await this.redis.del(keys.password.failures, keys.password.lock, keys.secondFactor.failures, keys.secondFactor.lock, keys.hourly);
   }
 
-  private accountKeys(attempt: Pick<LoginAttempt, 'tenantId' | 'account'>): { failures: string; lock: string; hourly: string } {
+  private accountKeys(attempt: Pick<LoginAttempt, 'tenantId' | 'account'>): AccountKeys {
     const tenantId = assertTenantId(attempt.tenantId);
-    const tag = `{a:${digest(`${tenantId}\u0000${String(attempt.account).trim().toLowerCase()}`)}}`;
-    return { failures: `${this.prefix}${tag}:fail`, lock: `${this.prefix}${tag}:lock`, hourly: `${this.prefix}${tag}:hour` };
+    const base = `${this.prefix}{a:${digest(`${tenantId}\u0000${String(attempt.account).trim().toLowerCase()}`)}}`;
+    return {
+      password: { failures: `${base}:fail`, lock: `${base}:lock` },
+      secondFactor: { failures: `${base}:fail2f`, lock: `${base}:lock2f` },
+      hourly: `${base}:hour`,
+    };
   }
 
   private clientKey(attempt: LoginAttempt): string | undefined {
+    if (attempt.ip === undefined) return undefined;
     const bucket = clientAddressBucket(attempt.ip);
-    if (bucket === undefined) return undefined;
     return `${this.prefix}{c:${digest(`${assertTenantId(attempt.tenantId)}\u0000${bucket}`)}}:fail`;
   }
+}
+
+/** The Redis keys of one account: each factor's run of failures and lock, and the hourly log they share. */
+interface AccountKeys {
+  password: { failures: string; lock: string };
+  secondFactor: { failures: string; lock: string };
+  hourly: string;
 }
 
 function refusal(reason: LoginRefusal, retryAtMs: number, now: number): LoginThrottleDecision {

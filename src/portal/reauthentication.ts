@@ -15,7 +15,7 @@ import type { PortalServices } from './portal-services.js';
 export async function reauthenticate(services: PortalServices, req: Request, res: Response, action: string): Promise<void> {
   const { tenant, security } = portalContext(res);
   const user = signedInUser(res);
-  const attempt = { tenantId: tenant.id, account: user.email, ...(req.ip !== undefined ? { ip: req.ip } : {}) };
+  const attempt = { tenantId: tenant.id, account: user.email, ip: req.ip ?? '' };
   const decision = await services.throttle.check(attempt);
   const valid = decision.allowed && user.passwordHash !== undefined && (await verifyPassword(user.passwordHash, formField(req, 'currentPassword', 8192)));
   if (valid) return;

@@ -2,6 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { verifyBackupCode } from '../../auth/backup-codes.js';
 import { hashPassword, needsRehash, verifyPassword, verifyPasswordForUnknownAccount } from '../../auth/password-hashing.js';
 import { verifyTotp } from '../../auth/totp.js';
+import { ANONYMOUS_ACTOR, type AuditActor } from '../../audit/audit-entry.js';
+import { maskEmailAddress } from '../../masking/mask-email-address.js';
 import { openSecret } from '../../crypto/secret-box.js';
 import type { User } from '../../store/users-store.js';
 import { flash, formField, portalContext } from '../portal-context.js';
@@ -14,8 +16,10 @@ const SECOND_FACTOR_FAILED_MESSAGE = 'That code did not work. Enter the current 
 
 /**
  * Sign-in (email and password, then the second factor when enrolled) and sign-out. Every attempt passes the login
- * throttle first; every failure, the second factor's included, is counted and audited; the session id is replaced
- * after the password and again after the second factor (ASVS 3.2.1).
+ * throttle first; every failure is counted against its own factor and audited (a correct password never clears the
+ * second factor's failures: only a complete sign-in does); the session id is replaced after the password and again
+ * after the second factor (ASVS 3.2.1). An attempt with an unknown email is audited as the anonymous actor with the
+ * email masked in the details, never with the typed text as the actor.
  */
 export function signInRoutes(services: PortalServices): Router {
   const router = Router();
@@ -34,25 +38,26 @@ export function signInRoutes(services: PortalServices): Router {
     const { tenant, security } = portalContext(res);
     const email = formField(req, 'email', 320).trim();
     const password = formField(req, 'password', 8192);
-    const attempt = { tenantId: tenant.id, account: email, ...(req.ip !== undefined ? { ip: req.ip } : {}) };
+    const attempt = { tenantId: tenant.id, account: email, ip: req.ip ?? '' };
+    const user = email === '' ? undefined : await controlPlane.users.findByEmail(tenant.id, email);
+    const actor: AuditActor = user !== undefined ? { type: 'user', id: user.id } : ANONYMOUS_ACTOR;
+    const attempted = user === undefined && email !== '' ? { email: maskEmailAddress(email) } : {};
     const decision = await services.throttle.check(attempt);
     if (!decision.allowed) {
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: email || 'anonymous' }, action: 'auth.login', outcome: 'denied', details: { reason: decision.reason } });
+      await services.audit(req, tenant.id, { actor, action: 'auth.login', outcome: 'denied', details: { reason: decision.reason, ...attempted } });
       return refuse(res, email);
     }
-    const user = email === '' ? undefined : await controlPlane.users.findByEmail(tenant.id, email);
     const usable = user !== undefined && user.status === 'active' && user.passwordHash !== undefined;
     const valid = usable ? await verifyPassword(user.passwordHash as string, password) : await verifyPasswordForUnknownAccount(password);
     if (!valid || !usable) {
-      const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy);
-      const actor = { type: 'user' as const, id: user?.id ?? (email || 'anonymous') };
-      await services.audit(req, tenant.id, { actor, action: 'auth.login', outcome: 'failure', details: { reason: user === undefined ? 'unknown-account' : 'wrong-password' } });
+      const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy, 'password');
+      await services.audit(req, tenant.id, { actor, action: 'auth.login', outcome: 'failure', details: { reason: user === undefined ? 'unknown-account' : 'wrong-password', ...attempted } });
       if (outcome.lockedNow) {
         await services.audit(req, tenant.id, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
       }
       return refuse(res, email);
     }
-    await services.throttle.recordSuccess(attempt);
+    await services.throttle.recordSuccess(attempt, user.totp === undefined ? 'sign-in' : 'password');
     if (needsRehash(user.passwordHash as string)) await controlPlane.users.rehashPassword(tenant.id, user.id, await hashPassword(password));
     if (user.totp === undefined) return completeSignIn(services, req, res, user, 'password');
     await regenerateSession(req);
@@ -85,7 +90,7 @@ export function signInRoutes(services: PortalServices): Router {
       flash(req, 'error', 'Sign in again: the sign-in was not completed in time.');
       return res.redirect(303, '/sign-in');
     }
-    const attempt = { tenantId: tenant.id, account: user.email, ...(req.ip !== undefined ? { ip: req.ip } : {}) };
+    const attempt = { tenantId: tenant.id, account: user.email, ip: req.ip ?? '' };
     const actor = { type: 'user' as const, id: user.id };
     const decision = await services.throttle.check(attempt);
     if (!decision.allowed) {
@@ -115,14 +120,14 @@ export function signInRoutes(services: PortalServices): Router {
       }
     }
     if (method === undefined) {
-      const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy);
+      const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy, 'second-factor');
       await services.audit(req, tenant.id, { actor, action: 'auth.second-factor', outcome: 'failure', details: { kind: /^\d{6}$/.test(code) ? 'totp' : 'backup-code' } });
       if (outcome.lockedNow) {
         await services.audit(req, tenant.id, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
       }
       return res.status(401).render('second-factor', { title: 'Two-factor authentication', error: SECOND_FACTOR_FAILED_MESSAGE });
     }
-    await services.throttle.recordSuccess(attempt);
+    await services.throttle.recordSuccess(attempt, 'sign-in');
     await completeSignIn(services, req, res, user, method);
   });
 

@@ -74,9 +74,51 @@ describe('LoginThrottle: account lockout', () => {
   it('a successful sign-in ends the run of consecutive failures', async () => {
     const t = throttle();
     await fail(t, 9);
-    await t.recordSuccess(jo);
+    await t.recordSuccess(jo, 'sign-in');
     expect(await fail(t, 9)).toEqual(Array(9).fill(false));
     expect(await t.check(jo)).toEqual({ allowed: true });
+  });
+
+  it('issue 10.2: counts each factor on its own; a correct password never clears second-factor failures', async () => {
+    const t = throttle();
+    const lockout = { lockoutThreshold: 5, lockoutMinutes: 15 };
+    const outcomes: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      await t.recordSuccess(jo, 'password');
+      const outcome = await t.recordFailure(jo, lockout, 'second-factor');
+      outcomes.push(outcome.consecutiveFailures);
+      if (outcome.lockedNow) break;
+    }
+    expect(outcomes).toEqual([1, 2, 3, 4, 5]);
+    expect(await t.check(jo)).toMatchObject({ allowed: false, reason: 'account-locked', retryAfterSeconds: 900 });
+  });
+
+  it('issue 10.2: password failures do not add to second-factor failures, and only a complete sign-in clears both', async () => {
+    const t = throttle();
+    const lockout = { lockoutThreshold: 3, lockoutMinutes: 15 };
+    await t.recordFailure(jo, lockout, 'password');
+    await t.recordFailure(jo, lockout, 'password');
+    expect((await t.recordFailure(jo, lockout, 'second-factor')).consecutiveFailures).toBe(1);
+    expect((await t.recordFailure(jo, lockout, 'second-factor')).consecutiveFailures).toBe(2);
+    await t.recordSuccess(jo, 'password');
+    expect((await t.recordFailure(jo, lockout, 'password')).consecutiveFailures).toBe(1);
+    await t.recordSuccess(jo, 'sign-in');
+    expect((await t.recordFailure(jo, lockout, 'second-factor')).consecutiveFailures).toBe(1);
+    expect((await t.recordFailure(jo, lockout, 'password')).consecutiveFailures).toBe(1);
+    expect(await t.check(jo)).toEqual({ allowed: true });
+  });
+
+  it('issue 10.2: an administrator unlock clears the locks and failures of both factors', async () => {
+    const t = throttle();
+    const lockout = { lockoutThreshold: 2, lockoutMinutes: 15 };
+    await t.recordFailure(jo, lockout, 'second-factor');
+    await t.recordFailure(jo, lockout, 'second-factor');
+    await t.recordFailure(jo, lockout, 'password');
+    expect((await t.check(jo)).allowed).toBe(false);
+    await t.unlock(jo.tenantId, jo.account);
+    expect(await t.check(jo)).toEqual({ allowed: true });
+    expect((await t.recordFailure(jo, lockout, 'second-factor')).consecutiveFailures).toBe(1);
+    expect((await t.recordFailure(jo, lockout, 'password')).consecutiveFailures).toBe(1);
   });
 
   it('failures further apart than failureMemorySeconds do not add up', async () => {
@@ -133,7 +175,7 @@ describe('LoginThrottle: at most 100 failures per account per hour', () => {
     const lockout = { lockoutThreshold: 100, lockoutMinutes: 1 };
     for (let i = 0; i < 99; i += 1) {
       await t.recordFailure(jo, lockout);
-      if (i % 10 === 9) await t.recordSuccess(jo);
+      if (i % 10 === 9) await t.recordSuccess(jo, 'sign-in');
       clock += 30_000;
     }
     expect(await t.check(jo)).toEqual({ allowed: true });
@@ -152,9 +194,9 @@ describe('LoginThrottle: at most 100 failures per account per hour', () => {
     clock = START + 59 * MINUTE;
     for (let i = 0; i < 99; i += 1) {
       await t.recordFailure(jo, lockout);
-      if (i % 10 === 9) await t.recordSuccess(jo);
+      if (i % 10 === 9) await t.recordSuccess(jo, 'sign-in');
     }
-    await t.recordSuccess(jo);
+    await t.recordSuccess(jo, 'sign-in');
     await t.recordFailure(jo, lockout);
     clock = START + 61 * MINUTE;
     expect(await t.check(jo)).toMatchObject({ allowed: false, reason: 'account-rate-limited' });

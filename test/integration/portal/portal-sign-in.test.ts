@@ -143,6 +143,50 @@ describe('portal: sign-in', () => {
   });
 });
 
+describe('portal: audit actors are principals, never typed text (issue 10.8)', () => {
+  it('records a sign-in with an unknown email as the anonymous actor, with the email masked in the details', async () => {
+    const known = await h.createUser(tenantId, {});
+    const typed = known.user.id;
+    const client = h.client(tenantId, '198.51.100.41');
+    expect((await client.post('/sign-in', { email: typed, password: 'whatever-it-is' })).status).toBe(401);
+    expect((await client.post('/sign-in', { email: 'mallory@evil.example', password: 'whatever-it-is' })).status).toBe(401);
+    const entries = await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 2 });
+    for (const entry of entries) {
+      expect(entry.actor).toEqual({ type: 'anonymous', id: 'anonymous' });
+      expect(entry.details).toMatchObject({ reason: 'unknown-account' });
+    }
+    const emails = entries.map((e) => String(e.details?.email));
+    expect(emails).toContain('m•••@e•••.example');
+    expect(emails.join(' ')).not.toContain(typed);
+    expect(await h.controlPlane.audit.list(tenantId, { actorId: known.user.id })).toEqual([]);
+  });
+
+  it('records a refused (throttled) sign-in of a known account with the account’s id, of an unknown one as anonymous', async () => {
+    await h.controlPlane.security.setPasswordPolicy(tenantId, { lockoutThreshold: 3, lockoutMinutes: 15 }, 'test');
+    const victim = await h.createUser(tenantId, {});
+    for (const email of [victim.email, 'nobody-here@example.com']) {
+      for (let i = 0; i < 4; i += 1) await h.client(tenantId, '198.51.100.42').post('/sign-in', { email, password: 'not-the-password' });
+    }
+    const denied = await h.controlPlane.audit.list(tenantId, { action: 'auth.login' });
+    const refusals = denied.filter((e) => e.outcome === 'denied' && e.details?.reason === 'account-locked');
+    expect(refusals.map((e) => e.actor)).toEqual(expect.arrayContaining([{ type: 'user', id: victim.user.id }, { type: 'anonymous', id: 'anonymous' }]));
+    expect(denied.every((e) => e.actor.type !== 'user' || e.actor.id === victim.user.id || !e.actor.id.includes('@'))).toBe(true);
+    await h.controlPlane.security.setPasswordPolicy(tenantId, {}, 'test');
+  });
+});
+
+describe('portal: the per-client sign-in throttle (issue 10.10)', () => {
+  it.each(['not-an-address', 'fe80::1%eth0'])('puts a client address it cannot parse (%s) into one bucket, never none', async (ip) => {
+    const throttle = h.portal.services.throttle;
+    const policy = { lockoutThreshold: 1000, lockoutMinutes: 1 };
+    const other = await h.createTenant('bucket');
+    for (let i = 0; i < 50; i += 1) await throttle.recordFailure({ tenantId: other, account: `a${i}@example.com`, ip }, policy);
+    const decision = await throttle.check({ tenantId: other, account: 'fresh@example.com', ip: 'yet-another-unparsable' });
+    expect(decision).toMatchObject({ allowed: false, reason: 'ip-rate-limited' });
+    expect((await throttle.check({ tenantId: other, account: 'fresh@example.com', ip: '192.0.2.50' })).allowed).toBe(true);
+  });
+});
+
 describe('portal: session lifetime', () => {
   it.each([
     ['idle for more than 30 minutes', [29 * 60_000, 31 * 60_000]],

@@ -155,6 +155,46 @@ describe('portal: second factor at sign-in', () => {
     await h.controlPlane.security.setPasswordPolicy(tenantId, {}, 'test');
   });
 
+  it('counts wrong codes on their own: entering the correct password again between them never resets the count (issue 10.2)', async () => {
+    await h.controlPlane.security.setPasswordPolicy(tenantId, { lockoutThreshold: 5 }, 'test');
+    const { user, email, totpSecret = '' } = await h.createUser(tenantId, { totp: true });
+    const wrong = (): string => (currentCode(totpSecret) === '999999' ? '888888' : '999999');
+    let lockedAt: number | undefined;
+    for (let round = 0; round < 30 && lockedAt === undefined; round += 1) {
+      const client = h.client(tenantId, '198.51.100.31');
+      const password = await client.post('/sign-in', { email, password: 'amber-tractor-violin-harbour' });
+      if (password.headers.location !== '/sign-in/second-factor') {
+        lockedAt = round;
+        break;
+      }
+      await client.get('/sign-in/second-factor');
+      const refused = await client.post('/sign-in/second-factor', { code: wrong() });
+      expect(refused.status, `round ${round}: ${refused.headers.location ?? refused.text.slice(0, 200)}`).toBe(401);
+    }
+    expect(lockedAt, 'five wrong codes lock the account, however often the password is entered correctly').toBe(5);
+    expect((await h.client(tenantId).post('/sign-in', { email, password: 'amber-tractor-violin-harbour' })).status).toBe(401);
+    expect((await secondFactor(h.client(tenantId), email, currentCode(totpSecret))).headers.location).not.toBe('/');
+    const lockouts = await h.controlPlane.audit.list(tenantId, { action: 'auth.lockout' });
+    expect(lockouts).toEqual(expect.arrayContaining([expect.objectContaining({ actor: { type: 'user', id: user.id }, outcome: 'denied' })]));
+    await h.controlPlane.security.setPasswordPolicy(tenantId, {}, 'test');
+  });
+
+  it('clears wrong codes only with a complete sign-in, and wrong passwords do not add to them (issue 10.2)', async () => {
+    await h.controlPlane.security.setPasswordPolicy(tenantId, { lockoutThreshold: 3 }, 'test');
+    const { email, totpSecret = '' } = await h.createUser(tenantId, { totp: true });
+    const wrong = (): string => (currentCode(totpSecret) === '999999' ? '888888' : '999999');
+    const client = h.client(tenantId, '198.51.100.32');
+    for (let i = 0; i < 2; i += 1) expect((await secondFactor(client, email, wrong())).status).toBe(401);
+    for (let i = 0; i < 2; i += 1) expect((await h.client(tenantId).post('/sign-in', { email, password: 'not-it' })).status).toBe(401);
+    expect((await h.client(tenantId).post('/sign-in', { email, password: 'amber-tractor-violin-harbour' })).headers.location).toBe('/sign-in/second-factor');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    at(Date.now() + 31_000);
+    expect((await secondFactor(h.client(tenantId), email, currentCode(totpSecret))).headers.location).toBe('/');
+    for (let i = 0; i < 2; i += 1) expect((await secondFactor(client, email, wrong())).status).toBe(401);
+    expect((await h.client(tenantId).post('/sign-in', { email, password: 'amber-tractor-violin-harbour' })).headers.location).toBe('/sign-in/second-factor');
+    await h.controlPlane.security.setPasswordPolicy(tenantId, {}, 'test');
+  });
+
   it('expires a half-finished sign-in after five minutes', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     at(T0 + 400_000);

@@ -158,8 +158,11 @@ describe('clientAddressBucket', () => {
     ['2001:db8:1:2:aaaa::1', '2001:db8:1:2::/64'],
     ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
     ['::1', '::/64'],
-    ['nonsense', undefined],
-    [undefined, undefined],
+    ['nonsense', 'unparsed'],
+    ['fe80::1%eth0', 'unparsed'],
+    ['', 'unparsed'],
+    ['192.0.2.7, 198.51.100.1', 'unparsed'],
+    [undefined, 'unparsed'],
   ])('%j → %j', (ip, bucket) => {
     expect(clientAddressBucket(ip)).toBe(bucket);
   });
