@@ -10,20 +10,25 @@ export interface TenantHostOptions {
 
 /**
  * The tenant a request is for: the single label in front of `PUBLIC_URL`'s host name (`acme.retention.example.com`
- * → `acme`), else the default tenant, else undefined (no tenant here: answer 404).
+ * → `acme`); the default tenant on `PUBLIC_URL`'s host itself; else undefined (no tenant here: answer 404). Any other
+ * Host header, a missing one included, names no tenant, so a rebinding DNS name that points at the portal reaches
+ * nothing (issue 10.9).
  *
  * @example
  * resolveTenantId('acme.retention.example.com', { publicUrl: 'https://retention.example.com', defaultTenant: undefined }) // 'acme'
  * resolveTenantId('localhost', { publicUrl: 'http://localhost:3000', defaultTenant: 'demo' })                             // 'demo'
+ * resolveTenantId('attacker.example', { publicUrl: 'http://localhost:3000', defaultTenant: 'demo' })                      // undefined
  */
 export function resolveTenantId(hostname: string | undefined, options: TenantHostOptions): string | undefined {
-  const publicHost = new URL(options.publicUrl).hostname.toLowerCase();
+  const publicHost = new URL(options.publicUrl).hostname.toLowerCase().replace(/\.$/, '');
   const host = (hostname ?? '').toLowerCase().replace(/\.$/, '');
+  if (host === '') return undefined;
+  if (host === publicHost) return options.defaultTenant;
   if (host.endsWith(`.${publicHost}`)) {
     const label = host.slice(0, -(publicHost.length + 1));
     if (isTenantId(label)) return label;
   }
-  return options.defaultTenant;
+  return undefined;
 }
 
 /**

@@ -286,4 +286,21 @@ describe('portal: plain-http demo mode', () => {
       await demo.close();
     }
   });
+
+  it('serves DEFAULT_TENANT only on PUBLIC_URL’s host: any other Host header gets 404 (DNS rebinding, issue 10.9)', async () => {
+    const demo = await startPortalHarness({ cookieSecure: false, publicUrl: 'http://localhost:3000', defaultTenant: 'demo' });
+    try {
+      await demo.controlPlane.tenants.create({ id: 'demo', displayName: 'Demo' });
+      const supertest = (await import('supertest')).default;
+      expect((await supertest(demo.app).get('/sign-in').set('Host', 'localhost:3000')).status).toBe(200);
+      for (const host of ['rebind.attacker.example', '127.0.0.1:3000', 'localhost.attacker.example', '192.168.1.20']) {
+        const res = await supertest(demo.app).get('/sign-in').set('Host', host);
+        expect(res.status, host).toBe(404);
+        expect(res.text).toContain('ERR_TENANT_UNKNOWN');
+        expect(res.headers['set-cookie']).toBeUndefined();
+      }
+    } finally {
+      await demo.close();
+    }
+  });
 });

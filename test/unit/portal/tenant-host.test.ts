@@ -16,8 +16,18 @@ describe('resolveTenantId', () => {
     ['retention.example.com.evil.example', multi, undefined],
     ['localhost', single, 'demo'],
     ['acme.localhost', single, 'acme'],
-    ['127.0.0.1', single, 'demo'],
-    [undefined, single, 'demo'],
+    ['localhost.', single, 'demo'],
+    ['LOCALHOST', single, 'demo'],
+    // issue 10.9: the default tenant only on PUBLIC_URL's host (DNS rebinding: any other Host header is 404)
+    ['127.0.0.1', single, undefined],
+    ['attacker.example', single, undefined],
+    ['localhost.attacker.example', single, undefined],
+    ['evil-localhost', single, undefined],
+    ['a.b.localhost', single, undefined],
+    ['', single, undefined],
+    [undefined, single, undefined],
+    ['retention.example.com', { publicUrl: 'https://retention.example.com', defaultTenant: 'main' }, 'main'],
+    ['rebind.attacker.example', { publicUrl: 'https://retention.example.com', defaultTenant: 'main' }, undefined],
   ])('%s → %s', (host, options, expected) => {
     expect(resolveTenantId(host, options)).toBe(expected);
   });
