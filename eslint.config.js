@@ -19,4 +19,8 @@ export default tseslint.config(
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
+  {
+    files: ['views/assets/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', HTMLInputElement: 'readonly', atob: 'readonly' } },
+  },
 );

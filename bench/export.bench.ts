@@ -20,6 +20,7 @@ import { HostSemaphore } from '../src/queue/host-semaphore.js';
 import { parseRecord } from '../src/records/parse-record.js';
 import { DemoSource } from '../src/sources/demo-source.js';
 import { startSftpServer } from '../test/support/sftp-server.js';
+import { testDestinations } from '../test/support/destinations.js';
 import { exportSlice } from '../worker/processors/chunk-processor.js';
 
 const RATE_PER_HOUR = 20_000;
@@ -77,7 +78,7 @@ async function pipelinePhase(count: number, gzip: boolean, spool: string, server
     }
   } };
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-  const target = new SftpTarget({ host: server.host, port: server.port, username: server.username, privateKey: server.key, hostKeyFingerprint: server.fingerprint, root: server.root });
+  const target = new SftpTarget({ host: server.host, port: server.port, username: server.username, privateKey: server.key, hostKeyFingerprint: server.fingerprint, root: server.root, network: testDestinations().network });
   const window = windowFor(count);
   const started = performance.now();
   const result = await exportSlice(

@@ -21,6 +21,7 @@ import { DEFAULT_ARCHIVE_BATCH_SIZE } from '../src/store/archive/archive-writer.
 import { createControlPlane } from '../src/store/control-plane.js';
 import { DropBuilder } from '../test/support/import/drop-builder.js';
 import { startTestMongo } from '../test/support/mongo.js';
+import { testDestinations } from '../test/support/destinations.js';
 
 const TENANT = 'bench-import';
 const FROM = new Date('2026-01-01T00:00:00Z');
@@ -67,7 +68,7 @@ try {
     { mode: 'online', dataTypes: ['call-logs', 'chats', 'contacts'], schedule: { cron: '0 2 * * *' }, source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: dropRoot } },
     { actor: 'bench' },
   );
-  const deps = await buildImportDeps({ client, db: controlDb, controlPlane, archiveDbPrefix: prefix, keyring, logger: pino({ level: 'silent' }), spoolDir });
+  const deps = await buildImportDeps({ client, db: controlDb, controlPlane, archiveDbPrefix: prefix, keyring, destinations: testDestinations(), logger: pino({ level: 'silent' }), spoolDir });
   await deps.archiveStore.ensureIndexes(TENANT);
   commands = 0;
   const started = process.hrtime.bigint();

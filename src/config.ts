@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RetentionError } from './errors.js';
+import { EMPTY_DESTINATION_ALLOWLIST, parseDestinationAllowlist, type DestinationAllowlist } from './network/destination-allowlist.js';
 
 /** Log levels pino accepts. */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -74,6 +75,23 @@ const masterKeys = z.string().superRefine((value, ctx) => {
     seen.add(match[1]);
   }
 });
+
+/** `ALLOWED_PRIVATE_DESTINATIONS`: comma-separated CIDR blocks, addresses and host names (see `parseDestinationAllowlist`). */
+const destinationAllowlist = z.string().transform((value, ctx): DestinationAllowlist => {
+  try {
+    return parseDestinationAllowlist(value);
+  } catch (err) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `comma-separated CIDR blocks, addresses and host names such as "10.20.0.0/16, fd12:3456::/48, sftp, *.corp.example" (${err instanceof Error ? err.message : String(err)})`,
+    });
+    return z.NEVER;
+  }
+});
+
+const absoluteDirectory = z
+  .string()
+  .refine((p) => p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\u0000'), 'an absolute directory path without ".." segments');
 
 /** One configuration variable: its schema, default and documentation, in one place. */
 interface VariableSpec {
@@ -185,7 +203,19 @@ export const CONFIG_VARIABLES = {
     default: 'true',
     description: 'true: the session cookie is `__Host-retention.sid`, Secure (HTTPS only). false only for a plain-http local demo: the cookie is then `retention.sid` without Secure.',
   },
+  PASSWORD_MIN_LENGTH_FLOOR: {
+    schema: integer(8, 12),
+    default: '12',
+    description:
+      'The lowest minimum password length a tenant may set in its password policy. Default 12 (ASVS 2.1.1); 8 to 12. Lower it only where a regulation or an identity system you must match requires shorter passwords (NIST SP 800-63B allows 8): tenants can then choose down to this value.',
+  },
   WORKER_CONCURRENCY: { schema: integer(1, 256), default: '4', description: 'Chunk jobs one worker process runs at once.' },
+  WORKER_RECONCILE_SECONDS: {
+    schema: integer(5, 3600),
+    default: '60',
+    description:
+      'How often workers put the queue state in Redis back in step with the control plane (tenant schedulers, the archive schedulers, runs whose jobs were lost): one worker at a time, so after Redis loses its data everything is back within this time.',
+  },
   WORKER_SFTP_HOST_CONCURRENCY: {
     schema: integer(1, 64),
     default: '2',
@@ -215,6 +245,33 @@ export const CONFIG_VARIABLES = {
     schema: z.string().min(1),
     default: join(tmpdir(), 'retention-spool'),
     description: 'Local directory where files are encoded before upload (deleted after each chunk).',
+  },
+  IMPORT_MAX_INFLATED_BYTES: {
+    schema: integer(1024 * 1024, 1024 ** 4),
+    default: String(1024 ** 3),
+    description: 'Most bytes one gzipped record file of a drop may inflate to on import; reading stops there and the manifest is refused (ERR_IMPORT_INFLATED_TOO_LARGE).',
+  },
+  IMPORT_MAX_INFLATE_RATIO: {
+    schema: integer(2, 100_000),
+    default: '100',
+    description: 'Most times its compressed size a gzipped record file may inflate to on import, once past IMPORT_INFLATE_RATIO_AFTER_BYTES; reading stops there and the manifest is refused (ERR_IMPORT_INFLATE_RATIO_EXCEEDED, a decompression bomb).',
+  },
+  IMPORT_INFLATE_RATIO_AFTER_BYTES: {
+    schema: integer(0, 1024 ** 4),
+    default: String(16 * 1024 ** 2),
+    description: 'Bytes a gzipped record file may always inflate to on import, whatever its ratio (IMPORT_MAX_INFLATE_RATIO applies beyond).',
+  },
+  ALLOWED_PRIVATE_DESTINATIONS: {
+    schema: destinationAllowlist,
+    optional: true,
+    description:
+      'Non-public destinations tenant settings may still reach (http source URLs, SFTP hosts, the portal\'s Test connection): comma-separated CIDR blocks or addresses (10.20.0.0/16, fd12:3456::/48, 127.0.0.1) and host names trusted whatever they resolve to (sftp, *.corp.example). Unset: only public addresses; loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified, multicast and reserved addresses are refused.',
+  },
+  LOCAL_TARGET_BASE_DIR: {
+    schema: absoluteDirectory,
+    optional: true,
+    description:
+      'Directory below which tenants\' local-directory targets must lie (real paths compared: no escape through ".." or symbolic links). Unset: local-directory targets are refused.',
   },
   SHUTDOWN_TIMEOUT_SECONDS: {
     schema: integer(1, 3600),
@@ -248,11 +305,21 @@ export interface Config {
   sessionIdleMs: number;
   sessionAbsoluteMs: number;
   sessionCookieSecure: boolean;
+  /** `PASSWORD_MIN_LENGTH_FLOOR`: tenants' password policies may not ask for fewer characters. */
+  passwordMinLengthFloor: number;
   workerConcurrency: number;
+  /** `WORKER_RECONCILE_SECONDS` in ms. */
+  workerReconcileMs: number;
   resultExport: { maxRecords: number; maxBytes: number; linkLifetimeSeconds: number };
   workerSftpHostConcurrency: number;
   settleLagMs: number;
   spoolDir: string;
+  /** `IMPORT_MAX_INFLATED_BYTES`, `IMPORT_MAX_INFLATE_RATIO`, `IMPORT_INFLATE_RATIO_AFTER_BYTES`: what inflating one gzipped drop file may cost on import. */
+  importInflateLimits: { maxInflatedBytes: number; maxInflateRatio: number; ratioAfterBytes: number };
+  /** `ALLOWED_PRIVATE_DESTINATIONS`: non-public destinations tenant settings may reach (none when unset). */
+  allowedPrivateDestinations: DestinationAllowlist;
+  /** `LOCAL_TARGET_BASE_DIR`: local-directory targets must lie below it; unset refuses them. */
+  localTargetBaseDir: string | undefined;
   shutdownTimeoutMs: number;
 }
 
@@ -323,11 +390,16 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     sessionIdleMs: v.SESSION_IDLE_MINUTES * 60_000,
     sessionAbsoluteMs: v.SESSION_ABSOLUTE_HOURS * 3_600_000,
     sessionCookieSecure: v.SESSION_COOKIE_SECURE,
+    passwordMinLengthFloor: v.PASSWORD_MIN_LENGTH_FLOOR,
     workerConcurrency: v.WORKER_CONCURRENCY,
+    workerReconcileMs: v.WORKER_RECONCILE_SECONDS * 1000,
     resultExport: Object.freeze({ maxRecords: v.RESULT_EXPORT_MAX_RECORDS, maxBytes: v.RESULT_EXPORT_MAX_BYTES, linkLifetimeSeconds: v.RESULT_EXPORT_LINK_SECONDS }),
     workerSftpHostConcurrency: v.WORKER_SFTP_HOST_CONCURRENCY,
     settleLagMs: v.SETTLE_LAG_SECONDS * 1000,
     spoolDir: v.SPOOL_DIR,
+    importInflateLimits: Object.freeze({ maxInflatedBytes: v.IMPORT_MAX_INFLATED_BYTES, maxInflateRatio: v.IMPORT_MAX_INFLATE_RATIO, ratioAfterBytes: v.IMPORT_INFLATE_RATIO_AFTER_BYTES }),
+    allowedPrivateDestinations: v.ALLOWED_PRIVATE_DESTINATIONS ?? EMPTY_DESTINATION_ALLOWLIST,
+    localTargetBaseDir: v.LOCAL_TARGET_BASE_DIR,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
 }

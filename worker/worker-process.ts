@@ -6,8 +6,9 @@ import { createTarget } from '../src/delivery/create-target.js';
 import type { Logger } from '../src/logger.js';
 import { createExportQueues, type ExportQueues } from '../src/queue/export-queues.js';
 import { HostSemaphore } from '../src/queue/host-semaphore.js';
-import { syncAllSchedules } from '../src/queue/tenant-schedules.js';
+import { loadTenantSettings, QueueReconciler } from '../src/queue/queue-reconciler.js';
 import { createSource } from '../src/sources/create-source.js';
+import { destinationPolicyFromConfig } from '../src/tenants/destination-policy.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../src/store/control-plane.js';
 import { buildImportDeps } from '../src/import/open-import-deps.js';
 import { createImportQueues, enqueueImport, scheduleArchiveJobs, type ImportQueues } from '../src/queue/import-queues.js';
@@ -28,7 +29,7 @@ export interface WorkerProcess {
 
 /**
  * The worker's composition root: connects to MongoDB and Redis, builds the stores, the source and target
- * factories and the host semaphore, reconciles every tenant's job scheduler and starts the export workers, and the
+ * factories (bound to the operator's destination policy) and the host semaphore, reconciles every tenant's job scheduler and starts the export workers, and the
  * online archive's workers (imports, drop poll, archive retention) with their schedulers.
  *
  * @example
@@ -37,6 +38,7 @@ export interface WorkerProcess {
  */
 export async function startWorkerProcess(config: Config, logger: Logger, workerOptions: ExportWorkerOptions = {}): Promise<WorkerProcess> {
   const keyring = keyringFromConfig(config);
+  const destinations = destinationPolicyFromConfig(config);
   const mongo = await MongoClient.connect(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000 });
   const controlPlane = createControlPlane(mongo.db(config.mongodbDatabase));
   await ensureControlPlaneIndexes(controlPlane);
@@ -44,36 +46,27 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   const queues = createExportQueues(redis, config.queuePrefix);
   const importQueues = createImportQueues(redis, config.queuePrefix);
   const controlDb = mongo.db(config.mongodbDatabase);
-  const importDeps = await buildImportDeps({ client: mongo, db: controlDb, controlPlane, archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, logger, spoolDir: config.spoolDir });
+  const importDeps = await buildImportDeps({ client: mongo, db: controlDb, controlPlane, archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, destinations, logger, spoolDir: config.spoolDir, inflateLimits: config.importInflateLimits });
   const deps: ExportDeps = {
     enqueueImport: (tenantId, manifestPath) => enqueueImport(importQueues, tenantId, manifestPath),
     controlPlane,
-    createSource: (tenantId, settings) => createSource(keyring, tenantId, settings),
-    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
+    createSource: (tenantId, settings) => createSource(keyring, tenantId, settings, destinations),
+    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings, destinations),
     hostSemaphore: new HostSemaphore(redis, { prefix: config.queuePrefix, limit: config.workerSftpHostConcurrency }),
     logger,
     options: { ...DEFAULT_EXPORT_OPTIONS, settleLagMs: config.settleLagMs, spoolDir: config.spoolDir },
     now: () => new Date(),
   };
 
-  const tenants = await Promise.all(
-    (await controlPlane.settings.listRetentionTenants()).map(async (tenantId) => ({
-      tenantId,
-      settings: await controlPlane.settings.getRetention(tenantId).then(
-        (s) => s?.value,
-        (err: unknown) => {
-          logger.error({ tenantId, err }, 'stored retention settings are invalid; the tenant is not scheduled');
-          return undefined;
-        },
-      ),
-    })),
-  );
-  await syncAllSchedules(queues.runs, tenants);
+  const tenants = await loadTenantSettings(controlPlane, logger);
   for (const { tenantId, settings } of tenants) {
     if (settings?.mode !== 'online') continue;
     await importDeps.archiveStore.ensureIndexes(tenantId).catch((err: unknown) => logger.error({ tenantId, err }, 'could not create the archive indexes; imports will retry'));
   }
   await scheduleArchiveJobs(importQueues);
+  const reconciler = new QueueReconciler({ controlPlane, queues, importQueues, redis, logger, now: () => new Date() }, { intervalMs: config.workerReconcileMs });
+  await reconciler.reconcileOnce();
+  reconciler.start();
   const workers = startExportWorkers(deps, queues, redis, { concurrency: config.workerConcurrency, ...workerOptions });
   const importWorkers = startImportWorkers(importDeps, importQueues, redis, {
     ...(workerOptions.stalledIntervalMs !== undefined ? { stalledIntervalMs: workerOptions.stalledIntervalMs } : {}),
@@ -97,6 +90,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         logger.info({ timeoutMs }, 'worker stopping: finishing running jobs');
+        await reconciler.stop();
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -110,6 +104,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
         await queues.close();
         await importQueues.close();
         await importDeps.archives.close();
+        await destinations.network.close();
         redis.disconnect();
         await mongo.close();
       })();

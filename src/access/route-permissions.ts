@@ -92,6 +92,7 @@ export const ROUTE_PERMISSIONS = {
   'users.unlock': needs('manage-users', 'POST', '/users/:id/unlock'),
   'users.reset-two-factor': needs('manage-users', 'POST', '/users/:id/reset-two-factor'),
   'settings.security.view': needs('manage-users', 'GET', '/settings/security'),
+  'settings.security.confirm': needs('manage-users', 'POST', '/settings/security/confirm'),
   'settings.password-policy.update': needs('manage-users', 'POST', '/settings/password-policy'),
   'settings.two-factor-enforcement.update': needs('manage-users', 'POST', '/settings/two-factor-enforcement'),
   'settings.ip-allowlist.update': needs('manage-users', 'POST', '/settings/ip-allowlist'),

@@ -40,19 +40,49 @@ export const PASSWORD_EXPIRY_EXPLANATION =
   'forbids rotation requirements: forced changes lead to weaker, predictable passwords. A password is changed when ' +
   'there is evidence it was compromised. Turn expiry on only if a regulation you are bound by requires it.';
 
+/** The lowest minimum length a tenant may choose unless the operator lowers it (`PASSWORD_MIN_LENGTH_FLOOR`, ASVS 2.1.1). */
+export const DEFAULT_MIN_LENGTH_FLOOR = 12;
+
+/** How a policy is read or written: the operator's floor under `minLength` (8 to 12; default 12). */
+export interface PasswordPolicyLimits {
+  minLengthFloor?: number;
+}
+
 /**
- * Validates policy settings (from the settings form or the database), filling defaults.
- * Throws `ERR_PASSWORD_POLICY_INVALID` naming the first field at fault and the allowed range.
+ * Validates policy settings (from the settings form), filling defaults. A `minLength` under the operator's floor
+ * (`limits.minLengthFloor`, default 12) is refused. Throws `ERR_PASSWORD_POLICY_INVALID` naming the first field at
+ * fault and the allowed range.
  *
  * @example
  * const policy = parsePasswordPolicy({ minLength: 14 }); // lockoutThreshold 10, lockoutMinutes 15, …
+ * parsePasswordPolicy({ minLength: 8 });                  // throws: at least 12 unless PASSWORD_MIN_LENGTH_FLOOR is lower
  */
-export function parsePasswordPolicy(input: unknown): PasswordPolicy {
+export function parsePasswordPolicy(input: unknown, limits: PasswordPolicyLimits = {}): PasswordPolicy {
+  const floor = limits.minLengthFloor ?? DEFAULT_MIN_LENGTH_FLOOR;
   const result = passwordPolicySchema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue?.path.join('.') || 'policy';
-  throw new RetentionError('ERR_PASSWORD_POLICY_INVALID', `password policy: ${field} is invalid (${issue?.message ?? 'unknown problem'}); fix that field`, 400);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.join('.') || 'policy';
+    throw new RetentionError('ERR_PASSWORD_POLICY_INVALID', `password policy: ${field} is invalid (${issue?.message ?? 'unknown problem'}); fix that field`, 400);
+  }
+  if (result.data.minLength < floor) {
+    throw new RetentionError(
+      'ERR_PASSWORD_POLICY_INVALID',
+      `password policy: minLength must be at least ${floor} characters (ASVS 2.1.1); only the operator can lower this floor, with PASSWORD_MIN_LENGTH_FLOOR`,
+      400,
+    );
+  }
+  return result.data;
+}
+
+/**
+ * A stored policy as it applies today: validated like {@link parsePasswordPolicy}, but a `minLength` under the
+ * operator's current floor (stored before the floor was raised) is raised to the floor instead of refused.
+ */
+export function storedPasswordPolicy(input: unknown, limits: PasswordPolicyLimits = {}): PasswordPolicy {
+  const floor = limits.minLengthFloor ?? DEFAULT_MIN_LENGTH_FLOOR;
+  const policy = parsePasswordPolicy(input, { minLengthFloor: 8 });
+  return policy.minLength >= floor ? policy : { ...policy, minLength: floor };
 }
 
 /** Codes of {@link PasswordProblem}s, stable for the UI and tests. */
@@ -90,7 +120,16 @@ export function isCommonPassword(password: string): boolean {
 
 const compact = (text: string): string => text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
-function contextTerms(context: PasswordContext, policy: PasswordPolicy): string[] {
+/**
+ * The words {@link checkPassword} refuses inside a password (`CONTAINS_CONTEXT`): the service name, the policy's
+ * `blockedWords`, the email address's local part and its pieces, the display name and its words, the tenant id and
+ * name; lower case, NFKC, without spaces or punctuation, each of four or more characters. The strength meter of the
+ * password forms receives them so that it can say what the server will say.
+ *
+ * @example
+ * passwordContextTerms(policy, { email: 'jo.smith@acme.example', tenantId: 'acme' }) // ['retention', 'josmith', 'smith', 'acme']
+ */
+export function passwordContextTerms(policy: PasswordPolicy, context: PasswordContext): string[] {
   const terms = [SERVICE_NAME, ...policy.blockedWords];
   if (context.email !== undefined) {
     const local = context.email.split('@')[0] ?? '';
@@ -140,7 +179,7 @@ export function checkPassword(policy: PasswordPolicy, password: string, context:
     problems.push({ code: 'COMMON', message: 'This password is on a list of commonly used passwords that attackers try first; choose another.' });
   }
   const compacted = compact(normalized);
-  const term = contextTerms(context, policy).find((t) => compacted.includes(t));
+  const term = passwordContextTerms(policy, context).find((t) => compacted.includes(t));
   if (term !== undefined) {
     problems.push({ code: 'CONTAINS_CONTEXT', message: `Choose a password that does not contain "${term}": names of you, your company or this service are guessed first.` });
   }

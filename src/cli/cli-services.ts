@@ -18,7 +18,7 @@ export class CliServices {
   async controlPlane(): Promise<ControlPlane> {
     if (!this.plane) {
       this.mongo = await MongoClient.connect(this.config.mongodbUrl, { serverSelectionTimeoutMS: 5_000 });
-      this.plane = createControlPlane(this.mongo.db(this.config.mongodbDatabase));
+      this.plane = createControlPlane(this.mongo.db(this.config.mongodbDatabase), { passwordMinLengthFloor: this.config.passwordMinLengthFloor });
       await ensureControlPlaneIndexes(this.plane);
     }
     return this.plane;

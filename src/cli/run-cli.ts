@@ -14,14 +14,17 @@ import { LocalDirectoryTarget } from '../delivery/local-directory-target.js';
 import { SftpTarget } from '../delivery/sftp-target.js';
 import type { Target } from '../delivery/target.js';
 import { RetentionError } from '../errors.js';
+import { NetworkPolicy } from '../network/network-policy.js';
 import { enqueueBackfill, enqueueRunNow } from '../queue/export-queues.js';
 import { syncTenantSchedule } from '../queue/tenant-schedules.js';
 import { isRecordType, type RecordType } from '../records/record-type.js';
+import { assertDestinationsAllowed, destinationPolicyFromConfig } from '../tenants/destination-policy.js';
 import { nextRunTimes, parseRetentionSettings } from '../tenants/retention-settings.js';
 import { secretContext } from '../tenants/secret-context.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { issueOwnerActivation } from '../portal/owner-activation.js';
 import { CliServices } from './cli-services.js';
+import { TENANT_ALLOWLIST_USAGE, tenantAllowlistCommand } from './tenant-allowlist-command.js';
 import { applySettingsFlags, describeSettings, SETTINGS_FLAG_OPTIONS, type SettingsFlags } from './settings-flags.js';
 
 /** Where the CLI writes and what it reads; tests pass their own. */
@@ -36,7 +39,9 @@ export interface CliIo {
 export const USAGE = `Usage: retention <command> [options]
 
 Tenants
-  tenant create <id> [--name <display name>]     create a tenant and print its owner's one-time activation link
+  tenant create <id> [--name <display name>] [--password-only]
+                                                  create a tenant and print its owner's one-time activation link;
+                                                  2FA is required unless --password-only
   tenant activation-link <id>                     a new owner activation link (while the tenant has no owner)
   tenant list                                     list tenants
   tenant show <id>                                settings (secrets shown as "(sealed)") and the next five runs
@@ -49,6 +54,7 @@ Tenants
       --target sftp --host H [--port 22] --username U (--password-file F | --private-key-file F [--passphrase-file F])
                     --fingerprint SHA256:... [--root /drop]
       --format json|ndjson  --gzip | --no-gzip  --max-records N  --max-bytes N
+${TENANT_ALLOWLIST_USAGE}
 
 Runs
   run-now <tenant>                                queue a run now
@@ -156,12 +162,16 @@ function onePositional(args: readonly string[], what: string): string {
 async function tenantCommand(args: readonly string[], io: CliIo, services: CliServices): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'create') {
-    const { values, positionals } = parseArgs({ args: [...rest], options: { name: { type: 'string' } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: [...rest], options: { name: { type: 'string' }, 'password-only': { type: 'boolean' } }, allowPositionals: true, strict: true });
     const id = assertTenantId(onePositional(positionals, 'tenant id'));
     const cp = await services.controlPlane();
     const tenant = await cp.tenants.create({ id, displayName: values.name ?? id }, io.now());
     await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'tenant.created', outcome: 'success', target: id });
-    io.stdout(`created tenant ${tenant.id} (${tenant.displayName})`);
+    // Every portal user administers the archive: two-factor authentication is required from the start (ASVS 4.3.1).
+    const requireTwoFactor = values['password-only'] !== true;
+    await cp.security.setRequireTwoFactor(id, requireTwoFactor, 'cli', io.now());
+    await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'policy.two-factor.changed', outcome: 'success', details: { required: requireTwoFactor, via: 'tenant create' } });
+    io.stdout(`created tenant ${tenant.id} (${tenant.displayName}); two-factor authentication is ${requireTwoFactor ? 'required (the owner sets it up at the first sign-in)' : 'NOT required (--password-only): turn it on under Security settings'}`);
     const { link, expiresAt } = await issueOwnerActivation({ controlPlane: cp, tenantId: id, publicUrl: services.config.publicUrl, defaultTenant: services.config.defaultTenant, now: io.now() });
     io.stdout(`owner activation link (works once, until ${expiresAt.toISOString()}): ${link}`);
     io.stdout(`next: retention tenant set ${tenant.id} --target sftp --host ... --fingerprint SHA256:... --private-key-file ...`);
@@ -216,12 +226,14 @@ async function tenantCommand(args: readonly string[], io: CliIo, services: CliSe
       return sealSecret(keyring, plaintext, secretContext(id, field as Parameters<typeof secretContext>[1]));
     };
     const next = applySettingsFlags(current?.value as Record<string, unknown> | undefined, values as SettingsFlags, readSecret, seal);
+    await assertDestinationsAllowed(destinationPolicyFromConfig(services.config), parseRetentionSettings(next));
     const saved = await cp.settings.putRetention(id, next, { actor: 'cli', ...(current ? { expectedVersion: current.version } : {}), now: io.now() });
     const schedule = await syncTenantSchedule(services.queues().runs, id, saved.value);
     await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'settings.changed', outcome: 'success', target: 'retention', details: { version: saved.version, schedule } });
     io.stdout(`saved retention settings of ${id} (version ${saved.version}); schedule ${schedule === 'scheduled' ? `"${saved.value.schedule.cron}" ${saved.value.schedule.timezone}` : 'paused'}`);
     return 0;
   }
+  if (sub === 'allowlist') return tenantAllowlistCommand(rest, io, services, usage);
   throw usage(`unknown tenant command "${sub ?? ''}"`);
 }
 
@@ -289,6 +301,10 @@ async function runsCommand(args: readonly string[], io: CliIo, services: CliServ
   return 0;
 }
 
+/**
+ * The target `verify` reads: a location the operator typed, so neither `ALLOWED_PRIVATE_DESTINATIONS` nor
+ * `LOCAL_TARGET_BASE_DIR` limits it (they bind what tenant settings may reach).
+ */
 function targetForVerify(location: string, values: { fingerprint?: string; 'private-key-file'?: string; 'password-file'?: string }, io: CliIo): Target {
   if (!location.startsWith('sftp://')) return new LocalDirectoryTarget({ root: location });
   const url = new URL(location);
@@ -304,6 +320,7 @@ function targetForVerify(location: string, values: { fingerprint?: string; 'priv
     username: decodeURIComponent(url.username),
     hostKeyFingerprint: values.fingerprint,
     root: decodeURIComponent(url.pathname) || '/',
+    network: NetworkPolicy.allowingEverything(),
     ...(privateKey !== undefined ? { privateKey } : {}),
     ...(password !== undefined ? { password } : {}),
   });

@@ -3,6 +3,7 @@ import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promi
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RetentionError } from '../errors.js';
+import { resolveLocalTargetDirectory } from './local-target-base.js';
 import { assertSpoolFile } from './spool-file.js';
 import { PARTIAL_UPLOAD_SUFFIX, parseRemoteDirectory, parseRemotePath } from './remote-path.js';
 import type { Target, TargetEntry, UploadExpectation } from './target.js';
@@ -12,6 +13,13 @@ export interface LocalDirectoryTargetOptions {
   root: string;
   /** Mode of delivered files (before the umask). Default: `0o644`. */
   fileMode?: number;
+  /**
+   * The directory `root` must lie in (`LOCAL_TARGET_BASE_DIR`), compared as real paths before every operation, which
+   * then works on the real root: a root that leads out of it through `..` or a symbolic link fails with
+   * `ERR_LOCAL_TARGET_OUTSIDE_BASE`. Always set for a tenant's settings (`createTarget`); absent for a directory the
+   * operator chose (the CLI's `verify`, tests). Default: none.
+   */
+  baseDirectory?: string;
 }
 
 /**
@@ -30,20 +38,22 @@ export class LocalDirectoryTarget implements Target {
   readonly kind = 'local';
   private readonly root: string;
   private readonly fileMode: number;
+  private readonly baseDirectory: string | undefined;
 
   constructor(options: LocalDirectoryTargetOptions) {
     if (!options.root) throw new RetentionError('ERR_TARGET_CONFIG_INVALID', 'local directory target needs a root directory', 400);
     this.root = options.root;
     this.fileMode = options.fileMode ?? 0o644;
+    this.baseDirectory = options.baseDirectory;
   }
 
   async uploadAtomically(localPath: string, remotePath: string, expected: UploadExpectation): Promise<void> {
     const segments = parseRemotePath(remotePath);
     await assertSpoolFile(localPath);
-    await this.assertRoot();
-    const finalPath = join(this.root, ...segments);
+    const root = await this.openRoot();
+    const finalPath = join(root, ...segments);
     const partPath = finalPath + PARTIAL_UPLOAD_SUFFIX;
-    const parent = join(this.root, ...segments.slice(0, -1));
+    const parent = join(root, ...segments.slice(0, -1));
     await this.guard(remotePath, () => mkdir(parent, { recursive: true }));
     await this.guard(remotePath, async () => {
       const handle = await open(partPath, 'w', this.fileMode);
@@ -76,8 +86,8 @@ export class LocalDirectoryTarget implements Target {
 
   async read(remotePath: string): Promise<Readable> {
     const segments = parseRemotePath(remotePath);
-    await this.assertRoot();
-    const handle = await this.guard(remotePath, () => open(join(this.root, ...segments), 'r'));
+    const root = await this.openRoot();
+    const handle = await this.guard(remotePath, () => open(join(root, ...segments), 'r'));
     if (!(await handle.stat()).isFile()) {
       await handle.close();
       throw new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} is not a file in the local target`, 404);
@@ -87,8 +97,8 @@ export class LocalDirectoryTarget implements Target {
 
   async list(remoteDir: string): Promise<TargetEntry[]> {
     const segments = parseRemoteDirectory(remoteDir);
-    await this.assertRoot();
-    const dir = join(this.root, ...segments);
+    const root = await this.openRoot();
+    const dir = join(root, ...segments);
     const names = await this.guard(remoteDir, async () => {
       try {
         return await readdir(dir);
@@ -107,16 +117,16 @@ export class LocalDirectoryTarget implements Target {
 
   async stat(remotePath: string): Promise<TargetEntry | undefined> {
     const segments = parseRemotePath(remotePath);
-    await this.assertRoot();
-    return this.entryAt(join(this.root, ...segments), segments[segments.length - 1] ?? remotePath);
+    const root = await this.openRoot();
+    return this.entryAt(join(root, ...segments), segments[segments.length - 1] ?? remotePath);
   }
 
   async remove(remotePath: string): Promise<void> {
     const segments = parseRemotePath(remotePath);
-    await this.assertRoot();
+    const root = await this.openRoot();
     await this.guard(remotePath, async () => {
       try {
-        await unlink(join(this.root, ...segments));
+        await unlink(join(root, ...segments));
       } catch (err) {
         if (errnoOf(err) !== 'ENOENT') throw err;
       }
@@ -137,8 +147,10 @@ export class LocalDirectoryTarget implements Target {
     }
   }
 
-  private async assertRoot(): Promise<void> {
-    const info = await stat(this.root).catch(() => undefined);
+  /** The directory to work in: the root, or with a base its real path once checked to lie in the base. */
+  private async openRoot(): Promise<string> {
+    const root = this.baseDirectory === undefined ? this.root : await resolveLocalTargetDirectory(this.baseDirectory, this.root);
+    const info = await stat(root).catch(() => undefined);
     if (!info?.isDirectory()) {
       throw new RetentionError(
         'ERR_TARGET_ROOT_MISSING',
@@ -146,6 +158,7 @@ export class LocalDirectoryTarget implements Target {
         502,
       );
     }
+    return root;
   }
 
   private async guard<T>(remotePath: string, work: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import { Client } from 'ssh2';
 import { RetentionError } from '../errors.js';
+import { NetworkPolicy } from '../network/network-policy.js';
 import { hostKeyFingerprint } from './host-key-fingerprint.js';
 import { toSftpConnectError } from './sftp-connect-error.js';
 
@@ -9,6 +10,11 @@ export interface ProbeSftpHostKeyOptions {
   port?: number;
   /** Bound on the whole probe (TCP connect and key exchange). Default: 10000 ms. */
   timeoutMs?: number;
+  /**
+   * Which addresses may be probed: the host is resolved and checked first, and the probe connects to the checked
+   * address, so a tenant cannot port-scan the operator's network. Default: public addresses only.
+   */
+  network?: NetworkPolicy;
 }
 
 /**
@@ -17,7 +23,8 @@ export interface ProbeSftpHostKeyOptions {
  * credentials are sent. For the portal's "test connection": an administrator compares the fingerprint with the one
  * their server shows (`ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub`) before pinning it.
  *
- * Fails with `ERR_TARGET_UNREACHABLE` or `ERR_TARGET_TIMEOUT`.
+ * Fails with `ERR_DESTINATION_NOT_ALLOWED` (before anything is sent) when the network policy refuses the host,
+ * `ERR_TARGET_UNREACHABLE` or `ERR_TARGET_TIMEOUT`.
  *
  * @example
  * const fingerprint = await probeSftpHostKey({ host: 'sftp.example.com', port: 22 });
@@ -26,6 +33,12 @@ export async function probeSftpHostKey(options: ProbeSftpHostKeyOptions): Promis
   const port = options.port ?? 22;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const endpoint = { host: options.host, port };
+  let address: string;
+  try {
+    address = (await (options.network ?? new NetworkPolicy()).resolve('SFTP server', options.host))[0]?.address ?? options.host;
+  } catch (err) {
+    throw toSftpConnectError(err, endpoint);
+  }
   return new Promise<string>((resolve, reject) => {
     const client = new Client();
     let fingerprint: string | undefined;
@@ -47,7 +60,7 @@ export async function probeSftpHostKey(options: ProbeSftpHostKeyOptions): Promis
     });
     try {
       client.connect({
-        host: options.host,
+        host: address,
         port,
         username: 'retention-host-key-probe',
         readyTimeout: timeoutMs,

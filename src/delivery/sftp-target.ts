@@ -4,6 +4,7 @@ import { Transform, type Readable } from 'node:stream';
 import type { Client, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { RetentionError } from '../errors.js';
+import { NetworkPolicy } from '../network/network-policy.js';
 import { hostKeyFingerprint, isHostKeyFingerprint } from './host-key-fingerprint.js';
 import { PARTIAL_UPLOAD_SUFFIX, parseRemoteDirectory, parseRemotePath } from './remote-path.js';
 import { toSftpConnectError } from './sftp-connect-error.js';
@@ -48,6 +49,11 @@ export interface SftpTargetOptions {
   keepaliveIntervalMs?: number;
   /** Mode of uploaded files (the server's umask may clear bits). Default: `0o644`. */
   fileMode?: number;
+  /**
+   * Which addresses the target may connect to: `host` is resolved and checked before every connection, which then goes
+   * to the checked address (`ERR_DESTINATION_NOT_ALLOWED` otherwise, permanent). Default: public addresses only.
+   */
+  network?: NetworkPolicy;
 }
 
 /** Fields of ssh2-sftp-client that its type definitions leave out. */
@@ -94,7 +100,9 @@ function isMissing(err: unknown): boolean {
  *   attempt, so a retry leaves no `.part` behind), compares its size with the expected bytes (a mismatch removes the
  *   part file and fails with `ERR_TARGET_SIZE_MISMATCH`), and renames it over `<name>` with `posix-rename@openssh.com`
  *   (atomic replace), or remove-then-rename on servers without that extension.
- * - Permanent failures: `ERR_HOST_KEY_MISMATCH`, `ERR_TARGET_AUTH`, `ERR_TARGET_ROOT_MISSING`, `ERR_TARGET_PERMISSION`,
+ * - The host is resolved and every address checked against the network policy before each connection, which goes to
+ *   the checked address: a tenant cannot aim the worker at the operator's own network (`ERR_DESTINATION_NOT_ALLOWED`).
+ * - Permanent failures: `ERR_DESTINATION_NOT_ALLOWED`, `ERR_HOST_KEY_MISMATCH`, `ERR_TARGET_AUTH`, `ERR_TARGET_ROOT_MISSING`, `ERR_TARGET_PERMISSION`,
  *   `ERR_TARGET_CONFIG_INVALID`, `ERR_PATH_INVALID`. Transient: `ERR_TARGET_UNREACHABLE`, `ERR_TARGET_TIMEOUT`,
  *   `ERR_TARGET_SIZE_MISMATCH`, `ERR_TARGET_IO`. A missing file on `read` is `ERR_TARGET_NOT_FOUND`.
  *
@@ -117,6 +125,7 @@ export class SftpTarget implements Target {
   private readonly closeTimeoutMs: number;
   private readonly keepaliveIntervalMs: number;
   private readonly fileMode: number;
+  private readonly network: NetworkPolicy;
   private connection: Connection | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -143,6 +152,7 @@ export class SftpTarget implements Target {
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
     this.keepaliveIntervalMs = options.keepaliveIntervalMs ?? 10_000;
     this.fileMode = options.fileMode ?? 0o644;
+    this.network = options.network ?? new NetworkPolicy();
   }
 
   async uploadAtomically(localPath: string, remotePath: string, expected: UploadExpectation): Promise<void> {
@@ -311,8 +321,9 @@ export class SftpTarget implements Target {
     });
     let timer: NodeJS.Timeout | undefined;
     try {
+      const [address] = await this.network.resolve('SFTP server', this.host);
       const connecting = client.connect({
-        host: this.host,
+        host: address?.address ?? this.host,
         port: this.port,
         username: this.options.username,
         password: this.options.password,

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../config.js';
 import { RetentionError } from '../errors.js';
+import type { DestinationAllowlist } from '../network/destination-allowlist.js';
 import { createLogger } from '../logger.js';
 import { enqueueRunNow } from '../queue/export-queues.js';
 import { syncTenantSchedule } from '../queue/tenant-schedules.js';
@@ -48,6 +49,10 @@ async function main(): Promise<void> {
     SESSION_SECRET: process.env.SESSION_SECRET ?? randomBytes(32).toString('base64'),
     SESSION_SECRET_FILE: undefined,
     SESSION_COOKIE_SECURE: process.env.SESSION_COOKIE_SECURE ?? 'false',
+    // One machine: tenants may reach its loopback services (an SFTP server or export API tried locally) and deliver
+    // into the demo's own data directory, nothing else of the machine.
+    ALLOWED_PRIVATE_DESTINATIONS: process.env.ALLOWED_PRIVATE_DESTINATIONS ?? '127.0.0.0/8, ::1/128',
+    LOCAL_TARGET_BASE_DIR: process.env.LOCAL_TARGET_BASE_DIR ?? dataDir,
   });
 
   say('Retention demo');
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
   if (mongo.inMemory) say('  WARNING:    no MongoDB server was found: the control plane and the archive live in memory and are gone when the demo stops. Set MONGODB_URL or install mongod to keep them.');
   say(`  Master key: ${keys.description}`);
   say(`  Drops:      ${dropDir}`);
+  say(`  Reachable:  local targets below ${config.localTargetBaseDir ?? '(none)'}; private destinations ${describeAllowlist(config.allowedPrivateDestinations)}`);
 
   const logger = createLogger({ level: config.logLevel, name: 'demo' });
   const worker = await startWorkerProcess(config, logger);
@@ -108,6 +114,12 @@ async function main(): Promise<void> {
   say(`  Manifest:   ${resolve(dropDir, run.manifest?.path ?? '')}`);
   say(`  Verify it:  npx retention verify ${dropDir}`);
   say('The worker keeps running on its schedule; press Ctrl-C to stop.');
+}
+
+/** The operator allowance for non-public destinations, in one line. */
+function describeAllowlist(allowlist: DestinationAllowlist): string {
+  const entries = [...allowlist.ranges.map((range) => range.cidr), ...allowlist.hostNames];
+  return entries.length === 0 ? 'none (public addresses only)' : entries.join(', ');
 }
 
 /** `preferred` when nothing listens on it, else a free port (the demo must not fail because 3000 is taken). */

@@ -2,14 +2,15 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseManifestPath } from '../archive/drop-layout.js';
-import { manifestPathOf, parseManifest, type Manifest, type ManifestLink } from '../archive/manifest.js';
+import { manifestPathOf, parseManifest, type Manifest, type ManifestFile, type ManifestLink } from '../archive/manifest.js';
 import type { Target } from '../delivery/target.js';
 import { RetentionError } from '../errors.js';
+import type { ArchiveRecord } from '../records/archive-record.js';
 import { parseRecord } from '../records/parse-record.js';
-import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
-import { importCountsOf, type ManifestImportCounts } from '../store/archive/archive-imports-store.js';
+import type { ArchiveImportsStore, ImportRejection } from '../store/archive/archive-imports-store.js';
+import { importCountsOf, MAX_LISTED_REJECTIONS, type ManifestImportCounts } from '../store/archive/archive-imports-store.js';
 import type { ArchiveDatabaseResolver, ArchiveStore } from '../store/archive/archive-store.js';
-import { ArchiveWriter } from '../store/archive/archive-writer.js';
+import { archiveWritesOf, ArchiveWriter, type ArchiveWriteStats } from '../store/archive/archive-writer.js';
 import type { LegalHoldsStore } from '../store/archive/legal-holds-store.js';
 import type { TenantArchiveLease } from '../store/archive/tenant-archive-lease.js';
 import type { ControlPlane } from '../store/control-plane.js';
@@ -18,8 +19,8 @@ import { assertTenantId } from '../tenants/tenant-id.js';
 import { writeArchiveMarker } from '../store/archive/archive-marker.js';
 import { archiveCheckError, checkArchive } from './archive-check.js';
 import { readStoredManifest } from './drop-manifests.js';
-import { failedFileOf, ImportFileError, PERMANENT_IMPORT_ERROR_CODES } from './import-errors.js';
-import { readRecordFile } from './record-file-reader.js';
+import { asImportFailure, failedFileOf, ImportFileError, PERMANENT_IMPORT_ERROR_CODES } from './import-errors.js';
+import { DEFAULT_INFLATE_LIMITS, readRecordFile, type InflateLimits } from './record-file-reader.js';
 import { downloadVerified } from './verified-download.js';
 
 /** Tunables of the importer. */
@@ -30,6 +31,8 @@ export interface ImportOptions {
   batchSize?: number;
   /** Called after every command the archive writer sends (round-trip counting in tests and benchmarks). */
   onRoundTrip?: (collection: string, operations: number) => void;
+  /** What inflating one gzipped file may cost. Default {@link DEFAULT_INFLATE_LIMITS} (the `IMPORT_*INFLATE*` variables). */
+  inflateLimits?: InflateLimits;
 }
 
 /** Everything the importer needs, handed down from the composition root. */
@@ -85,12 +88,26 @@ export async function importManifest(deps: ImportDeps, tenantId: string, manifes
  *    `ERR_IMPORT_CHAIN_BLOCKED` when it failed), and no other imported manifest may follow the same link (a fork);
  * 3. downloads every listed file into the spool and checks its size and SHA-256 — all of them before loading
  *    anything, so a mismatch (`ERR_IMPORT_CHECKSUM_MISMATCH`, naming the file) loads nothing of the manifest;
- * 4. parses and validates the records (tenant, schema, count per file) and loads them with guarded, unordered bulk
- *    upserts; 5. records the manifest as imported with its counts.
+ * 4. validation pass: reads every spooled record file and checks every record (schema, tenant, count per file,
+ *    the inflate limits of a gzipped file, the archive documents it becomes) without writing anything;
+ * 5. write pass: reads the files again and loads the records with guarded, unordered bulk upserts; a record MongoDB
+ *    could not store (over 16 MiB as stored, nested too deep) is rejected and listed on the import record, and the
+ *    import goes on; 6. records the manifest as imported with its counts (stored and rejected per type).
+ *
+ * All or nothing: whatever refuses the manifest is found before its first write (the archive marker and indexes
+ * included), so a refused manifest leaves the archive exactly as it was. Why two passes rather than staging: MongoDB
+ * cannot move staged documents into the archive atomically either (a merge is a multi-document write that can stop
+ * halfway), while the validation pass decides from verified files in a spool directory only this process may write
+ * (mode 0700). Once writing starts, what can still interrupt it is transient (MongoDB unreachable: the retry writes
+ * the same idempotent upserts to the end) or a refusal by MongoDB that the validation pass could not foresee
+ * (`ERR_ARCHIVE_WRITE_REFUSED`, a defect to report).
  *
  * Before anything is written the archive database is checked ({@link checkArchive}): an empty one is marked as the
- * tenant's; one that was lost or replaced (`ERR_ARCHIVE_MISSING`, transient: the drop poll queues a rebuild) or holds
- * another tenant's archive (`ERR_ARCHIVE_FOREIGN`) is not written to.
+ * tenant's, just before the first write; one that was lost or replaced (`ERR_ARCHIVE_MISSING`, transient: the drop
+ * poll queues a rebuild) or holds another tenant's archive (`ERR_ARCHIVE_FOREIGN`) is not written to.
+ *
+ * An error a retry would repeat that is not Retention's own (a `RangeError` or `MongoInvalidArgumentError` from the
+ * driver) becomes the permanent `ERR_IMPORT_UNEXPECTED` instead of being retried forever.
  *
  * Failures are recorded on the manifest's import record: permanent ones mark it `failed` with the reason and file.
  */
@@ -126,59 +143,48 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
     const db = await deps.archives.forTenant(tenant);
     const check = await checkArchive(deps, tenant, db);
     if (check === 'missing' || check === 'foreign') throw archiveCheckError(tenant, check, db.databaseName);
-    if (check === 'new') await writeArchiveMarker(db, tenant, deps.now());
 
     await deps.imports.begin(tenant, attempt, deps.now());
     await rm(spool, { recursive: true, force: true });
-    await mkdir(spool, { recursive: true });
-    const localPaths = new Map<string, string>();
+    await mkdir(spool, { recursive: true, mode: 0o700 });
+    const recordFiles: SpooledFile[] = [];
+    let bytes = 0;
     for (const [index, file] of manifest.files.entries()) {
       const local = join(spool, `${index}`);
       await downloadVerified(target, file, local);
-      localPaths.set(file.path, local);
+      bytes += file.bytes;
+      if (file.kind === 'records') recordFiles.push({ file, local });
     }
 
+    const limits = deps.options.inflateLimits ?? DEFAULT_INFLATE_LIMITS;
+    await validateRecordFiles(recordFiles, tenant, manifestPath, limits);
+
+    if (check === 'new') await writeArchiveMarker(db, tenant, deps.now());
     await deps.archiveStore.ensureIndexes(tenant);
     const writer = new ArchiveWriter(db, tenant, manifestPath, {
       ...(deps.options.batchSize !== undefined ? { batchSize: deps.options.batchSize } : {}),
       ...(deps.options.onRoundTrip ? { onRoundTrip: deps.options.onRoundTrip } : {}),
     });
-    let bytes = 0;
-    for (const file of manifest.files) {
-      bytes += file.bytes;
-      if (file.kind !== 'records') continue;
-      let count = 0;
-      try {
-        for await (const raw of readRecordFile(localPaths.get(file.path) as string, { encoding: file.encoding, gzip: file.gzip, displayPath: file.path })) {
-          const parsed = parseRecord(file.type, raw);
-          if (!parsed.ok) {
-            throw new ImportFileError('ERR_IMPORT_RECORD_INVALID', `${file.path}: record ${count} is not a valid ${file.type} record (${parsed.issues[0]?.message ?? 'invalid'})`, file.path);
-          }
-          if (parsed.record.tenantId !== tenant) {
-            throw new ImportFileError('ERR_ARCHIVE_TENANT_MISMATCH', `${file.path}: record ${count} belongs to tenant "${parsed.record.tenantId}", not "${tenant}"`, file.path);
-          }
-          await writer.add(file.type, parsed.record);
-          count += 1;
-        }
-      } catch (err) {
-        if (err instanceof RetentionError && !(err instanceof ImportFileError) && err.code === 'ERR_IMPORT_FILE_UNREADABLE') {
-          throw new ImportFileError(err.code, err.message, file.path, { cause: err });
-        }
-        throw err;
-      }
-      if (count !== file.records) {
-        throw new ImportFileError('ERR_IMPORT_COUNT_MISMATCH', `${file.path} holds ${count} records but the manifest says ${file.records}`, file.path);
-      }
+    const rejections = await loadRecordFiles(deps, writer, recordFiles, tenant, manifestPath, limits);
+    let stats: ArchiveWriteStats;
+    try {
+      stats = await writer.finish();
+    } catch (err) {
+      throw asImportFailure(err, manifestPath);
     }
-    const stats = await writer.finish();
     const counts = importCountsOf(stats, manifest.files.length, bytes);
-    await deps.imports.markImported(tenant, manifestPath, counts, deps.now());
+    await deps.imports.markImported(tenant, manifestPath, counts, deps.now(), rejections);
     await deps.controlPlane.audit.append(tenant, {
       actor: { type: 'system', id: 'importer' },
       action: 'archive.imported',
       outcome: 'success',
       target: manifestPath,
-      details: { sha256: stored.sha256, records: Object.values(counts.types).reduce((n, t) => n + t.records, 0), roundTrips: stats.roundTrips },
+      details: {
+        sha256: stored.sha256,
+        records: Object.values(counts.types).reduce((n, t) => n + t.records, 0),
+        rejected: Object.values(counts.rejected ?? {}).reduce((n, r) => n + r, 0),
+        roundTrips: stats.roundTrips,
+      },
     });
     deps.logger.info({ tenantId: tenant, manifest: manifestPath, counts }, 'manifest imported');
     return { status: 'imported', path: manifestPath, sha256: stored.sha256, counts };
@@ -189,6 +195,88 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
     await target.close();
     await rm(spool, { recursive: true, force: true });
   }
+}
+
+/** A record file of the manifest, verified and spooled on this machine. */
+interface SpooledFile {
+  file: ManifestFile;
+  local: string;
+}
+
+/**
+ * The records of one spooled file, each parsed and validated (schema, tenant) with its position; once the file is
+ * read, its count is compared with the manifest's. Every refusal is an {@link ImportFileError} naming the file. Both
+ * passes of an import read the files through it, so the write pass meets exactly what the validation pass accepted.
+ */
+async function* checkedRecords({ file, local }: SpooledFile, tenant: string, limits: InflateLimits): AsyncGenerator<{ index: number; record: ArchiveRecord }> {
+  let count = 0;
+  try {
+    for await (const raw of readRecordFile(local, { encoding: file.encoding, gzip: file.gzip, displayPath: file.path, inflateLimits: limits })) {
+      const parsed = parseRecord(file.type, raw);
+      if (!parsed.ok) {
+        throw new ImportFileError('ERR_IMPORT_RECORD_INVALID', `${file.path}: record ${count} is not a valid ${file.type} record (${parsed.issues[0]?.message ?? 'invalid'})`, file.path);
+      }
+      if (parsed.record.tenantId !== tenant) {
+        throw new ImportFileError('ERR_ARCHIVE_TENANT_MISMATCH', `${file.path}: record ${count} belongs to tenant "${parsed.record.tenantId}", not "${tenant}"`, file.path);
+      }
+      yield { index: count, record: parsed.record };
+      count += 1;
+    }
+  } catch (err) {
+    if (err instanceof RetentionError && !(err instanceof ImportFileError)) throw new ImportFileError(err.code, err.message, file.path, { cause: err });
+    throw err;
+  }
+  if (count !== file.records) {
+    throw new ImportFileError('ERR_IMPORT_COUNT_MISMATCH', `${file.path} holds ${count} records but the manifest says ${file.records}`, file.path);
+  }
+}
+
+/**
+ * The validation pass: reads every spooled record file to its end and checks every record as the write pass will
+ * (schema, tenant, count per file, inflate limits, the archive documents it becomes), writing nothing. Whatever
+ * refuses the manifest is thrown here, before the first write, so a refused manifest leaves the archive as it was.
+ * (Whether MongoDB can store a record only decides whether it is rejected, never a refusal: the write pass checks it.)
+ */
+async function validateRecordFiles(files: readonly SpooledFile[], tenant: string, manifestPath: string, limits: InflateLimits): Promise<void> {
+  for (const spooled of files) {
+    const { path, type } = spooled.file;
+    try {
+      for await (const { index, record } of checkedRecords(spooled, tenant, limits)) {
+        try {
+          archiveWritesOf(type, record, manifestPath);
+        } catch (err) {
+          if (err instanceof RetentionError) throw new ImportFileError(err.code, `${path}: record ${index} cannot be loaded (${err.message})`, path, { cause: err });
+          throw err;
+        }
+      }
+    } catch (err) {
+      throw asImportFailure(err, manifestPath, path);
+    }
+  }
+}
+
+/**
+ * The write pass, once every file passed {@link validateRecordFiles}: hands each record to the writer. A record the
+ * archive cannot store is rejected, not loaded; the rejections are returned (at most {@link MAX_LISTED_REJECTIONS},
+ * the writer counts them all) and logged.
+ */
+async function loadRecordFiles(deps: ImportDeps, writer: ArchiveWriter, files: readonly SpooledFile[], tenant: string, manifestPath: string, limits: InflateLimits): Promise<ImportRejection[]> {
+  const rejections: ImportRejection[] = [];
+  for (const spooled of files) {
+    const { path, type } = spooled.file;
+    try {
+      for await (const { index, record } of checkedRecords(spooled, tenant, limits)) {
+        const rejection = await writer.add(type, record);
+        if (rejection === undefined) continue;
+        const rejected: ImportRejection = { type, file: path, index, id: record.id, reason: rejection.reason, issues: rejection.issues };
+        if (rejections.length < MAX_LISTED_REJECTIONS) rejections.push(rejected);
+        deps.logger.warn({ tenantId: tenant, manifest: manifestPath, ...rejected, bytes: rejection.bytes }, 'record rejected: the archive cannot store it');
+      }
+    } catch (err) {
+      throw asImportFailure(err, manifestPath, path);
+    }
+  }
+  return rejections;
 }
 
 function checkPlacement(manifest: Manifest, tenant: string, path: string): void {

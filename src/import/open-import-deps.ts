@@ -9,7 +9,9 @@ import { ArchiveStore } from '../store/archive/archive-store.js';
 import { LegalHoldsStore } from '../store/archive/legal-holds-store.js';
 import { TenantArchiveLease } from '../store/archive/tenant-archive-lease.js';
 import { createControlPlane, type ControlPlane } from '../store/control-plane.js';
+import { destinationPolicyFromConfig, type DestinationPolicy } from '../tenants/destination-policy.js';
 import type { ImportDeps } from './import-manifest.js';
+import { DEFAULT_INFLATE_LIMITS, type InflateLimits } from './record-file-reader.js';
 
 /** What {@link buildImportDeps} needs: an open client, the control-plane database and the process's settings. */
 export interface ImportDepsInput {
@@ -19,8 +21,12 @@ export interface ImportDepsInput {
   /** Archive database of a tenant without its own URI: this prefix and the tenant id. */
   archiveDbPrefix: string;
   keyring: Keyring;
+  /** Where tenants' targets may be read from: the operator's network policy and local-target base. */
+  destinations: DestinationPolicy;
   logger: Logger;
   spoolDir: string;
+  /** What inflating one gzipped drop file may cost (`config.importInflateLimits`); default {@link DEFAULT_INFLATE_LIMITS}. */
+  inflateLimits?: InflateLimits;
 }
 
 /**
@@ -28,7 +34,7 @@ export interface ImportDepsInput {
  * for the worker, the CLI and the import benchmark.
  *
  * @example
- * const deps = await buildImportDeps({ client, db, controlPlane, archiveDbPrefix: 'retention_', keyring, logger, spoolDir });
+ * const deps = await buildImportDeps({ client, db, controlPlane, archiveDbPrefix: 'retention_', keyring, destinations, logger, spoolDir });
  */
 export async function buildImportDeps(input: ImportDepsInput): Promise<ImportDeps & { archives: ArchiveDatabases }> {
   const { client, db, controlPlane, keyring } = input;
@@ -45,9 +51,9 @@ export async function buildImportDeps(input: ImportDepsInput): Promise<ImportDep
     archives,
     archiveStore: new ArchiveStore(archives),
     legalHolds: new LegalHoldsStore(db),
-    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
+    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings, input.destinations),
     logger: input.logger,
-    options: { spoolDir: input.spoolDir },
+    options: { spoolDir: input.spoolDir, inflateLimits: input.inflateLimits ?? DEFAULT_INFLATE_LIMITS },
     now: () => new Date(),
   } satisfies ImportDeps;
   await deps.imports.ensureIndexes();
@@ -66,7 +72,7 @@ export async function buildImportDeps(input: ImportDepsInput): Promise<ImportDep
 export async function openImportDeps(config: Config, keyring: Keyring, logger: Logger): Promise<{ deps: ImportDeps; close: () => Promise<void> }> {
   const client = await MongoClient.connect(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000 });
   const db = client.db(config.mongodbDatabase);
-  const deps = await buildImportDeps({ client, db, controlPlane: createControlPlane(db), archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, logger, spoolDir: config.spoolDir });
+  const deps = await buildImportDeps({ client, db, controlPlane: createControlPlane(db), archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, destinations: destinationPolicyFromConfig(config), logger, spoolDir: config.spoolDir, inflateLimits: config.importInflateLimits });
   return {
     deps,
     async close() {

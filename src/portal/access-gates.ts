@@ -18,7 +18,8 @@ export function requireUser(req: Request, res: Response, next: NextFunction): vo
 
 /**
  * Tenant-wide 2FA enforcement and opt-in password expiry: a user without TOTP in a tenant that requires it is taken
- * to enrolment and reaches nothing else (ASVS 4.3.1); a user whose password expired reaches only the password page.
+ * to enrolment and reaches nothing else (ASVS 4.3.1); a user whose password expired, or who signed in with a common
+ * (breached) password (ASVS 2.1.7), reaches only the password page.
  */
 export function requireCompliantAccount(now: () => Date) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -32,6 +33,10 @@ export function requireCompliantAccount(now: () => Date) {
   if (isPasswordExpired(security.passwordPolicy, changedAt, now()) && !PASSWORD_CHANGE_PATHS.has(req.path)) {
     if (req.method === 'GET') return res.redirect(303, '/account/password');
     throw new RetentionError('ERR_PASSWORD_EXPIRED', 'Your password has expired: choose a new one first.', 403);
+  }
+  if (req.session.passwordChangeRequired === true && !PASSWORD_CHANGE_PATHS.has(req.path)) {
+    if (req.method === 'GET') return res.redirect(303, '/account/password');
+    throw new RetentionError('ERR_PASSWORD_CHANGE_REQUIRED', 'Your password is on a list of common passwords: choose a new one first.', 403);
   }
   next();
   };

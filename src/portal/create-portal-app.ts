@@ -28,6 +28,7 @@ import { twoFactorRoutes } from './routes/two-factor-routes.js';
 import { usersRoutes } from './routes/users-routes.js';
 import './session-data.js';
 import { sessionGuard } from './session-guard.js';
+import { newSessionId } from './session-lifecycle.js';
 import { tenantContext } from './tenant-context.js';
 import { findViewsDirectory, useEjsLayout } from './view-rendering.js';
 
@@ -43,9 +44,10 @@ export function sessionCookieName(cookieSecure: boolean): string {
 }
 
 /**
- * Builds the portal: Express 5, helmet with a strict CSP (no script at all, styles from our own stylesheet, images
- * from us or `data:` for the QR code), sessions in Redis, CSRF tokens on every state-changing request, the tenant
- * from the host name, the IP allowlist on every request, and the routes. Listening is the caller's business.
+ * Builds the portal: Express 5, helmet with a strict CSP (scripts and styles only from the portal itself, no inline
+ * script or style, images from us or `data:` for the QR code), sessions in Redis with 256-bit ids, CSRF tokens on
+ * every state-changing request, the tenant from the host name, the IP allowlist on every request, and the routes.
+ * Listening is the caller's business.
  *
  * @example
  * const { app } = createPortalApp({ controlPlane, redis, keyring, logger, pingMongo, options });
@@ -68,7 +70,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
         useDefaults: false,
         directives: {
           'default-src': ["'none'"],
-          'script-src': ["'none'"],
+          'script-src': ["'self'"],
           'style-src': ["'self'"],
           'img-src': ["'self'", 'data:'],
           'font-src': ["'self'"],
@@ -79,12 +81,14 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
           ...(options.cookieSecure ? { 'upgrade-insecure-requests': [] } : {}),
         },
       },
+      // X-Frame-Options for browsers without CSP frame-ancestors, saying the same: never framed.
+      xFrameOptions: { action: 'deny' },
       strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
       referrerPolicy: { policy: 'no-referrer' },
     }),
   );
   app.use(healthRoutes(services, metrics.registry));
-  app.use('/assets', express.static(`${findViewsDirectory()}/assets`, { index: false, maxAge: '1h' }));
+  app.use('/assets', express.static(`${findViewsDirectory()}/assets`, { index: false, redirect: false, dotfiles: 'ignore', maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 }));
   app.use(tenantContext(services));
   app.use(
@@ -92,6 +96,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
       name: sessionCookieName(options.cookieSecure),
       secret: [...options.sessionSecrets],
       store: services.sessionStore,
+      genid: newSessionId,
       resave: false,
       saveUninitialized: false,
       unset: 'destroy',

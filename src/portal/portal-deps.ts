@@ -11,6 +11,7 @@ import type { ResultsExportService } from '../results-export/results-export-serv
 import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import type { ArchiveStore } from '../store/archive/archive-store.js';
 import type { ControlPlane } from '../store/control-plane.js';
+import type { DestinationPolicy } from '../tenants/destination-policy.js';
 
 /** The portal's tunables, from the configuration (see {@link portalOptionsFromConfig}). */
 export interface PortalOptions {
@@ -70,6 +71,12 @@ export interface PortalDeps {
   importQueues?: ImportQueues;
   /** The results-export queue, for its job counts on `/metrics` (the service only adds to it). Absent: not counted. */
   resultsExportQueue?: CountedQueue;
+  /**
+   * Where tenants may point sources and targets (`ALLOWED_PRIVATE_DESTINATIONS`, `LOCAL_TARGET_BASE_DIR`): checked when
+   * retention settings are saved and before *Test connection* connects. Default: public addresses only, no local
+   * targets.
+   */
+  destinations?: DestinationPolicy;
   /** Overrides of the login throttle's limits (tests). */
   throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
 }

@@ -15,6 +15,7 @@ import { ArchiveDatabases, cachedSettingsLookup } from '../store/archive/archive
 import { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import { ArchiveStore } from '../store/archive/archive-store.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../store/control-plane.js';
+import { destinationPolicyFromConfig } from '../tenants/destination-policy.js';
 import { createPortalApp } from './create-portal-app.js';
 import { portalOptionsFromConfig } from './portal-deps.js';
 
@@ -58,7 +59,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
   const keyring = keyringFromConfig(config);
   const mongo = await MongoClient.connect(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000 });
   const db = mongo.db(config.mongodbDatabase);
-  const controlPlane = createControlPlane(db);
+  const controlPlane = createControlPlane(db, { passwordMinLengthFloor: config.passwordMinLengthFloor });
   await ensureControlPlaneIndexes(controlPlane);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on('error', (err: unknown) => logger.warn({ err }, 'Redis connection error'));
@@ -94,6 +95,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     importQueues,
     resultsExport,
     resultsExportQueue: resultExportQueue,
+    destinations: destinationPolicyFromConfig(config),
     pingMongo: async () => void (await db.command({ ping: 1 })),
   });
   const server: Server = await new Promise((resolve, reject) => {

@@ -18,6 +18,15 @@ declare module 'express-session' {
     /** Client address and user agent at sign-in, shown on the sessions page. */
     ip: string;
     userAgent: string;
+    /** Set while a password-verified sign-in waits for its second factor: the password is on the common list. */
+    pendingPasswordCommon: boolean;
+    /**
+     * The password used to sign in is on the list of common (breached) passwords: until it is changed, the session
+     * reaches only the password page (ASVS 2.1.7; NIST SP 800-63B: force a change on evidence of compromise).
+     */
+    passwordChangeRequired: boolean;
+    /** When the user last confirmed their identity (ms): security settings change only shortly after (ASVS 3.7.1). */
+    reauthenticatedAt: number;
     /** How the sign-in was completed: `password`, `totp` or `backup-code`. */
     signInMethod: string;
     /** A one-time message for the next page. */

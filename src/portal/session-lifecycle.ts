@@ -1,4 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
+
+/**
+ * A new session id: 256 bits from the operating system's CSPRNG (`crypto.randomBytes`), base64url, 43 characters
+ * (ASVS 3.2.2, 3.2.4; 5.0 7.2.3). The portal hands it to express-session as `genid`.
+ *
+ * @example
+ * newSessionId(); // 'q3Zk…' (43 characters of A-Z a-z 0-9 - _)
+ */
+export function newSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
 
 /** Replaces the session id (and empties the session): against fixation, at sign-in and after the second factor (ASVS 3.2.1). */
 export function regenerateSession(req: Request): Promise<void> {

@@ -27,6 +27,9 @@ export const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'ERR_MASTER_KEYS_MISSING',
   'ERR_TENANT_ID_INVALID',
   'ERR_TENANT_NOT_FOUND',
+  'ERR_DESTINATION_NOT_ALLOWED',
+  'ERR_LOCAL_TARGET_DISABLED',
+  'ERR_LOCAL_TARGET_OUTSIDE_BASE',
 ]);
 
 /** True when retrying the error cannot help. */

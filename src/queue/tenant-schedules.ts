@@ -31,20 +31,46 @@ export async function syncTenantSchedule(runs: Queue<RunJobData>, tenantId: stri
   return 'scheduled';
 }
 
+/** What a reconciliation of the tenants' job schedulers changed, by tenant id. */
+export interface ScheduleReconciliation {
+  /** Schedulers that were missing (a new tenant, or Redis lost them) and were created. */
+  created: string[];
+  /** Schedulers whose cron or time zone differed from the settings. */
+  updated: string[];
+  /** Schedulers of paused tenants or of tenants without settings. */
+  removed: string[];
+}
+
 /**
- * Reconciles every job scheduler with the stored settings (at worker start): tenants with settings get theirs,
- * schedulers of tenants without settings are removed.
+ * Reconciles every tenant's job scheduler with the stored settings: a missing one (a new tenant, or Redis lost its
+ * data) is created, one whose cron or time zone differs is updated, and schedulers of paused tenants or of tenants
+ * without settings are removed; matching ones are left alone (their next run keeps its place). Idempotent, so any
+ * number of workers may run it at once; run at worker start and then periodically.
+ *
+ * @example
+ * const changed = await syncAllSchedules(queues.runs, tenantsWithSettings);
  */
 export async function syncAllSchedules(
   runs: Queue<RunJobData>,
   tenants: Array<{ tenantId: string; settings: RetentionSettings | undefined }>,
-): Promise<void> {
+): Promise<ScheduleReconciliation> {
+  const outcome: ScheduleReconciliation = { created: [], updated: [], removed: [] };
   const wanted = new Set<string>();
+  const existing = new Map((await runs.getJobSchedulers(0, -1)).map((scheduler) => [scheduler.key, scheduler]));
   for (const { tenantId, settings } of tenants) {
-    if ((await syncTenantSchedule(runs, tenantId, settings)) === 'scheduled') wanted.add(schedulerId(tenantId));
+    const id = schedulerId(tenantId);
+    const current = existing.get(id);
+    if (!settings || settings.schedule.paused) continue;
+    wanted.add(id);
+    if (current !== undefined && current.pattern === settings.schedule.cron && current.tz === settings.schedule.timezone) continue;
+    await syncTenantSchedule(runs, tenantId, settings);
+    (current === undefined ? outcome.created : outcome.updated).push(tenantId);
   }
-  for (const scheduler of await runs.getJobSchedulers(0, -1)) {
-    const id = scheduler.key;
-    if (id.startsWith('tenant.') && !wanted.has(id)) await runs.removeJobScheduler(id);
+  for (const id of existing.keys()) {
+    if (id.startsWith('tenant.') && !wanted.has(id)) {
+      await runs.removeJobScheduler(id);
+      outcome.removed.push(id.slice('tenant.'.length));
+    }
   }
+  return outcome;
 }

@@ -1,6 +1,7 @@
 import type { Keyring } from '../crypto/keyring.js';
 import { openSecret } from '../crypto/secret-box.js';
 import { RECORD_TYPES } from '../records/record-type.js';
+import type { DestinationPolicy } from '../tenants/destination-policy.js';
 import type { SourceSettings } from '../tenants/retention-settings.js';
 import { secretContext } from '../tenants/secret-context.js';
 import { DemoSource } from './demo-source.js';
@@ -8,17 +9,19 @@ import { HttpSource } from './http-source.js';
 import type { Source } from './source.js';
 
 /**
- * Builds the record source a tenant's settings describe, opening its sealed token with the keyring.
+ * Builds the record source a tenant's settings describe, opening its sealed token with the keyring. An http source
+ * connects only to addresses the operator's network policy allows.
  *
  * @example
- * const source = createSource(keyring, 'acme', settings.source);
+ * const source = createSource(keyring, 'acme', settings.source, destinations);
  */
-export function createSource(keyring: Keyring, tenantId: string, settings: SourceSettings): Source {
+export function createSource(keyring: Keyring, tenantId: string, settings: SourceSettings, destinations: Pick<DestinationPolicy, 'network'>): Source {
   if (settings.kind === 'http') {
     return new HttpSource({
       baseUrl: settings.baseUrl,
       token: openSecret(keyring, settings.token, secretContext(tenantId, 'source.token')),
       pageSize: settings.pageSize,
+      network: destinations.network,
     });
   }
   return new DemoSource({

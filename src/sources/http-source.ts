@@ -1,5 +1,7 @@
+import { fetch } from 'undici';
 import { RetentionError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { destinationRefusalOf, NetworkPolicy } from '../network/network-policy.js';
 import { isRecordType, type RecordType } from '../records/record-type.js';
 import { abortableSleep } from './abortable-sleep.js';
 import { parseExportApiPage, type ExportApiPage } from './export-api-page.js';
@@ -48,6 +50,11 @@ export interface HttpSourceOptions {
   now?: () => number;
   /** How the source waits between attempts; tests may record the waits instead. @default {@link abortableSleep} */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Which addresses requests may go to: every connection resolves and checks the host first and goes to the checked
+   * address (`ERR_DESTINATION_NOT_ALLOWED`, permanent, otherwise). @default public addresses only
+   */
+  network?: NetworkPolicy;
 }
 
 type ResolvedOptions = Required<Omit<HttpSourceOptions, 'logger' | 'baseUrl'>> & Pick<HttpSourceOptions, 'logger'> & { baseUrl: URL };
@@ -146,6 +153,7 @@ function resolveOptions(options: HttpSourceOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     now: options.now ?? Date.now,
     sleep: options.sleep ?? abortableSleep,
+    network: options.network ?? new NetworkPolicy(),
   };
 }
 
@@ -182,7 +190,11 @@ function describeCause(err: unknown): string {
  * - `401`/`403` mean a bad token (`ERR_SOURCE_AUTH`); `400`, `404`, other `4xx` and redirects mean a wrong
  *   `baseUrl` or an API without this export (`ERR_SOURCE_CONFIG`). Both are permanent.
  *
- * Errors: `ERR_SOURCE_AUTH`, `ERR_SOURCE_CONFIG` (permanent); `ERR_SOURCE_UNAVAILABLE` after the last attempt,
+ * Only public addresses are connected to unless the network policy allows more (`ALLOWED_PRIVATE_DESTINATIONS`):
+ * a base URL whose host is, or resolves to, a loopback, private, link-local or otherwise non-public address fails
+ * with `ERR_DESTINATION_NOT_ALLOWED` before anything is sent.
+ *
+ * Errors: `ERR_DESTINATION_NOT_ALLOWED`, `ERR_SOURCE_AUTH`, `ERR_SOURCE_CONFIG` (permanent); `ERR_SOURCE_UNAVAILABLE` after the last attempt,
  * with the last failure as `cause`; `ERR_SOURCE_MALFORMED_PAGE` for a body that stays malformed, truncated or of the
  * wrong shape after `maxMalformedAttempts`, or for a repeating cursor; `ERR_SOURCE_PAGE_TOO_LARGE` for a page over
  * `maxPageBytes`; `ERR_SOURCE_ABORTED` when the caller's signal aborts. Messages name the URL, never the token.
@@ -287,8 +299,11 @@ export class HttpSource implements Source {
           headers: { authorization: `Bearer ${this.#options.token}`, accept: 'application/json', 'user-agent': this.#options.userAgent },
           redirect: 'manual',
           signal: controller.signal,
+          dispatcher: this.#options.network.httpDispatcher(),
         });
       } catch (err) {
+        const refusal = destinationRefusalOf(err);
+        if (refusal) throw refusal;
         return failed(err, 'request');
       }
       if (response.status >= 200 && response.status < 300) {

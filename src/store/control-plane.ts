@@ -20,8 +20,14 @@ export interface ControlPlane {
   activationTokens: ActivationTokensStore;
 }
 
+/** What the control plane takes from the operator's configuration. */
+export interface ControlPlaneOptions {
+  /** `PASSWORD_MIN_LENGTH_FLOOR`: the lowest minimum password length a tenant may set. Default 12. */
+  passwordMinLengthFloor?: number;
+}
+
 /** Builds the stores on `db` (the `MONGODB_DATABASE` database). */
-export function createControlPlane(db: Db): ControlPlane {
+export function createControlPlane(db: Db, options: ControlPlaneOptions = {}): ControlPlane {
   return {
     tenants: new TenantsStore(db),
     settings: new SettingsStore(db),
@@ -29,7 +35,7 @@ export function createControlPlane(db: Db): ControlPlane {
     runs: new RunsStore(db),
     audit: new AuditLog(db),
     users: new UsersStore(db),
-    security: new SecuritySettingsStore(db),
+    security: new SecuritySettingsStore(db, options.passwordMinLengthFloor !== undefined ? { minLengthFloor: options.passwordMinLengthFloor } : {}),
     activationTokens: new ActivationTokensStore(db),
   };
 }

@@ -206,11 +206,13 @@ export class RunsStore {
     return result.matchedCount === 1;
   }
 
-  async markFailed(tenantId: string, runId: string, error: { code: string; message: string }, now = new Date()): Promise<void> {
-    await this.runs.updateOne(
+  /** Marks a running run failed with the error; false when it was not running (already ended by someone else). */
+  async markFailed(tenantId: string, runId: string, error: { code: string; message: string }, now = new Date()): Promise<boolean> {
+    const result = await this.runs.updateOne(
       { _id: runId, tenantId: assertTenantId(tenantId), status: 'running' },
       { $set: { status: 'failed', finishedAt: now }, $push: { errors: { $each: [{ at: now, code: error.code, message: error.message }], $slice: -50 } } },
     );
+    return result.matchedCount === 1;
   }
 
   /** Notes an error that did not end the run (a retried chunk), keeping the last 50. */

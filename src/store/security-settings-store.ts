@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import { parseIpAllowlist } from '../auth/ip-allowlist.js';
-import { DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, type PasswordPolicy } from '../auth/password-policy.js';
+import { DEFAULT_MIN_LENGTH_FLOOR, DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, storedPasswordPolicy, type PasswordPolicy, type PasswordPolicyLimits } from '../auth/password-policy.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 
 /** A tenant's portal security settings. */
@@ -46,8 +46,17 @@ interface SecurityDocument {
 export class SecuritySettingsStore {
   private readonly settings: Collection<SecurityDocument>;
 
-  constructor(db: Db) {
+  /** `limits.minLengthFloor`: the operator's `PASSWORD_MIN_LENGTH_FLOOR` (default 12). */
+  constructor(
+    db: Db,
+    private readonly limits: PasswordPolicyLimits = {},
+  ) {
     this.settings = db.collection<SecurityDocument>('settings');
+  }
+
+  /** The lowest minimum password length a tenant may set (the operator's `PASSWORD_MIN_LENGTH_FLOOR`). */
+  get minLengthFloor(): number {
+    return this.limits.minLengthFloor ?? DEFAULT_MIN_LENGTH_FLOOR;
   }
 
   async ensureIndexes(): Promise<void> {
@@ -59,7 +68,7 @@ export class SecuritySettingsStore {
     const doc = await this.settings.findOne({ _id: `${assertTenantId(tenantId)}/security` });
     if (!doc) return { ...DEFAULT_SECURITY_SETTINGS, ipAllowlist: [] };
     return {
-      passwordPolicy: parsePasswordPolicy(doc.passwordPolicy ?? {}),
+      passwordPolicy: storedPasswordPolicy(doc.passwordPolicy ?? {}, this.limits),
       requireTwoFactor: doc.requireTwoFactor === true,
       ipAllowlist: parseIpAllowlist(doc.ipAllowlist ?? []).map((range) => range.cidr),
       updatedAt: doc.updatedAt,
@@ -67,9 +76,9 @@ export class SecuritySettingsStore {
     };
   }
 
-  /** Validates (`ERR_PASSWORD_POLICY_INVALID`) and stores the password policy. */
+  /** Validates (`ERR_PASSWORD_POLICY_INVALID`, also for a minimum length under the operator's floor) and stores the password policy. */
   async setPasswordPolicy(tenantId: string, input: unknown, actor: string, now = new Date()): Promise<PasswordPolicy> {
-    const policy = parsePasswordPolicy(input);
+    const policy = parsePasswordPolicy(input, this.limits);
     await this.update(tenantId, { passwordPolicy: policy }, actor, now);
     return policy;
   }

@@ -20,6 +20,8 @@ import { startExportWorkers, type ExportWorkerOptions, type ExportWorkers } from
 import { cleanupPrefix, createTestRedis, uniqueName } from './redis.js';
 import { dropTestDatabase, uniqueDbName } from './mongo.js';
 import type { SftpServerFacts } from './sftp-server.js';
+import { testDestinations } from './destinations.js';
+import type { DestinationPolicy } from '../../src/tenants/destination-policy.js';
 
 /** A master-key ring for tests only. */
 export const TEST_MASTER_KEYS = `test-k1:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -42,12 +44,13 @@ export interface ExportHarness {
 }
 
 /**
- * Builds an export test bed on the test MongoDB and Redis. Source and target factories are the real ones unless
- * replaced (`overrides.createSource`, `overrides.createTarget`), e.g. to wrap a target with fault injection.
+ * Builds an export test bed on the test MongoDB and Redis. Source and target factories are the real ones (targets
+ * may be wrapped, e.g. with fault injection), bound to the test bed's destination policy (loopback allowed, local
+ * targets below the temp directory) unless `overrides.destinations` gives another.
  */
 export async function createExportHarness(
   mongoUrl: string,
-  overrides: { now?: () => Date; wrapTarget?: (target: Target) => Target; options?: Partial<ExportDeps['options']> } = {},
+  overrides: { now?: () => Date; wrapTarget?: (target: Target) => Target; options?: Partial<ExportDeps['options']>; destinations?: DestinationPolicy } = {},
 ): Promise<ExportHarness> {
   const client = await MongoClient.connect(mongoUrl);
   const dbName = uniqueDbName('export');
@@ -59,11 +62,12 @@ export async function createExportHarness(
   const queues = createExportQueues(redis, prefix);
   const keyring = parseKeyring(TEST_MASTER_KEYS);
   const spoolDir = await mkdtemp(join(tmpdir(), 'retention-spool-'));
+  const destinations = overrides.destinations ?? testDestinations();
   const deps: ExportDeps = {
     controlPlane,
-    createSource: (tenantId, settings) => createSource(keyring, tenantId, settings),
+    createSource: (tenantId, settings) => createSource(keyring, tenantId, settings, destinations),
     createTarget: (tenantId, settings) => {
-      const target = createTarget(keyring, tenantId, settings);
+      const target = createTarget(keyring, tenantId, settings, destinations);
       return overrides.wrapTarget ? overrides.wrapTarget(target) : target;
     },
     hostSemaphore: new HostSemaphore(redis, { prefix, limit: 2, leaseMs: 5_000 }),

@@ -52,11 +52,11 @@ export async function exportChunk(
   signal?: AbortSignal,
 ): Promise<ChunkResult> {
   const { value: settings } = await deps.controlPlane.settings.requireRetention(job.tenantId);
+  const source = deps.createSource(job.tenantId, settings.source);
+  const target = deps.createTarget(job.tenantId, settings.target);
   const spool = join(deps.options.spoolDir, `${job.tenantId}.${job.runId}.${job.type}.${job.index}.${process.pid}`);
   await rm(spool, { recursive: true, force: true });
   await mkdir(spool, { recursive: true });
-  const source = deps.createSource(job.tenantId, settings.source);
-  const target = deps.createTarget(job.tenantId, settings.target);
   let result: ChunkResult;
   try {
     result = await exportSlice(

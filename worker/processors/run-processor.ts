@@ -5,6 +5,7 @@ import type { ExportQueues } from '../../src/queue/export-queues.js';
 import type { ChunkJobData, FinalizeJobData, RunJobData, RunJobResult } from '../../src/queue/job-payloads.js';
 import { QUEUE_NAMES, finalizeJobId } from '../../src/queue/queue-names.js';
 import type { RunsStore } from '../../src/store/runs-store.js';
+import { endLostRun } from '../../src/queue/lost-runs.js';
 import type { ExportDeps } from '../export-deps.js';
 
 /** Retry policy of chunk jobs: transient failures back off exponentially; permanent ones fail the run at once. */
@@ -44,7 +45,8 @@ async function attemptId(runs: RunsStore, tenantId: string, baseId: string): Pro
  * Plans a run: reads the tenant's checkpoints, cuts the windows into chunk slices, records the run and adds the
  * flow (a finalize parent over one chunk job per slice). Only one run per tenant delivers at a time; a run job that
  * finds another run still in flight leaves it alone, and one that finds an abandoned run (its finalize job gone or
- * failed) marks it failed and plans afresh from the unchanged checkpoints.
+ * failed) ends it ({@link endLostRun}: a lost backfill's windows are queued again) and plans afresh from the
+ * unchanged checkpoints.
  */
 export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJobData): Promise<RunJobResult> {
   const { controlPlane } = deps;
@@ -57,10 +59,8 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
     const finalize = await queues.finalize.getJob(finalizeJobId(active));
     const state = finalize ? await finalize.getState() : 'missing';
     if (state !== 'failed' && state !== 'missing' && state !== 'completed') return { status: 'already-running', runId: active };
-    if (state !== 'completed') {
-      await controlPlane.runs.markFailed(job.tenantId, active, { code: 'ERR_RUN_ABANDONED', message: `run ${active} did not finish (its finalize job is ${state}); the next run covers its windows again` }, deps.now());
-    }
-    await controlPlane.checkpoints.releaseRun(job.tenantId, active);
+    if (state !== 'completed') await endLostRun({ ...deps, queues }, job.tenantId, active, state === 'missing' ? 'missing' : 'failed');
+    else await controlPlane.checkpoints.releaseRun(job.tenantId, active);
   }
 
   const now = deps.now();

@@ -3,13 +3,14 @@ import { hashPassword } from '../../auth/password-hashing.js';
 import { checkPassword, checkPasswordReuse, isPasswordExpired, nextPasswordHistory } from '../../auth/password-policy.js';
 import { RetentionError } from '../../errors.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
+import { passwordMeterView } from '../password-meter-view.js';
 import type { PortalServices } from '../portal-services.js';
-import { reauthenticate } from '../reauthentication.js';
+import { freshAuthenticationUntil, reauthenticate, requireRecentAuthenticationOrPassword } from '../reauthentication.js';
 import { regenerateSession, saveSession } from '../session-lifecycle.js';
 
 /**
  * The user's own account: overview (2FA, backup codes left), password change (needs the current password, ends the
- * user's other sessions: ASVS 3.3.3) and the sessions page (see and end one's own sessions: ASVS 3.3.4).
+ * user's other sessions: ASVS 3.3.3) and the sessions page (see and end one's own sessions; ending another one needs a sign-in or the password within the last five minutes: ASVS 3.3.4).
  */
 export function accountRoutes(services: PortalServices): Router {
   const router = Router();
@@ -25,13 +26,14 @@ export function accountRoutes(services: PortalServices): Router {
   });
 
   const showPasswordForm = (res: Parameters<Parameters<typeof router.get>[1]>[1], problems: string[], status = 200): void => {
-    const { security } = portalContext(res);
+    const { tenant, security } = portalContext(res);
     const user = signedInUser(res);
     res.status(status).render('password', {
       title: 'Change your password',
       problems,
-      minLength: security.passwordPolicy.minLength,
+      strength: passwordMeterView(security.passwordPolicy, { email: user.email, displayName: user.displayName, tenantId: tenant.id, tenantName: tenant.displayName }),
       expired: isPasswordExpired(security.passwordPolicy, user.passwordChangedAt ?? user.createdAt, services.now()),
+      common: res.req.session.passwordChangeRequired === true,
     });
   };
 
@@ -53,6 +55,7 @@ export function accountRoutes(services: PortalServices): Router {
     const passwordHash = await hashPassword(password);
     const history = nextPasswordHistory(security.passwordPolicy, user.passwordHistory, passwordHash);
     await controlPlane.users.setPassword(tenant.id, user.id, passwordHash, history, services.now());
+    req.session.passwordChangeRequired = false;
     const ended = await services.sessionIndex.endAll(tenant.id, user.id, { except: req.sessionID });
     await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'password.changed', outcome: 'success', details: { otherSessionsEnded: ended } });
     flash(req, 'success', ended > 0 ? `Your password was changed and your ${ended} other session(s) were signed out.` : 'Your password was changed.');
@@ -63,12 +66,13 @@ export function accountRoutes(services: PortalServices): Router {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     const sessions = await services.sessionIndex.list(tenant.id, user.id, req.sessionID);
-    res.render('sessions', { title: 'Your sessions', sessions });
+    res.render('sessions', { title: 'Your sessions', sessions, needsPassword: freshAuthenticationUntil(services, req) === undefined });
   });
 
   router.post('/account/sessions/sign-out-others', async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
+    await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
     const ended = await services.sessionIndex.endAll(tenant.id, user.id, { except: req.sessionID });
     await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: 'others', ended } });
     flash(req, 'success', `${ended} other session(s) signed out.`);
@@ -78,6 +82,7 @@ export function accountRoutes(services: PortalServices): Router {
   router.post('/account/sessions/sign-out-all', async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
+    await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
     const ended = await services.sessionIndex.endAll(tenant.id, user.id);
     await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: 'all', ended } });
     await regenerateSession(req);
@@ -92,6 +97,7 @@ export function accountRoutes(services: PortalServices): Router {
     const user = signedInUser(res);
     const handle = String(req.params.handle ?? '');
     const current = (await services.sessionIndex.list(tenant.id, user.id, req.sessionID)).find((s) => s.current)?.handle === handle;
+    if (!current) await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
     if (!(await services.sessionIndex.end(tenant.id, user.id, handle))) {
       throw new RetentionError('ERR_SESSION_NOT_FOUND', 'That session has already ended.', 404);
     }

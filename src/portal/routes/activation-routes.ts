@@ -5,6 +5,7 @@ import { checkPassword } from '../../auth/password-policy.js';
 import { RetentionError } from '../../errors.js';
 import { normalizeEmail, type User } from '../../store/users-store.js';
 import { flash, formField, portalContext } from '../portal-context.js';
+import { passwordMeterView } from '../password-meter-view.js';
 import type { PortalServices } from '../portal-services.js';
 import { saveSession } from '../session-lifecycle.js';
 
@@ -35,7 +36,10 @@ export function activationRoutes(services: PortalServices): Router {
   };
 
   const showForm = (res: Response, purpose: LinkPurpose, values: { email: string; displayName: string; fixedEmail: boolean }, problems: string[], status = 200): void => {
-    res.status(status).render('activate', { title: LINKS[purpose].title, purpose, values, problems, minLength: portalContext(res).security.passwordPolicy.minLength });
+    const { tenant, security } = portalContext(res);
+    const context = { email: values.email, displayName: values.displayName, tenantId: tenant.id, tenantName: tenant.displayName };
+    const strength = passwordMeterView(security.passwordPolicy, context, values.fixedEmail ? {} : { emailField: 'email', nameField: 'displayName' });
+    res.status(status).render('activate', { title: LINKS[purpose].title, purpose, values, problems, strength });
   };
 
   for (const purpose of Object.keys(LINKS) as LinkPurpose[]) {

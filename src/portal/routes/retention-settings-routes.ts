@@ -5,10 +5,12 @@ import { authorizeRoute, type RouteId } from '../../access/route-permissions.js'
 import { sealSecret } from '../../crypto/secret-box.js';
 import { probeSftpHostKey } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
+import { DESTINATION_NOT_ALLOWED, NetworkPolicy } from '../../network/network-policy.js';
 import { RECORD_TYPES } from '../../records/record-type.js';
 import { enqueueRebuild, rebuildStatus, type RebuildRequest, type RebuildStatus } from '../../queue/import-queues.js';
 import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
 import type { VersionedSettings } from '../../store/settings-store.js';
+import { findDestinationProblems, type DestinationPolicy } from '../../tenants/destination-policy.js';
 import { nextRunTimes, retentionSettingsSchema, type RetentionSettings } from '../../tenants/retention-settings.js';
 import { secretContext } from '../../tenants/secret-context.js';
 import type { User } from '../../store/users-store.js';
@@ -82,6 +84,8 @@ interface ConnectionTest {
   pinned?: string;
   matches?: boolean;
   error?: string;
+  /** The error's stable code when the test failed. */
+  code?: string;
 }
 
 const get = (value: unknown, path: string): unknown =>
@@ -205,10 +209,14 @@ function upcomingRuns(cron: string, timezone: string, now: Date): string[] {
  * online mode queues a rebuild of the archive from the drops; "Rebuild" queues one on demand
  * (`archive.rebuild-requested`), and the section shows whether one is queued or running and how the last one ended.
  * "Test connection" probes the SFTP host and shows its host-key fingerprint, and whether it matches the pinned one.
+ * Both stay within the operator's destination policy: a source URL or SFTP host that is or resolves to a non-public
+ * address, or a local directory outside `LOCAL_TARGET_BASE_DIR`, is refused at save (an error on its field, nothing
+ * saved), and *Test connection* refuses such a host before connecting (400), so it cannot probe the operator's network.
  */
 export function retentionSettingsRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
+  const destinations: DestinationPolicy = services.deps.destinations ?? { network: new NetworkPolicy(), localTargetBaseDir: undefined };
   const authorized = (res: Response, id: RouteId): Principal => {
     const principal = principalOf(signedInUser(res));
     authorizeRoute(principal, id);
@@ -285,8 +293,11 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       const key = issue.path.filter((part) => typeof part === 'string').join('.') || 'settings';
       (fieldErrors[key] ??= []).push(issue.message);
     }
+    const refused = checked.success && Object.keys(fieldErrors).length === 0 ? await findDestinationProblems(destinations, checked.data) : [];
+    for (const problem of refused) (fieldErrors[problem.field] ??= []).push(`${problem.message} (${problem.code})`);
     if (Object.keys(fieldErrors).length > 0) {
-      await services.audit(req, tenantId, { actor: { type: 'user', id: user.id }, action: 'settings.change', outcome: 'failure', target: 'retention', details: { reason: 'ERR_SETTINGS_INVALID', fields: Object.keys(fieldErrors).join(',').slice(0, 500) } });
+      const reason = refused[0]?.code ?? 'ERR_SETTINGS_INVALID';
+      await services.audit(req, tenantId, { actor: { type: 'user', id: user.id }, action: 'settings.change', outcome: 'failure', target: 'retention', details: { reason, fields: Object.keys(fieldErrors).join(',').slice(0, 500) } });
       const problems = Object.entries(fieldErrors).map(([field, messages]) => `${field}: ${messages.join('; ')}`);
       if (replaced.length > 0 || archive.uriChange === 'replaced') problems.push('Nothing was saved, and secrets you typed are never shown again: type them again before saving.');
       return await render(res, state, stored, { fieldErrors, problems }, 400);
@@ -387,19 +398,22 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     }
     let connection: ConnectionTest;
     try {
-      const fingerprint = await probeSftpHostKey({ host, port, timeoutMs: 10_000 });
+      const fingerprint = await probeSftpHostKey({ host, port, timeoutMs: 10_000, network: destinations.network });
       connection = { ok: true, host, port, fingerprint, ...(pinned !== undefined ? { pinned, matches: pinned === fingerprint } : {}) };
     } catch (err) {
       if (!(err instanceof RetentionError)) throw err;
-      connection = { ok: false, host, port, error: err.message, ...(pinned !== undefined ? { pinned } : {}) };
+      connection = { ok: false, host, port, error: err.message, code: err.code, ...(pinned !== undefined ? { pinned } : {}) };
     }
     await services.audit(req, tenantId, {
       actor: { type: 'user', id: user.id },
       action: 'settings.connection-tested',
       outcome: connection.ok ? 'success' : 'failure',
       target: `sftp://${host}:${port}`,
-      details: { fingerprint: connection.fingerprint ?? null, matchesPinned: connection.matches ?? null, error: connection.error?.slice(0, 300) ?? null },
+      details: { fingerprint: connection.fingerprint ?? null, matchesPinned: connection.matches ?? null, error: connection.error?.slice(0, 300) ?? null, reason: connection.code ?? null },
     });
+    if (connection.code === DESTINATION_NOT_ALLOWED) {
+      return await render(res, state, stored, { connection, fieldErrors: { 'target.host': [`${connection.error ?? ''} (${DESTINATION_NOT_ALLOWED})`] } }, 400);
+    }
     await render(res, state, stored, { connection }, connection.ok ? 200 : 502);
   });
 

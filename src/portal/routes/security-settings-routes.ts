@@ -1,10 +1,11 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { isAllowed, validateIpAllowlist } from '../../auth/ip-allowlist.js';
 import { PASSWORD_EXPIRY_EXPLANATION, PASSWORD_HISTORY_EXPLANATION, type PasswordPolicy } from '../../auth/password-policy.js';
 import { RetentionError } from '../../errors.js';
 import { requireCapability } from '../access-gates.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
+import { confirmIdentity, freshAuthenticationUntil, requireFreshAuthentication } from '../reauthentication.js';
 
 const POLICY_NUMBERS = ['minLength', 'lockoutThreshold', 'lockoutMinutes', 'passwordHistory', 'expiryDays'] as const;
 
@@ -14,12 +15,16 @@ interface SettingsPageState {
   allowlistProblems?: string[];
   allowlistText?: string;
   confirmExclusion?: boolean;
+  reauthProblems?: string[];
 }
 
 /**
  * The tenant's security settings, for users who may configure: the password policy (history and expiry off by
- * default, with the reason shown), tenant-wide 2FA enforcement, and the IP allowlist (a list that would exclude the
- * saving user's own address needs an explicit confirmation). Every change is audited with its new values.
+ * default, with the reason shown; a minimum length not under the operator's floor), tenant-wide 2FA enforcement,
+ * and the IP allowlist (a list that would exclude the saving user's own address needs an explicit confirmation).
+ * Every change needs a fresh authentication (ASVS 3.7.1): a sign-in or a confirmation of identity on this page
+ * (`POST /settings/security/confirm`: password, and a code when enrolled) within the last five minutes. Every change
+ * and every refusal is audited.
  */
 export function securitySettingsRoutes(services: PortalServices): Router {
   const router = Router();
@@ -29,8 +34,13 @@ export function securitySettingsRoutes(services: PortalServices): Router {
   const render = (res: Response, state: SettingsPageState = {}, status = 200): void => {
     const { security } = portalContext(res);
     const policy: PasswordPolicy = security.passwordPolicy;
+    const freshUntil = freshAuthenticationUntil(services, res.req);
     res.status(status).render('security-settings', {
       title: 'Security settings',
+      freshUntil: freshUntil === undefined ? undefined : new Date(freshUntil).toISOString().slice(11, 16),
+      hasTwoFactor: signedInUser(res).totp !== undefined,
+      reauthProblems: state.reauthProblems ?? [],
+      minLengthFloor: controlPlane.security.minLengthFloor,
       policy: state.policyValues ?? { ...Object.fromEntries(POLICY_NUMBERS.map((k) => [k, String(policy[k])])), blockedWords: policy.blockedWords.join('\n') },
       policyProblems: state.policyProblems ?? [],
       historyExplanation: PASSWORD_HISTORY_EXPLANATION,
@@ -43,10 +53,34 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     });
   };
 
+  /** Renders the page with the refusal (403) when the user has not authenticated freshly; true when they have. */
+  const freshlyAuthenticated = async (req: Request, res: Response, action: string): Promise<boolean> => {
+    try {
+      await requireFreshAuthentication(services, req, res, action);
+      return true;
+    } catch (err) {
+      if (!(err instanceof RetentionError) || err.code !== 'ERR_REAUTH_REQUIRED') throw err;
+      render(res, { reauthProblems: [err.message] }, 403);
+      return false;
+    }
+  };
+
   router.get('/settings/security', (_req, res) => render(res));
+
+  router.post('/settings/security/confirm', async (req, res) => {
+    try {
+      await confirmIdentity(services, req, res);
+    } catch (err) {
+      if (!(err instanceof RetentionError) || err.code !== 'ERR_REAUTH_FAILED') throw err;
+      return render(res, { reauthProblems: [err.message] }, 403);
+    }
+    flash(req, 'success', 'Identity confirmed: you can change the security settings for the next five minutes.');
+    res.redirect(303, '/settings/security');
+  });
 
   router.post('/settings/password-policy', async (req, res) => {
     const { tenant } = portalContext(res);
+    if (!(await freshlyAuthenticated(req, res, 'policy.password.change'))) return;
     const values: Record<string, string> = Object.fromEntries(POLICY_NUMBERS.map((k) => [k, formField(req, k, 12).trim()]));
     values.blockedWords = formField(req, 'blockedWords', 20_000);
     const input = {
@@ -73,6 +107,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
 
   router.post('/settings/two-factor-enforcement', async (req, res) => {
     const { tenant } = portalContext(res);
+    if (!(await freshlyAuthenticated(req, res, 'policy.two-factor.change'))) return;
     const required = formField(req, 'requireTwoFactor', 8) === 'on';
     await controlPlane.security.setRequireTwoFactor(tenant.id, required, signedInUser(res).id, services.now());
     await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'policy.two-factor.changed', outcome: 'success', details: { required } });
@@ -82,6 +117,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
 
   router.post('/settings/ip-allowlist', async (req, res) => {
     const { tenant } = portalContext(res);
+    if (!(await freshlyAuthenticated(req, res, 'allowlist.change'))) return;
     const actor = signedInUser(res);
     const text = formField(req, 'allowlist', 40_000);
     const { ranges, problems } = validateIpAllowlist(text);

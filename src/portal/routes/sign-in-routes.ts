@@ -1,13 +1,12 @@
 import { Router, type Request, type Response } from 'express';
-import { verifyBackupCode } from '../../auth/backup-codes.js';
 import { hashPassword, needsRehash, verifyPassword, verifyPasswordForUnknownAccount } from '../../auth/password-hashing.js';
-import { verifyTotp } from '../../auth/totp.js';
+import { isCommonPassword } from '../../auth/password-policy.js';
 import { ANONYMOUS_ACTOR, type AuditActor } from '../../audit/audit-entry.js';
 import { maskEmailAddress } from '../../masking/mask-email-address.js';
-import { openSecret } from '../../crypto/secret-box.js';
 import type { User } from '../../store/users-store.js';
 import { flash, formField, portalContext } from '../portal-context.js';
-import { SECOND_FACTOR_WINDOW_MS, totpSecretContext, type PortalServices } from '../portal-services.js';
+import { SECOND_FACTOR_WINDOW_MS, type PortalServices } from '../portal-services.js';
+import { checkSecondFactor, isTotpShaped, normalizeSecondFactorCode } from '../second-factor-check.js';
 import { regenerateSession, saveSession } from '../session-lifecycle.js';
 
 /** The one message of every failed sign-in: it never tells which part was wrong, or whether the account exists. */
@@ -41,7 +40,7 @@ export function signInRoutes(services: PortalServices): Router {
     const attempt = { tenantId: tenant.id, account: email, ip: req.ip ?? '' };
     const user = email === '' ? undefined : await controlPlane.users.findByEmail(tenant.id, email);
     const actor: AuditActor = user !== undefined ? { type: 'user', id: user.id } : ANONYMOUS_ACTOR;
-    const attempted = user === undefined && email !== '' ? { email: maskEmailAddress(email) } : {};
+    const attempted: Record<string, string> = user === undefined && email !== '' ? { email: maskEmailAddress(email) } : {};
     const decision = await services.throttle.check(attempt);
     if (!decision.allowed) {
       await services.audit(req, tenant.id, { actor, action: 'auth.login', outcome: 'denied', details: { reason: decision.reason, ...attempted } });
@@ -59,11 +58,13 @@ export function signInRoutes(services: PortalServices): Router {
     }
     await services.throttle.recordSuccess(attempt, user.totp === undefined ? 'sign-in' : 'password');
     if (needsRehash(user.passwordHash as string)) await controlPlane.users.rehashPassword(tenant.id, user.id, await hashPassword(password));
-    if (user.totp === undefined) return completeSignIn(services, req, res, user, 'password');
+    const passwordCommon = isCommonPassword(password);
+    if (user.totp === undefined) return completeSignIn(services, req, res, user, 'password', passwordCommon);
     await regenerateSession(req);
     req.session.tenantId = tenant.id;
     req.session.pendingUserId = user.id;
     req.session.pendingSince = services.now().getTime();
+    req.session.pendingPasswordCommon = passwordCommon;
     await saveSession(req);
     res.redirect(303, '/sign-in/second-factor');
   });
@@ -99,36 +100,18 @@ export function signInRoutes(services: PortalServices): Router {
       req.session.tenantId = tenant.id;
       return res.status(401).render('sign-in', { title: 'Sign in', email: '', error: SIGN_IN_FAILED_MESSAGE });
     }
-    const code = formField(req, 'code', 64).replace(/[\s-]/g, '');
-    let method: 'totp' | 'backup-code' | undefined;
-    if (/^\d{6}$/.test(code)) {
-      const secret = openSecret(services.deps.keyring, user.totp.sealedSecret, totpSecretContext(tenant.id, user.id));
-      const result = verifyTotp(secret, code, { now: services.now(), lastUsedStep: user.totp.lastUsedStep });
-      let replayedStep: number | undefined;
-      if (result.valid) {
-        if (await controlPlane.users.recordTotpStep(tenant.id, user.id, result.step)) method = 'totp';
-        else replayedStep = result.step;
-      } else if (result.reason === 'replay') replayedStep = result.step;
-      if (replayedStep !== undefined) {
-        await services.audit(req, tenant.id, { actor, action: '2fa.totp.replay', outcome: 'denied', details: { step: replayedStep } });
-      }
-    } else {
-      const match = await verifyBackupCode(user.backupCodeHashes, code);
-      if (match !== undefined && (await controlPlane.users.removeBackupCode(tenant.id, user.id, match.hash))) {
-        method = 'backup-code';
-        await services.audit(req, tenant.id, { actor, action: '2fa.backup-code.used', outcome: 'success', details: { remaining: user.backupCodeHashes.length - 1 } });
-      }
-    }
+    const code = formField(req, 'code', 64);
+    const method = await checkSecondFactor(services, req, tenant.id, user, code);
     if (method === undefined) {
       const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy, 'second-factor');
-      await services.audit(req, tenant.id, { actor, action: 'auth.second-factor', outcome: 'failure', details: { kind: /^\d{6}$/.test(code) ? 'totp' : 'backup-code' } });
+      await services.audit(req, tenant.id, { actor, action: 'auth.second-factor', outcome: 'failure', details: { kind: isTotpShaped(normalizeSecondFactorCode(code)) ? 'totp' : 'backup-code' } });
       if (outcome.lockedNow) {
         await services.audit(req, tenant.id, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
       }
       return res.status(401).render('second-factor', { title: 'Two-factor authentication', error: SECOND_FACTOR_FAILED_MESSAGE });
     }
     await services.throttle.recordSuccess(attempt, 'sign-in');
-    await completeSignIn(services, req, res, user, method);
+    await completeSignIn(services, req, res, user, method, req.session.pendingPasswordCommon === true);
   });
 
   router.post('/sign-out', async (req, res) => {
@@ -149,9 +132,10 @@ export function signInRoutes(services: PortalServices): Router {
 
 /**
  * Finishes a sign-in: a new session id (ASVS 3.2.1), the user and the timeout clocks in the session, the session in
- * the user's index (sessions page), an audit event, then home.
+ * the user's index (sessions page), an audit event, then home. A password on the list of common (breached) passwords
+ * (`passwordCommon`, ASVS 2.1.7) still signs in, but the session reaches only the password page until it is changed.
  */
-export async function completeSignIn(services: PortalServices, req: Request, res: Response, user: User, method: 'password' | 'totp' | 'backup-code'): Promise<void> {
+export async function completeSignIn(services: PortalServices, req: Request, res: Response, user: User, method: 'password' | 'totp' | 'backup-code', passwordCommon = false): Promise<void> {
   const { tenant } = portalContext(res);
   const now = services.now().getTime();
   await regenerateSession(req);
@@ -163,9 +147,14 @@ export async function completeSignIn(services: PortalServices, req: Request, res
     ip: req.ip ?? '',
     userAgent: (req.get('user-agent') ?? '').slice(0, 300),
     signInMethod: method,
+    ...(passwordCommon ? { passwordChangeRequired: true } : {}),
   });
   await saveSession(req);
   await services.sessionIndex.add(tenant.id, user.id, req.sessionID, services.options.sessionAbsoluteMs);
-  await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'auth.login', outcome: 'success', details: { method } });
+  await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'auth.login', outcome: 'success', details: { method, ...(passwordCommon ? { passwordChangeRequired: 'common-password' } : {}) } });
+  if (passwordCommon) {
+    flash(req, 'error', 'Your password is on a list of common passwords that attackers try first: choose a new one to continue.');
+    return res.redirect(303, '/account/password');
+  }
   res.redirect(303, '/');
 }

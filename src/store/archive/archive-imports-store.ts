@@ -1,5 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { ManifestLink } from '../../archive/manifest.js';
+import type { RejectionIssue } from '../../archive/rejected-records-writer.js';
 import type { RecordType } from '../../records/record-type.js';
 import { assertTenantId } from '../../tenants/tenant-id.js';
 import { isDuplicateKeyError } from '../duplicate-key.js';
@@ -18,12 +19,38 @@ export interface ManifestImportError {
   at: Date;
 }
 
-/** Per-type counts of an imported manifest, plus its transcript messages. */
+/**
+ * Per-type counts of an imported manifest, plus its transcript messages. For each type, `types[type].records`
+ * (stored) and `rejected[type]` add up to the records the manifest's record files of that type hold.
+ */
 export interface ManifestImportCounts {
   types: Partial<Record<RecordType, { records: number; inserted: number; updated: number; unchanged: number }>>;
+  /** Records the archive could not store (see {@link ImportRejection}), per type; empty when none, absent on imports recorded before rejections were counted. */
+  rejected?: Partial<Record<RecordType, number>>;
   messages: { records: number; inserted: number; updated: number; unchanged: number; removed: number };
   files: number;
   bytes: number;
+}
+
+/** Most rejected records an import record lists one by one; `counts.rejected` counts them all. */
+export const MAX_LISTED_REJECTIONS = 100;
+
+/**
+ * A record of an imported manifest that the archive could not store (too large for MongoDB, nested too deep, a field
+ * name BSON cannot carry): where it is in the drop, which stays its faithful copy, and why. The import goes on
+ * without it, as the exporter goes on without a record it puts in `rejected/`.
+ */
+export interface ImportRejection {
+  type: RecordType;
+  /** Path of the record file in the drop. */
+  file: string;
+  /** 0-based position of the record in that file. */
+  index: number;
+  /** The record's id. */
+  id: string;
+  /** `too-large`, `too-deep` or `field-name`. */
+  reason: string;
+  issues: RejectionIssue[];
 }
 
 /** The import record of one manifest of a tenant's drop. */
@@ -37,25 +64,31 @@ export interface ManifestImport {
   previous: ManifestLink | null;
   status: ManifestImportStatus;
   counts: ManifestImportCounts | null;
+  /** The records the archive could not store, at most {@link MAX_LISTED_REJECTIONS} (empty when none). */
+  rejections: ImportRejection[];
   error: ManifestImportError | null;
   attempts: number;
   startedAt: Date;
   finishedAt: Date | null;
 }
 
-interface ManifestImportDocument extends ManifestImport {
+interface ManifestImportDocument extends Omit<ManifestImport, 'rejections'> {
   _id: string;
+  rejections?: ImportRejection[];
 }
 
-const toImport = ({ _id: _ignored, ...rest }: ManifestImportDocument): ManifestImport => rest;
+/** Import records written before rejections were recorded lack `rejections`. */
+const toImport = ({ _id: _ignored, rejections, ...rest }: ManifestImportDocument): ManifestImport => ({ ...rest, rejections: rejections ?? [] });
 
 /** Counts of an import from the writer's statistics. */
 export function importCountsOf(stats: ArchiveWriteStats, files: number, bytes: number): ManifestImportCounts {
   const types: ManifestImportCounts['types'] = {};
+  const rejected: Partial<Record<RecordType, number>> = {};
   for (const [type, counts] of Object.entries(stats.types) as [RecordType, ArchiveWriteStats['types'][RecordType]][]) {
     if (counts.records > 0) types[type] = { ...counts };
+    if (stats.rejected[type] > 0) rejected[type] = stats.rejected[type];
   }
-  return { types, messages: { ...stats.messages }, files, bytes };
+  return { types, rejected, messages: { ...stats.messages }, files, bytes };
 }
 
 /** An upsert guarded by `status != imported` collides with the imported record's `_id`: that record stays as it is. */
@@ -124,10 +157,11 @@ export class ArchiveImportsStore {
     ));
   }
 
-  async markImported(tenantId: string, path: string, counts: ManifestImportCounts, now: Date): Promise<void> {
+  /** Marks `path` imported with its counts and the records the archive could not store (listed up to {@link MAX_LISTED_REJECTIONS}). */
+  async markImported(tenantId: string, path: string, counts: ManifestImportCounts, now: Date, rejections: readonly ImportRejection[] = []): Promise<void> {
     await this.imports.updateOne(
       { _id: path, tenantId: assertTenantId(tenantId) },
-      { $set: { status: 'imported', counts, error: null, finishedAt: now } },
+      { $set: { status: 'imported', counts, rejections: rejections.slice(0, MAX_LISTED_REJECTIONS), error: null, finishedAt: now } },
     );
   }
 

@@ -1,4 +1,4 @@
-import { MongoBulkWriteError, type AnyBulkWriteOperation, type BulkWriteResult, type Db, type Document } from 'mongodb';
+import { BSON, MongoBulkWriteError, type AnyBulkWriteOperation, type BulkWriteResult, type Db, type Document } from 'mongodb';
 import { RetentionError } from '../../errors.js';
 import type { RecordByType } from '../../records/archive-record.js';
 import type { RecordType } from '../../records/record-type.js';
@@ -27,9 +27,39 @@ export interface TypeWriteCounts {
 
 /** Counts of one load, per type, plus the transcript messages and the number of round trips. */
 export interface ArchiveWriteStats {
+  /** Per type; `records` counts the records stored, not the rejected ones. */
   types: Record<RecordType, TypeWriteCounts>;
+  /** Records handed to the writer that the archive cannot store (see {@link ArchiveRejection}), per type. */
+  rejected: Record<RecordType, number>;
   messages: TypeWriteCounts & { removed: number };
   roundTrips: number;
+}
+
+/**
+ * Largest document MongoDB stores, in BSON bytes (16 MiB). The driver refuses, before sending, any write statement
+ * of this size or more, and a statement holds the whole document, so the statement is what is measured.
+ */
+export const MAX_BSON_DOCUMENT_BYTES = 16 * 1024 * 1024;
+/** Deepest nesting of objects and arrays in a stored document (MongoDB documents at most 100 levels). */
+export const MAX_DOCUMENT_DEPTH = 100;
+
+/** One problem that keeps a validated record out of the archive: where (`(record)`, `messages[3]`) and what. */
+export interface ArchiveRejectionIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Why a validated record cannot be stored in the archive, as the writer reports it instead of sending a write that
+ * MongoDB or its driver would refuse: `too-large` (a document or its write over {@link MAX_BSON_DOCUMENT_BYTES}),
+ * `too-deep` (nested deeper than {@link MAX_DOCUMENT_DEPTH}) or `field-name` (a field name with a NUL character,
+ * which BSON cannot carry). Decided from the record alone, so the same record is always rejected the same way.
+ */
+export interface ArchiveRejection {
+  reason: 'too-large' | 'too-deep' | 'field-name';
+  issues: ArchiveRejectionIssue[];
+  /** For `too-large`: BSON bytes of the largest write the record needs. */
+  bytes?: number;
 }
 
 /** Default operations per bulk write. */
@@ -67,6 +97,107 @@ export function guardedUpsert(document: Document & { _id: string }, versionPath:
   };
 }
 
+/** One write of a planned record: its collection, the stored document, its guarded upsert and, for a chat room, its id. */
+export interface PlannedWrite {
+  collection: string;
+  kind: 'record' | 'message';
+  document: Document & { _id: string };
+  operation: AnyBulkWriteOperation<StringIdDocument>;
+  chatId?: string;
+}
+
+/** What storing one validated record takes: its writes, or why the archive cannot store it. */
+export type ArchiveWritePlan = { ok: true; writes: PlannedWrite[] } | { ok: false; rejection: ArchiveRejection };
+
+type NestingIssue = { kind: 'too-deep' | 'field-name'; path: string };
+
+/** The first field name BSON cannot carry, or the first place nested deeper than {@link MAX_DOCUMENT_DEPTH}. */
+function nestingIssueOf(document: Document): NestingIssue | undefined {
+  const stack: { value: object; level: number; path: string }[] = [{ value: document, level: 1, path: '' }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (item.level > MAX_DOCUMENT_DEPTH) return { kind: 'too-deep', path: item.path };
+    const { value, level, path } = item;
+    if (Array.isArray(value)) {
+      value.forEach((element: unknown, index) => {
+        if (typeof element === 'object' && element !== null && !(element instanceof Date)) stack.push({ value: element, level: level + 1, path: `${path}[${index}]` });
+      });
+      continue;
+    }
+    for (const [key, element] of Object.entries(value)) {
+      const at = path === '' ? key : `${path}.${key}`;
+      if (key.includes('\u0000')) return { kind: 'field-name', path: at };
+      if (typeof element === 'object' && element !== null && !(element instanceof Date)) stack.push({ value: element as object, level: level + 1, path: at });
+    }
+  }
+  return undefined;
+}
+
+const shortPath = (path: string): string => JSON.stringify(path.length > 120 ? `${path.slice(0, 120)}...` : path);
+
+/** Why MongoDB or its driver would refuse one planned write of a record, if they would. `where` names the document in the record. */
+function refusalOf(write: PlannedWrite, where: string): ArchiveRejection | undefined {
+  const nesting = nestingIssueOf(write.document);
+  if (nesting?.kind === 'field-name') {
+    return { reason: 'field-name', issues: [{ path: where, message: `${where}: field name ${shortPath(nesting.path)} holds a NUL character, which MongoDB cannot store` }] };
+  }
+  if (nesting?.kind === 'too-deep') {
+    return { reason: 'too-deep', issues: [{ path: where, message: `${where}: nests objects and arrays more than ${MAX_DOCUMENT_DEPTH} levels deep (at ${shortPath(nesting.path)}), more than MongoDB stores` }] };
+  }
+  const { filter, update } = (write.operation as { updateOne: { filter: Document; update: Document[] } }).updateOne;
+  const bytes = BSON.calculateObjectSize({ q: filter, u: update, upsert: true });
+  if (bytes < MAX_BSON_DOCUMENT_BYTES) return undefined;
+  const stored = BSON.calculateObjectSize(write.document);
+  return {
+    reason: 'too-large',
+    bytes,
+    issues: [{ path: where, message: `${where}: would be stored as a ${write.collection} document of ${stored} BSON bytes (its write ${bytes}); MongoDB stores at most ${MAX_BSON_DOCUMENT_BYTES} bytes per document` }],
+  };
+}
+
+/**
+ * The writes that store one validated record of `type` loaded from the manifest `src`: its archive documents (a chat:
+ * the room, then one per message) as guarded upserts, without checking that MongoDB can store them (see
+ * {@link planArchiveWrite}). Pure: nothing is sent. Throws `ERR_ARCHIVE_RECORD_INVALID` for a timestamp the archive
+ * cannot order.
+ *
+ * @example
+ * const writes = archiveWritesOf('call-logs', record, 'acme/2026/11/23/manifest-r1.json');
+ */
+export function archiveWritesOf<T extends RecordType>(type: T, record: RecordByType[T], src: string): PlannedWrite[] {
+  const recordWrite = (collection: string, document: Document & { _id: string; ix: { v: string } }, chatId?: string): PlannedWrite => ({
+    collection,
+    kind: 'record',
+    document,
+    operation: guardedUpsert(document, 'ix.v', document.ix.v),
+    ...(chatId !== undefined ? { chatId } : {}),
+  });
+  if (type === 'call-logs') return [recordWrite(ARCHIVE_COLLECTIONS.callLogs, callLogDocument(record as RecordByType['call-logs'], src))];
+  if (type === 'contacts') return [recordWrite(ARCHIVE_COLLECTIONS.contacts, contactDocument(record as RecordByType['contacts'], src))];
+  const { room, messages } = chatDocuments(record as RecordByType['chats'], src);
+  return [
+    recordWrite(ARCHIVE_COLLECTIONS.chats, room, room._id),
+    ...messages.map((message): PlannedWrite => ({ collection: ARCHIVE_COLLECTIONS.chatMessages, kind: 'message', document: message, operation: guardedUpsert(message, 'ix.chatV', message.ix.chatV) })),
+  ];
+}
+
+/**
+ * Plans the writes of one validated record ({@link archiveWritesOf}) or, when MongoDB or its driver would refuse one
+ * of them, returns an {@link ArchiveRejection} for the whole record (a chat is never stored without one of its
+ * messages). Pure: nothing is sent.
+ *
+ * @example
+ * const plan = planArchiveWrite('call-logs', record, 'acme/2026/11/23/manifest-r1.json');
+ * if (!plan.ok) console.warn(plan.rejection.issues[0]?.message);
+ */
+export function planArchiveWrite<T extends RecordType>(type: T, record: RecordByType[T], src: string): ArchiveWritePlan {
+  const writes = archiveWritesOf(type, record, src);
+  for (const [index, write] of writes.entries()) {
+    const rejection = refusalOf(write, index === 0 ? '(record)' : `messages[${index - 1}]`);
+    if (rejection !== undefined) return { ok: false, rejection };
+  }
+  return { ok: true, writes };
+}
+
 interface PendingBatch {
   collection: string;
   operations: AnyBulkWriteOperation<StringIdDocument>[];
@@ -80,7 +211,8 @@ interface PendingBatch {
  * operations, each guarded by `updatedAt` (see {@link guardedUpsert}). Chats are split into the room (`chats`) and
  * one document per message (`chatMessages`); once the messages are written, messages a newer version of a chat
  * no longer has are removed. Call {@link add} for each record, then {@link finish}. Idempotent: loading the same
- * records again changes nothing.
+ * records again changes nothing. A record MongoDB would refuse (see {@link planArchiveWrite}) is never sent: `add`
+ * returns its {@link ArchiveRejection} and the load goes on.
  *
  * @example
  * const writer = new ArchiveWriter(db, 'acme', 'acme/2026/11/23/manifest-r1.json');
@@ -94,6 +226,7 @@ export class ArchiveWriter {
   private readonly existingChats = new Set<string>();
   private readonly stats: ArchiveWriteStats = {
     types: { 'call-logs': emptyCounts(), chats: emptyCounts(), contacts: emptyCounts() },
+    rejected: { 'call-logs': 0, chats: 0, contacts: 0 },
     messages: { ...emptyCounts(), removed: 0 },
     roundTrips: 0,
   };
@@ -111,26 +244,25 @@ export class ArchiveWriter {
     }
   }
 
-  /** Queues one validated record; writes a batch whenever one is full. */
-  async add<T extends RecordType>(type: T, record: RecordByType[T]): Promise<void> {
+  /**
+   * Queues one validated record; writes a batch whenever one is full. A record the archive cannot store is not
+   * queued: its {@link ArchiveRejection} is returned (and counted in `rejected`), so the caller records it.
+   */
+  async add<T extends RecordType>(type: T, record: RecordByType[T]): Promise<ArchiveRejection | undefined> {
     if (record.tenantId !== this.tenantId) {
       throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `record ${record.id} belongs to tenant "${record.tenantId}", not "${this.tenantId}"; it is not loaded`, 422);
     }
-    this.stats.types[type].records += 1;
-    if (type === 'call-logs') {
-      const doc = callLogDocument(record as RecordByType['call-logs'], this.src);
-      await this.push(ARCHIVE_COLLECTIONS.callLogs, guardedUpsert(doc, 'ix.v', doc.ix.v), this.stats.types['call-logs']);
-    } else if (type === 'contacts') {
-      const doc = contactDocument(record as RecordByType['contacts'], this.src);
-      await this.push(ARCHIVE_COLLECTIONS.contacts, guardedUpsert(doc, 'ix.v', doc.ix.v), this.stats.types.contacts);
-    } else {
-      const { room, messages } = chatDocuments(record as RecordByType['chats'], this.src);
-      await this.push(ARCHIVE_COLLECTIONS.chats, guardedUpsert(room, 'ix.v', room.ix.v), this.stats.types.chats, room._id);
-      this.stats.messages.records += messages.length;
-      for (const message of messages) {
-        await this.push(ARCHIVE_COLLECTIONS.chatMessages, guardedUpsert(message, 'ix.chatV', message.ix.chatV), this.stats.messages);
-      }
+    const plan = planArchiveWrite(type, record, this.src);
+    if (!plan.ok) {
+      this.stats.rejected[type] += 1;
+      return plan.rejection;
     }
+    this.stats.types[type].records += 1;
+    for (const write of plan.writes) {
+      if (write.kind === 'message') this.stats.messages.records += 1;
+      await this.push(write.collection, write.operation, write.kind === 'message' ? this.stats.messages : this.stats.types[type], write.chatId);
+    }
+    return undefined;
   }
 
   /** Writes what is still buffered, removes superseded transcript messages, and returns the counts. */

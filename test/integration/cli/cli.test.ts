@@ -76,6 +76,19 @@ describe('retention tenant …', () => {
     expect((await cli(['tenant', 'list'])).out).toContain('cli-acme\tactive\tAcme');
   });
 
+  it('creates a tenant that requires two-factor authentication from the start, unless --password-only (ASVS 4.3.1)', async () => {
+    const created = await cli(['tenant', 'create', 'cli-mfa-co']);
+    expect(created.code).toBe(0);
+    expect(created.out).toContain('two-factor authentication is required');
+    const settings = await import('../../../src/store/security-settings-store.js');
+    const store = new settings.SecuritySettingsStore(client.db(dbName));
+    expect((await store.get('cli-mfa-co')).requireTwoFactor).toBe(true);
+    const optedOut = await cli(['tenant', 'create', 'cli-pw-co', '--password-only']);
+    expect(optedOut.out).toContain('NOT required');
+    expect((await store.get('cli-pw-co')).requireTwoFactor).toBe(false);
+    expect((await cli(['tenant', 'create', 'cli-typo-co', '--pasword-only'])).code).toBe(2);
+  });
+
   it('sets SFTP settings with secrets read from files, seals them and never prints them', async () => {
     const passwordFile = join(scratch, 'password');
     await writeFile(passwordFile, 'correct horse battery staple\n');
@@ -97,14 +110,14 @@ describe('retention tenant …', () => {
       '2026-11-24T00:30:00.000Z', '2026-11-25T00:30:00.000Z', '2026-11-26T00:30:00.000Z', '2026-11-27T00:30:00.000Z', '2026-11-28T00:30:00.000Z',
     ]);
 
-    const stored = await client.db(dbName).collection('settings').findOne({ tenantId: 'cli-acme' });
+    const stored = await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' });
     const sealed = (stored?.value as { target: { password: string } }).target.password;
     expect(sealed).toMatch(/^v1\.test-k1\./);
     expect(openSecret(parseKeyring(TEST_MASTER_KEYS), sealed, secretContext('cli-acme', 'target.password'))).toBe('correct horse battery staple');
   });
 
   it('sets after how many failed runs in a row the schedule pauses itself (0: never)', async () => {
-    const stored = async () => ((await client.db(dbName).collection('settings').findOne({ tenantId: 'cli-acme' }))?.value as { schedule: { pauseAfterFailures?: number } }).schedule;
+    const stored = async () => ((await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' }))?.value as { schedule: { pauseAfterFailures?: number } }).schedule;
     expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '5'])).code).toBe(0);
     expect((await stored()).pauseAfterFailures).toBe(5);
     expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '0'])).code).toBe(0);
@@ -187,7 +200,7 @@ describe('retention tenant …', () => {
     const rotated = await cli(['keys', 'rotate'], { RETENTION_MASTER_KEYS: `${TEST_MASTER_KEYS},${k2}`, RETENTION_ACTIVE_KEY_ID: 'k2' });
     expect(rotated.code).toBe(0);
     expect(rotated.out).toContain('re-sealed 1 secret(s) under key "k2"');
-    const stored = await client.db(dbName).collection('settings').findOne({ tenantId: 'cli-acme' });
+    const stored = await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' });
     const sealed = (stored?.value as { target: { password: string } }).target.password;
     expect(sealed).toMatch(/^v1\.k2\./);
     expect(openSecret(parseKeyring(k2), sealed, secretContext('cli-acme', 'target.password'))).toBe('correct horse battery staple');

@@ -12,9 +12,12 @@ import { probeSftpHostKey } from '../../../src/delivery/probe-sftp-host-key.js';
 import { SftpTarget, type SftpTargetOptions } from '../../../src/delivery/sftp-target.js';
 import { uniqueName } from '../../support/redis.js';
 import { startSftpServer, type SftpServer, type SftpServerFacts } from '../../support/sftp-server.js';
+import { testDestinations } from '../../support/destinations.js';
 import { describeTargetContract, readAll, rejectionCode } from './target-contract.js';
 
 const shared = inject('sftp');
+/** The sshd listens on loopback: the test bed allows it, as an operator would with ALLOWED_PRIVATE_DESTINATIONS. */
+const network = testDestinations().network;
 
 function optionsFor(server: SftpServerFacts, root: string, extra: Partial<SftpTargetOptions> = {}): SftpTargetOptions {
   return {
@@ -27,6 +30,7 @@ function optionsFor(server: SftpServerFacts, root: string, extra: Partial<SftpTa
     connectTimeoutMs: 5_000,
     operationTimeoutMs: 10_000,
     closeTimeoutMs: 1_000,
+    network,
     ...extra,
   };
 }
@@ -204,8 +208,8 @@ describe('SftpTarget against an unreachable or silent server', () => {
   });
 
   it('probeSftpHostKey returns the fingerprint without logging in, and maps unreachable and silent servers', async () => {
-    expect(await probeSftpHostKey({ host: shared.host, port: shared.port, timeoutMs: 5_000 })).toBe(shared.hostKeyFingerprint);
-    expect(await rejectionCode(probeSftpHostKey({ host: '127.0.0.1', port: silentPort, timeoutMs: 300 }))).toBe('ERR_TARGET_TIMEOUT');
+    expect(await probeSftpHostKey({ host: shared.host, port: shared.port, timeoutMs: 5_000, network })).toBe(shared.hostKeyFingerprint);
+    expect(await rejectionCode(probeSftpHostKey({ host: '127.0.0.1', port: silentPort, timeoutMs: 300, network }))).toBe('ERR_TARGET_TIMEOUT');
     const refusedPort = await new Promise<number>((resolve) => {
       const probe = createServer();
       probe.listen(0, '127.0.0.1', () => {
@@ -213,7 +217,7 @@ describe('SftpTarget against an unreachable or silent server', () => {
         probe.close(() => resolve(port));
       });
     });
-    expect(await rejectionCode(probeSftpHostKey({ host: '127.0.0.1', port: refusedPort, timeoutMs: 2_000 }))).toBe('ERR_TARGET_UNREACHABLE');
+    expect(await rejectionCode(probeSftpHostKey({ host: '127.0.0.1', port: refusedPort, timeoutMs: 2_000, network }))).toBe('ERR_TARGET_UNREACHABLE');
   });
 });
 
@@ -343,6 +347,7 @@ describe('SftpTarget with password login (throwaway user)', () => {
     hostKeyFingerprint: server.hostKeyFingerprint,
     root: '.',
     connectTimeoutMs: 5_000,
+    network,
     ...extra,
   });
 

@@ -11,6 +11,7 @@ import { DemoSource } from '../../../src/sources/demo-source.js';
 import { planRun } from '../../../worker/processors/run-processor.js';
 import { createExportHarness, TEST_MASTER_KEYS, uniqueDropDir, type ExportHarness } from '../../support/export-harness.js';
 import { startSftpServer, type SftpServer } from '../../support/sftp-server.js';
+import { TEST_ALLOWED_PRIVATE_DESTINATIONS } from '../../support/destinations.js';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const harnesses: ExportHarness[] = [];
@@ -124,6 +125,7 @@ describe('export under faults', () => {
       SPOOL_DIR: join(harness.spoolDir, 'child'),
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       NODE_ENV: 'test',
+      ALLOWED_PRIVATE_DESTINATIONS: TEST_ALLOWED_PRIVATE_DESTINATIONS,
     };
     const startChild = async (): Promise<ChildProcess> => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-child.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -30,6 +30,7 @@ const env = {
   QUEUE_PREFIX: prefix,
   RETENTION_MASTER_KEYS: IMPORT_TEST_MASTER_KEYS,
   SPOOL_DIR: join(tmpdir(), 'retention-cli-archive-spool'),
+  LOCAL_TARGET_BASE_DIR: tmpdir(),
 };
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -18,6 +18,7 @@ import { TenantArchiveLease } from '../../../src/store/archive/tenant-archive-le
 import { startImportWorkers, type ImportWorkers } from '../../../worker/import-workers.js';
 import { sealSecret } from '../../../src/crypto/secret-box.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
+import { testDestinations } from '../../support/destinations.js';
 import { createExportHarness, type ExportHarness } from '../../support/export-harness.js';
 import { DropBuilder } from '../../support/import/drop-builder.js';
 import { startMongoWireServer, type MongoWireServer } from '../../support/mongo-wire/mongo-wire-server.js';
@@ -55,7 +56,7 @@ beforeAll(async () => {
     archives,
     archiveStore: new ArchiveStore(archives),
     legalHolds: new LegalHoldsStore(harness.db),
-    createTarget: (tenantId, settings) => createTarget(harness.keyring, tenantId, settings),
+    createTarget: (tenantId, settings) => createTarget(harness.keyring, tenantId, settings, testDestinations()),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     options: { spoolDir, batchSize: 40, onRoundTrip: (collection) => roundTrips.hook?.(collection) },
     now: () => NOW,

@@ -77,6 +77,7 @@ const PROBES: Partial<Record<RouteId, Probe>> = {
   'users.reactivate': { params: (fx) => ({ id: fx.blankUserId }) },
   'users.unlock': { params: (fx) => ({ id: fx.blankUserId }) },
   'users.reset-two-factor': { params: (fx) => ({ id: fx.blankUserId }), form: { currentPassword: PASSWORD } },
+  'settings.security.confirm': { form: { currentPassword: 'not-the-password', code: '' } },
   'settings.password-policy.update': { form: { minLength: 'many' } },
   'settings.two-factor-enforcement.update': { form: {} },
   'settings.ip-allowlist.update': { form: { allowlist: 'not-an-address' } },

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { hashPassword } from '../../../src/auth/password-hashing.js';
+import { isCommonPassword } from '../../../src/auth/password-policy.js';
 import { hasErrorCode } from '../../../src/errors.js';
 import { issueOwnerActivation } from '../../../src/portal/owner-activation.js';
-import { PASSWORD, PUBLIC_HOST, startPortalHarness, type PortalHarness } from './portal-harness.js';
+import { currentCode, PASSWORD, PUBLIC_HOST, startPortalHarness, type PortalHarness } from './portal-harness.js';
 
 let h: PortalHarness;
 
@@ -211,6 +213,7 @@ describe('portal: security settings', () => {
 
   it.each([
     ['a minimum length under 8', { minLength: '6' }],
+    ['a minimum length under the operator’s floor of 12 (issue 10.12)', { minLength: '10' }],
     ['a minimum length over 128', { minLength: '200' }],
     ['a lockout threshold over 100', { lockoutThreshold: '500' }],
     ['a non-number', { lockoutMinutes: 'soon' }],
@@ -265,6 +268,104 @@ describe('portal: security settings', () => {
     const res = await client.post('/settings/ip-allowlist', { allowlist: `127.0.0.1\n${entry}` });
     expect(res.status).toBe(400);
     expect(res.text).toContain('Line 2:');
+  });
+});
+
+describe('portal: a common (breached) password at sign-in (ASVS 2.1.7)', () => {
+  it('signs in but reaches only the password page until the password is changed', async () => {
+    const tenantId = await h.createTenant();
+    const common = 'password1234';
+    expect(isCommonPassword(common)).toBe(true);
+    const user = await h.createUser(tenantId, {});
+    await h.controlPlane.users.rehashPassword(tenantId, user.user.id, await hashPassword(common));
+    const client = h.client(tenantId);
+    const signedIn = await client.signIn(user.email, common);
+    expect(signedIn.headers.location).toBe('/account/password');
+    const page = await client.get('/account/password');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('password-common');
+    for (const path of ['/', '/account', '/users']) expect((await client.get(path)).headers.location, path).toBe('/account/password');
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 1 }))[0]?.details).toMatchObject({ passwordChangeRequired: 'common-password' });
+    expect((await client.post('/account/password', { currentPassword: common, newPassword: 'granite-lantern-orbit-meadow' })).headers.location).toBe('/account');
+    expect((await client.get('/')).status).toBe(200);
+  });
+
+  it('lets a password that is not on the list go straight home', async () => {
+    const tenantId = await h.createTenant();
+    const user = await h.createUser(tenantId, {});
+    expect((await h.client(tenantId).signIn(user.email)).headers.location).toBe('/');
+  });
+});
+
+describe('portal: security settings need a fresh authentication (ASVS 3.7.1, issue 10.7)', () => {
+  const SIX_MINUTES = 6 * 60_000;
+  const later = (ms: number): void => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + ms);
+  };
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const CHANGES: [string, string, Record<string, string>][] = [
+    ['password policy', '/settings/password-policy', { minLength: '16', lockoutThreshold: '10', lockoutMinutes: '15', passwordHistory: '0', expiryDays: '0', blockedWords: '' }],
+    ['2FA enforcement', '/settings/two-factor-enforcement', { requireTwoFactor: 'on' }],
+    ['IP allowlist', '/settings/ip-allowlist', { allowlist: '0.0.0.0/0\n::/0' }],
+  ];
+
+  it.each(CHANGES)('refuses a %s change more than five minutes after sign-in, audited, and changes nothing', async (_name, path, form) => {
+    const tenantId = await h.createTenant();
+    const owner = await h.createUser(tenantId, { role: 'owner' });
+    const client = h.client(tenantId);
+    await client.signIn(owner.email);
+    const before = await h.controlPlane.security.get(tenantId);
+    later(SIX_MINUTES);
+    await client.get('/settings/security');
+    const res = await client.post(path, form);
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('Confirm your identity first');
+    expect(res.text).toContain('action="/settings/security/confirm"');
+    expect(await h.controlPlane.security.get(tenantId)).toEqual(before);
+    const denied = (await h.controlPlane.audit.list(tenantId, { limit: 5 })).find((e) => e.outcome === 'denied');
+    expect(denied).toMatchObject({ actor: { type: 'user', id: owner.user.id }, details: { reason: 'reauthentication-required' } });
+  });
+
+  it('lets a change through for five minutes after a confirmation with password and code, not after', async () => {
+    const tenantId = await h.createTenant();
+    const owner = await h.createUser(tenantId, { role: 'owner', totp: true });
+    const client = h.client(tenantId);
+    await client.signIn(owner.email, PASSWORD, currentCode(owner.totpSecret ?? ''));
+    later(SIX_MINUTES);
+    const page = await client.get('/settings/security');
+    expect(page.text).toContain('name="code"');
+    expect((await client.post('/settings/two-factor-enforcement', { requireTwoFactor: 'on' })).status).toBe(403);
+    expect((await client.post('/settings/security/confirm', { currentPassword: PASSWORD })).status).toBe(403);
+    expect((await client.post('/settings/security/confirm', { currentPassword: 'wrong-password-here', code: currentCode(owner.totpSecret ?? '') })).status).toBe(403);
+    later(31_000);
+    const confirmed = await client.post('/settings/security/confirm', { currentPassword: PASSWORD, code: currentCode(owner.totpSecret ?? '') });
+    expect(confirmed.headers.location).toBe('/settings/security');
+    expect((await client.get('/settings/security')).text).toContain('reauth-fresh');
+    expect((await client.post('/settings/two-factor-enforcement', { requireTwoFactor: 'on' })).status).toBe(303);
+    expect((await h.controlPlane.security.get(tenantId)).requireTwoFactor).toBe(true);
+    later(SIX_MINUTES);
+    await client.get('/settings/security');
+    expect((await client.post('/settings/two-factor-enforcement', {})).status).toBe(403);
+    expect((await h.controlPlane.security.get(tenantId)).requireTwoFactor).toBe(true);
+    const confirmations = await h.controlPlane.audit.list(tenantId, { action: 'auth.reauthenticated' });
+    expect(confirmations.map((e) => e.outcome).sort()).toEqual(['denied', 'denied', 'success']);
+    expect(confirmations.find((e) => e.outcome === 'success')?.details).toEqual({ method: 'password+totp' });
+  });
+
+  it('counts wrong codes at the confirmation against the second factor’s lockout', async () => {
+    const tenantId = await h.createTenant();
+    await h.controlPlane.security.setPasswordPolicy(tenantId, { lockoutThreshold: 3 }, 'test');
+    const owner = await h.createUser(tenantId, { role: 'owner', totp: true });
+    const client = h.client(tenantId, '198.51.100.77');
+    await client.signIn(owner.email, PASSWORD, currentCode(owner.totpSecret ?? ''));
+    await client.get('/settings/security');
+    const wrong = (): string => (currentCode(owner.totpSecret ?? '') === '999999' ? '888888' : '999999');
+    for (let i = 0; i < 3; i += 1) expect((await client.post('/settings/security/confirm', { currentPassword: PASSWORD, code: wrong() })).status).toBe(403);
+    expect(await h.portal.services.throttle.check({ tenantId, account: owner.email })).toMatchObject({ allowed: false, reason: 'account-locked' });
   });
 });
 

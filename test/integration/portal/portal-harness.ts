@@ -18,6 +18,7 @@ import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from
 import type { CreateUserInput, User } from '../../../src/store/users-store.js';
 import { uniqueDbName } from '../../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
+import { testDestinations } from '../../support/destinations.js';
 
 /** The password every fixture user has (hashed once per file: argon2 is slow by design). */
 export const PASSWORD = 'amber-tractor-violin-harbour';
@@ -52,7 +53,8 @@ export interface FixtureUser {
 
 /**
  * Builds the harness: real MongoDB (`inject('mongoUrl')`) and Redis, production-like options (Secure `__Host-`
- * cookie behind a trusted loopback proxy that says HTTPS).
+ * cookie behind a trusted loopback proxy that says HTTPS), and the test bed's destination policy (loopback allowed,
+ * local targets below the temp directory) unless `deps.destinations` gives another.
  */
 export async function startPortalHarness(overrides: Partial<PortalOptions> = {}, deps: Partial<PortalDeps> = {}): Promise<PortalHarness> {
   const mongo = await MongoClient.connect(inject('mongoUrl'));
@@ -80,6 +82,7 @@ export async function startPortalHarness(overrides: Partial<PortalOptions> = {},
     logger: createLogger({ level: 'silent', name: 'portal-test' }),
     pingMongo: async () => void (await db.command({ ping: 1 })),
     options,
+    destinations: testDestinations(),
     ...deps,
   });
   const passwordHash = await hashPassword(PASSWORD);

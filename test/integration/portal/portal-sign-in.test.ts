@@ -39,18 +39,25 @@ describe('portal: health, tenant and headers', () => {
     expect(res.text).toContain('ERR_TENANT_UNKNOWN');
   });
 
-  it('sends a strict CSP without inline script, HSTS of a year, no-referrer and nosniff (ASVS 14.4, 5.0 3.4.1)', async () => {
+  it('sends a strict CSP (script only from the portal, none inline), HSTS of a year, no-referrer and nosniff (ASVS 14.4, 5.0 3.4.1)', async () => {
     const res = await h.client(tenantId).get('/sign-in');
     expect(res.status).toBe(200);
     const csp = String(res.headers['content-security-policy']);
-    expect(csp).toContain("script-src 'none'");
+    expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain('unsafe-inline');
     expect(res.headers['strict-transport-security']).toMatch(/max-age=31536000/);
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.text).not.toMatch(/<script|style="/);
+    expect(res.text).not.toMatch(/style="|\son[a-z]+=/);
+    expect(res.text.match(/<script\b[^>]*>[\s\S]*?<\/script>/g)).toEqual(['<script type="module" src="/assets/password-fields.js"></script>']);
+  });
+
+  it('says DENY in X-Frame-Options, as CSP frame-ancestors says none (issue 10.12)', async () => {
+    const res = await h.client(tenantId).get('/sign-in');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(String(res.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
   });
 
   it('sets the session cookie as __Host-, Secure, HttpOnly, SameSite=Lax, Path=/ without Domain (ASVS 3.4.1-3.4.5)', async () => {
@@ -244,6 +251,32 @@ describe('portal: session lifetime', () => {
     await laptop.post('/account/sessions/sign-out-others', {});
     expect((await tablet.get('/')).status).toBe(303);
     expect((await laptop.get('/')).status).toBe(200);
+  });
+
+  it('ends other sessions only after a recent sign-in or the password (ASVS 3.3.4: having re-entered login credentials)', async () => {
+    const user = await h.createUser(tenantId, {});
+    const laptop = h.client(tenantId, '192.0.2.61');
+    const phone = h.client(tenantId, '192.0.2.62');
+    await laptop.signIn(user.email);
+    await phone.signIn(user.email);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + 6 * 60_000);
+    const page = await laptop.get('/account/sessions');
+    expect(page.text).toContain('sessions-password-hint');
+    expect(page.text).toContain('name="currentPassword"');
+    const refused = await laptop.post('/account/sessions/sign-out-others', {});
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('ERR_REAUTH_FAILED');
+    expect((await phone.get('/')).status).toBe(200);
+    const phoneRow = (await laptop.get('/account/sessions')).text.split('<tr>').find((row) => row.includes('192.0.2.62')) ?? '';
+    const phoneHandle = /sessions\/([^/"]+)\/sign-out/.exec(phoneRow)?.[1] ?? '';
+    expect(phoneHandle).not.toBe('');
+    expect((await laptop.post(`/account/sessions/${phoneHandle}/sign-out`, { currentPassword: 'not-it-at-all' })).status).toBe(403);
+    expect((await phone.get('/')).status).toBe(200);
+    expect((await laptop.post('/account/sessions/sign-out-others', { currentPassword: PASSWORD })).status).toBe(303);
+    expect((await phone.get('/')).headers.location).toBe('/sign-in');
+    const denied = await h.controlPlane.audit.list(tenantId, { action: 'session.revoke' });
+    expect(denied.filter((e) => e.outcome === 'denied').length).toBeGreaterThanOrEqual(2);
   });
 
   it('refuses to end a session of another user by its handle (ASVS 4.2.1)', async () => {

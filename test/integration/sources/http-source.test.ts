@@ -7,8 +7,11 @@ import { createLogger } from '../../../src/logger.js';
 import { HttpSource, type HttpSourceOptions } from '../../../src/sources/http-source.js';
 import type { SourcePage, TimeWindow } from '../../../src/sources/source.js';
 import { startExportApiFixture, type ExportApiFixture, type ExportApiStep } from '../../support/export-api-fixture.js';
+import { testDestinations } from '../../support/destinations.js';
 
 const token = `tok_${randomBytes(18).toString('base64url')}`;
+/** The fixture listens on loopback: the test bed allows it, as an operator would with ALLOWED_PRIVATE_DESTINATIONS. */
+const network = testDestinations().network;
 const start = new Date('2025-01-01T00:00:00.000Z');
 /** 23 chats, one a minute from `start`; the window holds minutes 2 to 20 (18 records). */
 const window: TimeWindow = { from: new Date('2025-01-01T00:02:00.000Z'), to: new Date('2025-01-01T00:20:00.000Z') };
@@ -35,6 +38,7 @@ function source(options: Partial<HttpSourceOptions> = {}): HttpSource {
     sleep: async (ms) => {
       waits.push(ms);
     },
+    network,
     ...options,
   });
 }
@@ -78,7 +82,7 @@ describe('HttpSource against the export API fixture', () => {
   it('keeps a path prefix of the base URL and sends the configured user agent', async () => {
     const prefixed = await startExportApiFixture({ token, records: { contacts: 2 }, start, pathPrefix: '/api/tenant-a' });
     try {
-      const src = new HttpSource({ baseUrl: prefixed.baseUrl, token, userAgent: 'retention-test/1' });
+      const src = new HttpSource({ baseUrl: prefixed.baseUrl, token, userAgent: 'retention-test/1', network });
       const records = [];
       for await (const page of src.read('contacts', { from: start, to: new Date('2025-02-01T00:00:00Z') })) records.push(...page.records);
       expect(records).toEqual(prefixed.recordsOf('contacts'));
@@ -165,7 +169,7 @@ describe('HttpSource against the export API fixture', () => {
     const closed = await startExportApiFixture({ token });
     const baseUrl = closed.baseUrl;
     await closed.close();
-    const err = await readError(new HttpSource({ baseUrl, token, maxAttempts: 3, sleep: async () => {} }));
+    const err = await readError(new HttpSource({ baseUrl, token, maxAttempts: 3, sleep: async () => {}, network }));
     expect(err.code).toBe('ERR_SOURCE_UNAVAILABLE');
     expect(err.message).toMatch(/after 3 attempts \(last: network error: .*ECONNREFUSED/);
   });
@@ -210,7 +214,7 @@ describe('HttpSource against the export API fixture', () => {
 
     it('really waits out Retry-After before asking again', async () => {
       api.script({ kind: 'status', status: 429, retryAfter: '1' });
-      const pages = await readAll(new HttpSource({ baseUrl: api.baseUrl, token, pageSize: 50 }));
+      const pages = await readAll(new HttpSource({ baseUrl: api.baseUrl, token, pageSize: 50, network }));
       expect(pages.flatMap((p) => p.records)).toHaveLength(18);
       expect(api.requests.map((r) => r.answeredWith)).toEqual(['status', 'ok']);
       const [first, second] = api.requests;
@@ -242,7 +246,7 @@ describe('HttpSource against the export API fixture', () => {
     it('aborts while waiting to retry', async () => {
       api.script({ kind: 'status', status: 503, retryAfter: '60' });
       const controller = new AbortController();
-      const src = new HttpSource({ baseUrl: api.baseUrl, token, logger: { warn: () => controller.abort() } });
+      const src = new HttpSource({ baseUrl: api.baseUrl, token, logger: { warn: () => controller.abort() }, network });
       const err = await readError(src, window, controller.signal);
       expect(err.code).toBe('ERR_SOURCE_ABORTED');
       expect(api.requests).toHaveLength(1);

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { recordFileName, recordFilePath, type RecordEncoding } from '../../../src/archive/drop-layout.js';
-import { buildManifest, hashManifest, manifestPathOf, recordFileEntry, serializeManifest, type ManifestLink } from '../../../src/archive/manifest.js';
+import { buildManifest, hashManifest, manifestPathOf, recordFileEntry, serializeManifest, type ManifestFileInput, type ManifestLink } from '../../../src/archive/manifest.js';
 import { writeRecordFiles } from '../../../src/archive/record-file-writer.js';
 import type { RecordType } from '../../../src/records/record-type.js';
 import type { TimeWindow } from '../../../src/sources/source.js';
@@ -17,6 +18,10 @@ export interface Delivery {
   maxRecords?: number;
   /** Link to use instead of the builder's chain head (to forge a broken chain). */
   previous?: ManifestLink | null;
+  /** Record files delivered as these exact bytes (a gzip bomb), listed with their real size and SHA-256. */
+  rawFiles?: { type: RecordType; part: number; records: number; bytes: Buffer }[];
+  /** Changes the manifest's file entries before the manifest is built (to state a wrong count). */
+  alterFiles?: (files: ManifestFileInput[]) => void;
 }
 
 /**
@@ -37,7 +42,7 @@ export class DropBuilder {
     const gzip = delivery.gzip ?? true;
     const spool = await mkdtemp(join(tmpdir(), 'drop-builder-'));
     try {
-      const files = [];
+      const files: ManifestFileInput[] = [];
       const windows: Partial<Record<RecordType, TimeWindow>> = {};
       for (const [type, records] of Object.entries(delivery.records) as [RecordType, unknown[]][]) {
         windows[type] = delivery.window;
@@ -55,6 +60,15 @@ export class DropBuilder {
           files.push(recordFileEntry(this.tenantId, type, delivery.window, file, { encoding, gzip }));
         }
       }
+      for (const raw of delivery.rawFiles ?? []) {
+        const path = recordFilePath(this.tenantId, { type: raw.type, window: delivery.window, part: raw.part, encoding, gzip });
+        windows[raw.type] = delivery.window;
+        await mkdir(dirname(join(this.root, path)), { recursive: true });
+        await writeFile(join(this.root, path), raw.bytes);
+        const facts = { part: raw.part, records: raw.records, bytes: raw.bytes.length, sha256: createHash('sha256').update(raw.bytes).digest('hex') };
+        files.push(recordFileEntry(this.tenantId, raw.type, delivery.window, facts, { encoding, gzip }));
+      }
+      delivery.alterFiles?.(files);
       const manifest = buildManifest({
         tenantId: this.tenantId,
         runId: delivery.runId,

@@ -17,6 +17,7 @@ import { TenantArchiveLease } from '../../../src/store/archive/tenant-archive-le
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../../../src/store/control-plane.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
 import { dropTestDatabase, uniqueDbName } from '../mongo.js';
+import { testDestinations } from '../destinations.js';
 import { DropBuilder } from './drop-builder.js';
 
 /** A master-key ring for import tests only. */
@@ -67,7 +68,7 @@ export async function createImportHarness(mongoUrl: string, overrides: { batchSi
     archives,
     archiveStore: store,
     legalHolds: new LegalHoldsStore(controlDb),
-    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings),
+    createTarget: (tenantId, settings) => createTarget(keyring, tenantId, settings, testDestinations()),
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     options: { spoolDir, ...(overrides.batchSize !== undefined ? { batchSize: overrides.batchSize } : {}) },
     now: overrides.now ?? (() => new Date()),

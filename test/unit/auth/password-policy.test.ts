@@ -11,12 +11,13 @@ import {
   isPasswordExpired,
   nextPasswordHistory,
   parsePasswordPolicy,
+  storedPasswordPolicy,
   type PasswordPolicy,
 } from '../../../src/auth/password-policy.js';
 import { RetentionError } from '../../../src/errors.js';
 
 const codes = (policy: PasswordPolicy, password: string, context = {}): string[] => checkPassword(policy, password, context).map((p) => p.code);
-const policy8 = parsePasswordPolicy({ minLength: 8 });
+const policy8 = parsePasswordPolicy({ minLength: 8 }, { minLengthFloor: 8 });
 
 describe('password policy settings', () => {
   it('ASVS 2.1.1 / 2.1.10: defaults are 12 characters, lockout 10 × 15 min, no history, no expiry', () => {
@@ -67,6 +68,21 @@ describe('password policy settings', () => {
     expect(err).toBeInstanceOf(RetentionError);
     expect((err as RetentionError).code).toBe('ERR_PASSWORD_POLICY_INVALID');
     expect((err as RetentionError).message).toContain(field);
+  });
+
+  it('issue 10.12: refuses a minimum length under the operator’s floor (12 unless lowered), naming the variable', () => {
+    for (const minLength of [8, 10, 11]) {
+      expect(() => parsePasswordPolicy({ minLength })).toThrow(/PASSWORD_MIN_LENGTH_FLOOR/);
+    }
+    expect(parsePasswordPolicy({ minLength: 12 }).minLength).toBe(12);
+    expect(parsePasswordPolicy({ minLength: 10 }, { minLengthFloor: 10 }).minLength).toBe(10);
+    expect(() => parsePasswordPolicy({ minLength: 9 }, { minLengthFloor: 10 })).toThrow(/at least 10/);
+  });
+
+  it('issue 10.12: applies a stored policy under the floor at the floor, and keeps one above it', () => {
+    expect(storedPasswordPolicy({ minLength: 8, lockoutThreshold: 5 })).toMatchObject({ minLength: 12, lockoutThreshold: 5 });
+    expect(storedPasswordPolicy({ minLength: 8 }, { minLengthFloor: 8 }).minLength).toBe(8);
+    expect(storedPasswordPolicy({ minLength: 20 }).minLength).toBe(20);
   });
 
   it('ASVS 2.1.10 / NIST SP 800-63B: the settings page explains why history and expiry are off', () => {

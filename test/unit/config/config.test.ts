@@ -69,7 +69,14 @@ describe('loadConfig', () => {
     expect(config.mongodbUrl).toBe('mongodb://u:p@db:27017');
   });
 
+  it('takes PASSWORD_MIN_LENGTH_FLOOR from 8 to 12, default 12 (issue 10.12)', () => {
+    expect(loadConfig({}, noFiles).passwordMinLengthFloor).toBe(12);
+    expect(loadConfig({ PASSWORD_MIN_LENGTH_FLOOR: '8' }, noFiles).passwordMinLengthFloor).toBe(8);
+  });
+
   it.each([
+    ['PASSWORD_MIN_LENGTH_FLOOR', '7'],
+    ['PASSWORD_MIN_LENGTH_FLOOR', '13'],
     ['PORT', '0'],
     ['PORT', '70000'],
     ['PORT', 'eighty'],
