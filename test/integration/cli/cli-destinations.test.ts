@@ -33,7 +33,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const stored = async (tenantId: string) => client.db(dbName).collection('settings').findOne({ tenantId });
+const stored = async (tenantId: string) => client.db(dbName).collection<{ _id: string }>('settings').findOne({ _id: `${tenantId}/retention` });
 const sftpFlags = (host: string) => ['--target', 'sftp', '--host', host, '--port', String(sftp.port), '--username', 'drop', '--password-file', passwordFile, '--fingerprint', sftp.hostKeyFingerprint, '--source', 'demo', '--seed', '1'];
 
 beforeAll(async () => {
