@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli, type CliIo } from '../../../src/cli/run-cli.js';
+import { parseKeyring } from '../../../src/crypto/keyring.js';
+import { sealSecret } from '../../../src/crypto/secret-box.js';
+import { createControlPlane } from '../../../src/store/control-plane.js';
+import { secretContext } from '../../../src/tenants/secret-context.js';
 import { TEST_MASTER_KEYS } from '../../support/export-harness.js';
 import { dropTestDatabase, uniqueDbName } from '../../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
@@ -33,7 +37,7 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const stored = async (tenantId: string) => client.db(dbName).collection<{ _id: string }>('settings').findOne({ _id: `${tenantId}/retention` });
+const stored = async (tenantId: string) => client.db(dbName).collection<{ _id: string; version: number; value: Record<string, unknown> }>('settings').findOne({ _id: `${tenantId}/retention` });
 const sftpFlags = (host: string) => ['--target', 'sftp', '--host', host, '--port', String(sftp.port), '--username', 'drop', '--password-file', passwordFile, '--fingerprint', sftp.hostKeyFingerprint, '--source', 'demo', '--seed', '1'];
 
 beforeAll(async () => {
@@ -45,7 +49,7 @@ beforeAll(async () => {
   passwordFile = join(scratch, 'password');
   await writeFile(passwordFile, 'cli-destination-password\n');
   client = await MongoClient.connect(inject('mongoUrl'));
-  for (const id of ['cli-dest-net', 'cli-dest-local']) expect((await cli(['tenant', 'create', id])).code).toBe(0);
+  for (const id of ['cli-dest-net', 'cli-dest-local', 'cli-dest-arch']) expect((await cli(['tenant', 'create', id])).code).toBe(0);
 });
 
 afterAll(async () => {
@@ -98,5 +102,55 @@ describe('retention tenant set: destinations the operator has not allowed are re
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     expect((await stored('cli-dest-local'))?.value).toMatchObject({ target: { kind: 'local', directory: join(base, 'acme') } });
+  });
+});
+
+describe('retention tenant set: the archive MongoDB URI the settings keep is checked too (issue #10.6)', () => {
+  const PASSWORD = 'Cli-Arch1ve-S3cret';
+  const keyring = parseKeyring(TEST_MASTER_KEYS);
+  const tenant = 'cli-dest-arch';
+
+  /** Stores settings holding the sealed archive URI `uri` (as the portal saves it), at the next version. */
+  async function storeArchiveUri(uri: string): Promise<number> {
+    const settings = createControlPlane(client.db(dbName)).settings;
+    const current = await settings.getRetention(tenant);
+    const saved = await settings.putRetention(
+      tenant,
+      {
+        mode: 'online',
+        dataTypes: ['chats'],
+        schedule: { cron: '0 2 * * *', timezone: 'UTC' },
+        source: { kind: 'demo', seed: 1 },
+        target: { kind: 'sftp', host: 'sftp.example.com', username: 'drop', password: sealSecret(keyring, 'pw', secretContext(tenant, 'target.password')), hostKeyFingerprint: sftp.hostKeyFingerprint },
+        archiveMongoUri: sealSecret(keyring, uri, secretContext(tenant, 'archiveMongoUri')),
+      },
+      { actor: 'test', ...(current ? { expectedVersion: current.version } : {}) },
+    );
+    return saved.version;
+  }
+
+  it.each([
+    ['127.0.0.1:27017', '"127.0.0.1" is the loopback'],
+    ['localhost:27017', '"localhost" resolves to the loopback'],
+    ['[::1]:27017', '"::1" is the loopback'],
+    ['10.1.2.3:27017', '"10.1.2.3" is a private network'],
+    ['93.184.216.34:27017,10.9.8.7:27018', '"10.9.8.7" is a private network'],
+  ])('refuses an archive URI at %s: exit 1 with ERR_DESTINATION_NOT_ALLOWED, nothing saved, no credentials printed', async (hosts, what) => {
+    const version = await storeArchiveUri(`mongodb://archiver:${PASSWORD}@${hosts}/acme_archive`);
+    const result = await cli(['tenant', 'set', tenant, '--cron', '0 3 * * *']);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`error [ERR_DESTINATION_NOT_ALLOWED]: archiveMongoUri: archive MongoDB ${what}`);
+    expect(result.err).toContain('ALLOWED_PRIVATE_DESTINATIONS');
+    expect(`${result.out}${result.err}`).not.toContain(PASSWORD);
+    expect(`${result.out}${result.err}`).not.toContain('archiver');
+    expect(await stored(tenant)).toMatchObject({ version, value: { schedule: { cron: '0 2 * * *' } } });
+  });
+
+  it('saves once the operator allows the archive host in ALLOWED_PRIVATE_DESTINATIONS', async () => {
+    const version = await storeArchiveUri(`mongodb://archiver:${PASSWORD}@127.0.0.1:27017,[::1]:27018/acme_archive`);
+    const result = await cli(['tenant', 'set', tenant, '--cron', '0 3 * * *'], { ALLOWED_PRIVATE_DESTINATIONS: '127.0.0.0/8, ::1/128' });
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    expect(await stored(tenant)).toMatchObject({ version: version + 1, value: { schedule: { cron: '0 3 * * *' } } });
   });
 });
