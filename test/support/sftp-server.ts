@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,12 +32,19 @@ export interface SftpServerFacts {
 
 /** A private OpenSSH `sshd` serving SFTP only, on a free loopback port, with its own throwaway keys and config. */
 export interface SftpServer extends SftpServerFacts {
-  /** The host public key line (`ssh-ed25519 AAAA... comment`). */
+  /** The host public key line (`ssh-ed25519 AAAA... comment`, or `ssh-rsa AAAA...` with `hostKeyType: 'rsa'`). */
   hostPublicKey: string;
+  /**
+   * How the client names {@link SftpServerFacts.root}: `/` (chrooted, the default), `/home` (password mode's jail),
+   * or `root` itself (an external `sftpServerPath`, which runs without a chroot).
+   */
+  clientRoot: string;
   /** The password of `username` when started with `{ password: true }`, else `undefined`. */
   password: string | undefined;
   /** True while the listening daemon is alive. */
   readonly running: boolean;
+  /** The last few KiB sshd wrote to stderr since it was (re)started (`LogLevel INFO`), for failure messages. */
+  logTail(): string;
   /** SIGTERM to the daemon and its open sessions; resolves once they are gone. */
   stop(): Promise<void>;
   /** SIGKILL to the daemon and its open sessions at once (a crash); resolves once they are gone. */
@@ -57,18 +64,32 @@ export interface SftpServerOptions {
    * Log in as a throwaway local user (`rsftp<hex>`, created with `useradd`, removed by `destroy()`) that accepts the
    * client key and a random password, instead of `root` with the key only. sshd requires the chroot directory to be
    * owned by root, so in this mode the client's `/` is a jail and `root` is its subdirectory `/home`, owned by the
-   * user and the client's starting directory: relative paths land in `root` as in the default mode.
-   * Default: false (user `root`, `root` is the client's `/`).
+   * user and the client's starting directory: relative paths land in `root` as in the default mode (with
+   * `sftpServerPath` there is no jail: see there). Default: false (user `root`, `root` is the client's `/`).
    */
   password?: boolean;
+  /**
+   * Type of the server's only host key. `'rsa'` (2048 bits, quick to generate) makes an RSA-only server, whose pin is
+   * the RSA key's fingerprint (sshd then offers `rsa-sha2-512` and `rsa-sha2-256`). Default: `'ed25519'`.
+   */
+  hostKeyType?: 'ed25519' | 'rsa';
+  /**
+   * Serve SFTP with this external binary (`Subsystem sftp <path>`, e.g. Debian's `/usr/libexec/gesftpserver` or
+   * `/usr/lib/openssh/sftp-server`) instead of sshd's `internal-sftp`. The binary is not inside a jail, so this mode
+   * has no chroot: the client logs in as a throwaway user (`rsftp<hex>`, shell `/bin/sh`, removed by `destroy()`)
+   * who owns `root` and names it by its absolute path ({@link SftpServer.clientRoot}). With `password`, that user's
+   * password is given too. Default: `internal-sftp`, chrooted.
+   */
+  sftpServerPath?: string;
   /** How long to wait for the SSH banner after spawning sshd. Default: 10000 ms. */
   startTimeoutMs?: number;
 }
 
 /**
- * Starts a private `sshd -D -e -f <config>` on 127.0.0.1 that only speaks SFTP (`ForceCommand internal-sftp`),
- * chrooted to a fresh temporary directory, with a fresh ed25519 host key and client key. Resolves once the port
- * answers with an SSH banner. Requires `/usr/sbin/sshd` (`apt-get install openssh-server`) and root.
+ * Starts a private `sshd -D -e -f <config>` on 127.0.0.1 that only speaks SFTP (`ForceCommand internal-sftp`,
+ * chrooted to a fresh temporary directory, or `ForceCommand <sftpServerPath>`), with a fresh host key (ed25519, or
+ * RSA) and ed25519 client key. Resolves once the port answers with an SSH banner. Requires `/usr/sbin/sshd`
+ * (`apt-get install openssh-server`) and root.
  *
  * @example
  * const server = await startSftpServer();
@@ -81,6 +102,10 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
   if (!existsSync(SSHD_PATH)) {
     throw new Error(`${SSHD_PATH} is missing: install OpenSSH with "apt-get install openssh-server" to run SFTP tests`);
   }
+  const { sftpServerPath } = options;
+  if (sftpServerPath !== undefined && !existsSync(sftpServerPath)) {
+    throw new Error(`${sftpServerPath} is missing: install the Debian package that ships this SFTP server binary`);
+  }
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   await mkdir(SFTP_TEST_BASE_DIR, { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(SFTP_TEST_BASE_DIR, 'server-'));
@@ -88,9 +113,11 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
   await writeFile(join(dir, 'owner.pid'), String(process.pid));
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
 
-  const hostKeyPath = join(dir, 'ssh_host_ed25519_key');
+  const hostKeyType = options.hostKeyType ?? 'ed25519';
+  const hostKeyPath = join(dir, `ssh_host_${hostKeyType}_key`);
   const clientKeyPath = join(dir, 'client_ed25519_key');
-  await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'retention-test-host', '-f', hostKeyPath]);
+  const hostKeyBits = hostKeyType === 'rsa' ? ['-b', '2048'] : [];
+  await execFileAsync('ssh-keygen', ['-q', '-t', hostKeyType, ...hostKeyBits, '-N', '', '-C', 'retention-test-host', '-f', hostKeyPath]);
   await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'retention-test-client', '-f', clientKeyPath]);
   const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim();
   const clientPrivateKey = await readFile(clientKeyPath, 'utf8');
@@ -101,25 +128,34 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
   const authorizedKeys = join(dir, 'authorized_keys');
   await writeFile(authorizedKeys, await readFile(`${clientKeyPath}.pub`, 'utf8'), { mode: 0o644 });
 
+  const throwawayUser = options.password === true || sftpServerPath !== undefined;
   let username = 'root';
   let password: string | undefined;
   let root: string;
   let startDir = '/';
-  let chrootDir: string;
-  if (options.password) {
+  let chrootDir: string | undefined;
+  if (throwawayUser) {
     username = `rsftp${randomBytes(4).toString('hex')}`;
-    password = randomBytes(18).toString('base64url');
+    const userPassword = randomBytes(18).toString('base64url');
+    if (options.password) password = userPassword;
     await writeFile(join(dir, 'user'), username);
-    await execFileAsync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', username]);
+    // An external SFTP server is started through the user's shell; root's may source slow rc files (bash does under sshd).
+    const shell = sftpServerPath === undefined ? '/usr/sbin/nologin' : '/bin/sh';
+    await execFileAsync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', shell, username]);
     await new Promise<void>((resolve, reject) => {
       const child = execFile('chpasswd', (err) => (err ? reject(err) : resolve()));
-      child.stdin?.end(`${username}:${password}\n`);
+      child.stdin?.end(`${username}:${userPassword}\n`);
     });
-    chrootDir = join(dir, 'jail');
-    root = join(chrootDir, 'home');
-    startDir = '/home';
-    await mkdir(root, { recursive: true });
-    await chmod(chrootDir, 0o755);
+    if (sftpServerPath === undefined) {
+      chrootDir = join(dir, 'jail');
+      root = join(chrootDir, 'home');
+      startDir = '/home';
+      await mkdir(root, { recursive: true });
+      await chmod(chrootDir, 0o755);
+    } else {
+      root = join(dir, 'root');
+      await mkdir(root, { mode: 0o755 });
+    }
     const uid = Number((await execFileAsync('id', ['-u', username])).stdout.trim());
     const gid = Number((await execFileAsync('id', ['-g', username])).stdout.trim());
     await chown(root, uid, gid);
@@ -128,6 +164,10 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
     chrootDir = root;
     await mkdir(root, { mode: 0o755 });
   }
+  const clientRoot = sftpServerPath === undefined ? startDir : root;
+  const sftpLines = chrootDir === undefined
+    ? [`Subsystem sftp ${sftpServerPath}`, `ForceCommand ${sftpServerPath}`]
+    : ['Subsystem sftp internal-sftp', `ChrootDirectory ${chrootDir}`, `ForceCommand internal-sftp -d ${startDir}`];
 
   let port = await findFreePort();
   const pidFile = join(dir, 'sshd.pid');
@@ -148,9 +188,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
       'PermitRootLogin prohibit-password',
       'StrictModes no',
       `AllowUsers ${username}`,
-      'Subsystem sftp internal-sftp',
-      `ChrootDirectory ${chrootDir}`,
-      `ForceCommand internal-sftp -d ${startDir}`,
+      ...sftpLines,
       'AllowTcpForwarding no',
       'AllowAgentForwarding no',
       'X11Forwarding no',
@@ -203,7 +241,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
 
   const destroy = async (): Promise<void> => {
     await halt('SIGTERM');
-    if (options.password) await execFileAsync('userdel', [username]).catch(() => undefined);
+    if (throwawayUser) await execFileAsync('userdel', [username]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -227,6 +265,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
     port,
     username,
     root,
+    clientRoot,
     clientPrivateKey,
     hostKeyFingerprint,
     hostPublicKey,
@@ -234,6 +273,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
     get running() {
       return isRunning();
     },
+    logTail: () => stderrTail,
     stop: () => halt('SIGTERM'),
     pause() {
       if (child?.pid) for (const pid of [child.pid, ...descendantPids(child.pid)]) signalPid(pid, 'SIGSTOP');
@@ -251,8 +291,15 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
 }
 
 /**
- * Removes what test servers of dead test runs left behind (a run killed before its teardown): stops their sshd,
- * deletes their throwaway user and their directory. Servers whose owning process is alive are left alone, so
+ * Pid files a test server may leave in its directory: sshd's, and ProFTPD's (`sftp-peers/proftpd-server.ts`). A pid
+ * counts as the server's only while its command line names the directory (sshd's `-f <dir>/sshd_config`) or its
+ * working directory is it (ProFTPD retitles its process, so it is started in its directory instead).
+ */
+const SERVER_PID_FILES = ['sshd.pid', 'proftpd.pid'];
+
+/**
+ * Removes what test servers of dead test runs left behind (a run killed before its teardown): stops their sshd (or
+ * ProFTPD), deletes their throwaway user and their directory. Servers whose owning process is alive are left alone, so
  * concurrent test runs on one machine do not disturb each other. Returns how many were reaped.
  *
  * @example
@@ -267,12 +314,16 @@ export async function reapStaleSftpServers(): Promise<number> {
     if (owner > 0 && readProcStat(owner) !== undefined) continue;
     const age = Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? 0);
     if (owner === 0 && age < 60_000) continue;
-    const sshdPid = Number(await readFile(join(dir, 'sshd.pid'), 'utf8').catch(() => '0'));
-    const cmdline = sshdPid > 0 ? await readFile(`/proc/${sshdPid}/cmdline`, 'utf8').catch(() => '') : '';
-    if (cmdline.includes(dir)) {
-      const pids = [sshdPid, ...descendantPids(sshdPid)];
-      for (const pid of pids) signalPid(pid, 'SIGKILL');
-      await waitGone(pids, 2_000);
+    for (const pidFile of SERVER_PID_FILES) {
+      const serverPid = Number(await readFile(join(dir, pidFile), 'utf8').catch(() => '0'));
+      if (!(serverPid > 0)) continue;
+      const cmdline = await readFile(`/proc/${serverPid}/cmdline`, 'utf8').catch(() => '');
+      const cwd = await readlink(`/proc/${serverPid}/cwd`).catch(() => '');
+      if (cmdline.includes(dir) || cwd === dir) {
+        const pids = [serverPid, ...descendantPids(serverPid)];
+        for (const pid of pids) signalPid(pid, 'SIGKILL');
+        await waitGone(pids, 2_000);
+      }
     }
     const user = (await readFile(join(dir, 'user'), 'utf8').catch(() => '')).trim();
     if (/^rsftp[0-9a-f]{8}$/.test(user)) await execFileAsync('userdel', [user]).catch(() => undefined);
@@ -283,7 +334,7 @@ export async function reapStaleSftpServers(): Promise<number> {
 }
 
 /** Asks the kernel for a free loopback port. */
-async function findFreePort(): Promise<number> {
+export async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -295,12 +346,12 @@ async function findFreePort(): Promise<number> {
   });
 }
 
-/** Resolves once a TCP connection to the port reads an `SSH-` banner; rejects if sshd exits or time runs out. */
-async function waitForBanner(port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {
+/** Resolves once a TCP connection to the port reads an `SSH-` banner; rejects if the server exits or time runs out. */
+export async function waitForBanner(port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`sshd exited with ${proc.exitCode ?? proc.signalCode}`);
+      throw new Error(`${proc.spawnfile} exited with ${proc.exitCode ?? proc.signalCode}`);
     }
     if (await readsBanner(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -330,7 +381,7 @@ async function readsBanner(port: number): Promise<boolean> {
  * Every live descendant of `pid`. sshd forks a session process per connection and the session calls `setsid()`,
  * so signalling the daemon's process group would miss open connections.
  */
-function descendantPids(pid: number): number[] {
+export function descendantPids(pid: number): number[] {
   const parents = new Map<number, number>();
   let entries: string[] = [];
   try {
@@ -367,7 +418,8 @@ function readProcStat(pid: number): { ppid: number; state: string } | undefined 
   }
 }
 
-function signalPid(pid: number, signal: NodeJS.Signals): void {
+/** Sends `signal` to `pid`, ignoring a process that is already gone. */
+export function signalPid(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
   } catch {
@@ -382,7 +434,8 @@ async function signalTree(proc: ChildProcess, signal: NodeJS.Signals): Promise<v
   await waitGone(pids, 2_000);
 }
 
-async function waitGone(pids: number[], timeoutMs: number): Promise<void> {
+/** Resolves once none of `pids` is alive (zombies count as gone), or after `timeoutMs`. */
+export async function waitGone(pids: number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const alive = () => pids.filter((pid) => {
     const stat = readProcStat(pid);
