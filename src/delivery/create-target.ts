@@ -29,6 +29,8 @@ export function createTarget(keyring: Keyring, tenantId: string, settings: Targe
     port: settings.port,
     username: settings.username,
     hostKeyFingerprint: settings.hostKeyFingerprint,
+    ...(settings.hostKeyType !== undefined ? { hostKeyType: settings.hostKeyType } : {}),
+    ...(settings.secondHostKey !== undefined ? { secondHostKey: settings.secondHostKey } : {}),
     root: settings.root,
     network: destinations.network,
     ...open('target.password', settings.password),

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import type { Client, SFTPWrapper } from 'ssh2';
+import type { Client, ConnectConfig, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { RetentionError } from '../errors.js';
 import { NetworkPolicy } from '../network/network-policy.js';
 import { hostKeyFingerprint, isHostKeyFingerprint } from './host-key-fingerprint.js';
+import { describeHostKey, hostKeyFamilyOf, hostKeyHandshakes, hostKeyTypeOf, isHostKeyType, matchingPin, type HostKeyPin, type HostKeyType } from './host-key-pin.js';
 import { PARTIAL_UPLOAD_SUFFIX, parseRemoteDirectory, parseRemotePath } from './remote-path.js';
 import { toSftpConnectError } from './sftp-connect-error.js';
 import { assertSpoolFile } from './spool-file.js';
@@ -29,6 +30,13 @@ export interface SftpTargetOptions {
    * `ERR_HOST_KEY_MISMATCH` before credentials or data are sent. There is no "accept unknown key" mode.
    */
   hostKeyFingerprint: string;
+  /**
+   * The pinned key's type (`ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256`…): the server is asked for exactly that key.
+   * Without it, every key type the server has is tried until the pinned one is presented. Default: unknown.
+   */
+  hostKeyType?: HostKeyType;
+  /** A second accepted key, during a host-key rotation (object-storage SFTP services rotate theirs). */
+  secondHostKey?: HostKeyPin;
   /**
    * Directory on the server that target paths are relative to. It must exist (`ERR_TARGET_ROOT_MISSING`); the target
    * creates directories only below it. Absolute (`/upload`) or relative to the login directory (`upload`).
@@ -137,6 +145,10 @@ export class SftpTarget implements Target {
     if (!options.password && !options.privateKey) problems.push('give a password or a private key');
     if (!isHostKeyFingerprint(options.hostKeyFingerprint ?? '')) {
       problems.push('hostKeyFingerprint must be "SHA256:" and 43 base64 characters, as "ssh-keygen -l" prints it');
+    }
+    if (options.hostKeyType !== undefined && !isHostKeyType(options.hostKeyType)) problems.push(`hostKeyType ${JSON.stringify(options.hostKeyType)} is not a host-key type`);
+    if (options.secondHostKey !== undefined && (!isHostKeyFingerprint(options.secondHostKey.fingerprint) || (options.secondHostKey.type !== undefined && !isHostKeyType(options.secondHostKey.type)))) {
+      problems.push('secondHostKey must be a fingerprint "SHA256:…" with an optional host-key type');
     }
     const root = options.root ?? '.';
     if (root === '' || root.includes('\\') || root.includes('\u0000') || root.split('/').includes('..')) problems.push(`root ${JSON.stringify(root)} is not a usable directory path`);
@@ -304,13 +316,61 @@ export class SftpTarget implements Target {
     return conn;
   }
 
+  /** The pinned host keys: the primary pin and, during a rotation, the second one. */
+  private get pins(): HostKeyPin[] {
+    const primary: HostKeyPin = { fingerprint: this.options.hostKeyFingerprint, ...(this.options.hostKeyType !== undefined ? { type: this.options.hostKeyType } : {}) };
+    return this.options.secondHostKey !== undefined ? [primary, this.options.secondHostKey] : [primary];
+  }
+
+  /**
+   * Opens an SFTP session with a server whose host key is pinned. The server is asked for the pinned key's type (a
+   * server with several host keys otherwise presents the one ssh2 prefers); a pin without a type is looked for among
+   * every key type the server has, one handshake per type, before the server is called an impostor. Credentials are
+   * sent only after a pinned key was presented.
+   */
   private async connect(): Promise<Connection> {
+    const pins = this.pins;
+    const presented: Array<{ fingerprint: string; type: string | undefined }> = [];
+    const seenFamilies = new Set<number>();
+    const [address] = await this.network.resolve('SFTP server', this.host).catch((err: unknown) => {
+      throw toSftpConnectError(err, { host: this.host, port: this.port });
+    });
+    let missingType: RetentionError | undefined;
+    for (const algorithms of hostKeyHandshakes(pins)) {
+      if (algorithms !== undefined && seenFamilies.has(hostKeyFamilyOf(algorithms[0]))) continue;
+      const outcome = await this.handshake(address?.address ?? this.host, pins, algorithms);
+      if ('conn' in outcome) return this.openRoot(outcome.conn);
+      if ('presented' in outcome) {
+        presented.push(outcome.presented);
+        seenFamilies.add(hostKeyFamilyOf(outcome.presented.type));
+      } else missingType = outcome.noSuchKeyType;
+    }
+    if (presented.length === 0 && missingType !== undefined) throw missingType;
+    const shown = presented.map(describeHostKey).join(' and ');
+    const pinnedText = pins.map(describeHostKey).join(' or ');
+    throw new RetentionError(
+      'ERR_HOST_KEY_MISMATCH',
+      `SFTP server ${this.host}:${this.port} presented host key ${shown}, but ${pinnedText} is pinned; nothing was sent. If the server's key was changed on purpose, pin the new fingerprint in the SFTP settings (during a rotation, pin both); otherwise someone may be intercepting the connection`,
+      502,
+    );
+  }
+
+  /**
+   * One SSH handshake offering `algorithms` as host-key types (`undefined`: ssh2's defaults). Returns the open
+   * connection when a pinned key was presented; the key otherwise (nothing was sent); or, when the server has no key
+   * of the offered types, that refusal. Other failures (unreachable, authentication, timeouts) are thrown.
+   */
+  private async handshake(
+    address: string,
+    pins: readonly HostKeyPin[],
+    algorithms: string[] | undefined,
+  ): Promise<{ conn: Connection } | { presented: { fingerprint: string; type: string | undefined } } | { noSuchKeyType: RetentionError }> {
     const quiet = { error: () => undefined, end: () => undefined, close: () => undefined };
     const client = new SftpClient('retention-sftp-target', quiet);
     const raw = (client as unknown as SftpClientInternals).client;
     const endpoint = { host: this.host, port: this.port };
-    const pinned = this.options.hostKeyFingerprint;
-    let presented: string | undefined;
+    let presented: { fingerprint: string; type: string | undefined } | undefined;
+    let accepted = false;
     let rawError: unknown;
     raw.on('error', (err) => {
       rawError ??= err;
@@ -321,9 +381,8 @@ export class SftpTarget implements Target {
     });
     let timer: NodeJS.Timeout | undefined;
     try {
-      const [address] = await this.network.resolve('SFTP server', this.host);
       const connecting = client.connect({
-        host: address?.address ?? this.host,
+        host: address,
         port: this.port,
         username: this.options.username,
         password: this.options.password,
@@ -332,30 +391,41 @@ export class SftpTarget implements Target {
         readyTimeout: this.connectTimeoutMs,
         keepaliveInterval: this.keepaliveIntervalMs,
         keepaliveCountMax: 3,
+        ...(algorithms !== undefined ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> } } : {}),
         hostVerifier: (key: Buffer): boolean => {
-          presented = hostKeyFingerprint(key);
-          return presented === pinned;
+          presented = { fingerprint: hostKeyFingerprint(key), type: hostKeyTypeOf(key) };
+          accepted = matchingPin(pins, presented.fingerprint, presented.type) !== undefined;
+          return accepted;
         },
       });
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(Object.assign(new Error(`no SFTP session within ${this.connectTimeoutMs} ms`), { level: 'client-timeout' })), this.connectTimeoutMs + 1_000);
       });
       conn.sftp = await Promise.race([connecting, deadline]);
+      return { conn: conn as Connection };
     } catch (err) {
       raw.destroy();
-      if (presented !== undefined && presented !== pinned) {
-        throw new RetentionError(
-          'ERR_HOST_KEY_MISMATCH',
-          `SFTP server ${this.host}:${this.port} presented host key ${presented}, but ${pinned} is pinned; nothing was sent. If the server's key was changed on purpose, pin the new fingerprint in the SFTP settings; otherwise someone may be intercepting the connection`,
-          502,
-          { cause: err },
-        );
+      if (presented !== undefined && !accepted) return { presented };
+      const message = err instanceof Error ? err.message : String(err);
+      if (presented === undefined && algorithms !== undefined && /no matching host ?key/i.test(`${message} ${rawError instanceof Error ? rawError.message : ''}`)) {
+        return {
+          noSuchKeyType: new RetentionError(
+            'ERR_HOST_KEY_MISMATCH',
+            `SFTP server ${this.host}:${this.port} has no host key of the pinned type (${[...new Set(pins.map((pin) => pin.type ?? 'any'))].join(', ')}); nothing was sent. Pin one of the keys it has (Test connection on the Retention page lists them), or check that this is the right server`,
+            502,
+            { cause: err },
+          ),
+        };
       }
       throw toSftpConnectError(rawError ?? err, endpoint);
     } finally {
       clearTimeout(timer);
     }
-    const ready = conn as Connection;
+  }
+
+  /** Checks that the root directory exists on a freshly opened connection. */
+  private async openRoot(ready: Connection): Promise<Connection> {
+    const { client, raw } = ready;
     await this.operation(ready, 'open the root directory', this.root, async () => {
       let isDirectory = false;
       try {

@@ -1,3 +1,4 @@
+import { HOST_KEY_TYPES } from '../delivery/host-key-pin.js';
 import { CronExpressionParser } from 'cron-parser';
 import { RetentionError } from '../errors.js';
 import { z } from 'zod';
@@ -55,6 +56,12 @@ export const sourceSettingsSchema = z.discriminatedUnion('kind', [
 /** The SHA-256 fingerprint of an SSH host key as `ssh-keygen -l` prints it. */
 export const hostKeyFingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'a host-key fingerprint such as SHA256:AbC… (43 base64 characters), as ssh-keygen -l prints it');
 
+/** The type of a pinned SSH host key: the worker asks the server for exactly that key. */
+export const hostKeyTypeSchema = z.enum(HOST_KEY_TYPES);
+
+/** A second pinned host key (fingerprint and, when known, type), accepted beside the first during a rotation. */
+export const hostKeyPinSchema = z.strictObject({ fingerprint: hostKeyFingerprintSchema, type: hostKeyTypeSchema.optional() });
+
 const remoteRoot = z
   .string()
   .min(1)
@@ -74,6 +81,10 @@ export const targetSettingsSchema = z.discriminatedUnion('kind', [
       privateKey: sealedSecretSchema.optional(),
       passphrase: sealedSecretSchema.optional(),
       hostKeyFingerprint: hostKeyFingerprintSchema,
+      /** The pinned key's type; without it the worker looks for the pinned key among every key type of the server. */
+      hostKeyType: hostKeyTypeSchema.optional(),
+      /** A second accepted key while the server's host key is being rotated. */
+      secondHostKey: hostKeyPinSchema.optional(),
       root: remoteRoot.default('/'),
     })
     .refine((t) => t.password !== undefined || t.privateKey !== undefined, {
