@@ -1,3 +1,4 @@
+import { parseHostKeyPin, type HostKeyPin } from '../delivery/host-key-pin.js';
 import { RetentionError } from '../errors.js';
 import { RECORD_TYPES } from '../records/record-type.js';
 import type { RetentionSettingsInput } from '../tenants/retention-settings.js';
@@ -26,6 +27,8 @@ export interface SettingsFlags {
   'private-key-file'?: string;
   'passphrase-file'?: string;
   fingerprint?: string;
+  'second-fingerprint'?: string;
+  'no-second-fingerprint'?: boolean;
   root?: string;
   format?: string;
   gzip?: boolean;
@@ -58,6 +61,8 @@ export const SETTINGS_FLAG_OPTIONS = {
   'private-key-file': { type: 'string' },
   'passphrase-file': { type: 'string' },
   fingerprint: { type: 'string' },
+  'second-fingerprint': { type: 'string' },
+  'no-second-fingerprint': { type: 'boolean' },
   root: { type: 'string' },
   format: { type: 'string' },
   gzip: { type: 'boolean' },
@@ -75,6 +80,16 @@ function integerFlag(name: string, value: string | undefined): number | undefine
 }
 
 const defined = (entries: Record<string, unknown>): Plain => Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
+
+/** A host-key pin flag (`SHA256:…`, `ssh-rsa SHA256:…` or an `ssh-keygen -l` line), as a usage error when malformed. */
+function pinFlag(name: string, value: string): HostKeyPin {
+  try {
+    return parseHostKeyPin(value);
+  } catch (err) {
+    if (err instanceof RetentionError) throw new RetentionError('ERR_CLI_USAGE', `--${name}: ${err.message}`, 400);
+    throw err;
+  }
+}
 
 /**
  * Merges `tenant set` flags into the current settings (or a fresh default), sealing secrets read from files.
@@ -137,13 +152,25 @@ export function applySettingsFlags(
         host: flags.host,
         port: integerFlag('port', flags.port),
         username: flags.username,
-        hostKeyFingerprint: flags.fingerprint,
         root: flags.root,
         password: flags['password-file'] !== undefined ? seal(readSecretFile(flags['password-file']), 'target.password') : undefined,
         privateKey: flags['private-key-file'] !== undefined ? seal(readSecretFile(flags['private-key-file']), 'target.privateKey') : undefined,
         passphrase: flags['passphrase-file'] !== undefined ? seal(readSecretFile(flags['passphrase-file']), 'target.passphrase') : undefined,
       }),
     };
+  }
+
+  if (targetKind === 'sftp' && next.target !== undefined) {
+    const target = next.target as Plain;
+    if (flags.fingerprint !== undefined) {
+      // A new pin replaces the old one whole: a type stored for the old key says nothing about the new one.
+      const pin = pinFlag('fingerprint', flags.fingerprint);
+      delete target.hostKeyType;
+      Object.assign(target, { hostKeyFingerprint: pin.fingerprint }, pin.type !== undefined ? { hostKeyType: pin.type } : {});
+    }
+    if (flags['second-fingerprint'] !== undefined && flags['no-second-fingerprint']) throw new RetentionError('ERR_CLI_USAGE', 'use either --second-fingerprint or --no-second-fingerprint', 400);
+    if (flags['second-fingerprint'] !== undefined) target.secondHostKey = pinFlag('second-fingerprint', flags['second-fingerprint']);
+    if (flags['no-second-fingerprint']) delete target.secondHostKey;
   }
 
   if (flags.gzip && flags['no-gzip']) throw new RetentionError('ERR_CLI_USAGE', 'use either --gzip or --no-gzip', 400);

@@ -77,15 +77,17 @@ export function parseHostKeyPin(text: string): HostKeyPin {
 
 /**
  * The handshakes to try, each as the host-key algorithms to offer (`undefined`: ssh2's defaults), so that the server
- * presents a pinned key if it has one: one handshake for the pins' own types when every pin has a type; otherwise the
- * default handshake first, then one per other key family (ed25519, ECDSA, RSA).
+ * presents a pinned key if it has one: when every pin has a type, one handshake per pinned type, in pin order (a
+ * server offered several types presents the first, so two pins of different types need two handshakes); otherwise
+ * the default handshake first, then one per other key family (ed25519, ECDSA, RSA).
  *
  * @example
  * hostKeyHandshakes([{ fingerprint, type: 'ssh-rsa' }]); // [['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]
  */
 export function hostKeyHandshakes(pins: readonly HostKeyPin[]): (string[] | undefined)[] {
   if (pins.length > 0 && pins.every((pin) => pin.type !== undefined)) {
-    return [[...new Set(pins.flatMap((pin) => hostKeyAlgorithmsOf(pin.type as HostKeyType)))]];
+    const types = [...new Set(pins.map((pin) => pin.type as HostKeyType))];
+    return types.map((type) => hostKeyAlgorithmsOf(type));
   }
   return [undefined, ...KEY_FAMILIES.map((family) => [...family])];
 }

@@ -34,6 +34,8 @@ export interface SftpServerFacts {
 export interface SftpServer extends SftpServerFacts {
   /** The host public key line (`ssh-ed25519 AAAA... comment`, or `ssh-rsa AAAA...` with `hostKeyType: 'rsa'`). */
   hostPublicKey: string;
+  /** Every host key the server has: the first one, then those of `extraHostKeyTypes`, with their key types. */
+  hostKeys: Array<{ type: 'ssh-ed25519' | 'ssh-rsa' | 'ecdsa-sha2-nistp256'; fingerprint: string }>;
   /**
    * How the client names {@link SftpServerFacts.root}: `/` (chrooted, the default), `/home` (password mode's jail),
    * or `root` itself (an external `sftpServerPath`, which runs without a chroot).
@@ -73,6 +75,11 @@ export interface SftpServerOptions {
    * the RSA key's fingerprint (sshd then offers `rsa-sha2-512` and `rsa-sha2-256`). Default: `'ed25519'`.
    */
   hostKeyType?: 'ed25519' | 'rsa';
+  /**
+   * More host keys of other types, for a server with several (most servers have ed25519, ECDSA and RSA keys, and
+   * offer the one the client prefers). Default: none.
+   */
+  extraHostKeyTypes?: ReadonlyArray<'ed25519' | 'rsa' | 'ecdsa'>;
   /**
    * Serve SFTP with this external binary (`Subsystem sftp <path>`, e.g. Debian's `/usr/libexec/gesftpserver` or
    * `/usr/lib/openssh/sftp-server`) instead of sshd's `internal-sftp`. The binary is not inside a jail, so this mode
@@ -121,9 +128,23 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
   await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'retention-test-client', '-f', clientKeyPath]);
   const hostPublicKey = (await readFile(`${hostKeyPath}.pub`, 'utf8')).trim();
   const clientPrivateKey = await readFile(clientKeyPath, 'utf8');
-  const fingerprintLine = (await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKeyPath}.pub`])).stdout;
-  const hostKeyFingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(fingerprintLine)?.[0];
-  if (!hostKeyFingerprint) throw new Error(`could not read the host key fingerprint from "${fingerprintLine}"`);
+  const fingerprintOf = async (path: string): Promise<string> => {
+    const line = (await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${path}.pub`])).stdout;
+    const fingerprint = /SHA256:[A-Za-z0-9+/]+/.exec(line)?.[0];
+    if (!fingerprint) throw new Error(`could not read the host key fingerprint from "${line}"`);
+    return fingerprint;
+  };
+  const keyTypeName = { ed25519: 'ssh-ed25519', rsa: 'ssh-rsa', ecdsa: 'ecdsa-sha2-nistp256' } as const;
+  const hostKeyFingerprint = await fingerprintOf(hostKeyPath);
+  const hostKeyPaths = [hostKeyPath];
+  const hostKeys: SftpServer['hostKeys'] = [{ type: keyTypeName[hostKeyType], fingerprint: hostKeyFingerprint }];
+  for (const extra of options.extraHostKeyTypes ?? []) {
+    if (extra === hostKeyType) continue;
+    const path = join(dir, `ssh_host_${extra}_key`);
+    await execFileAsync('ssh-keygen', ['-q', '-t', extra, ...(extra === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', 'retention-test-host', '-f', path]);
+    hostKeyPaths.push(path);
+    hostKeys.push({ type: keyTypeName[extra], fingerprint: await fingerprintOf(path) });
+  }
 
   const authorizedKeys = join(dir, 'authorized_keys');
   await writeFile(authorizedKeys, await readFile(`${clientKeyPath}.pub`, 'utf8'), { mode: 0o644 });
@@ -177,7 +198,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
     [
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
-      `HostKey ${hostKeyPath}`,
+      ...hostKeyPaths.map((path) => `HostKey ${path}`),
       `PidFile ${pidFile}`,
       `AuthorizedKeysFile ${authorizedKeys}`,
       'PubkeyAuthentication yes',
@@ -269,6 +290,7 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
     clientPrivateKey,
     hostKeyFingerprint,
     hostPublicKey,
+    hostKeys,
     password,
     get running() {
       return isRunning();

@@ -125,11 +125,23 @@ describe('retention tenant …', () => {
     expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '3'])).code).toBe(0);
   });
 
+  it('pins the host key with its type from an ssh-keygen line, and a second key during a rotation (issue 11.4)', async () => {
+    const fp = sftp.hostKeyFingerprint;
+    const other = `SHA256:${'C'.repeat(43)}`;
+    const stored = async () => ((await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' }))?.value as { target: Record<string, unknown> }).target;
+    expect((await cli(['tenant', 'set', 'cli-acme', '--fingerprint', `256 ${fp} root@sftp (ED25519)`, '--second-fingerprint', `ssh-rsa ${other}`])).code).toBe(0);
+    expect(await stored()).toMatchObject({ hostKeyFingerprint: fp, hostKeyType: 'ssh-ed25519', secondHostKey: { fingerprint: other, type: 'ssh-rsa' } });
+    expect((await cli(['tenant', 'set', 'cli-acme', '--fingerprint', fp, '--no-second-fingerprint'])).code).toBe(0);
+    const target = await stored();
+    expect(target.hostKeyFingerprint).toBe(fp);
+    expect(target).not.toHaveProperty('hostKeyType');
+    expect(target).not.toHaveProperty('secondHostKey');
+  });
+
   it.each([
     [['--cron', '99 * * * *'], 'schedule.cron'],
     [['--timezone', 'Nowhere/City'], 'schedule.timezone'],
     [['--types', 'emails'], 'dataTypes'],
-    [['--fingerprint', 'MD5:00'], 'target.hostKeyFingerprint'],
     [['--mode', 'sometimes'], 'mode'],
     [['--pause-after-failures', '51'], 'schedule.pauseAfterFailures'],
   ])('refuses tenant set %j naming %s', async (flags, field) => {
@@ -144,6 +156,8 @@ describe('retention tenant …', () => {
     [['tenant', 'set', 'cli-acme', '--pause-after-failures', 'three']],
     [['tenant', 'set', 'cli-acme', '--password-file', '/does/not/exist']],
     [['tenant', 'set', 'cli-acme', '--unknown-flag']],
+    [['tenant', 'set', 'cli-acme', '--fingerprint', 'MD5:00']],
+    [['tenant', 'set', 'cli-acme', '--second-fingerprint', 'SHA256:short']],
     [['backfill', 'cli-acme', '--from', 'yesterday', '--to', '2026-11-02']],
     [['backfill', 'cli-acme', '--from', '2026-11-03', '--to', '2026-11-02']],
     [['backfill', 'cli-acme', '--from', '2026-11-01', '--to', '2026-11-02', '--types', 'faxes']],
