@@ -33,6 +33,7 @@ import { ArchiveDatabases, archiveDatabaseName, cachedSettingsLookup } from '../
 import { ArchiveImportsStore } from '../src/store/archive/archive-imports-store.js';
 import { ArchiveStore } from '../src/store/archive/archive-store.js';
 import { createControlPlane, ensureControlPlaneIndexes } from '../src/store/control-plane.js';
+import { testDestinations } from '../test/support/destinations.js';
 import { cleanupPrefix, uniqueName } from '../test/support/redis.js';
 import { SEED_SHARES, seedArchive } from './portal-archive-seed.js';
 import type { LoadOptions, LoadResult } from './portal-load.js';
@@ -195,7 +196,7 @@ try {
   console.log(`archive: ${fmt(total)} records (${Object.entries(seeded.records).map(([type, n]) => `${fmt(n)} ${type}`).join(', ')}; ${fmt(seeded.messages)} transcript messages) with the production indexes, seeded with insertMany in ${seeded.seconds.toFixed(1)} s = ${fmt(total / seeded.seconds)} records/s`);
 
   // As the portal process does: where the archive lives is looked up at most every 5 s.
-  const archives = new ArchiveDatabases({ client: mongo, prefix: archivePrefix, keyring, settings: cachedSettingsLookup(settings, { ttlMs: 5_000 }) });
+  const archives = new ArchiveDatabases({ client: mongo, prefix: archivePrefix, keyring, settings: cachedSettingsLookup(settings, { ttlMs: 5_000 }), network: testDestinations().network });
   const options: PortalOptions = {
     publicUrl: `https://${PUBLIC_HOST}`,
     defaultTenant: undefined,

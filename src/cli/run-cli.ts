@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { verifyDrop, type DropVerificationReport } from '../archive/verify-drop.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { needsReseal, resealSecret, sealSecret } from '../crypto/secret-box.js';
+import { needsReseal, openSecret, resealSecret, sealSecret } from '../crypto/secret-box.js';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { openImportDeps } from '../import/open-import-deps.js';
@@ -11,6 +11,7 @@ import { rebuildArchive } from '../import/rebuild-archive.js';
 import { purgeTenantArchive } from '../import/archive-maintenance.js';
 import { createImportQueues, enqueueImport } from '../queue/import-queues.js';
 import { LocalDirectoryTarget } from '../delivery/local-directory-target.js';
+import { parseHostKeyPin, type HostKeyPin } from '../delivery/host-key-pin.js';
 import { SftpTarget } from '../delivery/sftp-target.js';
 import type { Target } from '../delivery/target.js';
 import { RetentionError } from '../errors.js';
@@ -52,7 +53,8 @@ Tenants
       --source http --base-url URL --token-file FILE [--page-size N]
       --target local --directory /abs/path
       --target sftp --host H [--port 22] --username U (--password-file F | --private-key-file F [--passphrase-file F])
-                    --fingerprint SHA256:... [--root /drop]
+                    --fingerprint "SHA256:..." | "ssh-rsa SHA256:..." | an ssh-keygen -l line (pins the key's type too)
+                    [--second-fingerprint ... | --no-second-fingerprint] (a second key during a rotation) [--root /drop]
       --format json|ndjson  --gzip | --no-gzip  --max-records N  --max-bytes N
 ${TENANT_ALLOWLIST_USAGE}
 
@@ -226,7 +228,11 @@ async function tenantCommand(args: readonly string[], io: CliIo, services: CliSe
       return sealSecret(keyring, plaintext, secretContext(id, field as Parameters<typeof secretContext>[1]));
     };
     const next = applySettingsFlags(current?.value as Record<string, unknown> | undefined, values as SettingsFlags, readSecret, seal);
-    await assertDestinationsAllowed(destinationPolicyFromConfig(services.config), parseRetentionSettings(next));
+    const parsed = parseRetentionSettings(next);
+    // The archive URI the settings keep (sealed) is a destination too: checked opened, never printed.
+    const sealedUri = parsed.archiveMongoUri;
+    const opened = sealedUri === undefined ? {} : { archiveMongoUri: openSecret((keyring ??= services.keyring()), sealedUri, secretContext(id, 'archiveMongoUri')) };
+    await assertDestinationsAllowed(destinationPolicyFromConfig(services.config), parsed, opened);
     const saved = await cp.settings.putRetention(id, next, { actor: 'cli', ...(current ? { expectedVersion: current.version } : {}), now: io.now() });
     const schedule = await syncTenantSchedule(services.queues().runs, id, saved.value);
     await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'settings.changed', outcome: 'success', target: 'retention', details: { version: saved.version, schedule } });
@@ -314,11 +320,18 @@ function targetForVerify(location: string, values: { fingerprint?: string; 'priv
   const privateKey = secret(values['private-key-file']);
   const password = secret(values['password-file']);
   if (privateKey === undefined && password === undefined) throw usage('verifying over SFTP needs --private-key-file or --password-file');
+  let pin: HostKeyPin;
+  try {
+    pin = parseHostKeyPin(values.fingerprint);
+  } catch (err) {
+    throw usage(`--fingerprint: ${err instanceof Error ? err.message : String(err)}`);
+  }
   return new SftpTarget({
     host: url.hostname,
     port: url.port ? Number(url.port) : 22,
     username: decodeURIComponent(url.username),
-    hostKeyFingerprint: values.fingerprint,
+    hostKeyFingerprint: pin.fingerprint,
+    ...(pin.type !== undefined ? { hostKeyType: pin.type } : {}),
     root: decodeURIComponent(url.pathname) || '/',
     network: NetworkPolicy.allowingEverything(),
     ...(privateKey !== undefined ? { privateKey } : {}),

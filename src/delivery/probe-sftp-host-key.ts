@@ -1,7 +1,8 @@
-import { Client } from 'ssh2';
+import { Client, type ConnectConfig } from 'ssh2';
 import { RetentionError } from '../errors.js';
 import { NetworkPolicy } from '../network/network-policy.js';
 import { hostKeyFingerprint } from './host-key-fingerprint.js';
+import { hostKeyFamilyOf, hostKeyHandshakes, hostKeyTypeOf } from './host-key-pin.js';
 import { toSftpConnectError } from './sftp-connect-error.js';
 
 export interface ProbeSftpHostKeyOptions {
@@ -30,6 +31,41 @@ export interface ProbeSftpHostKeyOptions {
  * const fingerprint = await probeSftpHostKey({ host: 'sftp.example.com', port: 22 });
  */
 export async function probeSftpHostKey(options: ProbeSftpHostKeyOptions): Promise<string> {
+  return (await probeOneHostKey(options, undefined)).fingerprint;
+}
+
+/** A host key a server presented: its type and fingerprint. */
+export interface ProbedHostKey {
+  type: string | undefined;
+  fingerprint: string;
+}
+
+/**
+ * Every host key an SSH server has, one handshake per key family (ed25519, ECDSA, RSA), without authenticating: for
+ * the portal's *Test connection*, so an administrator can pin the key their server shows whatever its type. Errors as
+ * {@link probeSftpHostKey}; a family the server has no key of is skipped.
+ *
+ * @example
+ * const keys = await probeSftpHostKeys({ host: 'sftp.example.com' }); // [{ type: 'ssh-ed25519', fingerprint: 'SHA256:…' }, …]
+ */
+export async function probeSftpHostKeys(options: ProbeSftpHostKeyOptions): Promise<ProbedHostKey[]> {
+  const first = await probeOneHostKey(options, undefined);
+  const keys: ProbedHostKey[] = [first];
+  const seen = new Set([hostKeyFamilyOf(first.type)]);
+  for (const algorithms of hostKeyHandshakes([])) {
+    if (algorithms === undefined || seen.has(hostKeyFamilyOf(algorithms[0]))) continue;
+    seen.add(hostKeyFamilyOf(algorithms[0]));
+    try {
+      const key = await probeOneHostKey(options, algorithms);
+      if (!keys.some((k) => k.fingerprint === key.fingerprint)) keys.push(key);
+    } catch (err) {
+      if (err instanceof RetentionError && err.code === 'ERR_DESTINATION_NOT_ALLOWED') throw err;
+    }
+  }
+  return keys;
+}
+
+async function probeOneHostKey(options: ProbeSftpHostKeyOptions, algorithms: string[] | undefined): Promise<ProbedHostKey> {
   const port = options.port ?? 22;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const endpoint = { host: options.host, port };
@@ -39,17 +75,17 @@ export async function probeSftpHostKey(options: ProbeSftpHostKeyOptions): Promis
   } catch (err) {
     throw toSftpConnectError(err, endpoint);
   }
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<ProbedHostKey>((resolve, reject) => {
     const client = new Client();
-    let fingerprint: string | undefined;
+    let fingerprint: ProbedHostKey | undefined;
     let settled = false;
-    const finish = (outcome: string | RetentionError): void => {
+    const finish = (outcome: ProbedHostKey | RetentionError): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       client.destroy();
-      if (typeof outcome === 'string') resolve(outcome);
-      else reject(outcome);
+      if (outcome instanceof RetentionError) reject(outcome);
+      else resolve(outcome);
     };
     const timer = setTimeout(() => {
       finish(new RetentionError('ERR_TARGET_TIMEOUT', `SFTP server ${options.host}:${port} did not show its host key within ${timeoutMs} ms; check the host and port, then try again`, 504));
@@ -64,9 +100,11 @@ export async function probeSftpHostKey(options: ProbeSftpHostKeyOptions): Promis
         port,
         username: 'retention-host-key-probe',
         readyTimeout: timeoutMs,
+        ...(algorithms !== undefined ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> } } : {}),
         hostVerifier: (key: Buffer): boolean => {
-          fingerprint = hostKeyFingerprint(key);
-          setImmediate(() => finish(fingerprint as string));
+          const presented = { type: hostKeyTypeOf(key), fingerprint: hostKeyFingerprint(key) };
+          fingerprint = presented;
+          setImmediate(() => finish(presented));
           return false;
         },
       });

@@ -7,6 +7,10 @@ import { RetentionError } from '../errors.js';
  */
 export const PERMANENT_IMPORT_ERROR_CODES: ReadonlySet<string> = new Set([
   'ERR_IMPORT_CHECKSUM_MISMATCH',
+  // The operator's destination policy refuses the tenant's target or archive: nothing changes until the settings do.
+  'ERR_DESTINATION_NOT_ALLOWED',
+  'ERR_LOCAL_TARGET_DISABLED',
+  'ERR_LOCAL_TARGET_OUTSIDE_BASE',
   'ERR_IMPORT_SIZE_MISMATCH',
   'ERR_IMPORT_FILE_MISSING',
   'ERR_IMPORT_FILE_UNREADABLE',

@@ -21,7 +21,7 @@ export interface ImportDepsInput {
   /** Archive database of a tenant without its own URI: this prefix and the tenant id. */
   archiveDbPrefix: string;
   keyring: Keyring;
-  /** Where tenants' targets may be read from: the operator's network policy and local-target base. */
+  /** Where tenants' targets may be read from and their own archive MongoDB URIs lead: the operator's network policy and local-target base. */
   destinations: DestinationPolicy;
   logger: Logger;
   spoolDir: string;
@@ -43,6 +43,7 @@ export async function buildImportDeps(input: ImportDepsInput): Promise<ImportDep
     prefix: input.archiveDbPrefix,
     keyring,
     settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
+    network: input.destinations.network,
   });
   const deps = {
     controlPlane,

@@ -67,12 +67,15 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
   queueRedis.on('error', (err: unknown) => logger.warn({ err }, 'Redis (queues) connection error'));
   const exportQueues = createExportQueues(queueRedis, config.queuePrefix);
   const importQueues = createImportQueues(queueRedis, config.queuePrefix);
+  const destinations = destinationPolicyFromConfig(config);
   const archives = new ArchiveDatabases({
     client: mongo,
     prefix: config.mongodbArchiveDbPrefix,
     keyring,
     // The portal only reads the archive: where a tenant's archive lives is looked up at most every 5 s.
     settings: cachedSettingsLookup(async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value, { ttlMs: ARCHIVE_LOCATION_CACHE_MS }),
+    // A tenant's own archive URI stays within the operator's destination policy, as its other settings do.
+    network: destinations.network,
   });
   const resultExports = new ResultExportsStore(db);
   await resultExports.ensureIndexes();
@@ -95,7 +98,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     importQueues,
     resultsExport,
     resultsExportQueue: resultExportQueue,
-    destinations: destinationPolicyFromConfig(config),
+    destinations,
     pingMongo: async () => void (await db.command({ ping: 1 })),
   });
   const server: Server = await new Promise((resolve, reject) => {

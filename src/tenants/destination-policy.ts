@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { resolveLocalTargetDirectory } from '../delivery/local-target-base.js';
 import { RetentionError } from '../errors.js';
+import { archiveUriRefusal } from '../network/mongodb-uri-destinations.js';
 import { DESTINATION_NOT_ALLOWED, NetworkPolicy, type HostResolver } from '../network/network-policy.js';
 import type { SourceSettings, TargetSettings } from './retention-settings.js';
 
@@ -9,7 +10,7 @@ import type { SourceSettings, TargetSettings } from './retention-settings.js';
  * composition root and handed to the source and target factories, the settings pages and the CLI.
  */
 export interface DestinationPolicy {
-  /** Network destinations (http source, SFTP target, the portal's connection test): public unless allowlisted. */
+  /** Network destinations (http source, SFTP target, own archive MongoDB, the portal's connection test): public unless allowlisted. */
   network: NetworkPolicy;
   /** `LOCAL_TARGET_BASE_DIR`: local-directory targets must lie below it; `undefined` refuses every local target. */
   localTargetBaseDir: string | undefined;
@@ -33,7 +34,7 @@ export function destinationPolicyFromConfig(
 
 /** A destination of the settings that the policy refuses, by the settings field that names it. */
 export interface DestinationProblem {
-  field: 'source.baseUrl' | 'target.host' | 'target.directory';
+  field: 'source.baseUrl' | 'target.host' | 'target.directory' | 'archiveMongoUri';
   /** `ERR_DESTINATION_NOT_ALLOWED`, `ERR_LOCAL_TARGET_DISABLED` or `ERR_LOCAL_TARGET_OUTSIDE_BASE`. */
   code: string;
   message: string;
@@ -51,16 +52,28 @@ async function refusalOf(check: () => Promise<unknown>, codes: readonly string[]
   }
 }
 
+/** Secrets of the settings that name destinations, opened: the settings keep them sealed. */
+export interface OpenedDestinationSecrets {
+  /** The plain text of `archiveMongoUri`, when the settings hold one. */
+  archiveMongoUri?: string;
+}
+
 /**
- * The destinations of `settings` the policy refuses, checked as a save checks them: the http source's host and the
- * SFTP host are resolved and every address checked (a name that does not resolve now passes, since the worker checks
- * again at every connection), and a local directory must lie in `LOCAL_TARGET_BASE_DIR` by its real path.
+ * The destinations of `settings` the policy refuses, checked as a save checks them: the http source's host, the
+ * SFTP host and every host of the tenant's own archive MongoDB URI (seed list, `mongodb+srv://` name, `proxyHost`;
+ * passed opened in `secrets`) are resolved and every address checked (a name that does not resolve now passes, since
+ * the worker checks again at every connection), and a local directory must lie in `LOCAL_TARGET_BASE_DIR` by its real
+ * path. No message quotes the archive URI or its credentials, only the host refused.
  *
  * @example
- * const problems = await findDestinationProblems(destinations, settings);
+ * const problems = await findDestinationProblems(destinations, settings, { archiveMongoUri: openedUri });
  * if (problems.length > 0) return refuse(problems);
  */
-export async function findDestinationProblems(policy: DestinationPolicy, settings: { source: SourceSettings; target: TargetSettings }): Promise<DestinationProblem[]> {
+export async function findDestinationProblems(
+  policy: DestinationPolicy,
+  settings: { source: SourceSettings; target: TargetSettings },
+  secrets: OpenedDestinationSecrets = {},
+): Promise<DestinationProblem[]> {
   const { source, target } = settings;
   const checks: Promise<DestinationProblem | undefined>[] = [];
   const add = (field: DestinationProblem['field'], check: () => Promise<unknown>, codes: readonly string[]) =>
@@ -70,6 +83,17 @@ export async function findDestinationProblems(policy: DestinationPolicy, setting
   if (target.kind === 'local') {
     add('target.directory', () => resolveLocalTargetDirectory(policy.localTargetBaseDir, target.directory), ['ERR_LOCAL_TARGET_DISABLED', 'ERR_LOCAL_TARGET_OUTSIDE_BASE']);
   }
+  const archiveUri = secrets.archiveMongoUri;
+  if (archiveUri !== undefined) {
+    add(
+      'archiveMongoUri',
+      async () => {
+        const refusal = await archiveUriRefusal(policy.network, archiveUri);
+        if (refusal) throw refusal;
+      },
+      [DESTINATION_NOT_ALLOWED],
+    );
+  }
   return (await Promise.all(checks)).filter((problem): problem is DestinationProblem => problem !== undefined);
 }
 
@@ -78,9 +102,13 @@ export async function findDestinationProblems(policy: DestinationPolicy, setting
  * `ERR_LOCAL_TARGET_DISABLED` or `ERR_LOCAL_TARGET_OUTSIDE_BASE`, status 400.
  *
  * @example
- * await assertDestinationsAllowed(destinations, parseRetentionSettings(input));
+ * await assertDestinationsAllowed(destinations, parseRetentionSettings(input), { archiveMongoUri: openedUri });
  */
-export async function assertDestinationsAllowed(policy: DestinationPolicy, settings: { source: SourceSettings; target: TargetSettings }): Promise<void> {
-  const [first] = await findDestinationProblems(policy, settings);
+export async function assertDestinationsAllowed(
+  policy: DestinationPolicy,
+  settings: { source: SourceSettings; target: TargetSettings },
+  secrets: OpenedDestinationSecrets = {},
+): Promise<void> {
+  const [first] = await findDestinationProblems(policy, settings, secrets);
   if (first !== undefined) throw new RetentionError(first.code, `${first.field}: ${first.message}`, 400);
 }

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Principal } from '../../access/principal.js';
 import { principalOf } from '../../access/principal.js';
 import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
-import { sealSecret } from '../../crypto/secret-box.js';
+import { openSecret, sealSecret } from '../../crypto/secret-box.js';
 import { probeSftpHostKey } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
 import { DESTINATION_NOT_ALLOWED, NetworkPolicy } from '../../network/network-policy.js';
@@ -10,7 +10,7 @@ import { RECORD_TYPES } from '../../records/record-type.js';
 import { enqueueRebuild, rebuildStatus, type RebuildRequest, type RebuildStatus } from '../../queue/import-queues.js';
 import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
 import type { VersionedSettings } from '../../store/settings-store.js';
-import { findDestinationProblems, type DestinationPolicy } from '../../tenants/destination-policy.js';
+import { findDestinationProblems, type DestinationPolicy, type OpenedDestinationSecrets } from '../../tenants/destination-policy.js';
 import { nextRunTimes, retentionSettingsSchema, type RetentionSettings } from '../../tenants/retention-settings.js';
 import { secretContext } from '../../tenants/secret-context.js';
 import type { User } from '../../store/users-store.js';
@@ -209,9 +209,10 @@ function upcomingRuns(cron: string, timezone: string, now: Date): string[] {
  * online mode queues a rebuild of the archive from the drops; "Rebuild" queues one on demand
  * (`archive.rebuild-requested`), and the section shows whether one is queued or running and how the last one ended.
  * "Test connection" probes the SFTP host and shows its host-key fingerprint, and whether it matches the pinned one.
- * Both stay within the operator's destination policy: a source URL or SFTP host that is or resolves to a non-public
- * address, or a local directory outside `LOCAL_TARGET_BASE_DIR`, is refused at save (an error on its field, nothing
- * saved), and *Test connection* refuses such a host before connecting (400), so it cannot probe the operator's network.
+ * Both stay within the operator's destination policy: a source URL, SFTP host or host of the archive MongoDB URI
+ * that is or resolves to a non-public address, or a local directory outside `LOCAL_TARGET_BASE_DIR`, is refused at
+ * save (an error on its field, nothing saved, audited without the URI), and *Test connection* refuses such a host
+ * before connecting (400), so it cannot probe the operator's network.
  */
 export function retentionSettingsRoutes(services: PortalServices): Router {
   const router = Router();
@@ -293,7 +294,10 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       const key = issue.path.filter((part) => typeof part === 'string').join('.') || 'settings';
       (fieldErrors[key] ??= []).push(issue.message);
     }
-    const refused = checked.success && Object.keys(fieldErrors).length === 0 ? await findDestinationProblems(destinations, checked.data) : [];
+    // The archive URI the settings will hold (typed just now, or the stored one kept) is checked opened.
+    const sealedUri = archive.archiveMongoUri;
+    const opened = (): OpenedDestinationSecrets => (sealedUri === undefined ? {} : { archiveMongoUri: openSecret(services.deps.keyring, sealedUri, secretContext(tenantId, 'archiveMongoUri')) });
+    const refused = checked.success && Object.keys(fieldErrors).length === 0 ? await findDestinationProblems(destinations, checked.data, opened()) : [];
     for (const problem of refused) (fieldErrors[problem.field] ??= []).push(`${problem.message} (${problem.code})`);
     if (Object.keys(fieldErrors).length > 0) {
       const reason = refused[0]?.code ?? 'ERR_SETTINGS_INVALID';

@@ -3,6 +3,8 @@ import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import type { Keyring } from '../../crypto/keyring.js';
 import { openSecret } from '../../crypto/secret-box.js';
 import { RetentionError } from '../../errors.js';
+import { ARCHIVE_MONGODB, archiveUriRefusal, mongoDestinationRefusalOf, serverAddressRefusal } from '../../network/mongodb-uri-destinations.js';
+import { NetworkPolicy } from '../../network/network-policy.js';
 import type { RetentionSettings } from '../../tenants/retention-settings.js';
 import { secretContext } from '../../tenants/secret-context.js';
 import { assertTenantId } from '../../tenants/tenant-id.js';
@@ -65,6 +67,22 @@ export interface ArchiveDatabasesOptions {
   settings: ArchiveSettingsLookup;
   /** Options of the clients opened for tenants with their own URI (tests shorten the timeouts). */
   clientOptions?: MongoClientOptions;
+  /**
+   * Where a tenant's own `archiveMongoUri` may lead (the operator's `ALLOWED_PRIVATE_DESTINATIONS`). The shared
+   * `client` is the operator's own and is not checked. @default public addresses only
+   */
+  network?: NetworkPolicy;
+}
+
+/** Set once a tenant's own client was found to lead where the policy refuses. */
+interface Refusal {
+  refusal?: RetentionError;
+}
+
+/** A client opened for a tenant's own URI. */
+interface OwnClient {
+  client: Promise<MongoClient>;
+  guard: Refusal;
 }
 
 /**
@@ -72,15 +90,26 @@ export interface ArchiveDatabasesOptions {
  * tenant's own sealed `archiveMongoUri` (its path's database, else `<prefix><tenant>`). Clients for own URIs are
  * opened once and reused; {@link close} ends them.
  *
+ * A tenant's own URI is a destination the tenant chose, so it stays within the operator's network policy: before
+ * connecting, every host of the URI (seed list, `mongodb+srv://` name, `proxyHost`) is checked, and the client
+ * connects through the policy's `lookup`, so every host name the driver connects to (SRV results and replica-set
+ * members it discovers included) resolves to checked addresses only; a server it opens at an address the policy
+ * refuses (a member another server reported) closes the client. Any of these fails with `ERR_DESTINATION_NOT_ALLOWED`
+ * (permanent for jobs), unwrapped from the driver's server-selection error; a client refused after it connected
+ * stays refused until the URI changes.
+ *
  * @example
  * const archives = new ArchiveDatabases({ client, prefix: config.mongodbArchiveDbPrefix, keyring,
  *   settings: async (t) => (await controlPlane.settings.getRetention(t))?.value });
  * const db = await archives.forTenant('acme');
  */
 export class ArchiveDatabases {
-  private readonly own = new Map<string, Promise<MongoClient>>();
+  private readonly own = new Map<string, OwnClient>();
+  private readonly network: NetworkPolicy;
 
-  constructor(private readonly options: ArchiveDatabasesOptions) {}
+  constructor(private readonly options: ArchiveDatabasesOptions) {
+    this.network = options.network ?? new NetworkPolicy();
+  }
 
   /** The tenant's archive database. */
   async forTenant(tenantId: string): Promise<Db> {
@@ -93,13 +122,18 @@ export class ArchiveDatabases {
     }
     const uri = openSecret(this.options.keyring, sealed, secretContext(tenant, 'archiveMongoUri'));
     const key = `${tenant}\n${createHash('sha256').update(uri).digest('hex')}`;
-    let client = this.own.get(key);
-    if (!client) {
-      client = MongoClient.connect(uri, { serverSelectionTimeoutMS: 10_000, ...this.options.clientOptions });
-      client.catch(() => this.own.delete(key));
-      this.own.set(key, client);
+    let own = this.own.get(key);
+    if (!own) {
+      const guard: Refusal = {};
+      const opening: OwnClient = { client: this.connectOwn(uri, guard), guard };
+      opening.client.catch(() => {
+        if (this.own.get(key) === opening) this.own.delete(key);
+      });
+      this.own.set(key, opening);
+      own = opening;
     }
-    const connected = await client;
+    const connected = await own.client;
+    if (own.guard.refusal) throw own.guard.refusal;
     const pathDb = databaseOfUri(uri);
     return connected.db(pathDb ?? archiveDatabaseName(this.options.prefix, tenant));
   }
@@ -108,7 +142,29 @@ export class ArchiveDatabases {
   async close(): Promise<void> {
     const clients = [...this.own.values()];
     this.own.clear();
-    await Promise.all(clients.map(async (client) => (await client.catch(() => undefined))?.close()));
+    await Promise.all(clients.map(async (own) => (await own.client.catch(() => undefined))?.close()));
+  }
+
+  /** Connects to a tenant's own URI within the network policy (see the class). */
+  private async connectOwn(uri: string, own: Refusal): Promise<MongoClient> {
+    const refused = await archiveUriRefusal(this.network, uri);
+    if (refused) throw refused;
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, ...this.options.clientOptions, lookup: this.network.socketLookup(ARCHIVE_MONGODB) });
+    // Sockets skip `lookup` for a host written as an address: a server the driver opens at one is checked here. The
+    // driver has started its connection when the event arrives, so this closes the client rather than preventing it.
+    client.on('serverOpening', (event) => {
+      const refusal = own.refusal === undefined ? serverAddressRefusal(this.network, event.address) : undefined;
+      if (refusal === undefined) return;
+      own.refusal = refusal;
+      client.close().catch(() => undefined);
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw own.refusal ?? mongoDestinationRefusalOf(err) ?? err;
+    }
+    return client;
   }
 }
 

@@ -48,6 +48,7 @@ beforeAll(async () => {
     keyring: harness.keyring,
     settings: async (tenantId) => (await harness.controlPlane.settings.getRetention(tenantId))?.value,
     clientOptions: { serverSelectionTimeoutMS: 400, connectTimeoutMS: 400, socketTimeoutMS: 2_000 },
+    network: testDestinations().network,
   });
   deps = {
     controlPlane: harness.controlPlane,

@@ -3,12 +3,14 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sealSecret } from '../../../src/crypto/secret-box.js';
 import { parseDestinationAllowlist } from '../../../src/network/destination-allowlist.js';
 import { NetworkPolicy, systemResolver } from '../../../src/network/network-policy.js';
 import type { UserCapability } from '../../../src/store/users-store.js';
+import { secretContext } from '../../../src/tenants/secret-context.js';
 import { staticResolver } from '../../support/destinations.js';
 import { uniqueName } from '../../support/redis.js';
-import { startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
+import { keyring, startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
 
 const FINGERPRINT = `SHA256:${'A'.repeat(43)}`;
 const sftp = inject('sftp');
@@ -157,5 +159,71 @@ describe('portal: retention settings may not steer the worker at the operator ne
     const res = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': 'sftp.lan', 'target.port': String(sftp.port), 'target.hostKeyFingerprint': '' }));
     expect(res.status).toBe(200);
     expect(res.text).toContain(sftp.hostKeyFingerprint);
+  });
+});
+
+describe('portal: the archive MongoDB URI may not lead to the operator network either (issue #10.6)', () => {
+  const PASSWORD = 'Arch1ve-S3cret';
+  const uriAt = (hosts: string, scheme = 'mongodb') => `${scheme}://archiver:${PASSWORD}@${hosts}/acme_archive`;
+  const onlineForm = (overrides: Record<string, string | string[]> = {}) => sftpForm({ mode: 'online', ...overrides });
+  /** The page as a reader sees it: quotes unescaped. */
+  const shown = (html: string) => html.replaceAll('&#34;', '"').replaceAll('&#39;', "'");
+
+  it.each<[string, string, string]>([
+    ['a loopback address', uriAt('127.0.0.1:27017'), '"127.0.0.1" is the loopback'],
+    ['localhost (resolved by the system)', uriAt('localhost:27017'), '"localhost" resolves to the loopback'],
+    ['the IPv6 loopback address', uriAt('[::1]:27017'), '"::1" is the loopback'],
+    ['a private 10.x address', uriAt('10.1.2.3:27017'), '"10.1.2.3" is a private network'],
+    ['a host list where only the second host is private', uriAt('public.test:27017,10.9.8.7:27018'), '"10.9.8.7" is a private network'],
+    ['a host name resolving to a private address', uriAt('internal.test:27017'), '"internal.test" resolves to a private network'],
+    ['a mongodb+srv:// name resolving to a private address', `mongodb+srv://archiver:${PASSWORD}@internal.test/acme_archive`, 'SRV name "internal.test" resolves to a private network'],
+  ])('refuses to save %s: 400 on the URI field, nothing saved, audited, the URI and its credentials never shown', async (_label, uri, what) => {
+    const { tenantId, client } = await configurer(h);
+    const res = await client.post('/settings/retention', onlineForm({ archiveMongoUri: uri }));
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('archiveMongoUri: ');
+    expect(shown(res.text)).toContain(`archive MongoDB ${what}`);
+    expect(res.text).toContain('ERR_DESTINATION_NOT_ALLOWED');
+    expect(res.text).toContain('ALLOWED_PRIVATE_DESTINATIONS');
+    expect(res.text).toContain('class="field-error"');
+    for (const secret of [PASSWORD, 'archiver', uri]) expect(shown(res.text)).not.toContain(secret);
+    expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
+    const audit = await h.controlPlane.audit.list(tenantId, { action: 'settings.change' });
+    expect(audit[0]).toMatchObject({ outcome: 'failure', details: { reason: 'ERR_DESTINATION_NOT_ALLOWED', fields: 'archiveMongoUri' } });
+    expect(JSON.stringify(audit)).not.toContain(PASSWORD);
+  });
+
+  it.each<[string, string]>([
+    ['public hosts', uriAt('public.test:27017,public.test:27018')],
+    ['a host name that does not resolve yet (the worker checks it when it connects)', uriAt('archive-not-yet-in-dns.test:27017')],
+    ['a private host the operator allowlisted by name', uriAt('sftp.lan:27017')],
+  ])('saves an archive URI with %s', async (_label, uri) => {
+    const { tenantId, client } = await configurer(h);
+    expect((await client.post('/settings/retention', onlineForm({ archiveMongoUri: uri }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri).toMatch(/^v1\./);
+  });
+
+  it('checks a stored archive URI again at every save (kept, it blocks the save; removed, the save goes through)', async () => {
+    const { tenantId, client } = await configurer(h);
+    await h.controlPlane.settings.putRetention(
+      tenantId,
+      {
+        mode: 'online',
+        dataTypes: ['chats'],
+        schedule: { cron: '0 2 * * *' },
+        source: { kind: 'demo', seed: 7 },
+        target: { kind: 'sftp', host: 'public.test', username: 'acme', password: sealSecret(keyring, 'stored-pw', secretContext(tenantId, 'target.password')), hostKeyFingerprint: FINGERPRINT, root: '/drops' },
+        archiveMongoUri: sealSecret(keyring, uriAt('10.4.4.4:27017'), secretContext(tenantId, 'archiveMongoUri')),
+      },
+      { actor: 'test' },
+    );
+    const kept = await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '' }));
+    expect(kept.status).toBe(400);
+    expect(kept.text).toContain('archiveMongoUri: ');
+    expect(shown(kept.text)).toContain('archive MongoDB "10.4.4.4" is a private network');
+    expect(kept.text).not.toContain(PASSWORD);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).version).toBe(1);
+    expect((await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '', clearSecrets: 'archiveMongoUri' }))).status).toBe(303);
+    expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri).toBeUndefined();
   });
 });

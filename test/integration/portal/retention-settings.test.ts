@@ -8,6 +8,7 @@ import type { UserCapability } from '../../../src/store/users-store.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
 import { dropTestDatabase, uniqueDbName } from '../../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
+import { testDestinations } from '../../support/destinations.js';
 import { keyring, startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
 
 const queueRedis = createTestRedis();
@@ -288,6 +289,10 @@ describe('portal: retention settings, online archive', () => {
     ['mongodb+srv://cluster.example.net:27017/acme', 'names exactly one host, without a port'],
     ['mongodb://db.example.com/acme.archive', 'a database name of letters, digits'],
     ['mongodb://db.example.com/acme?maxPoolSize=many', 'the MongoDB driver accepts'],
+    ['mongodb://db.example.com/acme?tls=true&tlsCAFile=/etc/ssl/private/operator.pem', 'names a file on the worker'],
+    ['mongodb://db.example.com/acme?tls=true&tlsCertificateKeyFile=/run/secrets/key.pem', 'names a file on the worker'],
+    ['mongodb://db.example.com/acme?authMechanism=MONGODB-AWS', 'own cloud or Kerberos identity'],
+    ['mongodb://db.example.com/acme?authMechanism=MONGODB-OIDC&authMechanismProperties=ENVIRONMENT:azure,TOKEN_RESOURCE:x', 'own cloud or Kerberos identity'],
   ])('refuses the archive URI %j with a message on its field, never shows it back and saves nothing', async (uri, message) => {
     const { tenantId, client } = await configurer();
     const res = await client.post('/settings/retention', onlineForm({ archiveMongoUri: uri, 'archiveRetentionDays.chats': '30' }));
@@ -353,7 +358,7 @@ describe('portal: retention settings, online archive', () => {
     mongoUrl.pathname = `/${dbName}`;
     expect((await client.post('/settings/retention', onlineForm({ archiveMongoUri: mongoUrl.toString() }))).status).toBe(303);
     const shared = await MongoClient.connect(inject('mongoUrl'));
-    const archives = new ArchiveDatabases({ client: shared, prefix: 'unused_', keyring, settings: async (id) => (await h.controlPlane.settings.getRetention(id))?.value });
+    const archives = new ArchiveDatabases({ client: shared, prefix: 'unused_', keyring, settings: async (id) => (await h.controlPlane.settings.getRetention(id))?.value, network: testDestinations().network });
     try {
       const db = await archives.forTenant(tenantId);
       expect(db.databaseName).toBe(dbName);

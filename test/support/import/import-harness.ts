@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { parseKeyring, type Keyring } from '../../../src/crypto/keyring.js';
 import { sealSecret } from '../../../src/crypto/secret-box.js';
 import { createTarget } from '../../../src/delivery/create-target.js';
+import type { NetworkPolicy } from '../../../src/network/network-policy.js';
 import type { ImportDeps } from '../../../src/import/import-manifest.js';
 import { ArchiveDatabases } from '../../../src/store/archive/archive-databases.js';
 import { ARCHIVE_COLLECTIONS } from '../../../src/store/archive/archive-documents.js';
@@ -42,8 +43,11 @@ export interface ImportHarness {
   close(): Promise<void>;
 }
 
-/** Builds an import test bed on the test MongoDB. */
-export async function createImportHarness(mongoUrl: string, overrides: { batchSize?: number; now?: () => Date; clientOptions?: MongoClientOptions } = {}): Promise<ImportHarness> {
+/** Builds an import test bed on the test MongoDB; tenants' own archive URIs within `network` (default: the test bed's, loopback allowed). */
+export async function createImportHarness(
+  mongoUrl: string,
+  overrides: { batchSize?: number; now?: () => Date; clientOptions?: MongoClientOptions; network?: NetworkPolicy } = {},
+): Promise<ImportHarness> {
   const client = await MongoClient.connect(mongoUrl);
   const controlName = uniqueDbName('import_cp');
   const controlDb = client.db(controlName);
@@ -57,6 +61,8 @@ export async function createImportHarness(mongoUrl: string, overrides: { batchSi
     keyring,
     settings: async (tenantId) => (await controlPlane.settings.getRetention(tenantId))?.value,
     ...(overrides.clientOptions ? { clientOptions: overrides.clientOptions } : {}),
+    // Tenants' own archive URIs lead to the test MongoDB on loopback, which the test bed allows.
+    network: overrides.network ?? testDestinations().network,
   });
   const dropRoot = await mkdtemp(join(tmpdir(), 'import-drop-'));
   const spoolDir = await mkdtemp(join(tmpdir(), 'import-spool-'));
