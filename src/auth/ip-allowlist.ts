@@ -1,4 +1,5 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
+import { formatIpAddress, parseIpAddress, type IpAddress } from '../network/ip-address.js';
 import { RetentionError } from '../errors.js';
 
 /** One allowed network: an address and a prefix length, host bits zero. */
@@ -25,58 +26,19 @@ export interface IpAllowlistProblem {
 /** At most this many entries per tenant. */
 export const MAX_IP_ALLOWLIST_ENTRIES = 500;
 
-interface IpAddress {
-  version: 4 | 6;
-  value: bigint;
-}
-
 const BITS = { 4: 32, 6: 128 } as const;
-const MAPPED_PREFIX = 0xffffn;
 
-function parseIpv4(text: string): bigint {
-  return text.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
-}
-
-function parseIpv6(text: string): bigint {
-  let head = text;
-  let tailV4: bigint | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (text.slice(lastColon + 1).includes('.')) {
-    tailV4 = parseIpv4(text.slice(lastColon + 1));
-    head = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const [left = '', right] = head.split('::');
-  const groupsOf = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  const leftGroups = groupsOf(left);
-  const rightGroups = right === undefined ? [] : groupsOf(right);
-  const zeros = right === undefined ? [] : Array.from({ length: 8 - leftGroups.length - rightGroups.length }, () => '0');
-  let value = [...leftGroups, ...zeros, ...rightGroups].reduce((acc, group) => (acc << 16n) | BigInt(parseInt(group, 16)), 0n);
-  if (tailV4 !== undefined) value = (value & ~0xffffffffn) | tailV4;
-  return value;
-}
-
-/** Parses an IPv4 or IPv6 address (no zone index); IPv4-mapped IPv6 (`::ffff:1.2.3.4`) comes back as IPv4. */
+/**
+ * Parses an IPv4 or IPv6 address as an allowlist or a client address: no zone index and no URL brackets;
+ * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) comes back as IPv4.
+ */
 function parseAddress(text: string): IpAddress | undefined {
-  if (isIPv4(text)) return { version: 4, value: parseIpv4(text) };
-  if (!isIPv6(text) || text.includes('%')) return undefined;
-  const value = parseIpv6(text);
-  if (value >> 32n === MAPPED_PREFIX) return { version: 4, value: value & 0xffffffffn };
-  return { version: 6, value };
+  if (text.includes('%') || text.startsWith('[')) return undefined;
+  return parseIpAddress(text);
 }
 
 function formatAddress(version: 4 | 6, value: bigint): string {
-  if (version === 4) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => (value >> BigInt((7 - i) * 16)) & 0xffffn);
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let start = 0; start < 8; start += 1) {
-    let length = 0;
-    while (start + length < 8 && groups[start + length] === 0n) length += 1;
-    if (length > bestLength) [bestStart, bestLength] = [start, length];
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+  return formatIpAddress({ version, value });
 }
 
 const mask = (version: 4 | 6, prefix: number): bigint => {
@@ -111,7 +73,7 @@ export function parseCidr(entry: string): IpRange {
   if (prefix > writtenBits) throw fail(`has prefix length /${prefix}; ${writtenAsV6 ? 'IPv6' : 'IPv4'} allows 0 to ${writtenBits}`);
   let address = raw;
   if (writtenAsV6 && raw.version === 4) {
-    if (prefix < 96) address = { version: 6, value: parseIpv6(addressText) };
+    if (prefix < 96) address = { version: 6, value: (0xffffn << 32n) | raw.value };
     else prefix -= 96;
   }
   const network = address.value & mask(address.version, prefix);
