@@ -63,7 +63,7 @@ async function run(gzip: boolean): Promise<void> {
       encoding: 'json',
       gzip,
       maxRecords: 50_000,
-      fileName: (part) => recordFileName({ type: 'chats', window, part, encoding: 'json', gzip }),
+      fileName: (part) => recordFileName({ type: 'chats', window, part, encoding: 'json', gzip, runId: 'bench' }),
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);

@@ -60,7 +60,7 @@ async function encodePhase(count: number, gzip: boolean, dir: string): Promise<P
     encoding: 'json',
     gzip,
     maxRecords: MAX_RECORDS_PER_FILE,
-    fileName: (part) => recordFileName({ type: 'call-logs', window, part, encoding: 'json', gzip }),
+    fileName: (part) => recordFileName({ type: 'call-logs', window, part, encoding: 'json', gzip, runId: 'bench' }),
   });
   const seconds = (performance.now() - started) / 1000;
   return { seconds, records: files.reduce((n, f) => n + f.records, 0), bytes: files.reduce((n, f) => n + f.bytes, 0), files: files.length, peakRssMb: peakRssMb() };

@@ -8,13 +8,24 @@ import { assertTenantId } from '../tenants/tenant-id.js';
  * The SFTP drop layout: where every file of a tenant's drop lives, relative to the target root.
  *
  * ```
- * <tenant>/<yyyy>/<mm>/<dd>/<type>/<type>-<from>-<to>-<part>.json[.gz]   (.ndjson[.gz] for NDJSON)
- * <tenant>/<yyyy>/<mm>/<dd>/rejected/<type>-<from>-<to>.json
+ * <tenant>/<yyyy>/<mm>/<dd>/<type>/<type>-<from>-<to>-<runId>-<part>.json[.gz]   (.ndjson[.gz] for NDJSON)
+ * <tenant>/<yyyy>/<mm>/<dd>/rejected/<type>-<from>-<to>-<runId>.json
  * <tenant>/<yyyy>/<mm>/<dd>/manifest-<runId>.json
  * ```
  * Dates are UTC: record and rejected files sit under the date of their window's `from`, a manifest under the date
  * of its run's window end. `<from>`/`<to>` are compact UTC instants (`20261123T170000Z`, or
  * `20261123T170000.250Z` when the instant has milliseconds). `<part>` is 1-based, four digits (`0001`).
+ *
+ * `<runId>` is the id of the run that wrote the file, the same as in its manifest's name, so history is never
+ * rewritten: a later run over a window already delivered (a backfill, the next scheduled run after a failed one, a
+ * retried plan `<runId>-rN`) writes names of its own and never changes the bytes under a name an earlier manifest
+ * lists. Names stay deterministic per (run, type, slice, part): a retried chunk of the same run replaces its own
+ * earlier attempt, which no completed manifest lists yet. The part number is always the last field, so a run id
+ * containing `-` parses unambiguously (see {@link parseDropFilePath}).
+ *
+ * Drops written before run ids were part of file names use the legacy forms `<type>-<from>-<to>-<part>.json[.gz]`
+ * and `rejected/<type>-<from>-<to>.json`; readers (manifest validation, `retention verify`, the importer) still
+ * accept them, writers never produce them.
  */
 
 export { assertTenantId } from '../tenants/tenant-id.js';
@@ -181,20 +192,32 @@ export interface RecordFileSpec {
   part: number;
   encoding: RecordEncoding;
   gzip: boolean;
+  /**
+   * The run that writes the file (see {@link assertRunId}). `null` gives the legacy name without a run id, which
+   * only readers use, to check files of drops delivered before run ids were part of names.
+   */
+  runId: string | null;
+}
+
+function runIdField(runId: string | null): string {
+  return runId === null ? '' : `-${assertRunId(runId)}`;
 }
 
 /**
- * File name (no directory) of one record file.
+ * File name (no directory) of one record file: `<type>-<from>-<to>-<runId>-<part><extension>`, or the legacy
+ * `<type>-<from>-<to>-<part><extension>` when `runId` is `null`.
  *
  * @example
- * recordFileName({ type: 'chats', window: { from, to }, part: 1, encoding: 'json', gzip: true });
- * // 'chats-20261123T170000Z-20261123T180000Z-0001.json.gz'
+ * recordFileName({ type: 'chats', window: { from, to }, part: 1, encoding: 'json', gzip: true,
+ *   runId: '20261123T175500Z-3f1a9c0d2b7e4a61' });
+ * // 'chats-20261123T170000Z-20261123T180000Z-20261123T175500Z-3f1a9c0d2b7e4a61-0001.json.gz'
  */
 export function recordFileName(spec: RecordFileSpec): string {
   const type = assertRecordType(spec.type);
   const window = assertWindow(spec.window);
   const part = pad(assertPart(spec.part), 4);
-  return `${type}-${formatCompactUtc(window.from)}-${formatCompactUtc(window.to)}-${part}${recordFileExtension(spec.encoding, spec.gzip)}`;
+  const run = runIdField(spec.runId);
+  return `${type}-${formatCompactUtc(window.from)}-${formatCompactUtc(window.to)}${run}-${part}${recordFileExtension(spec.encoding, spec.gzip)}`;
 }
 
 /**
@@ -202,8 +225,8 @@ export function recordFileName(spec: RecordFileSpec): string {
  *
  * @example
  * recordFilePath('acme', { type: 'chats', window: { from: new Date('2026-11-23T17:00:00Z'),
- *   to: new Date('2026-11-23T18:00:00Z') }, part: 1, encoding: 'json', gzip: false });
- * // 'acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-0001.json'
+ *   to: new Date('2026-11-23T18:00:00Z') }, part: 1, encoding: 'json', gzip: false, runId: 'r1' });
+ * // 'acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-r1-0001.json'
  */
 export function recordFilePath(tenantId: string, spec: RecordFileSpec): string {
   const tenant = assertTenantId(tenantId);
@@ -212,27 +235,87 @@ export function recordFilePath(tenantId: string, spec: RecordFileSpec): string {
 }
 
 /**
- * File name (no directory) of the rejected-records file of one type and window.
+ * File name (no directory) of the rejected-records file one run writes for one type and window:
+ * `<type>-<from>-<to>-<runId>.json`, or the legacy `<type>-<from>-<to>.json` when `runId` is `null`.
  *
  * @example
- * rejectedFileName('chats', { from, to }); // 'chats-20261123T170000Z-20261123T180000Z.json'
+ * rejectedFileName('chats', { from, to }, 'r1'); // 'chats-20261123T170000Z-20261123T180000Z-r1.json'
  */
-export function rejectedFileName(type: RecordType, window: TimeWindow): string {
+export function rejectedFileName(type: RecordType, window: TimeWindow, runId: string | null): string {
   assertRecordType(type);
   assertWindow(window);
-  return `${type}-${formatCompactUtc(window.from)}-${formatCompactUtc(window.to)}.json`;
+  return `${type}-${formatCompactUtc(window.from)}-${formatCompactUtc(window.to)}${runIdField(runId)}.json`;
 }
 
 /**
- * Path of the rejected-records file of one type and window, relative to the target root.
+ * Path of the rejected-records file one run writes for one type and window, relative to the target root.
  *
  * @example
- * rejectedFilePath('acme', 'chats', { from, to }); // 'acme/2026/11/23/rejected/chats-20261123T170000Z-20261123T180000Z.json'
+ * rejectedFilePath('acme', 'chats', { from, to }, 'r1'); // 'acme/2026/11/23/rejected/chats-20261123T170000Z-20261123T180000Z-r1.json'
  */
-export function rejectedFilePath(tenantId: string, type: RecordType, window: TimeWindow): string {
+export function rejectedFilePath(tenantId: string, type: RecordType, window: TimeWindow, runId: string | null): string {
   const tenant = assertTenantId(tenantId);
-  const name = rejectedFileName(type, window);
+  const name = rejectedFileName(type, window, runId);
   return `${tenant}/${formatUtcDatePath(window.from)}/rejected/${name}`;
+}
+
+/** A record or rejected file's path taken apart by {@link parseDropFilePath}. `runId` is `null` for a legacy name. */
+export type DropFilePathParts =
+  | { kind: 'records'; tenantId: string; type: RecordType; window: TimeWindow; runId: string | null; part: number; encoding: RecordEncoding; gzip: boolean }
+  | { kind: 'rejected'; tenantId: string; type: RecordType; window: TimeWindow; runId: string | null; part: null; encoding: 'json'; gzip: false };
+
+const STAMP = String.raw`\d{8}T\d{6}(?:\.\d{3})?Z`;
+const NAME_START = String.raw`^(?<type>${RECORD_TYPES.join('|')})-(?<from>${STAMP})-(?<to>${STAMP})(?:-(?<runId>[A-Za-z0-9_-]{1,128}))?`;
+const RECORD_FILE_NAME = new RegExp(String.raw`${NAME_START}-(?<part>\d{4})\.(?<encoding>json|ndjson)(?<gzip>\.gz)?$`);
+const REJECTED_FILE_NAME = new RegExp(String.raw`${NAME_START}\.json$`);
+const COMPACT_UTC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{3}))?Z$/;
+const DROP_FILE_SHAPE =
+  'must look like <tenant>/<yyyy>/<mm>/<dd>/<type>/<type>-<from>-<to>-<runId>-<part>.<json|ndjson>[.gz] or <tenant>/<yyyy>/<mm>/<dd>/rejected/<type>-<from>-<to>-<runId>.json (legacy drops: without -<runId>)';
+
+function parseCompactUtc(stamp: string | undefined): Date {
+  const [, year, month, day, hour, minute, second, millis] = COMPACT_UTC.exec(stamp ?? '') ?? [];
+  return new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${millis ?? '000'}Z`);
+}
+
+function dropFileParts(tenantId: string, folder: string, name: string): DropFilePathParts | undefined {
+  const rejected = folder === 'rejected';
+  const groups = (rejected ? REJECTED_FILE_NAME : RECORD_FILE_NAME).exec(name)?.groups;
+  if (groups === undefined) return undefined;
+  const type = groups.type as RecordType;
+  const window = { from: parseCompactUtc(groups.from), to: parseCompactUtc(groups.to) };
+  const runId = groups.runId ?? null;
+  if (rejected) return { kind: 'rejected', tenantId, type, window, runId, part: null, encoding: 'json', gzip: false };
+  return { kind: 'records', tenantId, type, window, runId, part: Number(groups.part), encoding: groups.encoding as RecordEncoding, gzip: groups.gzip !== undefined };
+}
+
+/**
+ * Parses the path of a record or rejected file in either form the drop has used: the current one, named with the
+ * writing run's id, and the legacy one without (`runId: null`). The path must be exactly what
+ * {@link recordFilePath} or {@link rejectedFilePath} builds from the parts it names (canonical stamps, the date
+ * folder of the window start, the type's folder, a non-empty window, a part from 1 to 9999); anything else throws
+ * `ERR_PATH_INVALID`.
+ *
+ * @example
+ * parseDropFilePath('acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-r1-0002.json.gz');
+ * // { kind: 'records', tenantId: 'acme', type: 'chats', window: { from, to }, runId: 'r1', part: 2, encoding: 'json', gzip: true }
+ * parseDropFilePath('acme/2026/11/23/rejected/chats-20261123T170000Z-20261123T180000Z.json');
+ * // { kind: 'rejected', …, runId: null, part: null, encoding: 'json', gzip: false }
+ */
+export function parseDropFilePath(path: string): DropFilePathParts {
+  assertRelativePath(path);
+  const shown = JSON.stringify(path.slice(0, 160));
+  const segments = path.split('/');
+  const [tenantId, , , , folder, name] = segments;
+  const parts = segments.length === 6 && tenantId !== undefined && folder !== undefined && name !== undefined ? dropFileParts(tenantId, folder, name) : undefined;
+  if (parts === undefined) throw pathError(`drop file path ${shown} ${DROP_FILE_SHAPE}`);
+  let rebuilt: string;
+  try {
+    rebuilt = parts.kind === 'records' ? recordFilePath(parts.tenantId, parts) : rejectedFilePath(parts.tenantId, parts.type, parts.window, parts.runId);
+  } catch (error) {
+    throw pathError(`drop file path ${shown} names no file the drop layout writes: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (rebuilt !== path) throw pathError(`drop file path ${shown} names no file the drop layout writes: its parts belong at ${rebuilt}`);
+  return parts;
 }
 
 /** Returns `runId` if it is a valid run id (1 to 128 characters of `A-Z a-z 0-9 _ -`), else throws `ERR_RUN_ID_INVALID`. */
@@ -319,9 +402,10 @@ export function runWindowEnd(windows: Partial<Record<RecordType, TimeWindow>>): 
 /**
  * A run id that depends only on the tenant, its planned windows and its place in the manifest chain (the SHA-256 of
  * the manifest it will link to, `null` for a tenant's first): the same plan always gives the same id, so a retried run
- * maps onto the same BullMQ job ids and the same manifest path, while the same windows delivered again later (a
- * repeated backfill) get a new id and never overwrite a manifest of the chain. Shape: `<compact window end>-<16 hex>`
- * (`[A-Za-z0-9_-]` only; no `:`, which BullMQ job ids forbid). Throws `ERR_WINDOW_INVALID` when there is no window.
+ * maps onto the same BullMQ job ids, file names and manifest path, while the same windows delivered again later (a
+ * repeated backfill) get a new id and never overwrite a manifest of the chain or a file it lists. Shape:
+ * `<compact window end>-<16 hex>` (`[A-Za-z0-9_-]` only; no `:`, which BullMQ job ids forbid). Throws
+ * `ERR_WINDOW_INVALID` when there is no window.
  *
  * @example
  * deriveRunId('acme', { chats: { from: new Date('2026-11-23T16:00:00Z'), to: new Date('2026-11-23T17:55:00Z') } });

@@ -133,18 +133,21 @@ function findInconsistencies(manifest: Manifest): ConsistencyIssue[] {
       issues.push({ path: at('part'), message: 'a rejected file has part null, encoding json and gzip false' });
       return;
     }
+    const pathFor = (runId: string | null): string =>
+      file.kind === 'records'
+        ? recordFilePath(manifest.tenantId, { type: file.type, window: fileWindow, part: file.part ?? 1, encoding: file.encoding, gzip: file.gzip, runId })
+        : rejectedFilePath(manifest.tenantId, file.type, fileWindow, runId);
     let expected: string;
+    let legacy: string;
     try {
-      expected =
-        file.kind === 'records'
-          ? recordFilePath(manifest.tenantId, { type: file.type, window: fileWindow, part: file.part ?? 1, encoding: file.encoding, gzip: file.gzip })
-          : rejectedFilePath(manifest.tenantId, file.type, fileWindow);
+      expected = pathFor(manifest.runId);
+      legacy = pathFor(null);
     } catch (error) {
       issues.push({ path: at('from'), message: error instanceof Error ? error.message : String(error) });
       return;
     }
-    if (expected !== file.path) {
-      issues.push({ path: at('path'), message: `must be ${expected} for this type, kind, window and part` });
+    if (file.path !== expected && file.path !== legacy) {
+      issues.push({ path: at('path'), message: `must be ${expected} for this type, kind, window, part and run (in a drop written before file names carried the run id: ${legacy})` });
     }
     const total = totals.get(file.type) ?? { records: 0, rejected: 0, files: 0, bytes: 0 };
     if (file.kind === 'records') total.records += file.records;
@@ -221,11 +224,12 @@ export interface ManifestInput {
 /**
  * Builds and validates a run's manifest: files sorted by path, totals per type computed from the files.
  * Throws `ERR_MANIFEST_INVALID` naming the field when the input is inconsistent (a file outside its type's window,
- * a path that does not match its type/window/part, a duplicate path, ...).
+ * a path that does not match its type/window/part and run, a duplicate path, ...). File names carry the run id
+ * (`runId`); names of the legacy form without it, as drops delivered before listed them, are accepted too.
  *
  * @example
  * const manifest = buildManifest({ tenantId: 'acme', runId, windows: { chats: window }, previous: null,
- *   files: [recordFileEntry('acme', 'chats', window, file, { encoding: 'json', gzip: true })] });
+ *   files: [recordFileEntry('acme', runId, 'chats', window, file, { encoding: 'json', gzip: true })] });
  * const bytes = serializeManifest(manifest);
  * await target.uploadAtomically(localCopyOf(bytes), manifestPathOf(manifest), { bytes: bytes.length });
  */
@@ -336,7 +340,8 @@ export function hashManifest(bytes: Uint8Array): string {
 /**
  * Parses and validates manifest bytes. Throws `ERR_MANIFEST_INVALID` naming the first bad field
  * (`manifest field "files.2.sha256" is invalid: …`), including totals that do not add up and file paths that do
- * not match their type, window and part (so a manifest can never point a loader outside the tenant's drop).
+ * not match their type, window, part and the manifest's run (so a manifest can never point a loader outside the
+ * tenant's drop, nor at another run's files). Legacy file names without a run id are accepted.
  *
  * @example
  * const manifest = parseManifest(await readAll(await target.read(path)));
@@ -383,20 +388,22 @@ export interface EncodedFileFacts {
 }
 
 /**
- * The manifest entry of one encoded records file (its path computed from the drop layout).
+ * The manifest entry of one encoded records file written by run `runId` (its path computed from the drop layout;
+ * `null` gives the legacy name without a run id, for tests of drops delivered before names carried it).
  *
  * @example
- * files.map((file) => recordFileEntry('acme', 'chats', slice, file, { encoding: 'json', gzip: true }));
+ * files.map((file) => recordFileEntry('acme', runId, 'chats', slice, file, { encoding: 'json', gzip: true }));
  */
 export function recordFileEntry(
   tenantId: string,
+  runId: string | null,
   type: RecordType,
   window: TimeWindow,
   file: EncodedFileFacts,
   format: { encoding: RecordEncoding; gzip: boolean },
 ): ManifestFileInput {
   return {
-    path: recordFilePath(tenantId, { type, window, part: file.part, encoding: format.encoding, gzip: format.gzip }),
+    path: recordFilePath(tenantId, { type, window, part: file.part, encoding: format.encoding, gzip: format.gzip, runId }),
     type,
     kind: 'records',
     part: file.part,
@@ -410,19 +417,21 @@ export function recordFileEntry(
 }
 
 /**
- * The manifest entry of a rejected-records file.
+ * The manifest entry of a rejected-records file written by run `runId` (`null`: the legacy name, see
+ * {@link recordFileEntry}).
  *
  * @example
- * if (rejected) files.push(rejectedFileEntry('acme', 'chats', slice, rejected));
+ * if (rejected) files.push(rejectedFileEntry('acme', runId, 'chats', slice, rejected));
  */
 export function rejectedFileEntry(
   tenantId: string,
+  runId: string | null,
   type: RecordType,
   window: TimeWindow,
   file: { records: number; bytes: number; sha256: string },
 ): ManifestFileInput {
   return {
-    path: rejectedFilePath(tenantId, type, window),
+    path: rejectedFilePath(tenantId, type, window, runId),
     type,
     kind: 'rejected',
     part: null,

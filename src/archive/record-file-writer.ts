@@ -30,7 +30,7 @@ export interface RecordFile {
 export interface RecordFileWriterOptions {
   /** Local spool directory; it must exist. */
   directory: string;
-  /** Names part `n` (1-based), e.g. `(part) => recordFileName({ type, window, part, encoding, gzip })`. */
+  /** Names part `n` (1-based), e.g. `(part) => recordFileName({ type, window, part, encoding, gzip, runId })`. */
   fileName: (part: number) => string;
   /** `json`: a JSON array, one record per line between `[` and `]`. `ndjson`: one record per line. */
   encoding: RecordEncoding;
@@ -103,7 +103,7 @@ class OpenRecordFile {
  * @example
  * const files = await writeRecordFiles(validRecords(), {
  *   directory: spoolDir, encoding: 'json', gzip: true, maxRecords: 50_000,
- *   fileName: (part) => recordFileName({ type: 'chats', window, part, encoding: 'json', gzip: true }),
+ *   fileName: (part) => recordFileName({ type: 'chats', window, part, encoding: 'json', gzip: true, runId }),
  * });
  * // [{ localPath, fileName: 'chats-…-0001.json.gz', part: 1, records: 1200, bytes: 90412, sha256: '…', … }]
  */

@@ -32,7 +32,7 @@ export interface RejectedFile {
 export interface RejectedRecordsWriterOptions {
   /** Local spool directory; it must exist. */
   directory: string;
-  /** File name, e.g. `rejectedFileName(type, window)`. */
+  /** File name, e.g. `rejectedFileName(type, window, runId)`. */
   fileName: string;
 }
 
@@ -55,7 +55,7 @@ function serializeRejection(rejection: RejectedRecord): string {
  * `{ unserializable, text }` rather than dropped.
  *
  * @example
- * const rejected = new RejectedRecordsWriter({ directory: spoolDir, fileName: rejectedFileName('chats', window) });
+ * const rejected = new RejectedRecordsWriter({ directory: spoolDir, fileName: rejectedFileName('chats', window, runId) });
  * await rejected.write({ reason: 'schema', issues: [{ path: 'updatedAt', message: 'Required' }], record: raw });
  * const file = await rejected.close(); // RejectedFile, or undefined when nothing was written
  */
@@ -106,7 +106,7 @@ export class RejectedRecordsWriter {
  * Writes all `rejections` to one rejected-records file; returns `undefined` (and writes nothing) when there are none.
  *
  * @example
- * const file = await writeRejectedFile(rejections, { directory: spoolDir, fileName: rejectedFileName('chats', window) });
+ * const file = await writeRejectedFile(rejections, { directory: spoolDir, fileName: rejectedFileName('chats', window, runId) });
  */
 export async function writeRejectedFile(
   rejections: AsyncIterable<RejectedRecord> | Iterable<RejectedRecord>,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Target, TargetEntry } from '../delivery/target.js';
 import { RetentionError } from '../errors.js';
-import { assertTenantId, isManifestFileName, isSafePathSegment } from './drop-layout.js';
+import { assertTenantId, isManifestFileName, isSafePathSegment, parseDropFilePath } from './drop-layout.js';
 import { MAX_MANIFEST_BYTES, hashManifest, manifestPathOf, parseManifest, type Manifest, type ManifestFile, type ManifestLink } from './manifest.js';
 
 /**
@@ -270,6 +270,17 @@ function orderChain(found: FoundManifest[], hashes: Map<string, string>, errors:
   return ordered;
 }
 
+/** Who probably left an unlisted file: the run its name carries, which has no manifest, or an unfinished run. */
+function leftBy(path: string): string {
+  try {
+    const runId = parseDropFilePath(path).runId;
+    if (runId !== null) return `left by run ${runId}, which has no manifest: it failed or was abandoned before finishing`;
+  } catch {
+    // not a name the drop layout writes (an upload in progress, a foreign file): no run to name
+  }
+  return 'left by an unfinished run?';
+}
+
 /**
  * Verifies a tenant's whole drop on a target: finds every `manifest-*.json` under `<tenant>/`, validates each, orders
  * them along their `previous` links, checks every link's SHA-256 against the previous manifest's bytes, re-reads
@@ -341,7 +352,7 @@ export async function verifyDrop(target: Target, tenantId: string, options: Veri
 
   for (const file of files) {
     if (isManifestFileName(file.name) || listed.has(file.path)) continue;
-    warnings.push({ code: 'FILE_UNLISTED', severity: 'warning', path: file.path, message: `${file.path} is not listed by any manifest (left by an unfinished run?): loaders ignore it` });
+    warnings.push({ code: 'FILE_UNLISTED', severity: 'warning', path: file.path, message: `${file.path} is not listed by any manifest (${leftBy(file.path)}): loaders ignore it` });
   }
   if (manifestFiles.length === 0) {
     warnings.push({ code: 'DROP_EMPTY', severity: 'warning', path: tenant, message: `no manifest under ${tenant}/: nothing has been delivered yet, or the drop root is wrong` });

@@ -43,7 +43,9 @@ export interface SliceExport {
 /**
  * One chunk of a run: reads the slice from the source, validates every record (failures go to the slice's
  * `rejected/` file with their reasons, never dropped), encodes files in the spool, and uploads each one atomically.
- * File names depend only on (tenant, type, slice, part), so a retried chunk overwrites its own earlier attempt.
+ * File names depend only on (tenant, run, type, slice, part): a retried chunk of the same run replaces its own earlier
+ * attempt, which no completed manifest lists yet, while a later run over the same window writes names of its own and
+ * never changes a file an earlier manifest lists.
  */
 export async function exportChunk(
   deps: ExportDeps,
@@ -98,7 +100,7 @@ export async function exportSlice(
   const window: TimeWindow = { from: new Date(job.from), to: new Date(job.to) };
   const encoding = fileSettings.format;
   const gzip = fileSettings.gzip;
-  const rejected = new RejectedRecordsWriter({ directory: spool, fileName: rejectedFileName(job.type, window) });
+  const rejected = new RejectedRecordsWriter({ directory: spool, fileName: rejectedFileName(job.type, window, job.runId) });
   let seen = 0;
   async function* validRecords(): AsyncGenerator<unknown> {
     for await (const page of source.read(job.type, window, signal ? { signal } : {})) {
@@ -142,11 +144,11 @@ export async function exportSlice(
       gzip,
       maxRecords: fileSettings.maxRecords,
       maxBytes: fileSettings.maxBytes,
-      fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip }),
+      fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip, runId: job.runId }),
       onFile: (file) => {
         result.records += file.records;
         upload(file.localPath, {
-          path: recordFilePath(job.tenantId, { type: job.type, window, part: file.part, encoding, gzip }),
+          path: recordFilePath(job.tenantId, { type: job.type, window, part: file.part, encoding, gzip, runId: job.runId }),
           type: job.type,
           kind: 'records',
           part: file.part,
@@ -167,7 +169,7 @@ export async function exportSlice(
     if (rejectedFile) {
       result.rejected = rejectedFile.records;
       upload(rejectedFile.localPath, {
-        path: rejectedFilePath(job.tenantId, job.type, window),
+        path: rejectedFilePath(job.tenantId, job.type, window, job.runId),
         type: job.type,
         kind: 'rejected',
         part: null,

@@ -27,8 +27,8 @@ export const FINALIZE_JOB_OPTIONS = {
 
 /**
  * The id under which a plan runs: its derived id, or, when runs of the same plan already failed (a backfill retried
- * after its credentials were fixed), the next `-rN` attempt, so the retry gets fresh job ids and the failed attempt's
- * last chunks cannot touch it. Deterministic: a retried run job finds the same attempt. `undefined` when the plan was
+ * after its credentials were fixed), the next `-rN` attempt, so the retry gets fresh job ids and file names (which
+ * carry the run id) and the failed attempt's last chunks cannot touch it. Deterministic: a retried run job finds the same attempt. `undefined` when the plan was
  * already delivered.
  */
 async function attemptId(runs: RunsStore, tenantId: string, baseId: string): Promise<string | undefined> {

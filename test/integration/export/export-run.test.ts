@@ -231,6 +231,10 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     const repeated = await backfill();
     expect(repeated.id).not.toBe(retried.id);
     expect(repeated.previous).toEqual(retried.manifest);
+    const retriedPaths = retried.files.map((f) => f.path);
+    expect(repeated.files.map((f) => f.path).filter((path) => retriedPaths.includes(path))).toEqual([]);
+    expect(retried.files.every((f) => f.path.includes(`-${retried.id}`))).toBe(true);
+    expect(repeated.files.every((f) => f.path.includes(`-${repeated.id}`))).toBe(true);
     const report = await verifyDrop(new LocalDirectoryTarget({ root: local }), tenantId);
     expect(report.verdict).toBe('ok');
     expect(report.manifests.map((m) => m.runId)).toEqual([retried.id, repeated.id]);

@@ -1,6 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseDropFilePath } from '../../../src/archive/drop-layout.js';
+import { parseManifest } from '../../../src/archive/manifest.js';
+import { verifyDrop } from '../../../src/archive/verify-drop.js';
+import { LocalDirectoryTarget } from '../../../src/delivery/local-directory-target.js';
 import { purgeTenantArchive } from '../../../src/import/archive-maintenance.js';
 import { importManifest } from '../../../src/import/import-manifest.js';
 import { findManifestsToImport } from '../../../src/import/pending-manifests.js';
@@ -159,6 +164,39 @@ describe('importing a verified drop', () => {
     expect((await harness.store.getContact(access(tenant), contact.id))?.displayName).toBe(contact.displayName);
     const transcript = await harness.store.chatTranscript(access(tenant), chat.id, { limit: 200 });
     expect(transcript.items.map((m) => m.id)).toEqual(newerChat.messages.map((m) => m.id));
+  });
+});
+
+describe('drops delivered before file names carried the run id', () => {
+  it('imports a legacy-named manifest and a later run over the same window beside it, in chain order, the newer versions winning', async () => {
+    const tenant = 'imp-legacy-names';
+    const drop = await harness.setUpTenant(tenant);
+    const calls = demo(tenant, 'call-logs', 0, 10) as CallLog[];
+    const contacts = demo(tenant, 'contacts', 0, 4) as Contact[];
+    const legacy = await drop.deliver({ runId: 'legacy-run', window: windowOf(0), records: { 'call-logs': calls, contacts }, legacyNames: true, maxRecords: 25 });
+    const legacyManifest = parseManifest(await readFile(join(harness.dropRoot, legacy.path)));
+    expect(legacyManifest.files.map((file) => parseDropFilePath(file.path).runId)).toEqual(legacyManifest.files.map(() => null));
+    const sha256Of = async (path: string) => createHash('sha256').update(await readFile(join(harness.dropRoot, path))).digest('hex');
+    const before = await Promise.all(legacyManifest.files.map((file) => sha256Of(file.path)));
+
+    const newerCalls = calls.slice(0, 4).map((call) => ({ ...call, updatedAt: later(call.updatedAt, 3600_000), notes: 'newer' }));
+    const newerContacts = contacts.map((contact) => ({ ...contact, updatedAt: later(contact.updatedAt, 3600_000), displayName: 'Newer Name' }));
+    const redelivered = await drop.deliver({ runId: 'later-run', window: windowOf(0), records: { 'call-logs': newerCalls, contacts: newerContacts } });
+    const redeliveredManifest = parseManifest(await readFile(join(harness.dropRoot, redelivered.path)));
+    expect(redeliveredManifest.files.map((file) => parseDropFilePath(file.path).runId)).toEqual(redeliveredManifest.files.map(() => 'later-run'));
+    expect(await Promise.all(legacyManifest.files.map((file) => sha256Of(file.path)))).toEqual(before);
+
+    const report = await verifyDrop(new LocalDirectoryTarget({ root: harness.dropRoot }), tenant, { expectedHead: redelivered });
+    expect(report.problems).toEqual([]);
+    const pending = await findManifestsToImport(harness.deps, tenant);
+    expect(pending).toEqual([legacy.path, redelivered.path]);
+    for (const path of pending) expect((await importManifest(harness.deps, tenant, path)).status).toBe('imported');
+
+    const snapshot = await harness.snapshot(tenant);
+    expect(snapshot.callLogs).toHaveLength(calls.length);
+    expect(snapshot.callLogs?.filter((doc) => doc['notes'] === 'newer').map((doc) => doc['_id'])).toEqual(newerCalls.map((call) => call.id).sort());
+    for (const call of calls.slice(4)) expect((await harness.store.getCallLog(access(tenant), call.id))?.updatedAt).toBe(call.updatedAt);
+    for (const contact of newerContacts) expect(await harness.store.getContact(access(tenant), contact.id)).toMatchObject({ displayName: 'Newer Name', updatedAt: contact.updatedAt });
   });
 });
 

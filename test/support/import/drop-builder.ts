@@ -22,6 +22,8 @@ export interface Delivery {
   rawFiles?: { type: RecordType; part: number; records: number; bytes: Buffer }[];
   /** Changes the manifest's file entries before the manifest is built (to state a wrong count). */
   alterFiles?: (files: ManifestFileInput[]) => void;
+  /** Names the files in the legacy form without the run id, as drops delivered before names carried it. */
+  legacyNames?: boolean;
 }
 
 /**
@@ -40,6 +42,7 @@ export class DropBuilder {
   async deliver(delivery: Delivery): Promise<ManifestLink> {
     const encoding = delivery.encoding ?? 'json';
     const gzip = delivery.gzip ?? true;
+    const runId = delivery.legacyNames === true ? null : delivery.runId;
     const spool = await mkdtemp(join(tmpdir(), 'drop-builder-'));
     try {
       const files: ManifestFileInput[] = [];
@@ -51,22 +54,22 @@ export class DropBuilder {
           encoding,
           gzip,
           maxRecords: delivery.maxRecords ?? 50_000,
-          fileName: (part) => recordFileName({ type, window: delivery.window, part, encoding, gzip }),
+          fileName: (part) => recordFileName({ type, window: delivery.window, part, encoding, gzip, runId }),
         });
         for (const file of written) {
-          const path = recordFilePath(this.tenantId, { type, window: delivery.window, part: file.part, encoding, gzip });
+          const path = recordFilePath(this.tenantId, { type, window: delivery.window, part: file.part, encoding, gzip, runId });
           await mkdir(dirname(join(this.root, path)), { recursive: true });
           await rename(file.localPath, join(this.root, path));
-          files.push(recordFileEntry(this.tenantId, type, delivery.window, file, { encoding, gzip }));
+          files.push(recordFileEntry(this.tenantId, runId, type, delivery.window, file, { encoding, gzip }));
         }
       }
       for (const raw of delivery.rawFiles ?? []) {
-        const path = recordFilePath(this.tenantId, { type: raw.type, window: delivery.window, part: raw.part, encoding, gzip });
+        const path = recordFilePath(this.tenantId, { type: raw.type, window: delivery.window, part: raw.part, encoding, gzip, runId });
         windows[raw.type] = delivery.window;
         await mkdir(dirname(join(this.root, path)), { recursive: true });
         await writeFile(join(this.root, path), raw.bytes);
         const facts = { part: raw.part, records: raw.records, bytes: raw.bytes.length, sha256: createHash('sha256').update(raw.bytes).digest('hex') };
-        files.push(recordFileEntry(this.tenantId, raw.type, delivery.window, facts, { encoding, gzip }));
+        files.push(recordFileEntry(this.tenantId, runId, raw.type, delivery.window, facts, { encoding, gzip }));
       }
       delivery.alterFiles?.(files);
       const manifest = buildManifest({

@@ -29,11 +29,11 @@ function input(): ManifestInput {
     windows,
     previous: { path: 'acme/2026/11/22/manifest-previous-run.json', sha256: sha('previous') },
     files: [
-      recordFileEntry('acme', 'chats', slice2, { part: 1, records: 10, bytes: 1000, sha256: sha('c2') }, format),
-      recordFileEntry('acme', 'chats', slice1, { part: 2, records: 3, bytes: 300, sha256: sha('c1b') }, format),
-      recordFileEntry('acme', 'chats', slice1, { part: 1, records: 50, bytes: 5000, sha256: sha('c1a') }, format),
-      rejectedFileEntry('acme', 'chats', slice1, { records: 2, bytes: 200, sha256: sha('r1') }),
-      recordFileEntry('acme', 'contacts', contactsWindow, { part: 1, records: 0, bytes: 23, sha256: sha('empty') }, format),
+      recordFileEntry('acme', runId, 'chats', slice2, { part: 1, records: 10, bytes: 1000, sha256: sha('c2') }, format),
+      recordFileEntry('acme', runId, 'chats', slice1, { part: 2, records: 3, bytes: 300, sha256: sha('c1b') }, format),
+      recordFileEntry('acme', runId, 'chats', slice1, { part: 1, records: 50, bytes: 5000, sha256: sha('c1a') }, format),
+      rejectedFileEntry('acme', runId, 'chats', slice1, { records: 2, bytes: 200, sha256: sha('r1') }),
+      recordFileEntry('acme', runId, 'contacts', contactsWindow, { part: 1, records: 0, bytes: 23, sha256: sha('empty') }, format),
     ],
   };
 }
@@ -90,8 +90,8 @@ describe('buildManifest and serializeManifest', () => {
   });
 
   it.each([
-    ['a file outside its window', (i: ManifestInput) => i.files.push(recordFileEntry('acme', 'chats', { from: new Date('2026-11-23T18:00:00Z'), to: new Date('2026-11-23T19:00:00Z') }, { part: 1, records: 1, bytes: 1, sha256: sha('x') }, format)), 'files.'],
-    ['a type without a window', (i: ManifestInput) => i.files.push(recordFileEntry('acme', 'call-logs', slice1, { part: 1, records: 1, bytes: 1, sha256: sha('x') }, format)), 'files.'],
+    ['a file outside its window', (i: ManifestInput) => i.files.push(recordFileEntry('acme', runId, 'chats', { from: new Date('2026-11-23T18:00:00Z'), to: new Date('2026-11-23T19:00:00Z') }, { part: 1, records: 1, bytes: 1, sha256: sha('x') }, format)), 'files.'],
+    ['a type without a window', (i: ManifestInput) => i.files.push(recordFileEntry('acme', runId, 'call-logs', slice1, { part: 1, records: 1, bytes: 1, sha256: sha('x') }, format)), 'files.'],
     ['a duplicate path', (i: ManifestInput) => i.files.push(i.files[0]!), 'files.'],
     ['a path of another tenant', (i: ManifestInput) => (i.files[0]!.path = i.files[0]!.path.replace('acme/', 'other/')), 'files.'],
     ['no window', (i: ManifestInput) => (i.windows = {}), 'windows'],
@@ -129,6 +129,8 @@ describe('parseManifest', () => {
     ['an uppercase sha256', () => { const m = good(); files(m)[2]!.sha256 = sha('x').toUpperCase(); return m; }, 'files.2.sha256'],
     ['a traversal path', () => { const m = good(); files(m)[0]!.path = 'acme/../etc/passwd'; return m; }, 'files.0.path'],
     ['a path that does not match its part', () => { const m = good(); files(m)[0]!.part = 7; return m; }, 'files.0.path'],
+    ['a file named for another run', () => { const m = good(); files(m)[0]!.path = String(files(m)[0]!.path).replace(runId, `${runId}-r1`); return m; }, 'files.0.path'],
+    ['a rejected file named for another run', () => { const m = good(); const r = files(m).find((f) => f.kind === 'rejected')!; r.path = String(r.path).replace(runId, 'other-run'); return m; }, 'files.'],
     ['a rejected file with a part', () => { const m = good(); const r = files(m).find((f) => f.kind === 'rejected')!; r.part = 1; return m; }, 'files.'],
     ['totals that do not add up', () => { const m = good(); (m.totals as { chats: { records: number } }).chats.records = 64; return m; }, 'totals.chats.records'],
     ['missing totals', () => ({ ...good(), totals: {} }), 'totals.chats'],
@@ -147,6 +149,28 @@ describe('parseManifest', () => {
 
   it('refuses bytes that are not UTF-8', () => {
     expect(() => parseManifest(Buffer.from([0x7b, 0xff, 0x7d]))).toThrowError(expect.objectContaining({ code: 'ERR_MANIFEST_INVALID' }));
+  });
+
+  it('names every file for its run', () => {
+    const manifest = buildManifest(input());
+    for (const file of manifest.files) expect(file.path).toContain(`-${runId}`);
+  });
+
+  it('accepts a manifest delivered before file names carried the run id (legacy names), and re-serializes it unchanged', () => {
+    const legacy = input();
+    legacy.files = [
+      recordFileEntry('acme', null, 'chats', slice1, { part: 1, records: 50, bytes: 5000, sha256: sha('c1a') }, format),
+      rejectedFileEntry('acme', null, 'chats', slice1, { records: 2, bytes: 200, sha256: sha('r1') }),
+      recordFileEntry('acme', null, 'contacts', contactsWindow, { part: 1, records: 0, bytes: 23, sha256: sha('empty') }, format),
+    ];
+    const bytes = serializeManifest(buildManifest(legacy));
+    const parsed = parseManifest(bytes);
+    expect(parsed.files.map((file) => file.path)).toEqual([
+      'acme/2026/11/22/contacts/contacts-20261122T180000Z-20261123T180000Z-0001.json.gz',
+      'acme/2026/11/23/chats/chats-20261123T160000Z-20261123T170000Z-0001.json.gz',
+      'acme/2026/11/23/rejected/chats-20261123T160000Z-20261123T170000Z.json',
+    ]);
+    expect(serializeManifest(parsed).equals(bytes)).toBe(true);
   });
 
   it('accepts a genesis manifest', () => {

@@ -43,7 +43,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const naming = (encoding: RecordEncoding, gzip: boolean) => (part: number) => recordFileName({ type: 'chats', window, part, encoding, gzip });
+const naming = (encoding: RecordEncoding, gzip: boolean) => (part: number) => recordFileName({ type: 'chats', window, part, encoding, gzip, runId: 'r1' });
 
 describe('writeRecordFiles', () => {
   it.each([

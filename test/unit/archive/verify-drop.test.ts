@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,12 +38,12 @@ afterEach(async () => {
   await rm(spool, { recursive: true, force: true });
 });
 
-function recordsIn(type: RecordType, from: Date, to: Date, count: number): Record<string, unknown>[] {
+function recordsIn(type: RecordType, from: Date, to: Date, count: number, version = 1): Record<string, unknown>[] {
   const step = (to.getTime() - from.getTime()) / count;
   return Array.from({ length: count }, (_, index) => ({
     id: `${type}-${from.getTime()}-${index}`,
-    updatedAt: new Date(from.getTime() + Math.floor(index * step)).toISOString(),
-    payload: 'x'.repeat(50 + (index % 7)),
+    updatedAt: new Date(from.getTime() + Math.floor(index * step) + version - 1).toISOString(),
+    payload: (version === 1 ? 'x' : 'y').repeat(50 + (index % 7)),
   }));
 }
 
@@ -52,31 +53,35 @@ interface DeliveredRun {
   files: string[];
 }
 
-/** A miniature export run: plan, encode per slice, upload files, then the manifest chained to `previous`. */
-async function deliverRun(now: string, checkpoint: Date, previous: ManifestLink | null): Promise<DeliveredRun> {
+/**
+ * A miniature export run: plan, encode per slice, upload files, then the manifest chained to `previous`.
+ * `legacyNames` names the files as drops did before names carried the run id; `version` changes the records' content.
+ */
+async function deliverRun(now: string, checkpoint: Date, previous: ManifestLink | null, options: { legacyNames?: boolean; version?: number } = {}): Promise<DeliveredRun> {
   const types: RecordType[] = ['chats', 'contacts'];
   const plan = planWindows({ now: new Date(now), checkpoints: { chats: checkpoint, contacts: checkpoint }, types, settleLagMs: 0, initialLookbackMs: HOUR, sliceMs: HOUR });
-  const runId = deriveRunId(TENANT, plan.windows);
+  const runId = deriveRunId(TENANT, plan.windows, previous?.sha256 ?? null);
+  const fileRunId = options.legacyNames === true ? null : runId;
   const entries: ManifestFileInput[] = [];
   for (const { type, slices } of plan.types) {
     for (const slice of slices) {
-      const encoded = await writeRecordFiles(recordsIn(type, slice.from, slice.to, type === 'chats' ? 25 : 0), {
+      const encoded = await writeRecordFiles(recordsIn(type, slice.from, slice.to, type === 'chats' ? 25 : 0, options.version), {
         directory: spool,
         maxRecords: 10,
         ...format,
-        fileName: (part) => recordFileName({ type, window: slice, part, ...format }),
+        fileName: (part) => recordFileName({ type, window: slice, part, ...format, runId: fileRunId }),
       });
       for (const file of encoded) {
-        const entry = recordFileEntry(TENANT, type, slice, file, format);
+        const entry = recordFileEntry(TENANT, fileRunId, type, slice, file, format);
         await target.uploadAtomically(file.localPath, entry.path, { bytes: file.bytes });
         entries.push(entry);
       }
       if (type === 'chats') {
         const rejected = await writeRejectedFile([{ reason: 'schema', issues: [{ path: 'updatedAt', message: 'Required' }], record: { id: 'bad' } }], {
           directory: spool,
-          fileName: rejectedFileName(type, slice),
+          fileName: rejectedFileName(type, slice, fileRunId),
         });
-        const entry = rejectedFileEntry(TENANT, type, slice, rejected!);
+        const entry = rejectedFileEntry(TENANT, fileRunId, type, slice, rejected!);
         await target.uploadAtomically(rejected!.localPath, entry.path, { bytes: rejected!.bytes });
         entries.push(entry);
       }
@@ -201,6 +206,31 @@ describe('verifyDrop', () => {
     expect(codes(await verifyDrop(target, TENANT))).toEqual(['CHAIN_GENESIS_DUPLICATE']);
   });
 
+  it('keeps every manifest verifying when a later run delivers the same window again with changed records', async () => {
+    const first = await deliverRun('2026-11-23T18:00:00Z', new Date('2026-11-23T16:00:00Z'), null);
+    const digests = async (paths: string[]) => Promise.all(paths.map(async (path) => createHash('sha256').update(await readFile(target.resolve(path))).digest('hex')));
+    const before = await digests(first.files);
+    const again = await deliverRun('2026-11-23T18:00:00Z', new Date('2026-11-23T16:00:00Z'), first.link, { version: 2 });
+    expect(again.path).not.toBe(first.path);
+    expect(again.files.filter((path) => first.files.includes(path))).toEqual([]);
+    expect(await digests(first.files)).toEqual(before);
+    const report = await verifyDrop(target, TENANT, { expectedHead: again.link });
+    expect(report.problems).toEqual([]);
+    expect(report.manifests.map((manifest) => manifest.path)).toEqual([first.path, again.path]);
+  });
+
+  it('verifies a chain whose first manifests list legacy file names without a run id', async () => {
+    const first = await deliverRun('2026-11-23T18:00:00Z', new Date('2026-11-23T16:00:00Z'), null, { legacyNames: true });
+    const second = await deliverRun('2026-11-23T23:30:00Z', new Date('2026-11-23T18:00:00Z'), first.link);
+    const again = await deliverRun('2026-11-23T18:00:00Z', new Date('2026-11-23T16:00:00Z'), second.link, { version: 2 });
+    expect(first.files[0]).toMatch(/\/chats\/chats-\d{8}T\d{6}Z-\d{8}T\d{6}Z-0001\.json\.gz$/);
+    expect(again.files[0]).toContain(parseManifest(await readFile(target.resolve(again.path))).runId);
+    const report = await verifyDrop(target, TENANT, { expectedHead: again.link });
+    expect(report.problems).toEqual([]);
+    expect(report.manifests.map((manifest) => manifest.path)).toEqual([first.path, second.path, again.path]);
+    expect(report.filesChecked).toBe(first.files.length + second.files.length + again.files.length);
+  });
+
   it('warns about unlisted files left by a crashed run without failing', async () => {
     await deliverChain();
     const leftover = 'acme/2026/11/24/chats/chats-20261124T010000Z-20261124T020000Z-0001.json.gz';
@@ -214,6 +244,17 @@ describe('verifyDrop', () => {
       ['FILE_UNLISTED', leftover],
       ['FILE_UNLISTED', `${leftover}.part`],
     ]);
+  });
+
+  it('names the run an unlisted file was written by, when its name carries one', async () => {
+    await deliverChain();
+    const orphan = 'acme/2026/11/24/chats/chats-20261124T010000Z-20261124T020000Z-20261124T020000Z-0123456789abcdef-r1-0001.json.gz';
+    const local = join(spool, 'orphan');
+    await writeFile(local, 'x');
+    await target.uploadAtomically(local, orphan, { bytes: 1 });
+    const report = await verifyDrop(target, TENANT);
+    expect(report.verdict).toBe('ok');
+    expect(report.problems).toEqual([expect.objectContaining({ code: 'FILE_UNLISTED', path: orphan, message: expect.stringContaining('left by run 20261124T020000Z-0123456789abcdef-r1, which has no manifest') })]);
   });
 
   it('checks the expected head, which no successor protects', async () => {
