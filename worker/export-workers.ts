@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ExportQueues } from '../src/queue/export-queues.js';
 import type { ChunkJobData, ChunkResult, FinalizeJobData, RunJobData, RunJobResult } from '../src/queue/job-payloads.js';
 import { autoPauseAfterFailures } from '../src/queue/auto-pause.js';
-import { errorCodeOf, isPermanentFailure, toJobError } from '../src/queue/permanent-failure.js';
+import { errorCodeOf, finalFailureMessage, isPermanentFailure, toJobError } from '../src/queue/permanent-failure.js';
 import { QUEUE_NAMES } from '../src/queue/queue-names.js';
 import type { ExportDeps } from './export-deps.js';
 import { exportChunk } from './processors/chunk-processor.js';
@@ -29,7 +29,9 @@ export interface ExportWorkers {
 
 /**
  * Starts the run, chunk and finalize workers. Failures are recorded on the run; a permanent failure
- * (or the last attempt of a transient one) fails the run and frees the tenant for the next run.
+ * (or the last attempt of a transient one) fails the run and frees the tenant for the next run, with a message that
+ * promises no further attempt ({@link finalFailureMessage}). The chunks of a failed run that are still queued stop
+ * without connecting (`ERR_RUN_ENDED`) and record nothing.
  *
  * @example
  * const workers = startExportWorkers(deps, queues, redis, { concurrency: config.workerConcurrency });
@@ -84,11 +86,18 @@ export function startExportWorkers(deps: ExportDeps, queues: ExportQueues, conne
     if (!job) return;
     const { tenantId, runId } = job.data;
     const code = errorCodeOf(err);
-    const final = isPermanentFailure(err) || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (code === 'ERR_RUN_ENDED') {
+      deps.logger.info({ tenantId, runId, jobId: job.id }, 'chunk of a failed run stopped without connecting');
+      return;
+    }
+    const permanent = isPermanentFailure(err);
+    const final = permanent || job.attemptsMade >= (job.opts.attempts ?? 1);
     deps.logger.warn({ tenantId, runId, jobId: job.id, code, final, err: { message: err.message } }, 'export job failed');
     try {
       if (final) {
-        await deps.controlPlane.runs.markFailed(tenantId, runId, { code, message: err.message }, deps.now());
+        const run = await deps.controlPlane.runs.get(tenantId, runId);
+        const message = finalFailureMessage(err.message, { attemptsMade: job.attemptsMade, permanent, trigger: run?.trigger });
+        await deps.controlPlane.runs.markFailed(tenantId, runId, { code, message }, deps.now());
         await deps.controlPlane.checkpoints.releaseRun(tenantId, runId);
         await deps.controlPlane.audit.append(tenantId, { actor: { type: 'system', id: 'worker' }, action: 'run.failed', outcome: 'failure', target: runId, details: { code, job: job.id ?? null } });
         const paused = await autoPauseAfterFailures(deps.controlPlane, queues.runs, tenantId, undefined, deps.now);

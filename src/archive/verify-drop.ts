@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { findRecoveryCopy, parseRecoveryName, partialUploadOriginal } from '../delivery/recovery-names.js';
 import type { Target, TargetEntry } from '../delivery/target.js';
 import { RetentionError } from '../errors.js';
 import { assertTenantId, isManifestFileName, isSafePathSegment, parseDropFilePath } from './drop-layout.js';
@@ -12,9 +13,12 @@ import { MAX_MANIFEST_BYTES, hashManifest, manifestPathOf, parseManifest, type M
  * says it belongs at another path), `CHAIN_PREVIOUS_MISSING`, `CHAIN_PREVIOUS_ALTERED` (the previous manifest's bytes
  * no longer hash to the recorded SHA-256), `CHAIN_FORK` (two manifests claim the same previous),
  * `CHAIN_GENESIS_DUPLICATE` (more than one manifest starts a chain), `CHAIN_HEAD_MISMATCH` (the expected last
- * manifest is missing or altered), `FILE_MISSING`, `FILE_SIZE_MISMATCH`, `FILE_CHECKSUM_MISMATCH`, `FILE_UNREADABLE`.
- * Warnings: `FILE_UNLISTED` (no manifest lists it, e.g. left by a crashed run), `PATH_UNEXPECTED` (a name the drop
- * layout never produces, not inspected), `DROP_EMPTY` (no manifest at all).
+ * manifest is missing or altered), `FILE_MISSING`, `FILE_SIZE_MISMATCH`, `FILE_CHECKSUM_MISMATCH`, `FILE_UNREADABLE`,
+ * `FILE_RECOVERABLE` (missing under its name, but its recovery copy, left by a server that stopped in the middle of
+ * replacing it, has the listed bytes: nothing is lost, and the tenant's next run or the importer renames it back).
+ * Warnings: `FILE_UNLISTED` (no manifest lists it, e.g. left by a crashed run), `FILE_LEFTOVER` (a `.part` of an
+ * upload never finished, or a recovery copy no longer needed; the tenant's next run removes it), `PATH_UNEXPECTED` (a
+ * name the drop layout never produces, not inspected), `DROP_EMPTY` (no manifest at all).
  */
 export type DropProblemCode =
   | 'MANIFEST_UNREADABLE'
@@ -29,7 +33,9 @@ export type DropProblemCode =
   | 'FILE_SIZE_MISMATCH'
   | 'FILE_CHECKSUM_MISMATCH'
   | 'FILE_UNREADABLE'
+  | 'FILE_RECOVERABLE'
   | 'FILE_UNLISTED'
+  | 'FILE_LEFTOVER'
   | 'PATH_UNEXPECTED'
   | 'DROP_EMPTY';
 
@@ -124,6 +130,8 @@ export async function verifyListedFile(target: Target, file: ManifestFile, manif
   try {
     const entry = await target.stat(file.path);
     if (entry === undefined || entry.type !== 'file') {
+      const copy = await findRecoveryCopy(target, file.path, { bytes: file.bytes, sha256: file.sha256 });
+      if (copy !== undefined) return problem('FILE_RECOVERABLE', recoverableMessage(file.path, copy.path, 'has the listed size and SHA-256'));
       return problem('FILE_MISSING', `${file.path} is listed but missing: rerun the export for ${file.from} to ${file.to}`);
     }
     if (entry.size !== file.bytes) {
@@ -140,6 +148,10 @@ export async function verifyListedFile(target: Target, file: ManifestFile, manif
   } catch (error) {
     return problem('FILE_UNREADABLE', `${file.path} could not be read: ${describe(error)}`);
   }
+}
+
+function recoverableMessage(path: string, copyPath: string, match: string): string {
+  return `${path} is missing under its name, but its recovery copy ${copyPath} ${match}: the server stopped in the middle of replacing it, and nothing is lost. The tenant's next export run (or the next import) renames it back; to repair it at once, rename ${copyPath} to ${path} on the server`;
 }
 
 async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -176,6 +188,8 @@ interface ListedFile {
   path: string;
   name: string;
   size: number;
+  /** Where its bytes are read from when it exists only as a recovery copy. */
+  readFrom?: string;
 }
 
 async function listTree(target: Target, dir: string, files: ListedFile[], warnings: DropProblem[]): Promise<void> {
@@ -197,7 +211,7 @@ async function readManifestBytes(target: Target, file: ListedFile): Promise<Buff
   if (file.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is ${file.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, 422);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of await target.read(file.path)) {
+  for await (const chunk of await target.read(file.readFrom ?? file.path)) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
     size += buffer.length;
     if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is more than the ${MAX_MANIFEST_BYTES} bytes allowed`, 422);
@@ -270,6 +284,41 @@ function orderChain(found: FoundManifest[], hashes: Map<string, string>, errors:
   return ordered;
 }
 
+/**
+ * Manifests that exist only as a recovery copy (the server stopped in the middle of replacing one), to be verified
+ * from their newest copy.
+ */
+function recoverableManifests(files: readonly ListedFile[]): ListedFile[] {
+  const present = new Set(files.map((file) => file.path));
+  const recovered = new Map<string, ListedFile & { replacedAt: number }>();
+  for (const file of files) {
+    const parsed = parseRecoveryName(file.name);
+    if (parsed === undefined || !isManifestFileName(parsed.original)) continue;
+    const path = `${file.path.slice(0, file.path.length - file.name.length)}${parsed.original}`;
+    const newer = recovered.get(path);
+    if (present.has(path) || (newer !== undefined && newer.replacedAt >= parsed.replacedAt.getTime())) continue;
+    recovered.set(path, { path, name: parsed.original, size: file.size, readFrom: file.path, replacedAt: parsed.replacedAt.getTime() });
+  }
+  return [...recovered.values()].map(({ replacedAt: _replacedAt, ...file }) => file);
+}
+
+/**
+ * What a leftover of an interrupted delivery is (`undefined` for any other unlisted file), or `null` for a recovery
+ * copy already reported as {@link DropProblemCode} `FILE_RECOVERABLE`.
+ */
+function leftoverOf(file: ListedFile, files: readonly ListedFile[], listed: ReadonlySet<string>, recovered: readonly ListedFile[]): string | null | undefined {
+  const directory = file.path.slice(0, file.path.length - file.name.length);
+  const partOf = partialUploadOriginal(file.name);
+  if (partOf !== undefined) return `is the partial upload of ${directory}${partOf}, never finished`;
+  const parsed = parseRecoveryName(file.name);
+  if (parsed === undefined) return undefined;
+  const original = `${directory}${parsed.original}`;
+  if (recovered.some((manifest) => manifest.readFrom === file.path)) return null;
+  if (files.some((other) => other.path === original)) return `is a copy of ${original} kept while it was replaced (${parsed.replacedAt.toISOString()}), no longer needed`;
+  if (listed.has(original)) return null;
+  return `is a copy of ${original} kept while it was replaced (${parsed.replacedAt.toISOString()}); ${original} is missing and listed by no manifest, so the next run puts the copy back under that name`;
+}
+
 /** Who probably left an unlisted file: the run its name carries, which has no manifest, or an unfinished run. */
 function leftBy(path: string): string {
   try {
@@ -299,6 +348,11 @@ export async function verifyDrop(target: Target, tenantId: string, options: Veri
   await listTree(target, tenant, files, warnings);
 
   const manifestFiles = files.filter((file) => isManifestFileName(file.name));
+  const recovered = recoverableManifests(files);
+  for (const file of recovered) {
+    manifestFiles.push(file);
+    errors.push({ code: 'FILE_RECOVERABLE', severity: 'error', path: file.path, manifest: file.path, message: recoverableMessage(file.path, file.readFrom ?? '', 'is there; it was verified from the copy') });
+  }
   const hashes = new Map<string, string>();
   const found: FoundManifest[] = [];
   for (const file of manifestFiles) {
@@ -352,7 +406,10 @@ export async function verifyDrop(target: Target, tenantId: string, options: Veri
 
   for (const file of files) {
     if (isManifestFileName(file.name) || listed.has(file.path)) continue;
-    warnings.push({ code: 'FILE_UNLISTED', severity: 'warning', path: file.path, message: `${file.path} is not listed by any manifest (${leftBy(file.path)}): loaders ignore it` });
+    const leftover = leftoverOf(file, files, listed, recovered);
+    if (leftover === null) continue;
+    if (leftover !== undefined) warnings.push({ code: 'FILE_LEFTOVER', severity: 'warning', path: file.path, message: `${file.path} ${leftover}; loaders ignore it, and the tenant's next run over this day removes it` });
+    else warnings.push({ code: 'FILE_UNLISTED', severity: 'warning', path: file.path, message: `${file.path} is not listed by any manifest (${leftBy(file.path)}): loaders ignore it` });
   }
   if (manifestFiles.length === 0) {
     warnings.push({ code: 'DROP_EMPTY', severity: 'warning', path: tenant, message: `no manifest under ${tenant}/: nothing has been delivered yet, or the drop root is wrong` });

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { RetentionError } from '../errors.js';
@@ -130,6 +130,33 @@ export class LocalDirectoryTarget implements Target {
       } catch (err) {
         if (errnoOf(err) !== 'ENOENT') throw err;
       }
+    });
+  }
+
+  /**
+   * Renames a file to a free name: a hard link to the new name (which fails if it exists), then the old name removed;
+   * on a file system without hard links, a check for the new name and a rename. An existing `to` fails with
+   * `ERR_TARGET_EXISTS`.
+   */
+  async rename(fromPath: string, toPath: string): Promise<void> {
+    const fromSegments = parseRemotePath(fromPath);
+    const toSegments = parseRemotePath(toPath);
+    const root = await this.openRoot();
+    const from = join(root, ...fromSegments);
+    const to = join(root, ...toSegments);
+    const exists = (): RetentionError => new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists in the local target, so ${fromPath} was not renamed to it (nothing was replaced)`, 409);
+    await this.guard(fromPath, async () => {
+      try {
+        await link(from, to);
+      } catch (err) {
+        const code = errnoOf(err);
+        if (code === 'EEXIST') throw exists();
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+        if (await this.entryAt(to, toPath)) throw exists();
+        await rename(from, to);
+        return;
+      }
+      await unlink(from);
     });
   }
 

@@ -36,8 +36,8 @@ export function toSftpConnectError(err: unknown, endpoint: SftpEndpoint): Retent
     return new RetentionError('ERR_TARGET_AUTH', `the SFTP private key for ${where} cannot be used (${message}); paste an OpenSSH or PEM private key and its passphrase if it has one`, 400, { cause: err });
   }
   if (level === 'client-timeout' || /timed out/i.test(message)) {
-    return new RetentionError('ERR_TARGET_TIMEOUT', `SFTP server ${where} did not complete the SSH handshake in time (${message}); check that the host and port point to an SSH server, it will be retried`, 504, { cause: err });
+    return new RetentionError('ERR_TARGET_TIMEOUT', `SFTP server ${where} did not complete the SSH handshake in time (${message}); check that the host and port point to an SSH server; a later attempt may succeed`, 504, { cause: err });
   }
   const reason = code && UNREACHABLE_CODES.has(code) ? `${code}: ${message}` : message;
-  return new RetentionError('ERR_TARGET_UNREACHABLE', `cannot connect to SFTP server ${where} (${reason}); check the host, the port and the firewall, it will be retried`, 503, { cause: err });
+  return new RetentionError('ERR_TARGET_UNREACHABLE', `cannot connect to SFTP server ${where} (${reason}); check the host, the port and the firewall; a later attempt may succeed`, 503, { cause: err });
 }

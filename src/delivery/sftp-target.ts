@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Client, ConnectConfig, SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { RetentionError } from '../errors.js';
 import { NetworkPolicy } from '../network/network-policy.js';
 import { hostKeyFingerprint, isHostKeyFingerprint } from './host-key-fingerprint.js';
 import { describeHostKey, hostKeyFamilyOf, hostKeyHandshakes, hostKeyTypeOf, isHostKeyType, matchingPin, type HostKeyPin, type HostKeyType } from './host-key-pin.js';
+import { recoveryNameFor } from './recovery-names.js';
 import { PARTIAL_UPLOAD_SUFFIX, parseRemoteDirectory, parseRemotePath } from './remote-path.js';
 import { toSftpConnectError } from './sftp-connect-error.js';
 import { assertSpoolFile } from './spool-file.js';
@@ -62,6 +63,26 @@ export interface SftpTargetOptions {
    * to the checked address (`ERR_DESTINATION_NOT_ALLOWED` otherwise, permanent). Default: public addresses only.
    */
   network?: NetworkPolicy;
+  /**
+   * Called, and awaited, after each step of an upload (see {@link UploadStep}): for tracing, and for fault-injection
+   * tests that stop the server between two steps. Default: none.
+   */
+  onUploadStep?: (event: UploadStepEvent) => void | Promise<void>;
+}
+
+/**
+ * The steps of {@link SftpTarget.uploadAtomically}, in order. `previous-set-aside` (the delivered file renamed to its
+ * recovery name) and `recovery-copy-removed` happen only in a safe replace, on a server without an atomic
+ * `posix-rename@openssh.com`; `in-place` is the `.part` renamed to the final name.
+ */
+export type UploadStep = 'part-written' | 'part-checked' | 'previous-set-aside' | 'in-place' | 'recovery-copy-removed';
+
+/** One step of an upload, reported to {@link SftpTargetOptions.onUploadStep}. Paths are relative to the target root. */
+export interface UploadStepEvent {
+  step: UploadStep;
+  remotePath: string;
+  /** Where the delivered file waits during a safe replace (from `previous-set-aside` on). */
+  recoveryPath?: string;
 }
 
 /** Fields of ssh2-sftp-client that its type definitions leave out. */
@@ -82,8 +103,14 @@ interface Connection {
  * defaults a 32 MiB upload takes ~18 s on loopback instead of ~0.6 s.
  */
 const TRANSFER_CHUNK_BYTES = 1024 * 1024;
+/** Chunk writes sent before the first is answered: the server acknowledges each, so this keeps the link busy. */
+const WRITES_IN_FLIGHT = 4;
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
+/** SSH_FX_FAILURE: what servers answer, without a reason, to a full disk, a quota or a read-only file system. */
+const SFTP_FAILURE = 4;
+/** SSH2_FXE_STATVFS_ST_RDONLY in the `f_flag` of a `statvfs@openssh.com` reply. */
+const STATVFS_READ_ONLY = 1;
 const CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_NOT_CONNECTED', 'ERR_GENERIC_CLIENT']);
 
 function codeOf(err: unknown): string | number | undefined {
@@ -97,6 +124,39 @@ function isMissing(err: unknown): boolean {
   return code === NO_SUCH_FILE || code === 'ENOENT';
 }
 
+/** Sends one raw SFTP request; a method that throws at once (an extension the server does not offer) rejects. */
+function sftpCall<T = void>(send: (callback: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    try {
+      send((err, value) => (err ? reject(err) : resolve(value as T)));
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+/** What `statvfs@openssh.com` says about the file system holding a directory. */
+interface FreeSpace {
+  /** Bytes the SFTP user may still write (`f_bavail * f_frsize`). */
+  availableBytes: number;
+  blockBytes: number;
+  /** Inodes the SFTP user may still create (`f_favail`), when the file system counts them. */
+  availableInodes: number | undefined;
+  readOnly: boolean;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit] ?? 'TiB'}`;
+}
+
 /**
  * A {@link Target} on the customer's SFTP server (ssh2-sftp-client over ssh2).
  *
@@ -105,14 +165,25 @@ function isMissing(err: unknown): boolean {
  *   it (ssh2-sftp-client does not support concurrent calls on one connection). `read` holds the connection until its
  *   stream closes: consume or destroy the stream before the next call.
  * - `uploadAtomically` creates the parent directories, writes `<name>.part` (truncating a stale one left by a failed
- *   attempt, so a retry leaves no `.part` behind), compares its size with the expected bytes (a mismatch removes the
- *   part file and fails with `ERR_TARGET_SIZE_MISMATCH`), and renames it over `<name>` with `posix-rename@openssh.com`
- *   (atomic replace), or remove-then-rename on servers without that extension.
+ *   attempt, or removing it first where the server refuses to write over a file, as ProFTPD's `AllowOverwrite off`
+ *   does, so a retry leaves no `.part` behind), compares its size with the expected bytes (a mismatch removes the
+ *   part file and fails with `ERR_TARGET_SIZE_MISMATCH`, or `ERR_TARGET_DISK_FULL` when the server's free space
+ *   explains it), and renames it over `<name>` with `posix-rename@openssh.com` (atomic replace).
+ * - Where that extension is missing or refused, the replace is safe instead of atomic, and never deletes the only
+ *   copy: `<name>` is renamed to its recovery name (`<name>.replaced-<stamp>-<token>`, `recovery-names.ts`), the
+ *   `.part` renamed to `<name>`, then the recovery copy deleted; if the second rename fails the recovery copy is
+ *   renamed back. A plain rename onto an existing name is refused by every server (with status 4 or 11, so the
+ *   target looks whether `<name>` exists instead of trusting the code).
+ * - Writes are sent on the raw SFTP channel and every answer is checked (ssh2's write stream drops a failed write's
+ *   error, so a full disk looked like a success). A refusal with the reasonless `SSH_FX_FAILURE` is explained with
+ *   `statvfs@openssh.com` where offered: `ERR_TARGET_READ_ONLY` (permanent) for a read-only file system,
+ *   `ERR_TARGET_DISK_FULL` (transient) when the free space does not cover the file.
  * - The host is resolved and every address checked against the network policy before each connection, which goes to
  *   the checked address: a tenant cannot aim the worker at the operator's own network (`ERR_DESTINATION_NOT_ALLOWED`).
  * - Permanent failures: `ERR_DESTINATION_NOT_ALLOWED`, `ERR_HOST_KEY_MISMATCH`, `ERR_TARGET_AUTH`, `ERR_TARGET_ROOT_MISSING`, `ERR_TARGET_PERMISSION`,
- *   `ERR_TARGET_CONFIG_INVALID`, `ERR_PATH_INVALID`. Transient: `ERR_TARGET_UNREACHABLE`, `ERR_TARGET_TIMEOUT`,
- *   `ERR_TARGET_SIZE_MISMATCH`, `ERR_TARGET_IO`. A missing file on `read` is `ERR_TARGET_NOT_FOUND`.
+ *   `ERR_TARGET_READ_ONLY`, `ERR_TARGET_CONFIG_INVALID`, `ERR_PATH_INVALID`. Transient: `ERR_TARGET_UNREACHABLE`, `ERR_TARGET_TIMEOUT`,
+ *   `ERR_TARGET_SIZE_MISMATCH`, `ERR_TARGET_DISK_FULL`, `ERR_TARGET_IO`. A missing file on `read` is `ERR_TARGET_NOT_FOUND`;
+ *   `rename` onto an existing name is `ERR_TARGET_EXISTS`.
  *
  * @example
  * const target = new SftpTarget({ host: 'sftp.example.com', username: 'acme', privateKey,
@@ -172,34 +243,26 @@ export class SftpTarget implements Target {
     await assertSpoolFile(localPath);
     const finalPath = this.resolve(segments);
     const partPath = finalPath + PARTIAL_UPLOAD_SUFFIX;
+    const directory = this.resolve(segments.slice(0, -1));
     await this.exclusive(async () => {
       const conn = await this.connected();
-      await this.operation(conn, 'create the directories of', remotePath, () => this.ensureDirectory(conn, segments.slice(0, -1)));
-      await this.operation(conn, 'upload', remotePath, async (progress) => {
-        const source = createReadStream(localPath, { highWaterMark: TRANSFER_CHUNK_BYTES });
-        const meter = new Transform({
-          highWaterMark: TRANSFER_CHUNK_BYTES,
-          transform(chunk: Buffer, _encoding, callback) {
-            progress();
-            callback(null, chunk);
-          },
-        });
-        source.on('error', (err) => meter.destroy(err));
-        source.pipe(meter);
-        const writeStreamOptions: SftpClient.WriteStreamOptions & { highWaterMark: number } = { flags: 'w', mode: this.fileMode, highWaterMark: TRANSFER_CHUNK_BYTES };
-        await conn.client.put(meter, partPath, { writeStreamOptions });
-        if (conn.lost) throw Object.assign(new Error('connection closed during the upload'), { code: 'ECONNRESET' });
+      await this.operation(conn, 'create the directories of', remotePath, async () => {
+        try {
+          await this.ensureDirectory(conn, segments.slice(0, -1));
+        } catch (err) {
+          throw (await this.explainRefusal(conn, err, `create the directories of ${remotePath}`, directory, 0)) ?? err;
+        }
       });
+      await this.operation(conn, 'upload', remotePath, (progress) => this.writePart(conn, localPath, partPath, directory, remotePath, expected, progress));
+      await this.announce({ step: 'part-written', remotePath });
       const written = (await this.operation(conn, 'check the size of', remotePath, () => conn.client.stat(partPath))).size;
       if (written !== expected.bytes) {
+        const mismatch = await this.sizeMismatch(conn, remotePath, directory, written, expected.bytes);
         await this.operation(conn, 'remove the partial upload of', remotePath, () => conn.client.delete(partPath, true));
-        throw new RetentionError(
-          'ERR_TARGET_SIZE_MISMATCH',
-          `upload of ${remotePath} to ${this.host}:${this.port} wrote ${written} bytes but ${expected.bytes} were expected; the partial file was removed, retry the upload (if it repeats, the spool file changed while uploading)`,
-          502,
-        );
+        throw mismatch;
       }
-      await this.operation(conn, 'rename into place', remotePath, () => this.renameOver(conn, partPath, finalPath));
+      await this.announce({ step: 'part-checked', remotePath });
+      await this.operation(conn, 'rename into place', remotePath, (progress) => this.placeFile(conn, partPath, finalPath, remotePath, progress));
     });
   }
 
@@ -268,6 +331,29 @@ export class SftpTarget implements Target {
     await this.exclusive(async () => {
       const conn = await this.connected();
       await this.operation(conn, 'remove', remotePath, () => conn.client.delete(path, true));
+    });
+  }
+
+  /**
+   * Renames a file to a free name with a plain `SSH_FXP_RENAME`, which no server lets replace a file; `to` is checked
+   * first all the same, and an existing one fails with `ERR_TARGET_EXISTS` (nothing renamed).
+   */
+  async rename(fromPath: string, toPath: string): Promise<void> {
+    const from = this.resolve(parseRemotePath(fromPath));
+    const to = this.resolve(parseRemotePath(toPath));
+    await this.exclusive(async () => {
+      const conn = await this.connected();
+      await this.operation(conn, 'rename', fromPath, async () => {
+        const exists = (): RetentionError =>
+          new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists on SFTP server ${this.host}:${this.port}, so ${fromPath} was not renamed to it (nothing was replaced)`, 409);
+        if (await this.exists(conn, to)) throw exists();
+        try {
+          await this.request(conn, (cb) => conn.sftp.rename(from, to, cb));
+        } catch (err) {
+          if (!conn.lost && !isMissing(err) && (await this.exists(conn, to))) throw exists();
+          throw err;
+        }
+      });
     });
   }
 
@@ -491,7 +577,7 @@ export class SftpTarget implements Target {
     const where = `${this.host}:${this.port}`;
     if (conn.lost || (typeof code === 'string' && CONNECTION_CODES.has(code))) {
       this.drop(conn);
-      return new RetentionError('ERR_TARGET_UNREACHABLE', `connection to SFTP server ${where} was lost while trying to ${what} ${remotePath} (${message}); it will be retried`, 503, { cause: err });
+      return new RetentionError('ERR_TARGET_UNREACHABLE', `connection to SFTP server ${where} was lost while trying to ${what} ${remotePath} (${message}); a later attempt may succeed`, 503, { cause: err });
     }
     if (code === PERMISSION_DENIED || code === 'EACCES' || /permission denied/i.test(message)) {
       return new RetentionError('ERR_TARGET_PERMISSION', `SFTP server ${where} denied permission to ${what} ${remotePath} (${message}); give the SFTP user write access below the root directory ${this.root}`, 502, { cause: err });
@@ -499,7 +585,7 @@ export class SftpTarget implements Target {
     if (isMissing(err)) {
       return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist on SFTP server ${where} (could not ${what} it)`, 404, { cause: err });
     }
-    return new RetentionError('ERR_TARGET_IO', `SFTP server ${where} failed to ${what} ${remotePath} (${message}); it will be retried`, 503, { cause: err });
+    return new RetentionError('ERR_TARGET_IO', `SFTP server ${where} failed to ${what} ${remotePath} (${message}); a later attempt may succeed`, 503, { cause: err });
   }
 
   private async isDirectory(conn: Connection, segments: readonly string[]): Promise<boolean> {
@@ -525,13 +611,277 @@ export class SftpTarget implements Target {
     }
   }
 
-  private async renameOver(conn: Connection, from: string, to: string): Promise<void> {
+  /** One raw SFTP request on `conn`; on a connection already lost it fails at once (ssh2 would never answer it). */
+  private request<T = void>(conn: Connection, send: (callback: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+    if (conn.lost) return Promise.reject(Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }));
+    return sftpCall<T>(send);
+  }
+
+  private async announce(event: UploadStepEvent): Promise<void> {
+    await this.options.onUploadStep?.(event);
+  }
+
+  private async exists(conn: Connection, path: string): Promise<boolean> {
     try {
-      await conn.client.posixRename(from, to);
+      await this.request<unknown>(conn, (cb) => conn.sftp.lstat(path, cb));
+      return true;
     } catch (err) {
-      if (!(err instanceof Error && /does not support/i.test(err.message))) throw err;
-      await conn.client.delete(to, true);
-      await conn.client.rename(from, to);
+      if (isMissing(err) && !conn.lost) return false;
+      throw err;
     }
+  }
+
+  /**
+   * Writes the spool file to `partPath` on the raw SFTP channel, a few chunks in flight, and checks every answer: a
+   * refused write fails the upload (explained by {@link explainRefusal}) and removes the partial file, so a full disk
+   * gets its space back.
+   */
+  private async writePart(
+    conn: Connection,
+    localPath: string,
+    partPath: string,
+    directory: string,
+    remotePath: string,
+    expected: UploadExpectation,
+    progress: () => void,
+  ): Promise<void> {
+    const handle = await this.openForWriting(conn, partPath, directory, remotePath);
+    let failure: unknown;
+    let stored = 0;
+    try {
+      const pending = new Set<Promise<void>>();
+      let position = 0;
+      for await (const chunk of createReadStream(localPath, { highWaterMark: TRANSFER_CHUNK_BYTES })) {
+        if (failure !== undefined || conn.lost) break;
+        const data = chunk as Buffer;
+        const offset = position;
+        position += data.length;
+        const write: Promise<void> = this.request(conn, (cb) => conn.sftp.write(handle, data, 0, data.length, offset, cb))
+          .then(
+            () => {
+              stored += data.length;
+              progress();
+            },
+            (err: unknown) => {
+              failure ??= err;
+            },
+          )
+          .finally(() => pending.delete(write));
+        pending.add(write);
+        if (pending.size >= WRITES_IN_FLIGHT) await Promise.race(pending);
+      }
+      await Promise.all(pending);
+    } catch (err) {
+      failure ??= err;
+    } finally {
+      const closeError = await this.request(conn, (cb) => conn.sftp.close(handle, cb)).then(
+        () => undefined,
+        (err: unknown) => err ?? new Error('close failed'),
+      );
+      failure ??= closeError;
+    }
+    if (conn.lost) throw Object.assign(new Error('connection closed during the upload'), { code: 'ECONNRESET' });
+    if (failure === undefined) return;
+    const onServer = await this.request<{ size: number }>(conn, (cb) => conn.sftp.stat(partPath, cb)).then(
+      (attrs) => attrs.size,
+      () => stored,
+    );
+    const refused = await this.explainRefusal(conn, failure, `write ${remotePath}`, directory, expected.bytes - onServer, { stored: onServer, total: expected.bytes });
+    await this.request(conn, (cb) => conn.sftp.unlink(partPath, cb)).catch(() => undefined);
+    throw refused ?? failure;
+  }
+
+  /**
+   * Opens `partPath` for writing, truncating a stale one. A server that refuses to write over an existing file
+   * (ProFTPD's `AllowOverwrite off` answers "Permission denied") still lets the stale `.part` be removed: it is, and
+   * the open is tried once more.
+   */
+  private async openForWriting(conn: Connection, partPath: string, directory: string, remotePath: string): Promise<Buffer> {
+    const open = (): Promise<Buffer> => this.request<Buffer>(conn, (cb) => conn.sftp.open(partPath, 'w', { mode: this.fileMode }, cb));
+    const what = `create ${remotePath}${PARTIAL_UPLOAD_SUFFIX}`;
+    try {
+      return await open();
+    } catch (err) {
+      if (conn.lost) throw err;
+      if (codeOf(err) !== PERMISSION_DENIED || !(await this.exists(conn, partPath))) throw (await this.explainRefusal(conn, err, what, directory, 0)) ?? err;
+    }
+    await this.request(conn, (cb) => conn.sftp.unlink(partPath, cb));
+    try {
+      return await open();
+    } catch (err) {
+      throw (await this.explainRefusal(conn, err, what, directory, 0)) ?? err;
+    }
+  }
+
+  /** `statvfs@openssh.com` of `directory` (or of the root, when it does not exist yet); `undefined` when not offered. */
+  private async freeSpace(conn: Connection, directory: string): Promise<FreeSpace | undefined> {
+    const bound = Math.min(this.operationTimeoutMs, 5_000);
+    for (const path of directory === this.root ? [directory] : [directory, this.root]) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const stats = await Promise.race([
+          this.request<Record<string, number | bigint>>(conn, (cb) => conn.sftp.ext_openssh_statvfs(path, cb)),
+          new Promise<undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), bound);
+          }),
+        ]);
+        if (stats === undefined) return undefined;
+        const number = (field: string): number => Number(stats[field] ?? 0);
+        return {
+          availableBytes: number('f_bavail') * number('f_frsize'),
+          blockBytes: number('f_frsize'),
+          availableInodes: number('f_files') > 0 ? number('f_favail') : undefined,
+          readOnly: (number('f_flag') & STATVFS_READ_ONLY) !== 0,
+        };
+      } catch (err) {
+        if (conn.lost || !isMissing(err)) return undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Explains a refusal the server gave without a reason (`SSH_FX_FAILURE`) where `statvfs@openssh.com` can: a
+   * read-only file system (`ERR_TARGET_READ_ONLY`, permanent), a full disk (`ERR_TARGET_DISK_FULL`, transient), or
+   * says what the usual causes are (`ERR_TARGET_IO`). `undefined` for other errors, mapped as usual.
+   */
+  private async explainRefusal(
+    conn: Connection,
+    err: unknown,
+    what: string,
+    directory: string,
+    bytesNeeded: number,
+    written?: { stored: number; total: number },
+  ): Promise<RetentionError | undefined> {
+    if (conn.lost || codeOf(err) !== SFTP_FAILURE) return undefined;
+    const where = `${this.host}:${this.port}`;
+    const answer = err instanceof Error ? err.message : String(err);
+    const after = written === undefined ? '' : ` after storing ${written.stored} of ${written.total} bytes`;
+    const removed = written === undefined ? '' : ' The partial file was removed.';
+    const space = await this.freeSpace(conn, directory);
+    if (space?.readOnly) {
+      return new RetentionError(
+        'ERR_TARGET_READ_ONLY',
+        `SFTP server ${where} refused to ${what} ("${answer}"): the file system holding ${directory} is read-only (statvfs@openssh.com says so). Ask the server's administrator to make it writable, or point the SFTP settings at a writable root; retrying cannot help until then.${removed}`,
+        502,
+        { cause: err },
+      );
+    }
+    const noInodes = space?.availableInodes === 0;
+    if (space !== undefined && (space.availableBytes < Math.max(bytesNeeded, space.blockBytes, 1) || noInodes)) {
+      const free = noInodes ? 'no free inodes' : `${formatBytes(space.availableBytes)} free for this user`;
+      return new RetentionError(
+        'ERR_TARGET_DISK_FULL',
+        `SFTP server ${where} refused to ${what} ("${answer}")${after}: its disk is full (statvfs@openssh.com: ${free} in ${directory}${bytesNeeded > 0 ? `, ${formatBytes(bytesNeeded)} more needed` : ''}). Free space on the server or raise the SFTP user's quota; a later attempt uploads the file again.${removed}`,
+        507,
+        { cause: err },
+      );
+    }
+    if (/no space|disk full|out of (disk )?space|quota/i.test(answer)) {
+      return new RetentionError(
+        'ERR_TARGET_DISK_FULL',
+        `SFTP server ${where} refused to ${what} ("${answer}")${after}: its disk or the SFTP user's quota is full. Free space on the server or raise the quota; a later attempt uploads the file again.${removed}`,
+        507,
+        { cause: err },
+      );
+    }
+    const measured = space === undefined ? '' : ` (statvfs@openssh.com reports ${formatBytes(space.availableBytes)} free on a writable file system, so a quota or a rule of the server is more likely)`;
+    return new RetentionError(
+      'ERR_TARGET_IO',
+      `SFTP server ${where} refused to ${what}${after} with "${answer}" and no reason; the usual causes are a full disk, the SFTP user's quota or a read-only location${measured}. Check the server; a later attempt may succeed.${removed}`,
+      503,
+      { cause: err },
+    );
+  }
+
+  /** The error of a `.part` whose size is not the spool file's, measured before the partial file is removed. */
+  private async sizeMismatch(conn: Connection, remotePath: string, directory: string, written: number, expected: number): Promise<RetentionError> {
+    const where = `${this.host}:${this.port}`;
+    if (written > expected) {
+      return new RetentionError(
+        'ERR_TARGET_SIZE_MISMATCH',
+        `upload of ${remotePath} to ${where} wrote ${written} bytes but ${expected} were expected: the spool file changed while uploading; the partial file was removed, a later attempt uploads it again`,
+        502,
+      );
+    }
+    const space = await this.freeSpace(conn, directory).catch(() => undefined);
+    const stored = `SFTP server ${where} stored only ${written} of the ${expected} bytes sent for ${remotePath}, although it acknowledged every write`;
+    if (space !== undefined && space.availableBytes < Math.max(expected - written, space.blockBytes, 1)) {
+      return new RetentionError(
+        'ERR_TARGET_DISK_FULL',
+        `${stored}: its disk is full (statvfs@openssh.com: ${formatBytes(space.availableBytes)} free for this user in ${directory}). Free space on the server or raise the SFTP user's quota; the partial file was removed, a later attempt uploads it again`,
+        507,
+      );
+    }
+    const measured = space === undefined ? '' : ` (statvfs@openssh.com reports ${formatBytes(space.availableBytes)} free, so a quota is more likely)`;
+    return new RetentionError(
+      'ERR_TARGET_SIZE_MISMATCH',
+      `${stored}: the server's disk is probably full or the SFTP user's quota used up${measured}. Check the free space and the quota on the server; the partial file was removed, a later attempt uploads it again`,
+      502,
+    );
+  }
+
+  /**
+   * Renames the checked `.part` to its final name: atomically with `posix-rename@openssh.com`, or, where the server
+   * does not offer it or refuses it, with {@link replaceSafely}.
+   */
+  private async placeFile(conn: Connection, partPath: string, finalPath: string, remotePath: string, progress: () => void): Promise<void> {
+    try {
+      await this.request(conn, (cb) => conn.sftp.ext_openssh_rename(partPath, finalPath, cb));
+      progress();
+      await this.announce({ step: 'in-place', remotePath });
+      return;
+    } catch (err) {
+      if (conn.lost || isMissing(err)) throw err;
+    }
+    await this.replaceSafely(conn, partPath, finalPath, remotePath, progress);
+  }
+
+  /**
+   * A replace that never deletes the only copy: a plain rename when `<name>` does not exist; otherwise `<name>` to its
+   * recovery name, `.part` to `<name>`, recovery copy deleted; a failed second rename renames the recovery copy back.
+   * A recovery copy that cannot be deleted (the connection dropped just then) is left for the next run to remove.
+   */
+  private async replaceSafely(conn: Connection, partPath: string, finalPath: string, remotePath: string, progress: () => void): Promise<void> {
+    try {
+      await this.request(conn, (cb) => conn.sftp.rename(partPath, finalPath, cb));
+      progress();
+      await this.announce({ step: 'in-place', remotePath });
+      return;
+    } catch (err) {
+      if (conn.lost || !(await this.exists(conn, finalPath))) throw err;
+    }
+    const recoveryName = recoveryNameFor(posix.basename(finalPath), new Date());
+    const recoveryPath = posix.join(posix.dirname(finalPath), recoveryName);
+    const recoveryRemotePath = posix.join(posix.dirname(remotePath), recoveryName);
+    await this.request(conn, (cb) => conn.sftp.rename(finalPath, recoveryPath, cb));
+    progress();
+    await this.announce({ step: 'previous-set-aside', remotePath, recoveryPath: recoveryRemotePath });
+    try {
+      await this.request(conn, (cb) => conn.sftp.rename(partPath, finalPath, cb));
+    } catch (err) {
+      if (conn.lost) throw err;
+      const restored = await this.request(conn, (cb) => conn.sftp.rename(recoveryPath, finalPath, cb)).then(
+        () => true,
+        () => false,
+      );
+      if (restored) throw err;
+      throw new RetentionError(
+        'ERR_TARGET_IO',
+        `SFTP server ${this.host}:${this.port} refused to rename the new ${remotePath} into place (${err instanceof Error ? err.message : String(err)}) and then to rename the delivered file back from ${recoveryRemotePath}: the delivered bytes are kept under that recovery name, and the next attempt or the tenant's next run puts them back`,
+        503,
+        { cause: err },
+      );
+    }
+    progress();
+    await this.announce({ step: 'in-place', remotePath, recoveryPath: recoveryRemotePath });
+    try {
+      await this.request(conn, (cb) => conn.sftp.unlink(recoveryPath, cb));
+    } catch {
+      return;
+    }
+    await this.announce({ step: 'recovery-copy-removed', remotePath, recoveryPath: recoveryRemotePath });
   }
 }

@@ -24,11 +24,17 @@ export interface UploadExpectation {
  * - `uploadAtomically(local, remote)` writes `<remote>.part`, checks its size against `expected.bytes`, then renames it
  *   to `<remote>` replacing any existing file, creating parent directories as needed. A reader never sees a partial
  *   file under the final name. Running it twice with the same bytes leaves the same end state.
+ *   Replacing never deletes the only copy: where the server cannot rename over a file atomically, the delivered file
+ *   is first renamed aside to its recovery name (`<name>.replaced-<stamp>-<token>`, see
+ *   `src/delivery/recovery-names.ts`), so at every instant it exists under its name or under its recovery name.
  * - `read` streams a file; `list` lists a directory (empty array if it does not exist); `stat` returns `undefined`
  *   for a missing path; `remove` deletes a file and ignores a missing one.
- * - Permanent failures (rejected credentials, host-key mismatch, missing root directory, permission denied) are
- *   `RetentionError`s with `ERR_TARGET_AUTH`, `ERR_HOST_KEY_MISMATCH`, `ERR_TARGET_ROOT_MISSING`,
- *   `ERR_TARGET_PERMISSION`; anything else is transient and may be retried.
+ * - `rename(from, to)` gives a file a name that is free: it never replaces an existing file (`ERR_TARGET_EXISTS`), and a
+ *   missing `from` is `ERR_TARGET_NOT_FOUND`. Used to put a recovery copy back.
+ * - Permanent failures (rejected credentials, host-key mismatch, missing root directory, permission denied, a
+ *   read-only file system) are `RetentionError`s with `ERR_TARGET_AUTH`, `ERR_HOST_KEY_MISMATCH`,
+ *   `ERR_TARGET_ROOT_MISSING`, `ERR_TARGET_PERMISSION`, `ERR_TARGET_READ_ONLY`; anything else is transient and may be
+ *   retried (`ERR_TARGET_DISK_FULL` too: space may be freed).
  * - `close` releases the connection; it never hangs (bounded by a timeout).
  */
 export interface Target {
@@ -38,5 +44,6 @@ export interface Target {
   list(remoteDir: string): Promise<TargetEntry[]>;
   stat(remotePath: string): Promise<TargetEntry | undefined>;
   remove(remotePath: string): Promise<void>;
+  rename(fromPath: string, toPath: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import { assertTenantId, isManifestFileName } from '../archive/drop-layout.js';
-import { MAX_MANIFEST_BYTES, hashManifest, parseManifest, type Manifest } from '../archive/manifest.js';
+import { MAX_MANIFEST_BYTES, hashManifest, manifestPathOf, parseManifest, type Manifest } from '../archive/manifest.js';
+import { recoveryCopiesIn } from '../delivery/recovery-names.js';
+import { isTargetConnectionError } from '../delivery/target-errors.js';
 import type { Target } from '../delivery/target.js';
 import { RetentionError } from '../errors.js';
 
@@ -21,9 +23,15 @@ export async function listDropManifests(target: Target, tenantId: string): Promi
     for (const month of await dirs(`${tenant}/${year}`, TWO_DIGITS)) {
       for (const day of await dirs(`${tenant}/${year}/${month}`, TWO_DIGITS)) {
         const dayPath = `${tenant}/${year}/${month}/${day}`;
-        for (const entry of await target.list(dayPath)) {
-          if (entry.type === 'file' && isManifestFileName(entry.name)) paths.push(`${dayPath}/${entry.name}`);
+        const entries = await target.list(dayPath);
+        const found = new Set<string>();
+        for (const entry of entries) {
+          if (entry.type === 'file' && isManifestFileName(entry.name)) found.add(`${dayPath}/${entry.name}`);
         }
+        for (const copy of recoveryCopiesIn(dayPath, entries)) {
+          if (isManifestFileName(copy.originalPath.slice(dayPath.length + 1))) found.add(copy.originalPath);
+        }
+        paths.push(...found);
       }
     }
   }
@@ -39,23 +47,51 @@ export interface StoredManifest {
 
 /**
  * Reads a manifest's exact bytes (at most `MAX_MANIFEST_BYTES`). `ERR_IMPORT_MANIFEST_MISSING` when it is not there.
+ *
+ * A manifest missing under its name but kept under a recovery name (the server stopped in the middle of replacing it,
+ * see `src/delivery/recovery-names.ts`) is read from its newest copy that describes itself at `path`, and renamed back
+ * when the login may rename; its bytes are then checked like any manifest's (chain link, SHA-256 of an earlier import).
  */
 export async function readStoredManifest(target: Target, path: string): Promise<StoredManifest> {
   const entry = await target.stat(path);
-  if (entry === undefined || entry.type !== 'file') {
-    throw new RetentionError('ERR_IMPORT_MANIFEST_MISSING', `manifest ${path} is not in the drop (removed, or the target root changed)`, 404);
-  }
+  if (entry === undefined || entry.type !== 'file') return readRecoveredManifest(target, path);
   if (entry.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is ${entry.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, 422);
+  const bytes = await readManifestBytes(target, path, path);
+  return { path, bytes, sha256: hashManifest(bytes) };
+}
+
+async function readManifestBytes(target: Target, path: string, readFrom: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of await target.read(path)) {
+  for await (const chunk of await target.read(readFrom)) {
     const buffer = chunk as Buffer;
     size += buffer.length;
     if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is more than the ${MAX_MANIFEST_BYTES} bytes allowed`, 422);
     chunks.push(buffer);
   }
-  const bytes = Buffer.concat(chunks);
-  return { path, bytes, sha256: hashManifest(bytes) };
+  return Buffer.concat(chunks);
+}
+
+async function readRecoveredManifest(target: Target, path: string): Promise<StoredManifest> {
+  const directory = path.slice(0, path.lastIndexOf('/'));
+  for (const copy of recoveryCopiesIn(directory, await target.list(directory))) {
+    if (copy.originalPath !== path || copy.size > MAX_MANIFEST_BYTES) continue;
+    const bytes = await readManifestBytes(target, path, copy.path);
+    let describesItself: boolean;
+    try {
+      describesItself = manifestPathOf(parseManifest(bytes)) === path;
+    } catch {
+      describesItself = false;
+    }
+    if (!describesItself) continue;
+    try {
+      await target.rename(copy.path, path);
+    } catch (err) {
+      if (isTargetConnectionError(err)) throw err;
+    }
+    return { path, bytes, sha256: hashManifest(bytes) };
+  }
+  throw new RetentionError('ERR_IMPORT_MANIFEST_MISSING', `manifest ${path} is not in the drop (removed, or the target root changed)`, 404);
 }
 
 /** A manifest found in the drop, parsed. */

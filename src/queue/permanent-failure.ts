@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { RetentionError } from '../errors.js';
+import type { RunTrigger } from '../store/runs-store.js';
 
 /**
  * Error codes that retrying cannot fix: the job fails at once, with a message that says what to change.
@@ -10,6 +11,8 @@ export const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'ERR_TARGET_AUTH',
   'ERR_TARGET_ROOT_MISSING',
   'ERR_TARGET_PERMISSION',
+  'ERR_TARGET_READ_ONLY',
+  'ERR_RUN_ENDED',
   'ERR_PATH_INVALID',
   'ERR_TARGET_CONFIG_INVALID',
   'ERR_SOURCE_AUTH',
@@ -60,4 +63,29 @@ export function errorCodeOf(err: unknown): string {
     if (match?.[1]) return match[1];
   }
   return 'ERR_UNKNOWN';
+}
+
+/** Phrases of error messages that promise another attempt; wrong in the message of the last one. */
+const RETRY_PROMISES =
+  /[;,]?\s*(?:it|the chunk|the operation|the upload) (?:will|can) be retried(?: later)?|[;,]?\s*a later attempt (?:may succeed|uploads (?:it|the file) again)\.?|[;,]\s*retry (?:later|the upload)/gi;
+
+/**
+ * The message recorded on a run whose job failed for the last time: the error's own message without any promise of
+ * another attempt, and, for a transient error whose attempts ran out, how many there were and what happens next (a
+ * scheduled or manual run's windows are delivered by the next run, since its checkpoints did not advance; a backfill's
+ * range is not, since the schedule never covers a past range).
+ *
+ * @example
+ * finalFailureMessage('SFTP server x refused to write y ("Failure"); a later attempt may succeed', { attemptsMade: 8, permanent: false, trigger: 'schedule' });
+ * // 'SFTP server x refused to write y ("Failure") (gave up after 8 attempts; the run failed, and the next run delivers its windows again)'
+ */
+export function finalFailureMessage(message: string, { attemptsMade, permanent, trigger }: { attemptsMade: number; permanent: boolean; trigger: RunTrigger | undefined }): string {
+  const cleaned = message.replace(RETRY_PROMISES, '').trim();
+  if (permanent) return cleaned;
+  return `${cleaned} (gave up after ${attemptsMade} attempt${attemptsMade === 1 ? '' : 's'}; the run failed, and ${whatDeliversAgain(trigger)})`;
+}
+
+/** Who delivers the windows of a failed run again, said the way run messages say it. */
+export function whatDeliversAgain(trigger: RunTrigger | undefined): string {
+  return trigger === 'backfill' ? 'its range is delivered only when the backfill is started again' : 'the next run delivers its windows again';
 }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { recordFileName, recordFilePath, rejectedFileName, rejectedFilePath } from '../../src/archive/drop-layout.js';
 import { writeRecordFiles } from '../../src/archive/record-file-writer.js';
 import { RejectedRecordsWriter } from '../../src/archive/rejected-records-writer.js';
+import { RetentionError } from '../../src/errors.js';
+import { whatDeliversAgain } from '../../src/queue/permanent-failure.js';
 import { parseRecord } from '../../src/records/parse-record.js';
 import type { ChunkJobData, ChunkResult } from '../../src/queue/job-payloads.js';
 import type { Target } from '../../src/delivery/target.js';
@@ -53,6 +55,7 @@ export async function exportChunk(
   reportProgress: (progress: ChunkProgress) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<ChunkResult> {
+  await assertRunStillRunning(deps, job);
   const { value: settings } = await deps.controlPlane.settings.requireRetention(job.tenantId);
   const source = deps.createSource(job.tenantId, settings.source);
   const target = deps.createTarget(job.tenantId, settings.target);
@@ -72,6 +75,18 @@ export async function exportChunk(
   }
   await recordChunkProgress(deps, job, result);
   return result;
+}
+
+/**
+ * Stops a chunk of a run that already failed (permanently, or its last attempt ran out) before it connects anywhere:
+ * the run will not be finalized, and the next run delivers its windows again. `ERR_RUN_ENDED` is permanent, and the
+ * worker records nothing for it (the run keeps the error that failed it).
+ */
+async function assertRunStillRunning(deps: ExportDeps, job: ChunkJobData): Promise<void> {
+  const run = await deps.controlPlane.runs.get(job.tenantId, job.runId);
+  if (run?.status !== 'failed') return;
+  const cause = run.errors.at(-1)?.code ?? 'an earlier error';
+  throw new RetentionError('ERR_RUN_ENDED', `run ${job.runId} of "${job.tenantId}" already failed (${cause}); chunk ${job.type} #${job.index} stopped without connecting, and ${whatDeliversAgain(run.trigger)}`, 409);
 }
 
 /**

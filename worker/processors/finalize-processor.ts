@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { manifestPath, runWindowEnd } from '../../src/archive/drop-layout.js';
+import { upkeepDropAfterRun } from '../../src/archive/drop-upkeep.js';
 import { buildManifest, hashManifest, serializeManifest } from '../../src/archive/manifest.js';
 import { RetentionError } from '../../src/errors.js';
 import type { RecordType } from '../../src/records/record-type.js';
@@ -18,8 +19,9 @@ export interface FinalizeResult {
 
 /**
  * Completes a run once all its chunks are delivered: builds the manifest from the chunks' results (linked to the
- * previous manifest by its SHA-256), uploads it last, then advances the checkpoints and the chain head in one
- * update, marks the run done, writes the audit event and, for an online tenant, queues the manifest's import.
+ * previous manifest by its SHA-256), uploads it last, repairs and tidies the drop ({@link upkeepDropAfterRun}: files
+ * a crashed server left under recovery names, `.part` files of uploads never retried), then advances the checkpoints
+ * and the chain head in one update, marks the run done, writes the audit event and, for an online tenant, queues the manifest's import.
  * Safe to repeat: the manifest bytes are deterministic and
  * every later step is idempotent.
  */
@@ -64,6 +66,8 @@ export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkR
     const local = join(spool, 'manifest.json');
     await writeFile(local, bytes);
     await deps.hostSemaphore.withLease(targetHostKey(settings.target), () => target.uploadAtomically(local, head.path, { bytes: bytes.length }));
+    const delivered = [...files.map((file) => file.path), head.path];
+    await deps.hostSemaphore.withLease(targetHostKey(settings.target), () => upkeepDropAfterRun(target, { tenantId: job.tenantId, runId: run.id, previous: run.previous ?? null, delivered }, deps.logger));
   } finally {
     await target.close();
     await rm(spool, { recursive: true, force: true });

@@ -54,7 +54,7 @@ export const BAD_PATHS: ReadonlyArray<[string, string]> = [
 
 /**
  * The {@link Target} contract, run against every implementation: atomic upload with size check, overwrite,
- * idempotence, stale `.part` reuse, read/list/stat/remove semantics, path safety and a missing root.
+ * idempotence, stale `.part` reuse, read/list/stat/remove/rename semantics, path safety and a missing root.
  */
 export function describeTargetContract(name: string, factory: TargetFactory): void {
   describe(`${name}: Target contract`, () => {
@@ -173,6 +173,22 @@ export function describeTargetContract(name: string, factory: TargetFactory): vo
       expect(existsSync(join(rootDir, 'acme/r.json'))).toBe(false);
       await expect(target.remove('acme/r.json')).resolves.toBeUndefined();
       await expect(target.remove('never/was.json')).resolves.toBeUndefined();
+    });
+
+    it('renames a file to a free name, never over an existing one (ERR_TARGET_EXISTS), and a missing one is ERR_TARGET_NOT_FOUND', async () => {
+      const first = await spoolFile('one.json', '"one"');
+      const second = await spoolFile('two.json', '"two"');
+      await target.uploadAtomically(first.path, 'acme/one.json', first);
+      await target.uploadAtomically(second.path, 'acme/two.json', second);
+      await target.rename('acme/one.json', 'acme/one.json.replaced-20261123T170000Z-0a1b2c3d');
+      expect((await target.list('acme')).map((entry) => entry.name)).toEqual(['one.json.replaced-20261123T170000Z-0a1b2c3d', 'two.json']);
+      expect(await rejectionCode(target.rename('acme/one.json.replaced-20261123T170000Z-0a1b2c3d', 'acme/two.json'))).toBe('ERR_TARGET_EXISTS');
+      expect(await readFile(join(rootDir, 'acme/two.json'), 'utf8')).toBe('"two"');
+      expect(await rejectionCode(target.rename('acme/none.json', 'acme/other.json'))).toBe('ERR_TARGET_NOT_FOUND');
+      await target.rename('acme/one.json.replaced-20261123T170000Z-0a1b2c3d', 'acme/one.json');
+      expect(await readFile(join(rootDir, 'acme/one.json'), 'utf8')).toBe('"one"');
+      expect(await rejectionCode(target.rename('../x.json', 'acme/y.json'))).toBe('ERR_PATH_INVALID');
+      expect(await rejectionCode(target.rename('acme/one.json', '/etc/y.json'))).toBe('ERR_PATH_INVALID');
     });
 
     it('runs calls issued at the same time one after the other, all succeeding', async () => {

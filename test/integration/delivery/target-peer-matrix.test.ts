@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeSftpHostKey } from '../../../src/delivery/probe-sftp-host-key.js';
-import { SftpTarget } from '../../../src/delivery/sftp-target.js';
+import type { SftpTarget } from '../../../src/delivery/sftp-target.js';
+import { peerTarget } from '../../support/sftp-peers/peer-target.js';
 import { testDestinations } from '../../support/destinations.js';
 import { uniqueName } from '../../support/redis.js';
 import { probePeerBehaviour, type PeerBehaviour, type SftpAnswer } from '../../support/sftp-peers/peer-behaviour.js';
@@ -26,6 +27,8 @@ type ContractCase =
   | 'list-missing'
   | 'stat-missing'
   | 'remove-missing'
+  | 'rename-no-replace'
+  | 'replace-leaves-no-recovery-copy'
   | 'close-bounded'
   | 'rename-refused-keeps-previous'
   | 'read-only-refused';
@@ -35,19 +38,10 @@ type ContractCase =
  * it out of here.
  */
 const KNOWN_FAILURES: Readonly<Record<string, readonly ContractCase[]>> = {
-  'proftpd-no-posix-rename': [
-    // issue 11.1: fixed by the safe-replace change. Without posix-rename, renameOver() deletes the delivered file and
-    // then renames the .part onto its name; ProFTPD refuses that rename (status 3 "Permission denied", logged as
-    // "RENAME of '<part>' to '<name>' blocked by <Limit> configuration"), and the only copy is gone.
-    'rename-refused-keeps-previous',
-  ],
-  'proftpd-allow-overwrite-off': [
-    // issue 11.1: fixed by the safe-replace change, once it also stops writing over an existing .part. With
-    // AllowOverwrite off ProFTPD refuses OPEN of an existing file for writing (status 3 "Permission denied", logged as
-    // "OPEN command for '<part>' blocked by 'STOR' handler"), so a .part left by a failed attempt blocks every retry
-    // with the permanent ERR_TARGET_PERMISSION.
-    'stale-part',
-  ],
+  // Issue 11.1 fixed both that were here: 'rename-refused-keeps-previous' on proftpd-no-posix-rename (the delete-then-
+  // rename fallback lost the delivered file when ProFTPD refused the rename; the safe replace renames it aside
+  // instead, and ProFTPD refuses that too) and 'stale-part' on proftpd-allow-overwrite-off (a .part the server will not
+  // write over is removed first).
 };
 
 const OPENSSH_EXTENSIONS = [
@@ -132,7 +126,7 @@ describe.each(SFTP_PEERS.map((definition) => [`${definition.id}: ${definition.de
   beforeAll(async () => {
     spool = await mkdtemp(join(tmpdir(), 'retention-peer-spool-'));
     peer = await definition.start();
-    shared = targetAt(peer.clientRoot);
+    shared = peerTarget(peer, '');
   });
 
   afterAll(async () => {
@@ -173,21 +167,6 @@ describe.each(SFTP_PEERS.map((definition) => [`${definition.id}: ${definition.de
     return { path, bytes: Buffer.byteLength(content) };
   };
 
-  function targetAt(root: string): SftpTarget {
-    return new SftpTarget({
-      host: peer.host,
-      port: peer.port,
-      username: peer.username,
-      privateKey: peer.privateKey,
-      password: peer.password,
-      hostKeyFingerprint: peer.hostKeyFingerprint,
-      root,
-      connectTimeoutMs: 5_000,
-      operationTimeoutMs: 10_000,
-      closeTimeoutMs: CLOSE_TIMEOUT_MS,
-      network,
-    });
-  }
 
   /**
    * Runs `body` on the shared target with a fresh directory name `base` (`<prefix>case-<hex>`, not created) below the
@@ -269,8 +248,28 @@ describe.each(SFTP_PEERS.map((definition) => [`${definition.id}: ${definition.de
     await expect(target.remove(`${base}/never/was.json`)).resolves.toBeUndefined();
   }));
 
+  check('rename-no-replace', 'rename gives a free name and never replaces a file (what restoring a recovery copy relies on)', inFreshDirectory(async (target, base, dir) => {
+    const one = await spoolFile('"one"');
+    const two = await spoolFile('"two"');
+    await target.uploadAtomically(one.path, `${base}/one.json`, one);
+    await target.uploadAtomically(two.path, `${base}/two.json`, two);
+    expect(await rejectionCode(target.rename(`${base}/one.json`, `${base}/two.json`))).toBe('ERR_TARGET_EXISTS');
+    expect(await readFile(join(dir, 'two.json'), 'utf8')).toBe('"two"');
+    await target.rename(`${base}/one.json`, `${base}/three.json`);
+    expect(await readdir(dir)).toEqual(['three.json', 'two.json']);
+  }));
+
+  check('replace-leaves-no-recovery-copy', 'replacing three times in a row leaves only the newest bytes, no .part and no recovery copy', inFreshDirectory(async (target, base, dir) => {
+    for (const content of ['"a"', '"bb"', '"ccc"']) {
+      const file = await spoolFile(content);
+      await target.uploadAtomically(file.path, `${base}/thrice.json`, file);
+    }
+    expect(await readdir(dir)).toEqual(['thrice.json']);
+    expect(await readFile(join(dir, 'thrice.json'), 'utf8')).toBe('"ccc"');
+  }));
+
   check('close-bounded', 'close() returns within its bound after work, again at once, and later calls fail', inFreshDirectory(async (_shared, base) => {
-    const target = targetAt(peer.clientRoot);
+    const target = peerTarget(peer, '');
     const file = await spoolFile('[1]');
     await target.uploadAtomically(file.path, `${base}/c.json`, file);
     const started = Date.now();

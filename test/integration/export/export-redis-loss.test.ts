@@ -34,6 +34,7 @@ const slowTarget = (target: Target): Target => ({
   list: (p) => target.list(p),
   stat: (p) => target.stat(p),
   remove: (p) => target.remove(p),
+  rename: (from, to) => target.rename(from, to),
   close: () => target.close(),
   async uploadAtomically(local, remote, expected) {
     await sleep(60);

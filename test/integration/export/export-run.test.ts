@@ -1,5 +1,5 @@
 import { QueueEvents } from 'bullmq';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -23,6 +23,7 @@ const crashingTarget = (target: Target): Target => ({
   list: (p) => target.list(p),
   stat: (p) => target.stat(p),
   remove: (p) => target.remove(p),
+  rename: (from, to) => target.rename(from, to),
   close: () => target.close(),
   async uploadAtomically(local, remote, expected) {
     uploadsSinceArmed += 1;
@@ -194,18 +195,34 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     const { local } = await setUpTenant('run-bad-host-key', { target: { hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` } });
     const job = await harness.queues.runs.add('run', { tenantId: 'run-bad-host-key', trigger: 'manual' });
     const result = await job.waitUntilFinished(await harnessEvents(), 30_000);
-    const run = await harness.waitForRun('run-bad-host-key', result.runId as string);
-    expect(run.status).toBe('failed');
-    expect(run.errors.at(-1)?.code).toBe('ERR_HOST_KEY_MISMATCH');
-    expect(run.errors.at(-1)?.message).toContain(sftp.hostKeyFingerprint);
+    const failedRun = await harness.waitForRun('run-bad-host-key', result.runId as string);
+    expect(failedRun.status).toBe('failed');
+    expect(failedRun.errors.at(-1)?.code).toBe('ERR_HOST_KEY_MISMATCH');
+    expect(failedRun.errors.at(-1)?.message).toContain(sftp.hostKeyFingerprint);
     expect(await listFiles(local)).toEqual([]);
-    const checkpoint = await harness.controlPlane.checkpoints.get('run-bad-host-key');
+    // Every chunk of the run ends failed: wait until none is queued or running any more.
+    const pending = async (): Promise<number> => (await harness.queues.chunks.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).filter((j) => j.data.tenantId === 'run-bad-host-key').length;
+    for (let waited = 0; waited < 200 && (await pending()) > 0; waited += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await pending()).toBe(0);
+    // The tenant is freed just after the run is marked failed.
+    let checkpoint = await harness.controlPlane.checkpoints.get('run-bad-host-key');
+    for (let waited = 0; waited < 100 && checkpoint.activeRunId !== null; waited += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      checkpoint = await harness.controlPlane.checkpoints.get('run-bad-host-key');
+    }
     expect(checkpoint.through).toEqual({});
     expect(checkpoint.activeRunId).toBeNull();
-    const failedChunks = await harness.queues.chunks.getFailed();
-    const mine = failedChunks.filter((j) => j.data.tenantId === 'run-bad-host-key');
-    expect(mine.length).toBeGreaterThan(0);
+    const mine = (await harness.queues.chunks.getFailed()).filter((j) => j.data.tenantId === 'run-bad-host-key');
+    expect(mine.length).toBeGreaterThan(3);
     expect(mine.every((j) => j.attemptsMade === 1)).toBe(true);
+    const run = await harness.controlPlane.runs.get('run-bad-host-key', failedRun.id);
+    if (!run) throw new Error('run disappeared');
+    // Once the run failed, its queued chunks stopped before connecting (ERR_RUN_ENDED) and recorded nothing on it.
+    const reasons = mine.map((j) => (j.failedReason.startsWith('[ERR_HOST_KEY_MISMATCH]') ? 'connected' : j.failedReason.startsWith('[ERR_RUN_ENDED]') ? 'stopped' : j.failedReason));
+    expect(reasons.filter((reason) => reason !== 'connected' && reason !== 'stopped')).toEqual([]);
+    expect(reasons.filter((reason) => reason === 'stopped').length).toBeGreaterThan(0);
+    expect(run.errors.map((error) => error.code).filter((code) => code !== 'ERR_HOST_KEY_MISMATCH')).toEqual([]);
+    expect(run.errors.at(-1)?.message).not.toMatch(/retried|later attempt/i);
   });
 
   it('retries a failed backfill of the same range as a new attempt once the cause is fixed, and a repeated one gets a new id', async () => {
@@ -239,6 +256,37 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     expect(report.verdict).toBe('ok');
     expect(report.manifests.map((m) => m.runId)).toEqual([retried.id, repeated.id]);
     expect((await harness.controlPlane.checkpoints.get(tenantId)).through).toEqual({});
+  });
+
+  it('a later run of the tenant removes .part files of uploads never retried and puts back a delivered file left under its recovery name', async () => {
+    const tenantId = 'run-upkeep';
+    const { local } = await setUpTenant(tenantId);
+    const first = await runOnce(tenantId);
+    const listed = first.files.find((file) => file.path.includes('/chats/'));
+    if (!listed) throw new Error('the first run delivered no chats');
+    const day = listed.path.split('/').slice(0, 4).join('/');
+    // What a server that died in the middle of a safe replace leaves, and an upload of a failed run never retried.
+    const recoveryCopy = `${listed.path}.replaced-20261123T120000Z-0a1b2c3d`;
+    await rename(join(local, listed.path), join(local, recoveryCopy));
+    await writeFile(join(local, `${day}/chats/chats-20261123T0600Z-20261123T0800Z-p001-failed-run.json.gz.part`), 'half an upload');
+    await writeFile(join(local, `${day}/manifest-failed-run.json.part`), '{');
+    const before = await verifyDrop(new LocalDirectoryTarget({ root: local }), tenantId);
+    expect(before.problems.map((problem) => problem.code).sort()).toEqual(['FILE_LEFTOVER', 'FILE_LEFTOVER', 'FILE_RECOVERABLE']);
+
+    const later = new Date(NOW.getTime() + 3 * 3600_000);
+    harness.deps.now = () => later;
+    try {
+      const second = await runOnce(tenantId);
+      expect(second.status).toBe('done');
+      const files = (await listFiles(local)).map((file) => file.slice(local.length + 1));
+      expect(files.filter((file) => file.endsWith('.part') || file.includes('.replaced-'))).toEqual([]);
+      expect(files).toContain(listed.path);
+      const report = await verifyDrop(new LocalDirectoryTarget({ root: local }), tenantId, { expectedHead: second.manifest! });
+      expect(report.problems).toEqual([]);
+      expect(report.manifests.map((m) => m.runId)).toEqual([first.id, second.id]);
+    } finally {
+      harness.deps.now = () => NOW;
+    }
   });
 
   it('chains the next run to the previous manifest and advances checkpoints', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseDropFilePath } from '../../../src/archive/drop-layout.js';
@@ -90,6 +90,34 @@ describe('importing a verified drop', () => {
     expect(record?.error?.message).toContain(victim);
     expect(await harness.snapshot(tenant)).toEqual(before);
     expect((await harness.controlPlane.audit.list(tenant)).map((e) => e.action)).toContain('archive.import-failed');
+  });
+
+  it('imports a drop a server left under recovery names (stopped in the middle of a replace), putting the names back; a copy with other bytes is not used', async () => {
+    const tenant = 'imp-recovery';
+    const drop = await harness.setUpTenant(tenant);
+    const calls = demo(tenant, 'call-logs', 0, 40);
+    const link = await drop.deliver({ runId: 'r1', window: windowOf(0), records: { 'call-logs': calls }, maxRecords: 60 });
+    const manifest = JSON.parse(await readFile(join(harness.dropRoot, link.path), 'utf8')) as { files: { path: string }[] };
+    const [firstFile, secondFile] = manifest.files.map((file) => file.path);
+    if (firstFile === undefined || secondFile === undefined) throw new Error('expected two files');
+    const aside = (path: string, token: string): string => `${path}.replaced-20260302T120000Z-${token}`;
+    await rename(join(harness.dropRoot, link.path), join(harness.dropRoot, aside(link.path, '00000001')));
+    await rename(join(harness.dropRoot, firstFile), join(harness.dropRoot, aside(firstFile, '00000002')));
+    // A second file whose only copy under a recovery name holds other bytes: it stays missing.
+    const secondBytes = await readFile(join(harness.dropRoot, secondFile));
+    await rename(join(harness.dropRoot, secondFile), join(harness.dropRoot, aside(secondFile, '00000003')));
+    await writeFile(join(harness.dropRoot, aside(secondFile, '00000003')), Buffer.concat([secondBytes.subarray(0, -1), Buffer.from([secondBytes.at(-1)! ^ 1])]));
+
+    await expect(importManifest(harness.deps, tenant, link.path)).rejects.toMatchObject({ code: 'ERR_IMPORT_FILE_MISSING', file: secondFile });
+    expect((await harness.snapshot(tenant)).callLogs ?? []).toHaveLength(0);
+
+    await writeFile(join(harness.dropRoot, aside(secondFile, '00000003')), secondBytes);
+    const outcome = await importManifest(harness.deps, tenant, link.path);
+    expect(outcome.status).toBe('imported');
+    expect((await harness.snapshot(tenant)).callLogs).toHaveLength(calls.length);
+    for (const path of [link.path, firstFile, secondFile]) expect(await readFile(join(harness.dropRoot, path))).toBeInstanceOf(Buffer);
+    const report = await verifyDrop(new LocalDirectoryTarget({ root: harness.dropRoot }), tenant);
+    expect(report.problems).toEqual([]);
   });
 
   it('flags a broken chain link and does not import that manifest or any after it', async () => {

@@ -31,6 +31,8 @@ export function asPeer(server: SftpServer, byPassword: boolean): SftpPeer {
     localRoot: server.root,
     clientRoot: server.clientRoot,
     logTail: () => server.logTail(),
+    kill: () => server.kill(),
+    restart: () => server.restart(),
     destroy: () => server.destroy(),
   };
 }

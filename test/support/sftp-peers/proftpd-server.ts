@@ -220,6 +220,11 @@ export async function startProftpdServer(options: ProftpdServerOptions = {}): Pr
     refusalZones: REFUSAL_ZONES,
     configPath,
     logTail,
+    kill: () => halt('SIGKILL'),
+    async restart() {
+      await halt('SIGTERM');
+      await start();
+    },
     destroy,
   };
 }

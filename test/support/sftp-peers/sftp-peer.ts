@@ -26,6 +26,10 @@ export interface SftpPeer {
   clientRoot: string;
   /** The server's recent log output, for failure messages. */
   logTail(): string;
+  /** SIGKILL to the server and its sessions at once (a crash); resolves once they are gone. */
+  kill(): Promise<void>;
+  /** Stops if needed, then starts again on the same port with the same host key, configuration and files. */
+  restart(): Promise<void>;
   /** Stops the server and its sessions, removes its directory (and throwaway user). */
   destroy(): Promise<void>;
 }

@@ -66,6 +66,11 @@ export class TempDirectoryTarget implements Target {
     await rm(this.resolve(remotePath), { force: true });
   }
 
+  async rename(fromPath: string, toPath: string): Promise<void> {
+    if (await this.stat(toPath)) throw Object.assign(new Error(`${toPath} exists`), { code: 'ERR_TARGET_EXISTS' });
+    await rename(this.resolve(fromPath), this.resolve(toPath));
+  }
+
   async close(): Promise<void> {}
 
   async destroy(): Promise<void> {

@@ -242,7 +242,7 @@ describe('verifyDrop', () => {
     expect(report.verdict).toBe('ok');
     expect(report.problems.map((problem) => [problem.code, problem.path])).toEqual([
       ['FILE_UNLISTED', leftover],
-      ['FILE_UNLISTED', `${leftover}.part`],
+      ['FILE_LEFTOVER', `${leftover}.part`],
     ]);
   });
 
