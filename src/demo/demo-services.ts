@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
+import { startDevMongoDb } from '../dev-mongodb/start-dev-mongodb.js';
 import { RetentionError } from '../errors.js';
 
 /** A service the demo uses, and how it got it. */
@@ -80,16 +81,12 @@ async function mongoAnswers(url: string): Promise<boolean> {
 }
 
 /**
- * MongoDB at `url` if it answers; else the same fallbacks as the test bed: a `mongod` on PATH, else the project's
- * wire-compatible development server, whose data lives in memory only.
+ * MongoDB at `url` if it answers; else the development MongoDB the test bed uses too ({@link startDevMongoDb}): a
+ * `mongod` on PATH, else the project's wire-compatible development server, whose data lives in memory only.
  */
 export async function findOrStartMongo(url: string): Promise<DemoService & { inMemory: boolean }> {
   if (await mongoAnswers(url)) return { url, description: `MongoDB at ${url} (found)`, inMemory: false, stop: async () => undefined };
-  const { startTestMongo } = await import('../../test/support/mongo.js');
-  const previous = process.env.MONGODB_URL;
-  delete process.env.MONGODB_URL;
-  const mongo = await startTestMongo();
-  if (previous !== undefined) process.env.MONGODB_URL = previous;
+  const mongo = await startDevMongoDb();
   return { url: mongo.url, description: `${mongo.description} (started by the demo)`, inMemory: mongo.kind === 'wire', stop: () => mongo.stop() };
 }
 

@@ -1,8 +1,8 @@
 import type { Db } from 'mongodb';
 import { RetentionError } from '../errors.js';
+import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import { archiveHasRecords, readArchiveMarker, writeArchiveMarker } from '../store/archive/archive-marker.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
-import type { ImportDeps } from './import-manifest.js';
 
 /**
  * What a tenant's archive database is, compared with the control plane's import records:
@@ -15,6 +15,12 @@ import type { ImportDeps } from './import-manifest.js';
  */
 export type ArchiveCheck = 'ours' | 'adopted' | 'new' | 'missing' | 'foreign';
 
+/** What {@link checkArchive} needs: the control plane's import records and the clock (the importer's deps fit). */
+export interface ArchiveCheckDeps {
+  imports: Pick<ArchiveImportsStore, 'hasImported'>;
+  now: () => Date;
+}
+
 /**
  * Checks the tenant's archive database against its import records ({@link ArchiveCheck}); marks an unmarked
  * archive that holds records.
@@ -22,7 +28,7 @@ export type ArchiveCheck = 'ours' | 'adopted' | 'new' | 'missing' | 'foreign';
  * @example
  * if ((await checkArchive(deps, 'acme', db)) === 'missing') await enqueueRebuild(queues, 'acme', actor);
  */
-export async function checkArchive(deps: Pick<ImportDeps, 'imports' | 'now'>, tenantId: string, db: Db): Promise<ArchiveCheck> {
+export async function checkArchive(deps: ArchiveCheckDeps, tenantId: string, db: Db): Promise<ArchiveCheck> {
   const tenant = assertTenantId(tenantId);
   const marker = await readArchiveMarker(db);
   if (marker !== undefined) return marker.tenantId === tenant ? 'ours' : 'foreign';

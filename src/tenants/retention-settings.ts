@@ -54,7 +54,11 @@ export const sourceSettingsSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** The SHA-256 fingerprint of an SSH host key as `ssh-keygen -l` prints it. */
-export const hostKeyFingerprintSchema = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'a host-key fingerprint such as SHA256:AbC… (43 base64 characters), as ssh-keygen -l prints it');
+export const hostKeyFingerprintSchema = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'a host-key fingerprint such as SHA256:AbC… (43 base64 characters), as ssh-keygen -l prints it')
+  // Stored as ssh-keygen prints it, without the base64 padding some tools add, so that it compares with what the worker sees.
+  .transform((fingerprint) => fingerprint.replace(/=$/, ''));
 
 /** The type of a pinned SSH host key: the worker asks the server for exactly that key. */
 export const hostKeyTypeSchema = z.enum(HOST_KEY_TYPES);
@@ -90,6 +94,10 @@ export const targetSettingsSchema = z.discriminatedUnion('kind', [
     .refine((t) => t.password !== undefined || t.privateKey !== undefined, {
       message: 'an SFTP target needs a password or a private key',
       path: ['password'],
+    })
+    .refine((t) => t.secondHostKey?.fingerprint !== t.hostKeyFingerprint, {
+      message: 'the second host-key fingerprint is the first one again; a second pin is for the server\'s other (new or old) key during a rotation',
+      path: ['secondHostKey', 'fingerprint'],
     }),
   z.object({
     kind: z.literal('local'),

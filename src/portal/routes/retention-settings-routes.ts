@@ -3,7 +3,8 @@ import type { Principal } from '../../access/principal.js';
 import { principalOf } from '../../access/principal.js';
 import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
 import { openSecret, sealSecret } from '../../crypto/secret-box.js';
-import { probeSftpHostKey } from '../../delivery/probe-sftp-host-key.js';
+import { HOST_KEY_TYPES, describeHostKey, type HostKeyPin } from '../../delivery/host-key-pin.js';
+import { probeSftpHostKeys } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
 import { DESTINATION_NOT_ALLOWED, NetworkPolicy } from '../../network/network-policy.js';
 import { RECORD_TYPES } from '../../records/record-type.js';
@@ -31,6 +32,7 @@ import {
   type ArchiveFormState,
   type RebuildTrigger,
 } from './retention-archive-form.js';
+import { HOST_KEY_FIELDS, HOST_KEY_TYPE_LABELS, compareHostKeys, readHostKeyPins, type HostKeyComparison, type HostKeyPinsInput } from './host-key-pin-form.js';
 
 /** Secret fields of the form: a typed value replaces the stored one; an empty field keeps it. Never printed back. */
 export const SECRET_FIELDS = ['source.token', 'target.password', 'target.privateKey', 'target.passphrase'] as const;
@@ -55,7 +57,10 @@ const TEXT_FIELDS = [
   'target.host',
   'target.port',
   'target.username',
-  'target.hostKeyFingerprint',
+  HOST_KEY_FIELDS.fingerprint,
+  HOST_KEY_FIELDS.type,
+  HOST_KEY_FIELDS.secondFingerprint,
+  HOST_KEY_FIELDS.secondType,
   'target.root',
   'target.directory',
   'files.format',
@@ -80,9 +85,8 @@ interface ConnectionTest {
   ok: boolean;
   host: string;
   port: number;
-  fingerprint?: string;
-  pinned?: string;
-  matches?: boolean;
+  /** When the server was reached: every host key it has, compared with the pins. */
+  hostKeys?: HostKeyComparison;
   error?: string;
   /** The error's stable code when the test failed. */
   code?: string;
@@ -128,7 +132,14 @@ function stateFromForm(req: Request, stored: VersionedSettings<RetentionSettings
  * Builds the settings input from the form: numbers where a number is typed, the fields of the chosen source and
  * target kind only, new secrets sealed for this tenant and field, stored secrets kept unless replaced or cleared.
  */
-function settingsInput(req: Request, tenantId: string, state: FormState, stored: RetentionSettings | undefined, services: PortalServices): { input: Record<string, unknown>; replaced: SecretField[] } {
+function settingsInput(
+  req: Request,
+  tenantId: string,
+  state: FormState,
+  pins: HostKeyPinsInput,
+  stored: RetentionSettings | undefined,
+  services: PortalServices,
+): { input: Record<string, unknown>; replaced: SecretField[] } {
   const v = state.values;
   const num = (field: string): unknown => {
     const text = v[field] ?? '';
@@ -167,7 +178,9 @@ function settingsInput(req: Request, tenantId: string, state: FormState, stored:
           password: secret('target.password', sameSftp),
           privateKey: secret('target.privateKey', sameSftp),
           passphrase: secret('target.passphrase', sameSftp),
-          hostKeyFingerprint: v['target.hostKeyFingerprint'],
+          hostKeyFingerprint: pins.first?.fingerprint,
+          hostKeyType: pins.first?.type,
+          secondHostKey: pins.second,
           root: v['target.root'],
         });
   const input: Record<string, unknown> = {
@@ -208,7 +221,9 @@ function upcomingRuns(cron: string, timezone: string, now: Date): string[] {
  * URI (sealed; the audit log says only whether it was replaced, kept or removed). Replacing or removing that URI in
  * online mode queues a rebuild of the archive from the drops; "Rebuild" queues one on demand
  * (`archive.rebuild-requested`), and the section shows whether one is queued or running and how the last one ended.
- * "Test connection" probes the SFTP host and shows its host-key fingerprint, and whether it matches the pinned one.
+ * The target's host key is pinned by fingerprint ("SHA256:…" or a pasted `ssh-keygen -l` line), with an optional type
+ * and an optional second pin for a key rotation (see `host-key-pin-form.ts`). "Test connection" lists every host key
+ * the SFTP server has, marks the pinned ones and, when nothing is pinned, suggests one to pin.
  * Both stay within the operator's destination policy: a source URL, SFTP host or host of the archive MongoDB URI
  * that is or resolves to a non-public address, or a local directory outside `LOCAL_TARGET_BASE_DIR`, is refused at
  * save (an error on its field, nothing saved, audited without the URI), and *Test connection* refuses such a host
@@ -269,6 +284,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       problems: extra.problems ?? [],
       connection: extra.connection,
       secretFields: SECRET_FIELDS,
+      hostKeyTypes: HOST_KEY_TYPES.map((type) => ({ value: type, label: HOST_KEY_TYPE_LABELS[type] })),
     });
   };
 
@@ -284,14 +300,18 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     const user = signedInUser(res);
     const stored = await controlPlane.settings.getRetention(tenantId);
     const state = stateFromForm(req, stored);
-    const { input, replaced } = settingsInput(req, tenantId, state, stored?.value, services);
+    const pins = readHostKeyPins(state.values);
+    const pinErrors = state.values['target.kind'] === 'local' ? {} : pins.fieldErrors;
+    const { input, replaced } = settingsInput(req, tenantId, state, pins, stored?.value, services);
     const archive = readArchiveForm(req, state.archive, tenantId, stored?.value, services.deps.keyring);
     if (archive.archiveRetentionDays !== undefined) input.archiveRetentionDays = archive.archiveRetentionDays;
     if (archive.archiveMongoUri !== undefined) input.archiveMongoUri = archive.archiveMongoUri;
-    const fieldErrors: Record<string, string[]> = { ...archive.fieldErrors };
+    const fieldErrors: Record<string, string[]> = { ...archive.fieldErrors, ...pinErrors };
     const checked = retentionSettingsSchema.safeParse(input);
     for (const issue of checked.error?.issues ?? []) {
       const key = issue.path.filter((part) => typeof part === 'string').join('.') || 'settings';
+      // A pin the form could not read is left out of the input; its own message says what to fix.
+      if (pinErrors[key] !== undefined) continue;
       (fieldErrors[key] ??= []).push(issue.message);
     }
     // The archive URI the settings will hold (typed just now, or the stored one kept) is checked opened.
@@ -338,6 +358,8 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
         source: value.source.kind,
         target: value.target.kind === 'sftp' ? `sftp://${value.target.username}@${value.target.host}:${value.target.port}${value.target.root}` : `local:${value.target.directory}`,
         hostKeyFingerprint: value.target.kind === 'sftp' ? value.target.hostKeyFingerprint : null,
+        hostKeyType: value.target.kind === 'sftp' ? (value.target.hostKeyType ?? null) : null,
+        secondHostKey: value.target.kind === 'sftp' && value.target.secondHostKey !== undefined ? describeHostKey(value.target.secondHostKey) : null,
         secretsReplaced: [...replaced, ...(archive.uriChange === 'replaced' ? [ARCHIVE_URI_FIELD] : [])].join(','),
         archiveRetention: auditArchiveRetention(value.archiveRetentionDays),
         archiveMongoUri: archive.uriChange,
@@ -391,29 +413,44 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     const storedTarget = stored?.value.target.kind === 'sftp' ? stored.value.target : undefined;
     const host = state.values['target.host'] || storedTarget?.host || '';
     const portText = state.values['target.port'] || String(storedTarget?.port ?? 22);
-    const pinned = state.values['target.hostKeyFingerprint'] || storedTarget?.hostKeyFingerprint || undefined;
+    const typed = readHostKeyPins(state.values);
     const hostCheck = retentionSettingsSchema.shape.target.options[0].shape.host.safeParse(host);
     const port = Number(portText);
-    if (!hostCheck.success || !/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535) {
-      const fieldErrors: Record<string, string[]> = {};
-      if (!hostCheck.success) fieldErrors['target.host'] = ['enter the SFTP server\'s host name or IP address to test'];
-      if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535) fieldErrors['target.port'] = ['a port from 1 to 65535'];
-      return await render(res, state, stored, { fieldErrors, problems: ['Enter a host and port to test the connection.'] }, 400);
-    }
+    const badPort = !/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535;
+    const fieldErrors: Record<string, string[]> = { ...typed.fieldErrors };
+    const problems: string[] = [];
+    if (!hostCheck.success) fieldErrors['target.host'] = ['enter the SFTP server\'s host name or IP address to test'];
+    if (badPort) fieldErrors['target.port'] = ['a port from 1 to 65535'];
+    if (!hostCheck.success || badPort) problems.push('Enter a host and port to test the connection.');
+    if (Object.keys(typed.fieldErrors).length > 0) problems.push('Correct the host-key pins to compare them with the server\'s keys, or empty them to see which key to pin.');
+    if (problems.length > 0) return await render(res, state, stored, { fieldErrors, problems }, 400);
+    // The pins typed in the form; where the first field is empty, the stored ones (as before this form was filled in).
+    const storedFirst: HostKeyPin | undefined =
+      storedTarget === undefined ? undefined : { fingerprint: storedTarget.hostKeyFingerprint, ...(storedTarget.hostKeyType !== undefined ? { type: storedTarget.hostKeyType } : {}) };
+    const pins = state.values[HOST_KEY_FIELDS.fingerprint] !== '' ? [typed.first, typed.second] : [storedFirst, typed.second ?? storedTarget?.secondHostKey];
     let connection: ConnectionTest;
     try {
-      const fingerprint = await probeSftpHostKey({ host, port, timeoutMs: 10_000, network: destinations.network });
-      connection = { ok: true, host, port, fingerprint, ...(pinned !== undefined ? { pinned, matches: pinned === fingerprint } : {}) };
+      const keys = await probeSftpHostKeys({ host, port, timeoutMs: 10_000, network: destinations.network });
+      connection = { ok: true, host, port, hostKeys: compareHostKeys(keys, pins) };
     } catch (err) {
       if (!(err instanceof RetentionError)) throw err;
-      connection = { ok: false, host, port, error: err.message, code: err.code, ...(pinned !== undefined ? { pinned } : {}) };
+      connection = { ok: false, host, port, error: err.message, code: err.code };
     }
+    const compared = connection.hostKeys;
     await services.audit(req, tenantId, {
       actor: { type: 'user', id: user.id },
       action: 'settings.connection-tested',
       outcome: connection.ok ? 'success' : 'failure',
       target: `sftp://${host}:${port}`,
-      details: { fingerprint: connection.fingerprint ?? null, matchesPinned: connection.matches ?? null, error: connection.error?.slice(0, 300) ?? null, reason: connection.code ?? null },
+      details: {
+        // The key the server shows a client that asks for no particular type, then every key it has.
+        fingerprint: compared?.keys[0]?.fingerprint ?? null,
+        fingerprints: compared === undefined ? null : compared.keys.map((key) => key.pinText).join(','),
+        matchesPinned: compared?.matches ?? null,
+        matchedPins: compared === undefined || compared.pins.length === 0 ? null : compared.pins.filter((pin) => pin.found).map((pin) => pin.slot).join(','),
+        error: connection.error?.slice(0, 300) ?? null,
+        reason: connection.code ?? null,
+      },
     });
     if (connection.code === DESTINATION_NOT_ALLOWED) {
       return await render(res, state, stored, { connection, fieldErrors: { 'target.host': [`${connection.error ?? ''} (${DESTINATION_NOT_ALLOWED})`] } }, 400);

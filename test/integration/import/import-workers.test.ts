@@ -21,7 +21,7 @@ import { secretContext } from '../../../src/tenants/secret-context.js';
 import { testDestinations } from '../../support/destinations.js';
 import { createExportHarness, type ExportHarness } from '../../support/export-harness.js';
 import { DropBuilder } from '../../support/import/drop-builder.js';
-import { startMongoWireServer, type MongoWireServer } from '../../support/mongo-wire/mongo-wire-server.js';
+import { startMongoWireServer, type MongoWireServer } from '../../../src/dev-mongodb/mongo-wire-server.js';
 import { createTestRedis } from '../../support/redis.js';
 
 const NOW = new Date('2026-11-23T12:00:00.000Z');

@@ -200,10 +200,10 @@ describe('portal: retention settings', () => {
     expect(unpinned.text).not.toContain('first-password-Xy7');
 
     const matching = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port), 'target.hostKeyFingerprint': sftp.hostKeyFingerprint }));
-    expect(matching.text).toContain('It matches the pinned fingerprint.');
+    expect(matching.text).toContain('The server has the pinned key, so the worker will accept it.');
 
     const mismatch = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port) }));
-    expect(mismatch.text).toContain('It does not match the pinned fingerprint');
+    expect(mismatch.text).toContain("None of the server's host keys matches the pinned fingerprint");
 
     const audit = await h.controlPlane.audit.list(tenantId, { action: 'settings.connection-tested' });
     expect(audit.map((e) => e.details?.matchesPinned)).toEqual(expect.arrayContaining([null, true, false]));

@@ -12,7 +12,7 @@ import { ArchiveDatabases } from '../../../src/store/archive/archive-databases.j
 import { secretContext } from '../../../src/tenants/secret-context.js';
 import { staticResolver } from '../../support/destinations.js';
 import { dropTestDatabase, uniqueDbName } from '../../support/mongo.js';
-import { encodeOpMsgReply, encodeOpReply, MessageFramer, parseMessage } from '../../support/mongo-wire/wire-protocol.js';
+import { encodeOpMsgReply, encodeOpReply, MessageFramer, parseMessage } from '../../../src/dev-mongodb/wire-protocol.js';
 
 const keyring = parseKeyring(`test-k1:${Buffer.alloc(32, 5).toString('base64')}`);
 const mongoPort = Number(new URL(inject('mongoUrl')).port);

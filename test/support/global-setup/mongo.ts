@@ -3,7 +3,7 @@ import { startTestMongo, type TestMongoKind } from '../mongo.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** URL of the MongoDB every test uses (`MONGODB_URL`, a local `mongod`, or the wire-compatible test server). */
+    /** URL of the MongoDB every test uses (`MONGODB_URL`, a local `mongod`, or the wire-compatible development server of `src/dev-mongodb/`). */
     mongoUrl: string;
     /** Which kind of server `mongoUrl` points at. */
     mongoKind: TestMongoKind;

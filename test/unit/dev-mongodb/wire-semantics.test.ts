@@ -1,9 +1,9 @@
 import { Int32, Long, ObjectId } from 'bson';
 import { describe, expect, it } from 'vitest';
-import { compareBsonValues } from '../../support/mongo-wire/bson-order.js';
-import { canonicalKey, collectPathValues, formatKeyValue } from '../../support/mongo-wire/index-key.js';
-import { buildUpsertDocument, classifyUpdate, upsertSeed } from '../../support/mongo-wire/update-application.js';
-import { MessageFramer } from '../../support/mongo-wire/wire-protocol.js';
+import { compareBsonValues } from '../../../src/dev-mongodb/bson-order.js';
+import { canonicalKey, collectPathValues, formatKeyValue } from '../../../src/dev-mongodb/index-key.js';
+import { buildUpsertDocument, classifyUpdate, upsertSeed } from '../../../src/dev-mongodb/update-application.js';
+import { MessageFramer } from '../../../src/dev-mongodb/wire-protocol.js';
 
 describe('compareBsonValues', () => {
   it.each([

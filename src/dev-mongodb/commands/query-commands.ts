@@ -94,7 +94,7 @@ function normalizePipeline(pipeline: Document[]): Document[] {
     if (UNSUPPORTED_STAGES.has(name)) {
       throw new CommandError(
         ErrorCode.UnrecognizedPipelineStage,
-        `Unrecognized pipeline stage name: '${name}' (not supported by the retention wire-compatible test server)`,
+        `Unrecognized pipeline stage name: '${name}' (not supported by the retention wire-compatible development server)`,
       );
     }
     if (name === '$count' && typeof argument === 'string') {

@@ -2,8 +2,8 @@ import { connect } from 'node:net';
 import { deserialize, serialize, type Document } from 'bson';
 import { MongoClient, MongoServerError } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startMongoWireServer, type MongoWireServer } from '../../support/mongo-wire/mongo-wire-server.js';
-import { MessageFramer, OpCode } from '../../support/mongo-wire/wire-protocol.js';
+import { startMongoWireServer, type MongoWireServer } from '../../../src/dev-mongodb/mongo-wire-server.js';
+import { MessageFramer, OpCode } from '../../../src/dev-mongodb/wire-protocol.js';
 
 let server: MongoWireServer;
 
