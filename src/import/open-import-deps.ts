@@ -1,6 +1,5 @@
-import { MongoClient, type Db } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { createTarget } from '../delivery/create-target.js';
 import { ArchiveDatabases } from '../store/archive/archive-databases.js';
@@ -8,8 +7,8 @@ import { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import { ArchiveStore } from '../store/archive/archive-store.js';
 import { LegalHoldsStore } from '../store/archive/legal-holds-store.js';
 import { TenantArchiveLease } from '../store/archive/tenant-archive-lease.js';
-import { createControlPlane, type ControlPlane } from '../store/control-plane.js';
-import { destinationPolicyFromConfig, type DestinationPolicy } from '../tenants/destination-policy.js';
+import type { ControlPlane } from '../store/control-plane.js';
+import type { DestinationPolicy } from '../tenants/destination-policy.js';
 import type { ImportDeps } from './import-manifest.js';
 import { DEFAULT_INFLATE_LIMITS, type InflateLimits } from './record-file-reader.js';
 
@@ -60,25 +59,4 @@ export async function buildImportDeps(input: ImportDepsInput): Promise<ImportDep
   await deps.imports.ensureIndexes();
   await deps.legalHolds.ensureIndexes();
   return deps;
-}
-
-/**
- * Connects to MongoDB and builds the importer's dependencies, for a process that has no worker composition root
- * (the CLI's `rebuild` and `import`). `close` ends the connections.
- *
- * @example
- * const { deps, close } = await openImportDeps(config, keyring, logger);
- * try { await rebuildArchive(deps, 'acme'); } finally { await close(); }
- */
-export async function openImportDeps(config: Config, keyring: Keyring, logger: Logger): Promise<{ deps: ImportDeps; close: () => Promise<void> }> {
-  const client = await MongoClient.connect(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000 });
-  const db = client.db(config.mongodbDatabase);
-  const deps = await buildImportDeps({ client, db, controlPlane: createControlPlane(db), archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, destinations: destinationPolicyFromConfig(config), logger, spoolDir: config.spoolDir, inflateLimits: config.importInflateLimits });
-  return {
-    deps,
-    async close() {
-      await deps.archives.close();
-      await client.close();
-    },
-  };
 }

@@ -1,0 +1,44 @@
+import { needsReseal, resealSecret } from '../../crypto/secret-box.js';
+import { parseRetentionSettings } from '../../tenants/retention-settings.js';
+import { secretContext } from '../../tenants/secret-context.js';
+import type { CliCommand } from '../cli-command.js';
+import { CliUsageError } from '../cli-usage-error.js';
+
+const rotate: CliCommand = {
+  name: 'keys rotate',
+  usage: 'keys rotate',
+  summary: 're-seal every stored secret under RETENTION_ACTIVE_KEY_ID',
+  async run(args, services) {
+    if (args.length !== 0) throw new CliUsageError('expected: keys rotate');
+    const keyring = services.keyring();
+    const cp = await services.controlPlane();
+    let resealed = 0;
+    for (const tenantId of await cp.settings.listRetentionTenants()) {
+      const current = await cp.settings.requireRetention(tenantId);
+      const value = structuredClone(current.value) as Record<string, unknown> & { source: Record<string, unknown>; target: Record<string, unknown> };
+      let changed = 0;
+      const reseal = (holder: Record<string, unknown>, key: string, field: Parameters<typeof secretContext>[1]) => {
+        const sealed = holder[key];
+        if (typeof sealed === 'string' && needsReseal(keyring, sealed)) {
+          holder[key] = resealSecret(keyring, sealed, secretContext(tenantId, field));
+          changed += 1;
+        }
+      };
+      reseal(value.source, 'token', 'source.token');
+      reseal(value.target, 'password', 'target.password');
+      reseal(value.target, 'privateKey', 'target.privateKey');
+      reseal(value.target, 'passphrase', 'target.passphrase');
+      reseal(value, 'archiveMongoUri', 'archiveMongoUri');
+      if (changed > 0) {
+        await cp.settings.putRetention(tenantId, parseRetentionSettings(value), { actor: 'cli', expectedVersion: current.version, now: services.io.now() });
+        await cp.audit.append(tenantId, { actor: { type: 'cli', id: 'cli' }, action: 'keys.rotated', outcome: 'success', details: { secrets: changed, keyId: keyring.activeKeyId } });
+        resealed += changed;
+      }
+    }
+    services.io.stdout(`re-sealed ${resealed} secret(s) under key "${keyring.activeKeyId}"; old keys can be removed from RETENTION_MASTER_KEYS once every process runs with this ring`);
+    return 0;
+  },
+};
+
+/** `retention keys rotate`: re-seal secrets under the active master key. */
+export const KEY_COMMANDS: readonly CliCommand[] = [rotate];
