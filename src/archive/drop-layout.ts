@@ -164,7 +164,7 @@ export function formatCompactUtc(instant: Date): string {
 }
 
 /** `<yyyy>/<mm>/<dd>` of an instant in UTC. */
-export function formatUtcDatePath(instant: Date): string {
+function formatUtcDatePath(instant: Date): string {
   assertInstant(instant, 'instant');
   return `${pad(instant.getUTCFullYear(), 4)}/${pad(instant.getUTCMonth() + 1, 2)}/${pad(instant.getUTCDate(), 2)}`;
 }
@@ -177,7 +177,7 @@ function assertPart(part: number): number {
 }
 
 /** File extension of a record file: `.json`, `.ndjson`, plus `.gz` when gzipped. */
-export function recordFileExtension(encoding: RecordEncoding, gzip: boolean): string {
+function recordFileExtension(encoding: RecordEncoding, gzip: boolean): string {
   if (encoding !== 'json' && encoding !== 'ndjson') {
     throw new RetentionError('ERR_ENCODING_INVALID', `encoding ${JSON.stringify(encoding)} is unknown: use json or ndjson`, 400);
   }
@@ -326,7 +326,7 @@ export function assertRunId(runId: unknown): string {
 }
 
 /** File name of a run's manifest: `manifest-<runId>.json`. */
-export function manifestFileName(runId: string): string {
+function manifestFileName(runId: string): string {
   return `manifest-${assertRunId(runId)}.json`;
 }
 

@@ -36,7 +36,7 @@ async function readCapped(target: Target, path: string): Promise<Buffer> {
  * const report = await repairDeliveredManifest(target, run.previous);
  * for (const { path, from } of report.restored) logger.info({ path, from }, 'restored from its recovery copy');
  */
-export async function repairDeliveredManifest(target: Target, link: ManifestLink): Promise<ManifestRepairReport> {
+async function repairDeliveredManifest(target: Target, link: ManifestLink): Promise<ManifestRepairReport> {
   const report: ManifestRepairReport = { restored: [], unrepaired: [] };
   const entry = await target.stat(link.path);
   if (entry?.type !== 'file') {

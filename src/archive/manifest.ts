@@ -12,13 +12,12 @@ import {
   recordFilePath,
   rejectedFilePath,
   runWindowEnd,
-  type RecordEncoding,
 } from './drop-layout.js';
 
 /** Value of `format` in every manifest. */
-export const MANIFEST_FORMAT = 'retention-drop';
+const MANIFEST_FORMAT = 'retention-drop';
 /** The manifest format version this code writes and reads. */
-export const MANIFEST_FORMAT_VERSION = 1;
+const MANIFEST_FORMAT_VERSION = 1;
 /** Manifests larger than this are refused without being parsed. */
 export const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
 
@@ -39,16 +38,23 @@ const relativePathSchema = z.string().refine((value) => {
 }, 'must be a relative path of safe segments');
 
 const fileSchema = z.strictObject({
+  /** Where the file is in the drop, relative to the target root. */
   path: relativePathSchema,
   type: z.enum(RECORD_TYPES),
   kind: z.enum(['records', 'rejected']),
+  /** 1-based part of a records file; `null` for a rejected file. */
   part: z.number().int().min(1).max(MAX_PART).nullable(),
+  /** Records in the file (rejected records in a rejected file). */
   records: countSchema,
+  /** Size of the file as delivered (after gzip, when gzipped). */
   bytes: countSchema,
+  /** Lowercase hex SHA-256 of the bytes as delivered. */
   sha256: sha256Schema,
   encoding: z.enum(['json', 'ndjson']),
   gzip: z.boolean(),
+  /** Start of the window the file covers (ISO-8601 UTC, inclusive). */
   from: instantSchema,
+  /** End of the window the file covers (ISO-8601 UTC, exclusive). */
   to: instantSchema,
 });
 
@@ -65,7 +71,11 @@ const manifestObjectSchema = z.strictObject({
   totals: z.partialRecord(z.enum(RECORD_TYPES), totalsSchema),
 });
 
-/** One file a manifest lists. `from`/`to` are the window the file covers (ISO-8601 UTC). */
+/**
+ * One delivered file, as its run's manifest lists it: the only shape of a delivered file. The chunk that uploads a
+ * file makes its entry ({@link recordFileEntry}, {@link rejectedFileEntry}); the entry travels unchanged in the chunk's
+ * result (`ChunkResult.files`) to the finalize step, which lists it in the manifest; the run store keeps a `Pick` of it.
+ */
 export type ManifestFile = z.infer<typeof fileSchema>;
 /** Per-type totals of a manifest: `records` and `rejected` count records, `files` and `bytes` count all files. */
 export type ManifestTotals = z.infer<typeof totalsSchema>;
@@ -196,36 +206,21 @@ function validateManifest(value: unknown): Manifest {
   return result.data;
 }
 
-/** A file to list in a manifest, as {@link buildManifest} takes it. */
-export interface ManifestFileInput {
-  path: string;
-  type: RecordType;
-  kind: 'records' | 'rejected';
-  /** 1-based part for a records file; null for a rejected file. */
-  part: number | null;
-  records: number;
-  bytes: number;
-  sha256: string;
-  encoding: RecordEncoding;
-  gzip: boolean;
-  /** The window the file covers (the chunk's slice). */
-  window: TimeWindow;
-}
-
 /** What {@link buildManifest} needs. */
 export interface ManifestInput {
   tenantId: string;
   runId: string;
   windows: Partial<Record<RecordType, TimeWindow>>;
   previous: ManifestLink | null;
-  files: ManifestFileInput[];
+  files: ManifestFile[];
 }
 
 /**
  * Builds and validates a run's manifest: files sorted by path, totals per type computed from the files.
  * Throws `ERR_MANIFEST_INVALID` naming the field when the input is inconsistent (a file outside its type's window,
  * a path that does not match its type/window/part and run, a duplicate path, ...). File names carry the run id
- * (`runId`); names of the legacy form without it, as drops delivered before listed them, are accepted too.
+ * (`runId`); names of the legacy form without it, as drops delivered before listed them, are accepted too. Each
+ * file's `from`/`to` is written as `Date#toISOString()` gives it, so the same instants always give the same bytes.
  *
  * @example
  * const manifest = buildManifest({ tenantId: 'acme', runId, windows: { chats: window }, previous: null,
@@ -243,7 +238,7 @@ export function buildManifest(input: ManifestInput): Manifest {
     totals[type] = { records: 0, rejected: 0, files: 0, bytes: 0 };
   }
   const files: ManifestFile[] = input.files.map((file, index) =>
-    canonicalFile({ ...file, from: toIso(file.window.from, `files.${index}.from`), to: toIso(file.window.to, `files.${index}.to`) }),
+    canonicalFile({ ...file, from: toIso(new Date(file.from), `files.${index}.from`), to: toIso(new Date(file.to), `files.${index}.to`) }),
   );
   files.sort((a, b) => compareCodeUnits(a.path, b.path));
   for (const file of files) {
@@ -379,29 +374,22 @@ export function manifestPathOf(manifest: Manifest): string {
   return manifestPath(manifest.tenantId, manifest.runId, end);
 }
 
-/** What the encoder reports about a records file, as {@link recordFileEntry} needs it. */
-export interface EncodedFileFacts {
-  part: number;
-  records: number;
-  bytes: number;
-  sha256: string;
-}
-
 /**
- * The manifest entry of one encoded records file written by run `runId` (its path computed from the drop layout;
- * `null` gives the legacy name without a run id, for tests of drops delivered before names carried it).
+ * The manifest entry of one records file written by run `runId`, as the chunk that uploads it makes it: its path
+ * computed from the drop layout (`null` gives the legacy name without a run id, for tests of drops delivered before
+ * names carried it), its window `window` (the chunk's slice), and what the encoder measured.
  *
  * @example
- * files.map((file) => recordFileEntry('acme', runId, 'chats', slice, file, { encoding: 'json', gzip: true }));
+ * onFile: (file) => upload(file.localPath, recordFileEntry('acme', runId, 'chats', slice, file, { encoding: 'json', gzip: true }));
  */
 export function recordFileEntry(
   tenantId: string,
   runId: string | null,
   type: RecordType,
   window: TimeWindow,
-  file: EncodedFileFacts,
-  format: { encoding: RecordEncoding; gzip: boolean },
-): ManifestFileInput {
+  file: Pick<ManifestFile, 'records' | 'bytes' | 'sha256'> & { part: number },
+  format: Pick<ManifestFile, 'encoding' | 'gzip'>,
+): ManifestFile {
   return {
     path: recordFilePath(tenantId, { type, window, part: file.part, encoding: format.encoding, gzip: format.gzip, runId }),
     type,
@@ -412,24 +400,26 @@ export function recordFileEntry(
     sha256: file.sha256,
     encoding: format.encoding,
     gzip: format.gzip,
-    window,
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
   };
 }
 
 /**
- * The manifest entry of a rejected-records file written by run `runId` (`null`: the legacy name, see
- * {@link recordFileEntry}).
+ * The manifest entry of the rejected-records file of run `runId` for one window, as the chunk that uploads it makes
+ * it (`null`: the legacy name, see {@link recordFileEntry}).
  *
  * @example
- * if (rejected) files.push(rejectedFileEntry('acme', runId, 'chats', slice, rejected));
+ * const rejected = await writer.close();
+ * if (rejected) upload(rejected.localPath, rejectedFileEntry('acme', runId, 'chats', slice, rejected));
  */
 export function rejectedFileEntry(
   tenantId: string,
   runId: string | null,
   type: RecordType,
   window: TimeWindow,
-  file: { records: number; bytes: number; sha256: string },
-): ManifestFileInput {
+  file: Pick<ManifestFile, 'records' | 'bytes' | 'sha256'>,
+): ManifestFile {
   return {
     path: rejectedFilePath(tenantId, type, window, runId),
     type,
@@ -440,6 +430,7 @@ export function rejectedFileEntry(
     sha256: file.sha256,
     encoding: 'json',
     gzip: false,
-    window,
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
   };
 }

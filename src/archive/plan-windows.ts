@@ -4,9 +4,9 @@ import type { TimeWindow } from '../sources/source.js';
 import { assertRecordType, assertRunId, assertTenantId } from './drop-layout.js';
 
 /** Default settle lag: records updated in the last 5 minutes wait for the next run. */
-export const DEFAULT_SETTLE_LAG_MS = 5 * 60 * 1000;
+const DEFAULT_SETTLE_LAG_MS = 5 * 60 * 1000;
 /** A plan with more slices than this is refused (raise `sliceMs` or set `maxWindowMs`). */
-export const MAX_SLICES_PER_WINDOW = 10_000;
+const MAX_SLICES_PER_WINDOW = 10_000;
 
 /** One chunk of a window: `index` is 0-based within the window; boundaries inside the window are multiples of `sliceMs`. */
 export interface PlannedSlice extends TimeWindow {

@@ -2,24 +2,22 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RetentionError } from '../errors.js';
 import { MAX_PART, assertPathSegment, type RecordEncoding } from './drop-layout.js';
+import type { ManifestFile } from './manifest.js';
 import { SpoolFile } from './spool-file.js';
 
-/** One spool file produced by {@link writeRecordFiles}. */
-export interface RecordFile {
+/**
+ * One spool file produced by {@link writeRecordFiles}: where it is on this machine, and the `records`, `bytes` and
+ * `sha256` (of the bytes on disk) its manifest entry will state (see `recordFileEntry`).
+ */
+export interface RecordFile extends Pick<ManifestFile, 'records' | 'bytes' | 'sha256'> {
   /** Absolute or spool-relative path of the file on this machine. */
   localPath: string;
   /** The file's name, as it will be named in the drop. */
   fileName: string;
   /** 1-based part number. */
   part: number;
-  /** Number of records in the file. */
-  records: number;
-  /** Size of the file on disk (after gzip, when gzipped). */
-  bytes: number;
   /** Size of the encoded text before gzip (equals `bytes` without gzip). */
   encodedBytes: number;
-  /** Lowercase hex SHA-256 of the bytes on disk. */
-  sha256: string;
   /** Smallest `updatedAt` in the file (ISO-8601 UTC); null for an empty file. */
   minUpdatedAt: string | null;
   /** Largest `updatedAt` in the file (ISO-8601 UTC); null for an empty file. */

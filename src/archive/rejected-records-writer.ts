@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { RetentionError } from '../errors.js';
 import { assertPathSegment } from './drop-layout.js';
+import type { ManifestFile } from './manifest.js';
 import { SpoolFile } from './spool-file.js';
 
 /** One problem found while validating a record: where (dotted path, `''` for the record itself) and what. */
@@ -16,16 +17,13 @@ export interface RejectedRecord {
   record: unknown;
 }
 
-/** The rejected-records file of one window, once closed. */
-export interface RejectedFile {
+/**
+ * The rejected-records file of one window, once closed: where it is on this machine, and the `records`, `bytes` and
+ * `sha256` (of the bytes on disk) its manifest entry will state (see `rejectedFileEntry`).
+ */
+export interface RejectedFile extends Pick<ManifestFile, 'records' | 'bytes' | 'sha256'> {
   localPath: string;
   fileName: string;
-  /** Number of rejected records in the file. */
-  records: number;
-  /** Size of the file on disk. */
-  bytes: number;
-  /** Lowercase hex SHA-256 of the bytes on disk. */
-  sha256: string;
 }
 
 /** Options of {@link RejectedRecordsWriter}. */
@@ -99,25 +97,5 @@ export class RejectedRecordsWriter {
   async abort(): Promise<void> {
     this.closed = true;
     await this.spool?.abort();
-  }
-}
-
-/**
- * Writes all `rejections` to one rejected-records file; returns `undefined` (and writes nothing) when there are none.
- *
- * @example
- * const file = await writeRejectedFile(rejections, { directory: spoolDir, fileName: rejectedFileName('chats', window, runId) });
- */
-export async function writeRejectedFile(
-  rejections: AsyncIterable<RejectedRecord> | Iterable<RejectedRecord>,
-  options: RejectedRecordsWriterOptions,
-): Promise<RejectedFile | undefined> {
-  const writer = new RejectedRecordsWriter(options);
-  try {
-    for await (const rejection of rejections) await writer.write(rejection);
-    return await writer.close();
-  } catch (error) {
-    await writer.abort();
-    throw error;
   }
 }

@@ -1,5 +1,6 @@
+import type { ManifestFile } from '../archive/manifest.js';
 import type { RecordType } from '../records/record-type.js';
-import type { RunFile, RunTrigger } from '../store/runs-store.js';
+import type { RunTrigger } from '../store/runs-store.js';
 
 /**
  * Payload of a run job. Scheduled runs carry no window: the run plans it from the checkpoints.
@@ -25,14 +26,18 @@ export interface ChunkJobData {
   to: string;
 }
 
-/** Return value of a chunk job, read by its finalize parent. */
+/**
+ * Return value of a chunk job, read by its finalize parent (BullMQ stores it in Redis as JSON, so a finalize job may
+ * read results stored by an earlier version of this code: keep every field and its meaning).
+ */
 export interface ChunkResult {
   type: RecordType;
   index: number;
   records: number;
   rejected: number;
   bytes: number;
-  files: Array<RunFile & { part: number | null; encoding: 'json' | 'ndjson'; gzip: boolean; from: string; to: string }>;
+  /** The manifest entries of the files the chunk uploaded, in upload order, as the manifest will list them. */
+  files: ManifestFile[];
 }
 
 /** Payload of a finalize job. */

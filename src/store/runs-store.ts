@@ -1,4 +1,5 @@
 import type { Collection, Db } from 'mongodb';
+import type { ManifestFile } from '../archive/manifest.js';
 import { RetentionError } from '../errors.js';
 import { isRecordType, type RecordType } from '../records/record-type.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
@@ -16,15 +17,8 @@ export interface TypeTotals {
   bytes: number;
 }
 
-/** One delivered file, as listed in the run's manifest. */
-export interface RunFile {
-  path: string;
-  type: RecordType;
-  kind: 'records' | 'rejected';
-  records: number;
-  bytes: number;
-  sha256: string;
-}
+/** What a run keeps of each file its manifest lists (what the jobs page shows): part of the manifest's entry. */
+export type RunFile = Pick<ManifestFile, 'path' | 'type' | 'kind' | 'records' | 'bytes' | 'sha256'>;
 
 export interface RunError {
   at: Date;
@@ -135,6 +129,9 @@ export function computeRunProgress(chunkCount: number, chunks: Record<string, Ch
 
 const toRun = ({ _id, progress, ...rest }: RunDocument): Run => ({ id: _id, ...rest, progress: computeRunProgress(rest.chunkCount, progress) });
 
+/** The fields of a {@link RunFile} only, whatever else the entry carries, so stored documents keep their shape. */
+const toRunFileDocument = ({ path, type, kind, records, bytes, sha256 }: RunFile): RunFile => ({ path, type, kind, records, bytes, sha256 });
+
 /** The `runs` collection: one document per run, keyed by the deterministic run id. */
 export class RunsStore {
   private readonly runs: Collection<RunDocument>;
@@ -171,15 +168,22 @@ export class RunsStore {
     return (await this.runs.find(filter).sort({ createdAt: -1 }).limit(limit).toArray()).map(toRun);
   }
 
+  /**
+   * Records a finalized run: its manifest, the files it lists (each kept as a {@link RunFile}; a whole manifest entry
+   * may be passed) and its totals.
+   *
+   * @example
+   * await runs.markDone('acme', runId, { manifest: head, files: manifest.files, totals });
+   */
   async markDone(
     tenantId: string,
     runId: string,
-    result: { manifest: ChainHead; files: RunFile[]; totals: Partial<Record<RecordType, TypeTotals>> },
+    result: { manifest: ChainHead; files: readonly RunFile[]; totals: Partial<Record<RecordType, TypeTotals>> },
     now = new Date(),
   ): Promise<void> {
     await this.runs.updateOne(
       { _id: runId, tenantId: assertTenantId(tenantId) },
-      { $set: { status: 'done', finishedAt: now, manifest: result.manifest, files: result.files, totals: result.totals } },
+      { $set: { status: 'done', finishedAt: now, manifest: result.manifest, files: result.files.map(toRunFileDocument), totals: result.totals } },
     );
   }
 

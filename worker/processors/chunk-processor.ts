@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recordFileName, recordFilePath, rejectedFileName, rejectedFilePath } from '../../src/archive/drop-layout.js';
+import { recordFileName, rejectedFileName } from '../../src/archive/drop-layout.js';
+import { recordFileEntry, rejectedFileEntry, type ManifestFile } from '../../src/archive/manifest.js';
 import { writeRecordFiles } from '../../src/archive/record-file-writer.js';
 import { RejectedRecordsWriter } from '../../src/archive/rejected-records-writer.js';
 import { RetentionError } from '../../src/errors.js';
@@ -141,7 +142,7 @@ export async function exportSlice(
   // one file overlaps the encoding of the next. Each upload holds a slot of the host's semaphore only while it runs.
   let uploads: Promise<void> = Promise.resolve();
   let uploadFailed = false;
-  const upload = (localPath: string, entry: ChunkResult['files'][number]): void => {
+  const upload = (localPath: string, entry: ManifestFile): void => {
     result.files.push(entry);
     uploads = uploads.then(async () => {
       await hostSemaphore.withLease(hostKey, () => target.uploadAtomically(localPath, entry.path, { bytes: entry.bytes }), signal);
@@ -162,19 +163,7 @@ export async function exportSlice(
       fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip, runId: job.runId }),
       onFile: (file) => {
         result.records += file.records;
-        upload(file.localPath, {
-          path: recordFilePath(job.tenantId, { type: job.type, window, part: file.part, encoding, gzip, runId: job.runId }),
-          type: job.type,
-          kind: 'records',
-          part: file.part,
-          records: file.records,
-          bytes: file.bytes,
-          sha256: file.sha256,
-          encoding,
-          gzip,
-          from: job.from,
-          to: job.to,
-        });
+        upload(file.localPath, recordFileEntry(job.tenantId, job.runId, job.type, window, file, { encoding, gzip }));
       },
     }).catch(async (err: unknown) => {
       await uploads.catch(() => undefined);
@@ -183,19 +172,7 @@ export async function exportSlice(
     const rejectedFile = await rejected.close();
     if (rejectedFile) {
       result.rejected = rejectedFile.records;
-      upload(rejectedFile.localPath, {
-        path: rejectedFilePath(job.tenantId, job.type, window, job.runId),
-        type: job.type,
-        kind: 'rejected',
-        part: null,
-        records: rejectedFile.records,
-        bytes: rejectedFile.bytes,
-        sha256: rejectedFile.sha256,
-        encoding: 'json',
-        gzip: false,
-        from: job.from,
-        to: job.to,
-      });
+      upload(rejectedFile.localPath, rejectedFileEntry(job.tenantId, job.runId, job.type, window, rejectedFile));
     }
     await uploads;
     await reportProgress({ stage: 'done', records: result.records, rejected: result.rejected, bytes: result.bytes });

@@ -7,7 +7,7 @@ import { RetentionError } from '../../src/errors.js';
 import type { RecordType } from '../../src/records/record-type.js';
 import type { ChunkResult, FinalizeJobData } from '../../src/queue/job-payloads.js';
 import type { ChainHead } from '../../src/store/checkpoints-store.js';
-import type { RunFile, TypeTotals } from '../../src/store/runs-store.js';
+import type { TypeTotals } from '../../src/store/runs-store.js';
 import { targetHostKey, type ExportDeps } from '../export-deps.js';
 
 /** What a finalize job returns. */
@@ -41,18 +41,7 @@ export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkR
     runId: run.id,
     windows,
     previous: run.previous ? { path: run.previous.path, sha256: run.previous.sha256 } : null,
-    files: files.map((file) => ({
-      path: file.path,
-      type: file.type,
-      kind: file.kind,
-      part: file.kind === 'records' ? file.part : null,
-      records: file.records,
-      bytes: file.bytes,
-      sha256: file.sha256,
-      encoding: file.encoding,
-      gzip: file.gzip,
-      window: { from: new Date(file.from), to: new Date(file.to) },
-    })),
+    files,
   });
   const bytes = serializeManifest(manifest);
   const end = runWindowEnd(windows);
@@ -79,8 +68,7 @@ export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkR
 
   const totals: Partial<Record<RecordType, TypeTotals>> = {};
   for (const [type, t] of Object.entries(manifest.totals)) totals[type as RecordType] = { ...t };
-  const runFiles: RunFile[] = manifest.files.map((f) => ({ path: f.path, type: f.type, kind: f.kind, records: f.records, bytes: f.bytes, sha256: f.sha256 }));
-  await controlPlane.runs.markDone(job.tenantId, run.id, { manifest: head, files: runFiles, totals }, deps.now());
+  await controlPlane.runs.markDone(job.tenantId, run.id, { manifest: head, files: manifest.files, totals }, deps.now());
   await controlPlane.audit.append(job.tenantId, {
     actor: { type: 'system', id: 'worker' },
     action: 'run.finished',
@@ -92,7 +80,7 @@ export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkR
       sha256: head.sha256,
       records: Object.values(totals).reduce((sum, t) => sum + t.records, 0),
       rejected: Object.values(totals).reduce((sum, t) => sum + t.rejected, 0),
-      files: runFiles.length,
+      files: manifest.files.length,
     },
   });
   deps.logger.info({ tenantId: job.tenantId, runId: run.id, manifest: head.path }, 'run finished');

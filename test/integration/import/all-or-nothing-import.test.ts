@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ManifestFileInput } from '../../../src/archive/manifest.js';
+import type { ManifestFile } from '../../../src/archive/manifest.js';
 import { importManifest } from '../../../src/import/import-manifest.js';
 import { DEFAULT_INFLATE_LIMITS, type InflateLimitError } from '../../../src/import/record-file-reader.js';
 import type { CallLog } from '../../../src/records/call-log-schema.js';
@@ -49,7 +49,7 @@ const CONTACTS = 60;
 interface Refusal {
   calls?: (calls: unknown[]) => void;
   contacts?: (contacts: unknown[]) => void;
-  files?: (files: ManifestFileInput[]) => void;
+  files?: (files: ManifestFile[]) => void;
   code: string;
   /** The file the refusal names: call-logs part 1 or 2, or the contacts file. */
   file: 'call-logs-1' | 'call-logs-2' | 'contacts-1';
@@ -61,7 +61,7 @@ const otherTenant = (records: unknown[], index: number) => {
 const invalid = (records: unknown[], index: number) => {
   records[index] = { ...(records[index] as object), createdAt: 'yesterday' };
 };
-const fileOf = (files: ManifestFileInput[], type: RecordType, part: number) => files.find((f) => f.type === type && f.part === part) as ManifestFileInput;
+const fileOf = (files: ManifestFile[], type: RecordType, part: number) => files.find((f) => f.type === type && f.part === part) as ManifestFile;
 
 /**
  * The second run of a tenant: newer versions of every call and contact the first run delivered, and new ones,

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { recordFileName, recordFilePath, type RecordEncoding } from '../../../src/archive/drop-layout.js';
-import { buildManifest, hashManifest, manifestPathOf, recordFileEntry, serializeManifest, type ManifestFileInput, type ManifestLink } from '../../../src/archive/manifest.js';
+import { buildManifest, hashManifest, manifestPathOf, recordFileEntry, serializeManifest, type ManifestFile, type ManifestLink } from '../../../src/archive/manifest.js';
 import { writeRecordFiles } from '../../../src/archive/record-file-writer.js';
 import type { RecordType } from '../../../src/records/record-type.js';
 import type { TimeWindow } from '../../../src/sources/source.js';
@@ -21,7 +21,7 @@ export interface Delivery {
   /** Record files delivered as these exact bytes (a gzip bomb), listed with their real size and SHA-256. */
   rawFiles?: { type: RecordType; part: number; records: number; bytes: Buffer }[];
   /** Changes the manifest's file entries before the manifest is built (to state a wrong count). */
-  alterFiles?: (files: ManifestFileInput[]) => void;
+  alterFiles?: (files: ManifestFile[]) => void;
   /** Names the files in the legacy form without the run id, as drops delivered before names carried it. */
   legacyNames?: boolean;
 }
@@ -45,7 +45,7 @@ export class DropBuilder {
     const runId = delivery.legacyNames === true ? null : delivery.runId;
     const spool = await mkdtemp(join(tmpdir(), 'drop-builder-'));
     try {
-      const files: ManifestFileInput[] = [];
+      const files: ManifestFile[] = [];
       const windows: Partial<Record<RecordType, TimeWindow>> = {};
       for (const [type, records] of Object.entries(delivery.records) as [RecordType, unknown[]][]) {
         windows[type] = delivery.window;

@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordFileName, type RecordEncoding } from '../../../src/archive/drop-layout.js';
 import { writeRecordFiles, type RecordFile } from '../../../src/archive/record-file-writer.js';
-import { RejectedRecordsWriter, writeRejectedFile } from '../../../src/archive/rejected-records-writer.js';
+import { RejectedRecordsWriter } from '../../../src/archive/rejected-records-writer.js';
 import { RetentionError } from '../../../src/errors.js';
 
 const window = { from: new Date('2026-11-23T17:00:00Z'), to: new Date('2026-11-23T18:00:00Z') };
@@ -194,10 +194,9 @@ describe('writeRecordFiles', () => {
 describe('rejected records', () => {
   it('writes reason, issues and the raw record as a JSON array', async () => {
     const raw = [{ id: 1, updatedAt: 'never', nested: { keep: ['me'] } }, 'not even an object', null];
-    const file = await writeRejectedFile(
-      raw.map((record, index) => ({ reason: 'schema', issues: [{ path: index === 0 ? 'updatedAt' : '', message: `bad ${index}` }], record })),
-      { directory: dir, fileName: 'chats-20261123T170000Z-20261123T180000Z.json' },
-    );
+    const writer = new RejectedRecordsWriter({ directory: dir, fileName: 'chats-20261123T170000Z-20261123T180000Z.json' });
+    for (const [index, record] of raw.entries()) await writer.write({ reason: 'schema', issues: [{ path: index === 0 ? 'updatedAt' : '', message: `bad ${index}` }], record });
+    const file = await writer.close();
     expect(file).toBeDefined();
     const bytes = await readFile(file!.localPath);
     expect(file!.records).toBe(3);
@@ -224,7 +223,7 @@ describe('rejected records', () => {
   });
 
   it('writes no file when nothing was rejected', async () => {
-    expect(await writeRejectedFile([], { directory: dir, fileName: 'chats-x.json' })).toBeUndefined();
+    expect(await new RejectedRecordsWriter({ directory: dir, fileName: 'chats-x.json' }).close()).toBeUndefined();
     expect(await readdir(dir)).toEqual([]);
   });
 

@@ -12,12 +12,12 @@ import {
   recordFileEntry,
   rejectedFileEntry,
   serializeManifest,
-  type ManifestFileInput,
+  type ManifestFile,
   type ManifestLink,
 } from '../../../src/archive/manifest.js';
 import { planWindows } from '../../../src/archive/plan-windows.js';
 import { writeRecordFiles } from '../../../src/archive/record-file-writer.js';
-import { writeRejectedFile } from '../../../src/archive/rejected-records-writer.js';
+import { RejectedRecordsWriter } from '../../../src/archive/rejected-records-writer.js';
 import { verifyDrop, verifyManifestFiles, type DropProblemCode, type DropVerificationReport } from '../../../src/archive/verify-drop.js';
 import type { RecordType } from '../../../src/records/record-type.js';
 import { TempDirectoryTarget } from './temp-directory-target.js';
@@ -62,7 +62,7 @@ async function deliverRun(now: string, checkpoint: Date, previous: ManifestLink 
   const plan = planWindows({ now: new Date(now), checkpoints: { chats: checkpoint, contacts: checkpoint }, types, settleLagMs: 0, initialLookbackMs: HOUR, sliceMs: HOUR });
   const runId = deriveRunId(TENANT, plan.windows, previous?.sha256 ?? null);
   const fileRunId = options.legacyNames === true ? null : runId;
-  const entries: ManifestFileInput[] = [];
+  const entries: ManifestFile[] = [];
   for (const { type, slices } of plan.types) {
     for (const slice of slices) {
       const encoded = await writeRecordFiles(recordsIn(type, slice.from, slice.to, type === 'chats' ? 25 : 0, options.version), {
@@ -77,10 +77,9 @@ async function deliverRun(now: string, checkpoint: Date, previous: ManifestLink 
         entries.push(entry);
       }
       if (type === 'chats') {
-        const rejected = await writeRejectedFile([{ reason: 'schema', issues: [{ path: 'updatedAt', message: 'Required' }], record: { id: 'bad' } }], {
-          directory: spool,
-          fileName: rejectedFileName(type, slice, fileRunId),
-        });
+        const writer = new RejectedRecordsWriter({ directory: spool, fileName: rejectedFileName(type, slice, fileRunId) });
+        await writer.write({ reason: 'schema', issues: [{ path: 'updatedAt', message: 'Required' }], record: { id: 'bad' } });
+        const rejected = await writer.close();
         const entry = rejectedFileEntry(TENANT, fileRunId, type, slice, rejected!);
         await target.uploadAtomically(rejected!.localPath, entry.path, { bytes: rejected!.bytes });
         entries.push(entry);
