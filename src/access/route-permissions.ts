@@ -35,8 +35,10 @@ const needsAnyOf = (anyCapability: readonly Capability[], method: RoutePermissio
 
 /**
  * Every portal route and what it requires, by route id: the portal checks it on each request
- * ({@link authorizeRoute}) and the permission-matrix test walks it for every combination of grants
- * ({@link routeDecision}). A route the portal serves must have an entry here.
+ * ({@link authorizeRoute}, through `authorizedPrincipal` and `requireRoute` in `src/portal/access-gates.ts`), shows a
+ * menu item or a button only for a route {@link routeAllowed} allows (`src/portal/navigation.ts`), and the
+ * permission-matrix test walks it for every combination of grants ({@link routeDecision}). A route the portal serves
+ * must have an entry here.
  *
  * Data checks beyond the route (the type of an export, related records on a contact page) are made by the
  * modules that read the data, with the same principal.
@@ -140,6 +142,17 @@ export function routeDecision(principal: Principal | undefined, id: RouteId): Ro
   if (route.capability !== undefined && !can(principal, route.capability)) return 'forbidden';
   if (route.anyCapability !== undefined && !route.anyCapability.some((capability) => can(principal, capability))) return 'forbidden';
   return 'allow';
+}
+
+/**
+ * True when {@link routeDecision} lets `principal` use route `id`: what decides whether a link or a button to the
+ * route is shown, so the page offers exactly what the portal then serves.
+ *
+ * @example
+ * routeAllowed(runner, 'jobs.run-now'); // true: show "Run now"
+ */
+export function routeAllowed(principal: Principal, id: RouteId): boolean {
+  return routeDecision(principal, id) === 'allow';
 }
 
 /**

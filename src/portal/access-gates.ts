@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import { forbiddenError } from '../access/access-errors.js';
+import { principalOf, type Principal } from '../access/principal.js';
+import { authorizeRoute, type RouteId } from '../access/route-permissions.js';
 import { isPasswordExpired } from '../auth/password-policy.js';
 import { RetentionError } from '../errors.js';
-import { hasCapability, type UserCapability } from '../store/users-store.js';
 import { portalContext } from './portal-context.js';
 
 /** Paths a user held at 2FA enrolment or at a password change may still use. */
@@ -42,11 +42,34 @@ export function requireCompliantAccount(now: () => Date) {
   };
 }
 
-/** Only users holding `capability` pass (the owner holds all); others get 403 (ASVS 4.1.3, 8.2.1). */
-export function requireCapability(capability: UserCapability) {
+/**
+ * The signed-in user's principal once route `id` of `ROUTE_PERMISSIONS` allows it (`routeDecision`, the one rule for
+ * capabilities and data scopes, ASVS 4.1.3, 8.2.1): `ERR_NOT_SIGNED_IN` (401), `ERR_FORBIDDEN` (403) or
+ * `ERR_NOT_FOUND` (404) otherwise, as the table says. A principal of another tenant than the host's finds nothing
+ * (404). The portal's signed-in routes call it, directly or through {@link requireRoute}.
+ *
+ * @example
+ * router.get('/jobs/:runId', async (req, res) => {
+ *   const principal = authorizedPrincipal(res, 'jobs.detail');
+ * });
+ */
+export function authorizedPrincipal(res: Response, id: RouteId): Principal {
+  const { user, tenant } = portalContext(res);
+  const principal = user === undefined ? undefined : principalOf(user);
+  authorizeRoute(principal, id);
+  if (principal === undefined || principal.tenantId !== tenant.id) throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
+  return principal;
+}
+
+/**
+ * {@link authorizedPrincipal} as middleware, for a route whose handler needs no principal of its own.
+ *
+ * @example
+ * router.get('/audit', requireRoute('audit.list'), async (req, res) => { ... });
+ */
+export function requireRoute(id: RouteId) {
   return (_req: Request, res: Response, next: NextFunction): void => {
-    const user = portalContext(res).user;
-    if (user !== undefined && hasCapability(user, capability)) return next();
-    throw forbiddenError(capability);
+    authorizedPrincipal(res, id);
+    next();
   };
 }

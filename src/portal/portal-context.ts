@@ -3,6 +3,7 @@ import type { AuditEvent } from '../audit/audit-entry.js';
 import type { SecuritySettings } from '../store/security-settings-store.js';
 import type { Tenant } from '../store/tenants-store.js';
 import type { User } from '../store/users-store.js';
+import type { NavigationLink } from './navigation.js';
 
 /** What the middleware learned about a request, for the routes and the views. */
 export interface PortalContext {
@@ -10,6 +11,8 @@ export interface PortalContext {
   security: SecuritySettings;
   /** The signed-in user (fully signed in: password and, when enrolled, the second factor). */
   user?: User;
+  /** The menu of the signed-in user (set with `user`): the layout draws exactly these links. */
+  navigation?: NavigationLink[];
 }
 
 /** The request's {@link PortalContext}; only valid after the tenant middleware ran. */

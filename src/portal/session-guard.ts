@@ -1,4 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
+import { principalOf } from '../access/principal.js';
+import { allowedLinks, PORTAL_MENU } from './navigation.js';
 import { flash, portalContext } from './portal-context.js';
 import type { PortalServices } from './portal-services.js';
 import { regenerateSession } from './session-lifecycle.js';
@@ -6,7 +8,7 @@ import { regenerateSession } from './session-lifecycle.js';
 /**
  * Makes the session fit the request: a session of another tenant is replaced by an empty one; a signed-in session
  * past its idle or absolute timeout (ASVS 3.3.2) is ended, as is one whose user is gone or disabled; otherwise the
- * user is loaded into the context and the session's last use is recorded. A flash message is handed to the first page that renders (`takeFlash()` in the layout), not lost on a redirect.
+ * user is loaded into the context with their menu, and the session's last use is recorded. A flash message is handed to the first page that renders (`takeFlash()` in the layout), not lost on a redirect.
  */
 export function sessionGuard(services: PortalServices) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
@@ -28,6 +30,7 @@ export function sessionGuard(services: PortalServices) {
       } else {
         req.session.lastSeenAt = now;
         context.user = user;
+        context.navigation = allowedLinks(principalOf(user), PORTAL_MENU);
       }
     }
     res.locals.takeFlash = () => {

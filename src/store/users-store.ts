@@ -127,11 +127,6 @@ const toUser = (doc: UserDocument): User => ({
   updatedAt: doc.updatedAt,
 });
 
-/** True when the user holds `capability` (the owner holds all). */
-export function hasCapability(user: Pick<User, 'role' | 'capabilities'>, capability: UserCapability): boolean {
-  return user.role === 'owner' || user.capabilities.includes(capability);
-}
-
 /**
  * The `users` collection of the control plane: portal users, one tenant at a time (every method takes the tenant
  * and filters on it, so no id from a request reaches another tenant's users). Email addresses are unique per

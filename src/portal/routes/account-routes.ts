@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { hashPassword } from '../../auth/password-hashing.js';
 import { checkPassword, checkPasswordReuse, isPasswordExpired, nextPasswordHistory } from '../../auth/password-policy.js';
 import { RetentionError } from '../../errors.js';
+import { requireRoute } from '../access-gates.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
 import { passwordMeterView } from '../password-meter-view.js';
 import type { PortalServices } from '../portal-services.js';
@@ -16,7 +17,7 @@ export function accountRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
 
-  router.get('/account', (_req, res) => {
+  router.get('/account', requireRoute('account.view'), (_req, res) => {
     const user = signedInUser(res);
     res.render('account', {
       title: 'Your account',
@@ -37,9 +38,9 @@ export function accountRoutes(services: PortalServices): Router {
     });
   };
 
-  router.get('/account/password', (_req, res) => showPasswordForm(res, []));
+  router.get('/account/password', requireRoute('account.password.form'), (_req, res) => showPasswordForm(res, []));
 
-  router.post('/account/password', async (req, res) => {
+  router.post('/account/password', requireRoute('account.password.change'), async (req, res) => {
     const { tenant, security } = portalContext(res);
     const user = signedInUser(res);
     await reauthenticate(services, req, res, 'password.change');
@@ -62,14 +63,14 @@ export function accountRoutes(services: PortalServices): Router {
     res.redirect(303, '/account');
   });
 
-  router.get('/account/sessions', async (req, res) => {
+  router.get('/account/sessions', requireRoute('account.sessions.list'), async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     const sessions = await services.sessionIndex.list(tenant.id, user.id, req.sessionID);
     res.render('sessions', { title: 'Your sessions', sessions, needsPassword: freshAuthenticationUntil(services, req) === undefined });
   });
 
-  router.post('/account/sessions/sign-out-others', async (req, res) => {
+  router.post('/account/sessions/sign-out-others', requireRoute('account.sessions.end-others'), async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
@@ -79,7 +80,7 @@ export function accountRoutes(services: PortalServices): Router {
     res.redirect(303, '/account/sessions');
   });
 
-  router.post('/account/sessions/sign-out-all', async (req, res) => {
+  router.post('/account/sessions/sign-out-all', requireRoute('account.sessions.end-all'), async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
@@ -92,7 +93,7 @@ export function accountRoutes(services: PortalServices): Router {
     res.redirect(303, '/sign-in');
   });
 
-  router.post('/account/sessions/:handle/sign-out', async (req, res) => {
+  router.post('/account/sessions/:handle/sign-out', requireRoute('account.sessions.end-one'), async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     const handle = String(req.params.handle ?? '');

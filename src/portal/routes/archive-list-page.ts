@@ -1,6 +1,5 @@
 import type { Request, Response } from 'express';
-import { can } from '../../access/permissions.js';
-import type { RouteId } from '../../access/route-permissions.js';
+import { routeAllowed, type RouteId } from '../../access/route-permissions.js';
 import { hasErrorCode } from '../../errors.js';
 import type { RecordType } from '../../records/record-type.js';
 import { TIME_ORDERS, type Page, type TimeOrder } from '../../store/archive/archive-filters.js';
@@ -87,7 +86,7 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
       masked: !reader.unmasked,
       canRead: Object.fromEntries(reader.principal.dataTypes.map((type) => [type, true])),
       fmt: archiveViewFormat,
-      canExport: services.deps.resultsExport !== undefined && can(reader.principal, 'export'),
+      canExport: services.deps.resultsExport !== undefined && routeAllowed(reader.principal, 'exports.request'),
       exportType: definition.type,
     });
   };

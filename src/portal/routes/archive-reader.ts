@@ -1,12 +1,12 @@
 import type { Request, Response } from 'express';
 import { archiveAccessFor, can } from '../../access/permissions.js';
-import { principalOf, type Principal } from '../../access/principal.js';
-import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
+import type { Principal } from '../../access/principal.js';
+import type { RouteId } from '../../access/route-permissions.js';
 import { RetentionError } from '../../errors.js';
 import type { RecordType } from '../../records/record-type.js';
 import type { ArchiveScope } from '../../store/archive/archive-scope.js';
 import type { ArchiveStore } from '../../store/archive/archive-store.js';
-import { portalContext, signedInUser } from '../portal-context.js';
+import { authorizedPrincipal } from '../access-gates.js';
 import type { PortalServices } from '../portal-services.js';
 
 /**
@@ -31,10 +31,7 @@ export interface ArchiveReader {
  * const chat = await archive.getChat(reader.access, id);
  */
 export function authorizedReader(res: Response, routeId: RouteId): ArchiveReader {
-  const user = signedInUser(res);
-  const principal = principalOf(user);
-  if (principal.tenantId !== portalContext(res).tenant.id) throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
-  authorizeRoute(principal, routeId);
+  const principal = authorizedPrincipal(res, routeId);
   return {
     tenantId: principal.tenantId,
     userId: principal.userId,

@@ -3,7 +3,7 @@ import type { AuditEntry } from '../../audit/audit-entry.js';
 import type { AuditListOptions } from '../../audit/audit-log.js';
 import { formatCefEntry } from '../../audit/cef.js';
 import { csvLine } from '../../results-export/csv-encoding.js';
-import { requireCapability } from '../access-gates.js';
+import { requireRoute } from '../access-gates.js';
 import { portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 
@@ -68,9 +68,8 @@ const detailsText = (entry: AuditEntry): string =>
 export function auditRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
-  router.use(['/audit', '/audit.cef', '/audit.csv', '/audit.json'], requireCapability('read-audit'));
 
-  router.get('/audit', async (req, res) => {
+  router.get('/audit', requireRoute('audit.list'), async (req, res) => {
     const tenantId = portalContext(res).tenant.id;
     const { shown, options, problems } = parseAuditQuery(req.query);
     const [entries, chain] = await Promise.all([
@@ -114,8 +113,8 @@ export function auditRoutes(services: PortalServices): Router {
       res.type('text/csv').send(`\uFEFF${header}${rows.join('')}`);
     }
   };
-  router.get('/audit.cef', download('cef'));
-  router.get('/audit.csv', download('csv'));
-  router.get('/audit.json', download('json'));
+  router.get('/audit.cef', requireRoute('audit.download.cef'), download('cef'));
+  router.get('/audit.csv', requireRoute('audit.download.csv'), download('csv'));
+  router.get('/audit.json', requireRoute('audit.download.json'), download('json'));
   return router;
 }

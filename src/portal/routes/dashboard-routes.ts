@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import { archiveAccessFor, can, readableTypes } from '../../access/permissions.js';
-import { principalOf } from '../../access/principal.js';
-import { authorizeRoute } from '../../access/route-permissions.js';
 import { renderDailyRecordsChart } from '../../charts/daily-records-chart.js';
 import type { RecordType } from '../../records/record-type.js';
 import type { ManifestImport } from '../../store/archive/archive-imports-store.js';
 import type { DailyCounts } from '../../store/archive/archive-store.js';
-import { portalContext, signedInUser } from '../portal-context.js';
+import { authorizedPrincipal } from '../access-gates.js';
+import { ARCHIVE_NAVIGATION, DASHBOARD_SHORTCUTS, allowedLinks } from '../navigation.js';
+import { portalContext } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
@@ -56,9 +56,7 @@ function windowOf(now: Date): { from: Date; to: Date; fromDay: string; toDay: st
 export function dashboardRoutes(services: PortalServices): Router {
   const router = Router();
   router.get('/', async (_req, res) => {
-    const user = signedInUser(res);
-    const principal = principalOf(user);
-    authorizeRoute(principal, 'dashboard');
+    const principal = authorizedPrincipal(res, 'dashboard');
     const tenantId = portalContext(res).tenant.id;
     const types = readableTypes(principal);
     const now = services.now();
@@ -110,11 +108,9 @@ export function dashboardRoutes(services: PortalServices): Router {
       totals,
       runs,
       health,
-      can: {
-        manageUsers: can(principal, 'manage-users'),
-        readAudit: can(principal, 'read-audit'),
-        runJobs: can(principal, 'run-jobs'),
-      },
+      archiveLinks: allowedLinks(principal, ARCHIVE_NAVIGATION),
+      shortcuts: allowedLinks(principal, DASHBOARD_SHORTCUTS),
+      runsJobs: can(principal, 'run-jobs'),
       fmt: archiveViewFormat,
     });
   });

@@ -1,12 +1,12 @@
 import { pipeline } from 'node:stream/promises';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import { can } from '../../access/permissions.js';
-import { principalOf, type Principal } from '../../access/principal.js';
-import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
+import type { Principal } from '../../access/principal.js';
 import { RetentionError } from '../../errors.js';
 import { RECORD_TYPES, type RecordType } from '../../records/record-type.js';
 import type { ResultsExportService } from '../../results-export/results-export-service.js';
-import { auditClient, formField, portalContext, signedInUser } from '../portal-context.js';
+import { authorizedPrincipal } from '../access-gates.js';
+import { auditClient, formField } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { CALL_LOG_LIST_FIELDS } from './archive-call-logs-routes.js';
 import { CHAT_LIST_FIELDS } from './archive-chats-routes.js';
@@ -33,14 +33,6 @@ function exportsOf(services: PortalServices): ResultsExportService {
     throw new RetentionError('ERR_EXPORTS_UNAVAILABLE', 'Exports are not configured for this portal. Ask your operator to connect the online archive and the export worker.', 503);
   }
   return service;
-}
-
-/** The signed-in user's principal after the route's permission check (403 without the `export` capability). */
-function exporter(res: Response, routeId: RouteId): Principal {
-  const principal = principalOf(signedInUser(res));
-  if (principal.tenantId !== portalContext(res).tenant.id) throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
-  authorizeRoute(principal, routeId);
-  return principal;
 }
 
 /**
@@ -77,25 +69,25 @@ export function exportRoutes(services: PortalServices): Router {
   const router = Router();
 
   router.post('/exports', async (req, res) => {
-    const principal = exporter(res, 'exports.request');
+    const principal = authorizedPrincipal(res, 'exports.request');
     const job = await exportsOf(services).request(principal, exportRequestOf(req, principal), auditClient(req));
     res.redirect(303, `/exports/${job.id}`);
   });
 
   router.get('/exports', async (_req, res) => {
-    const principal = exporter(res, 'exports.list');
+    const principal = authorizedPrincipal(res, 'exports.list');
     const exports = await exportsOf(services).list(principal);
     res.render('exports/list', { title: 'Exports', exports, fmt: archiveViewFormat });
   });
 
   router.get('/exports/:id', async (req, res) => {
-    const principal = exporter(res, 'exports.status');
+    const principal = authorizedPrincipal(res, 'exports.status');
     const job = await exportsOf(services).get(principal, String(req.params.id));
     res.render('exports/status', { title: 'Export', job, fmt: archiveViewFormat });
   });
 
   router.post('/exports/:id/link', async (req, res) => {
-    const principal = exporter(res, 'exports.link');
+    const principal = authorizedPrincipal(res, 'exports.link');
     const service = exportsOf(services);
     const link = await service.createDownloadLink(principal, String(req.params.id));
     const job = await service.get(principal, String(req.params.id));
@@ -103,7 +95,7 @@ export function exportRoutes(services: PortalServices): Router {
   });
 
   router.get('/exports/:id/download/:token', async (req, res) => {
-    const principal = exporter(res, 'exports.download');
+    const principal = authorizedPrincipal(res, 'exports.download');
     const download = await exportsOf(services).openDownload(principal, String(req.params.id), String(req.params.token), auditClient(req));
     res.status(200);
     res.set({

@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { notFoundError } from '../../access/access-errors.js';
-import { can, readableTypes } from '../../access/permissions.js';
-import { principalOf, type Principal } from '../../access/principal.js';
-import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
+import { readableTypes } from '../../access/permissions.js';
+import type { Principal } from '../../access/principal.js';
+import { routeAllowed } from '../../access/route-permissions.js';
 import { RetentionError } from '../../errors.js';
 import { RECORD_TYPES, isRecordType, type RecordType } from '../../records/record-type.js';
 import { autoPauseAfterFailures, failedInARow, pauseAfterFailuresOf } from '../../queue/auto-pause.js';
@@ -10,6 +10,7 @@ import { enqueueBackfill, enqueueRunNow, type ExportQueues } from '../../queue/e
 import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
 import type { Run } from '../../store/runs-store.js';
 import { nextRunTimes } from '../../tenants/retention-settings.js';
+import { authorizedPrincipal } from '../access-gates.js';
 import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveViewFormat } from './archive-view-format.js';
@@ -179,14 +180,7 @@ export function jobsRoutes(services: PortalServices): Router {
     return q;
   };
   const actor = (res: Response) => ({ type: 'user' as const, id: signedInUser(res).id });
-  const authorized = (res: Response, id: RouteId): Principal => {
-    const principal = principalOf(signedInUser(res));
-    authorizeRoute(principal, id);
-    return principal;
-  };
-
-  const renderList = async (req: Request, res: Response, state: { backfill?: BackfillForm; problems?: string[] } = {}, status = 200): Promise<void> => {
-    const principal = principalOf(signedInUser(res));
+  const renderList = async (req: Request, res: Response, principal: Principal, state: { backfill?: BackfillForm; problems?: string[] } = {}, status = 200): Promise<void> => {
     const tenantId = portalContext(res).tenant.id;
     const types = readableTypes(principal);
     const beforeText = typeof req.query.before === 'string' ? req.query.before : '';
@@ -219,19 +213,18 @@ export function jobsRoutes(services: PortalServices): Router {
       backfill: state.backfill ?? { from: '', to: '', types: settings?.dataTypes ?? [] },
       problems: state.problems ?? [],
       queuesConfigured: services.deps.exportQueues !== undefined,
-      canRun: can(principal, 'run-jobs'),
-      canConfigure: can(principal, 'configure-retention'),
+      canRun: routeAllowed(principal, 'jobs.run-now'),
+      canConfigure: routeAllowed(principal, 'settings.retention.view'),
       fmt: archiveViewFormat,
     });
   };
 
   router.get('/jobs', async (req, res) => {
-    authorized(res, 'jobs.list');
-    await renderList(req, res);
+    await renderList(req, res, authorizedPrincipal(res, 'jobs.list'));
   });
 
   router.post('/jobs/run-now', async (req, res) => {
-    authorized(res, 'jobs.run-now');
+    authorizedPrincipal(res, 'jobs.run-now');
     const tenantId = portalContext(res).tenant.id;
     if ((await controlPlane.settings.getRetention(tenantId)) === undefined) {
       flash(req, 'error', 'Retention is not configured yet: save the retention settings first, then run.');
@@ -244,15 +237,15 @@ export function jobsRoutes(services: PortalServices): Router {
   });
 
   router.post('/jobs/backfill', async (req, res) => {
-    authorized(res, 'jobs.backfill');
+    const principal = authorizedPrincipal(res, 'jobs.backfill');
     const tenantId = portalContext(res).tenant.id;
     const form: BackfillForm = { from: formField(req, 'from', 40).trim(), to: formField(req, 'to', 40).trim(), types: formList(req, 'types') };
     const settings = (await controlPlane.settings.getRetention(tenantId))?.value;
     if (settings === undefined) {
-      return renderList(req, res, { backfill: form, problems: ['Retention is not configured yet: save the retention settings first.'] }, 409);
+      return renderList(req, res, principal, { backfill: form, problems: ['Retention is not configured yet: save the retention settings first.'] }, 409);
     }
     const parsed = parseBackfillForm(form, settings.dataTypes, services.now());
-    if ('problems' in parsed) return renderList(req, res, { backfill: form, problems: parsed.problems }, 400);
+    if ('problems' in parsed) return renderList(req, res, principal, { backfill: form, problems: parsed.problems }, 400);
     const jobId = await enqueueBackfill(queues(), tenantId, parsed, services.now());
     await services.audit(req, tenantId, {
       actor: actor(res),
@@ -266,7 +259,7 @@ export function jobsRoutes(services: PortalServices): Router {
   });
 
   const setPaused = (paused: boolean) => async (req: Request, res: Response) => {
-    authorized(res, paused ? 'jobs.pause' : 'jobs.resume');
+    authorizedPrincipal(res, paused ? 'jobs.pause' : 'jobs.resume');
     const tenantId = portalContext(res).tenant.id;
     const runsQueue = queues().runs;
     const stored = await controlPlane.settings.getRetention(tenantId);
@@ -285,7 +278,7 @@ export function jobsRoutes(services: PortalServices): Router {
   router.post('/jobs/resume', setPaused(false));
 
   router.get('/jobs/:runId', async (req, res) => {
-    const principal = authorized(res, 'jobs.detail');
+    const principal = authorizedPrincipal(res, 'jobs.detail');
     const run = await controlPlane.runs.get(portalContext(res).tenant.id, String(req.params.runId).slice(0, 300));
     if (run === undefined) throw notFoundError('run');
     const refresh = refreshView(req, `/jobs/${encodeURIComponent(run.id)}`, run.status === 'running');
@@ -294,13 +287,13 @@ export function jobsRoutes(services: PortalServices): Router {
       ...(refresh.on ? { refreshSeconds: refresh.seconds } : {}),
       refresh,
       run: runView(run, readableTypes(principal)),
-      canRun: can(principal, 'run-jobs'),
+      canRun: routeAllowed(principal, 'jobs.retry'),
       fmt: archiveViewFormat,
     });
   });
 
   router.post('/jobs/:runId/retry', async (req, res) => {
-    authorized(res, 'jobs.retry');
+    authorizedPrincipal(res, 'jobs.retry');
     const tenantId = portalContext(res).tenant.id;
     const run = await controlPlane.runs.get(tenantId, String(req.params.runId).slice(0, 300));
     if (run === undefined) throw notFoundError('run');

@@ -1,7 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import type { Principal } from '../../access/principal.js';
-import { principalOf } from '../../access/principal.js';
-import { authorizeRoute, type RouteId } from '../../access/route-permissions.js';
 import { openSecret, sealSecret } from '../../crypto/secret-box.js';
 import { HOST_KEY_TYPES, describeHostKey, type HostKeyPin } from '../../delivery/host-key-pin.js';
 import { probeSftpHostKeys } from '../../delivery/probe-sftp-host-key.js';
@@ -15,6 +12,7 @@ import { findDestinationProblems, type DestinationPolicy, type OpenedDestination
 import { nextRunTimes, retentionSettingsSchema, type RetentionSettings } from '../../tenants/retention-settings.js';
 import { secretContext } from '../../tenants/secret-context.js';
 import type { User } from '../../store/users-store.js';
+import { authorizedPrincipal } from '../access-gates.js';
 import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import {
@@ -233,11 +231,6 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
   const destinations: DestinationPolicy = services.deps.destinations ?? { network: new NetworkPolicy(), localTargetBaseDir: undefined };
-  const authorized = (res: Response, id: RouteId): Principal => {
-    const principal = principalOf(signedInUser(res));
-    authorizeRoute(principal, id);
-    return principal;
-  };
 
   const requestRebuild = async (req: Request, tenantId: string, user: User, trigger: RebuildTrigger): Promise<RebuildRequest> => {
     const queues = services.deps.importQueues;
@@ -289,13 +282,13 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
   };
 
   router.get('/settings/retention', async (_req, res) => {
-    authorized(res, 'settings.retention.view');
+    authorizedPrincipal(res, 'settings.retention.view');
     const stored = await controlPlane.settings.getRetention(portalContext(res).tenant.id);
     await render(res, stateFromSettings(stored), stored);
   });
 
   router.post('/settings/retention', async (req, res) => {
-    authorized(res, 'settings.retention.update');
+    authorizedPrincipal(res, 'settings.retention.update');
     const tenantId = portalContext(res).tenant.id;
     const user = signedInUser(res);
     const stored = await controlPlane.settings.getRetention(tenantId);
@@ -385,7 +378,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
   });
 
   router.post('/settings/retention/rebuild', async (req, res) => {
-    authorized(res, 'settings.retention.rebuild');
+    authorizedPrincipal(res, 'settings.retention.rebuild');
     const tenantId = portalContext(res).tenant.id;
     const user = signedInUser(res);
     const stored = await controlPlane.settings.getRetention(tenantId);
@@ -405,7 +398,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
   });
 
   router.post('/settings/retention/test-connection', async (req, res) => {
-    authorized(res, 'settings.retention.test-connection');
+    authorizedPrincipal(res, 'settings.retention.test-connection');
     const tenantId = portalContext(res).tenant.id;
     const user = signedInUser(res);
     const stored = await controlPlane.settings.getRetention(tenantId);

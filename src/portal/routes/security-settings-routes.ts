@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { isAllowed, validateIpAllowlist } from '../../auth/ip-allowlist.js';
 import { PASSWORD_EXPIRY_EXPLANATION, PASSWORD_HISTORY_EXPLANATION, type PasswordPolicy } from '../../auth/password-policy.js';
 import { RetentionError } from '../../errors.js';
-import { requireCapability } from '../access-gates.js';
+import { requireRoute } from '../access-gates.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { confirmIdentity, freshAuthenticationUntil, requireFreshAuthentication } from '../reauthentication.js';
@@ -29,7 +29,6 @@ interface SettingsPageState {
 export function securitySettingsRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
-  router.use('/settings', requireCapability('manage-users'));
 
   const render = (res: Response, state: SettingsPageState = {}, status = 200): void => {
     const { security } = portalContext(res);
@@ -65,9 +64,9 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     }
   };
 
-  router.get('/settings/security', (_req, res) => render(res));
+  router.get('/settings/security', requireRoute('settings.security.view'), (_req, res) => render(res));
 
-  router.post('/settings/security/confirm', async (req, res) => {
+  router.post('/settings/security/confirm', requireRoute('settings.security.confirm'), async (req, res) => {
     try {
       await confirmIdentity(services, req, res);
     } catch (err) {
@@ -78,7 +77,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     res.redirect(303, '/settings/security');
   });
 
-  router.post('/settings/password-policy', async (req, res) => {
+  router.post('/settings/password-policy', requireRoute('settings.password-policy.update'), async (req, res) => {
     const { tenant } = portalContext(res);
     if (!(await freshlyAuthenticated(req, res, 'policy.password.change'))) return;
     const values: Record<string, string> = Object.fromEntries(POLICY_NUMBERS.map((k) => [k, formField(req, k, 12).trim()]));
@@ -105,7 +104,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     res.redirect(303, '/settings/security');
   });
 
-  router.post('/settings/two-factor-enforcement', async (req, res) => {
+  router.post('/settings/two-factor-enforcement', requireRoute('settings.two-factor-enforcement.update'), async (req, res) => {
     const { tenant } = portalContext(res);
     if (!(await freshlyAuthenticated(req, res, 'policy.two-factor.change'))) return;
     const required = formField(req, 'requireTwoFactor', 8) === 'on';
@@ -115,7 +114,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     res.redirect(303, '/settings/security');
   });
 
-  router.post('/settings/ip-allowlist', async (req, res) => {
+  router.post('/settings/ip-allowlist', requireRoute('settings.ip-allowlist.update'), async (req, res) => {
     const { tenant } = portalContext(res);
     if (!(await freshlyAuthenticated(req, res, 'allowlist.change'))) return;
     const actor = signedInUser(res);

@@ -5,6 +5,7 @@ import { buildOtpauthUri, formatTotpKeyForManualEntry, generateTotpSecret, verif
 import { encodeBase32 } from '../../auth/base32.js';
 import { openSecret, sealSecret } from '../../crypto/secret-box.js';
 import { RetentionError } from '../../errors.js';
+import { requireRoute } from '../access-gates.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
 import { totpSecretContext, type PortalServices } from '../portal-services.js';
 import { reauthenticate } from '../reauthentication.js';
@@ -24,7 +25,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
     res.render('backup-codes', { title: 'Your backup codes', codes, reason, generatedAt: services.now().toISOString().slice(0, 16).replace('T', ' ') });
   };
 
-  router.get('/account/two-factor/setup', async (_req, res) => {
+  router.get('/account/two-factor/setup', requireRoute('account.two-factor.form'), async (_req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     if (user.totp !== undefined) return res.redirect(303, '/account');
@@ -48,7 +49,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
     });
   });
 
-  router.post('/account/two-factor/setup', async (req, res) => {
+  router.post('/account/two-factor/setup', requireRoute('account.two-factor.enable'), async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     if (user.totp !== undefined) return res.redirect(303, '/account');
@@ -75,7 +76,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
     showBackupCodes(res, codes, 'enrolled');
   });
 
-  router.post('/account/backup-codes', async (req, res) => {
+  router.post('/account/backup-codes', requireRoute('account.backup-codes.renew'), async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
     if (user.totp === undefined) throw new RetentionError('ERR_TWO_FACTOR_OFF', 'Backup codes come with two-factor authentication: set it up first.', 409);
@@ -86,7 +87,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
     showBackupCodes(res, codes, 'regenerated');
   });
 
-  router.post('/account/two-factor/disable', async (req, res) => {
+  router.post('/account/two-factor/disable', requireRoute('account.two-factor.disable'), async (req, res) => {
     const { tenant, security } = portalContext(res);
     const user = signedInUser(res);
     if (security.requireTwoFactor) {

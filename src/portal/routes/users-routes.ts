@@ -6,7 +6,7 @@ import { principalOf } from '../../access/principal.js';
 import { RECORD_TYPES } from '../../records/record-type.js';
 import { RetentionError } from '../../errors.js';
 import type { User } from '../../store/users-store.js';
-import { requireCapability } from '../access-gates.js';
+import { requireRoute } from '../access-gates.js';
 import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { reauthenticate } from '../reauthentication.js';
@@ -28,7 +28,8 @@ export interface ListedUser {
 const listGrants = (values: readonly string[]): string => values.join(',');
 
 /**
- * Users and invitations, for users who may manage users (ASVS 4.1.3: nobody grants what they do not hold):
+ * Users and invitations, for users who may manage users (each route authorised by its entry in `ROUTE_PERMISSIONS`,
+ * like every other route; ASVS 4.1.3: nobody grants what they do not hold):
  *
  * - `GET /users`: every user with data scopes, capabilities, 2FA, status and lock state;
  * - `POST /users/invitations`: an invitation by an expiring single-use link, with the data types and capabilities
@@ -50,7 +51,6 @@ const listGrants = (values: readonly string[]): string => values.join(',');
 export function usersRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
-  router.use('/users', requireCapability('manage-users'));
 
   const actorOf = (res: Response) => {
     const actor = signedInUser(res);
@@ -144,11 +144,11 @@ export function usersRoutes(services: PortalServices): Router {
     res.render('invitation-created', { title: 'Invitation created', invited, link, expiresAt: record.expiresAt.toISOString().slice(0, 16).replace('T', ' ') });
   };
 
-  router.get('/users', async (_req, res) => {
+  router.get('/users', requireRoute('users.list'), async (_req, res) => {
     await renderUsers(res, 200, [], { email: '', displayName: '' });
   });
 
-  router.post('/users/invitations', async (req, res) => {
+  router.post('/users/invitations', requireRoute('users.invite'), async (req, res) => {
     const { tenant } = portalContext(res);
     const actor = signedInUser(res);
     const grants = await requestedGrants(req, res, 'user.invitation.created');
@@ -162,13 +162,13 @@ export function usersRoutes(services: PortalServices): Router {
     }
   });
 
-  router.post('/users/:id/invitation/renew', async (req, res) => {
+  router.post('/users/:id/invitation/renew', requireRoute('users.invitation.renew'), async (req, res) => {
     const invited = await targetUser(req, res, 'user.invitation.created');
     if (invited.status !== 'invited') throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.', 409);
     await issueInvitation(req, res, invited);
   });
 
-  router.post('/users/:id/invitation/revoke', async (req, res) => {
+  router.post('/users/:id/invitation/revoke', requireRoute('users.invitation.revoke'), async (req, res) => {
     const { tenant } = portalContext(res);
     const invited = await targetUser(req, res, 'user.invitation.revoked');
     if (!(await controlPlane.users.deleteInvited(tenant.id, invited.id))) throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.', 409);
@@ -178,7 +178,7 @@ export function usersRoutes(services: PortalServices): Router {
     res.redirect(303, '/users');
   });
 
-  router.post('/users/:id/grants', async (req, res) => {
+  router.post('/users/:id/grants', requireRoute('users.grants.update'), async (req, res) => {
     const { tenant } = portalContext(res);
     const { actor, auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.grants-changed');
@@ -203,7 +203,7 @@ export function usersRoutes(services: PortalServices): Router {
     res.redirect(303, '/users');
   });
 
-  router.post('/users/:id/deactivate', async (req, res) => {
+  router.post('/users/:id/deactivate', requireRoute('users.deactivate'), async (req, res) => {
     const { tenant } = portalContext(res);
     const { actor, auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.deactivated');
@@ -220,7 +220,7 @@ export function usersRoutes(services: PortalServices): Router {
     res.redirect(303, '/users');
   });
 
-  router.post('/users/:id/reactivate', async (req, res) => {
+  router.post('/users/:id/reactivate', requireRoute('users.reactivate'), async (req, res) => {
     const { tenant } = portalContext(res);
     const { auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.reactivated');
@@ -232,7 +232,7 @@ export function usersRoutes(services: PortalServices): Router {
     res.redirect(303, '/users');
   });
 
-  router.post('/users/:id/unlock', async (req, res) => {
+  router.post('/users/:id/unlock', requireRoute('users.unlock'), async (req, res) => {
     const { tenant } = portalContext(res);
     const { auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.unlocked');
@@ -243,7 +243,7 @@ export function usersRoutes(services: PortalServices): Router {
     res.redirect(303, '/users');
   });
 
-  router.post('/users/:id/reset-two-factor', async (req, res) => {
+  router.post('/users/:id/reset-two-factor', requireRoute('users.reset-two-factor'), async (req, res) => {
     const { tenant } = portalContext(res);
     const actor = signedInUser(res);
     const target = await targetUser(req, res, '2fa.reset');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import type request from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CAPABILITIES, type Capability } from '../../../src/access/capabilities.js';
+import { CAPABILITIES } from '../../../src/access/capabilities.js';
 import { principalOf, type Principal } from '../../../src/access/principal.js';
 import { ROUTE_PERMISSIONS, routeDecision, type RouteDecision, type RouteId, type RoutePermission } from '../../../src/access/route-permissions.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
@@ -13,6 +13,7 @@ import { ArchiveStore } from '../../../src/store/archive/archive-store.js';
 import { ArchiveWriter } from '../../../src/store/archive/archive-writer.js';
 import type { User } from '../../../src/store/users-store.js';
 import { uniqueDbName } from '../../support/mongo.js';
+import { ALL_BUT_ONE_GRANT_SETS, SINGLE_GRANT_SETS, type GrantSet } from '../../unit/access/grant-combinations.js';
 import { PASSWORD, startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
 
 /**
@@ -84,20 +85,7 @@ const PROBES: Partial<Record<RouteId, Probe>> = {
 };
 
 /** The grant combinations of the matrix. */
-interface Grants {
-  role: 'owner' | 'administrator';
-  dataTypes: RecordType[];
-  capabilities: Capability[];
-}
-
-const GRANT_SETS: [string, Grants][] = [
-  ['owner', { role: 'owner', dataTypes: [], capabilities: [] }],
-  ...RECORD_TYPES.map((t): [string, Grants] => [`only ${t}`, { role: 'administrator', dataTypes: [t], capabilities: [] }]),
-  ...CAPABILITIES.map((c): [string, Grants] => [`only ${c}`, { role: 'administrator', dataTypes: [], capabilities: [c] }]),
-  ['no grants', { role: 'administrator', dataTypes: [], capabilities: [] }],
-  ...RECORD_TYPES.map((t): [string, Grants] => [`all but ${t}`, { role: 'administrator', dataTypes: RECORD_TYPES.filter((x) => x !== t), capabilities: [...CAPABILITIES] }]),
-  ...CAPABILITIES.map((c): [string, Grants] => [`all but ${c}`, { role: 'administrator', dataTypes: [...RECORD_TYPES], capabilities: CAPABILITIES.filter((x) => x !== c) }]),
-];
+const GRANT_SETS: [string, GrantSet][] = [...SINGLE_GRANT_SETS, ...ALL_BUT_ONE_GRANT_SETS];
 
 /** The routes the app serves, read from its router stack (routers mounted without a path prefix). */
 function mountedRoutes(app: unknown): { routes: MountedRoute[]; prefixed: string[] } {
@@ -186,7 +174,7 @@ async function loadOne(tenantId: string, seed: number): Promise<Record<RecordTyp
   return ids;
 }
 
-async function createUser(tenantId: string, grants: Grants, status: 'active' | 'disabled' = 'active'): Promise<{ user: User; email: string }> {
+async function createUser(tenantId: string, grants: GrantSet, status: 'active' | 'disabled' = 'active'): Promise<{ user: User; email: string }> {
   const email = `m-${randomBytes(5).toString('hex')}@example.com`;
   const user = await h.controlPlane.users.create(tenantId, { email, displayName: 'Matrix', ...grants, passwordHash: h.passwordHash });
   if (status === 'disabled') await h.controlPlane.users.changeStatus(tenantId, user.id, 'active', 'disabled');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CAPABILITIES, type Capability } from '../../../src/access/capabilities.js';
 import { principalOf, type Principal } from '../../../src/access/principal.js';
-import { authorizeRoute, ROUTE_IDS, ROUTE_PERMISSIONS, routeDecision, type RouteDecision, type RouteId } from '../../../src/access/route-permissions.js';
+import { authorizeRoute, ROUTE_IDS, ROUTE_PERMISSIONS, routeAllowed, routeDecision, type RouteDecision, type RouteId, type RoutePermission } from '../../../src/access/route-permissions.js';
 import type { RetentionError } from '../../../src/errors.js';
 import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
 import { subsets } from './grant-combinations.js';
@@ -82,5 +82,43 @@ describe('ROUTE_PERMISSIONS', () => {
     const owner = PRINCIPALS[0] as Principal;
     expect(() => authorizeRoute(owner, 'admin.backdoor' as RouteId)).toThrow(expect.objectContaining({ code: 'ERR_ROUTE_UNKNOWN' }));
     expect(() => authorizeRoute(owner, 'toString' as RouteId)).toThrow(expect.objectContaining({ code: 'ERR_ROUTE_UNKNOWN' }));
+  });
+});
+
+const administrator = (dataTypes: readonly RecordType[], capabilities: readonly Capability[]): Principal =>
+  principalOf({ id: 'a', tenantId: 'acme', role: 'administrator', dataTypes, capabilities });
+const without = <T>(all: readonly T[], left: readonly T[]): T[] => all.filter((value) => !left.includes(value));
+
+/** Each way a route can be satisfied: the data type it reads (if any) with one of the capabilities it admits (if any). */
+function minimalGrants(route: RoutePermission): { dataTypes: RecordType[]; capabilities: Capability[] }[] {
+  const dataTypes = route.scope === undefined ? [] : [route.scope];
+  const alternatives = route.capability !== undefined ? [[route.capability]] : (route.anyCapability ?? []).map((capability) => [capability]);
+  return alternatives.length === 0 ? [{ dataTypes, capabilities: [] }] : alternatives.map((capabilities) => ({ dataTypes, capabilities }));
+}
+
+describe('ROUTE_PERMISSIONS, route by route: exactly the grant it names admits, everything but it refuses', () => {
+  it.each(ROUTE_IDS)('%s', (id) => {
+    const route: RoutePermission = ROUTE_PERMISSIONS[id];
+    if (route.access === 'public') {
+      expect(routeDecision(undefined, id)).toBe('allow');
+      return;
+    }
+    expect(routeDecision(undefined, id)).toBe('sign-in');
+    for (const { dataTypes, capabilities } of minimalGrants(route)) {
+      expect(routeDecision(administrator(dataTypes, capabilities), id), `${id} with exactly ${[...dataTypes, ...capabilities].join(', ') || 'nothing'}`).toBe('allow');
+      expect(routeAllowed(administrator(dataTypes, capabilities), id)).toBe(true);
+    }
+    if (route.scope !== undefined) {
+      const noType = administrator(without(RECORD_TYPES, [route.scope]), [...CAPABILITIES]);
+      expect(routeDecision(noType, id), `${id} without ${route.scope}`).toBe(route.outOfScope === 'forbidden' ? 'forbidden' : 'not-found');
+      expect(routeAllowed(noType, id)).toBe(false);
+    }
+    const needed = route.capability !== undefined ? [route.capability] : (route.anyCapability ?? []);
+    if (needed.length > 0) {
+      const noCapability = administrator([...RECORD_TYPES], without(CAPABILITIES, needed));
+      expect(routeDecision(noCapability, id), `${id} without ${needed.join(' or ')}`).toBe('forbidden');
+      expect(routeAllowed(noCapability, id)).toBe(false);
+      expect(() => authorizeRoute(noCapability, id)).toThrow(expect.objectContaining({ code: 'ERR_FORBIDDEN', status: 403 }));
+    }
   });
 });
