@@ -31,15 +31,8 @@ export interface IssueActivationTokenInput {
   expiresInSeconds?: number;
 }
 
-interface ActivationTokenDocument {
-  _id: string;
-  tenantId: string;
-  purpose: ActivationPurpose;
-  subject: string;
-  createdBy: string;
-  createdAt: Date;
-  expiresAt: Date;
-}
+/** A token as stored: the record, keyed by the token's hash. */
+type ActivationTokenDocument = Omit<ActivationTokenRecord, 'id'> & { _id: string };
 
 /** Default lifetime of a token: 72 hours. */
 export const DEFAULT_ACTIVATION_TOKEN_LIFETIME_SECONDS = 72 * 3600;

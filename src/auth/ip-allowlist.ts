@@ -1,16 +1,8 @@
-import { isIPv6 } from 'node:net';
 import { formatIpAddress, parseIpAddress, type IpAddress } from '../network/ip-address.js';
+import { ipRangeContains, networkOf, parseIpRange, type IpRange } from '../network/ip-range.js';
 import { RetentionError } from '../errors.js';
 
-/** One allowed network: an address and a prefix length, host bits zero. */
-export interface IpRange {
-  version: 4 | 6;
-  /** The network address as an unsigned integer (32 or 128 bits). */
-  network: bigint;
-  prefix: number;
-  /** Canonical text: `10.0.0.0/8`, `2001:db8::/32`, a single address as `/32` or `/128`. */
-  cidr: string;
-}
+export type { IpRange } from '../network/ip-range.js';
 
 /** A parsed allowlist. Empty means every address is allowed. */
 export type IpAllowlist = readonly IpRange[];
@@ -26,8 +18,6 @@ export interface IpAllowlistProblem {
 /** At most this many entries per tenant. */
 export const MAX_IP_ALLOWLIST_ENTRIES = 500;
 
-const BITS = { 4: 32, 6: 128 } as const;
-
 /**
  * Parses an IPv4 or IPv6 address as an allowlist or a client address: no zone index and no URL brackets;
  * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) comes back as IPv4.
@@ -36,15 +26,6 @@ function parseAddress(text: string): IpAddress | undefined {
   if (text.includes('%') || text.startsWith('[')) return undefined;
   return parseIpAddress(text);
 }
-
-function formatAddress(version: 4 | 6, value: bigint): string {
-  return formatIpAddress({ version, value });
-}
-
-const mask = (version: 4 | 6, prefix: number): bigint => {
-  const bits = BigInt(BITS[version]);
-  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
-};
 
 /**
  * Parses one entry: an address (`192.0.2.7`, `2001:db8::7`, meaning just that address) or a CIDR block
@@ -58,29 +39,7 @@ const mask = (version: 4 | 6, prefix: number): bigint => {
  * parseCidr('10.1.0.0/16') // { version: 4, network: 167837696n, prefix: 16, cidr: '10.1.0.0/16' }
  */
 export function parseCidr(entry: string): IpRange {
-  const fail = (why: string): RetentionError => new RetentionError('ERR_IP_ALLOWLIST_INVALID', `"${entry.slice(0, 80)}" ${why}`, 400);
-  const text = entry.trim();
-  const slash = text.indexOf('/');
-  const addressText = slash < 0 ? text : text.slice(0, slash);
-  const prefixText = slash < 0 ? undefined : text.slice(slash + 1);
-  if (addressText.includes('%')) throw fail('has a zone index (%…); list the address without it');
-  const raw = parseAddress(addressText);
-  if (raw === undefined) throw fail('is not an IPv4 or IPv6 address or CIDR block (examples: 192.0.2.0/24, 2001:db8::/32)');
-  const writtenAsV6 = isIPv6(addressText);
-  const writtenBits = writtenAsV6 ? 128 : 32;
-  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) throw fail(`has a prefix length that is not a number from 0 to ${writtenBits}`);
-  let prefix = prefixText === undefined ? writtenBits : Number(prefixText);
-  if (prefix > writtenBits) throw fail(`has prefix length /${prefix}; ${writtenAsV6 ? 'IPv6' : 'IPv4'} allows 0 to ${writtenBits}`);
-  let address = raw;
-  if (writtenAsV6 && raw.version === 4) {
-    if (prefix < 96) address = { version: 6, value: (0xffffn << 32n) | raw.value };
-    else prefix -= 96;
-  }
-  const network = address.value & mask(address.version, prefix);
-  if (network !== address.value) {
-    throw fail(`has host bits set after /${prefix}; did you mean ${formatAddress(address.version, network)}/${prefix}?`);
-  }
-  return { version: address.version, network, prefix, cidr: `${formatAddress(address.version, network)}/${prefix}` };
+  return parseIpRange(entry, { errorCode: 'ERR_IP_ALLOWLIST_INVALID', shortMappedBlocks: 'ipv6' });
 }
 
 function splitEntries(input: string | readonly string[]): { line: number; entry: string }[] {
@@ -151,7 +110,7 @@ export function isAllowed(list: IpAllowlist, ip: string | undefined): boolean {
   if (list.length === 0) return true;
   const address = typeof ip === 'string' ? parseAddress(ip.trim()) : undefined;
   if (address === undefined) return false;
-  return list.some((range) => range.version === address.version && (address.value & mask(range.version, range.prefix)) === range.network);
+  return list.some((range) => ipRangeContains(range, address));
 }
 
 /** The one rate-limit bucket of every client address that does not parse. */
@@ -171,6 +130,6 @@ export const UNPARSED_ADDRESS_BUCKET = 'unparsed';
 export function clientAddressBucket(ip: string | undefined): string {
   const address = typeof ip === 'string' ? parseAddress(ip.trim()) : undefined;
   if (address === undefined) return UNPARSED_ADDRESS_BUCKET;
-  if (address.version === 4) return formatAddress(4, address.value);
-  return `${formatAddress(6, address.value & mask(6, 64))}/64`;
+  if (address.version === 4) return formatIpAddress(address);
+  return `${formatIpAddress(networkOf(address, 64))}/64`;
 }

@@ -62,25 +62,15 @@ export interface CreateUserInput {
   invitedBy?: string;
 }
 
-interface UserDocument {
+/** A user as stored: keyed by id, with the fields a user may not have left out rather than undefined. */
+type UserDocument = Pick<User, 'tenantId' | 'email' | 'displayName' | 'role' | 'capabilities' | 'dataTypes' | 'status' | 'passwordHistory' | 'backupCodeHashes' | 'createdAt' | 'updatedAt'> & {
   _id: string;
-  tenantId: string;
-  email: string;
-  displayName: string;
-  role: UserRole;
-  capabilities: UserCapability[];
-  dataTypes: RecordType[];
-  status: UserStatus;
   passwordHash?: string;
-  passwordHistory: string[];
   passwordChangedAt?: Date;
   totp?: UserTotp | null;
   pendingTotpSecret?: string | null;
-  backupCodeHashes: string[];
   invitedBy?: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
+};
 
 const EMAIL_PATTERN = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,253}\.[^\s@<>()[\]\\,;:".]{2,63}$/;
 
