@@ -2,6 +2,7 @@ import { parseHostKeyPin, type HostKeyPin } from '../delivery/host-key-pin.js';
 import { RetentionError } from '../errors.js';
 import { RECORD_TYPES } from '../records/record-type.js';
 import type { RetentionSettingsInput } from '../tenants/retention-settings.js';
+import { isRetentionSecretField } from '../tenants/secret-context.js';
 
 /** Flags of `retention tenant set`, as parsed by node:util `parseArgs`. Secrets only ever come from files. */
 export interface SettingsFlags {
@@ -188,15 +189,18 @@ export function applySettingsFlags(
 
 /** Settings as shown to a person: sealed secrets replaced by a marker, never printed. */
 export function describeSettings(settings: Plain): Plain {
-  const hide = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(hide);
+  const hide = (value: unknown, path: string): unknown => {
+    if (Array.isArray(value)) return value.map((item) => hide(item, path));
     if (value instanceof Date) return value.toISOString();
     if (value && typeof value === 'object') {
       return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, ['password', 'privateKey', 'passphrase', 'token', 'archiveMongoUri'].includes(k) ? '(sealed)' : hide(v)]),
+        Object.entries(value).map(([k, v]) => {
+          const field = path === '' ? k : `${path}.${k}`;
+          return [k, isRetentionSecretField(field) ? '(sealed)' : hide(v, field)];
+        }),
       );
     }
     return value;
   };
-  return hide(settings) as Plain;
+  return hide(settings, '') as Plain;
 }

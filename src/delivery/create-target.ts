@@ -1,8 +1,7 @@
 import type { Keyring } from '../crypto/keyring.js';
-import { openSecret } from '../crypto/secret-box.js';
 import type { DestinationPolicy } from '../tenants/destination-policy.js';
 import type { TargetSettings } from '../tenants/retention-settings.js';
-import { secretContext } from '../tenants/secret-context.js';
+import { openRetentionSecret } from '../tenants/secret-context.js';
 import { localTargetsOff } from './local-target-base.js';
 import { LocalDirectoryTarget } from './local-directory-target.js';
 import { SftpTarget } from './sftp-target.js';
@@ -23,7 +22,7 @@ export function createTarget(keyring: Keyring, tenantId: string, settings: Targe
     return new LocalDirectoryTarget({ root: settings.directory, baseDirectory: destinations.localTargetBaseDir });
   }
   const open = (field: 'target.password' | 'target.privateKey' | 'target.passphrase', sealed: string | undefined) =>
-    sealed === undefined ? {} : { [field.slice('target.'.length)]: openSecret(keyring, sealed, secretContext(tenantId, field)) };
+    sealed === undefined ? {} : { [field.slice('target.'.length)]: openRetentionSecret(keyring, tenantId, field, sealed) };
   return new SftpTarget({
     host: settings.host,
     port: settings.port,

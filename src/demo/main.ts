@@ -4,13 +4,15 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig } from '../config.js';
+import { keyringFromConfig } from '../crypto/keyring-from-config.js';
 import { RetentionError } from '../errors.js';
 import type { DestinationAllowlist } from '../network/destination-allowlist.js';
 import { createLogger } from '../logger.js';
 import { enqueueRunNow } from '../queue/export-queues.js';
-import { syncTenantSchedule } from '../queue/tenant-schedules.js';
 import { RECORD_TYPES } from '../records/record-type.js';
 import type { Run } from '../store/runs-store.js';
+import { destinationPolicyFromConfig } from '../tenants/destination-policy.js';
+import { createRetentionSettingsService, settingsRefusalError } from '../tenants/retention-settings-service.js';
 import { startWorkerProcess } from '../../worker/worker-process.js';
 import { issueOwnerActivation } from '../portal/owner-activation.js';
 import { startPortalProcess } from '../portal/portal-process.js';
@@ -78,19 +80,33 @@ async function main(): Promise<void> {
 
   const { controlPlane, queues } = worker;
   if (!(await controlPlane.tenants.get(DEMO_TENANT))) await controlPlane.tenants.create({ id: DEMO_TENANT, displayName: 'Demo Contact Center' });
-  const settings = await controlPlane.settings.putRetention(
+  const keyring = keyringFromConfig(config);
+  const retentionSettings = createRetentionSettingsService({
+    settings: controlPlane.settings,
+    audit: controlPlane.audit,
+    keyring: () => keyring,
+    destinations: destinationPolicyFromConfig(config),
+    runs: () => queues.runs,
+    importQueues: () => worker.importQueues,
+  });
+  const current = await controlPlane.settings.getRetention(DEMO_TENANT);
+  const saved = await retentionSettings.save(
     DEMO_TENANT,
     {
-      mode: 'online',
-      dataTypes: [...RECORD_TYPES],
-      schedule: { cron: '*/15 * * * *', timezone: 'UTC' },
-      source: { kind: 'demo', seed: 2026, recordsPerHour: 30, invalidShare: 0.01 },
-      target: { kind: 'local', directory: dropDir },
-      files: { format: 'json', gzip: true },
+      settings: {
+        mode: 'online',
+        dataTypes: [...RECORD_TYPES],
+        schedule: { cron: '*/15 * * * *', timezone: 'UTC' },
+        source: { kind: 'demo', seed: 2026, recordsPerHour: 30, invalidShare: 0.01 },
+        target: { kind: 'local', directory: dropDir },
+        files: { format: 'json', gzip: true },
+      },
     },
-    { actor: 'demo' },
+    { type: 'system', id: 'demo' },
+    current === undefined ? {} : { expectedVersion: current.version },
   );
-  await syncTenantSchedule(queues.runs, DEMO_TENANT, settings.value);
+  if (saved.status === 'refused') throw settingsRefusalError(saved.problems);
+  if (saved.status === 'stale') throw new RetentionError('ERR_SETTINGS_CONFLICT', 'the settings of the demo tenant changed while the demo saved them: start the demo again', 409);
   say(`  Tenant:     "${DEMO_TENANT}", demo source, archived every 15 minutes; first run now`);
   say(`  Portal:     ${config.publicUrl} (plain http with a non-Secure cookie: for this machine only)`);
   if ((await controlPlane.users.findOwner(DEMO_TENANT)) === undefined) {

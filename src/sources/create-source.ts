@@ -1,9 +1,8 @@
 import type { Keyring } from '../crypto/keyring.js';
-import { openSecret } from '../crypto/secret-box.js';
 import { RECORD_TYPES } from '../records/record-type.js';
 import type { DestinationPolicy } from '../tenants/destination-policy.js';
 import type { SourceSettings } from '../tenants/retention-settings.js';
-import { secretContext } from '../tenants/secret-context.js';
+import { openRetentionSecret } from '../tenants/secret-context.js';
 import { DemoSource } from './demo-source.js';
 import { HttpSource } from './http-source.js';
 import type { Source } from './source.js';
@@ -19,7 +18,7 @@ export function createSource(keyring: Keyring, tenantId: string, settings: Sourc
   if (settings.kind === 'http') {
     return new HttpSource({
       baseUrl: settings.baseUrl,
-      token: openSecret(keyring, settings.token, secretContext(tenantId, 'source.token')),
+      token: openRetentionSecret(keyring, tenantId, 'source.token', settings.token),
       pageSize: settings.pageSize,
       network: destinations.network,
     });

@@ -96,19 +96,3 @@ export async function findDestinationProblems(
   }
   return (await Promise.all(checks)).filter((problem): problem is DestinationProblem => problem !== undefined);
 }
-
-/**
- * Like {@link findDestinationProblems}, but throws the first refusal (for the CLI): `ERR_DESTINATION_NOT_ALLOWED`,
- * `ERR_LOCAL_TARGET_DISABLED` or `ERR_LOCAL_TARGET_OUTSIDE_BASE`, status 400.
- *
- * @example
- * await assertDestinationsAllowed(destinations, parseRetentionSettings(input), { archiveMongoUri: openedUri });
- */
-export async function assertDestinationsAllowed(
-  policy: DestinationPolicy,
-  settings: { source: SourceSettings; target: TargetSettings },
-  secrets: OpenedDestinationSecrets = {},
-): Promise<void> {
-  const [first] = await findDestinationProblems(policy, settings, secrets);
-  if (first !== undefined) throw new RetentionError(first.code, `${first.field}: ${first.message}`, 400);
-}

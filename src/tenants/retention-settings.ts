@@ -116,6 +116,9 @@ export const fileSettingsSchema = z.object({
   maxBytes: z.number().int().min(1024).max(4 * 1024 ** 3).default(256 * 1024 ** 2),
 });
 
+/** The longest archive retention the settings accept, in days (100 years). */
+export const MAX_ARCHIVE_RETENTION_DAYS = 36_500;
+
 /** A tenant's retention settings, as stored in the control plane. */
 export const retentionSettingsSchema = z.object({
   mode: z.enum(['offline', 'online']),
@@ -136,7 +139,7 @@ export const retentionSettingsSchema = z.object({
    * Online mode: per data type, archived records not updated for this many days are purged from the MongoDB archive
    * (never those under a legal hold; the SFTP drop is not touched). A type left out is kept forever.
    */
-  archiveRetentionDays: z.partialRecord(z.enum(RECORD_TYPES), z.number().int().min(1).max(36_500)).optional(),
+  archiveRetentionDays: z.partialRecord(z.enum(RECORD_TYPES), z.number().int().min(1).max(MAX_ARCHIVE_RETENTION_DAYS)).optional(),
 });
 
 /** Validated retention settings. */

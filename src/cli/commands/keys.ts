@@ -1,6 +1,6 @@
 import { needsReseal, resealSecret } from '../../crypto/secret-box.js';
 import { parseRetentionSettings } from '../../tenants/retention-settings.js';
-import { secretContext } from '../../tenants/secret-context.js';
+import { RETENTION_SECRET_FIELDS, replaceRetentionSecret, retentionSecretOf, secretContext } from '../../tenants/secret-context.js';
 import type { CliCommand } from '../cli-command.js';
 import { CliUsageError } from '../cli-usage-error.js';
 
@@ -15,20 +15,14 @@ const rotate: CliCommand = {
     let resealed = 0;
     for (const tenantId of await cp.settings.listRetentionTenants()) {
       const current = await cp.settings.requireRetention(tenantId);
-      const value = structuredClone(current.value) as Record<string, unknown> & { source: Record<string, unknown>; target: Record<string, unknown> };
+      const value = structuredClone(current.value) as Record<string, unknown>;
       let changed = 0;
-      const reseal = (holder: Record<string, unknown>, key: string, field: Parameters<typeof secretContext>[1]) => {
-        const sealed = holder[key];
-        if (typeof sealed === 'string' && needsReseal(keyring, sealed)) {
-          holder[key] = resealSecret(keyring, sealed, secretContext(tenantId, field));
-          changed += 1;
-        }
-      };
-      reseal(value.source, 'token', 'source.token');
-      reseal(value.target, 'password', 'target.password');
-      reseal(value.target, 'privateKey', 'target.privateKey');
-      reseal(value.target, 'passphrase', 'target.passphrase');
-      reseal(value, 'archiveMongoUri', 'archiveMongoUri');
+      for (const { field } of RETENTION_SECRET_FIELDS) {
+        const sealed = retentionSecretOf(value, field);
+        if (sealed === undefined || !needsReseal(keyring, sealed)) continue;
+        replaceRetentionSecret(value, field, resealSecret(keyring, sealed, secretContext(tenantId, field)));
+        changed += 1;
+      }
       if (changed > 0) {
         await cp.settings.putRetention(tenantId, parseRetentionSettings(value), { actor: 'cli', expectedVersion: current.version, now: services.io.now() });
         await cp.audit.append(tenantId, { actor: { type: 'cli', id: 'cli' }, action: 'keys.rotated', outcome: 'success', details: { secrets: changed, keyId: keyring.activeKeyId } });

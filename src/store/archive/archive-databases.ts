@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import type { Keyring } from '../../crypto/keyring.js';
-import { openSecret } from '../../crypto/secret-box.js';
 import { RetentionError } from '../../errors.js';
 import { ARCHIVE_MONGODB, archiveUriRefusal, mongoDestinationRefusalOf, serverAddressRefusal } from '../../network/mongodb-uri-destinations.js';
 import { NetworkPolicy } from '../../network/network-policy.js';
 import type { RetentionSettings } from '../../tenants/retention-settings.js';
-import { secretContext } from '../../tenants/secret-context.js';
+import { openRetentionSecret } from '../../tenants/secret-context.js';
 import { assertTenantId } from '../../tenants/tenant-id.js';
 
 /** Longest database name MongoDB accepts. */
@@ -120,7 +119,7 @@ export class ArchiveDatabases {
     if (!this.options.keyring) {
       throw new RetentionError('ERR_MASTER_KEYS_MISSING', `tenant "${tenant}" has its own archive MongoDB URI, which is sealed: set RETENTION_MASTER_KEYS`, 500);
     }
-    const uri = openSecret(this.options.keyring, sealed, secretContext(tenant, 'archiveMongoUri'));
+    const uri = openRetentionSecret(this.options.keyring, tenant, 'archiveMongoUri', sealed);
     const key = `${tenant}\n${createHash('sha256').update(uri).digest('hex')}`;
     let own = this.own.get(key);
     if (!own) {
