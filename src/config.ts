@@ -328,7 +328,7 @@ export class ConfigError extends RetentionError {
   readonly problems: readonly string[];
 
   constructor(problems: readonly string[]) {
-    super('ERR_CONFIG_INVALID', `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 500);
+    super('ERR_CONFIG_INVALID', `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.problems = problems;
   }
 }

@@ -5,14 +5,12 @@ import {
   IMPORT_QUEUE_NAMES,
   REBUILD_JOB_NAME,
   importBackoff,
-  isPermanentImportFailure,
-  toImportJobError,
   type ImportJobData,
   type ImportQueues,
   type RebuildJobData,
   type TenantJobData,
 } from '../src/queue/import-queues.js';
-import { errorCodeOf } from '../src/queue/permanent-failure.js';
+import { errorCodeOf, isPermanentFailure, toJobError } from '../src/queue/permanent-failure.js';
 import { processImport, processPoll, processPurge, processRebuild, processTenantPoll, processTenantPurge } from './processors/import-processor.js';
 
 /** Options of the archive workers. */
@@ -38,7 +36,7 @@ export interface ImportWorkers {
  * counts are those of the attempt that failed (`imported` so far). A rebuild that finishes writes its own entry.
  */
 async function auditRebuildFailure(deps: ImportDeps, job: Job, err: Error): Promise<void> {
-  const final = isPermanentImportFailure(err) || job.attemptsMade >= (job.opts.attempts ?? 1);
+  const final = isPermanentFailure(err) || job.attemptsMade >= (job.opts.attempts ?? 1);
   if (!final) return;
   const data = job.data as RebuildJobData;
   const progress: unknown = job.progress;
@@ -80,7 +78,7 @@ export function startImportWorkers(deps: ImportDeps, queues: ImportQueues, conne
         if (job.name === 'poll-tenant') return await processTenantPoll(deps, queues, (job.data as TenantJobData).tenantId);
         throw new Error(`unknown job ${job.name} in ${IMPORT_QUEUE_NAMES.imports}`);
       } catch (err) {
-        throw toImportJobError(err);
+        throw toJobError(err);
       }
     },
     { ...common, concurrency: options.concurrency ?? 2, settings: { backoffStrategy: importBackoff } },
@@ -94,7 +92,7 @@ export function startImportWorkers(deps: ImportDeps, queues: ImportQueues, conne
         if (job.name === REBUILD_JOB_NAME) return await processRebuild(deps, job.data as RebuildJobData, (imported) => void job.updateProgress({ imported }).catch(() => undefined));
         throw new Error(`unknown job ${job.name} in ${IMPORT_QUEUE_NAMES.maintenance}`);
       } catch (err) {
-        throw toImportJobError(err);
+        throw toJobError(err);
       }
     },
     // Two at once, so that one tenant's long rebuild does not hold up every other tenant's nightly purge; jobs of one

@@ -1,4 +1,4 @@
-import { RetentionError, hasErrorCode } from '../errors.js';
+import { RetentionError, hasErrorCode, type ErrorCode } from '../errors.js';
 import type { Capability } from './capabilities.js';
 
 /** Errors made by {@link forbiddenError} and {@link notFoundError}: the portal audits each as `access.denied`. */
@@ -25,7 +25,7 @@ export function isAccessRefusal(err: unknown): err is RetentionError {
  * throw forbiddenError('export');
  */
 export function forbiddenError(missing: Capability | string): RetentionError {
-  return refusal(new RetentionError('ERR_FORBIDDEN', `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`, 403));
+  return refusal(new RetentionError('ERR_FORBIDDEN', `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`));
 }
 
 /**
@@ -34,11 +34,11 @@ export function forbiddenError(missing: Capability | string): RetentionError {
  * exists.
  */
 export function notFoundError(what = 'record'): RetentionError {
-  return refusal(new RetentionError('ERR_NOT_FOUND', `This ${what} does not exist or is not available to you. Check the link, or go back to the list.`, 404));
+  return refusal(new RetentionError('ERR_NOT_FOUND', `This ${what} does not exist or is not available to you. Check the link, or go back to the list.`));
 }
 
 /** Error codes that mean "outside the caller's data scope or tenant" and must reach a user as {@link notFoundError}. */
-export const SCOPE_DENIAL_CODES: ReadonlySet<string> = new Set(['ERR_ARCHIVE_SCOPE_DENIED', 'ERR_ARCHIVE_TENANT_MISMATCH', 'ERR_TENANT_ID_INVALID']);
+export const SCOPE_DENIAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_ARCHIVE_SCOPE_DENIED', 'ERR_ARCHIVE_TENANT_MISMATCH', 'ERR_TENANT_ID_INVALID']);
 
 /**
  * Turns a scope denial from the archive store (or a permission check) into {@link notFoundError}; any other error is

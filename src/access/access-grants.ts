@@ -41,6 +41,5 @@ export function parseAccessGrants(input: unknown): AccessGrants {
   throw new RetentionError(
     'ERR_ACCESS_GRANTS_INVALID',
     `access grants field ${field} is invalid (${issue?.message ?? 'unknown problem'}): data types are ${RECORD_TYPES.join(', ')}; capabilities are ${CAPABILITIES.join(', ')}`,
-    400,
   );
 }

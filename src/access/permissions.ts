@@ -69,7 +69,6 @@ export function assertMayGrant(granter: Principal, grants: AccessGrants): void {
     throw new RetentionError(
       'ERR_FORBIDDEN',
       `You cannot grant what you do not hold yourself (${[...missingTypes, ...missingCapabilities].join(', ')}). Ask the owner of your organisation.`,
-      403,
     );
   }
 }

@@ -164,10 +164,10 @@ export function routeAllowed(principal: Principal, id: RouteId): boolean {
  */
 export function authorizeRoute(principal: Principal | undefined, id: RouteId): void {
   if (!Object.hasOwn(ROUTE_PERMISSIONS, id)) {
-    throw new RetentionError('ERR_ROUTE_UNKNOWN', `route "${String(id).slice(0, 80)}" has no entry in ROUTE_PERMISSIONS: add one before serving it`, 500);
+    throw new RetentionError('ERR_ROUTE_UNKNOWN', `route "${String(id).slice(0, 80)}" has no entry in ROUTE_PERMISSIONS: add one before serving it`);
   }
   const decision = routeDecision(principal, id);
-  if (decision === 'sign-in') throw new RetentionError('ERR_NOT_SIGNED_IN', 'Sign in first.', 401);
+  if (decision === 'sign-in') throw new RetentionError('ERR_NOT_SIGNED_IN', 'Sign in first.');
   if (decision === 'not-found') throw notFoundError();
   if (decision === 'forbidden') {
     const route: RoutePermission = ROUTE_PERMISSIONS[id];

@@ -42,7 +42,7 @@ const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const MANIFEST_NAME = /^manifest-([A-Za-z0-9_-]{1,128})\.json$/;
 
 function pathError(message: string): RetentionError {
-  return new RetentionError('ERR_PATH_INVALID', message, 400);
+  return new RetentionError('ERR_PATH_INVALID', message);
 }
 
 function describeSegmentProblem(segment: string): string | undefined {
@@ -113,16 +113,16 @@ export function assertRelativePath(path: unknown): string {
 export function assertRecordType(type: unknown): RecordType {
   if (isRecordType(type)) return type;
   const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 80)) : typeof type;
-  throw new RetentionError('ERR_RECORD_TYPE_INVALID', `record type ${shown} is unknown: use one of ${RECORD_TYPES.join(', ')}`, 400);
+  throw new RetentionError('ERR_RECORD_TYPE_INVALID', `record type ${shown} is unknown: use one of ${RECORD_TYPES.join(', ')}`);
 }
 
 function assertInstant(value: Date, what: string): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-    throw new RetentionError('ERR_WINDOW_INVALID', `${what} is not a valid date`, 400);
+    throw new RetentionError('ERR_WINDOW_INVALID', `${what} is not a valid date`);
   }
   const year = value.getUTCFullYear();
   if (year < 1970 || year > 9999) {
-    throw new RetentionError('ERR_WINDOW_INVALID', `${what} ${value.toISOString()} is outside the years 1970 to 9999`, 400);
+    throw new RetentionError('ERR_WINDOW_INVALID', `${what} ${value.toISOString()} is outside the years 1970 to 9999`);
   }
   return value;
 }
@@ -134,7 +134,6 @@ function assertWindow(window: TimeWindow): TimeWindow {
     throw new RetentionError(
       'ERR_WINDOW_INVALID',
       `window ${window.from.toISOString()} to ${window.to.toISOString()} is empty: its end must be after its start`,
-      400,
     );
   }
   return window;
@@ -171,7 +170,7 @@ function formatUtcDatePath(instant: Date): string {
 
 function assertPart(part: number): number {
   if (!Number.isInteger(part) || part < 1 || part > MAX_PART) {
-    throw new RetentionError('ERR_PART_INVALID', `part ${String(part)} must be an integer from 1 to ${MAX_PART}`, 400);
+    throw new RetentionError('ERR_PART_INVALID', `part ${String(part)} must be an integer from 1 to ${MAX_PART}`);
   }
   return part;
 }
@@ -179,7 +178,7 @@ function assertPart(part: number): number {
 /** File extension of a record file: `.json`, `.ndjson`, plus `.gz` when gzipped. */
 function recordFileExtension(encoding: RecordEncoding, gzip: boolean): string {
   if (encoding !== 'json' && encoding !== 'ndjson') {
-    throw new RetentionError('ERR_ENCODING_INVALID', `encoding ${JSON.stringify(encoding)} is unknown: use json or ndjson`, 400);
+    throw new RetentionError('ERR_ENCODING_INVALID', `encoding ${JSON.stringify(encoding)} is unknown: use json or ndjson`);
   }
   return `.${encoding}${gzip ? '.gz' : ''}`;
 }
@@ -322,7 +321,7 @@ export function parseDropFilePath(path: string): DropFilePathParts {
 export function assertRunId(runId: unknown): string {
   if (typeof runId === 'string' && RUN_ID_PATTERN.test(runId)) return runId;
   const shown = typeof runId === 'string' ? JSON.stringify(runId.slice(0, 80)) : typeof runId;
-  throw new RetentionError('ERR_RUN_ID_INVALID', `run id ${shown} is invalid: use 1 to 128 characters of A-Z, a-z, 0-9, "_" and "-"`, 400);
+  throw new RetentionError('ERR_RUN_ID_INVALID', `run id ${shown} is invalid: use 1 to 128 characters of A-Z, a-z, 0-9, "_" and "-"`);
 }
 
 /** File name of a run's manifest: `manifest-<runId>.json`. */
@@ -423,7 +422,7 @@ export function deriveRunId(tenantId: string, windows: Partial<Record<RecordType
   }
   const end = runWindowEnd(windows);
   if (end === undefined) {
-    throw new RetentionError('ERR_WINDOW_INVALID', 'a run needs at least one window to derive its id', 400);
+    throw new RetentionError('ERR_WINDOW_INVALID', 'a run needs at least one window to derive its id');
   }
   const digest = createHash('sha256').update(canonical.join('\n')).digest('hex').slice(0, 16);
   const endStamp = formatCompactUtc(new Date(Math.floor(end.getTime() / 1000) * 1000));

@@ -20,7 +20,7 @@ async function readCapped(target: Target, path: string): Promise<Buffer> {
   for await (const chunk of await target.read(path)) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
     size += buffer.length;
-    if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is more than the ${MAX_MANIFEST_BYTES} bytes allowed`, 422);
+    if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is more than the ${MAX_MANIFEST_BYTES} bytes allowed`);
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);

@@ -188,7 +188,7 @@ function findInconsistencies(manifest: Manifest): ConsistencyIssue[] {
 }
 
 function manifestError(message: string, cause?: unknown): RetentionError {
-  return new RetentionError('ERR_MANIFEST_INVALID', message, 422, cause === undefined ? undefined : { cause });
+  return new RetentionError('ERR_MANIFEST_INVALID', message, cause === undefined ? undefined : { cause });
 }
 
 function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {

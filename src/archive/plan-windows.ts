@@ -58,7 +58,7 @@ export interface PlanBackfillInput {
 }
 
 function planError(message: string): RetentionError {
-  return new RetentionError('ERR_WINDOW_PLAN_INVALID', message, 400);
+  return new RetentionError('ERR_WINDOW_PLAN_INVALID', message);
 }
 
 function millisOf(value: Date, name: string): number {

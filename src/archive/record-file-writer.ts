@@ -57,7 +57,7 @@ const JSON_RECORD_OVERHEAD = 2;
 const NDJSON_RECORD_OVERHEAD = 1;
 
 function recordError(message: string): RetentionError {
-  return new RetentionError('ERR_RECORD_UNENCODABLE', message, 500);
+  return new RetentionError('ERR_RECORD_UNENCODABLE', message);
 }
 
 function updatedAtMillis(record: unknown, index: number): number {
@@ -71,7 +71,7 @@ function updatedAtMillis(record: unknown, index: number): number {
 
 function positiveInteger(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new RetentionError('ERR_ENCODER_OPTIONS_INVALID', `${name} must be a positive integer, got ${String(value)}`, 500);
+    throw new RetentionError('ERR_ENCODER_OPTIONS_INVALID', `${name} must be a positive integer, got ${String(value)}`);
   }
   return value;
 }
@@ -113,7 +113,7 @@ export async function writeRecordFiles(
   const maxBytes = positiveInteger(options.maxBytes ?? 64 * 1024 * 1024, 'maxBytes');
   const isJson = options.encoding === 'json';
   if (!isJson && options.encoding !== 'ndjson') {
-    throw new RetentionError('ERR_ENCODER_OPTIONS_INVALID', `encoding ${JSON.stringify(options.encoding)} is unknown: use json or ndjson`, 500);
+    throw new RetentionError('ERR_ENCODER_OPTIONS_INVALID', `encoding ${JSON.stringify(options.encoding)} is unknown: use json or ndjson`);
   }
   const fileOverhead = isJson ? JSON_FILE_OVERHEAD : 0;
   const recordOverhead = isJson ? JSON_RECORD_OVERHEAD : NDJSON_RECORD_OVERHEAD;
@@ -125,7 +125,7 @@ export async function writeRecordFiles(
   const open = (): OpenRecordFile => {
     const part = produced.length + 1;
     if (part > MAX_PART) {
-      throw new RetentionError('ERR_PART_INVALID', `more than ${MAX_PART} parts in one window: use a smaller slice or a larger maxRecords/maxBytes`, 500);
+      throw new RetentionError('ERR_PART_INVALID', `more than ${MAX_PART} parts in one window: use a smaller slice or a larger maxRecords/maxBytes`);
     }
     const fileName = assertPathSegment(options.fileName(part));
     const spool = new SpoolFile(join(options.directory, fileName), { gzip: options.gzip ?? false, gzipLevel: options.gzipLevel });
@@ -163,7 +163,7 @@ export async function writeRecordFiles(
       try {
         line = JSON.stringify(record);
       } catch (cause) {
-        throw new RetentionError('ERR_RECORD_UNENCODABLE', `record ${index} cannot be serialized as JSON`, 500, { cause });
+        throw new RetentionError('ERR_RECORD_UNENCODABLE', `record ${index} cannot be serialized as JSON`, { cause });
       }
       const cost = Buffer.byteLength(line, 'utf8') + recordOverhead;
       if (

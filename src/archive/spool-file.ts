@@ -124,7 +124,6 @@ export class SpoolFile {
     return new RetentionError(
       'ERR_SPOOL_WRITE',
       `writing spool file ${this.localPath} failed (${detail}): check free space and permissions of the spool directory`,
-      500,
       { cause },
     );
   }

@@ -208,13 +208,13 @@ async function listTree(target: Target, dir: string, files: ListedFile[], warnin
 }
 
 async function readManifestBytes(target: Target, file: ListedFile): Promise<Buffer> {
-  if (file.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is ${file.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, 422);
+  if (file.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is ${file.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of await target.read(file.readFrom ?? file.path)) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
     size += buffer.length;
-    if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is more than the ${MAX_MANIFEST_BYTES} bytes allowed`, 422);
+    if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is more than the ${MAX_MANIFEST_BYTES} bytes allowed`);
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);

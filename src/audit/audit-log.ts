@@ -115,7 +115,7 @@ export class AuditLog {
         if (attempt > 0) await pause(Math.random() * Math.min(MAX_RETRY_PAUSE_MS, 5 * attempt));
       }
     }
-    throw new RetentionError('ERR_AUDIT_CONTENDED', `could not append to the audit log of "${id}" after ${MAX_APPEND_ATTEMPTS} attempts; retry`, 503);
+    throw new RetentionError('ERR_AUDIT_CONTENDED', `could not append to the audit log of "${id}" after ${MAX_APPEND_ATTEMPTS} attempts; retry`);
   }
 
   private async readHead(id: string): Promise<ChainHead | undefined> {

@@ -49,14 +49,14 @@ const toRecord = (doc: ActivationTokenDocument): ActivationTokenRecord => ({
 });
 
 const invalidLink = (): RetentionError =>
-  new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one', 400);
+  new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
 
 const expiredLink = (): RetentionError =>
-  new RetentionError('ERR_ACTIVATION_TOKEN_EXPIRED', 'this link has expired: ask for a new one', 410);
+  new RetentionError('ERR_ACTIVATION_TOKEN_EXPIRED', 'this link has expired: ask for a new one');
 
 function checkPurpose(purpose: unknown): ActivationPurpose {
   if (PURPOSES.includes(purpose as ActivationPurpose)) return purpose as ActivationPurpose;
-  throw new RetentionError('ERR_ACTIVATION_PURPOSE_INVALID', `activation purpose ${JSON.stringify(purpose)} is not one of ${PURPOSES.join(', ')}`, 500);
+  throw new RetentionError('ERR_ACTIVATION_PURPOSE_INVALID', `activation purpose ${JSON.stringify(purpose)} is not one of ${PURPOSES.join(', ')}`);
 }
 
 /**
@@ -87,10 +87,10 @@ export class ActivationTokensStore {
   async issue(tenantId: string, input: IssueActivationTokenInput, now = new Date()): Promise<{ token: string; record: ActivationTokenRecord }> {
     const lifetime = input.expiresInSeconds ?? DEFAULT_ACTIVATION_TOKEN_LIFETIME_SECONDS;
     if (!Number.isInteger(lifetime) || lifetime < 60 || lifetime > MAX_LIFETIME_SECONDS) {
-      throw new RetentionError('ERR_ACTIVATION_LIFETIME_INVALID', `an activation link lives 60 seconds to 30 days, not ${lifetime} seconds`, 400);
+      throw new RetentionError('ERR_ACTIVATION_LIFETIME_INVALID', `an activation link lives 60 seconds to 30 days, not ${lifetime} seconds`);
     }
     if (typeof input.subject !== 'string' || input.subject.length < 1 || input.subject.length > 320) {
-      throw new RetentionError('ERR_ACTIVATION_SUBJECT_INVALID', 'an activation token needs a subject (user id or email) of 1 to 320 characters', 400);
+      throw new RetentionError('ERR_ACTIVATION_SUBJECT_INVALID', 'an activation token needs a subject (user id or email) of 1 to 320 characters');
     }
     const { token, tokenHash } = generateActivationToken();
     const doc: ActivationTokenDocument = {

@@ -62,7 +62,7 @@ export async function hashBackupCodes(codes: readonly string[]): Promise<string[
   for (const code of codes) {
     const canonical = normalizeBackupCode(code);
     if (canonical === undefined) {
-      throw new RetentionError('ERR_BACKUP_CODE_INVALID', 'hashBackupCodes was given a value that is not a backup code: pass the codes of generateBackupCodes', 500);
+      throw new RetentionError('ERR_BACKUP_CODE_INVALID', 'hashBackupCodes was given a value that is not a backup code: pass the codes of generateBackupCodes');
     }
     hashes.push(await hashPassword(canonical));
   }

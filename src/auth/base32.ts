@@ -35,7 +35,7 @@ export function encodeBase32(bytes: Uint8Array): string {
 export function decodeBase32(text: string): Buffer {
   const cleaned = text.replace(/[\s-]/g, '').replace(/=+$/, '').toUpperCase();
   if (![0, 2, 4, 5, 7].includes(cleaned.length % 8)) {
-    throw new RetentionError('ERR_BASE32_INVALID', `a Base32 key of ${cleaned.length} characters is impossible: check that it was copied completely`, 400);
+    throw new RetentionError('ERR_BASE32_INVALID', `a Base32 key of ${cleaned.length} characters is impossible: check that it was copied completely`);
   }
   const bytes: number[] = [];
   let buffer = 0;
@@ -43,7 +43,7 @@ export function decodeBase32(text: string): Buffer {
   for (const char of cleaned) {
     const value = ALPHABET.indexOf(char);
     if (value < 0) {
-      throw new RetentionError('ERR_BASE32_INVALID', `${JSON.stringify(char)} is not a Base32 character (A–Z and 2–7): check the key`, 400);
+      throw new RetentionError('ERR_BASE32_INVALID', `${JSON.stringify(char)} is not a Base32 character (A–Z and 2–7): check the key`);
     }
     buffer = ((buffer << 5) | value) & 0xffff;
     bits += 5;

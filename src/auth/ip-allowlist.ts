@@ -91,7 +91,7 @@ export function parseIpAllowlist(input: string | readonly string[]): IpAllowlist
   const { ranges, problems } = validateIpAllowlist(input);
   if (problems.length > 0) {
     const listed = problems.slice(0, 5).map((p) => (p.line > 0 ? `line ${p.line}: ${p.message}` : p.message)).join('; ');
-    throw new RetentionError('ERR_IP_ALLOWLIST_INVALID', `IP allowlist: ${listed}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`, 400);
+    throw new RetentionError('ERR_IP_ALLOWLIST_INVALID', `IP allowlist: ${listed}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
   }
   return Object.freeze(ranges);
 }

@@ -138,7 +138,7 @@ return redis.call('ZCARD', KEYS[1])
 const digest = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 27);
 
 function asNumbers(reply: unknown): number[] {
-  if (!Array.isArray(reply)) throw new RetentionError('ERR_LOGIN_THROTTLE_REPLY', 'Redis answered the login throttle script unexpectedly; check the Redis version (6.2 or later)', 503);
+  if (!Array.isArray(reply)) throw new RetentionError('ERR_LOGIN_THROTTLE_REPLY', 'Redis answered the login throttle script unexpectedly; check the Redis version (6.2 or later)');
   return reply.map((value) => Number(value));
 }
 

@@ -45,10 +45,10 @@ export function countCodePoints(text: string): number {
  */
 export function normalizePassword(password: string): string {
   if (typeof password !== 'string' || password === '') {
-    throw new RetentionError('ERR_PASSWORD_INVALID', 'a password is required: enter one', 400);
+    throw new RetentionError('ERR_PASSWORD_INVALID', 'a password is required: enter one');
   }
   const tooLong = (): RetentionError =>
-    new RetentionError('ERR_PASSWORD_TOO_LONG', `passwords may have at most ${MAX_PASSWORD_LENGTH} characters: choose a shorter one`, 400);
+    new RetentionError('ERR_PASSWORD_TOO_LONG', `passwords may have at most ${MAX_PASSWORD_LENGTH} characters: choose a shorter one`);
   if (password.length > MAX_RAW_LENGTH) throw tooLong();
   const normalized = password.normalize('NFKC');
   if (countCodePoints(normalized) > MAX_PASSWORD_LENGTH) throw tooLong();
@@ -83,7 +83,7 @@ export async function hashPassword(password: string): Promise<string> {
  */
 export async function verifyPassword(storedHash: string, password: string): Promise<boolean> {
   if (typeof storedHash !== 'string' || !storedHash.startsWith('$argon2')) {
-    throw new RetentionError('ERR_PASSWORD_HASH_INVALID', 'the stored password hash is not an argon2 hash: reset the password of this account', 500);
+    throw new RetentionError('ERR_PASSWORD_HASH_INVALID', 'the stored password hash is not an argon2 hash: reset the password of this account');
   }
   let normalized: string;
   try {
@@ -95,7 +95,7 @@ export async function verifyPassword(storedHash: string, password: string): Prom
   try {
     return await verify(storedHash, normalized);
   } catch (err) {
-    throw new RetentionError('ERR_PASSWORD_HASH_INVALID', 'the stored password hash could not be read: reset the password of this account', 500, { cause: err });
+    throw new RetentionError('ERR_PASSWORD_HASH_INVALID', 'the stored password hash could not be read: reset the password of this account', { cause: err });
   }
 }
 

@@ -63,13 +63,12 @@ export function parsePasswordPolicy(input: unknown, limits: PasswordPolicyLimits
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue?.path.join('.') || 'policy';
-    throw new RetentionError('ERR_PASSWORD_POLICY_INVALID', `password policy: ${field} is invalid (${issue?.message ?? 'unknown problem'}); fix that field`, 400);
+    throw new RetentionError('ERR_PASSWORD_POLICY_INVALID', `password policy: ${field} is invalid (${issue?.message ?? 'unknown problem'}); fix that field`);
   }
   if (result.data.minLength < floor) {
     throw new RetentionError(
       'ERR_PASSWORD_POLICY_INVALID',
       `password policy: minLength must be at least ${floor} characters (ASVS 2.1.1); only the operator can lower this floor, with PASSWORD_MIN_LENGTH_FLOOR`,
-      400,
     );
   }
   return result.data;

@@ -32,7 +32,7 @@ export type OtpSecret = Uint8Array | string;
 const HMAC_NAMES: Record<OtpAlgorithm, string> = { SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' };
 
 function invalidParameters(message: string): RetentionError {
-  return new RetentionError('ERR_TOTP_PARAMETERS_INVALID', message, 500);
+  return new RetentionError('ERR_TOTP_PARAMETERS_INVALID', message);
 }
 
 function resolveParameters(options: Partial<TotpParameters>): TotpParameters {
@@ -54,7 +54,7 @@ function definedOnly(options: Partial<TotpParameters>): Partial<TotpParameters> 
 function secretBytes(secret: OtpSecret): Buffer {
   const bytes = typeof secret === 'string' ? decodeBase32(secret) : Buffer.from(secret);
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new RetentionError('ERR_TOTP_SECRET_INVALID', `a TOTP secret of ${bytes.length * 8} bits is too short: at least 128 bits are needed; enrol again`, 500);
+    throw new RetentionError('ERR_TOTP_SECRET_INVALID', `a TOTP secret of ${bytes.length * 8} bits is too short: at least 128 bits are needed; enrol again`);
   }
   return bytes;
 }
@@ -200,7 +200,7 @@ export function buildOtpauthUri(input: OtpauthUriInput): string {
   const parameters = resolveParameters(input);
   for (const [name, value] of [['issuer', input.issuer], ['account', input.account]] as const) {
     if (typeof value !== 'string' || value.trim() === '' || value.includes(':') || value.length > 200) {
-      throw new RetentionError('ERR_TOTP_LABEL_INVALID', `the TOTP ${name} must be 1 to 200 characters without ":"`, 500);
+      throw new RetentionError('ERR_TOTP_LABEL_INVALID', `the TOTP ${name} must be 1 to 200 characters without ":"`);
     }
   }
   const key = encodeBase32(secretBytes(input.secret));

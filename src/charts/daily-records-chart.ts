@@ -33,7 +33,7 @@ const MAX_DAYS = 400;
 const MARGIN = { top: 36, right: 16, bottom: 36, left: 56 };
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
 
-const invalid = (message: string): RetentionError => new RetentionError('ERR_CHART_INPUT_INVALID', message, 500);
+const invalid = (message: string): RetentionError => new RetentionError('ERR_CHART_INPUT_INVALID', message);
 const px = (value: number): string => String(Math.round(value * 100) / 100);
 
 function dayNumber(day: string): number {

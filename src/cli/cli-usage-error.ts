@@ -9,7 +9,7 @@ import { RetentionError } from '../errors.js';
  */
 export class CliUsageError extends RetentionError {
   constructor(message: string) {
-    super('ERR_CLI_USAGE', message, 400);
+    super('ERR_CLI_USAGE', message);
     this.name = 'CliUsageError';
   }
 }

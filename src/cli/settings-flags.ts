@@ -76,7 +76,7 @@ type Plain = Record<string, unknown>;
 
 function integerFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new RetentionError('ERR_CLI_USAGE', `--${name} expects a whole number, got ${JSON.stringify(value)}`, 400);
+  if (!/^\d+$/.test(value)) throw new RetentionError('ERR_CLI_USAGE', `--${name} expects a whole number, got ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -87,7 +87,7 @@ function pinFlag(name: string, value: string): HostKeyPin {
   try {
     return parseHostKeyPin(value);
   } catch (err) {
-    if (err instanceof RetentionError) throw new RetentionError('ERR_CLI_USAGE', `--${name}: ${err.message}`, 400);
+    if (err instanceof RetentionError) throw new RetentionError('ERR_CLI_USAGE', `--${name}: ${err.message}`);
     throw err;
   }
 }
@@ -113,7 +113,7 @@ export function applySettingsFlags(
   const next: Plain = { ...base };
   if (flags.mode !== undefined) next.mode = flags.mode;
   if (flags.types !== undefined) next.dataTypes = flags.types.split(',').map((t) => t.trim()).filter(Boolean);
-  if (flags.paused && flags.resume) throw new RetentionError('ERR_CLI_USAGE', 'use either --paused or --resume', 400);
+  if (flags.paused && flags.resume) throw new RetentionError('ERR_CLI_USAGE', 'use either --paused or --resume');
   next.schedule = {
     ...(base.schedule as Plain),
     ...defined({
@@ -169,12 +169,12 @@ export function applySettingsFlags(
       delete target.hostKeyType;
       Object.assign(target, { hostKeyFingerprint: pin.fingerprint }, pin.type !== undefined ? { hostKeyType: pin.type } : {});
     }
-    if (flags['second-fingerprint'] !== undefined && flags['no-second-fingerprint']) throw new RetentionError('ERR_CLI_USAGE', 'use either --second-fingerprint or --no-second-fingerprint', 400);
+    if (flags['second-fingerprint'] !== undefined && flags['no-second-fingerprint']) throw new RetentionError('ERR_CLI_USAGE', 'use either --second-fingerprint or --no-second-fingerprint');
     if (flags['second-fingerprint'] !== undefined) target.secondHostKey = pinFlag('second-fingerprint', flags['second-fingerprint']);
     if (flags['no-second-fingerprint']) delete target.secondHostKey;
   }
 
-  if (flags.gzip && flags['no-gzip']) throw new RetentionError('ERR_CLI_USAGE', 'use either --gzip or --no-gzip', 400);
+  if (flags.gzip && flags['no-gzip']) throw new RetentionError('ERR_CLI_USAGE', 'use either --gzip or --no-gzip');
   next.files = {
     ...((base.files ?? {}) as Plain),
     ...defined({

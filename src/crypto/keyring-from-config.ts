@@ -11,7 +11,6 @@ export function keyringFromConfig(config: Pick<Config, 'masterKeys' | 'activeKey
     throw new RetentionError(
       'ERR_MASTER_KEYS_MISSING',
       'RETENTION_MASTER_KEYS is not set: generate a key with `openssl rand -base64 32` and set RETENTION_MASTER_KEYS=k1:<key> (or RETENTION_MASTER_KEYS_FILE)',
-      500,
     );
   }
   return parseKeyring(config.masterKeys, config.activeKeyId);

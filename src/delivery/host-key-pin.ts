@@ -60,7 +60,6 @@ export function parseHostKeyPin(text: string): HostKeyPin {
     throw new RetentionError(
       'ERR_HOST_KEY_PIN_INVALID',
       'a host-key pin is the SHA-256 fingerprint "SHA256:" and 43 base64 characters, optionally with its type ("ssh-rsa SHA256:…") or as a whole line of "ssh-keygen -l" ("3072 SHA256:… host (RSA)")',
-      400,
     );
   }
   const named = HOST_KEY_TYPES.find((type) => trimmed.startsWith(`${type} `));

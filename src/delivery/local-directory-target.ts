@@ -41,7 +41,7 @@ export class LocalDirectoryTarget implements Target {
   private readonly baseDirectory: string | undefined;
 
   constructor(options: LocalDirectoryTargetOptions) {
-    if (!options.root) throw new RetentionError('ERR_TARGET_CONFIG_INVALID', 'local directory target needs a root directory', 400);
+    if (!options.root) throw new RetentionError('ERR_TARGET_CONFIG_INVALID', 'local directory target needs a root directory');
     this.root = options.root;
     this.fileMode = options.fileMode ?? 0o644;
     this.baseDirectory = options.baseDirectory;
@@ -70,7 +70,6 @@ export class LocalDirectoryTarget implements Target {
       throw new RetentionError(
         'ERR_TARGET_SIZE_MISMATCH',
         `upload of ${remotePath} wrote ${written} bytes but ${expected.bytes} were expected; the partial file was removed, retry the upload (if it repeats, the spool file changed while uploading)`,
-        502,
       );
     }
     await this.guard(remotePath, async () => {
@@ -90,7 +89,7 @@ export class LocalDirectoryTarget implements Target {
     const handle = await this.guard(remotePath, () => open(join(root, ...segments), 'r'));
     if (!(await handle.stat()).isFile()) {
       await handle.close();
-      throw new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} is not a file in the local target`, 404);
+      throw new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} is not a file in the local target`);
     }
     return handle.createReadStream();
   }
@@ -144,7 +143,7 @@ export class LocalDirectoryTarget implements Target {
     const root = await this.openRoot();
     const from = join(root, ...fromSegments);
     const to = join(root, ...toSegments);
-    const exists = (): RetentionError => new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists in the local target, so ${fromPath} was not renamed to it (nothing was replaced)`, 409);
+    const exists = (): RetentionError => new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists in the local target, so ${fromPath} was not renamed to it (nothing was replaced)`);
     await this.guard(fromPath, async () => {
       try {
         await link(from, to);
@@ -182,7 +181,6 @@ export class LocalDirectoryTarget implements Target {
       throw new RetentionError(
         'ERR_TARGET_ROOT_MISSING',
         `target root directory ${this.root} does not exist or is not a directory; create it (the target creates only directories below it)`,
-        502,
       );
     }
     return root;
@@ -206,10 +204,10 @@ function toTargetError(err: unknown, remotePath: string): RetentionError {
   const code = errnoOf(err);
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new RetentionError('ERR_TARGET_PERMISSION', `permission denied on ${remotePath} in the local target: ${message}; give the worker write access to the target directory`, 502, { cause: err });
+    return new RetentionError('ERR_TARGET_PERMISSION', `permission denied on ${remotePath} in the local target: ${message}; give the worker write access to the target directory`, { cause: err });
   }
   if (code === 'ENOENT') {
-    return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist in the local target`, 404, { cause: err });
+    return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist in the local target`, { cause: err });
   }
-  return new RetentionError('ERR_TARGET_IO', `local target failed on ${remotePath}: ${message}; the operation can be retried`, 503, { cause: err });
+  return new RetentionError('ERR_TARGET_IO', `local target failed on ${remotePath}: ${message}; the operation can be retried`, { cause: err });
 }

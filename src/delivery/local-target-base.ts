@@ -44,7 +44,6 @@ export function localTargetsOff(directory: string): RetentionError {
   return new RetentionError(
     'ERR_LOCAL_TARGET_DISABLED',
     `local directory targets are off on this installation (the Retention operator has not set ${LOCAL_TARGET_BASE_VARIABLE}), so nothing is delivered to ${directory} on the worker's machine; deliver to an SFTP server, or ask the operator to set ${LOCAL_TARGET_BASE_VARIABLE} to the directory local targets may use`,
-    400,
   );
 }
 
@@ -68,7 +67,6 @@ export async function resolveLocalTargetDirectory(baseDirectory: string | undefi
     throw new RetentionError(
       'ERR_LOCAL_TARGET_OUTSIDE_BASE',
       `local directory ${directory} is not inside ${baseDirectory}, the directory local targets may use (${LOCAL_TARGET_BASE_VARIABLE}; symbolic links and ".." are followed before comparing); choose a directory below ${baseDirectory}, or ask the Retention operator to change ${LOCAL_TARGET_BASE_VARIABLE}`,
-      400,
     );
   }
   return real;

@@ -88,11 +88,11 @@ async function probeOneHostKey(options: ProbeSftpHostKeyOptions, algorithms: str
       else resolve(outcome);
     };
     const timer = setTimeout(() => {
-      finish(new RetentionError('ERR_TARGET_TIMEOUT', `SFTP server ${options.host}:${port} did not show its host key within ${timeoutMs} ms; check the host and port, then try again`, 504));
+      finish(new RetentionError('ERR_TARGET_TIMEOUT', `SFTP server ${options.host}:${port} did not show its host key within ${timeoutMs} ms; check the host and port, then try again`));
     }, timeoutMs);
     client.on('error', (err) => finish(fingerprint ?? toSftpConnectError(err, endpoint)));
     client.on('close', () => {
-      finish(fingerprint ?? new RetentionError('ERR_TARGET_UNREACHABLE', `SFTP server ${options.host}:${port} closed the connection before showing a host key; check that the port is an SSH server`, 503));
+      finish(fingerprint ?? new RetentionError('ERR_TARGET_UNREACHABLE', `SFTP server ${options.host}:${port} closed the connection before showing a host key; check that the port is an SSH server`));
     });
     try {
       client.connect({

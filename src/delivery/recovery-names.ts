@@ -48,7 +48,7 @@ function stampOf(at: Date): string {
  * // 'chats-1.json.replaced-20261123T170000Z-0a1b2c3d'
  */
 export function recoveryNameFor(name: string, at: Date, token: string = randomBytes(4).toString('hex')): string {
-  if (!/^[0-9a-f]{8}$/.test(token)) throw new RetentionError('ERR_PATH_INVALID', `recovery token ${JSON.stringify(token)} must be 8 hex digits`, 400);
+  if (!/^[0-9a-f]{8}$/.test(token)) throw new RetentionError('ERR_PATH_INVALID', `recovery token ${JSON.stringify(token)} must be 8 hex digits`);
   return `${name}${RECOVERY_NAME_MARKER}${stampOf(at)}-${token}`;
 }
 

@@ -225,7 +225,7 @@ export class SftpTarget implements Target {
     if (root === '' || root.includes('\\') || root.includes('\u0000') || root.split('/').includes('..')) problems.push(`root ${JSON.stringify(root)} is not a usable directory path`);
     if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536)) problems.push(`port ${options.port} is not 1-65535`);
     if (problems.length > 0) {
-      throw new RetentionError('ERR_TARGET_CONFIG_INVALID', `SFTP target settings are invalid: ${problems.join('; ')}`, 400);
+      throw new RetentionError('ERR_TARGET_CONFIG_INVALID', `SFTP target settings are invalid: ${problems.join('; ')}`);
     }
     this.host = options.host;
     this.port = options.port ?? 22;
@@ -345,7 +345,7 @@ export class SftpTarget implements Target {
       const conn = await this.connected();
       await this.operation(conn, 'rename', fromPath, async () => {
         const exists = (): RetentionError =>
-          new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists on SFTP server ${this.host}:${this.port}, so ${fromPath} was not renamed to it (nothing was replaced)`, 409);
+          new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists on SFTP server ${this.host}:${this.port}, so ${fromPath} was not renamed to it (nothing was replaced)`);
         if (await this.exists(conn, to)) throw exists();
         try {
           await this.request(conn, (cb) => conn.sftp.rename(from, to, cb));
@@ -389,14 +389,14 @@ export class SftpTarget implements Target {
 
   private async connected(): Promise<Connection> {
     if (this.closed) {
-      throw new RetentionError('ERR_TARGET_CLOSED', `SFTP target ${this.host}:${this.port} was closed; create a new target`, 500);
+      throw new RetentionError('ERR_TARGET_CLOSED', `SFTP target ${this.host}:${this.port} was closed; create a new target`);
     }
     if (this.connection && !this.connection.lost) return this.connection;
     if (this.connection) this.drop(this.connection);
     const conn = await this.connect();
     if (this.closed) {
       conn.raw.destroy();
-      throw new RetentionError('ERR_TARGET_CLOSED', `SFTP target ${this.host}:${this.port} was closed while connecting`, 500);
+      throw new RetentionError('ERR_TARGET_CLOSED', `SFTP target ${this.host}:${this.port} was closed while connecting`);
     }
     this.connection = conn;
     return conn;
@@ -437,7 +437,6 @@ export class SftpTarget implements Target {
     throw new RetentionError(
       'ERR_HOST_KEY_MISMATCH',
       `SFTP server ${this.host}:${this.port} presented host key ${shown}, but ${pinnedText} is pinned; nothing was sent. If the server's key was changed on purpose, pin the new fingerprint in the SFTP settings (during a rotation, pin both); otherwise someone may be intercepting the connection`,
-      502,
     );
   }
 
@@ -498,7 +497,6 @@ export class SftpTarget implements Target {
           noSuchKeyType: new RetentionError(
             'ERR_HOST_KEY_MISMATCH',
             `SFTP server ${this.host}:${this.port} has no host key of the pinned type (${[...new Set(pins.map((pin) => pin.type ?? 'any'))].join(', ')}); nothing was sent. Pin one of the keys it has (Test connection on the Retention page lists them), or check that this is the right server`,
-            502,
             { cause: err },
           ),
         };
@@ -524,7 +522,6 @@ export class SftpTarget implements Target {
         throw new RetentionError(
           'ERR_TARGET_ROOT_MISSING',
           `the root directory ${this.root} does not exist on SFTP server ${this.host}:${this.port} (or is not a directory); create it there or fix the root in the SFTP settings (the target creates only directories below it)`,
-          502,
         );
       }
     });
@@ -555,7 +552,6 @@ export class SftpTarget implements Target {
           new RetentionError(
             'ERR_TARGET_TIMEOUT',
             `SFTP server ${this.host}:${this.port} made no progress for ${this.operationTimeoutMs} ms while trying to ${what} ${remotePath}; the connection was dropped, retry later`,
-            504,
           ),
         );
       }, this.operationTimeoutMs);
@@ -577,15 +573,15 @@ export class SftpTarget implements Target {
     const where = `${this.host}:${this.port}`;
     if (conn.lost || (typeof code === 'string' && CONNECTION_CODES.has(code))) {
       this.drop(conn);
-      return new RetentionError('ERR_TARGET_UNREACHABLE', `connection to SFTP server ${where} was lost while trying to ${what} ${remotePath} (${message}); a later attempt may succeed`, 503, { cause: err });
+      return new RetentionError('ERR_TARGET_UNREACHABLE', `connection to SFTP server ${where} was lost while trying to ${what} ${remotePath} (${message}); a later attempt may succeed`, { cause: err });
     }
     if (code === PERMISSION_DENIED || code === 'EACCES' || /permission denied/i.test(message)) {
-      return new RetentionError('ERR_TARGET_PERMISSION', `SFTP server ${where} denied permission to ${what} ${remotePath} (${message}); give the SFTP user write access below the root directory ${this.root}`, 502, { cause: err });
+      return new RetentionError('ERR_TARGET_PERMISSION', `SFTP server ${where} denied permission to ${what} ${remotePath} (${message}); give the SFTP user write access below the root directory ${this.root}`, { cause: err });
     }
     if (isMissing(err)) {
-      return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist on SFTP server ${where} (could not ${what} it)`, 404, { cause: err });
+      return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist on SFTP server ${where} (could not ${what} it)`, { cause: err });
     }
-    return new RetentionError('ERR_TARGET_IO', `SFTP server ${where} failed to ${what} ${remotePath} (${message}); a later attempt may succeed`, 503, { cause: err });
+    return new RetentionError('ERR_TARGET_IO', `SFTP server ${where} failed to ${what} ${remotePath} (${message}); a later attempt may succeed`, { cause: err });
   }
 
   private async isDirectory(conn: Connection, segments: readonly string[]): Promise<boolean> {
@@ -765,7 +761,6 @@ export class SftpTarget implements Target {
       return new RetentionError(
         'ERR_TARGET_READ_ONLY',
         `SFTP server ${where} refused to ${what} ("${answer}"): the file system holding ${directory} is read-only (statvfs@openssh.com says so). Ask the server's administrator to make it writable, or point the SFTP settings at a writable root; retrying cannot help until then.${removed}`,
-        502,
         { cause: err },
       );
     }
@@ -775,7 +770,6 @@ export class SftpTarget implements Target {
       return new RetentionError(
         'ERR_TARGET_DISK_FULL',
         `SFTP server ${where} refused to ${what} ("${answer}")${after}: its disk is full (statvfs@openssh.com: ${free} in ${directory}${bytesNeeded > 0 ? `, ${formatBytes(bytesNeeded)} more needed` : ''}). Free space on the server or raise the SFTP user's quota; a later attempt uploads the file again.${removed}`,
-        507,
         { cause: err },
       );
     }
@@ -783,7 +777,6 @@ export class SftpTarget implements Target {
       return new RetentionError(
         'ERR_TARGET_DISK_FULL',
         `SFTP server ${where} refused to ${what} ("${answer}")${after}: its disk or the SFTP user's quota is full. Free space on the server or raise the quota; a later attempt uploads the file again.${removed}`,
-        507,
         { cause: err },
       );
     }
@@ -791,7 +784,6 @@ export class SftpTarget implements Target {
     return new RetentionError(
       'ERR_TARGET_IO',
       `SFTP server ${where} refused to ${what}${after} with "${answer}" and no reason; the usual causes are a full disk, the SFTP user's quota or a read-only location${measured}. Check the server; a later attempt may succeed.${removed}`,
-      503,
       { cause: err },
     );
   }
@@ -803,7 +795,6 @@ export class SftpTarget implements Target {
       return new RetentionError(
         'ERR_TARGET_SIZE_MISMATCH',
         `upload of ${remotePath} to ${where} wrote ${written} bytes but ${expected} were expected: the spool file changed while uploading; the partial file was removed, a later attempt uploads it again`,
-        502,
       );
     }
     const space = await this.freeSpace(conn, directory).catch(() => undefined);
@@ -812,14 +803,12 @@ export class SftpTarget implements Target {
       return new RetentionError(
         'ERR_TARGET_DISK_FULL',
         `${stored}: its disk is full (statvfs@openssh.com: ${formatBytes(space.availableBytes)} free for this user in ${directory}). Free space on the server or raise the SFTP user's quota; the partial file was removed, a later attempt uploads it again`,
-        507,
       );
     }
     const measured = space === undefined ? '' : ` (statvfs@openssh.com reports ${formatBytes(space.availableBytes)} free, so a quota is more likely)`;
     return new RetentionError(
       'ERR_TARGET_SIZE_MISMATCH',
       `${stored}: the server's disk is probably full or the SFTP user's quota used up${measured}. Check the free space and the quota on the server; the partial file was removed, a later attempt uploads it again`,
-      502,
     );
   }
 
@@ -871,7 +860,6 @@ export class SftpTarget implements Target {
       throw new RetentionError(
         'ERR_TARGET_IO',
         `SFTP server ${this.host}:${this.port} refused to rename the new ${remotePath} into place (${err instanceof Error ? err.message : String(err)}) and then to rename the delivered file back from ${recoveryRemotePath}: the delivered bytes are kept under that recovery name, and the next attempt or the tenant's next run puts them back`,
-        503,
         { cause: err },
       );
     }

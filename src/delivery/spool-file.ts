@@ -11,7 +11,7 @@ import { RetentionError } from '../errors.js';
 export async function assertSpoolFile(localPath: string): Promise<number> {
   const info = await stat(localPath).catch(() => undefined);
   if (!info?.isFile()) {
-    throw new RetentionError('ERR_SPOOL_FILE_MISSING', `spool file ${localPath} to upload does not exist or is not a file; encode the chunk again`, 500);
+    throw new RetentionError('ERR_SPOOL_FILE_MISSING', `spool file ${localPath} to upload does not exist or is not a file; encode the chunk again`);
   }
   return info.size;
 }

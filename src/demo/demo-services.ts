@@ -55,7 +55,7 @@ export async function findOrStartRedis(url: string, dataDir: string): Promise<De
       child.once('error', reject);
     });
   } catch {
-    throw new RetentionError('ERR_DEMO_REDIS', `no Redis answers at ${url} and redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL`, 500);
+    throw new RetentionError('ERR_DEMO_REDIS', `no Redis answers at ${url} and redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL`);
   }
   const started = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await redisAnswers(started)); i += 1) await sleep(100);

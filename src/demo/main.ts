@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     current === undefined ? {} : { expectedVersion: current.version },
   );
   if (saved.status === 'refused') throw settingsRefusalError(saved.problems);
-  if (saved.status === 'stale') throw new RetentionError('ERR_SETTINGS_CONFLICT', 'the settings of the demo tenant changed while the demo saved them: start the demo again', 409);
+  if (saved.status === 'stale') throw new RetentionError('ERR_SETTINGS_CONFLICT', 'the settings of the demo tenant changed while the demo saved them: start the demo again');
   say(`  Tenant:     "${DEMO_TENANT}", demo source, archived every 15 minutes; first run now`);
   say(`  Portal:     ${config.publicUrl} (plain http with a non-Secure cookie: for this machine only)`);
   if ((await controlPlane.users.findOwner(DEMO_TENANT)) === undefined) {
@@ -158,7 +158,7 @@ async function waitForFirstRun(latest: () => Promise<Run[]>, after: Date): Promi
     if (run && run.createdAt >= new Date(after.getTime() - 1000) && run.status !== 'running') return run;
     await sleep(250);
   }
-  throw new RetentionError('ERR_DEMO_TIMEOUT', 'the first demo run did not finish within 5 minutes; run with LOG_LEVEL=info to see why', 500);
+  throw new RetentionError('ERR_DEMO_TIMEOUT', 'the first demo run did not finish within 5 minutes; run with LOG_LEVEL=info to see why');
 }
 
 main().catch((err: unknown) => {

@@ -45,11 +45,9 @@ export function archiveCheckError(tenantId: string, check: 'missing' | 'foreign'
     ? new RetentionError(
         'ERR_ARCHIVE_MISSING',
         `the archive database ${databaseName} of "${tenantId}" is empty although manifests are recorded as imported (it was replaced or lost): the next drop poll queues a rebuild (or run: retention rebuild ${tenantId})`,
-        409,
       )
     : new RetentionError(
         'ERR_ARCHIVE_FOREIGN',
         `the archive database ${databaseName} configured for "${tenantId}" holds another tenant's archive: correct the tenant's archive MongoDB URI, then rebuild its archive`,
-        409,
       );
 }

@@ -55,7 +55,7 @@ export interface StoredManifest {
 export async function readStoredManifest(target: Target, path: string): Promise<StoredManifest> {
   const entry = await target.stat(path);
   if (entry === undefined || entry.type !== 'file') return readRecoveredManifest(target, path);
-  if (entry.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is ${entry.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`, 422);
+  if (entry.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is ${entry.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
   const bytes = await readManifestBytes(target, path, path);
   return { path, bytes, sha256: hashManifest(bytes) };
 }
@@ -66,7 +66,7 @@ async function readManifestBytes(target: Target, path: string, readFrom: string)
   for await (const chunk of await target.read(readFrom)) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is more than the ${MAX_MANIFEST_BYTES} bytes allowed`, 422);
+    if (size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is more than the ${MAX_MANIFEST_BYTES} bytes allowed`);
     chunks.push(buffer);
   }
   return Buffer.concat(chunks);
@@ -91,7 +91,7 @@ async function readRecoveredManifest(target: Target, path: string): Promise<Stor
     }
     return { path, bytes, sha256: hashManifest(bytes) };
   }
-  throw new RetentionError('ERR_IMPORT_MANIFEST_MISSING', `manifest ${path} is not in the drop (removed, or the target root changed)`, 404);
+  throw new RetentionError('ERR_IMPORT_MANIFEST_MISSING', `manifest ${path} is not in the drop (removed, or the target root changed)`);
 }
 
 /** A manifest found in the drop, parsed. */

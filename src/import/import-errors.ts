@@ -1,46 +1,30 @@
 import { BSON, MongoInvalidArgumentError } from 'mongodb';
-import { RetentionError } from '../errors.js';
+import { errorCodeSpec } from '../error-catalogue.js';
+import { RetentionError, type ErrorCode } from '../errors.js';
 
 /**
- * Codes of import failures that retrying cannot fix: the manifest is marked `failed` with the reason (and the file
- * at fault), and its successors wait behind it until an operator acts (`retention import <tenant> --retry`).
+ * True for an import failure that refuses its manifest for good (the catalogue's `refusesManifest`: a file that does
+ * not match the manifest, a broken chain, a record the archive cannot take, a destination the policy refuses): the
+ * manifest is marked `failed` with the reason (and the file at fault), and its successors wait behind it until an
+ * operator acts (`retention import <tenant> --retry`). Every such code is also permanent for the job.
+ *
+ * @example
+ * if (refusesManifest(err)) result.failed.push({ path, code: err.code, message: err.message });
  */
-export const PERMANENT_IMPORT_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ERR_IMPORT_CHECKSUM_MISMATCH',
-  // The operator's destination policy refuses the tenant's target or archive: nothing changes until the settings do.
-  'ERR_DESTINATION_NOT_ALLOWED',
-  'ERR_LOCAL_TARGET_DISABLED',
-  'ERR_LOCAL_TARGET_OUTSIDE_BASE',
-  'ERR_IMPORT_SIZE_MISMATCH',
-  'ERR_IMPORT_FILE_MISSING',
-  'ERR_IMPORT_FILE_UNREADABLE',
-  'ERR_IMPORT_INFLATED_TOO_LARGE',
-  'ERR_IMPORT_INFLATE_RATIO_EXCEEDED',
-  'ERR_IMPORT_UNEXPECTED',
-  'ERR_IMPORT_RECORD_INVALID',
-  'ERR_IMPORT_COUNT_MISMATCH',
-  'ERR_IMPORT_MANIFEST_MISSING',
-  'ERR_IMPORT_MANIFEST_MISPLACED',
-  'ERR_IMPORT_MANIFEST_CHANGED',
-  'ERR_IMPORT_CHAIN_BROKEN',
-  'ERR_IMPORT_CHAIN_BLOCKED',
-  'ERR_IMPORT_NOT_ONLINE',
-  'ERR_ARCHIVE_TENANT_MISMATCH',
-  'ERR_ARCHIVE_WRITE_REFUSED',
-  'ERR_ARCHIVE_RECORD_INVALID',
-  'ERR_MANIFEST_INVALID',
-]);
+export function refusesManifest(err: unknown): err is RetentionError {
+  return err instanceof RetentionError && errorCodeSpec(err.code).refusesManifest === true;
+}
 
 /** An import failure about one listed file of a manifest. */
 export class ImportFileError extends RetentionError {
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     /** Path of the file in the drop. */
     readonly file: string,
     options?: ErrorOptions,
   ) {
-    super(code, message, 422, options);
+    super(code, message, options);
   }
 }
 
@@ -71,5 +55,5 @@ export function asImportFailure(err: unknown, manifestPath: string, file?: strin
   if (!isDeterministicFailure(err)) return err;
   const { name, message } = err as Error;
   const text = `importing ${manifestPath} failed with ${name}: ${message}; a retry would fail the same way, so the manifest is refused (report this as a bug; after a fix, retry it: retention import <tenant> --retry)`;
-  return file === undefined ? new RetentionError('ERR_IMPORT_UNEXPECTED', text, 500, { cause: err }) : new ImportFileError('ERR_IMPORT_UNEXPECTED', text, file, { cause: err });
+  return file === undefined ? new RetentionError('ERR_IMPORT_UNEXPECTED', text, { cause: err }) : new ImportFileError('ERR_IMPORT_UNEXPECTED', text, file, { cause: err });
 }

@@ -19,7 +19,7 @@ import { assertTenantId } from '../tenants/tenant-id.js';
 import { writeArchiveMarker } from '../store/archive/archive-marker.js';
 import { archiveCheckError, checkArchive } from './archive-check.js';
 import { readStoredManifest } from './drop-manifests.js';
-import { asImportFailure, failedFileOf, ImportFileError, PERMANENT_IMPORT_ERROR_CODES } from './import-errors.js';
+import { asImportFailure, failedFileOf, ImportFileError, refusesManifest } from './import-errors.js';
 import { DEFAULT_INFLATE_LIMITS, readRecordFile, type InflateLimits } from './record-file-reader.js';
 import { downloadVerified } from './verified-download.js';
 
@@ -59,11 +59,6 @@ interface Attempt {
   runId: string;
   sha256: string;
   previous: ManifestLink | null;
-}
-
-/** True when an import error is permanent (the manifest is marked failed, no retry). */
-export function isPermanentImportError(err: unknown): boolean {
-  return err instanceof RetentionError && PERMANENT_IMPORT_ERROR_CODES.has(err.code);
 }
 
 /**
@@ -115,11 +110,11 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
   const tenant = assertTenantId(tenantId);
   const pathParts = parseManifestPath(manifestPath);
   if (pathParts.tenantId !== tenant) {
-    throw new RetentionError('ERR_IMPORT_MANIFEST_MISPLACED', `manifest ${manifestPath} is not in the drop of "${tenant}"`, 422);
+    throw new RetentionError('ERR_IMPORT_MANIFEST_MISPLACED', `manifest ${manifestPath} is not in the drop of "${tenant}"`);
   }
   const { value: settings } = await deps.controlPlane.settings.requireRetention(tenant);
   if (settings.mode !== 'online') {
-    throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: its drops are not imported (switch it to online mode first)`, 409);
+    throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: its drops are not imported (switch it to online mode first)`);
   }
   const target = deps.createTarget(tenant, settings.target);
   const attempt: Attempt = { path: manifestPath, runId: pathParts.runId, sha256: '', previous: null };
@@ -133,7 +128,6 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
       throw new RetentionError(
         'ERR_IMPORT_MANIFEST_CHANGED',
         `manifest ${manifestPath} was imported with SHA-256 ${existing.sha256} but now hashes to ${stored.sha256}: it was altered after delivery; verify the drop (retention verify) and rebuild the archive from a trusted drop`,
-        409,
       );
     }
     const manifest = parseManifest(stored.bytes);
@@ -282,7 +276,7 @@ async function loadRecordFiles(deps: ImportDeps, writer: ArchiveWriter, files: r
 function checkPlacement(manifest: Manifest, tenant: string, path: string): void {
   const expected = manifestPathOf(manifest);
   if (manifest.tenantId !== tenant || expected !== path) {
-    throw new RetentionError('ERR_IMPORT_MANIFEST_MISPLACED', `manifest ${path} describes run ${manifest.runId} of tenant "${manifest.tenantId}", which belongs at ${expected}; it is not imported`, 422);
+    throw new RetentionError('ERR_IMPORT_MANIFEST_MISPLACED', `manifest ${path} describes run ${manifest.runId} of tenant "${manifest.tenantId}", which belongs at ${expected}; it is not imported`);
   }
 }
 
@@ -291,37 +285,36 @@ async function checkChainLink(deps: ImportDeps, target: Target, tenant: string, 
   if (previous === null) {
     const other = await deps.imports.findImportedFollower(tenant, null, path);
     if (other) {
-      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: it starts a new chain although ${other.path} already started this tenant's chain; it and every manifest after it are not imported`, 409);
+      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: it starts a new chain although ${other.path} already started this tenant's chain; it and every manifest after it are not imported`);
     }
     return;
   }
   const imported = await deps.imports.get(tenant, previous.path);
   if (imported?.status === 'failed') {
-    throw new RetentionError('ERR_IMPORT_CHAIN_BLOCKED', `${path} follows ${previous.path}, whose import failed (${imported.error?.code ?? 'unknown'}); fix that manifest first, then retry: retention import ${tenant} --retry`, 409);
+    throw new RetentionError('ERR_IMPORT_CHAIN_BLOCKED', `${path} follows ${previous.path}, whose import failed (${imported.error?.code ?? 'unknown'}); fix that manifest first, then retry: retention import ${tenant} --retry`);
   }
   if (imported?.status !== 'imported') {
     if ((await target.stat(previous.path)) === undefined) {
-      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: the previous manifest ${previous.path} is missing from the drop; it and every manifest after it are not imported`, 409);
+      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: the previous manifest ${previous.path} is missing from the drop; it and every manifest after it are not imported`);
     }
-    throw new RetentionError('ERR_IMPORT_PREVIOUS_PENDING', `${path} waits for the import of the previous manifest ${previous.path}`, 409);
+    throw new RetentionError('ERR_IMPORT_PREVIOUS_PENDING', `${path} waits for the import of the previous manifest ${previous.path}`);
   }
   if (imported.sha256 !== previous.sha256) {
     throw new RetentionError(
       'ERR_IMPORT_CHAIN_BROKEN',
       `chain broken at ${path}: it links to ${previous.path} with SHA-256 ${previous.sha256}, but that manifest was imported with SHA-256 ${imported.sha256}; it and every manifest after it are not imported (verify the drop: retention verify)`,
-      409,
     );
   }
   const fork = await deps.imports.findImportedFollower(tenant, previous.path, path);
   if (fork) {
-    throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: ${fork.path} already follows ${previous.path} (the chain forks); it and every manifest after it are not imported`, 409);
+    throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: ${fork.path} already follows ${previous.path} (the chain forks); it and every manifest after it are not imported`);
   }
 }
 
 async function recordFailure(deps: ImportDeps, tenant: string, attempt: Attempt, err: unknown): Promise<void> {
   const code = err instanceof RetentionError ? err.code : 'ERR_IMPORT_FAILED';
   const message = err instanceof Error ? err.message : String(err);
-  const permanent = isPermanentImportError(err);
+  const permanent = refusesManifest(err);
   const file = failedFileOf(err);
   deps.logger.warn({ tenantId: tenant, manifest: attempt.path, code, permanent, file, err: { message } }, 'manifest import failed');
   try {

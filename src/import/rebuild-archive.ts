@@ -3,7 +3,8 @@ import { readArchiveMarker, writeArchiveMarker } from '../store/archive/archive-
 import { archiveCheckError } from './archive-check.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { listDropManifests, orderByChain, readDropManifests } from './drop-manifests.js';
-import { importManifestHoldingLease, isPermanentImportError, type ImportDeps } from './import-manifest.js';
+import { refusesManifest } from './import-errors.js';
+import { importManifestHoldingLease, type ImportDeps } from './import-manifest.js';
 
 /** What a rebuild did. */
 export interface RebuildResult {
@@ -30,7 +31,7 @@ export async function rebuildArchive(deps: ImportDeps, tenantId: string, onImpor
   return deps.leases.withLease(tenant, 'rebuild', async () => {
     const { value: settings } = await deps.controlPlane.settings.requireRetention(tenant);
     if (settings.mode !== 'online') {
-      throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: it has no archive to rebuild (switch it to online mode first)`, 409);
+      throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: it has no archive to rebuild (switch it to online mode first)`);
     }
     const target = deps.createTarget(tenant, settings.target);
     let order: string[];
@@ -53,7 +54,7 @@ export async function rebuildArchive(deps: ImportDeps, tenantId: string, onImpor
         result.imported.push(path);
         onImported(path);
       } catch (err) {
-        if (!isPermanentImportError(err)) throw err;
+        if (!refusesManifest(err)) throw err;
         result.failed.push({ path, code: (err as RetentionError).code, message: (err as Error).message });
       }
     }

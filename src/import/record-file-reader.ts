@@ -44,7 +44,7 @@ export class InflateLimitError extends RetentionError {
     /** Bytes of the compressed file read from disk when reading stopped. */
     readonly compressedBytesRead: number,
   ) {
-    super(code, message, 422);
+    super(code, message);
   }
 }
 
@@ -58,7 +58,7 @@ const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 
 function unreadable(path: string, message: string, cause?: unknown): RetentionError {
-  return new RetentionError('ERR_IMPORT_FILE_UNREADABLE', `${path}: ${message}`, 422, cause === undefined ? undefined : { cause });
+  return new RetentionError('ERR_IMPORT_FILE_UNREADABLE', `${path}: ${message}`, cause === undefined ? undefined : { cause });
 }
 
 function parseJson(text: string, path: string, index: number): unknown {

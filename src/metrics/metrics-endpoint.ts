@@ -30,7 +30,7 @@ export function metricsEndpoint(options: MetricsEndpointOptions) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const { token } = options;
     if (token === undefined || token === '') {
-      next(new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404));
+      next(new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.'));
       return;
     }
     if (!constantTimeEqual(bearerTokenOf(req), token)) {

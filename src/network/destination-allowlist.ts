@@ -47,7 +47,7 @@ export function parseDestinationAllowlist(text: string): DestinationAllowlist {
         ranges.push(parseIpRange(item));
       } catch (err) {
         const why = err instanceof RetentionError ? err.message : `"${item}" is not an address or CIDR block`;
-        throw new RetentionError('ERR_DESTINATION_ALLOWLIST_INVALID', why, 400, { cause: err });
+        throw new RetentionError('ERR_DESTINATION_ALLOWLIST_INVALID', why, { cause: err });
       }
       continue;
     }
@@ -56,14 +56,12 @@ export function parseDestinationAllowlist(text: string): DestinationAllowlist {
       throw new RetentionError(
         'ERR_DESTINATION_ALLOWLIST_INVALID',
         `"${item}" is not a switch: list address blocks (10.0.0.0/8; 0.0.0.0/0 and ::/0 allow every address) or host names`,
-        400,
       );
     }
     if (!HOST_NAME.test(name) || name.length > 253) {
       throw new RetentionError(
         'ERR_DESTINATION_ALLOWLIST_INVALID',
         `"${item.slice(0, 80)}" is neither an address, a CIDR block (10.0.0.0/8, fd00::/8) nor a host name (sftp, *.corp.example)`,
-        400,
       );
     }
     hostNames.push(name);

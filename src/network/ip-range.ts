@@ -39,7 +39,7 @@ export interface IpRangeParsing {
  * parseIpRange('172.16.0.0/12').cidr; // '172.16.0.0/12'
  */
 export function parseIpRange(entry: string, parsing: IpRangeParsing = {}): IpRange {
-  const fail = (why: string): RetentionError => new RetentionError(parsing.errorCode ?? 'ERR_IP_RANGE_INVALID', `"${entry.slice(0, 80)}" ${why}`, 400);
+  const fail = (why: string): RetentionError => new RetentionError(parsing.errorCode ?? 'ERR_IP_RANGE_INVALID', `"${entry.slice(0, 80)}" ${why}`);
   const text = entry.trim();
   const slash = text.indexOf('/');
   const addressText = slash < 0 ? text : text.slice(0, slash);

@@ -47,7 +47,6 @@ function socketRefusal(): RetentionError {
   return new RetentionError(
     DESTINATION_NOT_ALLOWED,
     `${ARCHIVE_MONGODB} is a local socket on the worker's own machine: tenant settings may not reach the operator's own machines, so it is not connected to. Use the host name of a MongoDB server reachable over the network`,
-    400,
   );
 }
 

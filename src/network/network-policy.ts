@@ -105,7 +105,7 @@ export class NetworkPolicy {
     if (!literal && allowlistNamesHost(this.allowlist, name)) return undefined;
     const parsed = parseIpAddress(address);
     if (parsed === undefined) {
-      return new RetentionError(DESTINATION_NOT_ALLOWED, `${purpose} "${name}" resolved to something that is not an IP address; it is not connected to`, 400);
+      return new RetentionError(DESTINATION_NOT_ALLOWED, `${purpose} "${name}" resolved to something that is not an IP address; it is not connected to`);
     }
     const special = specialPurposeOf(parsed);
     if (special === undefined || allowlistHoldsAddress(this.allowlist, parsed)) return undefined;
@@ -114,7 +114,6 @@ export class NetworkPolicy {
       DESTINATION_NOT_ALLOWED,
       `${purpose} "${name}" ${what}: tenant settings may not reach the operator's own machines or networks, so it is not connected to. ` +
         `Use a public address, or ask the Retention operator to allow this destination in ${PRIVATE_DESTINATIONS_VARIABLE} (its address block${literal ? '' : ' or host name'})`,
-      400,
     );
   }
 

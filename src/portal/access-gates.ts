@@ -13,7 +13,7 @@ const PASSWORD_CHANGE_PATHS = new Set(['/account/password', '/sign-out']);
 export function requireUser(req: Request, res: Response, next: NextFunction): void {
   if (portalContext(res).user !== undefined) return next();
   if (req.method === 'GET') return res.redirect(303, '/sign-in');
-  throw new RetentionError('ERR_NOT_SIGNED_IN', 'Sign in first.', 401);
+  throw new RetentionError('ERR_NOT_SIGNED_IN', 'Sign in first.');
 }
 
 /**
@@ -27,16 +27,16 @@ export function requireCompliantAccount(now: () => Date) {
   if (user === undefined) return next();
   if (security.requireTwoFactor && user.totp === undefined && !ENROLMENT_PATHS.has(req.path)) {
     if (req.method === 'GET') return res.redirect(303, '/account/two-factor/setup');
-    throw new RetentionError('ERR_TWO_FACTOR_REQUIRED', 'Your organisation requires two-factor authentication: set it up first.', 403);
+    throw new RetentionError('ERR_TWO_FACTOR_REQUIRED', 'Your organisation requires two-factor authentication: set it up first.');
   }
   const changedAt = user.passwordChangedAt ?? user.createdAt;
   if (isPasswordExpired(security.passwordPolicy, changedAt, now()) && !PASSWORD_CHANGE_PATHS.has(req.path)) {
     if (req.method === 'GET') return res.redirect(303, '/account/password');
-    throw new RetentionError('ERR_PASSWORD_EXPIRED', 'Your password has expired: choose a new one first.', 403);
+    throw new RetentionError('ERR_PASSWORD_EXPIRED', 'Your password has expired: choose a new one first.');
   }
   if (req.session.passwordChangeRequired === true && !PASSWORD_CHANGE_PATHS.has(req.path)) {
     if (req.method === 'GET') return res.redirect(303, '/account/password');
-    throw new RetentionError('ERR_PASSWORD_CHANGE_REQUIRED', 'Your password is on a list of common passwords: choose a new one first.', 403);
+    throw new RetentionError('ERR_PASSWORD_CHANGE_REQUIRED', 'Your password is on a list of common passwords: choose a new one first.');
   }
   next();
   };
@@ -57,7 +57,7 @@ export function authorizedPrincipal(res: Response, id: RouteId): Principal {
   const { user, tenant } = portalContext(res);
   const principal = user === undefined ? undefined : principalOf(user);
   authorizeRoute(principal, id);
-  if (principal === undefined || principal.tenantId !== tenant.id) throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
+  if (principal === undefined || principal.tenantId !== tenant.id) throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.');
   return principal;
 }
 

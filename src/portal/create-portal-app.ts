@@ -138,7 +138,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(securitySettingsRoutes(services));
   app.use(auditRoutes(services));
   app.use(() => {
-    throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.', 404);
+    throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.');
   });
   app.use(auditRefusals(services));
   app.use(errorHandler(deps.logger));

@@ -38,7 +38,7 @@ export async function issueOwnerActivation(input: IssueOwnerActivationInput): Pr
   const now = input.now ?? new Date();
   await controlPlane.tenants.require(tenantId);
   if ((await controlPlane.users.findOwner(tenantId)) !== undefined) {
-    throw new RetentionError('ERR_OWNER_EXISTS', `tenant "${tenantId}" already has an owner; the owner can invite administrators from the portal`, 409);
+    throw new RetentionError('ERR_OWNER_EXISTS', `tenant "${tenantId}" already has an owner; the owner can invite administrators from the portal`);
   }
   const createdBy = input.createdBy ?? 'cli';
   await controlPlane.activationTokens.revokeForSubject(tenantId, 'owner-activation', 'owner');

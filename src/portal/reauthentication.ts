@@ -42,7 +42,7 @@ export async function reauthenticate(services: PortalServices, req: Request, res
   if (valid) return;
   if (decision.allowed) await countFailure(services, req, res, attempt, 'password');
   await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action, outcome: 'denied', details: { reason: decision.allowed ? 'wrong-password' : decision.reason } });
-  throw new RetentionError('ERR_REAUTH_FAILED', 'Your current password was not right (or there were too many attempts: wait a few minutes). Nothing was changed.', 403);
+  throw new RetentionError('ERR_REAUTH_FAILED', 'Your current password was not right (or there were too many attempts: wait a few minutes). Nothing was changed.');
 }
 
 /**
@@ -64,7 +64,6 @@ export async function confirmIdentity(services: PortalServices, req: Request, re
     throw new RetentionError(
       'ERR_REAUTH_FAILED',
       `That did not confirm your identity: enter your current password${user.totp !== undefined ? ' and a current code from your authenticator app (or an unused backup code)' : ''}. After repeated failures, wait a few minutes.`,
-      403,
     );
   };
   const decision = await services.throttle.check(attempt);
@@ -121,5 +120,5 @@ export async function requireFreshAuthentication(services: PortalServices, req: 
   if (freshAuthenticationUntil(services, req) !== undefined) return;
   const { tenant } = portalContext(res);
   await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action, outcome: 'denied', details: { reason: 'reauthentication-required' } });
-  throw new RetentionError('ERR_REAUTH_REQUIRED', 'Confirm your identity first (password, and a code if you use two-factor authentication): security settings change only within five minutes of a confirmation. Nothing was changed.', 403);
+  throw new RetentionError('ERR_REAUTH_REQUIRED', 'Confirm your identity first (password, and a code if you use two-factor authentication): security settings change only within five minutes of a confirmation. Nothing was changed.');
 }

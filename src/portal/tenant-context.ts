@@ -15,7 +15,7 @@ export function tenantContext(services: PortalServices) {
     const tenantId = resolveTenantId(req.hostname, services.options);
     const tenant = tenantId === undefined ? undefined : await controlPlane.tenants.get(tenantId);
     if (tenant === undefined || tenant.status !== 'active') {
-      throw new RetentionError('ERR_TENANT_UNKNOWN', 'There is no Retention portal at this address. Check the link you were given.', 404);
+      throw new RetentionError('ERR_TENANT_UNKNOWN', 'There is no Retention portal at this address. Check the link you were given.');
     }
     const security = await controlPlane.security.get(tenant.id);
     res.locals.portal = { tenant, security };
@@ -23,7 +23,7 @@ export function tenantContext(services: PortalServices) {
       if (req.method === 'POST' && req.path === '/sign-in') {
         await services.audit(req, tenant.id, { actor: { type: 'user', id: 'anonymous' }, action: 'auth.login', outcome: 'denied', details: { reason: 'ip-allowlist' } });
       }
-      throw new RetentionError('ERR_IP_NOT_ALLOWED', `Access from your network address (${req.ip ?? 'unknown'}) is not allowed for this organisation. Ask an administrator to add it to the IP allowlist.`, 403);
+      throw new RetentionError('ERR_IP_NOT_ALLOWED', `Access from your network address (${req.ip ?? 'unknown'}) is not allowed for this organisation. Ask an administrator to add it to the IP allowlist.`);
     }
     next();
   };

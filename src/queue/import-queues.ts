@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Queue, UnrecoverableError } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditActor } from '../audit/audit-entry.js';
 import { RetentionError } from '../errors.js';
-import { PERMANENT_IMPORT_ERROR_CODES } from '../import/import-errors.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
-import { isPermanentFailure, toJobError } from './permanent-failure.js';
 
 /** Queue names of the online archive; they share the configured prefix (`QUEUE_PREFIX`). */
 export const IMPORT_QUEUE_NAMES = {
@@ -196,7 +194,7 @@ export async function enqueueRebuild(queues: ImportQueues, tenantId: string, req
   const free = slot?.jobId;
   if (slot?.job !== undefined) await slot.job.remove();
   if (free === undefined) {
-    throw new RetentionError('ERR_REBUILD_SLOTS_BUSY', `both rebuild jobs of "${tenantId}" are running; wait until one finishes, then ask again`, 409);
+    throw new RetentionError('ERR_REBUILD_SLOTS_BUSY', `both rebuild jobs of "${tenantId}" are running; wait until one finishes, then ask again`);
   }
   const data: RebuildJobData = { tenantId: assertTenantId(tenantId), requestedBy: { type: requestedBy.type, id: requestedBy.id } };
   await queues.maintenance.add(REBUILD_JOB_NAME, data, { ...REBUILD_JOB_OPTIONS, jobId: free });
@@ -260,19 +258,4 @@ export async function rebuildStatus(queues: ImportQueues, tenantId: string): Pro
 export async function scheduleArchiveJobs(queues: ImportQueues, options: { pollEveryMs?: number; purgeCron?: string } = {}): Promise<void> {
   await queues.imports.upsertJobScheduler(IMPORT_POLL_SCHEDULER_ID, { every: options.pollEveryMs ?? DEFAULT_IMPORT_POLL_MS }, { name: 'poll', data: {}, opts: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } } });
   await queues.maintenance.upsertJobScheduler(ARCHIVE_PURGE_SCHEDULER_ID, { pattern: options.purgeCron ?? DEFAULT_ARCHIVE_PURGE_CRON, tz: 'UTC' }, { name: 'purge', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 30 * 24 * 3600 } } });
-}
-
-/** True when an import or maintenance failure must not be retried. */
-export function isPermanentImportFailure(err: unknown): boolean {
-  return isPermanentFailure(err) || (err instanceof RetentionError && PERMANENT_IMPORT_ERROR_CODES.has(err.code));
-}
-
-/** Rethrows a permanent import failure as BullMQ's `UnrecoverableError` (`[CODE] message`); transient ones pass through. */
-export function toImportJobError(err: unknown): Error {
-  if (err instanceof RetentionError && PERMANENT_IMPORT_ERROR_CODES.has(err.code)) {
-    const permanent = new UnrecoverableError(`[${err.code}] ${err.message}`);
-    permanent.cause = err;
-    return permanent;
-  }
-  return toJobError(err);
 }

@@ -1,43 +1,10 @@
 import { UnrecoverableError } from 'bullmq';
-import { RetentionError } from '../errors.js';
+import { isPermanentError, RetentionError } from '../errors.js';
 import type { RunTrigger } from '../store/runs-store.js';
 
-/**
- * Error codes that retrying cannot fix: the job fails at once, with a message that says what to change.
- * Everything else is treated as transient and retried with backoff.
- */
-export const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ERR_HOST_KEY_MISMATCH',
-  'ERR_TARGET_AUTH',
-  'ERR_TARGET_ROOT_MISSING',
-  'ERR_TARGET_PERMISSION',
-  'ERR_TARGET_READ_ONLY',
-  'ERR_RUN_ENDED',
-  'ERR_PATH_INVALID',
-  'ERR_TARGET_CONFIG_INVALID',
-  'ERR_SOURCE_AUTH',
-  'ERR_SOURCE_CONFIG',
-  'ERR_SOURCE_WINDOW_INVALID',
-  'ERR_SOURCE_PAGE_TOO_LARGE',
-  'ERR_SECRET_CONTEXT_INVALID',
-  'ERR_MANIFEST_INVALID',
-  'ERR_WINDOW_PLAN_INVALID',
-  'ERR_SETTINGS_INVALID',
-  'ERR_SETTINGS_MISSING',
-  'ERR_SECRET_KEY_UNKNOWN',
-  'ERR_SECRET_TAMPERED',
-  'ERR_SECRET_MALFORMED',
-  'ERR_MASTER_KEYS_MISSING',
-  'ERR_TENANT_ID_INVALID',
-  'ERR_TENANT_NOT_FOUND',
-  'ERR_DESTINATION_NOT_ALLOWED',
-  'ERR_LOCAL_TARGET_DISABLED',
-  'ERR_LOCAL_TARGET_OUTSIDE_BASE',
-]);
-
-/** True when retrying the error cannot help. */
+/** True when retrying the error cannot help: BullMQ's `UnrecoverableError`, or a code the catalogue marks permanent. */
 export function isPermanentFailure(err: unknown): boolean {
-  return err instanceof UnrecoverableError || (err instanceof RetentionError && PERMANENT_ERROR_CODES.has(err.code));
+  return err instanceof UnrecoverableError || isPermanentError(err);
 }
 
 /**
@@ -46,7 +13,7 @@ export function isPermanentFailure(err: unknown): boolean {
  */
 export function toJobError(err: unknown): Error {
   if (err instanceof UnrecoverableError) return err;
-  if (err instanceof RetentionError && PERMANENT_ERROR_CODES.has(err.code)) {
+  if (isPermanentError(err)) {
     const permanent = new UnrecoverableError(`[${err.code}] ${err.message}`);
     permanent.cause = err;
     return permanent;

@@ -57,7 +57,7 @@ const BUILDERS: { [T in RecordType]: RecordBuilder<T> } = {
 };
 
 function invalid(message: string): RetentionError {
-  return new RetentionError('ERR_DEMO_OPTIONS_INVALID', message, 400);
+  return new RetentionError('ERR_DEMO_OPTIONS_INVALID', message);
 }
 
 function checkRate(type: string, rate: number): number {

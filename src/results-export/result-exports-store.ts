@@ -182,7 +182,7 @@ export class ResultExportsStore {
   async saveFile(tenantId: string, exportId: string, localPath: string, file: ResultExportFile, now = new Date()): Promise<void> {
     const tenant = assertTenantId(tenantId);
     const doc = await this.exports.findOne({ _id: exportId, tenantId: tenant });
-    if (!doc) throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${exportId} of "${tenant}" no longer exists (it expired or was removed): ask for a new export`, 404);
+    if (!doc) throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${exportId} of "${tenant}" no longer exists (it expired or was removed): ask for a new export`);
     await this.chunks.deleteMany({ exportId, tenantId: tenant });
     let n = 0;
     for await (const piece of createReadStream(localPath, { highWaterMark: RESULT_EXPORT_CHUNK_BYTES })) {
@@ -203,7 +203,7 @@ export class ResultExportsStore {
       (async function* chunksInOrder() {
         let expected = 0;
         for await (const chunk of cursor) {
-          if (chunk.n !== expected) throw new RetentionError('ERR_EXPORT_FILE_INCOMPLETE', `results export ${exportId} is missing part ${expected}: ask for a new export`, 500);
+          if (chunk.n !== expected) throw new RetentionError('ERR_EXPORT_FILE_INCOMPLETE', `results export ${exportId} is missing part ${expected}: ask for a new export`);
           expected += 1;
           yield Buffer.from(chunk.data.buffer);
         }

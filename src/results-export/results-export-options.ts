@@ -46,12 +46,12 @@ export function resolveResultsExportOptions(options: ResultsExportOptions = {}):
   for (const [name, [min, max, fallback]] of Object.entries(RANGES) as [keyof typeof RANGES, [number, number, number]][]) {
     const value = options[name] ?? fallback;
     if (!Number.isInteger(value) || value < min || value > max) {
-      throw new RetentionError('ERR_EXPORT_OPTIONS_INVALID', `results export option ${name} must be a whole number from ${min} to ${max}, not ${String(value)}`, 500);
+      throw new RetentionError('ERR_EXPORT_OPTIONS_INVALID', `results export option ${name} must be a whole number from ${min} to ${max}, not ${String(value)}`);
     }
     resolved[name] = value;
   }
   if (resolved.linkLifetimeSeconds > resolved.keepSeconds) {
-    throw new RetentionError('ERR_EXPORT_OPTIONS_INVALID', 'results export option linkLifetimeSeconds must not exceed keepSeconds', 500);
+    throw new RetentionError('ERR_EXPORT_OPTIONS_INVALID', 'results export option linkLifetimeSeconds must not exceed keepSeconds');
   }
   return resolved;
 }

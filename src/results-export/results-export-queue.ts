@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RetentionError } from '../errors.js';
-import { errorCodeOf } from '../queue/permanent-failure.js';
+import { errorCodeOf, isPermanentFailure } from '../queue/permanent-failure.js';
 import { runResultsExport, type RunResultsExportDeps } from './run-results-export.js';
 
 /** The queue of results exports (shares the configured `QUEUE_PREFIX`). */
@@ -42,17 +42,6 @@ export function createResultsExportQueue(connection: Redis, prefix: string): Que
   return new Queue<ResultsExportJobData>(RESULTS_EXPORT_QUEUE_NAME, { connection, prefix });
 }
 
-/** Codes of export failures that retrying cannot fix. */
-export const PERMANENT_EXPORT_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ERR_EXPORT_TOO_LARGE',
-  'ERR_EXPORT_NOT_FOUND',
-  'ERR_ARCHIVE_FILTER_INVALID',
-  'ERR_ARCHIVE_CURSOR_INVALID',
-  'ERR_ARCHIVE_SCOPE_DENIED',
-  'ERR_ARCHIVE_TENANT_MISMATCH',
-  'ERR_TENANT_ID_INVALID',
-]);
-
 /**
  * The BullMQ processor of results exports: runs {@link runResultsExport}, reports progress, fails at once
  * (`UnrecoverableError`, `[CODE] message`) on a permanent error, and marks the export failed when no attempt is left.
@@ -64,7 +53,7 @@ export function resultsExportProcessor(deps: RunResultsExportDeps) {
       return { records: file.records, ...(file.messages !== undefined ? { messages: file.messages } : {}), bytes: file.bytes };
     } catch (err) {
       const code = errorCodeOf(err);
-      const permanent = err instanceof UnrecoverableError || PERMANENT_EXPORT_ERROR_CODES.has(code);
+      const permanent = isPermanentFailure(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (permanent || lastAttempt) {
         const message = err instanceof RetentionError ? err.message : 'the export failed unexpectedly: try again, and tell your operator if it keeps failing';

@@ -112,7 +112,7 @@ export class ResultsExportService {
     }
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `export request field "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}: give a type (${RECORD_TYPES.join(', ')}), a format (json or csv), the list's filter and, for chats, messages (include or omit)`, 400);
+      throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `export request field "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}: give a type (${RECORD_TYPES.join(', ')}), a format (json or csv), the list's filter and, for chats, messages (include or omit)`);
     }
     const { format, filter } = parsed.data;
     const validType = parsed.data.type;
@@ -164,7 +164,7 @@ export class ResultsExportService {
     const job = await this.get(principal, exportId);
     this.assertStillAllowed(principal, job);
     if (job.status !== 'done') {
-      throw new RetentionError('ERR_EXPORT_NOT_READY', job.status === 'failed' ? `this export failed (${job.error?.message ?? 'no reason recorded'}): ask for a new one` : 'this export is still running: wait until it is done', 409);
+      throw new RetentionError('ERR_EXPORT_NOT_READY', job.status === 'failed' ? `this export failed (${job.error?.message ?? 'no reason recorded'}): ask for a new one` : 'this export is still running: wait until it is done');
     }
     const now = this.now();
     const { token, tokenHash } = issueDownloadToken();
@@ -186,8 +186,8 @@ export class ResultsExportService {
     }
     const refuse = async (reason: 'invalid' | 'expired' | 'used'): Promise<never> => {
       await this.audit(principal, 'export.downloaded', 'failure', client, target, { reason });
-      if (reason === 'expired') throw new RetentionError('ERR_EXPORT_LINK_EXPIRED', 'this download link has expired: open the export again for a new link', 410);
-      throw new RetentionError('ERR_EXPORT_LINK_INVALID', 'this download link is not valid or was already used: open the export again for a new link', 404);
+      if (reason === 'expired') throw new RetentionError('ERR_EXPORT_LINK_EXPIRED', 'this download link has expired: open the export again for a new link');
+      throw new RetentionError('ERR_EXPORT_LINK_INVALID', 'this download link is not valid or was already used: open the export again for a new link');
     };
     if (typeof exportId !== 'string' || !/^[0-9a-f]{24}$/.test(exportId) || !isWellFormedDownloadToken(token)) return refuse('invalid');
     const current = await this.deps.exports.get(principal.tenantId, exportId, this.now());

@@ -68,7 +68,6 @@ function tooLarge(what: string): RetentionError {
   return new RetentionError(
     'ERR_EXPORT_TOO_LARGE',
     `the results have more than ${what}, the export limit: narrow the filter (a shorter time range, a tag, an outcome) and export again`,
-    413,
   );
 }
 
@@ -98,10 +97,10 @@ export async function runResultsExport(
   const options = resolveResultsExportOptions(deps.options);
   const now = deps.now ?? (() => new Date());
   const job = await deps.exports.get(data.tenantId, data.exportId, now());
-  if (!job) throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${data.exportId} of "${data.tenantId}" does not exist or expired: ask for a new export`, 404);
+  if (!job) throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${data.exportId} of "${data.tenantId}" does not exist or expired: ask for a new export`);
   if (job.status === 'done' && job.file) return job.file;
   if (!(await deps.exports.markRunning(job.tenantId, job.id, now()))) {
-    throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${job.id} has already failed: ask for a new export`, 404);
+    throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${job.id} has already failed: ask for a new export`);
   }
 
   const access: ArchiveAccess = { tenantId: job.tenantId, scope: { types: [job.type] } };

@@ -99,7 +99,6 @@ export class DemoSource implements Source {
       throw new RetentionError(
         'ERR_SOURCE_WINDOW_INVALID',
         `demo source: window [${String(window.from)}, ${String(window.to)}) needs valid dates with from <= to`,
-        400,
       );
     }
     options.signal?.throwIfAborted();
@@ -130,5 +129,5 @@ export class DemoSource implements Source {
 }
 
 function configError(message: string, cause?: unknown): RetentionError {
-  return new RetentionError('ERR_SOURCE_CONFIG', `demo source: ${message}`, 400, { cause });
+  return new RetentionError('ERR_SOURCE_CONFIG', `demo source: ${message}`, { cause });
 }

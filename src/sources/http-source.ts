@@ -95,7 +95,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 function configError(message: string): RetentionError {
-  return new RetentionError('ERR_SOURCE_CONFIG', message, 502);
+  return new RetentionError('ERR_SOURCE_CONFIG', message);
 }
 
 function integerOption(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -275,7 +275,6 @@ export class HttpSource implements Source {
     throw new RetentionError(
       'ERR_SOURCE_UNAVAILABLE',
       this.#redact(`export API did not answer GET ${url.toString()} successfully after ${maxAttempts} attempts (last: ${reason}); the chunk will be retried later. Check that ${this.#options.baseUrl.origin} is up and reachable from the worker`),
-      502,
       { cause: new Error(this.#redact(reason), { cause: last?.cause }) },
     );
   }
@@ -328,7 +327,6 @@ export class HttpSource implements Source {
       throw new RetentionError(
         'ERR_SOURCE_PAGE_TOO_LARGE',
         `export API page from ${url.toString()} is larger than ${body.limit} bytes${body.declared === undefined ? '' : ` (Content-Length ${body.declared})`}; lower the source pageSize (now ${this.#options.pageSize}) or raise maxPageBytes`,
-        502,
       );
     }
     if (body.kind === 'cut') {
@@ -353,7 +351,6 @@ export class HttpSource implements Source {
       throw new RetentionError(
         'ERR_SOURCE_AUTH',
         `export API refused the token with ${label} for GET ${url.toString()}; check the source token in the retention settings (it may be expired, revoked or lack access to ${type})`,
-        502,
       );
     }
     if (status === 429 || status === 503) {
@@ -376,13 +373,12 @@ export class HttpSource implements Source {
     return new RetentionError(
       'ERR_SOURCE_MALFORMED_PAGE',
       this.#redact(`export API answered GET ${url.toString()} with a malformed page: ${problem}; the chunk will be retried later, and if this persists the platform's export API needs fixing`),
-      502,
       cause === undefined ? undefined : { cause },
     );
   }
 
   #aborted(type: RecordType, signal: AbortSignal): RetentionError {
-    return new RetentionError('ERR_SOURCE_ABORTED', `reading ${type} from the export API was aborted`, 503, { cause: signal.reason });
+    return new RetentionError('ERR_SOURCE_ABORTED', `reading ${type} from the export API was aborted`, { cause: signal.reason });
   }
 
   /** Removes the token from text that may echo server output (belt and braces: the token is never put there). */

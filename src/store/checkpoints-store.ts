@@ -94,7 +94,6 @@ export class CheckpointsStore {
     throw new RetentionError(
       'ERR_CHAIN_CONFLICT',
       `run ${runId} of tenant "${id}" cannot advance the checkpoints: the tenant is held by ${current.activeRunId ?? 'no run'} and its chain head is ${current.head?.path ?? 'empty'}; the run will be planned again`,
-      409,
     );
   }
 }

@@ -95,7 +95,7 @@ const CHUNK_KEY = /^(call-logs|chats|contacts):(0|[1-9]\d{0,8})$/;
 export function chunkProgressKey(type: RecordType, index: number): string {
   const key = `${String(type)}:${String(index)}`;
   if (!isRecordType(type) || !Number.isSafeInteger(index) || !CHUNK_KEY.test(key)) {
-    throw new RetentionError('ERR_CHUNK_INVALID', `chunk ${key.slice(0, 60)} is not a record type and a non-negative slice index`, 400);
+    throw new RetentionError('ERR_CHUNK_INVALID', `chunk ${key.slice(0, 60)} is not a record type and a non-negative slice index`);
   }
   return key;
 }
@@ -152,7 +152,7 @@ export class RunsStore {
       { $setOnInsert: { ...rest, tenantId: assertTenantId(run.tenantId), status: 'running', finishedAt: null, totals: {}, files: [], manifest: null, errors: [], progress: {} } },
       { upsert: true, returnDocument: 'after' },
     );
-    if (!doc || doc.tenantId !== run.tenantId) throw new RetentionError('ERR_RUN_CONFLICT', `run id ${id} belongs to another tenant`, 409);
+    if (!doc || doc.tenantId !== run.tenantId) throw new RetentionError('ERR_RUN_CONFLICT', `run id ${id} belongs to another tenant`);
     return toRun(doc);
   }
 
@@ -203,7 +203,7 @@ export class RunsStore {
   ): Promise<boolean> {
     const key = chunkProgressKey(chunk.type, chunk.index);
     for (const name of ['records', 'rejected', 'bytes'] as const) {
-      if (!isCount(chunk[name])) throw new RetentionError('ERR_CHUNK_INVALID', `chunk ${key}: ${name} must be a non-negative integer`, 400);
+      if (!isCount(chunk[name])) throw new RetentionError('ERR_CHUNK_INVALID', `chunk ${key}: ${name} must be a non-negative integer`);
     }
     const done: ChunkDone = { type: chunk.type, index: chunk.index, records: chunk.records, rejected: chunk.rejected, bytes: chunk.bytes, at: now };
     const result = await this.runs.updateOne({ _id: runId, tenantId: assertTenantId(tenantId), status: 'running' }, { $set: { [`progress.${key}`]: done } });

@@ -47,7 +47,7 @@ export class SettingsStore {
   async requireRetention(tenantId: string): Promise<VersionedSettings<RetentionSettings>> {
     const settings = await this.getRetention(tenantId);
     if (!settings) {
-      throw new RetentionError('ERR_SETTINGS_MISSING', `tenant "${tenantId}" has no retention settings (set them with: retention tenant set ${tenantId} ...)`, 404);
+      throw new RetentionError('ERR_SETTINGS_MISSING', `tenant "${tenantId}" has no retention settings (set them with: retention tenant set ${tenantId} ...)`);
     }
     return settings;
   }
@@ -77,7 +77,7 @@ export class SettingsStore {
       { $set: { value, updatedAt: now, updatedBy: options.actor }, $inc: { version: 1 } },
     );
     if (result.matchedCount === 0) {
-      throw new RetentionError('ERR_SETTINGS_CONFLICT', `retention settings of "${id}" changed since version ${options.expectedVersion}; reload and try again`, 409);
+      throw new RetentionError('ERR_SETTINGS_CONFLICT', `retention settings of "${id}" changed since version ${options.expectedVersion}; reload and try again`);
     }
     return { value, version: options.expectedVersion + 1, updatedAt: now, updatedBy: options.actor };
   }

@@ -44,13 +44,13 @@ export class TenantsStore {
     const id = assertTenantId(input.id);
     const displayName = input.displayName.trim();
     if (displayName.length < 1 || displayName.length > 200) {
-      throw new RetentionError('ERR_TENANT_NAME_INVALID', 'tenant display name must be 1 to 200 characters', 400);
+      throw new RetentionError('ERR_TENANT_NAME_INVALID', 'tenant display name must be 1 to 200 characters');
     }
     const doc: TenantDocument = { _id: id, displayName, status: 'active', createdAt: now, updatedAt: now };
     try {
       await this.tenants.insertOne(doc);
     } catch (err) {
-      if (isDuplicateKeyError(err)) throw new RetentionError('ERR_TENANT_EXISTS', `tenant "${id}" already exists`, 409);
+      if (isDuplicateKeyError(err)) throw new RetentionError('ERR_TENANT_EXISTS', `tenant "${id}" already exists`);
       throw err;
     }
     return toTenant(doc);
@@ -64,7 +64,7 @@ export class TenantsStore {
   /** Like {@link get} but `ERR_TENANT_NOT_FOUND` when absent. */
   async require(id: string): Promise<Tenant> {
     const tenant = await this.get(id);
-    if (!tenant) throw new RetentionError('ERR_TENANT_NOT_FOUND', `tenant "${id}" does not exist (create it with: retention tenant create ${id})`, 404);
+    if (!tenant) throw new RetentionError('ERR_TENANT_NOT_FOUND', `tenant "${id}" does not exist (create it with: retention tenant create ${id})`);
     return tenant;
   }
 
@@ -74,6 +74,6 @@ export class TenantsStore {
 
   async setStatus(id: string, status: Tenant['status'], now = new Date()): Promise<void> {
     const result = await this.tenants.updateOne({ _id: assertTenantId(id) }, { $set: { status, updatedAt: now } });
-    if (result.matchedCount === 0) throw new RetentionError('ERR_TENANT_NOT_FOUND', `tenant "${id}" does not exist`, 404);
+    if (result.matchedCount === 0) throw new RetentionError('ERR_TENANT_NOT_FOUND', `tenant "${id}" does not exist`);
   }
 }

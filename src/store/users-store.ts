@@ -83,7 +83,7 @@ const EMAIL_PATTERN = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,253}\.[^
 export function normalizeEmail(email: unknown): string {
   const value = typeof email === 'string' ? email.trim().toLowerCase() : '';
   if (value.length > 254 || !EMAIL_PATTERN.test(value)) {
-    throw new RetentionError('ERR_USER_EMAIL_INVALID', 'enter an email address such as jo@example.com', 400);
+    throw new RetentionError('ERR_USER_EMAIL_INVALID', 'enter an email address such as jo@example.com');
   }
   return value;
 }
@@ -92,7 +92,7 @@ function checkDisplayName(name: unknown): string {
   const value = typeof name === 'string' ? name.trim() : '';
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (value.length < 1 || value.length > 100 || /[\u0000-\u001f\u007f]/.test(value)) {
-    throw new RetentionError('ERR_USER_NAME_INVALID', 'enter a name of 1 to 100 characters', 400);
+    throw new RetentionError('ERR_USER_NAME_INVALID', 'enter a name of 1 to 100 characters');
   }
   return value;
 }
@@ -162,7 +162,7 @@ export class UsersStore {
       await this.users.insertOne(doc);
     } catch (err) {
       if (isDuplicateKeyError(err)) {
-        throw new RetentionError('ERR_USER_EXISTS', input.role === 'owner' ? 'this tenant already has an owner' : `${doc.email} already has an account or an invitation in this tenant`, 409);
+        throw new RetentionError('ERR_USER_EXISTS', input.role === 'owner' ? 'this tenant already has an owner' : `${doc.email} already has an account or an invitation in this tenant`);
       }
       throw err;
     }

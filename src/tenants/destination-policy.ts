@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { resolveLocalTargetDirectory } from '../delivery/local-target-base.js';
-import { RetentionError } from '../errors.js';
+import { RetentionError, type ErrorCode } from '../errors.js';
 import { archiveUriRefusal } from '../network/mongodb-uri-destinations.js';
 import { DESTINATION_NOT_ALLOWED, NetworkPolicy, type HostResolver } from '../network/network-policy.js';
 import type { SourceSettings, TargetSettings } from './retention-settings.js';
@@ -36,7 +36,7 @@ export function destinationPolicyFromConfig(
 export interface DestinationProblem {
   field: 'source.baseUrl' | 'target.host' | 'target.directory' | 'archiveMongoUri';
   /** `ERR_DESTINATION_NOT_ALLOWED`, `ERR_LOCAL_TARGET_DISABLED` or `ERR_LOCAL_TARGET_OUTSIDE_BASE`. */
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 

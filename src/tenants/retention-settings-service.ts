@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { AuditActor, AuditEvent } from '../audit/audit-entry.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { hasErrorCode, RetentionError } from '../errors.js';
+import { hasErrorCode, RetentionError, type ErrorCode } from '../errors.js';
 import { enqueueRebuild, type ImportQueues, type RebuildRequest } from '../queue/import-queues.js';
 import type { RunJobData } from '../queue/job-payloads.js';
 import { syncTenantSchedule } from '../queue/tenant-schedules.js';
@@ -14,7 +14,7 @@ import { retentionSettingsSchema, type RetentionSettings } from './retention-set
 import { RETENTION_SECRET_FIELDS, openRetentionSecret, retentionSecretOf, sealRetentionSecret, type RetentionSecretField } from './secret-context.js';
 
 /** The code of a value the retention settings do not accept. */
-export const SETTINGS_INVALID = 'ERR_SETTINGS_INVALID';
+export const SETTINGS_INVALID: ErrorCode = 'ERR_SETTINGS_INVALID';
 
 /** One reason a save was refused, on the settings field it concerns. */
 export interface SettingsProblem {
@@ -24,7 +24,7 @@ export interface SettingsProblem {
    * {@link SETTINGS_INVALID} for a value the settings do not accept; the destination policy's code for a destination
    * it refuses (`ERR_DESTINATION_NOT_ALLOWED`, `ERR_LOCAL_TARGET_DISABLED`, `ERR_LOCAL_TARGET_OUTSIDE_BASE`).
    */
-  code: string;
+  code: ErrorCode;
   /** What to fix. Never quotes a secret or the archive URI. */
   message: string;
 }
@@ -144,7 +144,7 @@ function rebuildTriggerOf(mode: RetentionSettings['mode'], uriChange: ArchiveUri
 export function settingsRefusalError(problems: readonly SettingsProblem[]): RetentionError {
   const code = problems[0]?.code ?? SETTINGS_INVALID;
   const list = problems.map((problem) => `${problem.field}: ${problem.message}`).join('; ');
-  return new RetentionError(code, code === SETTINGS_INVALID ? `invalid retention settings: ${list}` : list, 400);
+  return new RetentionError(code, code === SETTINGS_INVALID ? `invalid retention settings: ${list}` : list);
 }
 
 type Plain = Record<string, unknown>;
@@ -226,7 +226,7 @@ export function createRetentionSettingsService(deps: RetentionSettingsServiceDep
   const requestRebuild: RetentionSettingsService['requestRebuild'] = async (tenantId, actor, trigger, options = {}) => {
     const queues = deps.importQueues?.();
     if (queues === undefined) {
-      throw new RetentionError('ERR_REBUILD_UNAVAILABLE', `this process has no archive queues to queue a rebuild on: rebuild the archive with "retention rebuild ${tenantId}"`, 503);
+      throw new RetentionError('ERR_REBUILD_UNAVAILABLE', `this process has no archive queues to queue a rebuild on: rebuild the archive with "retention rebuild ${tenantId}"`);
     }
     const request = await enqueueRebuild(queues, tenantId, actor);
     if (request.queued) await audit(tenantId, { actor, action: 'archive.rebuild-requested', outcome: 'success', details: { trigger, job: request.jobId } }, options.client);

@@ -161,7 +161,7 @@ export function parseRetentionSettings(input: unknown): RetentionSettings {
   const result = retentionSettingsSchema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(settings)'}: ${issue.message}`);
-  throw new RetentionError('ERR_SETTINGS_INVALID', `invalid retention settings: ${problems.join('; ')}`, 400);
+  throw new RetentionError('ERR_SETTINGS_INVALID', `invalid retention settings: ${problems.join('; ')}`);
 }
 
 /**

@@ -21,6 +21,5 @@ export function assertTenantId(value: unknown): string {
   throw new RetentionError(
     'ERR_TENANT_ID_INVALID',
     `tenant id ${shown} is invalid: use 3 to 63 characters of a-z, 0-9 and "-", starting and ending with a letter or digit`,
-    400,
   );
 }

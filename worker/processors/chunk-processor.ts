@@ -87,7 +87,7 @@ async function assertRunStillRunning(deps: ExportDeps, job: ChunkJobData): Promi
   const run = await deps.controlPlane.runs.get(job.tenantId, job.runId);
   if (run?.status !== 'failed') return;
   const cause = run.errors.at(-1)?.code ?? 'an earlier error';
-  throw new RetentionError('ERR_RUN_ENDED', `run ${job.runId} of "${job.tenantId}" already failed (${cause}); chunk ${job.type} #${job.index} stopped without connecting, and ${whatDeliversAgain(run.trigger)}`, 409);
+  throw new RetentionError('ERR_RUN_ENDED', `run ${job.runId} of "${job.tenantId}" already failed (${cause}); chunk ${job.type} #${job.index} stopped without connecting, and ${whatDeliversAgain(run.trigger)}`);
 }
 
 /**

@@ -28,7 +28,7 @@ export interface FinalizeResult {
 export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkResults: ChunkResult[]): Promise<FinalizeResult> {
   const { controlPlane } = deps;
   const run = await controlPlane.runs.get(job.tenantId, job.runId);
-  if (!run) throw new RetentionError('ERR_RUN_NOT_FOUND', `run ${job.runId} of "${job.tenantId}" is not recorded; it cannot be finalized`, 404);
+  if (!run) throw new RetentionError('ERR_RUN_NOT_FOUND', `run ${job.runId} of "${job.tenantId}" is not recorded; it cannot be finalized`);
   if (run.status === 'done' && run.manifest) return { runId: run.id, manifest: run.manifest, totals: run.totals };
 
   const { value: settings } = await controlPlane.settings.requireRetention(job.tenantId);
@@ -45,7 +45,7 @@ export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkR
   });
   const bytes = serializeManifest(manifest);
   const end = runWindowEnd(windows);
-  if (!end) throw new RetentionError('ERR_RUN_EMPTY', `run ${run.id} has no window`, 500);
+  if (!end) throw new RetentionError('ERR_RUN_EMPTY', `run ${run.id} has no window`);
   const head: ChainHead = { runId: run.id, path: manifestPath(job.tenantId, run.id, end), sha256: hashManifest(bytes) };
 
   const spool = join(deps.options.spoolDir, `${job.tenantId}.${run.id}.manifest.${process.pid}`);

@@ -38,7 +38,7 @@ async function attemptId(runs: RunsStore, tenantId: string, baseId: string): Pro
     if (run === undefined || run.status === 'running') return candidate;
     if (run.status === 'done') return undefined;
   }
-  throw new RetentionError('ERR_RUN_ATTEMPTS_EXHAUSTED', `run ${baseId} of "${tenantId}" failed 100 times; fix the cause shown by \`retention runs ${tenantId}\` before retrying`, 409);
+  throw new RetentionError('ERR_RUN_ATTEMPTS_EXHAUSTED', `run ${baseId} of "${tenantId}" failed 100 times; fix the cause shown by \`retention runs ${tenantId}\` before retrying`);
 }
 
 /**

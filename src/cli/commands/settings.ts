@@ -115,7 +115,7 @@ const set: CliCommand = {
     const outcome = await retentionSettingsService(services, cp).save(id, { settings, secrets }, CLI_ACTOR, expectedVersion === undefined ? {} : { expectedVersion });
     if (outcome.status === 'refused') throw settingsRefusalError(outcome.problems);
     if (outcome.status === 'stale') {
-      throw new RetentionError('ERR_SETTINGS_CONFLICT', `the retention settings of "${id}" are no longer at version ${outcome.expectedVersion ?? '(none)'}: see them with "retention tenant show ${id}" and run the command again`, 409);
+      throw new RetentionError('ERR_SETTINGS_CONFLICT', `the retention settings of "${id}" are no longer at version ${outcome.expectedVersion ?? '(none)'}: see them with "retention tenant show ${id}" and run the command again`);
     }
     const { saved } = outcome;
     const schedule = outcome.schedule === 'scheduled' ? `"${saved.value.schedule.cron}" ${saved.value.schedule.timezone}` : 'paused';

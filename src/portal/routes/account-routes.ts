@@ -100,7 +100,7 @@ export function accountRoutes(services: PortalServices): Router {
     const current = (await services.sessionIndex.list(tenant.id, user.id, req.sessionID)).find((s) => s.current)?.handle === handle;
     if (!current) await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
     if (!(await services.sessionIndex.end(tenant.id, user.id, handle))) {
-      throw new RetentionError('ERR_SESSION_NOT_FOUND', 'That session has already ended.', 404);
+      throw new RetentionError('ERR_SESSION_NOT_FOUND', 'That session has already ended.');
     }
     await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: current ? 'current' : 'one' } });
     if (current) {

@@ -31,7 +31,7 @@ export function activationRoutes(services: PortalServices): Router {
 
   const invitedUser = async (tenantId: string, record: ActivationTokenRecord): Promise<User> => {
     const user = await controlPlane.users.findById(tenantId, record.subject);
-    if (user === undefined || user.status !== 'invited') throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one', 400);
+    if (user === undefined || user.status !== 'invited') throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
     return user;
   };
 
@@ -50,7 +50,7 @@ export function activationRoutes(services: PortalServices): Router {
         const user = await invitedUser(tenant.id, record);
         return showForm(res, purpose, { email: user.email, displayName: user.displayName, fixedEmail: true }, []);
       }
-      if ((await controlPlane.users.findOwner(tenant.id)) !== undefined) throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one', 400);
+      if ((await controlPlane.users.findOwner(tenant.id)) !== undefined) throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
       showForm(res, purpose, { email: '', displayName: '', fixedEmail: false }, []);
     });
 
@@ -81,7 +81,7 @@ export function activationRoutes(services: PortalServices): Router {
       let user: User;
       if (invited !== undefined) {
         if (!(await controlPlane.users.activateInvited(tenant.id, invited.id, passwordHash, services.now()))) {
-          throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one', 400);
+          throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
         }
         user = invited;
       } else {

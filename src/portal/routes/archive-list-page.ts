@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { routeAllowed, type RouteId } from '../../access/route-permissions.js';
-import { hasErrorCode } from '../../errors.js';
+import { hasErrorCode, type ErrorCode } from '../../errors.js';
 import type { RecordType } from '../../records/record-type.js';
 import { TIME_ORDERS, type Page, type TimeOrder } from '../../store/archive/archive-filters.js';
 import type { ArchiveStore } from '../../store/archive/archive-store.js';
@@ -25,7 +25,7 @@ function orderLinks(path: string, values: Record<string, string>): Record<TimeOr
 /** Items per list page. */
 export const LIST_PAGE_SIZE = 50;
 
-const INPUT_ERRORS = ['ERR_ARCHIVE_FILTER_INVALID', 'ERR_ARCHIVE_CURSOR_INVALID'];
+const INPUT_ERRORS: readonly ErrorCode[] = ['ERR_ARCHIVE_FILTER_INVALID', 'ERR_ARCHIVE_CURSOR_INVALID'];
 
 /** One archive list page: its route, record type, filter fields and how it reads and masks a page. */
 export interface ArchiveListDefinition<T> {

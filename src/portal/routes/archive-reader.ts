@@ -45,7 +45,7 @@ export function authorizedReader(res: Response, routeId: RouteId): ArchiveReader
 export function archiveStoreOf(services: PortalServices): ArchiveStore {
   const store = services.deps.archive;
   if (store === undefined) {
-    throw new RetentionError('ERR_ARCHIVE_UNAVAILABLE', 'The online archive is not configured for this portal. Ask your operator to connect it (online mode).', 503);
+    throw new RetentionError('ERR_ARCHIVE_UNAVAILABLE', 'The online archive is not configured for this portal. Ask your operator to connect it (online mode).');
   }
   return store;
 }

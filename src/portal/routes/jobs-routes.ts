@@ -176,7 +176,7 @@ export function jobsRoutes(services: PortalServices): Router {
 
   const queues = (): ExportQueues => {
     const q = services.deps.exportQueues;
-    if (q === undefined) throw new RetentionError('ERR_QUEUES_UNAVAILABLE', 'The job queues are not configured for this portal; start it with Redis configured (REDIS_URL) and try again.', 503);
+    if (q === undefined) throw new RetentionError('ERR_QUEUES_UNAVAILABLE', 'The job queues are not configured for this portal; start it with Redis configured (REDIS_URL) and try again.');
     return q;
   };
   const actor = (res: Response) => ({ type: 'user' as const, id: signedInUser(res).id });
@@ -185,7 +185,7 @@ export function jobsRoutes(services: PortalServices): Router {
     const types = readableTypes(principal);
     const beforeText = typeof req.query.before === 'string' ? req.query.before : '';
     const before = beforeText === '' ? undefined : new Date(beforeText);
-    if (before !== undefined && Number.isNaN(before.getTime())) throw new RetentionError('ERR_QUERY_INVALID', 'before: not a time; use the "Older runs" link.', 400);
+    if (before !== undefined && Number.isNaN(before.getTime())) throw new RetentionError('ERR_QUERY_INVALID', 'before: not a time; use the "Older runs" link.');
     const runs = await controlPlane.runs.listByTenant(tenantId, { limit: PAGE_SIZE, ...(before ? { before } : {}) });
     const stored = (await controlPlane.settings.getRetention(tenantId))?.value;
     const pauseAfter = pauseAfterFailuresOf(stored);

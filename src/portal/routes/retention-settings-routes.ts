@@ -90,7 +90,7 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       return await render(res, state, stored, { fieldErrors, problems }, 400);
     }
     if (outcome.status === 'stale') {
-      if (outcome.expectedVersion === undefined) throw new RetentionError('ERR_SETTINGS_CONFLICT', 'The form did not say which version of the settings it changes; reload the page and try again.', 409);
+      if (outcome.expectedVersion === undefined) throw new RetentionError('ERR_SETTINGS_CONFLICT', 'The form did not say which version of the settings it changes; reload the page and try again.');
       return await render(res, state, stored, { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] }, 409);
     }
     if (outcome.rebuild?.status === 'failed') services.deps.logger.error({ tenantId, err: outcome.rebuild.error }, 'could not queue the archive rebuild after the archive URI changed');

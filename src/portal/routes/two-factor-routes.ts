@@ -71,7 +71,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
     }
     const codes = generateBackupCodes();
     const enabled = await controlPlane.users.enableTotp(tenant.id, user.id, sealed, result.step, await hashBackupCodes(codes), services.now());
-    if (!enabled) throw new RetentionError('ERR_TOTP_ENROLMENT_STALE', 'Two-factor setup was started again elsewhere. Open the setup page again.', 409);
+    if (!enabled) throw new RetentionError('ERR_TOTP_ENROLMENT_STALE', 'Two-factor setup was started again elsewhere. Open the setup page again.');
     await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: '2fa.enabled', outcome: 'success', details: { backupCodes: codes.length } });
     showBackupCodes(res, codes, 'enrolled');
   });
@@ -79,7 +79,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
   router.post('/account/backup-codes', requireRoute('account.backup-codes.renew'), async (req, res) => {
     const { tenant } = portalContext(res);
     const user = signedInUser(res);
-    if (user.totp === undefined) throw new RetentionError('ERR_TWO_FACTOR_OFF', 'Backup codes come with two-factor authentication: set it up first.', 409);
+    if (user.totp === undefined) throw new RetentionError('ERR_TWO_FACTOR_OFF', 'Backup codes come with two-factor authentication: set it up first.');
     await reauthenticate(services, req, res, '2fa.backup-codes.regenerate');
     const codes = generateBackupCodes();
     await controlPlane.users.setBackupCodes(tenant.id, user.id, await hashBackupCodes(codes), services.now());
@@ -92,7 +92,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
     const user = signedInUser(res);
     if (security.requireTwoFactor) {
       await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: '2fa.disable', outcome: 'denied', details: { reason: 'enforced' } });
-      throw new RetentionError('ERR_TWO_FACTOR_ENFORCED', 'Your organisation requires two-factor authentication, so it cannot be turned off.', 403);
+      throw new RetentionError('ERR_TWO_FACTOR_ENFORCED', 'Your organisation requires two-factor authentication, so it cannot be turned off.');
     }
     if (user.totp === undefined) return res.redirect(303, '/account');
     await reauthenticate(services, req, res, '2fa.disable');

@@ -64,7 +64,7 @@ export function usersRoutes(services: PortalServices): Router {
   const targetUser = async (req: Request, res: Response, action: string): Promise<User> => {
     const { tenant } = portalContext(res);
     const user = await controlPlane.users.findById(tenant.id, String(req.params.id ?? ''));
-    if (user === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.', 404);
+    if (user === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.');
     const { principal, auditActor } = actorOf(res);
     const target = principalOf(user);
     if (!mayManageUser(principal, target)) {
@@ -75,7 +75,6 @@ export function usersRoutes(services: PortalServices): Router {
         user.role === 'owner'
           ? 'Only the owner can change the owner\'s account.'
           : `${user.email} holds permissions you do not hold yourself (${beyond.join(', ')}); ask the owner or an administrator who holds them.`,
-        403,
       );
     }
     return user;
@@ -97,7 +96,7 @@ export function usersRoutes(services: PortalServices): Router {
     } catch (err) {
       if (!(err instanceof RetentionError) || err.status >= 500) throw err;
       await services.audit(req, tenant.id, { actor: auditActor, action, outcome: 'denied', ...(target !== undefined ? { target } : {}), details: { reason: 'capability-not-held' } });
-      throw new RetentionError('ERR_FORBIDDEN', 'You can only grant data types and permissions you hold yourself.', 403);
+      throw new RetentionError('ERR_FORBIDDEN', 'You can only grant data types and permissions you hold yourself.');
     }
     return grants;
   };
@@ -164,14 +163,14 @@ export function usersRoutes(services: PortalServices): Router {
 
   router.post('/users/:id/invitation/renew', requireRoute('users.invitation.renew'), async (req, res) => {
     const invited = await targetUser(req, res, 'user.invitation.created');
-    if (invited.status !== 'invited') throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.', 409);
+    if (invited.status !== 'invited') throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.');
     await issueInvitation(req, res, invited);
   });
 
   router.post('/users/:id/invitation/revoke', requireRoute('users.invitation.revoke'), async (req, res) => {
     const { tenant } = portalContext(res);
     const invited = await targetUser(req, res, 'user.invitation.revoked');
-    if (!(await controlPlane.users.deleteInvited(tenant.id, invited.id))) throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.', 409);
+    if (!(await controlPlane.users.deleteInvited(tenant.id, invited.id))) throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.');
     await controlPlane.activationTokens.revokeForSubject(tenant.id, 'invitation', invited.id);
     await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'user.invitation.revoked', outcome: 'success', target: invited.email });
     flash(req, 'success', `The invitation of ${invited.email} was withdrawn.`);
@@ -182,11 +181,11 @@ export function usersRoutes(services: PortalServices): Router {
     const { tenant } = portalContext(res);
     const { actor, auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.grants-changed');
-    if (target.role === 'owner') throw new RetentionError('ERR_USER_OWNER', 'The owner holds every permission; their grants cannot be changed.', 409);
-    if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'You cannot change your own permissions. Ask the owner or another administrator who manages users.', 403);
+    if (target.role === 'owner') throw new RetentionError('ERR_USER_OWNER', 'The owner holds every permission; their grants cannot be changed.');
+    if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'You cannot change your own permissions. Ask the owner or another administrator who manages users.');
     const requested = await requestedGrants(req, res, 'user.grants-changed', target.email);
     const updated = await controlPlane.users.updateGrants(tenant.id, target.id, requested, services.now());
-    if (updated === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.', 404);
+    if (updated === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.');
     await services.audit(req, tenant.id, {
       actor: auditActor,
       action: 'user.grants-changed',
@@ -209,10 +208,10 @@ export function usersRoutes(services: PortalServices): Router {
     const target = await targetUser(req, res, 'user.deactivated');
     if (target.role === 'owner' || target.id === actor.id) {
       await services.audit(req, tenant.id, { actor: auditActor, action: 'user.deactivated', outcome: 'denied', target: target.email, details: { reason: target.role === 'owner' ? 'owner' : 'self' } });
-      throw new RetentionError('ERR_FORBIDDEN', target.role === 'owner' ? 'The owner cannot be deactivated.' : 'You cannot deactivate your own account.', 403);
+      throw new RetentionError('ERR_FORBIDDEN', target.role === 'owner' ? 'The owner cannot be deactivated.' : 'You cannot deactivate your own account.');
     }
     if (!(await controlPlane.users.changeStatus(tenant.id, target.id, 'active', 'disabled', services.now()))) {
-      throw new RetentionError('ERR_USER_NOT_ACTIVE', 'Only an active user can be deactivated (withdraw a pending invitation instead).', 409);
+      throw new RetentionError('ERR_USER_NOT_ACTIVE', 'Only an active user can be deactivated (withdraw a pending invitation instead).');
     }
     const ended = await services.sessionIndex.endAll(tenant.id, target.id);
     await services.audit(req, tenant.id, { actor: auditActor, action: 'user.deactivated', outcome: 'success', target: target.email, details: { sessionsEnded: ended } });
@@ -225,7 +224,7 @@ export function usersRoutes(services: PortalServices): Router {
     const { auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.reactivated');
     if (!(await controlPlane.users.changeStatus(tenant.id, target.id, 'disabled', 'active', services.now()))) {
-      throw new RetentionError('ERR_USER_NOT_DISABLED', 'Only a deactivated user can be reactivated.', 409);
+      throw new RetentionError('ERR_USER_NOT_DISABLED', 'Only a deactivated user can be reactivated.');
     }
     await services.audit(req, tenant.id, { actor: auditActor, action: 'user.reactivated', outcome: 'success', target: target.email });
     flash(req, 'success', `${target.email} was reactivated and can sign in again.`);
@@ -247,7 +246,7 @@ export function usersRoutes(services: PortalServices): Router {
     const { tenant } = portalContext(res);
     const actor = signedInUser(res);
     const target = await targetUser(req, res, '2fa.reset');
-    if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'To change your own two-factor authentication, use your account page.', 403);
+    if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'To change your own two-factor authentication, use your account page.');
     await reauthenticate(services, req, res, '2fa.reset');
     await controlPlane.users.disableTotp(tenant.id, target.id, services.now());
     const ended = await services.sessionIndex.endAll(tenant.id, target.id);

@@ -117,7 +117,7 @@ export class ArchiveDatabases {
     const sealed = settings?.archiveMongoUri;
     if (sealed === undefined) return this.options.client.db(archiveDatabaseName(this.options.prefix, tenant));
     if (!this.options.keyring) {
-      throw new RetentionError('ERR_MASTER_KEYS_MISSING', `tenant "${tenant}" has its own archive MongoDB URI, which is sealed: set RETENTION_MASTER_KEYS`, 500);
+      throw new RetentionError('ERR_MASTER_KEYS_MISSING', `tenant "${tenant}" has its own archive MongoDB URI, which is sealed: set RETENTION_MASTER_KEYS`);
     }
     const uri = openRetentionSecret(this.options.keyring, tenant, 'archiveMongoUri', sealed);
     const key = `${tenant}\n${createHash('sha256').update(uri).digest('hex')}`;

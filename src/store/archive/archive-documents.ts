@@ -87,7 +87,7 @@ const INSTANT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$/;
  */
 export function versionKey(iso: string): string {
   const match = INSTANT.exec(iso);
-  if (!match?.[1]) throw new RetentionError('ERR_ARCHIVE_RECORD_INVALID', `timestamp ${JSON.stringify(iso.slice(0, 40))} is not an ISO-8601 UTC instant`, 422);
+  if (!match?.[1]) throw new RetentionError('ERR_ARCHIVE_RECORD_INVALID', `timestamp ${JSON.stringify(iso.slice(0, 40))} is not an ISO-8601 UTC instant`);
   return `${match[1]}.${(match[2] ?? '').padEnd(9, '0').slice(0, 9)}Z`;
 }
 

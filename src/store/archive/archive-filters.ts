@@ -61,13 +61,13 @@ function describeIssue(what: string, issue: z.core.$ZodIssue | undefined): strin
 export function parseArchiveInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', describeIssue(what, result.error.issues[0]), 400);
+  throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', describeIssue(what, result.error.issues[0]));
 }
 
 /** `ix.at` conditions for a time range, or nothing. `ERR_ARCHIVE_FILTER_INVALID` when it ends before it starts. */
 export function timeRangeCondition(range: { from?: Date | undefined; to?: Date | undefined }): Record<string, unknown> {
   if (range.from && range.to && range.to.getTime() <= range.from.getTime()) {
-    throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'filter "to" must be after "from"', 400);
+    throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'filter "to" must be after "from"');
   }
   const at: Record<string, Date> = {};
   if (range.from) at.$gte = range.from;

@@ -74,7 +74,7 @@ export async function purgeExpiredRecords(db: Db, tenantId: string, options: Arc
     const days = options.retentionDays[type];
     if (days === undefined) continue;
     if (!Number.isInteger(days) || days < 1) {
-      throw new RetentionError('ERR_ARCHIVE_RETENTION_INVALID', `archive retention of ${type} is ${String(days)} days; use a whole number of days of at least 1`, 400);
+      throw new RetentionError('ERR_ARCHIVE_RETENTION_INVALID', `archive retention of ${type} is ${String(days)} days; use a whole number of days of at least 1`);
     }
     const cutoff = new Date(options.now.getTime() - days * 86_400_000);
     const filter = expiredRecordsFilter(tenant, type, cutoff, options.holds);

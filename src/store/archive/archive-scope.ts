@@ -29,7 +29,7 @@ export const FULL_ARCHIVE_SCOPE: ArchiveScope = Object.freeze({ types: Object.fr
 export function assertArchiveAccess(access: ArchiveAccess, type: RecordType): string {
   const tenant = assertTenantId(access?.tenantId);
   if (!Array.isArray(access.scope?.types) || !access.scope.types.includes(type)) {
-    throw new RetentionError('ERR_ARCHIVE_SCOPE_DENIED', `reading ${type} of "${tenant}" is outside your data scope; an administrator with user management can grant it`, 403);
+    throw new RetentionError('ERR_ARCHIVE_SCOPE_DENIED', `reading ${type} of "${tenant}" is outside your data scope; an administrator with user management can grant it`);
   }
   return tenant;
 }
@@ -42,6 +42,6 @@ export function scopedTypes(access: ArchiveAccess): { tenant: string; types: Rec
   const tenant = assertTenantId(access?.tenantId);
   const allowed = Array.isArray(access.scope?.types) ? access.scope.types.filter(isRecordType) : [];
   const types = RECORD_TYPES.filter((type) => allowed.includes(type));
-  if (types.length === 0) throw new RetentionError('ERR_ARCHIVE_SCOPE_DENIED', `your data scope allows no archived data of "${tenant}"`, 403);
+  if (types.length === 0) throw new RetentionError('ERR_ARCHIVE_SCOPE_DENIED', `your data scope allows no archived data of "${tenant}"`);
   return { tenant, types };
 }

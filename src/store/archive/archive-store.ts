@@ -159,7 +159,7 @@ export class ArchiveStore {
     const { tenant, types } = scopedTypes(access);
     const { from, to, timeZone } = parseArchiveInput(dailyCountsSchema, range, 'range');
     if (to.getTime() <= from.getTime() || to.getTime() - from.getTime() > MAX_DAILY_RANGE_MS) {
-      throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'range "to" must be after "from" and at most 400 days later', 400);
+      throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'range "to" must be after "from" and at most 400 days later');
     }
     const db = await this.databases.forTenant(tenant);
     const days = new Map<string, DailyCounts>();
@@ -222,7 +222,7 @@ export class ArchiveStore {
 
 function checkTenant(doc: Document, tenant: string): Document {
   if (doc.tenantId !== tenant) {
-    throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `the archive of "${tenant}" holds a document of another tenant; nothing is returned (rebuild the archive: retention rebuild ${tenant})`, 500);
+    throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `the archive of "${tenant}" holds a document of another tenant; nothing is returned (rebuild the archive: retention rebuild ${tenant})`);
   }
   return doc;
 }

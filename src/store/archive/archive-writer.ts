@@ -240,7 +240,7 @@ export class ArchiveWriter {
     this.tenantId = assertTenantId(tenantId);
     this.batchSize = options.batchSize ?? DEFAULT_ARCHIVE_BATCH_SIZE;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 100_000) {
-      throw new RetentionError('ERR_ARCHIVE_OPTIONS_INVALID', `batchSize ${String(this.batchSize)} must be a whole number from 1 to 100000`, 500);
+      throw new RetentionError('ERR_ARCHIVE_OPTIONS_INVALID', `batchSize ${String(this.batchSize)} must be a whole number from 1 to 100000`);
     }
   }
 
@@ -250,7 +250,7 @@ export class ArchiveWriter {
    */
   async add<T extends RecordType>(type: T, record: RecordByType[T]): Promise<ArchiveRejection | undefined> {
     if (record.tenantId !== this.tenantId) {
-      throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `record ${record.id} belongs to tenant "${record.tenantId}", not "${this.tenantId}"; it is not loaded`, 422);
+      throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `record ${record.id} belongs to tenant "${record.tenantId}", not "${this.tenantId}"; it is not loaded`);
     }
     const plan = planArchiveWrite(type, record, this.src);
     if (!plan.ok) {
@@ -310,7 +310,7 @@ export class ArchiveWriter {
         const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
         const refused = errors.find((e) => REFUSED_WRITE_CODES.has(e.code));
         if (refused) {
-          throw new RetentionError('ERR_ARCHIVE_WRITE_REFUSED', `MongoDB refused a ${collection} document of tenant "${this.tenantId}": ${refused.errmsg ?? `code ${refused.code}`}`, 422, { cause: err });
+          throw new RetentionError('ERR_ARCHIVE_WRITE_REFUSED', `MongoDB refused a ${collection} document of tenant "${this.tenantId}": ${refused.errmsg ?? `code ${refused.code}`}`, { cause: err });
         }
       }
       throw err;

@@ -39,7 +39,7 @@ export function chatConditions(filter: z.output<typeof chatFilterSchema>): Docum
   let words: string[] = [];
   if (filter.text !== undefined) {
     words = [...new Set(textWords(filter.text))].slice(0, 10);
-    if (words.length === 0) throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'filter "text" needs at least one word of two letters or digits', 400);
+    if (words.length === 0) throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'filter "text" needs at least one word of two letters or digits');
   }
   return {
     ...timeRangeCondition(filter),

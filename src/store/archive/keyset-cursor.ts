@@ -27,7 +27,7 @@ const payloadSchema = z.strictObject({
 });
 
 function invalidCursor(reason: string): RetentionError {
-  return new RetentionError('ERR_ARCHIVE_CURSOR_INVALID', `the page cursor is invalid (${reason}); start again from the first page`, 400);
+  return new RetentionError('ERR_ARCHIVE_CURSOR_INVALID', `the page cursor is invalid (${reason}); start again from the first page`);
 }
 
 /**

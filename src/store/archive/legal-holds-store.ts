@@ -70,7 +70,7 @@ export class LegalHoldsStore {
     const parsed = placeSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RetentionError('ERR_LEGAL_HOLD_INVALID', `legal hold field "${issue?.path.join('.') || '(hold)'}" is invalid: ${issue?.message ?? 'unknown problem'}`, 400);
+      throw new RetentionError('ERR_LEGAL_HOLD_INVALID', `legal hold field "${issue?.path.join('.') || '(hold)'}" is invalid: ${issue?.message ?? 'unknown problem'}`);
     }
     const doc: LegalHoldDocument = { _id: randomUUID(), tenantId: tenant, ...parsed.data, placedAt: now, releasedBy: null, releasedAt: null };
     await this.holds.insertOne(doc);
@@ -80,7 +80,7 @@ export class LegalHoldsStore {
   /** Releases an active hold; `ERR_LEGAL_HOLD_NOT_FOUND` when the tenant has no such active hold. */
   async release(tenantId: string, holdId: string, releasedBy: string, now = new Date()): Promise<void> {
     const result = await this.holds.updateOne({ _id: holdId, tenantId: assertTenantId(tenantId), releasedAt: null }, { $set: { releasedAt: now, releasedBy } });
-    if (result.matchedCount === 0) throw new RetentionError('ERR_LEGAL_HOLD_NOT_FOUND', `tenant "${tenantId}" has no active legal hold ${holdId}`, 404);
+    if (result.matchedCount === 0) throw new RetentionError('ERR_LEGAL_HOLD_NOT_FOUND', `tenant "${tenantId}" has no active legal hold ${holdId}`);
   }
 
   /** Active holds of a tenant, oldest first. */

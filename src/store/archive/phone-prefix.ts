@@ -17,7 +17,6 @@ export function normalizePhonePrefix(input: string, field = 'number'): string {
     throw new RetentionError(
       'ERR_ARCHIVE_FILTER_INVALID',
       `filter "${field}" ${JSON.stringify(input.slice(0, 40))} is not a phone number: give "+" or "00", the country code and digits, e.g. +1 415 555`,
-      400,
     );
   }
   return international;

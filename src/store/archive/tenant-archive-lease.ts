@@ -40,7 +40,7 @@ export class TenantArchiveLease {
     const holder = randomUUID();
     if (!(await this.acquire(tenant, holder, purpose))) {
       const current = await this.leases.findOne({ _id: tenant });
-      throw new RetentionError('ERR_ARCHIVE_BUSY', `the archive of "${tenant}" is busy (${current?.purpose ?? 'another job'} until ${current?.expiresAt.toISOString() ?? 'soon'}); retry later`, 409);
+      throw new RetentionError('ERR_ARCHIVE_BUSY', `the archive of "${tenant}" is busy (${current?.purpose ?? 'another job'} until ${current?.expiresAt.toISOString() ?? 'soon'}); retry later`);
     }
     const renew = setInterval(() => {
       this.leases.updateOne({ _id: tenant, holder }, { $set: { expiresAt: new Date(Date.now() + this.ttlMs) } }).catch(() => undefined);

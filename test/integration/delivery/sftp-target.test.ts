@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { isPermanentTargetError } from '../../../src/delivery/target-errors.js';
+import { isPermanentError } from '../../../src/errors.js';
 import { probeSftpHostKey } from '../../../src/delivery/probe-sftp-host-key.js';
 import { SftpTarget, type SftpTargetOptions } from '../../../src/delivery/sftp-target.js';
 import { uniqueName } from '../../support/redis.js';
@@ -89,7 +89,7 @@ describe('SftpTarget against the shared sshd', () => {
       expect(error).toMatchObject({ code: 'ERR_HOST_KEY_MISMATCH' });
       expect((error as Error).message).toContain(shared.hostKeyFingerprint);
       expect((error as Error).message).toContain(pinned);
-      expect(isPermanentTargetError(error)).toBe(true);
+      expect(isPermanentError(error)).toBe(true);
       expect(await readdir(root.local)).toEqual([]);
     } finally {
       await target.close();
@@ -106,7 +106,7 @@ describe('SftpTarget against the shared sshd', () => {
       const error = await target.uploadAtomically(small.path, 'acme/x.json', small).catch((err: unknown) => err);
       await target.close();
       expect(error).toMatchObject({ code: 'ERR_TARGET_AUTH' });
-      expect(isPermanentTargetError(error)).toBe(true);
+      expect(isPermanentError(error)).toBe(true);
       expect(await readdir(root.local)).toEqual([]);
     } finally {
       await rm(keyDir, { recursive: true, force: true });
@@ -196,7 +196,7 @@ describe('SftpTarget against an unreachable or silent server', () => {
     const error = await target.list('').catch((err: unknown) => err);
     await target.close();
     expect(error).toMatchObject({ code: 'ERR_TARGET_UNREACHABLE' });
-    expect(isPermanentTargetError(error)).toBe(false);
+    expect(isPermanentError(error)).toBe(false);
   });
 
   it('fails with ERR_TARGET_TIMEOUT when the server never completes the handshake', async () => {
@@ -251,7 +251,7 @@ describe('SftpTarget when sshd fails (private server)', () => {
     await server.kill();
     const error = await upload;
     expect(error).toMatchObject({ code: expect.stringMatching(/^ERR_TARGET_(UNREACHABLE|TIMEOUT)$/) });
-    expect(isPermanentTargetError(error)).toBe(false);
+    expect(isPermanentError(error)).toBe(false);
     expect(existsSync(finalOnDisk)).toBe(false);
     const stale = await stat(partOnDisk);
     expect(stale.size).toBeGreaterThan(0);
@@ -376,7 +376,7 @@ describe('SftpTarget with password login (throwaway user)', () => {
     try {
       const error = await target.uploadAtomically(local, 'denied/x.json', { bytes: 2 }).catch((err: unknown) => err);
       expect(error).toMatchObject({ code: 'ERR_TARGET_PERMISSION' });
-      expect(isPermanentTargetError(error)).toBe(true);
+      expect(isPermanentError(error)).toBe(true);
       const direct = await target.uploadAtomically(local, 'x.json', { bytes: 2 }).catch((err: unknown) => err);
       expect(direct).toMatchObject({ code: 'ERR_TARGET_PERMISSION' });
     } finally {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPermanentTargetError } from '../../../src/delivery/target-errors.js';
+import { isPermanentError } from '../../../src/errors.js';
 import type { SftpTarget } from '../../../src/delivery/sftp-target.js';
 import { peerTarget } from '../../support/sftp-peers/peer-target.js';
 import { uniqueName } from '../../support/redis.js';
@@ -66,7 +66,7 @@ describe.each(PEERS.map((definition) => [definition.id, definition] as const))('
       expect(error?.message).toMatch(/after storing [1-9]\d* of 524288 bytes/);
       expect(error?.message).toContain("raise the SFTP user's quota");
       expect(error?.message).not.toMatch(/will be retried/);
-      expect(isPermanentTargetError(error)).toBe(false);
+      expect(isPermanentError(error)).toBe(false);
       expect(await readdir(join(localDir, 'acme'))).toEqual([]);
 
       const small = join(spool, `${uniqueName('small')}.json`);
@@ -86,7 +86,7 @@ describe.each(PEERS.map((definition) => [definition.id, definition] as const))('
       );
       expect(error).toMatchObject({ code: 'ERR_TARGET_READ_ONLY' });
       expect(error?.message).toMatch(/is read-only \(statvfs@openssh\.com says so\)/);
-      expect(isPermanentTargetError(error)).toBe(true);
+      expect(isPermanentError(error)).toBe(true);
     });
   });
 });

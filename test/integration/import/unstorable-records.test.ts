@@ -2,8 +2,9 @@ import { UnrecoverableError } from 'bullmq';
 import { BSON, MongoInvalidArgumentError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { manifestPath } from '../../../src/archive/drop-layout.js';
-import { importManifest, isPermanentImportError } from '../../../src/import/import-manifest.js';
-import { toImportJobError } from '../../../src/queue/import-queues.js';
+import { refusesManifest } from '../../../src/import/import-errors.js';
+import { importManifest } from '../../../src/import/import-manifest.js';
+import { toJobError } from '../../../src/queue/permanent-failure.js';
 import type { CallLog } from '../../../src/records/call-log-schema.js';
 import type { Contact } from '../../../src/records/contact-schema.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
@@ -130,8 +131,8 @@ describe('records the archive cannot store', () => {
       delete harness.deps.options.onRoundTrip;
     }
     expect(err).toMatchObject({ code: 'ERR_IMPORT_UNEXPECTED', message: expect.stringContaining('RangeError') });
-    expect(isPermanentImportError(err)).toBe(true);
-    expect(toImportJobError(err)).toBeInstanceOf(UnrecoverableError);
+    expect(refusesManifest(err)).toBe(true);
+    expect(toJobError(err)).toBeInstanceOf(UnrecoverableError);
     const record = await harness.deps.imports.get(tenant, link.path);
     expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'ERR_IMPORT_UNEXPECTED', permanent: true } });
   });

@@ -66,7 +66,7 @@ describe('tidyDeliveryLeftovers', () => {
     await put(`${day}/b.json.part`, 'half');
     const refusing: Target = Object.assign(Object.create(target) as LocalDirectoryTarget, {
       async remove(path: string): Promise<void> {
-        if (path.endsWith('a.json.part')) throw new RetentionError('ERR_TARGET_PERMISSION', `permission denied on ${path}`, 502);
+        if (path.endsWith('a.json.part')) throw new RetentionError('ERR_TARGET_PERMISSION', `permission denied on ${path}`);
         await target.remove(path);
       },
     });
@@ -76,7 +76,7 @@ describe('tidyDeliveryLeftovers', () => {
 
     const disconnected: Target = Object.assign(Object.create(target) as LocalDirectoryTarget, {
       async remove(): Promise<void> {
-        throw new RetentionError('ERR_TARGET_UNREACHABLE', 'connection lost', 503);
+        throw new RetentionError('ERR_TARGET_UNREACHABLE', 'connection lost');
       },
     });
     await expect(tidyDeliveryLeftovers(disconnected, [day])).rejects.toMatchObject({ code: 'ERR_TARGET_UNREACHABLE' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toSftpConnectError } from '../../../src/delivery/sftp-connect-error.js';
-import { isPermanentTargetError } from '../../../src/delivery/target-errors.js';
+import { isPermanentError } from '../../../src/errors.js';
 import { RetentionError } from '../../../src/errors.js';
 
 const endpoint = { host: 'sftp.example.com', port: 2222 };
@@ -21,16 +21,16 @@ describe('toSftpConnectError', () => {
     expect(mapped.code).toBe(code);
     expect(mapped.message).toContain('sftp.example.com:2222');
     expect(mapped.cause).toBe(raw);
-    expect(isPermanentTargetError(mapped)).toBe(permanent);
+    expect(isPermanentError(mapped)).toBe(permanent);
   });
 
   it('passes a RetentionError through unchanged', () => {
-    const original = new RetentionError('ERR_HOST_KEY_MISMATCH', 'mismatch', 502);
+    const original = new RetentionError('ERR_HOST_KEY_MISMATCH', 'mismatch');
     expect(toSftpConnectError(original, endpoint)).toBe(original);
   });
 });
 
-describe('isPermanentTargetError', () => {
+describe('isPermanentError', () => {
   it.each([
     ['ERR_TARGET_AUTH', true],
     ['ERR_HOST_KEY_MISMATCH', true],
@@ -40,11 +40,11 @@ describe('isPermanentTargetError', () => {
     ['ERR_TARGET_TIMEOUT', false],
     ['ERR_TARGET_SIZE_MISMATCH', false],
     ['ERR_TARGET_IO', false],
-  ])('%s → %s', (code, permanent) => {
-    expect(isPermanentTargetError(new RetentionError(code, 'x'))).toBe(permanent);
+  ] as const)('%s → %s', (code, permanent) => {
+    expect(isPermanentError(new RetentionError(code, 'x'))).toBe(permanent);
   });
 
   it('is false for errors that are not RetentionErrors', () => {
-    expect(isPermanentTargetError(Object.assign(new Error('x'), { code: 'ERR_TARGET_AUTH' }))).toBe(false);
+    expect(isPermanentError(Object.assign(new Error('x'), { code: 'ERR_TARGET_AUTH' }))).toBe(false);
   });
 });

@@ -50,7 +50,7 @@ describe('archive values', () => {
   });
 
   it('retries a waiting import soon and a failing one later', () => {
-    const busy = new RetentionError('ERR_ARCHIVE_BUSY', 'busy', 409);
+    const busy = new RetentionError('ERR_ARCHIVE_BUSY', 'busy');
     expect(importBackoff(1, 'import', busy)).toBe(1_000);
     expect(importBackoff(40, 'import', busy)).toBe(15_000);
     expect(importBackoff(1, 'import', new Error('connection reset'))).toBe(5_000);

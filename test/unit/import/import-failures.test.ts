@@ -2,7 +2,7 @@ import { BSON, MongoInvalidArgumentError, MongoNetworkError, MongoNotConnectedEr
 import { describe, expect, it } from 'vitest';
 import { RetentionError } from '../../../src/errors.js';
 import { asImportFailure, ImportFileError, isDeterministicFailure } from '../../../src/import/import-errors.js';
-import { isPermanentImportError } from '../../../src/import/import-manifest.js';
+import { refusesManifest } from '../../../src/import/import-errors.js';
 
 const MANIFEST = 'acme/2026/11/23/manifest-r1.json';
 
@@ -19,7 +19,7 @@ describe('failures a retry would repeat', () => {
     expect(failure).toMatchObject({ code: 'ERR_IMPORT_UNEXPECTED', file: 'acme/2026/11/23/chats/chats-1.json.gz', cause: err });
     expect((failure as Error).message).toContain(err.message);
     expect((failure as Error).message).toContain(MANIFEST);
-    expect(isPermanentImportError(failure)).toBe(true);
+    expect(refusesManifest(failure)).toBe(true);
     expect(asImportFailure(err, MANIFEST)).toMatchObject({ code: 'ERR_IMPORT_UNEXPECTED' });
   });
 
@@ -28,8 +28,8 @@ describe('failures a retry would repeat', () => {
     ['a network timeout', new MongoNetworkTimeoutError('connection timed out')],
     ['a closed client', new MongoNotConnectedError('Client must be connected before running operations')],
     ['a plain Error (an SFTP failure)', new Error('ECONNRESET')],
-    ['a transient RetentionError', new RetentionError('ERR_ARCHIVE_MISSING', 'rebuild queued', 409)],
-    ['a permanent RetentionError', new RetentionError('ERR_IMPORT_RECORD_INVALID', 'bad record', 422)],
+    ['a transient RetentionError', new RetentionError('ERR_ARCHIVE_MISSING', 'rebuild queued')],
+    ['a permanent RetentionError', new RetentionError('ERR_IMPORT_RECORD_INVALID', 'bad record')],
   ])('%s is left as it is', (_name, err) => {
     expect(isDeterministicFailure(err)).toBe(false);
     expect(asImportFailure(err, MANIFEST, 'f')).toBe(err);
