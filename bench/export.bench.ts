@@ -63,22 +63,44 @@ async function encodePhase(count: number, gzip: boolean, dir: string): Promise<P
     fileName: (part) => recordFileName({ type: 'call-logs', window, part, encoding: 'json', gzip, runId: 'bench' }),
   });
   const seconds = (performance.now() - started) / 1000;
-  return { seconds, records: files.reduce((n, f) => n + f.records, 0), bytes: files.reduce((n, f) => n + f.bytes, 0), files: files.length, peakRssMb: peakRssMb() };
+  return {
+    seconds,
+    records: files.reduce((n, f) => n + f.records, 0),
+    bytes: files.reduce((n, f) => n + f.bytes, 0),
+    files: files.length,
+    peakRssMb: peakRssMb(),
+  };
 }
 
 /** The pipeline, in a child: the chunk code path (`exportSlice`) with the real SFTP target and host semaphore. */
-async function pipelinePhase(count: number, gzip: boolean, spool: string, server: { host: string; port: number; username: string; key: string; fingerprint: string; root: string }): Promise<PhaseResult> {
-  const limitedSource = { kind: 'demo', read: async function* (type: 'call-logs', window: { from: Date; to: Date }) {
-    let n = 0;
-    for await (const page of source().read(type, window)) {
-      const records = page.records.slice(0, Math.max(0, count - n));
-      n += records.length;
-      yield { records };
-      if (n >= count) return;
-    }
-  } };
+async function pipelinePhase(
+  count: number,
+  gzip: boolean,
+  spool: string,
+  server: { host: string; port: number; username: string; key: string; fingerprint: string; root: string },
+): Promise<PhaseResult> {
+  const limitedSource = {
+    kind: 'demo',
+    read: async function* (type: 'call-logs', window: { from: Date; to: Date }) {
+      let n = 0;
+      for await (const page of source().read(type, window)) {
+        const records = page.records.slice(0, Math.max(0, count - n));
+        n += records.length;
+        yield { records };
+        if (n >= count) return;
+      }
+    },
+  };
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-  const target = new SftpTarget({ host: server.host, port: server.port, username: server.username, privateKey: server.key, hostKeyFingerprint: server.fingerprint, root: server.root, network: testDestinations().network });
+  const target = new SftpTarget({
+    host: server.host,
+    port: server.port,
+    username: server.username,
+    privateKey: server.key,
+    hostKeyFingerprint: server.fingerprint,
+    root: server.root,
+    network: testDestinations().network,
+  });
   const window = windowFor(count);
   const started = performance.now();
   const result = await exportSlice(
@@ -104,7 +126,9 @@ async function runChild(args: string[]): Promise<PhaseResult> {
     const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as PhaseResult) : reject(new Error(`phase ${args[0]} exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as PhaseResult) : reject(new Error(`phase ${args[0]} exited with ${code}`)),
+    );
   });
 }
 
@@ -116,7 +140,22 @@ async function sftpBatchPhase(dir: string, server: { host: string; port: number;
   let bytes = 0;
   for (const f of files) bytes += (await stat(join(dir, f))).size;
   const started = performance.now();
-  await promisify(execFile)('sftp', ['-q', '-b', batch, '-i', server.keyFile, '-P', String(server.port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${server.username}@${server.host}`]);
+  await promisify(execFile)('sftp', [
+    '-q',
+    '-b',
+    batch,
+    '-i',
+    server.keyFile,
+    '-P',
+    String(server.port),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    `${server.username}@${server.host}`,
+  ]);
   return { seconds: (performance.now() - started) / 1000, records: 0, bytes, files: files.length, peakRssMb: 0 };
 }
 
@@ -125,10 +164,19 @@ async function orchestrate(count: number, modes: boolean[]): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'retention-bench-'));
   const keyFile = join(work, 'client-key');
   await writeFile(keyFile, server.clientPrivateKey, { mode: 0o600 });
-  const facts = JSON.stringify({ host: server.host, port: server.port, username: server.username, key: server.clientPrivateKey, fingerprint: server.hostKeyFingerprint, root: '/' });
+  const facts = JSON.stringify({
+    host: server.host,
+    port: server.port,
+    username: server.username,
+    key: server.clientPrivateKey,
+    fingerprint: server.hostKeyFingerprint,
+    root: '/',
+  });
   const mb = (bytes: number, seconds: number) => (bytes / 1024 ** 2 / seconds).toFixed(1);
   const rps = (records: number, seconds: number) => Math.round(records / seconds).toLocaleString('en-US');
-  console.log(`Export benchmark: ${count.toLocaleString('en-US')} demo call logs, JSON, ${MAX_RECORDS_PER_FILE.toLocaleString('en-US')} records per file, OpenSSH sshd on loopback`);
+  console.log(
+    `Export benchmark: ${count.toLocaleString('en-US')} demo call logs, JSON, ${MAX_RECORDS_PER_FILE.toLocaleString('en-US')} records per file, OpenSSH sshd on loopback`,
+  );
   try {
     for (const gzip of modes) {
       const label = gzip ? 'gzip on ' : 'gzip off';
@@ -144,9 +192,15 @@ async function orchestrate(count: number, modes: boolean[]): Promise<void> {
       const slower = Math.min(encode.records / encode.seconds, sftpRecordsPerSecond);
       const ratio = pipeline.records / pipeline.seconds / slower;
       console.log(`\n${label}  (${(encode.bytes / 1024 ** 2).toFixed(0)} MB in ${encode.files} files)`);
-      console.log(`  baseline encode alone : ${rps(encode.records, encode.seconds).padStart(9)} records/s  ${mb(encode.bytes, encode.seconds).padStart(7)} MB/s  peak RSS ${encode.peakRssMb} MB`);
-      console.log(`  baseline sftp -b      : ${rps(encode.records, sftp.seconds).padStart(9)} records/s  ${mb(sftp.bytes, sftp.seconds).padStart(7)} MB/s  (upload of the same files only)`);
-      console.log(`  pipeline              : ${rps(pipeline.records, pipeline.seconds).padStart(9)} records/s  ${mb(pipeline.bytes, pipeline.seconds).padStart(7)} MB/s  peak RSS ${pipeline.peakRssMb} MB`);
+      console.log(
+        `  baseline encode alone : ${rps(encode.records, encode.seconds).padStart(9)} records/s  ${mb(encode.bytes, encode.seconds).padStart(7)} MB/s  peak RSS ${encode.peakRssMb} MB`,
+      );
+      console.log(
+        `  baseline sftp -b      : ${rps(encode.records, sftp.seconds).padStart(9)} records/s  ${mb(sftp.bytes, sftp.seconds).padStart(7)} MB/s  (upload of the same files only)`,
+      );
+      console.log(
+        `  pipeline              : ${rps(pipeline.records, pipeline.seconds).padStart(9)} records/s  ${mb(pipeline.bytes, pipeline.seconds).padStart(7)} MB/s  peak RSS ${pipeline.peakRssMb} MB`,
+      );
       console.log(`  ratio to the slower baseline: ${ratio.toFixed(2)} (target >= 0.70); peak RSS ${pipeline.peakRssMb <= 300 ? 'within' : 'OVER'} 300 MB`);
     }
   } finally {

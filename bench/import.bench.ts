@@ -44,14 +44,26 @@ client.on('commandStarted', (event) => {
 
 try {
   console.log(`server: ${mongo.description}`);
-  if (mongo.kind === 'wire') console.log('NOTE: the wire-compatible test server keeps data in memory and evaluates every update with mingo; its speed says nothing about MongoDB. Set MONGODB_URL to measure a real server.');
+  if (mongo.kind === 'wire')
+    console.log(
+      'NOTE: the wire-compatible test server keeps data in memory and evaluates every update with mingo; its speed says nothing about MongoDB. Set MONGODB_URL to measure a real server.',
+    );
   const drop = new DropBuilder(dropRoot, TENANT);
   const hours = 24;
   const records: Partial<Record<RecordType, unknown[]>> = {};
   let messages = 0;
   for (const [type, share] of Object.entries(shares) as [RecordType, number][]) {
     const wanted = Math.round(count * share);
-    const list = [...generateRecords({ seed: 1, tenantId: TENANT, type, from: FROM, to: new Date(FROM.getTime() + hours * 3600_000), ratesPerHour: { [type]: Math.ceil(wanted / hours) + 1 } })].slice(0, wanted);
+    const list = [
+      ...generateRecords({
+        seed: 1,
+        tenantId: TENANT,
+        type,
+        from: FROM,
+        to: new Date(FROM.getTime() + hours * 3600_000),
+        ratesPerHour: { [type]: Math.ceil(wanted / hours) + 1 },
+      }),
+    ].slice(0, wanted);
     if (type === 'chats') messages = list.reduce((n: number, chat) => n + (chat as { messages: unknown[] }).messages.length, 0);
     records[type] = list;
   }
@@ -65,10 +77,25 @@ try {
   const controlPlane = createControlPlane(controlDb);
   await controlPlane.settings.putRetention(
     TENANT,
-    { mode: 'online', dataTypes: ['call-logs', 'chats', 'contacts'], schedule: { cron: '0 2 * * *' }, source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: dropRoot } },
+    {
+      mode: 'online',
+      dataTypes: ['call-logs', 'chats', 'contacts'],
+      schedule: { cron: '0 2 * * *' },
+      source: { kind: 'demo', seed: 1 },
+      target: { kind: 'local', directory: dropRoot },
+    },
     { actor: 'bench' },
   );
-  const deps = await buildImportDeps({ client, db: controlDb, controlPlane, archiveDbPrefix: prefix, keyring, destinations: testDestinations(), logger: pino({ level: 'silent' }), spoolDir });
+  const deps = await buildImportDeps({
+    client,
+    db: controlDb,
+    controlPlane,
+    archiveDbPrefix: prefix,
+    keyring,
+    destinations: testDestinations(),
+    logger: pino({ level: 'silent' }),
+    spoolDir,
+  });
   await deps.archiveStore.ensureIndexes(TENANT);
   commands = 0;
   const started = process.hrtime.bigint();
@@ -77,7 +104,9 @@ try {
   if (outcome.status !== 'imported') throw new Error(`unexpected outcome ${outcome.status}`);
   const roundTrips = commands;
   console.log(`import: ${total} records (+${messages} messages) in ${seconds.toFixed(1)} s = ${Math.round(total / seconds)} records/s`);
-  console.log(`round trips: ${roundTrips} data commands (insert, update, delete, find) = ${((roundTrips / total) * 1000).toFixed(2)} per 1,000 records, ${((roundTrips / (total + messages)) * 1000).toFixed(2)} per 1,000 documents written; batch size ${DEFAULT_ARCHIVE_BATCH_SIZE}`);
+  console.log(
+    `round trips: ${roundTrips} data commands (insert, update, delete, find) = ${((roundTrips / total) * 1000).toFixed(2)} per 1,000 records, ${((roundTrips / (total + messages)) * 1000).toFixed(2)} per 1,000 documents written; batch size ${DEFAULT_ARCHIVE_BATCH_SIZE}`,
+  );
   console.log(`counts: ${JSON.stringify(outcome.counts.types)} messages ${JSON.stringify(outcome.counts.messages)}`);
   await (await deps.archives.forTenant(TENANT)).dropDatabase();
   await deps.archives.close();

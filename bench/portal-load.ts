@@ -45,7 +45,11 @@ function percentile(sorted: Float64Array, share: number): number {
 /** The visible text of the main part of an HTML page, whitespace collapsed, at most 200 characters. */
 function textOf(html: string): string {
   const main = /<main[^>]*>([\s\S]*?)<\/main>/.exec(html)?.[1] ?? html;
-  return main.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return main
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200);
 }
 
 function get(agent: Agent, options: LoadOptions, path: string): Promise<{ status: number; body: string }> {

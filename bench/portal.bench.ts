@@ -63,7 +63,9 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
 
 /** Starts `portal-mongo-server.ts` in a child (with room for a million documents in memory) and reads its line. */
 async function startMongoChild(): Promise<{ info: BenchMongoInfo; child: MongoChild }> {
-  const child = spawn(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', `${benchDir}portal-mongo-server.ts`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', `${benchDir}portal-mongo-server.ts`], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
   if (line === undefined) throw new Error('the MongoDB child process exited before it answered');
@@ -78,14 +80,32 @@ async function stopChild(child: MongoChild): Promise<void> {
 }
 
 /** One HTTP request to the portal with the headers of a browser behind the trusted TLS proxy. */
-function send(port: number, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+function send(
+  port: number,
+  method: 'GET' | 'POST',
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body !== undefined ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: {
+          ...headers,
+          ...(body !== undefined ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -133,14 +153,23 @@ interface RoundTrips {
   commands: Map<string, number>;
 }
 
-const machine = () => `load average ${loadavg().map((n) => n.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs`;
-console.log(`Portal benchmark: ${fmt(count)} archived records (${Object.entries(SEED_SHARES).map(([type, share]) => `${Math.round(share * 100)} % ${type}`).join(', ')}), ${concurrency} concurrent keep-alive requests, ${seconds} s per target`);
+const machine = () =>
+  `load average ${loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ')} on ${availableParallelism()} CPUs`;
+console.log(
+  `Portal benchmark: ${fmt(count)} archived records (${Object.entries(SEED_SHARES)
+    .map(([type, share]) => `${Math.round(share * 100)} % ${type}`)
+    .join(', ')}), ${concurrency} concurrent keep-alive requests, ${seconds} s per target`,
+);
 console.log(`machine: ${machine()} (other processes share it: compare figures of one run only)`);
 const mongoChild = await startMongoChild();
 const { info } = mongoChild;
 console.log(`server: ${info.description}`);
 if (info.kind === 'wire') {
-  console.log('NOTE: the wire-compatible test server keeps data in memory and evaluates queries with mingo in one Node.js process; its speed says nothing about MongoDB. Set MONGODB_URL (or put mongod on PATH) to measure a real server.');
+  console.log(
+    'NOTE: the wire-compatible test server keeps data in memory and evaluates queries with mingo in one Node.js process; its speed says nothing about MongoDB. Set MONGODB_URL (or put mongod on PATH) to measure a real server.',
+  );
 }
 
 const controlName = `bench_portal_cp_${process.pid}`;
@@ -193,10 +222,22 @@ try {
     },
   });
   const total = Object.values(seeded.records).reduce((n, v) => n + v, 0);
-  console.log(`archive: ${fmt(total)} records (${Object.entries(seeded.records).map(([type, n]) => `${fmt(n)} ${type}`).join(', ')}; ${fmt(seeded.messages)} transcript messages) with the production indexes, seeded with insertMany in ${seeded.seconds.toFixed(1)} s = ${fmt(total / seeded.seconds)} records/s`);
+  console.log(
+    `archive: ${fmt(total)} records (${Object.entries(seeded.records)
+      .map(([type, n]) => `${fmt(n)} ${type}`)
+      .join(
+        ', ',
+      )}; ${fmt(seeded.messages)} transcript messages) with the production indexes, seeded with insertMany in ${seeded.seconds.toFixed(1)} s = ${fmt(total / seeded.seconds)} records/s`,
+  );
 
   // As the portal process does: where the archive lives is looked up at most every 5 s.
-  const archives = new ArchiveDatabases({ client: mongo, prefix: archivePrefix, keyring, settings: cachedSettingsLookup(settings, { ttlMs: 5_000 }), network: testDestinations().network });
+  const archives = new ArchiveDatabases({
+    client: mongo,
+    prefix: archivePrefix,
+    keyring,
+    settings: cachedSettingsLookup(settings, { ttlMs: 5_000 }),
+    network: testDestinations().network,
+  });
   const options: PortalOptions = {
     publicUrl: `https://${PUBLIC_HOST}`,
     defaultTenant: undefined,
@@ -243,8 +284,11 @@ try {
   const chatPath = `/chats/${encodeURIComponent(seeded.longestChat.id)}`;
   const transcript = await send(portalPort, 'GET', chatPath, headers);
   const messagesShown = transcript.body.match(/<li class="message /g)?.length ?? 0;
-  if (secondPage.status !== 200 || transcript.status !== 200) throw new Error(`the later call-log page answered ${secondPage.status}, the transcript ${transcript.status}`);
-  console.log(`pages: /call-logs shows ${rowsOf(firstPage.body)} calls (page size ${LIST_PAGE_SIZE}), the later page ${rowsOf(secondPage.body)}; the transcript of a chat with ${seeded.longestChat.messages} messages shows ${messagesShown} (page size ${TRANSCRIPT_PAGE_SIZE})`);
+  if (secondPage.status !== 200 || transcript.status !== 200)
+    throw new Error(`the later call-log page answered ${secondPage.status}, the transcript ${transcript.status}`);
+  console.log(
+    `pages: /call-logs shows ${rowsOf(firstPage.body)} calls (page size ${LIST_PAGE_SIZE}), the later page ${rowsOf(secondPage.body)}; the transcript of a chat with ${seeded.longestChat.messages} messages shows ${messagesShown} (page size ${TRANSCRIPT_PAGE_SIZE})`,
+  );
 
   const targets = [
     { name: 'baseline GET /ping', port: baselinePort, path: '/ping', headers: {}, expect: 'ok' },
@@ -252,7 +296,8 @@ try {
     { name: 'GET /call-logs?after=… (page 2)', port: portalPort, path: nextLink, headers, expect: 'rel="next"' },
     { name: `GET /chats/:id (transcript page)`, port: portalPort, path: chatPath, headers, expect: '<li class="message ' },
   ];
-  const perRequest = (t: RoundTrips, requests: number) => `${((t.archive + t.controlPlane + t.other) / requests).toFixed(1)} (archive ${(t.archive / requests).toFixed(1)}, control plane ${(t.controlPlane / requests).toFixed(1)})`;
+  const perRequest = (t: RoundTrips, requests: number) =>
+    `${((t.archive + t.controlPlane + t.other) / requests).toFixed(1)} (archive ${(t.archive / requests).toFixed(1)}, control plane ${(t.controlPlane / requests).toFixed(1)})`;
   const rows: string[] = [];
   let baselineRate = 0;
   for (const target of targets) {
@@ -263,10 +308,14 @@ try {
       }
     });
     const warmupRequests = concurrency * 5;
-    const loaded = await countTrips(() => loadInChild({ port: target.port, paths: [target.path], headers: target.headers, concurrency, warmupRequests, seconds, expect: target.expect }));
+    const loaded = await countTrips(() =>
+      loadInChild({ port: target.port, paths: [target.path], headers: target.headers, concurrency, warmupRequests, seconds, expect: target.expect }),
+    );
     const result = loaded.result;
     if (target.port === baselinePort) baselineRate = result.requestsPerSecond;
-    const failures = Object.entries(result.failures).map(([status, n]) => `${fmt(n)} × ${status}`).join(', ');
+    const failures = Object.entries(result.failures)
+      .map(([status, n]) => `${fmt(n)} × ${status}`)
+      .join(', ');
     rows.push(
       [
         `\n${target.name}`,
@@ -284,9 +333,11 @@ try {
     );
     console.log(rows.at(-1));
   }
-  console.log('\nMongoDB commands are counted with the driver\'s command monitoring on the portal\'s client ("alone": '
-    + `${SEQUENTIAL_REQUESTS} requests one at a time; "under load": every request of the load test, warm-up included). `
-    + 'Each page view also appends to the tenant\'s audit chain (one insert: a process queues its appends to one tenant).');
+  console.log(
+    '\nMongoDB commands are counted with the driver\'s command monitoring on the portal\'s client ("alone": ' +
+      `${SEQUENTIAL_REQUESTS} requests one at a time; "under load": every request of the load test, warm-up included). ` +
+      "Each page view also appends to the tenant's audit chain (one insert: a process queues its appends to one tenant).",
+  );
   console.log(`machine at the end: ${machine()}`);
   await archives.close();
 } finally {
@@ -295,7 +346,11 @@ try {
     server.close();
   }
   await cleanupPrefix(redis, redisPrefix).catch(() => 0);
-  for (const name of [controlName, archiveDatabaseName(archivePrefix, TENANT)]) await seedClient.db(name).dropDatabase().catch(() => undefined);
+  for (const name of [controlName, archiveDatabaseName(archivePrefix, TENANT)])
+    await seedClient
+      .db(name)
+      .dropDatabase()
+      .catch(() => undefined);
   redis.disconnect();
   await mongo.close();
   await seedClient.close();

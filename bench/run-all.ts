@@ -4,7 +4,9 @@ import { readdirSync } from 'node:fs';
 
 const dir = new URL('.', import.meta.url).pathname;
 let failed = 0;
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort()) {
   console.log(`\n=== ${file}`);
   const result = spawnSync(process.execPath, ['--import', 'tsx', `${dir}${file}`], { stdio: 'inherit' });
   if (result.status !== 0) failed += 1;

@@ -27,9 +27,7 @@ const url = (protocols: readonly string[]) =>
     `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
   );
 
-const databaseName = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,38}$/, 'a MongoDB database name of letters, digits, "_" or "-" (at most 38 characters)');
+const databaseName = z.string().regex(/^[A-Za-z0-9_-]{1,38}$/, 'a MongoDB database name of letters, digits, "_" or "-" (at most 38 characters)');
 
 /**
  * `TRUST_PROXY` as Express understands it, restricted to the safe forms: `false` (default: no proxy),
@@ -45,7 +43,8 @@ const trustProxy = z.string().transform((value, ctx): false | number | string[] 
   if (trimmed === 'true' || entries.some((entry) => !cidr.test(entry))) {
     ctx.addIssue({
       code: 'custom',
-      message: '"false", a number of proxy hops, or a comma-separated list of proxy addresses or CIDRs ("true" is refused: it lets clients forge their address)',
+      message:
+        '"false", a number of proxy hops, or a comma-separated list of proxy addresses or CIDRs ("true" is refused: it lets clients forge their address)',
     });
     return z.NEVER;
   }
@@ -145,12 +144,14 @@ export const CONFIG_VARIABLES = {
     schema: masterKeys,
     optional: true,
     secret: true,
-    description: 'Master keys that seal stored secrets (SFTP passwords and keys, API tokens): "keyId:base64Key" entries, comma-separated. Required by the worker, the portal and the CLI commands that touch secrets.',
+    description:
+      'Master keys that seal stored secrets (SFTP passwords and keys, API tokens): "keyId:base64Key" entries, comma-separated. Required by the worker, the portal and the CLI commands that touch secrets.',
   },
   RETENTION_ACTIVE_KEY_ID: {
     schema: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a key id of [a-z0-9-] present in RETENTION_MASTER_KEYS'),
     optional: true,
-    description: 'Key id new secrets are sealed with; defaults to the first key of RETENTION_MASTER_KEYS. Change it, then run `retention keys rotate`, to rotate.',
+    description:
+      'Key id new secrets are sealed with; defaults to the first key of RETENTION_MASTER_KEYS. Change it, then run `retention keys rotate`, to rotate.',
   },
   HOST: { schema: z.string().min(1), default: '0.0.0.0', description: 'Address the portal listens on.' },
   PORT: { schema: integer(1, 65535), default: '3000', description: 'Port the portal listens on.' },
@@ -162,7 +163,8 @@ export const CONFIG_VARIABLES = {
   TRUST_PROXY: {
     schema: trustProxy,
     default: 'false',
-    description: 'Reverse proxies whose X-Forwarded-For is believed: false, a hop count, or proxy addresses/CIDRs. Decides the client address for the IP allowlist and rate limits.',
+    description:
+      'Reverse proxies whose X-Forwarded-For is believed: false, a hop count, or proxy addresses/CIDRs. Decides the client address for the IP allowlist and rate limits.',
   },
   DEFAULT_TENANT: {
     schema: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/, 'a tenant id: 3 to 63 characters of a-z, 0-9 and "-"'),
@@ -172,10 +174,14 @@ export const CONFIG_VARIABLES = {
   SESSION_SECRET: {
     schema: z
       .string()
-      .refine((value) => value.split(',').every((part) => part.trim().length >= 32), 'comma-separated secrets of at least 32 characters each (generate one with: openssl rand -base64 32)'),
+      .refine(
+        (value) => value.split(',').every((part) => part.trim().length >= 32),
+        'comma-separated secrets of at least 32 characters each (generate one with: openssl rand -base64 32)',
+      ),
     optional: true,
     secret: true,
-    description: 'Signs the portal\'s session cookie: secrets of at least 32 characters, comma-separated; the first signs, all verify (add a new one in front to rotate). Required by the portal.',
+    description:
+      "Signs the portal's session cookie: secrets of at least 32 characters, comma-separated; the first signs, all verify (add a new one in front to rotate). Required by the portal.",
   },
   METRICS_TOKEN: {
     schema: z
@@ -186,7 +192,8 @@ export const CONFIG_VARIABLES = {
       ),
     optional: true,
     secret: true,
-    description: 'Bearer token a Prometheus scraper sends to read the portal\'s /metrics (Authorization: Bearer <token>); at least 32 characters. Unset: /metrics answers 404.',
+    description:
+      "Bearer token a Prometheus scraper sends to read the portal's /metrics (Authorization: Bearer <token>); at least 32 characters. Unset: /metrics answers 404.",
   },
   SESSION_IDLE_MINUTES: {
     schema: integer(1, 1440),
@@ -201,7 +208,8 @@ export const CONFIG_VARIABLES = {
   SESSION_COOKIE_SECURE: {
     schema: z.enum(['true', 'false']).transform((value) => value === 'true'),
     default: 'true',
-    description: 'true: the session cookie is `__Host-retention.sid`, Secure (HTTPS only). false only for a plain-http local demo: the cookie is then `retention.sid` without Secure.',
+    description:
+      'true: the session cookie is `__Host-retention.sid`, Secure (HTTPS only). false only for a plain-http local demo: the cookie is then `retention.sid` without Secure.',
   },
   PASSWORD_MIN_LENGTH_FLOOR: {
     schema: integer(8, 12),
@@ -249,12 +257,14 @@ export const CONFIG_VARIABLES = {
   IMPORT_MAX_INFLATED_BYTES: {
     schema: integer(1024 * 1024, 1024 ** 4),
     default: String(1024 ** 3),
-    description: 'Most bytes one gzipped record file of a drop may inflate to on import; reading stops there and the manifest is refused (ERR_IMPORT_INFLATED_TOO_LARGE).',
+    description:
+      'Most bytes one gzipped record file of a drop may inflate to on import; reading stops there and the manifest is refused (ERR_IMPORT_INFLATED_TOO_LARGE).',
   },
   IMPORT_MAX_INFLATE_RATIO: {
     schema: integer(2, 100_000),
     default: '100',
-    description: 'Most times its compressed size a gzipped record file may inflate to on import, once past IMPORT_INFLATE_RATIO_AFTER_BYTES; reading stops there and the manifest is refused (ERR_IMPORT_INFLATE_RATIO_EXCEEDED, a decompression bomb).',
+    description:
+      'Most times its compressed size a gzipped record file may inflate to on import, once past IMPORT_INFLATE_RATIO_AFTER_BYTES; reading stops there and the manifest is refused (ERR_IMPORT_INFLATE_RATIO_EXCEEDED, a decompression bomb).',
   },
   IMPORT_INFLATE_RATIO_AFTER_BYTES: {
     schema: integer(0, 1024 ** 4),
@@ -265,7 +275,7 @@ export const CONFIG_VARIABLES = {
     schema: destinationAllowlist,
     optional: true,
     description:
-      'Non-public destinations tenant settings may still reach (http source URLs, SFTP hosts, the portal\'s Test connection): comma-separated CIDR blocks or addresses (10.20.0.0/16, fd12:3456::/48, 127.0.0.1) and host names trusted whatever they resolve to (sftp, *.corp.example). Unset: only public addresses; loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified, multicast and reserved addresses are refused.',
+      "Non-public destinations tenant settings may still reach (http source URLs, SFTP hosts, the portal's Test connection): comma-separated CIDR blocks or addresses (10.20.0.0/16, fd12:3456::/48, 127.0.0.1) and host names trusted whatever they resolve to (sftp, *.corp.example). Unset: only public addresses; loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified, multicast and reserved addresses are refused.",
   },
   LOCAL_TARGET_BASE_DIR: {
     schema: absoluteDirectory,
@@ -383,9 +393,9 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     host: v.HOST,
     port: v.PORT,
     publicUrl: v.PUBLIC_URL.replace(/\/+$/, ''),
-    trustProxy: Array.isArray(v.TRUST_PROXY) ? Object.freeze([...v.TRUST_PROXY]) as string[] : v.TRUST_PROXY,
+    trustProxy: Array.isArray(v.TRUST_PROXY) ? (Object.freeze([...v.TRUST_PROXY]) as string[]) : v.TRUST_PROXY,
     defaultTenant: v.DEFAULT_TENANT,
-    sessionSecrets: v.SESSION_SECRET === undefined ? undefined : Object.freeze(v.SESSION_SECRET.split(',').map((part) => part.trim())) as string[],
+    sessionSecrets: v.SESSION_SECRET === undefined ? undefined : (Object.freeze(v.SESSION_SECRET.split(',').map((part) => part.trim())) as string[]),
     metricsToken: v.METRICS_TOKEN,
     sessionIdleMs: v.SESSION_IDLE_MINUTES * 60_000,
     sessionAbsoluteMs: v.SESSION_ABSOLUTE_HOURS * 3_600_000,
@@ -393,11 +403,19 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     passwordMinLengthFloor: v.PASSWORD_MIN_LENGTH_FLOOR,
     workerConcurrency: v.WORKER_CONCURRENCY,
     workerReconcileMs: v.WORKER_RECONCILE_SECONDS * 1000,
-    resultExport: Object.freeze({ maxRecords: v.RESULT_EXPORT_MAX_RECORDS, maxBytes: v.RESULT_EXPORT_MAX_BYTES, linkLifetimeSeconds: v.RESULT_EXPORT_LINK_SECONDS }),
+    resultExport: Object.freeze({
+      maxRecords: v.RESULT_EXPORT_MAX_RECORDS,
+      maxBytes: v.RESULT_EXPORT_MAX_BYTES,
+      linkLifetimeSeconds: v.RESULT_EXPORT_LINK_SECONDS,
+    }),
     workerSftpHostConcurrency: v.WORKER_SFTP_HOST_CONCURRENCY,
     settleLagMs: v.SETTLE_LAG_SECONDS * 1000,
     spoolDir: v.SPOOL_DIR,
-    importInflateLimits: Object.freeze({ maxInflatedBytes: v.IMPORT_MAX_INFLATED_BYTES, maxInflateRatio: v.IMPORT_MAX_INFLATE_RATIO, ratioAfterBytes: v.IMPORT_INFLATE_RATIO_AFTER_BYTES }),
+    importInflateLimits: Object.freeze({
+      maxInflatedBytes: v.IMPORT_MAX_INFLATED_BYTES,
+      maxInflateRatio: v.IMPORT_MAX_INFLATE_RATIO,
+      ratioAfterBytes: v.IMPORT_INFLATE_RATIO_AFTER_BYTES,
+    }),
     allowedPrivateDestinations: v.ALLOWED_PRIVATE_DESTINATIONS ?? EMPTY_DESTINATION_ALLOWLIST,
     localTargetBaseDir: v.LOCAL_TARGET_BASE_DIR,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,

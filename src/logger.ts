@@ -19,7 +19,13 @@ export function createLogger(options: { level: string; name: string; destination
       level: options.level,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
-        paths: [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`), ...SECRET_FIELDS.map((f) => `*.*.${f}`), 'req.headers.authorization', 'req.headers.cookie'],
+        paths: [
+          ...SECRET_FIELDS,
+          ...SECRET_FIELDS.map((f) => `*.${f}`),
+          ...SECRET_FIELDS.map((f) => `*.*.${f}`),
+          'req.headers.authorization',
+          'req.headers.cookie',
+        ],
         censor: '[redacted]',
       },
       serializers: { err: pino.stdSerializers.err },

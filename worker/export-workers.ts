@@ -99,7 +99,13 @@ export function startExportWorkers(deps: ExportDeps, queues: ExportQueues, conne
         const message = finalFailureMessage(err.message, { attemptsMade: job.attemptsMade, permanent, trigger: run?.trigger });
         await deps.controlPlane.runs.markFailed(tenantId, runId, { code, message }, deps.now());
         await deps.controlPlane.checkpoints.releaseRun(tenantId, runId);
-        await deps.controlPlane.audit.append(tenantId, { actor: { type: 'system', id: 'worker' }, action: 'run.failed', outcome: 'failure', target: runId, details: { code, job: job.id ?? null } });
+        await deps.controlPlane.audit.append(tenantId, {
+          actor: { type: 'system', id: 'worker' },
+          action: 'run.failed',
+          outcome: 'failure',
+          target: runId,
+          details: { code, job: job.id ?? null },
+        });
         const paused = await autoPauseAfterFailures(deps.controlPlane, queues.runs, tenantId, undefined, deps.now);
         if (paused === 'paused') deps.logger.warn({ tenantId }, 'schedule paused after failed runs in a row');
       } else {

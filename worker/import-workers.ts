@@ -40,13 +40,22 @@ async function auditRebuildFailure(deps: ImportDeps, job: Job, err: Error): Prom
   if (!final) return;
   const data = job.data as RebuildJobData;
   const progress: unknown = job.progress;
-  const imported = typeof progress === 'object' && progress !== null && typeof (progress as { imported?: unknown }).imported === 'number' ? (progress as { imported: number }).imported : 0;
+  const imported =
+    typeof progress === 'object' && progress !== null && typeof (progress as { imported?: unknown }).imported === 'number'
+      ? (progress as { imported: number }).imported
+      : 0;
   try {
     await deps.controlPlane.audit.append(data.tenantId, {
       actor: { type: 'system', id: 'worker' },
       action: 'archive.rebuilt',
       outcome: 'failure',
-      details: { code: errorCodeOf(err), imported, attempts: job.attemptsMade, requestedBy: `${data.requestedBy.type}:${data.requestedBy.id}`, job: job.id ?? null },
+      details: {
+        code: errorCodeOf(err),
+        imported,
+        attempts: job.attemptsMade,
+        requestedBy: `${data.requestedBy.type}:${data.requestedBy.id}`,
+        job: job.id ?? null,
+      },
     });
   } catch (auditErr) {
     deps.logger.error({ tenantId: data.tenantId, jobId: job.id, err: auditErr }, 'could not record a failed rebuild');
@@ -89,7 +98,8 @@ export function startImportWorkers(deps: ImportDeps, queues: ImportQueues, conne
       try {
         if (job.name === 'purge') return await processPurge(deps, queues);
         if (job.name === 'purge-tenant') return await processTenantPurge(deps, (job.data as TenantJobData).tenantId);
-        if (job.name === REBUILD_JOB_NAME) return await processRebuild(deps, job.data as RebuildJobData, (imported) => void job.updateProgress({ imported }).catch(() => undefined));
+        if (job.name === REBUILD_JOB_NAME)
+          return await processRebuild(deps, job.data as RebuildJobData, (imported) => void job.updateProgress({ imported }).catch(() => undefined));
         throw new Error(`unknown job ${job.name} in ${IMPORT_QUEUE_NAMES.maintenance}`);
       } catch (err) {
         throw toJobError(err);
@@ -104,7 +114,10 @@ export function startImportWorkers(deps: ImportDeps, queues: ImportQueues, conne
   });
   for (const worker of [imports, maintenance]) {
     worker.on('failed', (job, err) => {
-      deps.logger.warn({ queue: worker.name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, code: errorCodeOf(err), err: { message: err.message } }, 'archive job failed');
+      deps.logger.warn(
+        { queue: worker.name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, code: errorCodeOf(err), err: { message: err.message } },
+        'archive job failed',
+      );
     });
     worker.on('error', (err) => deps.logger.error({ queue: worker.name, err }, 'worker error'));
   }

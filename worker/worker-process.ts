@@ -46,7 +46,17 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   const queues = createExportQueues(redis, config.queuePrefix);
   const importQueues = createImportQueues(redis, config.queuePrefix);
   const controlDb = mongo.db(config.mongodbDatabase);
-  const importDeps = await buildImportDeps({ client: mongo, db: controlDb, controlPlane, archiveDbPrefix: config.mongodbArchiveDbPrefix, keyring, destinations, logger, spoolDir: config.spoolDir, inflateLimits: config.importInflateLimits });
+  const importDeps = await buildImportDeps({
+    client: mongo,
+    db: controlDb,
+    controlPlane,
+    archiveDbPrefix: config.mongodbArchiveDbPrefix,
+    keyring,
+    destinations,
+    logger,
+    spoolDir: config.spoolDir,
+    inflateLimits: config.importInflateLimits,
+  });
   const deps: ExportDeps = {
     enqueueImport: (tenantId, manifestPath) => enqueueImport(importQueues, tenantId, manifestPath),
     controlPlane,
@@ -61,10 +71,15 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   const tenants = await loadTenantSettings(controlPlane, logger);
   for (const { tenantId, settings } of tenants) {
     if (settings?.mode !== 'online') continue;
-    await importDeps.archiveStore.ensureIndexes(tenantId).catch((err: unknown) => logger.error({ tenantId, err }, 'could not create the archive indexes; imports will retry'));
+    await importDeps.archiveStore
+      .ensureIndexes(tenantId)
+      .catch((err: unknown) => logger.error({ tenantId, err }, 'could not create the archive indexes; imports will retry'));
   }
   await scheduleArchiveJobs(importQueues);
-  const reconciler = new QueueReconciler({ controlPlane, queues, importQueues, redis, logger, now: () => new Date() }, { intervalMs: config.workerReconcileMs });
+  const reconciler = new QueueReconciler(
+    { controlPlane, queues, importQueues, redis, logger, now: () => new Date() },
+    { intervalMs: config.workerReconcileMs },
+  );
   await reconciler.reconcileOnce();
   reconciler.start();
   const workers = startExportWorkers(deps, queues, redis, { concurrency: config.workerConcurrency, ...workerOptions });
@@ -95,7 +110,10 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
         const timedOut = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
         });
-        const outcome = await Promise.race([Promise.all([workers.close(), importWorkers.close(), resultExportWorker.close()]).then(() => 'closed' as const), timedOut]);
+        const outcome = await Promise.race([
+          Promise.all([workers.close(), importWorkers.close(), resultExportWorker.close()]).then(() => 'closed' as const),
+          timedOut,
+        ]);
         clearTimeout(timer);
         if (outcome === 'timeout') {
           logger.warn('shutdown timeout: unfinished jobs will be retried by another worker');

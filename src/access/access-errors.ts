@@ -25,7 +25,12 @@ export function isAccessRefusal(err: unknown): err is RetentionError {
  * throw forbiddenError('export');
  */
 export function forbiddenError(missing: Capability | string): RetentionError {
-  return refusal(new RetentionError('ERR_FORBIDDEN', `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`));
+  return refusal(
+    new RetentionError(
+      'ERR_FORBIDDEN',
+      `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`,
+    ),
+  );
 }
 
 /**
@@ -38,7 +43,11 @@ export function notFoundError(what = 'record'): RetentionError {
 }
 
 /** Error codes that mean "outside the caller's data scope or tenant" and must reach a user as {@link notFoundError}. */
-export const SCOPE_DENIAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ERR_ARCHIVE_SCOPE_DENIED', 'ERR_ARCHIVE_TENANT_MISMATCH', 'ERR_TENANT_ID_INVALID']);
+export const SCOPE_DENIAL_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_ARCHIVE_SCOPE_DENIED',
+  'ERR_ARCHIVE_TENANT_MISMATCH',
+  'ERR_TENANT_ID_INVALID',
+]);
 
 /**
  * Turns a scope denial from the archive store (or a permission check) into {@link notFoundError}; any other error is

@@ -3,7 +3,10 @@ import { RetentionError } from '../errors.js';
 import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
 import { CAPABILITIES, type Capability } from './capabilities.js';
 
-const inOrder = <T extends string>(all: readonly T[]) => (values: readonly T[]): T[] => all.filter((value) => values.includes(value));
+const inOrder =
+  <T extends string>(all: readonly T[]) =>
+  (values: readonly T[]): T[] =>
+    all.filter((value) => values.includes(value));
 
 /**
  * What an administrator was granted: data scopes (`dataTypes`: any subset of call logs, chats and contacts) and
@@ -14,8 +17,14 @@ const inOrder = <T extends string>(all: readonly T[]) => (values: readonly T[]):
  * accessGrantsSchema.parse({ dataTypes: ['chats'], capabilities: ['export'] });
  */
 export const accessGrantsSchema = z.strictObject({
-  dataTypes: z.array(z.enum(RECORD_TYPES)).max(RECORD_TYPES.length * 2).transform(inOrder<RecordType>(RECORD_TYPES)),
-  capabilities: z.array(z.enum(CAPABILITIES)).max(CAPABILITIES.length * 2).transform(inOrder<Capability>(CAPABILITIES)),
+  dataTypes: z
+    .array(z.enum(RECORD_TYPES))
+    .max(RECORD_TYPES.length * 2)
+    .transform(inOrder<RecordType>(RECORD_TYPES)),
+  capabilities: z
+    .array(z.enum(CAPABILITIES))
+    .max(CAPABILITIES.length * 2)
+    .transform(inOrder<Capability>(CAPABILITIES)),
 });
 
 /** Validated grants of one administrator. */

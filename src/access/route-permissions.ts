@@ -26,12 +26,18 @@ export interface RoutePermission {
   outOfScope?: 'forbidden' | 'not-found';
 }
 
-const signedIn = (method: RoutePermission['method'], path: string, rest: Partial<RoutePermission> = {}): RoutePermission => ({ method, path, access: 'signed-in', ...rest });
+const signedIn = (method: RoutePermission['method'], path: string, rest: Partial<RoutePermission> = {}): RoutePermission => ({
+  method,
+  path,
+  access: 'signed-in',
+  ...rest,
+});
 const publicRoute = (method: RoutePermission['method'], path: string): RoutePermission => ({ method, path, access: 'public' });
 const list = (path: string, scope: RecordType): RoutePermission => signedIn('GET', path, { scope, outOfScope: 'forbidden' });
 const record = (path: string, scope: RecordType): RoutePermission => signedIn('GET', path, { scope, outOfScope: 'not-found' });
 const needs = (capability: Capability, method: RoutePermission['method'], path: string): RoutePermission => signedIn(method, path, { capability });
-const needsAnyOf = (anyCapability: readonly Capability[], method: RoutePermission['method'], path: string): RoutePermission => signedIn(method, path, { anyCapability });
+const needsAnyOf = (anyCapability: readonly Capability[], method: RoutePermission['method'], path: string): RoutePermission =>
+  signedIn(method, path, { anyCapability });
 
 /**
  * Every portal route and what it requires, by route id: the portal checks it on each request

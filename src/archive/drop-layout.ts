@@ -284,7 +284,16 @@ function dropFileParts(tenantId: string, folder: string, name: string): DropFile
   const window = { from: parseCompactUtc(groups.from), to: parseCompactUtc(groups.to) };
   const runId = groups.runId ?? null;
   if (rejected) return { kind: 'rejected', tenantId, type, window, runId, part: null, encoding: 'json', gzip: false };
-  return { kind: 'records', tenantId, type, window, runId, part: Number(groups.part), encoding: groups.encoding as RecordEncoding, gzip: groups.gzip !== undefined };
+  return {
+    kind: 'records',
+    tenantId,
+    type,
+    window,
+    runId,
+    part: Number(groups.part),
+    encoding: groups.encoding as RecordEncoding,
+    gzip: groups.gzip !== undefined,
+  };
 }
 
 /**
@@ -305,7 +314,8 @@ export function parseDropFilePath(path: string): DropFilePathParts {
   const shown = JSON.stringify(path.slice(0, 160));
   const segments = path.split('/');
   const [tenantId, , , , folder, name] = segments;
-  const parts = segments.length === 6 && tenantId !== undefined && folder !== undefined && name !== undefined ? dropFileParts(tenantId, folder, name) : undefined;
+  const parts =
+    segments.length === 6 && tenantId !== undefined && folder !== undefined && name !== undefined ? dropFileParts(tenantId, folder, name) : undefined;
   if (parts === undefined) throw pathError(`drop file path ${shown} ${DROP_FILE_SHAPE}`);
   let rebuilt: string;
   try {

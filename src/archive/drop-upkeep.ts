@@ -42,7 +42,13 @@ async function repairDeliveredManifest(target: Target, link: ManifestLink): Prom
   if (entry?.type !== 'file') {
     const outcome = await restoreFromRecoveryCopy(target, link.path, { sha256: link.sha256 });
     if (outcome.status !== 'restored') {
-      report.unrepaired.push({ path: link.path, reason: outcome.status === 'no-copy' ? 'missing, and no recovery copy has its SHA-256' : `its recovery copy ${outcome.from} could not be renamed back: ${outcome.error.message}` });
+      report.unrepaired.push({
+        path: link.path,
+        reason:
+          outcome.status === 'no-copy'
+            ? 'missing, and no recovery copy has its SHA-256'
+            : `its recovery copy ${outcome.from} could not be renamed back: ${outcome.error.message}`,
+      });
       return report;
     }
     report.restored.push({ path: link.path, from: outcome.from });
@@ -65,7 +71,14 @@ async function repairDeliveredManifest(target: Target, link: ManifestLink): Prom
       if (present.has(file.path)) continue;
       const outcome = await restoreFromRecoveryCopy(target, file.path, { bytes: file.bytes, sha256: file.sha256 }, entries);
       if (outcome.status === 'restored') report.restored.push({ path: file.path, from: outcome.from });
-      else report.unrepaired.push({ path: file.path, reason: outcome.status === 'no-copy' ? 'missing, and no recovery copy has its size and SHA-256' : `its recovery copy ${outcome.from} could not be renamed back: ${outcome.error.message}` });
+      else
+        report.unrepaired.push({
+          path: file.path,
+          reason:
+            outcome.status === 'no-copy'
+              ? 'missing, and no recovery copy has its size and SHA-256'
+              : `its recovery copy ${outcome.from} could not be renamed back: ${outcome.error.message}`,
+        });
     }
   }
   return report;
@@ -106,10 +119,15 @@ export async function upkeepDropAfterRun(target: Target, input: DropUpkeepInput,
   if (input.previous !== null) {
     try {
       result.repair = await repairDeliveredManifest(target, input.previous);
-      for (const restored of result.repair.restored) logger.warn({ ...context, ...restored }, 'delivered file restored from its recovery copy (the server had stopped in the middle of replacing it)');
-      for (const unrepaired of result.repair.unrepaired) logger.warn({ ...context, ...unrepaired }, 'delivered file of the previous run is missing and could not be restored; run retention verify');
+      for (const restored of result.repair.restored)
+        logger.warn({ ...context, ...restored }, 'delivered file restored from its recovery copy (the server had stopped in the middle of replacing it)');
+      for (const unrepaired of result.repair.unrepaired)
+        logger.warn({ ...context, ...unrepaired }, 'delivered file of the previous run is missing and could not be restored; run retention verify');
     } catch (err) {
-      logger.warn({ ...context, err: { message: err instanceof Error ? err.message : String(err) } }, 'could not check the previous manifest for files to restore; the next run tries again');
+      logger.warn(
+        { ...context, err: { message: err instanceof Error ? err.message : String(err) } },
+        'could not check the previous manifest for files to restore; the next run tries again',
+      );
     }
   }
   const days = new Set<string>();
@@ -125,7 +143,10 @@ export async function upkeepDropAfterRun(target: Target, input: DropUpkeepInput,
     }
     if (failed.length > 0) logger.warn({ ...context, failed }, 'some leftovers of interrupted deliveries could not be tidied; the next run tries again');
   } catch (err) {
-    logger.warn({ ...context, err: { message: err instanceof Error ? err.message : String(err) } }, 'could not tidy the leftovers of interrupted deliveries; the next run tries again');
+    logger.warn(
+      { ...context, err: { message: err instanceof Error ? err.message : String(err) } },
+      'could not tidy the leftovers of interrupted deliveries; the next run tries again',
+    );
   }
   return result;
 }

@@ -4,15 +4,7 @@ import { RetentionError } from '../errors.js';
 import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
 import type { TimeWindow } from '../sources/source.js';
 import { isTenantId } from '../tenants/tenant-id.js';
-import {
-  MAX_PART,
-  assertRelativePath,
-  manifestPath,
-  parseManifestPath,
-  recordFilePath,
-  rejectedFilePath,
-  runWindowEnd,
-} from './drop-layout.js';
+import { MAX_PART, assertRelativePath, manifestPath, parseManifestPath, recordFilePath, rejectedFilePath, runWindowEnd } from './drop-layout.js';
 
 /** Value of `format` in every manifest. */
 const MANIFEST_FORMAT = 'retention-drop';
@@ -157,7 +149,10 @@ function findInconsistencies(manifest: Manifest): ConsistencyIssue[] {
       return;
     }
     if (file.path !== expected && file.path !== legacy) {
-      issues.push({ path: at('path'), message: `must be ${expected} for this type, kind, window, part and run (in a drop written before file names carried the run id: ${legacy})` });
+      issues.push({
+        path: at('path'),
+        message: `must be ${expected} for this type, kind, window, part and run (in a drop written before file names carried the run id: ${legacy})`,
+      });
     }
     const total = totals.get(file.type) ?? { records: 0, rejected: 0, files: 0, bytes: 0 };
     if (file.kind === 'records') total.records += file.records;

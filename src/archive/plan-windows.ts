@@ -101,7 +101,9 @@ export function sliceWindow(window: TimeWindow, sliceMs: number): PlannedSlice[]
   if (to <= from) return [];
   const count = Math.ceil(to / sliceMs) - Math.floor(from / sliceMs);
   if (count > MAX_SLICES_PER_WINDOW) {
-    throw planError(`window ${window.from.toISOString()} to ${window.to.toISOString()} would need ${count} slices of ${sliceMs} ms (at most ${MAX_SLICES_PER_WINDOW}): raise sliceMs or set maxWindowMs`);
+    throw planError(
+      `window ${window.from.toISOString()} to ${window.to.toISOString()} would need ${count} slices of ${sliceMs} ms (at most ${MAX_SLICES_PER_WINDOW}): raise sliceMs or set maxWindowMs`,
+    );
   }
   const slices: PlannedSlice[] = [];
   let start = from;

@@ -105,10 +105,7 @@ class OpenRecordFile {
  * });
  * // [{ localPath, fileName: 'chats-…-0001.json.gz', part: 1, records: 1200, bytes: 90412, sha256: '…', … }]
  */
-export async function writeRecordFiles(
-  records: AsyncIterable<unknown> | Iterable<unknown>,
-  options: RecordFileWriterOptions,
-): Promise<RecordFile[]> {
+export async function writeRecordFiles(records: AsyncIterable<unknown> | Iterable<unknown>, options: RecordFileWriterOptions): Promise<RecordFile[]> {
   const maxRecords = positiveInteger(options.maxRecords ?? 50_000, 'maxRecords');
   const maxBytes = positiveInteger(options.maxBytes ?? 64 * 1024 * 1024, 'maxBytes');
   const isJson = options.encoding === 'json';
@@ -166,11 +163,7 @@ export async function writeRecordFiles(
         throw new RetentionError('ERR_RECORD_UNENCODABLE', `record ${index} cannot be serialized as JSON`, { cause });
       }
       const cost = Buffer.byteLength(line, 'utf8') + recordOverhead;
-      if (
-        current !== undefined &&
-        current.records > 0 &&
-        (current.records + 1 > maxRecords || current.encodedBytes + cost + fileOverhead > maxBytes)
-      ) {
+      if (current !== undefined && current.records > 0 && (current.records + 1 > maxRecords || current.encodedBytes + cost + fileOverhead > maxBytes)) {
         const full = current;
         current = undefined;
         await close(full);

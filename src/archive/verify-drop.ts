@@ -198,7 +198,12 @@ async function listTree(target: Target, dir: string, files: ListedFile[], warnin
   for (const entry of entries) {
     const path = `${dir}/${entry.name}`;
     if (!isSafePathSegment(entry.name)) {
-      warnings.push({ code: 'PATH_UNEXPECTED', severity: 'warning', path, message: `${JSON.stringify(path)} has a name the drop layout never produces; it was not inspected` });
+      warnings.push({
+        code: 'PATH_UNEXPECTED',
+        severity: 'warning',
+        path,
+        message: `${JSON.stringify(path)} has a name the drop layout never produces; it was not inspected`,
+      });
       continue;
     }
     if (entry.type === 'directory') await listTree(target, path, files, warnings);
@@ -208,7 +213,8 @@ async function listTree(target: Target, dir: string, files: ListedFile[], warnin
 }
 
 async function readManifestBytes(target: Target, file: ListedFile): Promise<Buffer> {
-  if (file.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is ${file.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
+  if (file.size > MAX_MANIFEST_BYTES)
+    throw new RetentionError('ERR_MANIFEST_INVALID', `manifest is ${file.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of await target.read(file.readFrom ?? file.path)) {
@@ -243,9 +249,21 @@ function orderChain(found: FoundManifest[], hashes: Map<string, string>, errors:
     }
     const storedHash = hashes.get(previous.path);
     if (storedHash === undefined) {
-      errors.push({ code: 'CHAIN_PREVIOUS_MISSING', severity: 'error', path: previous.path, manifest: entry.path, message: `${entry.path} follows ${previous.path}, which is missing: the chain is broken before ${entry.path}` });
+      errors.push({
+        code: 'CHAIN_PREVIOUS_MISSING',
+        severity: 'error',
+        path: previous.path,
+        manifest: entry.path,
+        message: `${entry.path} follows ${previous.path}, which is missing: the chain is broken before ${entry.path}`,
+      });
     } else if (storedHash !== previous.sha256) {
-      errors.push({ code: 'CHAIN_PREVIOUS_ALTERED', severity: 'error', path: previous.path, manifest: entry.path, message: `${previous.path} hashes to ${storedHash}, but ${entry.path} recorded ${previous.sha256}: the previous manifest was altered or replaced` });
+      errors.push({
+        code: 'CHAIN_PREVIOUS_ALTERED',
+        severity: 'error',
+        path: previous.path,
+        manifest: entry.path,
+        message: `${previous.path} hashes to ${storedHash}, but ${entry.path} recorded ${previous.sha256}: the previous manifest was altered or replaced`,
+      });
     }
     if (valid.has(previous.path)) {
       const siblings = children.get(previous.path) ?? [];
@@ -257,11 +275,22 @@ function orderChain(found: FoundManifest[], hashes: Map<string, string>, errors:
   }
 
   for (const extra of genesis.slice(1)) {
-    errors.push({ code: 'CHAIN_GENESIS_DUPLICATE', severity: 'error', path: extra.path, manifest: extra.path, message: `${extra.path} starts a new chain although ${genesis[0]?.path ?? ''} already does` });
+    errors.push({
+      code: 'CHAIN_GENESIS_DUPLICATE',
+      severity: 'error',
+      path: extra.path,
+      manifest: extra.path,
+      message: `${extra.path} starts a new chain although ${genesis[0]?.path ?? ''} already does`,
+    });
   }
   for (const [parent, siblings] of children) {
     if (siblings.length > 1) {
-      errors.push({ code: 'CHAIN_FORK', severity: 'error', path: parent, message: `${siblings.map((s) => s.path).join(', ')} all follow ${parent}: the chain forks` });
+      errors.push({
+        code: 'CHAIN_FORK',
+        severity: 'error',
+        path: parent,
+        message: `${siblings.map((s) => s.path).join(', ')} all follow ${parent}: the chain forks`,
+      });
     }
   }
 
@@ -314,7 +343,8 @@ function leftoverOf(file: ListedFile, files: readonly ListedFile[], listed: Read
   if (parsed === undefined) return undefined;
   const original = `${directory}${parsed.original}`;
   if (recovered.some((manifest) => manifest.readFrom === file.path)) return null;
-  if (files.some((other) => other.path === original)) return `is a copy of ${original} kept while it was replaced (${parsed.replacedAt.toISOString()}), no longer needed`;
+  if (files.some((other) => other.path === original))
+    return `is a copy of ${original} kept while it was replaced (${parsed.replacedAt.toISOString()}), no longer needed`;
   if (listed.has(original)) return null;
   return `is a copy of ${original} kept while it was replaced (${parsed.replacedAt.toISOString()}); ${original} is missing and listed by no manifest, so the next run puts the copy back under that name`;
 }
@@ -351,7 +381,13 @@ export async function verifyDrop(target: Target, tenantId: string, options: Veri
   const recovered = recoverableManifests(files);
   for (const file of recovered) {
     manifestFiles.push(file);
-    errors.push({ code: 'FILE_RECOVERABLE', severity: 'error', path: file.path, manifest: file.path, message: recoverableMessage(file.path, file.readFrom ?? '', 'is there; it was verified from the copy') });
+    errors.push({
+      code: 'FILE_RECOVERABLE',
+      severity: 'error',
+      path: file.path,
+      manifest: file.path,
+      message: recoverableMessage(file.path, file.readFrom ?? '', 'is there; it was verified from the copy'),
+    });
   }
   const hashes = new Map<string, string>();
   const found: FoundManifest[] = [];
@@ -375,7 +411,13 @@ export async function verifyDrop(target: Target, tenantId: string, options: Veri
     }
     const expectedPath = manifestPathOf(manifest);
     if (expectedPath !== file.path) {
-      errors.push({ code: 'MANIFEST_MISPLACED', severity: 'error', path: file.path, manifest: file.path, message: `${file.path} describes run ${manifest.runId} of tenant ${manifest.tenantId}, which belongs at ${expectedPath}` });
+      errors.push({
+        code: 'MANIFEST_MISPLACED',
+        severity: 'error',
+        path: file.path,
+        manifest: file.path,
+        message: `${file.path} describes run ${manifest.runId} of tenant ${manifest.tenantId}, which belongs at ${expectedPath}`,
+      });
     }
     found.push({ path: file.path, sha256, manifest });
   }
@@ -390,7 +432,10 @@ export async function verifyDrop(target: Target, tenantId: string, options: Veri
         code: 'CHAIN_HEAD_MISMATCH',
         severity: 'error',
         path: head.path,
-        message: stored === undefined ? `the newest manifest ${head.path} is missing` : `the newest manifest ${head.path} hashes to ${stored}, expected ${head.sha256}: it was altered or replaced`,
+        message:
+          stored === undefined
+            ? `the newest manifest ${head.path} is missing`
+            : `the newest manifest ${head.path} hashes to ${stored}, expected ${head.sha256}: it was altered or replaced`,
       });
     }
   }
@@ -408,11 +453,28 @@ export async function verifyDrop(target: Target, tenantId: string, options: Veri
     if (isManifestFileName(file.name) || listed.has(file.path)) continue;
     const leftover = leftoverOf(file, files, listed, recovered);
     if (leftover === null) continue;
-    if (leftover !== undefined) warnings.push({ code: 'FILE_LEFTOVER', severity: 'warning', path: file.path, message: `${file.path} ${leftover}; loaders ignore it, and the tenant's next run over this day removes it` });
-    else warnings.push({ code: 'FILE_UNLISTED', severity: 'warning', path: file.path, message: `${file.path} is not listed by any manifest (${leftBy(file.path)}): loaders ignore it` });
+    if (leftover !== undefined)
+      warnings.push({
+        code: 'FILE_LEFTOVER',
+        severity: 'warning',
+        path: file.path,
+        message: `${file.path} ${leftover}; loaders ignore it, and the tenant's next run over this day removes it`,
+      });
+    else
+      warnings.push({
+        code: 'FILE_UNLISTED',
+        severity: 'warning',
+        path: file.path,
+        message: `${file.path} is not listed by any manifest (${leftBy(file.path)}): loaders ignore it`,
+      });
   }
   if (manifestFiles.length === 0) {
-    warnings.push({ code: 'DROP_EMPTY', severity: 'warning', path: tenant, message: `no manifest under ${tenant}/: nothing has been delivered yet, or the drop root is wrong` });
+    warnings.push({
+      code: 'DROP_EMPTY',
+      severity: 'warning',
+      path: tenant,
+      message: `no manifest under ${tenant}/: nothing has been delivered yet, or the drop root is wrong`,
+    });
   }
 
   const manifests = ordered.map(({ path, sha256, manifest }): VerifiedManifest => {

@@ -53,7 +53,11 @@ export function hashAuditEntry(entry: Omit<AuditEntry, 'hash'>): string {
     entry.target ?? null,
     entry.ip ?? null,
     entry.userAgent ?? null,
-    entry.details ? Object.keys(entry.details).sort().map((key) => [key, entry.details?.[key] ?? null]) : null,
+    entry.details
+      ? Object.keys(entry.details)
+          .sort()
+          .map((key) => [key, entry.details?.[key] ?? null])
+      : null,
     entry.prevHash,
   ]);
   return createHash('sha256').update(canonical).digest('hex');

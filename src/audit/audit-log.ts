@@ -119,7 +119,11 @@ export class AuditLog {
   }
 
   private async readHead(id: string): Promise<ChainHead | undefined> {
-    const last = await this.audit.find({ tenantId: id }, { projection: { seq: 1, hash: 1 } }).sort({ seq: -1 }).limit(1).next();
+    const last = await this.audit
+      .find({ tenantId: id }, { projection: { seq: 1, hash: 1 } })
+      .sort({ seq: -1 })
+      .limit(1)
+      .next();
     return last === null ? undefined : { seq: last.seq, hash: last.hash };
   }
 
@@ -135,7 +139,11 @@ export class AuditLog {
     if (options.from instanceof Date && !Number.isNaN(options.from.getTime())) at.$gte = options.from;
     if (options.to instanceof Date && !Number.isNaN(options.to.getTime())) at.$lt = options.to;
     if (Object.keys(at).length > 0) filter.at = at;
-    const docs = await this.audit.find(filter).sort({ seq: -1 }).limit(Math.min(Math.max(options.limit ?? 50, 1), 10_000)).toArray();
+    const docs = await this.audit
+      .find(filter)
+      .sort({ seq: -1 })
+      .limit(Math.min(Math.max(options.limit ?? 50, 1), 10_000))
+      .toArray();
     return docs.map(({ _id: _ignored, ...entry }) => entry);
   }
 

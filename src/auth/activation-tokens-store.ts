@@ -51,8 +51,7 @@ const toRecord = (doc: ActivationTokenDocument): ActivationTokenRecord => ({
 const invalidLink = (): RetentionError =>
   new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
 
-const expiredLink = (): RetentionError =>
-  new RetentionError('ERR_ACTIVATION_TOKEN_EXPIRED', 'this link has expired: ask for a new one');
+const expiredLink = (): RetentionError => new RetentionError('ERR_ACTIVATION_TOKEN_EXPIRED', 'this link has expired: ask for a new one');
 
 function checkPurpose(purpose: unknown): ActivationPurpose {
   if (PURPOSES.includes(purpose as ActivationPurpose)) return purpose as ActivationPurpose;

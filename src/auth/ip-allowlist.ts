@@ -75,7 +75,11 @@ export function validateIpAllowlist(input: string | readonly string[]): { ranges
     }
   }
   if (ranges.size > MAX_IP_ALLOWLIST_ENTRIES) {
-    problems.push({ line: 0, entry: '', message: `the list has ${ranges.size} entries; at most ${MAX_IP_ALLOWLIST_ENTRIES} are allowed: merge neighbouring ones into wider blocks` });
+    problems.push({
+      line: 0,
+      entry: '',
+      message: `the list has ${ranges.size} entries; at most ${MAX_IP_ALLOWLIST_ENTRIES} are allowed: merge neighbouring ones into wider blocks`,
+    });
   }
   return { ranges: [...ranges.values()], problems };
 }
@@ -90,7 +94,10 @@ export function validateIpAllowlist(input: string | readonly string[]): { ranges
 export function parseIpAllowlist(input: string | readonly string[]): IpAllowlist {
   const { ranges, problems } = validateIpAllowlist(input);
   if (problems.length > 0) {
-    const listed = problems.slice(0, 5).map((p) => (p.line > 0 ? `line ${p.line}: ${p.message}` : p.message)).join('; ');
+    const listed = problems
+      .slice(0, 5)
+      .map((p) => (p.line > 0 ? `line ${p.line}: ${p.message}` : p.message))
+      .join('; ');
     throw new RetentionError('ERR_IP_ALLOWLIST_INVALID', `IP allowlist: ${listed}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
   }
   return Object.freeze(ranges);

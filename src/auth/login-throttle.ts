@@ -50,9 +50,7 @@ export type SignInSuccess = 'password' | 'sign-in';
 export type LoginRefusal = 'account-locked' | 'account-rate-limited' | 'ip-rate-limited';
 
 /** Whether to let an attempt proceed to password verification. */
-export type LoginThrottleDecision =
-  | { allowed: true }
-  | { allowed: false; reason: LoginRefusal; retryAt: Date; retryAfterSeconds: number };
+export type LoginThrottleDecision = { allowed: true } | { allowed: false; reason: LoginRefusal; retryAt: Date; retryAfterSeconds: number };
 
 /** What {@link LoginThrottle.recordFailure} found. */
 export interface LoginFailureOutcome {
@@ -138,7 +136,8 @@ return redis.call('ZCARD', KEYS[1])
 const digest = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 27);
 
 function asNumbers(reply: unknown): number[] {
-  if (!Array.isArray(reply)) throw new RetentionError('ERR_LOGIN_THROTTLE_REPLY', 'Redis answered the login throttle script unexpectedly; check the Redis version (6.2 or later)');
+  if (!Array.isArray(reply))
+    throw new RetentionError('ERR_LOGIN_THROTTLE_REPLY', 'Redis answered the login throttle script unexpectedly; check the Redis version (6.2 or later)');
   return reply.map((value) => Number(value));
 }
 
@@ -196,7 +195,9 @@ export class LoginThrottle {
   async check(attempt: LoginAttempt): Promise<LoginThrottleDecision> {
     const now = this.now();
     const keys = this.accountKeys(attempt);
-    const [state = 0, until = 0] = asNumbers(await this.redis.eval(CHECK_ACCOUNT, 3, keys.password.lock, keys.secondFactor.lock, keys.hourly, now, this.maxAccountFailuresPerHour));
+    const [state = 0, until = 0] = asNumbers(
+      await this.redis.eval(CHECK_ACCOUNT, 3, keys.password.lock, keys.secondFactor.lock, keys.hourly, now, this.maxAccountFailuresPerHour),
+    );
     if (state === 1) return refusal('account-locked', until, now);
     if (state === 2) return refusal('account-rate-limited', until, now);
     const client = this.clientKey(attempt);

@@ -117,7 +117,11 @@ export function isCommonPassword(password: string): boolean {
   return commonPasswords.has(withoutSymbols) || commonPasswords.has(withoutDigitsOrSymbols);
 }
 
-const compact = (text: string): string => text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+const compact = (text: string): string =>
+  text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]/gu, '');
 
 /**
  * The words {@link checkPassword} refuses inside a password (`CONTAINS_CONTEXT`): the service name, the policy's
@@ -180,7 +184,10 @@ export function checkPassword(policy: PasswordPolicy, password: string, context:
   const compacted = compact(normalized);
   const term = passwordContextTerms(policy, context).find((t) => compacted.includes(t));
   if (term !== undefined) {
-    problems.push({ code: 'CONTAINS_CONTEXT', message: `Choose a password that does not contain "${term}": names of you, your company or this service are guessed first.` });
+    problems.push({
+      code: 'CONTAINS_CONTEXT',
+      message: `Choose a password that does not contain "${term}": names of you, your company or this service are guessed first.`,
+    });
   }
   if (isRepetitive(normalized)) {
     problems.push({ code: 'REPETITIVE', message: 'Choose a password that is not made of repeated or consecutive characters.' });

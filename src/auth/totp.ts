@@ -131,9 +131,7 @@ export interface VerifyTotpOptions extends Partial<TotpParameters> {
  * already used: log it (ASVS 2.8.5), it may mean the code was observed.
  */
 export type TotpVerification =
-  | { valid: true; step: number; drift: number }
-  | { valid: false; reason: 'malformed' | 'mismatch' }
-  | { valid: false; reason: 'replay'; step: number };
+  { valid: true; step: number; drift: number } | { valid: false; reason: 'malformed' | 'mismatch' } | { valid: false; reason: 'replay'; step: number };
 
 /**
  * Verifies a TOTP code typed by a user against the steps `current - window … current + window` and refuses any step
@@ -198,7 +196,10 @@ export interface OtpauthUriInput extends Partial<TotpParameters> {
  */
 export function buildOtpauthUri(input: OtpauthUriInput): string {
   const parameters = resolveParameters(input);
-  for (const [name, value] of [['issuer', input.issuer], ['account', input.account]] as const) {
+  for (const [name, value] of [
+    ['issuer', input.issuer],
+    ['account', input.account],
+  ] as const) {
     if (typeof value !== 'string' || value.trim() === '' || value.includes(':') || value.length > 200) {
       throw new RetentionError('ERR_TOTP_LABEL_INVALID', `the TOTP ${name} must be 1 to 200 characters without ":"`);
     }

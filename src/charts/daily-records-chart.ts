@@ -39,7 +39,8 @@ const px = (value: number): string => String(Math.round(value * 100) / 100);
 function dayNumber(day: string): number {
   const match = DAY.exec(day);
   const ms = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : Number.NaN;
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day) throw invalid(`chart day ${JSON.stringify(day.slice(0, 40))} is not a calendar day YYYY-MM-DD`);
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day)
+    throw invalid(`chart day ${JSON.stringify(day.slice(0, 40))} is not a calendar day YYYY-MM-DD`);
   return ms / 86_400_000;
 }
 
@@ -115,7 +116,8 @@ export function renderDailyRecordsChart(data: readonly DailyCounts[], options: D
   for (const entry of data) {
     for (const type of types) {
       const value = entry.counts[type];
-      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw invalid(`chart count of ${type} on ${String(entry.day).slice(0, 10)} must be a whole number >= 0`);
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 0))
+        throw invalid(`chart count of ${type} on ${String(entry.day).slice(0, 10)} must be a whole number >= 0`);
     }
     counts.set(dayNumber(entry.day), entry.counts);
   }
@@ -133,7 +135,12 @@ export function renderDailyRecordsChart(data: readonly DailyCounts[], options: D
     color: COLORS[type],
     values: days.map((_day, index) => counts.get(first + index)?.[type] ?? 0),
   }));
-  const peak = Math.max(0, ...days.map((_day, index) => (mode === 'stacked' ? series.reduce((sum, s) => sum + (s.values[index] ?? 0), 0) : Math.max(...series.map((s) => s.values[index] ?? 0)))));
+  const peak = Math.max(
+    0,
+    ...days.map((_day, index) =>
+      mode === 'stacked' ? series.reduce((sum, s) => sum + (s.values[index] ?? 0), 0) : Math.max(...series.map((s) => s.values[index] ?? 0)),
+    ),
+  );
   if (peak === 0) return emptyChart(open, ids, title, emptyMessage, width, height);
 
   const plot = { x: MARGIN.left, y: MARGIN.top, w: width - MARGIN.left - MARGIN.right, h: height - MARGIN.top - MARGIN.bottom };
@@ -166,12 +173,16 @@ export function renderDailyRecordsChart(data: readonly DailyCounts[], options: D
       if (mode === 'stacked') {
         const barWidth = Math.max(1, band * 0.7);
         const y = yOf(stackTop + value);
-        out.push(`<rect x="${px(plot.x + band * index + (band - barWidth) / 2)}" y="${px(y)}" width="${px(barWidth)}" height="${px(yOf(stackTop) - y)}" fill="${s.color}">${tip}</rect>`);
+        out.push(
+          `<rect x="${px(plot.x + band * index + (band - barWidth) / 2)}" y="${px(y)}" width="${px(barWidth)}" height="${px(yOf(stackTop) - y)}" fill="${s.color}">${tip}</rect>`,
+        );
         stackTop += value;
       } else {
         const barWidth = Math.max(1, (band * 0.8) / series.length);
         const y = yOf(value);
-        out.push(`<rect x="${px(plot.x + band * index + band * 0.1 + barWidth * position)}" y="${px(y)}" width="${px(barWidth)}" height="${px(plot.y + plot.h - y)}" fill="${s.color}">${tip}</rect>`);
+        out.push(
+          `<rect x="${px(plot.x + band * index + band * 0.1 + barWidth * position)}" y="${px(y)}" width="${px(barWidth)}" height="${px(plot.y + plot.h - y)}" fill="${s.color}">${tip}</rect>`,
+        );
       }
     });
   });

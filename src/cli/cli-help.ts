@@ -20,7 +20,7 @@ function helpEntry(command: CliCommand): string[] {
  */
 export function formatHelp(sections: readonly CliCommandSection[]): string {
   const blocks = sections.map((section) => [section.title, ...section.commands.flatMap(helpEntry)].join('\n'));
-  return `${['Usage: retention <command> [options]', ...blocks, 'One command\'s usage: retention <command> --help'].join('\n\n')}\n`;
+  return `${['Usage: retention <command> [options]', ...blocks, "One command's usage: retention <command> --help"].join('\n\n')}\n`;
 }
 
 /**

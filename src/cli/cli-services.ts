@@ -89,8 +89,16 @@ export class CliServices {
       () => this.exportQueues?.close(),
       () => this.archiveQueues?.close(),
       () => this.redis?.disconnect(),
-      () => this.archive?.then((deps) => deps.archives.close(), () => undefined),
-      () => this.mongo?.then((client) => client.close(), () => undefined),
+      () =>
+        this.archive?.then(
+          (deps) => deps.archives.close(),
+          () => undefined,
+        ),
+      () =>
+        this.mongo?.then(
+          (client) => client.close(),
+          () => undefined,
+        ),
     ];
     for (const step of steps) {
       try {

@@ -30,7 +30,8 @@ export async function requireTenant(services: CliServices, id: string): Promise<
  */
 export function parseInstant(value: string | undefined, flag: string): Date {
   if (value === undefined) throw new CliUsageError(`--${flag} is required`);
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)) throw new CliUsageError(`--${flag} expects an ISO-8601 date or UTC time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value))
+    throw new CliUsageError(`--${flag} expects an ISO-8601 date or UTC time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z`);
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new CliUsageError(`--${flag} is not a valid date: ${value}`);
   return date;

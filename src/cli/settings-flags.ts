@@ -112,7 +112,11 @@ export function applySettingsFlags(
   };
   const next: Plain = { ...base };
   if (flags.mode !== undefined) next.mode = flags.mode;
-  if (flags.types !== undefined) next.dataTypes = flags.types.split(',').map((t) => t.trim()).filter(Boolean);
+  if (flags.types !== undefined)
+    next.dataTypes = flags.types
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
   if (flags.paused && flags.resume) throw new RetentionError('ERR_CLI_USAGE', 'use either --paused or --resume');
   next.schedule = {
     ...(base.schedule as Plain),
@@ -169,7 +173,8 @@ export function applySettingsFlags(
       delete target.hostKeyType;
       Object.assign(target, { hostKeyFingerprint: pin.fingerprint }, pin.type !== undefined ? { hostKeyType: pin.type } : {});
     }
-    if (flags['second-fingerprint'] !== undefined && flags['no-second-fingerprint']) throw new RetentionError('ERR_CLI_USAGE', 'use either --second-fingerprint or --no-second-fingerprint');
+    if (flags['second-fingerprint'] !== undefined && flags['no-second-fingerprint'])
+      throw new RetentionError('ERR_CLI_USAGE', 'use either --second-fingerprint or --no-second-fingerprint');
     if (flags['second-fingerprint'] !== undefined) target.secondHostKey = pinFlag('second-fingerprint', flags['second-fingerprint']);
     if (flags['no-second-fingerprint']) delete target.secondHostKey;
   }

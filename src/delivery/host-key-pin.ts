@@ -23,7 +23,11 @@ export function hostKeyAlgorithmsOf(type: HostKeyType): string[] {
 }
 
 /** The families of host keys a server may have, each as the algorithms that negotiate it. */
-const KEY_FAMILIES: readonly (readonly string[])[] = [['ssh-ed25519'], ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'], hostKeyAlgorithmsOf('ssh-rsa')];
+const KEY_FAMILIES: readonly (readonly string[])[] = [
+  ['ssh-ed25519'],
+  ['ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521'],
+  hostKeyAlgorithmsOf('ssh-rsa'),
+];
 
 /** Names of key types as `ssh-keygen -l` prints them at the end of a line, e.g. `(ED25519)`. */
 const KEYGEN_TYPE_NAMES: Record<string, HostKeyType | undefined> = { ED25519: 'ssh-ed25519', RSA: 'ssh-rsa' };
@@ -68,7 +72,12 @@ export function parseHostKeyPin(text: string): HostKeyPin {
   if (keygen !== null) {
     const bits = keygen[1];
     const name = keygen[2] ?? '';
-    const type = name === 'ECDSA' ? (bits === '256' || bits === '384' || bits === '521' ? (`ecdsa-sha2-nistp${bits}` as HostKeyType) : undefined) : KEYGEN_TYPE_NAMES[name];
+    const type =
+      name === 'ECDSA'
+        ? bits === '256' || bits === '384' || bits === '521'
+          ? (`ecdsa-sha2-nistp${bits}` as HostKeyType)
+          : undefined
+        : KEYGEN_TYPE_NAMES[name];
     return type === undefined ? { fingerprint } : { fingerprint, type };
   }
   return { fingerprint };

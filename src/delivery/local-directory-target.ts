@@ -143,7 +143,8 @@ export class LocalDirectoryTarget implements Target {
     const root = await this.openRoot();
     const from = join(root, ...fromSegments);
     const to = join(root, ...toSegments);
-    const exists = (): RetentionError => new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists in the local target, so ${fromPath} was not renamed to it (nothing was replaced)`);
+    const exists = (): RetentionError =>
+      new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists in the local target, so ${fromPath} was not renamed to it (nothing was replaced)`);
     await this.guard(fromPath, async () => {
       try {
         await link(from, to);
@@ -204,7 +205,11 @@ function toTargetError(err: unknown, remotePath: string): RetentionError {
   const code = errnoOf(err);
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new RetentionError('ERR_TARGET_PERMISSION', `permission denied on ${remotePath} in the local target: ${message}; give the worker write access to the target directory`, { cause: err });
+    return new RetentionError(
+      'ERR_TARGET_PERMISSION',
+      `permission denied on ${remotePath} in the local target: ${message}; give the worker write access to the target directory`,
+      { cause: err },
+    );
   }
   if (code === 'ENOENT') {
     return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist in the local target`, { cause: err });

@@ -19,7 +19,7 @@ function errnoOf(err: unknown): string | undefined {
 export async function realPathOf(path: string): Promise<string> {
   const absolute = resolve(path);
   const rest: string[] = [];
-  for (let current = absolute; ; ) {
+  for (let current = absolute; ;) {
     try {
       return join(await realpath(current), ...rest.reverse());
     } catch (err) {

@@ -88,11 +88,22 @@ async function probeOneHostKey(options: ProbeSftpHostKeyOptions, algorithms: str
       else resolve(outcome);
     };
     const timer = setTimeout(() => {
-      finish(new RetentionError('ERR_TARGET_TIMEOUT', `SFTP server ${options.host}:${port} did not show its host key within ${timeoutMs} ms; check the host and port, then try again`));
+      finish(
+        new RetentionError(
+          'ERR_TARGET_TIMEOUT',
+          `SFTP server ${options.host}:${port} did not show its host key within ${timeoutMs} ms; check the host and port, then try again`,
+        ),
+      );
     }, timeoutMs);
     client.on('error', (err) => finish(fingerprint ?? toSftpConnectError(err, endpoint)));
     client.on('close', () => {
-      finish(fingerprint ?? new RetentionError('ERR_TARGET_UNREACHABLE', `SFTP server ${options.host}:${port} closed the connection before showing a host key; check that the port is an SSH server`));
+      finish(
+        fingerprint ??
+          new RetentionError(
+            'ERR_TARGET_UNREACHABLE',
+            `SFTP server ${options.host}:${port} closed the connection before showing a host key; check that the port is an SSH server`,
+          ),
+      );
     });
     try {
       client.connect({
@@ -100,7 +111,9 @@ async function probeOneHostKey(options: ProbeSftpHostKeyOptions, algorithms: str
         port,
         username: 'retention-host-key-probe',
         readyTimeout: timeoutMs,
-        ...(algorithms !== undefined ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> } } : {}),
+        ...(algorithms !== undefined
+          ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> } }
+          : {}),
         hostVerifier: (key: Buffer): boolean => {
           const presented = { type: hostKeyTypeOf(key), fingerprint: hostKeyFingerprint(key) };
           fingerprint = presented;

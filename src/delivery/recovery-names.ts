@@ -136,7 +136,12 @@ async function sha256Of(target: Target, path: string): Promise<{ bytes: number; 
  * @example
  * const copy = await findRecoveryCopy(target, file.path, { bytes: file.bytes, sha256: file.sha256 });
  */
-export async function findRecoveryCopy(target: Target, path: string, expected: ExpectedContent, entries?: readonly TargetEntry[]): Promise<RecoveryCopy | undefined> {
+export async function findRecoveryCopy(
+  target: Target,
+  path: string,
+  expected: ExpectedContent,
+  entries?: readonly TargetEntry[],
+): Promise<RecoveryCopy | undefined> {
   const directory = posix.dirname(path);
   const listing = entries ?? (await target.list(directory === '.' ? '' : directory));
   for (const copy of recoveryCopiesIn(directory, listing)) {
@@ -148,10 +153,7 @@ export async function findRecoveryCopy(target: Target, path: string, expected: E
 }
 
 /** What {@link restoreFromRecoveryCopy} did. */
-export type RestoreOutcome =
-  | { status: 'restored'; from: string }
-  | { status: 'not-restored'; from: string; error: RetentionError }
-  | { status: 'no-copy' };
+export type RestoreOutcome = { status: 'restored'; from: string } | { status: 'not-restored'; from: string; error: RetentionError } | { status: 'no-copy' };
 
 /**
  * Puts a missing file back from its recovery copy, when one with exactly the `expected` bytes exists: renames the copy
@@ -163,7 +165,12 @@ export type RestoreOutcome =
  * const outcome = await restoreFromRecoveryCopy(target, file.path, { bytes: file.bytes, sha256: file.sha256 });
  * if (outcome.status === 'restored') logger.info({ path: file.path, from: outcome.from }, 'file restored');
  */
-export async function restoreFromRecoveryCopy(target: Target, path: string, expected: ExpectedContent, entries?: readonly TargetEntry[]): Promise<RestoreOutcome> {
+export async function restoreFromRecoveryCopy(
+  target: Target,
+  path: string,
+  expected: ExpectedContent,
+  entries?: readonly TargetEntry[],
+): Promise<RestoreOutcome> {
   const copy = await findRecoveryCopy(target, path, expected, entries);
   if (copy === undefined) return { status: 'no-copy' };
   try {

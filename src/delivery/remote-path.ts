@@ -13,7 +13,10 @@ import { RetentionError } from '../errors.js';
  */
 export function parseRemotePath(path: string): string[] {
   const refuse = (why: string): never => {
-    throw new RetentionError('ERR_PATH_INVALID', `target path ${JSON.stringify(path)} ${why}; use a relative POSIX path such as "tenant/2025/01/31/chats/file.json"`);
+    throw new RetentionError(
+      'ERR_PATH_INVALID',
+      `target path ${JSON.stringify(path)} ${why}; use a relative POSIX path such as "tenant/2025/01/31/chats/file.json"`,
+    );
   };
   if (typeof path !== 'string' || path === '') return refuse('is empty');
   if (path.startsWith('/')) return refuse('is absolute');

@@ -30,14 +30,30 @@ export function toSftpConnectError(err: unknown, endpoint: SftpEndpoint): Retent
   const level = fieldOf(err, 'level');
   const code = fieldOf(err, 'code');
   if (level === 'client-authentication') {
-    return new RetentionError('ERR_TARGET_AUTH', `SFTP server ${where} rejected the credentials (${message}); check the username and the password or private key in the SFTP settings`, { cause: err });
+    return new RetentionError(
+      'ERR_TARGET_AUTH',
+      `SFTP server ${where} rejected the credentials (${message}); check the username and the password or private key in the SFTP settings`,
+      { cause: err },
+    );
   }
   if (/private ?key|passphrase/i.test(message)) {
-    return new RetentionError('ERR_TARGET_AUTH', `the SFTP private key for ${where} cannot be used (${message}); paste an OpenSSH or PEM private key and its passphrase if it has one`, { cause: err });
+    return new RetentionError(
+      'ERR_TARGET_AUTH',
+      `the SFTP private key for ${where} cannot be used (${message}); paste an OpenSSH or PEM private key and its passphrase if it has one`,
+      { cause: err },
+    );
   }
   if (level === 'client-timeout' || /timed out/i.test(message)) {
-    return new RetentionError('ERR_TARGET_TIMEOUT', `SFTP server ${where} did not complete the SSH handshake in time (${message}); check that the host and port point to an SSH server; a later attempt may succeed`, { cause: err });
+    return new RetentionError(
+      'ERR_TARGET_TIMEOUT',
+      `SFTP server ${where} did not complete the SSH handshake in time (${message}); check that the host and port point to an SSH server; a later attempt may succeed`,
+      { cause: err },
+    );
   }
   const reason = code && UNREACHABLE_CODES.has(code) ? `${code}: ${message}` : message;
-  return new RetentionError('ERR_TARGET_UNREACHABLE', `cannot connect to SFTP server ${where} (${reason}); check the host, the port and the firewall; a later attempt may succeed`, { cause: err });
+  return new RetentionError(
+    'ERR_TARGET_UNREACHABLE',
+    `cannot connect to SFTP server ${where} (${reason}); check the host, the port and the firewall; a later attempt may succeed`,
+    { cause: err },
+  );
 }

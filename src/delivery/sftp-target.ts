@@ -6,7 +6,16 @@ import SftpClient from 'ssh2-sftp-client';
 import { RetentionError } from '../errors.js';
 import { NetworkPolicy } from '../network/network-policy.js';
 import { hostKeyFingerprint, isHostKeyFingerprint } from './host-key-fingerprint.js';
-import { describeHostKey, hostKeyFamilyOf, hostKeyHandshakes, hostKeyTypeOf, isHostKeyType, matchingPin, type HostKeyPin, type HostKeyType } from './host-key-pin.js';
+import {
+  describeHostKey,
+  hostKeyFamilyOf,
+  hostKeyHandshakes,
+  hostKeyTypeOf,
+  isHostKeyType,
+  matchingPin,
+  type HostKeyPin,
+  type HostKeyType,
+} from './host-key-pin.js';
 import { recoveryNameFor } from './recovery-names.js';
 import { PARTIAL_UPLOAD_SUFFIX, parseRemoteDirectory, parseRemotePath } from './remote-path.js';
 import { toSftpConnectError } from './sftp-connect-error.js';
@@ -217,13 +226,19 @@ export class SftpTarget implements Target {
     if (!isHostKeyFingerprint(options.hostKeyFingerprint ?? '')) {
       problems.push('hostKeyFingerprint must be "SHA256:" and 43 base64 characters, as "ssh-keygen -l" prints it');
     }
-    if (options.hostKeyType !== undefined && !isHostKeyType(options.hostKeyType)) problems.push(`hostKeyType ${JSON.stringify(options.hostKeyType)} is not a host-key type`);
-    if (options.secondHostKey !== undefined && (!isHostKeyFingerprint(options.secondHostKey.fingerprint) || (options.secondHostKey.type !== undefined && !isHostKeyType(options.secondHostKey.type)))) {
+    if (options.hostKeyType !== undefined && !isHostKeyType(options.hostKeyType))
+      problems.push(`hostKeyType ${JSON.stringify(options.hostKeyType)} is not a host-key type`);
+    if (
+      options.secondHostKey !== undefined &&
+      (!isHostKeyFingerprint(options.secondHostKey.fingerprint) || (options.secondHostKey.type !== undefined && !isHostKeyType(options.secondHostKey.type)))
+    ) {
       problems.push('secondHostKey must be a fingerprint "SHA256:…" with an optional host-key type');
     }
     const root = options.root ?? '.';
-    if (root === '' || root.includes('\\') || root.includes('\u0000') || root.split('/').includes('..')) problems.push(`root ${JSON.stringify(root)} is not a usable directory path`);
-    if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536)) problems.push(`port ${options.port} is not 1-65535`);
+    if (root === '' || root.includes('\\') || root.includes('\u0000') || root.split('/').includes('..'))
+      problems.push(`root ${JSON.stringify(root)} is not a usable directory path`);
+    if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536))
+      problems.push(`port ${options.port} is not 1-65535`);
     if (problems.length > 0) {
       throw new RetentionError('ERR_TARGET_CONFIG_INVALID', `SFTP target settings are invalid: ${problems.join('; ')}`);
     }
@@ -345,7 +360,10 @@ export class SftpTarget implements Target {
       const conn = await this.connected();
       await this.operation(conn, 'rename', fromPath, async () => {
         const exists = (): RetentionError =>
-          new RetentionError('ERR_TARGET_EXISTS', `${toPath} already exists on SFTP server ${this.host}:${this.port}, so ${fromPath} was not renamed to it (nothing was replaced)`);
+          new RetentionError(
+            'ERR_TARGET_EXISTS',
+            `${toPath} already exists on SFTP server ${this.host}:${this.port}, so ${fromPath} was not renamed to it (nothing was replaced)`,
+          );
         if (await this.exists(conn, to)) throw exists();
         try {
           await this.request(conn, (cb) => conn.sftp.rename(from, to, cb));
@@ -404,7 +422,10 @@ export class SftpTarget implements Target {
 
   /** The pinned host keys: the primary pin and, during a rotation, the second one. */
   private get pins(): HostKeyPin[] {
-    const primary: HostKeyPin = { fingerprint: this.options.hostKeyFingerprint, ...(this.options.hostKeyType !== undefined ? { type: this.options.hostKeyType } : {}) };
+    const primary: HostKeyPin = {
+      fingerprint: this.options.hostKeyFingerprint,
+      ...(this.options.hostKeyType !== undefined ? { type: this.options.hostKeyType } : {}),
+    };
     return this.options.secondHostKey !== undefined ? [primary, this.options.secondHostKey] : [primary];
   }
 
@@ -476,7 +497,9 @@ export class SftpTarget implements Target {
         readyTimeout: this.connectTimeoutMs,
         keepaliveInterval: this.keepaliveIntervalMs,
         keepaliveCountMax: 3,
-        ...(algorithms !== undefined ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> } } : {}),
+        ...(algorithms !== undefined
+          ? { algorithms: { serverHostKey: algorithms as NonNullable<NonNullable<ConnectConfig['algorithms']>['serverHostKey']> } }
+          : {}),
         hostVerifier: (key: Buffer): boolean => {
           presented = { fingerprint: hostKeyFingerprint(key), type: hostKeyTypeOf(key) };
           accepted = matchingPin(pins, presented.fingerprint, presented.type) !== undefined;
@@ -484,7 +507,10 @@ export class SftpTarget implements Target {
         },
       });
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error(`no SFTP session within ${this.connectTimeoutMs} ms`), { level: 'client-timeout' })), this.connectTimeoutMs + 1_000);
+        timer = setTimeout(
+          () => reject(Object.assign(new Error(`no SFTP session within ${this.connectTimeoutMs} ms`), { level: 'client-timeout' })),
+          this.connectTimeoutMs + 1_000,
+        );
       });
       conn.sftp = await Promise.race([connecting, deadline]);
       return { conn: conn as Connection };
@@ -492,7 +518,11 @@ export class SftpTarget implements Target {
       raw.destroy();
       if (presented !== undefined && !accepted) return { presented };
       const message = err instanceof Error ? err.message : String(err);
-      if (presented === undefined && algorithms !== undefined && /no matching host ?key/i.test(`${message} ${rawError instanceof Error ? rawError.message : ''}`)) {
+      if (
+        presented === undefined &&
+        algorithms !== undefined &&
+        /no matching host ?key/i.test(`${message} ${rawError instanceof Error ? rawError.message : ''}`)
+      ) {
         return {
           noSuchKeyType: new RetentionError(
             'ERR_HOST_KEY_MISMATCH',
@@ -573,15 +603,25 @@ export class SftpTarget implements Target {
     const where = `${this.host}:${this.port}`;
     if (conn.lost || (typeof code === 'string' && CONNECTION_CODES.has(code))) {
       this.drop(conn);
-      return new RetentionError('ERR_TARGET_UNREACHABLE', `connection to SFTP server ${where} was lost while trying to ${what} ${remotePath} (${message}); a later attempt may succeed`, { cause: err });
+      return new RetentionError(
+        'ERR_TARGET_UNREACHABLE',
+        `connection to SFTP server ${where} was lost while trying to ${what} ${remotePath} (${message}); a later attempt may succeed`,
+        { cause: err },
+      );
     }
     if (code === PERMISSION_DENIED || code === 'EACCES' || /permission denied/i.test(message)) {
-      return new RetentionError('ERR_TARGET_PERMISSION', `SFTP server ${where} denied permission to ${what} ${remotePath} (${message}); give the SFTP user write access below the root directory ${this.root}`, { cause: err });
+      return new RetentionError(
+        'ERR_TARGET_PERMISSION',
+        `SFTP server ${where} denied permission to ${what} ${remotePath} (${message}); give the SFTP user write access below the root directory ${this.root}`,
+        { cause: err },
+      );
     }
     if (isMissing(err)) {
       return new RetentionError('ERR_TARGET_NOT_FOUND', `${remotePath} does not exist on SFTP server ${where} (could not ${what} it)`, { cause: err });
     }
-    return new RetentionError('ERR_TARGET_IO', `SFTP server ${where} failed to ${what} ${remotePath} (${message}); a later attempt may succeed`, { cause: err });
+    return new RetentionError('ERR_TARGET_IO', `SFTP server ${where} failed to ${what} ${remotePath} (${message}); a later attempt may succeed`, {
+      cause: err,
+    });
   }
 
   private async isDirectory(conn: Connection, segments: readonly string[]): Promise<boolean> {
@@ -682,7 +722,10 @@ export class SftpTarget implements Target {
       (attrs) => attrs.size,
       () => stored,
     );
-    const refused = await this.explainRefusal(conn, failure, `write ${remotePath}`, directory, expected.bytes - onServer, { stored: onServer, total: expected.bytes });
+    const refused = await this.explainRefusal(conn, failure, `write ${remotePath}`, directory, expected.bytes - onServer, {
+      stored: onServer,
+      total: expected.bytes,
+    });
     await this.request(conn, (cb) => conn.sftp.unlink(partPath, cb)).catch(() => undefined);
     throw refused ?? failure;
   }
@@ -780,7 +823,10 @@ export class SftpTarget implements Target {
         { cause: err },
       );
     }
-    const measured = space === undefined ? '' : ` (statvfs@openssh.com reports ${formatBytes(space.availableBytes)} free on a writable file system, so a quota or a rule of the server is more likely)`;
+    const measured =
+      space === undefined
+        ? ''
+        : ` (statvfs@openssh.com reports ${formatBytes(space.availableBytes)} free on a writable file system, so a quota or a rule of the server is more likely)`;
     return new RetentionError(
       'ERR_TARGET_IO',
       `SFTP server ${where} refused to ${what}${after} with "${answer}" and no reason; the usual causes are a full disk, the SFTP user's quota or a read-only location${measured}. Check the server; a later attempt may succeed.${removed}`,

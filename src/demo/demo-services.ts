@@ -55,7 +55,10 @@ export async function findOrStartRedis(url: string, dataDir: string): Promise<De
       child.once('error', reject);
     });
   } catch {
-    throw new RetentionError('ERR_DEMO_REDIS', `no Redis answers at ${url} and redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL`);
+    throw new RetentionError(
+      'ERR_DEMO_REDIS',
+      `no Redis answers at ${url} and redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL`,
+    );
   }
   const started = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50 && !(await redisAnswers(started)); i += 1) await sleep(100);
@@ -92,7 +95,11 @@ export async function findOrStartMongo(url: string): Promise<DemoService & { inM
 
 /** The demo's master key: `RETENTION_MASTER_KEYS` if set, else one kept in the data directory (created once, mode 0600). */
 export async function demoMasterKeys(env: NodeJS.ProcessEnv, dataDir: string): Promise<{ keys: string; description: string }> {
-  if (env.RETENTION_MASTER_KEYS || env.RETENTION_MASTER_KEYS_FILE) return { keys: env.RETENTION_MASTER_KEYS ?? (await readFile(env.RETENTION_MASTER_KEYS_FILE as string, 'utf8')).trim(), description: 'from the environment' };
+  if (env.RETENTION_MASTER_KEYS || env.RETENTION_MASTER_KEYS_FILE)
+    return {
+      keys: env.RETENTION_MASTER_KEYS ?? (await readFile(env.RETENTION_MASTER_KEYS_FILE as string, 'utf8')).trim(),
+      description: 'from the environment',
+    };
   const file = join(dataDir, 'demo-master-keys');
   try {
     return { keys: (await readFile(file, 'utf8')).trim(), description: `from ${file}` };

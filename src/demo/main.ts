@@ -60,10 +60,15 @@ async function main(): Promise<void> {
   say('Retention demo');
   say(`  Redis:      ${redis.description}`);
   say(`  MongoDB:    ${mongo.description}`);
-  if (mongo.inMemory) say('  WARNING:    no MongoDB server was found: the control plane and the archive live in memory and are gone when the demo stops. Set MONGODB_URL or install mongod to keep them.');
+  if (mongo.inMemory)
+    say(
+      '  WARNING:    no MongoDB server was found: the control plane and the archive live in memory and are gone when the demo stops. Set MONGODB_URL or install mongod to keep them.',
+    );
   say(`  Master key: ${keys.description}`);
   say(`  Drops:      ${dropDir}`);
-  say(`  Reachable:  local targets below ${config.localTargetBaseDir ?? '(none)'}; private destinations ${describeAllowlist(config.allowedPrivateDestinations)}`);
+  say(
+    `  Reachable:  local targets below ${config.localTargetBaseDir ?? '(none)'}; private destinations ${describeAllowlist(config.allowedPrivateDestinations)}`,
+  );
 
   const logger = createLogger({ level: config.logLevel, name: 'demo' });
   const worker = await startWorkerProcess(config, logger);
@@ -106,11 +111,18 @@ async function main(): Promise<void> {
     current === undefined ? {} : { expectedVersion: current.version },
   );
   if (saved.status === 'refused') throw settingsRefusalError(saved.problems);
-  if (saved.status === 'stale') throw new RetentionError('ERR_SETTINGS_CONFLICT', 'the settings of the demo tenant changed while the demo saved them: start the demo again');
+  if (saved.status === 'stale')
+    throw new RetentionError('ERR_SETTINGS_CONFLICT', 'the settings of the demo tenant changed while the demo saved them: start the demo again');
   say(`  Tenant:     "${DEMO_TENANT}", demo source, archived every 15 minutes; first run now`);
   say(`  Portal:     ${config.publicUrl} (plain http with a non-Secure cookie: for this machine only)`);
   if ((await controlPlane.users.findOwner(DEMO_TENANT)) === undefined) {
-    const activation = await issueOwnerActivation({ controlPlane, tenantId: DEMO_TENANT, publicUrl: config.publicUrl, defaultTenant: DEMO_TENANT, createdBy: 'demo' });
+    const activation = await issueOwnerActivation({
+      controlPlane,
+      tenantId: DEMO_TENANT,
+      publicUrl: config.publicUrl,
+      defaultTenant: DEMO_TENANT,
+      createdBy: 'demo',
+    });
     say(`  Owner:      activate the demo owner (choose email and password) at ${activation.link}`);
     say(`              the link works once, until ${activation.expiresAt.toISOString()}`);
   } else {

@@ -43,10 +43,7 @@ export class CommandDispatcher {
       const handler = HANDLERS.get(name);
       if (!handler) throw new CommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`);
       if ('txnNumber' in command || 'startTransaction' in command || 'autocommit' in command) {
-        throw new CommandError(
-          ErrorCode.IllegalOperation,
-          'Transaction numbers are only allowed on a replica set member or mongos',
-        );
+        throw new CommandError(ErrorCode.IllegalOperation, 'Transaction numbers are only allowed on a replica set member or mongos');
       }
       const databaseName = typeof command.$db === 'string' ? command.$db : defaultDatabase;
       const reply = handler(command, { databaseName, storage: this.storage, cursors: this.cursors, connectionId });

@@ -165,7 +165,14 @@ export class MemoryCollection {
     return this.walkIndex(index, entries, prefixValues, forward, filter, wanted);
   }
 
-  private walkIndex(index: CollectionIndex, entries: readonly OrderedIndexEntry[], prefix: unknown[], forward: boolean, filter: Document, wanted: number | undefined): Document[] {
+  private walkIndex(
+    index: CollectionIndex,
+    entries: readonly OrderedIndexEntry[],
+    prefix: unknown[],
+    forward: boolean,
+    filter: Document,
+    wanted: number | undefined,
+  ): Document[] {
     const bound = (strict: boolean): number => {
       let low = 0;
       let high = entries.length;

@@ -116,11 +116,6 @@ export function runPipeline(pipeline: Document[], documents: Document[], resolve
  * Applies update operators (`$set`, `$inc`, `$push`…) to a document in place; `filter` resolves the positional
  * `$` operator and `arrayFilters` the `$[name]` ones. Returns the modified paths.
  */
-export function applyUpdateOperators(
-  document: Document,
-  operators: Document,
-  arrayFilters: Document[] | undefined,
-  filter: Document,
-): string[] {
+export function applyUpdateOperators(document: Document, operators: Document, arrayFilters: Document[] | undefined, filter: Document): string[] {
   return update(document, operators, arrayFilters, filter, { cloneMode: 'deep', queryOptions: engineOptions() });
 }

@@ -65,10 +65,7 @@ export interface UpdateContext {
 
 function checkIdUnchanged(before: Document, after: Document): void {
   if (canonicalKey(before._id) !== canonicalKey(after._id)) {
-    throw new CommandError(
-      ErrorCode.ImmutableField,
-      "Performing an update on the path '_id' would modify the immutable field '_id'",
-    );
+    throw new CommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
   }
 }
 

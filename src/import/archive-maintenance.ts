@@ -10,7 +10,11 @@ import type { ImportDeps } from './import-manifest.js';
  * @example
  * const preview = await purgeTenantArchive(deps, 'acme', { dryRun: true });
  */
-export async function purgeTenantArchive(deps: ImportDeps, tenantId: string, options: { dryRun: boolean; actor?: string }): Promise<ArchivePurgeResult | undefined> {
+export async function purgeTenantArchive(
+  deps: ImportDeps,
+  tenantId: string,
+  options: { dryRun: boolean; actor?: string },
+): Promise<ArchivePurgeResult | undefined> {
   const tenant = assertTenantId(tenantId);
   const settings = await deps.controlPlane.settings.getRetention(tenant);
   const retentionDays = settings?.value.archiveRetentionDays;
@@ -25,7 +29,11 @@ export async function purgeTenantArchive(deps: ImportDeps, tenantId: string, opt
         details[type] = purge.ids.length;
         if (type === 'chats') details.messages = purge.messages;
       }
-      await deps.controlPlane.audit.append(tenant, { actor: { type: 'system', id: options.actor ?? 'archive-retention' }, action: 'archive.purged', outcome: 'success', details }, now);
+      await deps.controlPlane.audit.append(
+        tenant,
+        { actor: { type: 'system', id: options.actor ?? 'archive-retention' }, action: 'archive.purged', outcome: 'success', details },
+        now,
+      );
     }
     return result;
   });

@@ -18,7 +18,8 @@ const TWO_DIGITS = /^\d{2}$/;
 export async function listDropManifests(target: Target, tenantId: string): Promise<string[]> {
   const tenant = assertTenantId(tenantId);
   const paths: string[] = [];
-  const dirs = async (path: string, pattern: RegExp) => (await target.list(path)).filter((e) => e.type === 'directory' && pattern.test(e.name)).map((e) => e.name);
+  const dirs = async (path: string, pattern: RegExp) =>
+    (await target.list(path)).filter((e) => e.type === 'directory' && pattern.test(e.name)).map((e) => e.name);
   for (const year of await dirs(tenant, YEAR)) {
     for (const month of await dirs(`${tenant}/${year}`, TWO_DIGITS)) {
       for (const day of await dirs(`${tenant}/${year}/${month}`, TWO_DIGITS)) {
@@ -55,7 +56,8 @@ export interface StoredManifest {
 export async function readStoredManifest(target: Target, path: string): Promise<StoredManifest> {
   const entry = await target.stat(path);
   if (entry === undefined || entry.type !== 'file') return readRecoveredManifest(target, path);
-  if (entry.size > MAX_MANIFEST_BYTES) throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is ${entry.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
+  if (entry.size > MAX_MANIFEST_BYTES)
+    throw new RetentionError('ERR_MANIFEST_INVALID', `manifest ${path} is ${entry.size} bytes, more than the ${MAX_MANIFEST_BYTES} allowed`);
   const bytes = await readManifestBytes(target, path, path);
   return { path, bytes, sha256: hashManifest(bytes) };
 }
@@ -134,7 +136,10 @@ export function orderByChain(manifests: readonly DropManifest[], isStart: (previ
 }
 
 /** Reads and parses the manifests at `paths`; ones that do not read or parse are returned apart with the error. */
-export async function readDropManifests(target: Target, paths: readonly string[]): Promise<{ manifests: DropManifest[]; unreadable: { path: string; error: unknown }[] }> {
+export async function readDropManifests(
+  target: Target,
+  paths: readonly string[],
+): Promise<{ manifests: DropManifest[]; unreadable: { path: string; error: unknown }[] }> {
   const manifests: DropManifest[] = [];
   const unreadable: { path: string; error: unknown }[] = [];
   for (const path of paths) {

@@ -55,5 +55,7 @@ export function asImportFailure(err: unknown, manifestPath: string, file?: strin
   if (!isDeterministicFailure(err)) return err;
   const { name, message } = err as Error;
   const text = `importing ${manifestPath} failed with ${name}: ${message}; a retry would fail the same way, so the manifest is refused (report this as a bug; after a fix, retry it: retention import <tenant> --retry)`;
-  return file === undefined ? new RetentionError('ERR_IMPORT_UNEXPECTED', text, { cause: err }) : new ImportFileError('ERR_IMPORT_UNEXPECTED', text, file, { cause: err });
+  return file === undefined
+    ? new RetentionError('ERR_IMPORT_UNEXPECTED', text, { cause: err })
+    : new ImportFileError('ERR_IMPORT_UNEXPECTED', text, file, { cause: err });
 }

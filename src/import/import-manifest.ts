@@ -51,8 +51,7 @@ export interface ImportDeps {
 
 /** What importing one manifest did. */
 export type ImportOutcome =
-  | { status: 'imported'; path: string; sha256: string; counts: ManifestImportCounts }
-  | { status: 'already-imported'; path: string; sha256: string };
+  { status: 'imported'; path: string; sha256: string; counts: ManifestImportCounts } | { status: 'already-imported'; path: string; sha256: string };
 
 interface Attempt {
   path: string;
@@ -114,7 +113,10 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
   }
   const { value: settings } = await deps.controlPlane.settings.requireRetention(tenant);
   if (settings.mode !== 'online') {
-    throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: its drops are not imported (switch it to online mode first)`);
+    throw new RetentionError(
+      'ERR_IMPORT_NOT_ONLINE',
+      `tenant "${tenant}" is in ${settings.mode} mode: its drops are not imported (switch it to online mode first)`,
+    );
   }
   const target = deps.createTarget(tenant, settings.target);
   const attempt: Attempt = { path: manifestPath, runId: pathParts.runId, sha256: '', previous: null };
@@ -208,10 +210,18 @@ async function* checkedRecords({ file, local }: SpooledFile, tenant: string, lim
     for await (const raw of readRecordFile(local, { encoding: file.encoding, gzip: file.gzip, displayPath: file.path, inflateLimits: limits })) {
       const parsed = parseRecord(file.type, raw);
       if (!parsed.ok) {
-        throw new ImportFileError('ERR_IMPORT_RECORD_INVALID', `${file.path}: record ${count} is not a valid ${file.type} record (${parsed.issues[0]?.message ?? 'invalid'})`, file.path);
+        throw new ImportFileError(
+          'ERR_IMPORT_RECORD_INVALID',
+          `${file.path}: record ${count} is not a valid ${file.type} record (${parsed.issues[0]?.message ?? 'invalid'})`,
+          file.path,
+        );
       }
       if (parsed.record.tenantId !== tenant) {
-        throw new ImportFileError('ERR_ARCHIVE_TENANT_MISMATCH', `${file.path}: record ${count} belongs to tenant "${parsed.record.tenantId}", not "${tenant}"`, file.path);
+        throw new ImportFileError(
+          'ERR_ARCHIVE_TENANT_MISMATCH',
+          `${file.path}: record ${count} belongs to tenant "${parsed.record.tenantId}", not "${tenant}"`,
+          file.path,
+        );
       }
       yield { index: count, record: parsed.record };
       count += 1;
@@ -239,7 +249,8 @@ async function validateRecordFiles(files: readonly SpooledFile[], tenant: string
         try {
           archiveWritesOf(type, record, manifestPath);
         } catch (err) {
-          if (err instanceof RetentionError) throw new ImportFileError(err.code, `${path}: record ${index} cannot be loaded (${err.message})`, path, { cause: err });
+          if (err instanceof RetentionError)
+            throw new ImportFileError(err.code, `${path}: record ${index} cannot be loaded (${err.message})`, path, { cause: err });
           throw err;
         }
       }
@@ -254,7 +265,14 @@ async function validateRecordFiles(files: readonly SpooledFile[], tenant: string
  * archive cannot store is rejected, not loaded; the rejections are returned (at most {@link MAX_LISTED_REJECTIONS},
  * the writer counts them all) and logged.
  */
-async function loadRecordFiles(deps: ImportDeps, writer: ArchiveWriter, files: readonly SpooledFile[], tenant: string, manifestPath: string, limits: InflateLimits): Promise<ImportRejection[]> {
+async function loadRecordFiles(
+  deps: ImportDeps,
+  writer: ArchiveWriter,
+  files: readonly SpooledFile[],
+  tenant: string,
+  manifestPath: string,
+  limits: InflateLimits,
+): Promise<ImportRejection[]> {
   const rejections: ImportRejection[] = [];
   for (const spooled of files) {
     const { path, type } = spooled.file;
@@ -276,7 +294,10 @@ async function loadRecordFiles(deps: ImportDeps, writer: ArchiveWriter, files: r
 function checkPlacement(manifest: Manifest, tenant: string, path: string): void {
   const expected = manifestPathOf(manifest);
   if (manifest.tenantId !== tenant || expected !== path) {
-    throw new RetentionError('ERR_IMPORT_MANIFEST_MISPLACED', `manifest ${path} describes run ${manifest.runId} of tenant "${manifest.tenantId}", which belongs at ${expected}; it is not imported`);
+    throw new RetentionError(
+      'ERR_IMPORT_MANIFEST_MISPLACED',
+      `manifest ${path} describes run ${manifest.runId} of tenant "${manifest.tenantId}", which belongs at ${expected}; it is not imported`,
+    );
   }
 }
 
@@ -285,17 +306,26 @@ async function checkChainLink(deps: ImportDeps, target: Target, tenant: string, 
   if (previous === null) {
     const other = await deps.imports.findImportedFollower(tenant, null, path);
     if (other) {
-      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: it starts a new chain although ${other.path} already started this tenant's chain; it and every manifest after it are not imported`);
+      throw new RetentionError(
+        'ERR_IMPORT_CHAIN_BROKEN',
+        `chain broken at ${path}: it starts a new chain although ${other.path} already started this tenant's chain; it and every manifest after it are not imported`,
+      );
     }
     return;
   }
   const imported = await deps.imports.get(tenant, previous.path);
   if (imported?.status === 'failed') {
-    throw new RetentionError('ERR_IMPORT_CHAIN_BLOCKED', `${path} follows ${previous.path}, whose import failed (${imported.error?.code ?? 'unknown'}); fix that manifest first, then retry: retention import ${tenant} --retry`);
+    throw new RetentionError(
+      'ERR_IMPORT_CHAIN_BLOCKED',
+      `${path} follows ${previous.path}, whose import failed (${imported.error?.code ?? 'unknown'}); fix that manifest first, then retry: retention import ${tenant} --retry`,
+    );
   }
   if (imported?.status !== 'imported') {
     if ((await target.stat(previous.path)) === undefined) {
-      throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: the previous manifest ${previous.path} is missing from the drop; it and every manifest after it are not imported`);
+      throw new RetentionError(
+        'ERR_IMPORT_CHAIN_BROKEN',
+        `chain broken at ${path}: the previous manifest ${previous.path} is missing from the drop; it and every manifest after it are not imported`,
+      );
     }
     throw new RetentionError('ERR_IMPORT_PREVIOUS_PENDING', `${path} waits for the import of the previous manifest ${previous.path}`);
   }
@@ -307,7 +337,10 @@ async function checkChainLink(deps: ImportDeps, target: Target, tenant: string, 
   }
   const fork = await deps.imports.findImportedFollower(tenant, previous.path, path);
   if (fork) {
-    throw new RetentionError('ERR_IMPORT_CHAIN_BROKEN', `chain broken at ${path}: ${fork.path} already follows ${previous.path} (the chain forks); it and every manifest after it are not imported`);
+    throw new RetentionError(
+      'ERR_IMPORT_CHAIN_BROKEN',
+      `chain broken at ${path}: ${fork.path} already follows ${previous.path} (the chain forks); it and every manifest after it are not imported`,
+    );
   }
 }
 

@@ -31,7 +31,10 @@ export async function rebuildArchive(deps: ImportDeps, tenantId: string, onImpor
   return deps.leases.withLease(tenant, 'rebuild', async () => {
     const { value: settings } = await deps.controlPlane.settings.requireRetention(tenant);
     if (settings.mode !== 'online') {
-      throw new RetentionError('ERR_IMPORT_NOT_ONLINE', `tenant "${tenant}" is in ${settings.mode} mode: it has no archive to rebuild (switch it to online mode first)`);
+      throw new RetentionError(
+        'ERR_IMPORT_NOT_ONLINE',
+        `tenant "${tenant}" is in ${settings.mode} mode: it has no archive to rebuild (switch it to online mode first)`,
+      );
     }
     const target = deps.createTarget(tenant, settings.target);
     let order: string[];

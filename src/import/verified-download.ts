@@ -26,11 +26,19 @@ export async function downloadVerified(target: Target, file: ManifestFile, local
   if (entry === undefined || entry.type !== 'file') {
     const outcome = await restoreFromRecoveryCopy(target, file.path, { bytes: file.bytes, sha256: file.sha256 });
     if (outcome.status === 'no-copy') {
-      throw new ImportFileError('ERR_IMPORT_FILE_MISSING', `${file.path} is listed in the manifest but missing from the drop; nothing of the manifest was loaded (deliver the run again: retention backfill)`, file.path);
+      throw new ImportFileError(
+        'ERR_IMPORT_FILE_MISSING',
+        `${file.path} is listed in the manifest but missing from the drop; nothing of the manifest was loaded (deliver the run again: retention backfill)`,
+        file.path,
+      );
     }
     if (outcome.status === 'not-restored') source = outcome.from;
   } else if (entry.size !== file.bytes) {
-    throw new ImportFileError('ERR_IMPORT_SIZE_MISMATCH', `${file.path} is ${entry.size} bytes but the manifest says ${file.bytes}; nothing of the manifest was loaded`, file.path);
+    throw new ImportFileError(
+      'ERR_IMPORT_SIZE_MISMATCH',
+      `${file.path} is ${entry.size} bytes but the manifest says ${file.bytes}; nothing of the manifest was loaded`,
+      file.path,
+    );
   }
   const hash = createHash('sha256');
   let bytes = 0;
@@ -43,7 +51,11 @@ export async function downloadVerified(target: Target, file: ManifestFile, local
   });
   await pipeline(await target.read(source), measure, createWriteStream(localPath));
   if (bytes !== file.bytes) {
-    throw new ImportFileError('ERR_IMPORT_SIZE_MISMATCH', `${file.path} read as ${bytes} bytes but the manifest says ${file.bytes}; nothing of the manifest was loaded`, file.path);
+    throw new ImportFileError(
+      'ERR_IMPORT_SIZE_MISMATCH',
+      `${file.path} read as ${bytes} bytes but the manifest says ${file.bytes}; nothing of the manifest was loaded`,
+      file.path,
+    );
   }
   const sha256 = hash.digest('hex');
   if (sha256 !== file.sha256) {

@@ -16,7 +16,7 @@ export function maskEmailAddress(value: string): string {
   const at = value.lastIndexOf('@');
   if (at < 0) return maskHandle(value);
   const labels = value.slice(at + 1).split('.');
-  const tld = labels.length > 1 ? labels.at(-1) ?? '' : '';
+  const tld = labels.length > 1 ? (labels.at(-1) ?? '') : '';
   const tldShown = /^[\p{L}]{2,24}$/u.test(tld) ? `.${tld}` : '';
   return `${firstCodePoint(value.slice(0, at))}${HIDDEN}@${firstCodePoint(labels[0] ?? '')}${HIDDEN}${tldShown}`;
 }

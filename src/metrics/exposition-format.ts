@@ -50,7 +50,8 @@ export function formatLabels(pairs: readonly (readonly [string, string])[]): str
 
 /** Throws a `TypeError` naming the problem when `name` is not a valid metric name. */
 export function assertMetricName(name: string): void {
-  if (!METRIC_NAME.test(name)) throw new TypeError(`metric name ${JSON.stringify(name)} is invalid: use letters, digits, "_" and ":", not starting with a digit`);
+  if (!METRIC_NAME.test(name))
+    throw new TypeError(`metric name ${JSON.stringify(name)} is invalid: use letters, digits, "_" and ":", not starting with a digit`);
 }
 
 /** Throws a `TypeError` naming the problem when `name` is not a valid label name, or one reserved (`__*`, `le` where `reserved` says so). */

@@ -58,8 +58,13 @@ export class MetricsRegistry {
   }
 
   private add<M extends Rendered>(metric: M): M {
-    const clash = [...this.metrics.keys()].find((name) => [name, `${name}_bucket`, `${name}_sum`, `${name}_count`].includes(metric.name) || [`${metric.name}_bucket`, `${metric.name}_sum`, `${metric.name}_count`].includes(name));
-    if (this.metrics.has(metric.name) || clash !== undefined) throw new TypeError(`metric ${metric.name} is registered twice (or clashes with ${clash ?? metric.name})`);
+    const clash = [...this.metrics.keys()].find(
+      (name) =>
+        [name, `${name}_bucket`, `${name}_sum`, `${name}_count`].includes(metric.name) ||
+        [`${metric.name}_bucket`, `${metric.name}_sum`, `${metric.name}_count`].includes(name),
+    );
+    if (this.metrics.has(metric.name) || clash !== undefined)
+      throw new TypeError(`metric ${metric.name} is registered twice (or clashes with ${clash ?? metric.name})`);
     this.metrics.set(metric.name, metric);
     return metric;
   }

@@ -58,10 +58,15 @@ export function createPortalMetrics(options: PortalMetricsOptions): PortalMetric
 
   const rss = registry.gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.' });
   const heapUsed = registry.gauge({ name: 'nodejs_heap_size_used_bytes', help: 'V8 heap in use, in bytes.' });
-  const lag = registry.gauge({ name: 'nodejs_eventloop_lag_seconds', help: 'How long a callback queued at scrape time waited for the event loop, in seconds.' });
+  const lag = registry.gauge({
+    name: 'nodejs_eventloop_lag_seconds',
+    help: 'How long a callback queued at scrape time waited for the event loop, in seconds.',
+  });
   const startTime = registry.gauge({ name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch, in seconds.' });
   startTime.set(undefined, Math.round(Date.now() / 1000 - process.uptime()));
-  registry.gauge<'version'>({ name: 'retention_build_info', help: 'Always 1; the label says which version runs.', labelNames: ['version'], maxSeries: 1 }).set({ version: options.version }, 1);
+  registry
+    .gauge<'version'>({ name: 'retention_build_info', help: 'Always 1; the label says which version runs.', labelNames: ['version'], maxSeries: 1 })
+    .set({ version: options.version }, 1);
   registry.addCollector(async () => {
     rss.set(undefined, process.memoryUsage.rss());
     heapUsed.set(undefined, process.memoryUsage().heapUsed);
@@ -78,7 +83,7 @@ export function createPortalMetrics(options: PortalMetricsOptions): PortalMetric
     });
     const readable = registry.gauge<'queue'>({
       name: 'retention_queue_readable',
-      help: 'Whether the queue\'s job counts could be read from Redis within the timeout at this scrape (1) or not (0).',
+      help: "Whether the queue's job counts could be read from Redis within the timeout at this scrape (1) or not (0).",
       labelNames: ['queue'],
       maxSeries: 50,
     });

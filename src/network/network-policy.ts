@@ -157,7 +157,10 @@ export class NetworkPolicy {
           if (first === undefined) {
             callback(Object.assign(new Error(`${hostName} has no IPv${family ?? ''} address`), { code: 'ENOTFOUND', hostname: hostName }), '', 0);
           } else if (options.all === true) {
-            callback(null, usable.map((entry): LookupAddress => ({ address: entry.address, family: entry.family })));
+            callback(
+              null,
+              usable.map((entry): LookupAddress => ({ address: entry.address, family: entry.family })),
+            );
           } else {
             callback(null, first.address, first.family);
           }

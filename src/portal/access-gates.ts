@@ -23,22 +23,22 @@ export function requireUser(req: Request, res: Response, next: NextFunction): vo
  */
 export function requireCompliantAccount(now: () => Date) {
   return (req: Request, res: Response, next: NextFunction): void => {
-  const { user, security } = portalContext(res);
-  if (user === undefined) return next();
-  if (security.requireTwoFactor && user.totp === undefined && !ENROLMENT_PATHS.has(req.path)) {
-    if (req.method === 'GET') return res.redirect(303, '/account/two-factor/setup');
-    throw new RetentionError('ERR_TWO_FACTOR_REQUIRED', 'Your organisation requires two-factor authentication: set it up first.');
-  }
-  const changedAt = user.passwordChangedAt ?? user.createdAt;
-  if (isPasswordExpired(security.passwordPolicy, changedAt, now()) && !PASSWORD_CHANGE_PATHS.has(req.path)) {
-    if (req.method === 'GET') return res.redirect(303, '/account/password');
-    throw new RetentionError('ERR_PASSWORD_EXPIRED', 'Your password has expired: choose a new one first.');
-  }
-  if (req.session.passwordChangeRequired === true && !PASSWORD_CHANGE_PATHS.has(req.path)) {
-    if (req.method === 'GET') return res.redirect(303, '/account/password');
-    throw new RetentionError('ERR_PASSWORD_CHANGE_REQUIRED', 'Your password is on a list of common passwords: choose a new one first.');
-  }
-  next();
+    const { user, security } = portalContext(res);
+    if (user === undefined) return next();
+    if (security.requireTwoFactor && user.totp === undefined && !ENROLMENT_PATHS.has(req.path)) {
+      if (req.method === 'GET') return res.redirect(303, '/account/two-factor/setup');
+      throw new RetentionError('ERR_TWO_FACTOR_REQUIRED', 'Your organisation requires two-factor authentication: set it up first.');
+    }
+    const changedAt = user.passwordChangedAt ?? user.createdAt;
+    if (isPasswordExpired(security.passwordPolicy, changedAt, now()) && !PASSWORD_CHANGE_PATHS.has(req.path)) {
+      if (req.method === 'GET') return res.redirect(303, '/account/password');
+      throw new RetentionError('ERR_PASSWORD_EXPIRED', 'Your password has expired: choose a new one first.');
+    }
+    if (req.session.passwordChangeRequired === true && !PASSWORD_CHANGE_PATHS.has(req.path)) {
+      if (req.method === 'GET') return res.redirect(303, '/account/password');
+      throw new RetentionError('ERR_PASSWORD_CHANGE_REQUIRED', 'Your password is on a list of common passwords: choose a new one first.');
+    }
+    next();
   };
 }
 

@@ -17,7 +17,9 @@ function statusOf(err: unknown): number | undefined {
 
 function describe(err: unknown): ShownError {
   if (err instanceof RetentionError) {
-    return err.status >= 500 ? { status: err.status, code: err.code, message: 'Something went wrong on our side. Try again in a moment.' } : { status: err.status, code: err.code, message: err.message };
+    return err.status >= 500
+      ? { status: err.status, code: err.code, message: 'Something went wrong on our side. Try again in a moment.' }
+      : { status: err.status, code: err.code, message: err.message };
   }
   const status = statusOf(err);
   if ((err as { code?: unknown } | null)?.code === 'EBADCSRFTOKEN') {

@@ -47,7 +47,16 @@ export async function issueOwnerActivation(input: IssueOwnerActivationInput): Pr
     { purpose: 'owner-activation', subject: 'owner', createdBy, ...(input.expiresInSeconds !== undefined ? { expiresInSeconds: input.expiresInSeconds } : {}) },
     now,
   );
-  await controlPlane.audit.append(tenantId, { actor: { type: createdBy === 'cli' ? 'cli' : 'system', id: createdBy }, action: 'user.owner-activation.issued', outcome: 'success', details: { expiresAt: record.expiresAt.toISOString() } }, now);
+  await controlPlane.audit.append(
+    tenantId,
+    {
+      actor: { type: createdBy === 'cli' ? 'cli' : 'system', id: createdBy },
+      action: 'user.owner-activation.issued',
+      outcome: 'success',
+      details: { expiresAt: record.expiresAt.toISOString() },
+    },
+    now,
+  );
   const base = tenantBaseUrl(tenantId, { publicUrl: input.publicUrl, defaultTenant: input.defaultTenant });
   return { link: `${base}/activate/${token}`, expiresAt: record.expiresAt };
 }

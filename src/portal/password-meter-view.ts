@@ -21,7 +21,11 @@ export interface PasswordMeterView {
  * @example
  * res.render('password', { strength: passwordMeterView(security.passwordPolicy, { email: user.email, tenantId: tenant.id }) });
  */
-export function passwordMeterView(policy: PasswordPolicy, context: PasswordContext, fields: Pick<PasswordMeterView, 'emailField' | 'nameField'> = {}): PasswordMeterView {
+export function passwordMeterView(
+  policy: PasswordPolicy,
+  context: PasswordContext,
+  fields: Pick<PasswordMeterView, 'emailField' | 'nameField'> = {},
+): PasswordMeterView {
   return {
     minLength: policy.minLength,
     contextTerms: passwordContextTerms(policy, context),

@@ -90,7 +90,10 @@ export interface PortalDeps {
  */
 export function portalOptionsFromConfig(config: Config): PortalOptions {
   if (config.sessionSecrets === undefined || config.sessionSecrets.length === 0) {
-    throw new RetentionError('ERR_SESSION_SECRET_MISSING', 'SESSION_SECRET is not set: the portal needs it to sign its session cookie (generate one with: openssl rand -base64 32)');
+    throw new RetentionError(
+      'ERR_SESSION_SECRET_MISSING',
+      'SESSION_SECRET is not set: the portal needs it to sign its session cookie (generate one with: openssl rand -base64 32)',
+    );
   }
   return {
     publicUrl: config.publicUrl,

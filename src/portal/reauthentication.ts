@@ -21,7 +21,12 @@ async function countFailure(services: PortalServices, req: Request, res: Respons
   const { tenant, security } = portalContext(res);
   const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy, factor);
   if (outcome.lockedNow) {
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: signedInUser(res).id },
+      action: 'auth.lockout',
+      outcome: 'denied',
+      details: { until: outcome.lockedUntil?.toISOString() ?? null },
+    });
   }
 }
 
@@ -41,8 +46,16 @@ export async function reauthenticate(services: PortalServices, req: Request, res
   const valid = decision.allowed && user.passwordHash !== undefined && (await verifyPassword(user.passwordHash, formField(req, 'currentPassword', 8192)));
   if (valid) return;
   if (decision.allowed) await countFailure(services, req, res, attempt, 'password');
-  await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action, outcome: 'denied', details: { reason: decision.allowed ? 'wrong-password' : decision.reason } });
-  throw new RetentionError('ERR_REAUTH_FAILED', 'Your current password was not right (or there were too many attempts: wait a few minutes). Nothing was changed.');
+  await services.audit(req, tenant.id, {
+    actor: { type: 'user', id: user.id },
+    action,
+    outcome: 'denied',
+    details: { reason: decision.allowed ? 'wrong-password' : decision.reason },
+  });
+  throw new RetentionError(
+    'ERR_REAUTH_FAILED',
+    'Your current password was not right (or there were too many attempts: wait a few minutes). Nothing was changed.',
+  );
 }
 
 /**
@@ -119,6 +132,14 @@ export async function requireRecentAuthenticationOrPassword(services: PortalServ
 export async function requireFreshAuthentication(services: PortalServices, req: Request, res: Response, action: string): Promise<void> {
   if (freshAuthenticationUntil(services, req) !== undefined) return;
   const { tenant } = portalContext(res);
-  await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action, outcome: 'denied', details: { reason: 'reauthentication-required' } });
-  throw new RetentionError('ERR_REAUTH_REQUIRED', 'Confirm your identity first (password, and a code if you use two-factor authentication): security settings change only within five minutes of a confirmation. Nothing was changed.');
+  await services.audit(req, tenant.id, {
+    actor: { type: 'user', id: signedInUser(res).id },
+    action,
+    outcome: 'denied',
+    details: { reason: 'reauthentication-required' },
+  });
+  throw new RetentionError(
+    'ERR_REAUTH_REQUIRED',
+    'Confirm your identity first (password, and a code if you use two-factor authentication): security settings change only within five minutes of a confirmation. Nothing was changed.',
+  );
 }

@@ -28,7 +28,13 @@ export function isTotpShaped(code: string): boolean {
  * const method = await checkSecondFactor(services, req, tenant.id, user, formField(req, 'code', 64));
  * if (method === undefined) await services.throttle.recordFailure(attempt, policy, 'second-factor');
  */
-export async function checkSecondFactor(services: PortalServices, req: Request, tenantId: string, user: User, raw: string): Promise<SecondFactorMethod | undefined> {
+export async function checkSecondFactor(
+  services: PortalServices,
+  req: Request,
+  tenantId: string,
+  user: User,
+  raw: string,
+): Promise<SecondFactorMethod | undefined> {
   const { controlPlane, keyring } = services.deps;
   if (user.totp === undefined) return undefined;
   const code = normalizeSecondFactorCode(raw);
@@ -41,7 +47,8 @@ export async function checkSecondFactor(services: PortalServices, req: Request, 
       if (await controlPlane.users.recordTotpStep(tenantId, user.id, result.step)) return 'totp';
       replayedStep = result.step;
     } else if (result.reason === 'replay') replayedStep = result.step;
-    if (replayedStep !== undefined) await services.audit(req, tenantId, { actor, action: '2fa.totp.replay', outcome: 'denied', details: { step: replayedStep } });
+    if (replayedStep !== undefined)
+      await services.audit(req, tenantId, { actor, action: '2fa.totp.replay', outcome: 'denied', details: { step: replayedStep } });
     return undefined;
   }
   const match = await verifyBackupCode(user.backupCodeHashes, code);

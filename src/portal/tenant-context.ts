@@ -21,9 +21,17 @@ export function tenantContext(services: PortalServices) {
     res.locals.portal = { tenant, security };
     if (!isAllowed(parseIpAllowlist(security.ipAllowlist), req.ip)) {
       if (req.method === 'POST' && req.path === '/sign-in') {
-        await services.audit(req, tenant.id, { actor: { type: 'user', id: 'anonymous' }, action: 'auth.login', outcome: 'denied', details: { reason: 'ip-allowlist' } });
+        await services.audit(req, tenant.id, {
+          actor: { type: 'user', id: 'anonymous' },
+          action: 'auth.login',
+          outcome: 'denied',
+          details: { reason: 'ip-allowlist' },
+        });
       }
-      throw new RetentionError('ERR_IP_NOT_ALLOWED', `Access from your network address (${req.ip ?? 'unknown'}) is not allowed for this organisation. Ask an administrator to add it to the IP allowlist.`);
+      throw new RetentionError(
+        'ERR_IP_NOT_ALLOWED',
+        `Access from your network address (${req.ip ?? 'unknown'}) is not allowed for this organisation. Ask an administrator to add it to the IP allowlist.`,
+      );
     }
     next();
   };

@@ -18,7 +18,9 @@ export interface UserSessionSummary {
 const handleOf = (sid: string): string => createHash('sha256').update(sid).digest('base64url').slice(0, 22);
 
 const getSession = (store: Store, sid: string): Promise<SessionData | null | undefined> =>
-  new Promise((resolve, reject) => store.get(sid, (err: unknown, data?: SessionData | null) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(data))));
+  new Promise((resolve, reject) =>
+    store.get(sid, (err: unknown, data?: SessionData | null) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(data))),
+  );
 
 const destroySession = (store: Store, sid: string): Promise<void> =>
   new Promise((resolve, reject) => store.destroy(sid, (err?: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())));

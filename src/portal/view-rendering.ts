@@ -29,10 +29,13 @@ export function useEjsLayout(app: Express, viewsDirectory: string, options: { ca
   const layout = join(viewsDirectory, 'layout.ejs');
   app.engine('ejs', (path: string, locals: object, callback: (err: unknown, html?: string) => void) => {
     const ejsOptions = { cache: options.cache, views: [viewsDirectory], root: viewsDirectory };
-    ejs.renderFile(path, locals as ejs.Data, ejsOptions).then(
-      (body) => ejs.renderFile(layout, { ...(locals as ejs.Data), body }, ejsOptions).then((html) => callback(null, html)),
-      (err: unknown) => callback(err),
-    ).catch((err: unknown) => callback(err));
+    ejs
+      .renderFile(path, locals as ejs.Data, ejsOptions)
+      .then(
+        (body) => ejs.renderFile(layout, { ...(locals as ejs.Data), body }, ejsOptions).then((html) => callback(null, html)),
+        (err: unknown) => callback(err),
+      )
+      .catch((err: unknown) => callback(err));
   });
   app.set('views', viewsDirectory);
   app.set('view engine', 'ejs');

@@ -73,9 +73,12 @@ export class HostSemaphore {
       await sleep(wait + Math.floor(Math.random() * wait), undefined, { signal });
       wait = Math.min(wait * 2, this.maxPollMs);
     }
-    const renew = setInterval(() => {
-      this.redis.eval(RENEW, 1, key, this.leaseMs, token).catch(() => undefined);
-    }, Math.max(Math.floor(this.leaseMs / 3), 10));
+    const renew = setInterval(
+      () => {
+        this.redis.eval(RENEW, 1, key, this.leaseMs, token).catch(() => undefined);
+      },
+      Math.max(Math.floor(this.leaseMs / 3), 10),
+    );
     try {
       return await work();
     } finally {

@@ -160,7 +160,13 @@ export async function enqueueImport(queues: ImportQueues, tenantId: string, mani
 /** Asks for a poll of one tenant's drop (deduplicated while one is waiting). */
 export async function enqueueTenantPoll(queues: ImportQueues, tenantId: string): Promise<void> {
   const data: TenantJobData = { tenantId: assertTenantId(tenantId) };
-  await queues.imports.add('poll-tenant', data, { jobId: `poll.${tenantId}`, attempts: 3, backoff: { type: 'exponential', delay: 10_000 }, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } });
+  await queues.imports.add('poll-tenant', data, {
+    jobId: `poll.${tenantId}`,
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 10_000 },
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
 }
 
 /** What {@link enqueueRebuild} did: `queued` false means a rebuild of the tenant was already waiting to start. */
@@ -256,6 +262,14 @@ export async function rebuildStatus(queues: ImportQueues, tenantId: string): Pro
  * retention (`purgeCron`, UTC). Idempotent; safe from any process.
  */
 export async function scheduleArchiveJobs(queues: ImportQueues, options: { pollEveryMs?: number; purgeCron?: string } = {}): Promise<void> {
-  await queues.imports.upsertJobScheduler(IMPORT_POLL_SCHEDULER_ID, { every: options.pollEveryMs ?? DEFAULT_IMPORT_POLL_MS }, { name: 'poll', data: {}, opts: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } } });
-  await queues.maintenance.upsertJobScheduler(ARCHIVE_PURGE_SCHEDULER_ID, { pattern: options.purgeCron ?? DEFAULT_ARCHIVE_PURGE_CRON, tz: 'UTC' }, { name: 'purge', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 30 * 24 * 3600 } } });
+  await queues.imports.upsertJobScheduler(
+    IMPORT_POLL_SCHEDULER_ID,
+    { every: options.pollEveryMs ?? DEFAULT_IMPORT_POLL_MS },
+    { name: 'poll', data: {}, opts: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } } },
+  );
+  await queues.maintenance.upsertJobScheduler(
+    ARCHIVE_PURGE_SCHEDULER_ID,
+    { pattern: options.purgeCron ?? DEFAULT_ARCHIVE_PURGE_CRON, tz: 'UTC' },
+    { name: 'purge', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 30 * 24 * 3600 } } },
+  );
 }

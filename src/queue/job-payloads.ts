@@ -47,7 +47,4 @@ export interface FinalizeJobData {
 }
 
 /** What a run job returns. */
-export type RunJobResult =
-  | { status: 'planned'; runId: string; chunks: number }
-  | { status: 'already-running'; runId: string }
-  | { status: 'nothing-to-do' };
+export type RunJobResult = { status: 'planned'; runId: string; chunks: number } | { status: 'already-running'; runId: string } | { status: 'nothing-to-do' };

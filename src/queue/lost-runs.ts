@@ -104,7 +104,11 @@ export interface FindLostRunsOptions {
  * @example
  * const ended = await findLostRuns(deps, await controlPlane.settings.listRetentionTenants());
  */
-export async function findLostRuns(deps: LostRunDeps, tenantIds: readonly string[], options: FindLostRunsOptions = {}): Promise<Array<{ tenantId: string; runId: string } & LostRunOutcome>> {
+export async function findLostRuns(
+  deps: LostRunDeps,
+  tenantIds: readonly string[],
+  options: FindLostRunsOptions = {},
+): Promise<Array<{ tenantId: string; runId: string } & LostRunOutcome>> {
   const graceMs = options.graceMs ?? 120_000;
   const ended: Array<{ tenantId: string; runId: string } & LostRunOutcome> = [];
   for (const tenantId of tenantIds) {

@@ -46,7 +46,10 @@ const RETRY_PROMISES =
  * finalFailureMessage('SFTP server x refused to write y ("Failure"); a later attempt may succeed', { attemptsMade: 8, permanent: false, trigger: 'schedule' });
  * // 'SFTP server x refused to write y ("Failure") (gave up after 8 attempts; the run failed, and the next run delivers its windows again)'
  */
-export function finalFailureMessage(message: string, { attemptsMade, permanent, trigger }: { attemptsMade: number; permanent: boolean; trigger: RunTrigger | undefined }): string {
+export function finalFailureMessage(
+  message: string,
+  { attemptsMade, permanent, trigger }: { attemptsMade: number; permanent: boolean; trigger: RunTrigger | undefined },
+): string {
   const cleaned = message.replace(RETRY_PROMISES, '').trim();
   if (permanent) return cleaned;
   return `${cleaned} (gave up after ${attemptsMade} attempt${attemptsMade === 1 ? '' : 's'}; the run failed, and ${whatDeliversAgain(trigger)})`;

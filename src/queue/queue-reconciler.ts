@@ -39,7 +39,10 @@ export interface ReconcileReport {
 }
 
 /** The stored settings of every tenant that has retention settings (unreadable ones as undefined: not scheduled). */
-export async function loadTenantSettings(controlPlane: ControlPlane, logger: Logger): Promise<Array<{ tenantId: string; settings: RetentionSettings | undefined }>> {
+export async function loadTenantSettings(
+  controlPlane: ControlPlane,
+  logger: Logger,
+): Promise<Array<{ tenantId: string; settings: RetentionSettings | undefined }>> {
   const ids = await controlPlane.settings.listRetentionTenants();
   return Promise.all(
     ids.map(async (tenantId) => ({
@@ -112,7 +115,11 @@ export class QueueReconciler {
       if ((await importQueues.imports.getJobScheduler(IMPORT_POLL_SCHEDULER_ID)) === undefined) archiveSchedulers.push(IMPORT_POLL_SCHEDULER_ID);
       if ((await importQueues.maintenance.getJobScheduler(ARCHIVE_PURGE_SCHEDULER_ID)) === undefined) archiveSchedulers.push(ARCHIVE_PURGE_SCHEDULER_ID);
       if (archiveSchedulers.length > 0) await scheduleArchiveJobs(importQueues);
-      const lostRuns = await findLostRuns({ controlPlane, queues, logger, now: this.deps.now }, tenants.map((t) => t.tenantId), { graceMs: this.lostRunGraceMs });
+      const lostRuns = await findLostRuns(
+        { controlPlane, queues, logger, now: this.deps.now },
+        tenants.map((t) => t.tenantId),
+        { graceMs: this.lostRunGraceMs },
+      );
       const report: ReconcileReport = {
         redisWasEmpty,
         schedules,
@@ -120,7 +127,13 @@ export class QueueReconciler {
         lostRuns: lostRuns.map(({ tenantId, runId, replannedJobId }) => ({ tenantId, runId, ...(replannedJobId !== undefined ? { replannedJobId } : {}) })),
       };
       const changed = schedules.created.length + schedules.updated.length + schedules.removed.length + archiveSchedulers.length + lostRuns.length > 0;
-      if (redisWasEmpty || changed) logger[redisWasEmpty ? 'warn' : 'info'](report, redisWasEmpty ? 'Redis held no queue state (new, or it lost its data): schedulers and lost runs reconciled from the control plane' : 'queue state reconciled with the control plane');
+      if (redisWasEmpty || changed)
+        logger[redisWasEmpty ? 'warn' : 'info'](
+          report,
+          redisWasEmpty
+            ? 'Redis held no queue state (new, or it lost its data): schedulers and lost runs reconciled from the control plane'
+            : 'queue state reconciled with the control plane',
+        );
       return report;
     } finally {
       await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, this.lockKey, token);

@@ -20,14 +20,7 @@ export const CHAT_CHANNELS = ['web', 'app', 'whatsapp', 'line', 'facebook', 'wec
 export const CHAT_STATUSES = ['open', 'pending', 'closed', 'missed'] as const;
 export const PARTICIPANT_ROLES = ['customer', 'agent', 'bot', 'system'] as const;
 export const MESSAGE_TYPES = ['text', 'attachment', 'event'] as const;
-export const CHAT_EVENT_KINDS = [
-  'participant-joined',
-  'participant-left',
-  'transferred',
-  'closed',
-  'reopened',
-  'rated',
-] as const;
+export const CHAT_EVENT_KINDS = ['participant-joined', 'participant-left', 'transferred', 'closed', 'reopened', 'rated'] as const;
 
 /** Longest transcript a single chat record may carry. */
 export const MAX_CHAT_MESSAGES = 10_000;

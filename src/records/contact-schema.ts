@@ -16,16 +16,7 @@ import {
 
 export const EMAIL_TYPES = ['work', 'home', 'other'] as const;
 export const PHONE_TYPES = ['mobile', 'work', 'home', 'fax', 'other'] as const;
-export const SOCIAL_NETWORKS = [
-  'facebook',
-  'instagram',
-  'line',
-  'linkedin',
-  'twitter',
-  'wechat',
-  'whatsapp',
-  'other',
-] as const;
+export const SOCIAL_NETWORKS = ['facebook', 'instagram', 'line', 'linkedin', 'twitter', 'wechat', 'whatsapp', 'other'] as const;
 
 /** Most entries `externalIds` and `customFields` may hold. */
 export const MAX_MAP_ENTRIES = 100;

@@ -120,9 +120,7 @@ function* streamRecords<T extends RecordType>(
  *   console.log(call.id, call.outcome);
  * }
  */
-export function generateRecords<T extends RecordType>(
-  options: GenerateRecordsOptions<T>,
-): Generator<RecordByType[T], void, undefined> {
+export function generateRecords<T extends RecordType>(options: GenerateRecordsOptions<T>): Generator<RecordByType[T], void, undefined> {
   if (!TENANT_ID_PATTERN.test(options.tenantId)) {
     throw invalid(`demo tenant id "${options.tenantId}" must match [a-z0-9-]{3,63}`);
   }

@@ -71,12 +71,7 @@ function moveExtrasIntoAttributes(
   if (extras.length === 0 || (current !== undefined && !isPlainObject(current))) return { normalized: raw, issues };
   for (const [key] of extras) {
     if (Object.hasOwn(attributes, key)) {
-      issues.push(
-        describeIssue(
-          formatIssuePath(['attributes', key]),
-          `exists, so the unknown top-level field "${key}" cannot be moved into attributes`,
-        ),
-      );
+      issues.push(describeIssue(formatIssuePath(['attributes', key]), `exists, so the unknown top-level field "${key}" cannot be moved into attributes`));
     }
   }
   const merged = Object.fromEntries([...Object.entries(attributes), ...extras]);

@@ -143,7 +143,11 @@ export function chatMessageHeader(): string[] {
  * The CSV cells of one chats-with-messages row: the chat's cells, then the message's (all empty for a chat without
  * messages, which still gets one row so that every exported chat appears in the file).
  */
-export function chatMessageCells(chat: ArchivedChat, message: ChatMessage | undefined, chatCells: readonly CsvValue[] = exportCells('chats', chat)): CsvValue[] {
+export function chatMessageCells(
+  chat: ArchivedChat,
+  message: ChatMessage | undefined,
+  chatCells: readonly CsvValue[] = exportCells('chats', chat),
+): CsvValue[] {
   const row: ChatMessageRow = { chat, message };
   return [...chatCells, ...CHAT_MESSAGE_COLUMNS.map(([, value]) => value(row))];
 }

@@ -85,7 +85,11 @@ export const RESULT_EXPORT_CHUNK_BYTES = 255 * 1024;
 /** The state of an export's download link, as {@link ResultExportsStore.useLink} found it. */
 export type LinkUse = { ok: true; export: ResultExport } | { ok: false; reason: 'invalid' | 'expired' | 'used' };
 
-const toExport = ({ _id, link: _link, withMessages, ...rest }: ResultExportDocument): ResultExport => ({ id: _id, ...rest, withMessages: withMessages ?? false });
+const toExport = ({ _id, link: _link, withMessages, ...rest }: ResultExportDocument): ResultExport => ({
+  id: _id,
+  ...rest,
+  withMessages: withMessages ?? false,
+});
 
 /**
  * The control plane's `resultExports` collection (one document per export, with the hash of its current download
@@ -114,7 +118,9 @@ export class ResultExportsStore {
   }
 
   /** Stores a new export in status `queued` (`withMessages` defaults to false). */
-  async create(input: Omit<ResultExport, 'status' | 'progress' | 'file' | 'error' | 'updatedAt' | 'finishedAt' | 'withMessages'> & { withMessages?: boolean }): Promise<ResultExport> {
+  async create(
+    input: Omit<ResultExport, 'status' | 'progress' | 'file' | 'error' | 'updatedAt' | 'finishedAt' | 'withMessages'> & { withMessages?: boolean },
+  ): Promise<ResultExport> {
     const doc: ResultExportDocument = {
       _id: input.id,
       tenantId: assertTenantId(input.tenantId),
@@ -182,7 +188,11 @@ export class ResultExportsStore {
   async saveFile(tenantId: string, exportId: string, localPath: string, file: ResultExportFile, now = new Date()): Promise<void> {
     const tenant = assertTenantId(tenantId);
     const doc = await this.exports.findOne({ _id: exportId, tenantId: tenant });
-    if (!doc) throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${exportId} of "${tenant}" no longer exists (it expired or was removed): ask for a new export`);
+    if (!doc)
+      throw new RetentionError(
+        'ERR_EXPORT_NOT_FOUND',
+        `results export ${exportId} of "${tenant}" no longer exists (it expired or was removed): ask for a new export`,
+      );
     await this.chunks.deleteMany({ exportId, tenantId: tenant });
     let n = 0;
     for await (const piece of createReadStream(localPath, { highWaterMark: RESULT_EXPORT_CHUNK_BYTES })) {
@@ -192,7 +202,16 @@ export class ResultExportsStore {
     }
     await this.exports.updateOne(
       { _id: exportId, tenantId: tenant },
-      { $set: { status: 'done', file, progress: { records: file.records, ...(file.messages !== undefined ? { messages: file.messages } : {}), bytes: file.bytes }, error: null, updatedAt: now, finishedAt: now } },
+      {
+        $set: {
+          status: 'done',
+          file,
+          progress: { records: file.records, ...(file.messages !== undefined ? { messages: file.messages } : {}), bytes: file.bytes },
+          error: null,
+          updatedAt: now,
+          finishedAt: now,
+        },
+      },
     );
   }
 
@@ -203,7 +222,8 @@ export class ResultExportsStore {
       (async function* chunksInOrder() {
         let expected = 0;
         for await (const chunk of cursor) {
-          if (chunk.n !== expected) throw new RetentionError('ERR_EXPORT_FILE_INCOMPLETE', `results export ${exportId} is missing part ${expected}: ask for a new export`);
+          if (chunk.n !== expected)
+            throw new RetentionError('ERR_EXPORT_FILE_INCOMPLETE', `results export ${exportId} is missing part ${expected}: ask for a new export`);
           expected += 1;
           yield Buffer.from(chunk.data.buffer);
         }
@@ -213,7 +233,10 @@ export class ResultExportsStore {
 
   /** Replaces the export's download link (a new token's hash); the previous link stops working. */
   async setLink(tenantId: string, exportId: string, tokenHash: string, expiresAt: Date, now = new Date()): Promise<void> {
-    await this.exports.updateOne({ _id: exportId, tenantId: assertTenantId(tenantId), status: 'done' }, { $set: { link: { tokenHash, expiresAt, usedAt: null }, updatedAt: now } });
+    await this.exports.updateOne(
+      { _id: exportId, tenantId: assertTenantId(tenantId), status: 'done' },
+      { $set: { link: { tokenHash, expiresAt, usedAt: null }, updatedAt: now } },
+    );
   }
 
   /**

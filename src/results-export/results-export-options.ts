@@ -46,7 +46,10 @@ export function resolveResultsExportOptions(options: ResultsExportOptions = {}):
   for (const [name, [min, max, fallback]] of Object.entries(RANGES) as [keyof typeof RANGES, [number, number, number]][]) {
     const value = options[name] ?? fallback;
     if (!Number.isInteger(value) || value < min || value > max) {
-      throw new RetentionError('ERR_EXPORT_OPTIONS_INVALID', `results export option ${name} must be a whole number from ${min} to ${max}, not ${String(value)}`);
+      throw new RetentionError(
+        'ERR_EXPORT_OPTIONS_INVALID',
+        `results export option ${name} must be a whole number from ${min} to ${max}, not ${String(value)}`,
+      );
     }
     resolved[name] = value;
   }

@@ -75,6 +75,15 @@ export function resultsExportProcessor(deps: RunResultsExportDeps) {
  * @example
  * const worker = createResultsExportWorker(redis, config.queuePrefix, { archive, exports, options });
  */
-export function createResultsExportWorker(connection: Redis, prefix: string, deps: RunResultsExportDeps, options: { concurrency?: number } = {}): Worker<ResultsExportJobData, ResultsExportProgress> {
-  return new Worker<ResultsExportJobData, ResultsExportProgress>(RESULTS_EXPORT_QUEUE_NAME, resultsExportProcessor(deps), { connection, prefix, concurrency: options.concurrency ?? 2 });
+export function createResultsExportWorker(
+  connection: Redis,
+  prefix: string,
+  deps: RunResultsExportDeps,
+  options: { concurrency?: number } = {},
+): Worker<ResultsExportJobData, ResultsExportProgress> {
+  return new Worker<ResultsExportJobData, ResultsExportProgress>(RESULTS_EXPORT_QUEUE_NAME, resultsExportProcessor(deps), {
+    connection,
+    prefix,
+    concurrency: options.concurrency ?? 2,
+  });
 }

@@ -33,7 +33,10 @@ export const exportRequestSchema = z
     filter: z.record(z.string(), z.unknown()).default({}),
     messages: z.enum(EXPORT_MESSAGES_CHOICES).optional(),
   })
-  .refine((request) => request.messages === undefined || request.type === 'chats', { path: ['messages'], message: 'can only be chosen for an export of chats' });
+  .refine((request) => request.messages === undefined || request.type === 'chats', {
+    path: ['messages'],
+    message: 'can only be chosen for an export of chats',
+  });
 
 /** An export request as the portal gives it. */
 export type ExportRequest = z.input<typeof exportRequestSchema>;
@@ -112,7 +115,10 @@ export class ResultsExportService {
     }
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `export request field "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}: give a type (${RECORD_TYPES.join(', ')}), a format (json or csv), the list's filter and, for chats, messages (include or omit)`);
+      throw new RetentionError(
+        'ERR_EXPORT_REQUEST_INVALID',
+        `export request field "${issue?.path.map(String).join('.') ?? ''}" ${issue?.message ?? 'is invalid'}: give a type (${RECORD_TYPES.join(', ')}), a format (json or csv), the list's filter and, for chats, messages (include or omit)`,
+      );
     }
     const { format, filter } = parsed.data;
     const validType = parsed.data.type;
@@ -145,7 +151,8 @@ export class ResultsExportService {
   /** One of the principal's own exports (status, progress, file); `ERR_NOT_FOUND` otherwise. */
   async get(principal: Principal, exportId: string): Promise<ResultExport> {
     assertCan(principal, 'export');
-    const job = typeof exportId === 'string' && /^[0-9a-f]{24}$/.test(exportId) ? await this.deps.exports.get(principal.tenantId, exportId, this.now()) : undefined;
+    const job =
+      typeof exportId === 'string' && /^[0-9a-f]{24}$/.test(exportId) ? await this.deps.exports.get(principal.tenantId, exportId, this.now()) : undefined;
     if (!job || job.userId !== principal.userId) throw notFoundError('export');
     return job;
   }
@@ -164,7 +171,12 @@ export class ResultsExportService {
     const job = await this.get(principal, exportId);
     this.assertStillAllowed(principal, job);
     if (job.status !== 'done') {
-      throw new RetentionError('ERR_EXPORT_NOT_READY', job.status === 'failed' ? `this export failed (${job.error?.message ?? 'no reason recorded'}): ask for a new one` : 'this export is still running: wait until it is done');
+      throw new RetentionError(
+        'ERR_EXPORT_NOT_READY',
+        job.status === 'failed'
+          ? `this export failed (${job.error?.message ?? 'no reason recorded'}): ask for a new one`
+          : 'this export is still running: wait until it is done',
+      );
     }
     const now = this.now();
     const { token, tokenHash } = issueDownloadToken();
@@ -199,7 +211,13 @@ export class ResultsExportService {
         throw err;
       }
     }
-    const use = await this.deps.exports.useLink(principal.tenantId, exportId, principal.userId, (storedHash) => verifyDownloadToken(token, storedHash), this.now());
+    const use = await this.deps.exports.useLink(
+      principal.tenantId,
+      exportId,
+      principal.userId,
+      (storedHash) => verifyDownloadToken(token, storedHash),
+      this.now(),
+    );
     if (!use.ok) return refuse(use.reason);
     const file = use.export.file;
     if (!file) return refuse('invalid');
@@ -211,7 +229,13 @@ export class ResultsExportService {
       bytes: file.bytes,
       masked: use.export.masked,
     });
-    return { fileName: file.name, contentType: file.contentType, bytes: file.bytes, sha256: file.sha256, stream: this.deps.exports.openFile(principal.tenantId, use.export.id) };
+    return {
+      fileName: file.name,
+      contentType: file.contentType,
+      bytes: file.bytes,
+      sha256: file.sha256,
+      stream: this.deps.exports.openFile(principal.tenantId, use.export.id),
+    };
   }
 
   /** The principal must still hold the type and, for an unmasked file, the right to see unmasked data. */
@@ -220,7 +244,18 @@ export class ResultsExportService {
     if (!job.masked && !can(principal, 'see-unmasked-personal-data')) throw forbiddenError('see-unmasked-personal-data');
   }
 
-  private async audit(principal: Principal, action: string, outcome: AuditEvent['outcome'], client: AuditClient, target: string, details: NonNullable<AuditEvent['details']>): Promise<void> {
-    await this.deps.audit.append(principal.tenantId, { actor: { type: 'user', id: principal.userId }, action, outcome, target, ...client, details }, this.now());
+  private async audit(
+    principal: Principal,
+    action: string,
+    outcome: AuditEvent['outcome'],
+    client: AuditClient,
+    target: string,
+    details: NonNullable<AuditEvent['details']>,
+  ): Promise<void> {
+    await this.deps.audit.append(
+      principal.tenantId,
+      { actor: { type: 'user', id: principal.userId }, action, outcome, target, ...client, details },
+      this.now(),
+    );
   }
 }

@@ -25,7 +25,13 @@ export interface RunResultsExportDeps {
 
 type AnyExported = ExportedRecordByType[RecordType];
 
-function listPage(archive: RunResultsExportDeps['archive'], type: RecordType, access: ArchiveAccess, filter: unknown, page: { limit: number; cursor?: string }): Promise<Page<AnyExported>> {
+function listPage(
+  archive: RunResultsExportDeps['archive'],
+  type: RecordType,
+  access: ArchiveAccess,
+  filter: unknown,
+  page: { limit: number; cursor?: string },
+): Promise<Page<AnyExported>> {
   if (type === 'call-logs') return archive.listCallLogs(access, filter, page);
   if (type === 'chats') return archive.listChats(access, filter, page);
   return archive.listContacts(access, filter, page);
@@ -59,7 +65,8 @@ function encodingOf(format: ExportFormat, type: RecordType, withMessages: boolea
 const stamp = (date: Date): string => date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 /** `chats-20260505-090000.csv`, `chats-with-messages-20260505-090000-unmasked.json`. */
-const fileNameOf = (job: ResultExport): string => `${job.type}${job.withMessages ? '-with-messages' : ''}-${stamp(job.createdAt)}${job.masked ? '' : '-unmasked'}.${job.format}`;
+const fileNameOf = (job: ResultExport): string =>
+  `${job.type}${job.withMessages ? '-with-messages' : ''}-${stamp(job.createdAt)}${job.masked ? '' : '-unmasked'}.${job.format}`;
 
 /** While a long transcript is written, progress is stored again after at least this many more bytes. */
 const PROGRESS_EVERY_BYTES = 1024 * 1024;
@@ -97,7 +104,8 @@ export async function runResultsExport(
   const options = resolveResultsExportOptions(deps.options);
   const now = deps.now ?? (() => new Date());
   const job = await deps.exports.get(data.tenantId, data.exportId, now());
-  if (!job) throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${data.exportId} of "${data.tenantId}" does not exist or expired: ask for a new export`);
+  if (!job)
+    throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${data.exportId} of "${data.tenantId}" does not exist or expired: ask for a new export`);
   if (job.status === 'done' && job.file) return job.file;
   if (!(await deps.exports.markRunning(job.tenantId, job.id, now()))) {
     throw new RetentionError('ERR_EXPORT_NOT_FOUND', `results export ${job.id} has already failed: ask for a new export`);

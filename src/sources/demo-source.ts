@@ -1,11 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RetentionError } from '../errors.js';
-import {
-  checkDemoShare,
-  DEFAULT_DEMO_UPDATED_SHARE,
-  generateRecords,
-  resolveDemoRates,
-} from '../records/demo-generator.js';
+import { checkDemoShare, DEFAULT_DEMO_UPDATED_SHARE, generateRecords, resolveDemoRates } from '../records/demo-generator.js';
 import { mixInInvalidRecords } from '../records/record-corruption.js';
 import { TENANT_ID_PATTERN } from '../records/record-fields.js';
 import type { RecordType } from '../records/record-type.js';

@@ -262,7 +262,9 @@ export class HttpSource implements Source {
         }
       }
       if (attempt === maxAttempts) break;
-      const delayMs = outcome.retryAfterMs ?? backoffDelayMs(attempt, { baseMs: this.#options.backoffBaseMs, maxMs: this.#options.backoffMaxMs, random: this.#options.random });
+      const delayMs =
+        outcome.retryAfterMs ??
+        backoffDelayMs(attempt, { baseMs: this.#options.backoffBaseMs, maxMs: this.#options.backoffMaxMs, random: this.#options.random });
       logger?.warn({ url: url.toString(), attempt, maxAttempts, delayMs, reason: outcome.reason }, 'export API request failed; retrying');
       try {
         await this.#options.sleep(delayMs, signal);
@@ -274,7 +276,9 @@ export class HttpSource implements Source {
     const reason = last?.reason ?? 'no attempt was made';
     throw new RetentionError(
       'ERR_SOURCE_UNAVAILABLE',
-      this.#redact(`export API did not answer GET ${url.toString()} successfully after ${maxAttempts} attempts (last: ${reason}); the chunk will be retried later. Check that ${this.#options.baseUrl.origin} is up and reachable from the worker`),
+      this.#redact(
+        `export API did not answer GET ${url.toString()} successfully after ${maxAttempts} attempts (last: ${reason}); the chunk will be retried later. Check that ${this.#options.baseUrl.origin} is up and reachable from the worker`,
+      ),
       { cause: new Error(this.#redact(reason), { cause: last?.cause }) },
     );
   }
@@ -287,7 +291,12 @@ export class HttpSource implements Source {
     const timer = setTimeout(() => controller.abort(new Error(`timed out after ${requestTimeoutMs} ms`)), requestTimeoutMs);
     const failed = (err: unknown, phase: 'request' | 'body'): RetryableFailure => {
       if (callerSignal?.aborted) throw this.#aborted(type, callerSignal);
-      if (controller.signal.aborted) return { kind: 'retry', reason: `no complete answer within ${requestTimeoutMs} ms (${phase === 'request' ? 'waiting for the response' : 'reading the body'})`, cause: err };
+      if (controller.signal.aborted)
+        return {
+          kind: 'retry',
+          reason: `no complete answer within ${requestTimeoutMs} ms (${phase === 'request' ? 'waiting for the response' : 'reading the body'})`,
+          cause: err,
+        };
       return { kind: 'retry', reason: this.#redact(`network error: ${describeCause(err)}`), cause: err };
     };
     try {
@@ -355,13 +364,17 @@ export class HttpSource implements Source {
     }
     if (status === 429 || status === 503) {
       const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.#options.now(), this.#options.maxRetryAfterMs);
-      return retryAfterMs === undefined ? { kind: 'retry', reason: label } : { kind: 'retry', reason: `${label}, Retry-After ${retryAfterMs} ms`, retryAfterMs };
+      return retryAfterMs === undefined
+        ? { kind: 'retry', reason: label }
+        : { kind: 'retry', reason: `${label}, Retry-After ${retryAfterMs} ms`, retryAfterMs };
     }
     if (status >= 500 || status === 408) return { kind: 'retry', reason: label };
     if (status >= 300 && status < 400) {
       const location = response.headers.get('location');
       throw configError(
-        this.#redact(`export API redirected GET ${url.toString()} with ${label}${location === null ? '' : ` to ${location}`}; set the source baseUrl to the final address (redirects are not followed, so the token is never sent elsewhere)`),
+        this.#redact(
+          `export API redirected GET ${url.toString()} with ${label}${location === null ? '' : ` to ${location}`}; set the source baseUrl to the final address (redirects are not followed, so the token is never sent elsewhere)`,
+        ),
       );
     }
     throw configError(
@@ -372,7 +385,9 @@ export class HttpSource implements Source {
   #malformed(url: URL, problem: string, cause?: unknown): RetentionError {
     return new RetentionError(
       'ERR_SOURCE_MALFORMED_PAGE',
-      this.#redact(`export API answered GET ${url.toString()} with a malformed page: ${problem}; the chunk will be retried later, and if this persists the platform's export API needs fixing`),
+      this.#redact(
+        `export API answered GET ${url.toString()} with a malformed page: ${problem}; the chunk will be retried later, and if this persists the platform's export API needs fixing`,
+      ),
       cause === undefined ? undefined : { cause },
     );
   }

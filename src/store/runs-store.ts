@@ -149,7 +149,19 @@ export class RunsStore {
     const { id, ...rest } = run;
     const doc = await this.runs.findOneAndUpdate(
       { _id: id },
-      { $setOnInsert: { ...rest, tenantId: assertTenantId(run.tenantId), status: 'running', finishedAt: null, totals: {}, files: [], manifest: null, errors: [], progress: {} } },
+      {
+        $setOnInsert: {
+          ...rest,
+          tenantId: assertTenantId(run.tenantId),
+          status: 'running',
+          finishedAt: null,
+          totals: {},
+          files: [],
+          manifest: null,
+          errors: [],
+          progress: {},
+        },
+      },
       { upsert: true, returnDocument: 'after' },
     );
     if (!doc || doc.tenantId !== run.tenantId) throw new RetentionError('ERR_RUN_CONFLICT', `run id ${id} belongs to another tenant`);

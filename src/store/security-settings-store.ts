@@ -1,6 +1,13 @@
 import type { Collection, Db } from 'mongodb';
 import { parseIpAllowlist } from '../auth/ip-allowlist.js';
-import { DEFAULT_MIN_LENGTH_FLOOR, DEFAULT_PASSWORD_POLICY, parsePasswordPolicy, storedPasswordPolicy, type PasswordPolicy, type PasswordPolicyLimits } from '../auth/password-policy.js';
+import {
+  DEFAULT_MIN_LENGTH_FLOOR,
+  DEFAULT_PASSWORD_POLICY,
+  parsePasswordPolicy,
+  storedPasswordPolicy,
+  type PasswordPolicy,
+  type PasswordPolicyLimits,
+} from '../auth/password-policy.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 
 /** A tenant's portal security settings. */
@@ -94,7 +101,12 @@ export class SecuritySettingsStore {
     return cidrs;
   }
 
-  private async update(tenantId: string, fields: Partial<Pick<SecurityDocument, 'passwordPolicy' | 'requireTwoFactor' | 'ipAllowlist'>>, actor: string, now: Date): Promise<void> {
+  private async update(
+    tenantId: string,
+    fields: Partial<Pick<SecurityDocument, 'passwordPolicy' | 'requireTwoFactor' | 'ipAllowlist'>>,
+    actor: string,
+    now: Date,
+  ): Promise<void> {
     const id = assertTenantId(tenantId);
     await this.settings.updateOne(
       { _id: `${id}/security` },

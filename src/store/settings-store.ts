@@ -84,7 +84,10 @@ export class SettingsStore {
 
   /** Tenants that have retention settings (the scheduler keeps one job scheduler for each). */
   async listRetentionTenants(): Promise<string[]> {
-    const docs = await this.settings.find({ kind: 'retention' }, { projection: { tenantId: 1 } }).sort({ tenantId: 1 }).toArray();
+    const docs = await this.settings
+      .find({ kind: 'retention' }, { projection: { tenantId: 1 } })
+      .sort({ tenantId: 1 })
+      .toArray();
     return docs.map((doc) => doc.tenantId);
   }
 }

@@ -63,7 +63,10 @@ export interface CreateUserInput {
 }
 
 /** A user as stored: keyed by id, with the fields a user may not have left out rather than undefined. */
-type UserDocument = Pick<User, 'tenantId' | 'email' | 'displayName' | 'role' | 'capabilities' | 'dataTypes' | 'status' | 'passwordHistory' | 'backupCodeHashes' | 'createdAt' | 'updatedAt'> & {
+type UserDocument = Pick<
+  User,
+  'tenantId' | 'email' | 'displayName' | 'role' | 'capabilities' | 'dataTypes' | 'status' | 'passwordHistory' | 'backupCodeHashes' | 'createdAt' | 'updatedAt'
+> & {
   _id: string;
   passwordHash?: string;
   passwordChangedAt?: Date;
@@ -162,7 +165,10 @@ export class UsersStore {
       await this.users.insertOne(doc);
     } catch (err) {
       if (isDuplicateKeyError(err)) {
-        throw new RetentionError('ERR_USER_EXISTS', input.role === 'owner' ? 'this tenant already has an owner' : `${doc.email} already has an account or an invitation in this tenant`);
+        throw new RetentionError(
+          'ERR_USER_EXISTS',
+          input.role === 'owner' ? 'this tenant already has an owner' : `${doc.email} already has an account or an invitation in this tenant`,
+        );
       }
       throw err;
     }
@@ -193,7 +199,11 @@ export class UsersStore {
 
   /** The tenant's users, by email (at most 1000). */
   async list(tenantId: string): Promise<User[]> {
-    const docs = await this.users.find({ tenantId: assertTenantId(tenantId) }).sort({ email: 1 }).limit(1000).toArray();
+    const docs = await this.users
+      .find({ tenantId: assertTenantId(tenantId) })
+      .sort({ email: 1 })
+      .limit(1000)
+      .toArray();
     return docs.map(toUser);
   }
 
@@ -278,7 +288,12 @@ export class UsersStore {
    * @example
    * await users.updateGrants('acme', id, { dataTypes: ['chats'], capabilities: ['export'] });
    */
-  async updateGrants(tenantId: string, id: string, grants: { dataTypes: readonly RecordType[]; capabilities: readonly UserCapability[] }, now = new Date()): Promise<User | undefined> {
+  async updateGrants(
+    tenantId: string,
+    id: string,
+    grants: { dataTypes: readonly RecordType[]; capabilities: readonly UserCapability[] },
+    now = new Date(),
+  ): Promise<User | undefined> {
     const doc = await this.users.findOneAndUpdate(
       { _id: id, tenantId: assertTenantId(tenantId), role: 'administrator' },
       {
@@ -301,7 +316,10 @@ export class UsersStore {
    * await users.changeStatus('acme', id, 'active', 'disabled'); // deactivate
    */
   async changeStatus(tenantId: string, id: string, from: 'active' | 'disabled', to: 'active' | 'disabled', now = new Date()): Promise<boolean> {
-    const result = await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId), role: 'administrator', status: from }, { $set: { status: to, updatedAt: now } });
+    const result = await this.users.updateOne(
+      { _id: id, tenantId: assertTenantId(tenantId), role: 'administrator', status: from },
+      { $set: { status: to, updatedAt: now } },
+    );
     return result.modifiedCount === 1;
   }
 

@@ -53,15 +53,29 @@ export function archiveUriProblem(uri: string): string | undefined {
   const options = new URLSearchParams(/\?(.*)$/.exec(rest)?.[1] ?? '');
   for (const [name, value] of options) {
     const key = name.toLowerCase();
-    if (OPERATOR_FILE_OPTIONS.has(key)) return `no ${name} option: it names a file on the worker's machine; a tenant's archive may use TLS with certificates a public authority signed`;
-    if (key === 'authmechanism' && OPERATOR_IDENTITY_MECHANISMS.has(value.toUpperCase())) return `no authMechanism=${value}: it would sign in with the operator's own cloud or Kerberos identity; use a user name and password`;
-    if (key === 'authmechanismproperties' && /ENVIRONMENT\s*:/i.test(value)) return "no ENVIRONMENT in authMechanismProperties: it would send the operator's cloud identity to the tenant's server";
+    if (OPERATOR_FILE_OPTIONS.has(key))
+      return `no ${name} option: it names a file on the worker's machine; a tenant's archive may use TLS with certificates a public authority signed`;
+    if (key === 'authmechanism' && OPERATOR_IDENTITY_MECHANISMS.has(value.toUpperCase()))
+      return `no authMechanism=${value}: it would sign in with the operator's own cloud or Kerberos identity; use a user name and password`;
+    if (key === 'authmechanismproperties' && /ENVIRONMENT\s*:/i.test(value))
+      return "no ENVIRONMENT in authMechanismProperties: it would send the operator's cloud identity to the tenant's server";
   }
   return undefined;
 }
 
 /** URI options that make the driver read files of the machine it runs on (the operator's, not the tenant's). */
-const OPERATOR_FILE_OPTIONS = new Set(['tlscafile', 'tlscertificatekeyfile', 'tlscertificatefile', 'tlscrlfile', 'sslca', 'sslcert', 'sslkey', 'sslcrl', 'sslpass', 'tlscertificatekeyfilepassword']);
+const OPERATOR_FILE_OPTIONS = new Set([
+  'tlscafile',
+  'tlscertificatekeyfile',
+  'tlscertificatefile',
+  'tlscrlfile',
+  'sslca',
+  'sslcert',
+  'sslkey',
+  'sslcrl',
+  'sslpass',
+  'tlscertificatekeyfilepassword',
+]);
 
 /** Authentication mechanisms that use the identity of the machine the driver runs on. */
 const OPERATOR_IDENTITY_MECHANISMS = new Set(['MONGODB-AWS', 'MONGODB-OIDC', 'GSSAPI', 'MONGODB-X509']);

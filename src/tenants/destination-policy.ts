@@ -81,7 +81,10 @@ export async function findDestinationProblems(
   if (source.kind === 'http') add('source.baseUrl', () => policy.network.resolve('export API', new URL(source.baseUrl).hostname), [DESTINATION_NOT_ALLOWED]);
   if (target.kind === 'sftp') add('target.host', () => policy.network.resolve('SFTP server', target.host), [DESTINATION_NOT_ALLOWED]);
   if (target.kind === 'local') {
-    add('target.directory', () => resolveLocalTargetDirectory(policy.localTargetBaseDir, target.directory), ['ERR_LOCAL_TARGET_DISABLED', 'ERR_LOCAL_TARGET_OUTSIDE_BASE']);
+    add('target.directory', () => resolveLocalTargetDirectory(policy.localTargetBaseDir, target.directory), [
+      'ERR_LOCAL_TARGET_DISABLED',
+      'ERR_LOCAL_TARGET_OUTSIDE_BASE',
+    ]);
   }
   const archiveUri = secrets.archiveMongoUri;
   if (archiveUri !== undefined) {

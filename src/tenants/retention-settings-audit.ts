@@ -34,7 +34,10 @@ function auditArchiveRetention(days: Partial<Record<RecordType, number>> | undef
  * settingsChangedDetails(saved, { secretsReplaced: ['target.password'], archiveMongoUri: 'not set' });
  * // { version: 1, mode: 'offline', …, secretsReplaced: 'target.password', archiveMongoUri: 'not set', schedule: 'scheduled' }
  */
-export function settingsChangedDetails(saved: { version: number; value: RetentionSettings }, changes: RetentionSettingsChanges): NonNullable<AuditEvent['details']> {
+export function settingsChangedDetails(
+  saved: { version: number; value: RetentionSettings },
+  changes: RetentionSettingsChanges,
+): NonNullable<AuditEvent['details']> {
   const { value } = saved;
   const sftp = value.target.kind === 'sftp' ? value.target : undefined;
   return {
@@ -46,7 +49,10 @@ export function settingsChangedDetails(saved: { version: number; value: Retentio
     paused: value.schedule.paused,
     schedule: value.schedule.paused ? 'removed' : 'scheduled',
     source: value.source.kind,
-    target: value.target.kind === 'sftp' ? `sftp://${value.target.username}@${value.target.host}:${value.target.port}${value.target.root}` : `local:${value.target.directory}`,
+    target:
+      value.target.kind === 'sftp'
+        ? `sftp://${value.target.username}@${value.target.host}:${value.target.port}${value.target.root}`
+        : `local:${value.target.directory}`,
     hostKeyFingerprint: sftp?.hostKeyFingerprint ?? null,
     hostKeyType: sftp?.hostKeyType ?? null,
     secondHostKey: sftp?.secondHostKey === undefined ? null : describeHostKey(sftp.secondHostKey),

@@ -216,7 +216,12 @@ export function createRetentionSettingsService(deps: RetentionSettingsServiceDep
     return { settings, problems };
   };
 
-  const refuse = async (tenantId: string, problems: SettingsProblem[], actor: AuditActor, client: SaveRetentionOptions['client']): Promise<SaveRetentionOutcome> => {
+  const refuse = async (
+    tenantId: string,
+    problems: SettingsProblem[],
+    actor: AuditActor,
+    client: SaveRetentionOptions['client'],
+  ): Promise<SaveRetentionOutcome> => {
     const reason = problems[0]?.code ?? SETTINGS_INVALID;
     const fields = [...new Set(problems.map((problem) => problem.field))].join(',').slice(0, 500);
     await audit(tenantId, { actor, action: 'settings.change', outcome: 'failure', target: 'retention', details: { reason, fields } }, client);
@@ -226,14 +231,23 @@ export function createRetentionSettingsService(deps: RetentionSettingsServiceDep
   const requestRebuild: RetentionSettingsService['requestRebuild'] = async (tenantId, actor, trigger, options = {}) => {
     const queues = deps.importQueues?.();
     if (queues === undefined) {
-      throw new RetentionError('ERR_REBUILD_UNAVAILABLE', `this process has no archive queues to queue a rebuild on: rebuild the archive with "retention rebuild ${tenantId}"`);
+      throw new RetentionError(
+        'ERR_REBUILD_UNAVAILABLE',
+        `this process has no archive queues to queue a rebuild on: rebuild the archive with "retention rebuild ${tenantId}"`,
+      );
     }
     const request = await enqueueRebuild(queues, tenantId, actor);
-    if (request.queued) await audit(tenantId, { actor, action: 'archive.rebuild-requested', outcome: 'success', details: { trigger, job: request.jobId } }, options.client);
+    if (request.queued)
+      await audit(tenantId, { actor, action: 'archive.rebuild-requested', outcome: 'success', details: { trigger, job: request.jobId } }, options.client);
     return request;
   };
 
-  const rebuildAfterSave = async (tenantId: string, trigger: RebuildTrigger, actor: AuditActor, client: SaveRetentionOptions['client']): Promise<RebuildAfterSave> => {
+  const rebuildAfterSave = async (
+    tenantId: string,
+    trigger: RebuildTrigger,
+    actor: AuditActor,
+    client: SaveRetentionOptions['client'],
+  ): Promise<RebuildAfterSave> => {
     if (deps.importQueues === undefined) return { trigger, status: 'unavailable' };
     try {
       const request = await requestRebuild(tenantId, actor, trigger, { client });
@@ -266,17 +280,27 @@ export function createRetentionSettingsService(deps: RetentionSettingsServiceDep
       if (stored !== undefined && expectedVersion === undefined) return { status: 'stale', expectedVersion };
       let saved: VersionedSettings<RetentionSettings>;
       try {
-        saved = await deps.settings.putRetention(tenantId, checked.data, { actor: actor.id, ...(expectedVersion !== undefined ? { expectedVersion } : {}), now: now() });
+        saved = await deps.settings.putRetention(tenantId, checked.data, {
+          actor: actor.id,
+          ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+          now: now(),
+        });
       } catch (err) {
         if (hasErrorCode(err, 'ERR_SETTINGS_CONFLICT')) return { status: 'stale', expectedVersion };
         throw err;
       }
       const changes: RetentionSettingsChanges = {
-        secretsReplaced: RETENTION_SECRET_FIELDS.map(({ field }) => field).filter((field) => typeof secrets[field] === 'string' && retentionSecretOf(saved.value, field) !== undefined),
+        secretsReplaced: RETENTION_SECRET_FIELDS.map(({ field }) => field).filter(
+          (field) => typeof secrets[field] === 'string' && retentionSecretOf(saved.value, field) !== undefined,
+        ),
         archiveMongoUri: archiveUriChangeOf(secrets.archiveMongoUri, stored?.archiveMongoUri),
       };
       // Audited before the scheduler is synced: a change that was stored is on record even if Redis fails next.
-      await audit(tenantId, { actor, action: 'settings.changed', outcome: 'success', target: 'retention', details: settingsChangedDetails(saved, changes) }, client);
+      await audit(
+        tenantId,
+        { actor, action: 'settings.changed', outcome: 'success', target: 'retention', details: settingsChangedDetails(saved, changes) },
+        client,
+      );
       const runs = deps.runs?.();
       const schedule = runs === undefined ? 'not synced' : await syncTenantSchedule(runs, tenantId, saved.value);
       const trigger = rebuildTriggerOf(saved.value.mode, changes.archiveMongoUri);

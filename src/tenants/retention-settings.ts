@@ -11,35 +11,50 @@ const hostname = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9a-fA-F:.]+\]?$/, 'a host name or IP address');
+  .regex(
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9a-fA-F:.]+\]?$/,
+    'a host name or IP address',
+  );
 
 /** An IANA time zone name the runtime knows. */
-export const timeZoneSchema = z.string().min(1).max(64).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'an IANA time zone such as Europe/Berlin or UTC');
+export const timeZoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'an IANA time zone such as Europe/Berlin or UTC');
 
 /** A five-field cron expression (minute hour day month weekday). */
-export const cronSchema = z.string().min(9).max(120).refine((expr) => {
-  if (expr.trim().split(/\s+/).length !== 5) return false;
-  try {
-    CronExpressionParser.parse(expr);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'a five-field cron expression such as "0 2 * * *" (minute hour day month weekday)');
+export const cronSchema = z
+  .string()
+  .min(9)
+  .max(120)
+  .refine((expr) => {
+    if (expr.trim().split(/\s+/).length !== 5) return false;
+    try {
+      CronExpressionParser.parse(expr);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'a five-field cron expression such as "0 2 * * *" (minute hour day month weekday)');
 
 /** Where a tenant's records come from. */
 export const sourceSettingsSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('demo'),
     /** Seed of the deterministic generator. */
-    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1),
     /** Records generated per hour and type (the generator's realistic mix when absent). */
     recordsPerHour: z.number().int().min(1).max(100_000).optional(),
     /** Share (0 to 1) of records broken on purpose, to exercise the `rejected/` path. */
@@ -80,7 +95,11 @@ export const targetSettingsSchema = z.discriminatedUnion('kind', [
       kind: z.literal('sftp'),
       host: hostname,
       port: z.number().int().min(1).max(65535).default(22),
-      username: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'a user name of letters, digits, ".", "_" or "-"'),
+      username: z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(/^[A-Za-z0-9._-]+$/, 'a user name of letters, digits, ".", "_" or "-"'),
       password: sealedSecretSchema.optional(),
       privateKey: sealedSecretSchema.optional(),
       passphrase: sealedSecretSchema.optional(),
@@ -96,13 +115,17 @@ export const targetSettingsSchema = z.discriminatedUnion('kind', [
       path: ['password'],
     })
     .refine((t) => t.secondHostKey?.fingerprint !== t.hostKeyFingerprint, {
-      message: 'the second host-key fingerprint is the first one again; a second pin is for the server\'s other (new or old) key during a rotation',
+      message: "the second host-key fingerprint is the first one again; a second pin is for the server's other (new or old) key during a rotation",
       path: ['secondHostKey', 'fingerprint'],
     }),
   z.object({
     kind: z.literal('local'),
     /** An absolute directory on the worker's machine (on-premises installs and the demo). */
-    directory: z.string().min(1).max(1024).refine((p) => p.startsWith('/') && !p.split('/').includes('..'), 'an absolute directory path without ".." segments'),
+    directory: z
+      .string()
+      .min(1)
+      .max(1024)
+      .refine((p) => p.startsWith('/') && !p.split('/').includes('..'), 'an absolute directory path without ".." segments'),
   }),
 ]);
 
@@ -113,7 +136,12 @@ export const fileSettingsSchema = z.object({
   /** A file is closed before it would hold more records than this. */
   maxRecords: z.number().int().min(1).max(10_000_000).default(100_000),
   /** A file is closed before its uncompressed JSON would exceed this many bytes. */
-  maxBytes: z.number().int().min(1024).max(4 * 1024 ** 3).default(256 * 1024 ** 2),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 ** 3)
+    .default(256 * 1024 ** 2),
 });
 
 /** The longest archive retention the settings accept, in days (100 years). */
@@ -122,7 +150,10 @@ export const MAX_ARCHIVE_RETENTION_DAYS = 36_500;
 /** A tenant's retention settings, as stored in the control plane. */
 export const retentionSettingsSchema = z.object({
   mode: z.enum(['offline', 'online']),
-  dataTypes: z.array(z.enum(RECORD_TYPES)).min(1).refine((types) => new Set(types).size === types.length, 'each data type once'),
+  dataTypes: z
+    .array(z.enum(RECORD_TYPES))
+    .min(1)
+    .refine((types) => new Set(types).size === types.length, 'each data type once'),
   schedule: z.object({
     cron: cronSchema,
     timezone: timeZoneSchema.default('UTC'),

@@ -69,7 +69,9 @@ export function openRetentionSecret(keyring: Keyring, tenantId: string, field: R
  * retentionSecretOf(stored.value, 'target.password'); // 'v1.k1.…' or undefined
  */
 export function retentionSecretOf(settings: unknown, field: RetentionSecretField): string | undefined {
-  const value = field.split('.').reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), settings);
+  const value = field
+    .split('.')
+    .reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), settings);
   return typeof value === 'string' ? value : undefined;
 }
 

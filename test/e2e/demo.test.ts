@@ -22,7 +22,14 @@ describe('npm run demo', () => {
   it('archives the demo tenant at once, says where the files are, and the drop verifies', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'retention-demo-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo/main.ts'], {
-      env: { ...process.env, DEMO_DATA_DIR: dataDir, MONGODB_URL: inject('mongoUrl'), MONGODB_DATABASE: uniqueDbName('demo'), QUEUE_PREFIX: prefix, RETENTION_MASTER_KEYS: '' },
+      env: {
+        ...process.env,
+        DEMO_DATA_DIR: dataDir,
+        MONGODB_URL: inject('mongoUrl'),
+        MONGODB_DATABASE: uniqueDbName('demo'),
+        QUEUE_PREFIX: prefix,
+        RETENTION_MASTER_KEYS: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

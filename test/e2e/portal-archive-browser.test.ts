@@ -42,8 +42,9 @@ const redis = createTestRedis();
 const prefix = `${uniqueName('portal-archive-e2e')}:`;
 const tenantId = `demo-${uniqueName('t').slice(2, 8)}`;
 
-const gen = <T extends RecordType>(type: T, perHour: number, seed: number) =>
-  [...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour } })];
+const gen = <T extends RecordType>(type: T, perHour: number, seed: number) => [
+  ...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour } }),
+];
 
 beforeAll(async () => {
   mongo = await MongoClient.connect(inject('mongoUrl'));
@@ -52,7 +53,14 @@ beforeAll(async () => {
   controlPlane = createControlPlane(db);
   await ensureControlPlaneIndexes(controlPlane);
   await controlPlane.tenants.create({ id: tenantId, displayName: 'Demo Contact Center' });
-  await controlPlane.users.create(tenantId, { email: OWNER_EMAIL, displayName: 'Olga Owner', role: 'owner', dataTypes: [], capabilities: [], passwordHash: await hashPassword(OWNER_PASSWORD) });
+  await controlPlane.users.create(tenantId, {
+    email: OWNER_EMAIL,
+    displayName: 'Olga Owner',
+    role: 'owner',
+    dataTypes: [],
+    capabilities: [],
+    passwordHash: await hashPassword(OWNER_PASSWORD),
+  });
 
   archives = new ArchiveDatabases({ client: mongo, prefix: `pe${randomBytes(4).toString('hex')}_`, settings: async () => undefined });
   chats = gen('chats', 6, 21);
@@ -84,21 +92,34 @@ beforeAll(async () => {
 async function seedRuns(): Promise<void> {
   await controlPlane.settings.putRetention(
     tenantId,
-    { mode: 'online', dataTypes: ['call-logs', 'chats'], schedule: { cron: '*/15 * * * *', timezone: 'UTC' }, source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: '/srv/drop' } },
+    {
+      mode: 'online',
+      dataTypes: ['call-logs', 'chats'],
+      schedule: { cron: '*/15 * * * *', timezone: 'UTC' },
+      source: { kind: 'demo', seed: 1 },
+      target: { kind: 'local', directory: '/srv/drop' },
+    },
     { actor: 'test' },
   );
   const hour = 3_600_000;
   const windows = { 'call-logs': { from: new Date(TO.getTime() - hour), to: TO }, chats: { from: new Date(TO.getTime() - hour), to: TO } };
-  const run = (id: string, at: Date, chunkCount: number) => controlPlane.runs.createIfAbsent({ id, tenantId, trigger: 'schedule', windows, previous: null, chunkCount, createdAt: at });
+  const run = (id: string, at: Date, chunkCount: number) =>
+    controlPlane.runs.createIfAbsent({ id, tenantId, trigger: 'schedule', windows, previous: null, chunkCount, createdAt: at });
   await run('run-done', new Date(TO.getTime() - 3 * hour), 2);
   await controlPlane.runs.markDone(tenantId, 'run-done', {
     manifest: { runId: 'run-done', path: `${tenantId}/2026/11/21/manifest-run-done.json`, sha256: 'c'.repeat(64) },
     files: [],
-    totals: { 'call-logs': { records: calls.length, rejected: 1, files: 1, bytes: 48_211 }, chats: { records: chats.length, rejected: 0, files: 1, bytes: 91_004 } },
+    totals: {
+      'call-logs': { records: calls.length, rejected: 1, files: 1, bytes: 48_211 },
+      chats: { records: chats.length, rejected: 0, files: 1, bytes: 91_004 },
+    },
   });
   await run('run-failed', new Date(TO.getTime() - 2 * hour), 2);
   await controlPlane.runs.recordChunkDone(tenantId, 'run-failed', { type: 'chats', index: 0, records: 7, rejected: 0, bytes: 20_480 });
-  await controlPlane.runs.markFailed(tenantId, 'run-failed', { code: 'ERR_SFTP_UNREACHABLE', message: 'the SFTP server sftp.example.com:22 did not answer within 20 s' });
+  await controlPlane.runs.markFailed(tenantId, 'run-failed', {
+    code: 'ERR_SFTP_UNREACHABLE',
+    message: 'the SFTP server sftp.example.com:22 did not answer within 20 s',
+  });
   await run('run-running', new Date(TO.getTime() - hour), 4);
   await controlPlane.runs.recordChunkDone(tenantId, 'run-running', { type: 'call-logs', index: 0, records: 600, rejected: 0, bytes: 512_000 });
   await controlPlane.runs.recordChunkDone(tenantId, 'run-running', { type: 'chats', index: 0, records: 40, rejected: 0, bytes: 160_000 });
@@ -205,7 +226,9 @@ describe('archive in a browser (Chromium)', () => {
     await page.goto(`${baseUrl}/audit?user=${encodeURIComponent(adminId)}`);
     const rows = (await page.locator('main table tbody tr').allInnerTexts()).map((row) => row.replace(/\s+/g, ' '));
     expect(rows.some((row) => row.includes('record.viewed') && row.includes(`chats/${chatId}`) && row.includes(`user:${adminId}`))).toBe(true);
-    expect(rows.some((row) => row.includes('access.denied') && row.includes('denied') && row.includes('GET /call-logs') && !row.includes('GET /call-logs/'))).toBe(true);
+    expect(
+      rows.some((row) => row.includes('access.denied') && row.includes('denied') && row.includes('GET /call-logs') && !row.includes('GET /call-logs/')),
+    ).toBe(true);
     expect(rows.some((row) => row.includes('access.denied') && row.includes(`GET /call-logs/${call.id}`))).toBe(true);
     expect(rows.some((row) => row.includes('record.viewed') && row.includes('call-logs/'))).toBe(false);
 

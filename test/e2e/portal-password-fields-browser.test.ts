@@ -147,7 +147,10 @@ describe('password fields in a browser (Chromium)', () => {
     // A listener added after the script's own sees the type the form is submitted with, and keeps the page.
     await page.locator('#currentPassword').evaluate((element) => {
       type Submit = { preventDefault(): void };
-      const input = element as unknown as { type: string; form: { dataset: Record<string, string>; addEventListener(type: 'submit', listener: (event: Submit) => void): void } };
+      const input = element as unknown as {
+        type: string;
+        form: { dataset: Record<string, string>; addEventListener(type: 'submit', listener: (event: Submit) => void): void };
+      };
       input.form.addEventListener('submit', (event) => {
         event.preventDefault();
         input.form.dataset.typeAtSubmit = input.type;

@@ -19,7 +19,11 @@ export interface CliResult {
  * const cli = cliRunner({ database: uniqueDbName('cli'), queuePrefix: uniqueName('cli') });
  * expect((await cli(['tenant', 'create', 'acme'])).code).toBe(0);
  */
-export function cliRunner(options: { database: string; queuePrefix: string; env?: Record<string, string> }): (args: string[], extra?: Record<string, string>) => Promise<CliResult> {
+export function cliRunner(options: {
+  database: string;
+  queuePrefix: string;
+  env?: Record<string, string>;
+}): (args: string[], extra?: Record<string, string>) => Promise<CliResult> {
   const env = {
     MONGODB_URL: inject('mongoUrl'),
     MONGODB_DATABASE: options.database,
@@ -31,7 +35,13 @@ export function cliRunner(options: { database: string; queuePrefix: string; env?
   return async (args, extra = {}) => {
     const out: string[] = [];
     const err: string[] = [];
-    const io: CliIo = { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...env, ...extra }, readFile: (p) => readFileSync(p, 'utf8'), now: () => new Date('2026-11-23T12:00:00Z') };
+    const io: CliIo = {
+      stdout: (l) => out.push(l),
+      stderr: (l) => err.push(l),
+      env: { ...env, ...extra },
+      readFile: (p) => readFileSync(p, 'utf8'),
+      now: () => new Date('2026-11-23T12:00:00Z'),
+    };
     const code = await runCli(args, io);
     return { code, out: out.join('\n'), err: err.join('\n') };
   };

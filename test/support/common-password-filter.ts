@@ -54,7 +54,7 @@ export function renderCommonPasswordFilterModule(filter: EncodedCommonPasswordFi
     '// Regenerate: npx vitest run test/unit/portal/common-password-filter.test.ts --update',
     `// The ${filter.entries} common passwords of the portal's blocklist, as a Golomb-Rice coded set of hashes read by`,
     '// decodeCommonPasswordFilter (password-strength.js), so the strength meter knows them without loading the list.',
-    "// The list is from @zxcvbn-ts/language-common (MIT; Copyright (c) 2012-2016 Dan Wheeler and Dropbox, Inc.;",
+    '// The list is from @zxcvbn-ts/language-common (MIT; Copyright (c) 2012-2016 Dan Wheeler and Dropbox, Inc.;',
     '// Copyright (c) 2021 @zxcvbn-ts); see src/auth/common-passwords.ts for the licence.',
     'export const COMMON_PASSWORD_FILTER = Object.freeze({',
     `  count: ${filter.count},`,

@@ -157,7 +157,8 @@ export async function startExportApiFixture(options: ExportApiFixtureOptions): P
     const since = parseInstant(url.searchParams.get('since') ?? undefined);
     const until = parseInstant(url.searchParams.get('until') ?? undefined);
     const limit = Number(url.searchParams.get('limit'));
-    if (since === undefined || until === undefined || since > until) return { status: 400, body: { error: 'since and until must be ISO-8601 instants, since <= until' } };
+    if (since === undefined || until === undefined || since > until)
+      return { status: 400, body: { error: 'since and until must be ISO-8601 instants, since <= until' } };
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) return { status: 400, body: { error: `limit must be 1..${MAX_LIMIT}` } };
     const cursor = url.searchParams.get('cursor');
     const offset = cursor === null ? 0 : decodeCursor(cursor);

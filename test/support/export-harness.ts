@@ -94,7 +94,8 @@ export async function createExportHarness(
       for (;;) {
         const run = await controlPlane.runs.get(tenantId, runId);
         if (run && run.status !== 'running') return run;
-        if (Date.now() > deadline) throw new Error(`run ${runId} still ${run?.status ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(run?.errors ?? [])}`);
+        if (Date.now() > deadline)
+          throw new Error(`run ${runId} still ${run?.status ?? 'missing'} after ${timeoutMs} ms: ${JSON.stringify(run?.errors ?? [])}`);
         await sleep(100);
       }
     },

@@ -186,42 +186,44 @@ export async function startSftpServer(options: SftpServerOptions = {}): Promise<
     await mkdir(root, { mode: 0o755 });
   }
   const clientRoot = sftpServerPath === undefined ? startDir : root;
-  const sftpLines = chrootDir === undefined
-    ? [`Subsystem sftp ${sftpServerPath}`, `ForceCommand ${sftpServerPath}`]
-    : ['Subsystem sftp internal-sftp', `ChrootDirectory ${chrootDir}`, `ForceCommand internal-sftp -d ${startDir}`];
+  const sftpLines =
+    chrootDir === undefined
+      ? [`Subsystem sftp ${sftpServerPath}`, `ForceCommand ${sftpServerPath}`]
+      : ['Subsystem sftp internal-sftp', `ChrootDirectory ${chrootDir}`, `ForceCommand internal-sftp -d ${startDir}`];
 
   let port = await findFreePort();
   const pidFile = join(dir, 'sshd.pid');
   const configPath = join(dir, 'sshd_config');
-  const writeConfig = () => writeFile(
-    configPath,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      ...hostKeyPaths.map((path) => `HostKey ${path}`),
-      `PidFile ${pidFile}`,
-      `AuthorizedKeysFile ${authorizedKeys}`,
-      'PubkeyAuthentication yes',
-      `PasswordAuthentication ${options.password ? 'yes' : 'no'}`,
-      'KbdInteractiveAuthentication no',
-      'PermitEmptyPasswords no',
-      'UsePAM no',
-      'PermitRootLogin prohibit-password',
-      'StrictModes no',
-      `AllowUsers ${username}`,
-      ...sftpLines,
-      'AllowTcpForwarding no',
-      'AllowAgentForwarding no',
-      'X11Forwarding no',
-      'PermitTTY no',
-      'PrintMotd no',
-      'MaxStartups 100',
-      'LoginGraceTime 30',
-      'LogLevel INFO',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  const writeConfig = () =>
+    writeFile(
+      configPath,
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        ...hostKeyPaths.map((path) => `HostKey ${path}`),
+        `PidFile ${pidFile}`,
+        `AuthorizedKeysFile ${authorizedKeys}`,
+        'PubkeyAuthentication yes',
+        `PasswordAuthentication ${options.password ? 'yes' : 'no'}`,
+        'KbdInteractiveAuthentication no',
+        'PermitEmptyPasswords no',
+        'UsePAM no',
+        'PermitRootLogin prohibit-password',
+        'StrictModes no',
+        `AllowUsers ${username}`,
+        ...sftpLines,
+        'AllowTcpForwarding no',
+        'AllowAgentForwarding no',
+        'X11Forwarding no',
+        'PermitTTY no',
+        'PrintMotd no',
+        'MaxStartups 100',
+        'LoginGraceTime 30',
+        'LogLevel INFO',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
   await writeConfig();
 
   let child: ChildProcess | undefined;
@@ -459,10 +461,11 @@ async function signalTree(proc: ChildProcess, signal: NodeJS.Signals): Promise<v
 /** Resolves once none of `pids` is alive (zombies count as gone), or after `timeoutMs`. */
 export async function waitGone(pids: number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const alive = () => pids.filter((pid) => {
-    const stat = readProcStat(pid);
-    return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
-  });
+  const alive = () =>
+    pids.filter((pid) => {
+      const stat = readProcStat(pid);
+      return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
+    });
   while (alive().length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -71,7 +71,10 @@ export function passwordLength(password) {
  * @returns {string}
  */
 export function compactText(text) {
-  return text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]/gu, '');
 }
 
 /**
@@ -206,7 +209,8 @@ function patternRunLength(chars, start) {
   const step = (second.codePointAt(0) ?? 0) - (first.codePointAt(0) ?? 0);
   let stepRun = 1;
   if (Math.abs(step) <= 2) {
-    while (start + stepRun < chars.length && (chars[start + stepRun]?.codePointAt(0) ?? 0) - (chars[start + stepRun - 1]?.codePointAt(0) ?? 0) === step) stepRun += 1;
+    while (start + stepRun < chars.length && (chars[start + stepRun]?.codePointAt(0) ?? 0) - (chars[start + stepRun - 1]?.codePointAt(0) ?? 0) === step)
+      stepRun += 1;
   }
   let keyboardRun = 1;
   while (start + keyboardRun < chars.length && onKeyboardNextTo(chars[start + keyboardRun - 1] ?? '', chars[start + keyboardRun] ?? '')) keyboardRun += 1;
@@ -367,7 +371,11 @@ export function assessPassword(password, policy) {
     problems.push({ code: 'TOO_LONG', label: 'Too long', message: `Use at most ${MAX_PASSWORD_LENGTH} characters.` });
   } else {
     if (length < policy.minLength) {
-      problems.push({ code: 'TOO_SHORT', label: 'Too short', message: `Use at least ${policy.minLength} characters (${length} so far); a few unrelated words make a good password.` });
+      problems.push({
+        code: 'TOO_SHORT',
+        label: 'Too short',
+        message: `Use at least ${policy.minLength} characters (${length} so far); a few unrelated words make a good password.`,
+      });
     }
     if (policy.commonPasswords !== undefined && isCommonPassword(normalized, policy.commonPasswords)) {
       problems.push({ code: 'COMMON', label: 'Common password', message: 'This password is on a list of commonly used passwords that attackers try first.' });
@@ -375,7 +383,11 @@ export function assessPassword(password, policy) {
     const compacted = compactText(normalized);
     const term = (policy.contextTerms ?? []).find((t) => t !== '' && compacted.includes(t));
     if (term !== undefined) {
-      problems.push({ code: 'CONTAINS_CONTEXT', label: 'Easy to guess', message: `It contains "${term}": names of you, your organisation or this service are guessed first.` });
+      problems.push({
+        code: 'CONTAINS_CONTEXT',
+        label: 'Easy to guess',
+        message: `It contains "${term}": names of you, your organisation or this service are guessed first.`,
+      });
     }
     if (isRepetitive(normalized)) {
       problems.push({ code: 'REPETITIVE', label: 'Too predictable', message: 'It is made of repeated or consecutive characters.' });

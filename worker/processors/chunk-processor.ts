@@ -87,7 +87,10 @@ async function assertRunStillRunning(deps: ExportDeps, job: ChunkJobData): Promi
   const run = await deps.controlPlane.runs.get(job.tenantId, job.runId);
   if (run?.status !== 'failed') return;
   const cause = run.errors.at(-1)?.code ?? 'an earlier error';
-  throw new RetentionError('ERR_RUN_ENDED', `run ${job.runId} of "${job.tenantId}" already failed (${cause}); chunk ${job.type} #${job.index} stopped without connecting, and ${whatDeliversAgain(run.trigger)}`);
+  throw new RetentionError(
+    'ERR_RUN_ENDED',
+    `run ${job.runId} of "${job.tenantId}" already failed (${cause}); chunk ${job.type} #${job.index} stopped without connecting, and ${whatDeliversAgain(run.trigger)}`,
+  );
 }
 
 /**
@@ -126,9 +129,17 @@ export async function exportSlice(
         if (!parsed.ok) {
           await rejected.write({ reason: 'schema', issues: parsed.issues, record: raw });
         } else if (parsed.record.tenantId !== job.tenantId) {
-          await rejected.write({ reason: 'tenant', issues: [{ path: 'tenantId', message: `record belongs to "${parsed.record.tenantId}", not "${job.tenantId}"` }], record: raw });
+          await rejected.write({
+            reason: 'tenant',
+            issues: [{ path: 'tenantId', message: `record belongs to "${parsed.record.tenantId}", not "${job.tenantId}"` }],
+            record: raw,
+          });
         } else if (!(Date.parse(parsed.record.updatedAt) >= window.from.getTime() && Date.parse(parsed.record.updatedAt) < window.to.getTime())) {
-          await rejected.write({ reason: 'window', issues: [{ path: 'updatedAt', message: `outside the requested window ${job.from} to ${job.to}` }], record: raw });
+          await rejected.write({
+            reason: 'window',
+            issues: [{ path: 'updatedAt', message: `outside the requested window ${job.from} to ${job.to}` }],
+            record: raw,
+          });
         } else {
           yield parsed.record;
         }
@@ -154,18 +165,21 @@ export async function exportSlice(
     });
   };
   try {
-    await writeRecordFiles(stopOnUploadFailure(validRecords(), () => uploadFailed), {
-      directory: spool,
-      encoding,
-      gzip,
-      maxRecords: fileSettings.maxRecords,
-      maxBytes: fileSettings.maxBytes,
-      fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip, runId: job.runId }),
-      onFile: (file) => {
-        result.records += file.records;
-        upload(file.localPath, recordFileEntry(job.tenantId, job.runId, job.type, window, file, { encoding, gzip }));
+    await writeRecordFiles(
+      stopOnUploadFailure(validRecords(), () => uploadFailed),
+      {
+        directory: spool,
+        encoding,
+        gzip,
+        maxRecords: fileSettings.maxRecords,
+        maxBytes: fileSettings.maxBytes,
+        fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip, runId: job.runId }),
+        onFile: (file) => {
+          result.records += file.records;
+          upload(file.localPath, recordFileEntry(job.tenantId, job.runId, job.type, window, file, { encoding, gzip }));
+        },
       },
-    }).catch(async (err: unknown) => {
+    ).catch(async (err: unknown) => {
       await uploads.catch(() => undefined);
       throw err;
     });

@@ -32,9 +32,9 @@ export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkR
   if (run.status === 'done' && run.manifest) return { runId: run.id, manifest: run.manifest, totals: run.totals };
 
   const { value: settings } = await controlPlane.settings.requireRetention(job.tenantId);
-  const windows = Object.fromEntries(
-    Object.entries(run.windows).map(([type, w]) => [type, { from: new Date(w.from), to: new Date(w.to) }]),
-  ) as Partial<Record<RecordType, { from: Date; to: Date }>>;
+  const windows = Object.fromEntries(Object.entries(run.windows).map(([type, w]) => [type, { from: new Date(w.from), to: new Date(w.to) }])) as Partial<
+    Record<RecordType, { from: Date; to: Date }>
+  >;
   const files = chunkResults.flatMap((chunk) => chunk.files);
   const manifest = buildManifest({
     tenantId: job.tenantId,
@@ -56,7 +56,9 @@ export async function finalizeRun(deps: ExportDeps, job: FinalizeJobData, chunkR
     await writeFile(local, bytes);
     await deps.hostSemaphore.withLease(targetHostKey(settings.target), () => target.uploadAtomically(local, head.path, { bytes: bytes.length }));
     const delivered = [...files.map((file) => file.path), head.path];
-    await deps.hostSemaphore.withLease(targetHostKey(settings.target), () => upkeepDropAfterRun(target, { tenantId: job.tenantId, runId: run.id, previous: run.previous ?? null, delivered }, deps.logger));
+    await deps.hostSemaphore.withLease(targetHostKey(settings.target), () =>
+      upkeepDropAfterRun(target, { tenantId: job.tenantId, runId: run.id, previous: run.previous ?? null, delivered }, deps.logger),
+    );
   } finally {
     await target.close();
     await rm(spool, { recursive: true, force: true });

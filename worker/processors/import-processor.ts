@@ -3,7 +3,15 @@ import { archiveCheckError, checkArchive } from '../../src/import/archive-check.
 import { importManifest, type ImportDeps, type ImportOutcome } from '../../src/import/import-manifest.js';
 import { findManifestsToImport } from '../../src/import/pending-manifests.js';
 import { rebuildArchive } from '../../src/import/rebuild-archive.js';
-import { enqueueImport, enqueueRebuild, enqueueTenantPoll, rebuildStatus, type ImportQueues, type RebuildJobData, type RebuildJobResult } from '../../src/queue/import-queues.js';
+import {
+  enqueueImport,
+  enqueueRebuild,
+  enqueueTenantPoll,
+  rebuildStatus,
+  type ImportQueues,
+  type RebuildJobData,
+  type RebuildJobResult,
+} from '../../src/queue/import-queues.js';
 import type { ArchivePurgeResult } from '../../src/store/archive/archive-retention.js';
 
 /** Imports the manifest an `import` job names. */
@@ -78,7 +86,17 @@ export async function processTenantPoll(deps: ImportDeps, queues: ImportQueues, 
 export async function processPurge(deps: ImportDeps, queues: ImportQueues): Promise<{ tenants: number }> {
   const tenants = (await onlineTenants(deps)).filter((tenant) => tenant.retention);
   for (const { tenantId } of tenants) {
-    await queues.maintenance.add('purge-tenant', { tenantId }, { jobId: `purge.${tenantId}`, attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: true, removeOnFail: { age: 30 * 24 * 3600 } });
+    await queues.maintenance.add(
+      'purge-tenant',
+      { tenantId },
+      {
+        jobId: `purge.${tenantId}`,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 30_000 },
+        removeOnComplete: true,
+        removeOnFail: { age: 30 * 24 * 3600 },
+      },
+    );
   }
   return { tenants: tenants.length };
 }
@@ -97,13 +115,20 @@ const MAX_LISTED_REFUSALS = 20;
  * order ({@link rebuildArchive}, which holds the tenant's archive lease, so no import or purge runs meanwhile, and
  * writes `archive.rebuilt` with the counts). `onImported` is told the number imported so far after each manifest.
  */
-export async function processRebuild(deps: ImportDeps, data: RebuildJobData, onImported: (imported: number) => void = () => undefined): Promise<RebuildJobResult> {
+export async function processRebuild(
+  deps: ImportDeps,
+  data: RebuildJobData,
+  onImported: (imported: number) => void = () => undefined,
+): Promise<RebuildJobResult> {
   let imported = 0;
   const result = await rebuildArchive(deps, data.tenantId, () => {
     imported += 1;
     onImported(imported);
   });
-  deps.logger.info({ tenantId: result.tenantId, imported: result.imported.length, refused: result.failed.length, requestedBy: data.requestedBy.type }, 'archive rebuilt');
+  deps.logger.info(
+    { tenantId: result.tenantId, imported: result.imported.length, refused: result.failed.length, requestedBy: data.requestedBy.type },
+    'archive rebuilt',
+  );
   return {
     imported: result.imported.length,
     refused: result.failed.length,

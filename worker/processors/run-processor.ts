@@ -38,7 +38,10 @@ async function attemptId(runs: RunsStore, tenantId: string, baseId: string): Pro
     if (run === undefined || run.status === 'running') return candidate;
     if (run.status === 'done') return undefined;
   }
-  throw new RetentionError('ERR_RUN_ATTEMPTS_EXHAUSTED', `run ${baseId} of "${tenantId}" failed 100 times; fix the cause shown by \`retention runs ${tenantId}\` before retrying`);
+  throw new RetentionError(
+    'ERR_RUN_ATTEMPTS_EXHAUSTED',
+    `run ${baseId} of "${tenantId}" failed 100 times; fix the cause shown by \`retention runs ${tenantId}\` before retrying`,
+  );
 }
 
 /**
@@ -66,7 +69,14 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
   const now = deps.now();
   const types = job.types ?? settings.dataTypes;
   const plan: WindowPlan = job.backfill
-    ? planBackfill({ from: new Date(job.backfill.from), to: new Date(job.backfill.to), types, now, settleLagMs: deps.options.settleLagMs, sliceMs: deps.options.sliceMs })
+    ? planBackfill({
+        from: new Date(job.backfill.from),
+        to: new Date(job.backfill.to),
+        types,
+        now,
+        settleLagMs: deps.options.settleLagMs,
+        sliceMs: deps.options.sliceMs,
+      })
     : planWindows({
         now,
         checkpoints: checkpoint.through,
@@ -87,8 +97,20 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
   const current = await controlPlane.checkpoints.get(job.tenantId);
   const children = plan.types.flatMap((typePlan) =>
     typePlan.slices.map((slice) => {
-      const data: ChunkJobData = { tenantId: job.tenantId, runId, type: typePlan.type, index: slice.index, from: slice.from.toISOString(), to: slice.to.toISOString() };
-      return { name: 'chunk', queueName: QUEUE_NAMES.chunks, data, opts: { ...CHUNK_JOB_OPTIONS, jobId: chunkJobId(job.tenantId, runId, typePlan.type, slice.index) } };
+      const data: ChunkJobData = {
+        tenantId: job.tenantId,
+        runId,
+        type: typePlan.type,
+        index: slice.index,
+        from: slice.from.toISOString(),
+        to: slice.to.toISOString(),
+      };
+      return {
+        name: 'chunk',
+        queueName: QUEUE_NAMES.chunks,
+        data,
+        opts: { ...CHUNK_JOB_OPTIONS, jobId: chunkJobId(job.tenantId, runId, typePlan.type, slice.index) },
+      };
     }),
   );
   const run = await controlPlane.runs.createIfAbsent({
@@ -104,7 +126,13 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
 
   if (!(await queues.finalize.getJob(finalizeJobId(runId)))) {
     const data: FinalizeJobData = { tenantId: job.tenantId, runId };
-    await queues.flows.add({ name: 'finalize', queueName: QUEUE_NAMES.finalize, data, opts: { ...FINALIZE_JOB_OPTIONS, jobId: finalizeJobId(runId) }, children });
+    await queues.flows.add({
+      name: 'finalize',
+      queueName: QUEUE_NAMES.finalize,
+      data,
+      opts: { ...FINALIZE_JOB_OPTIONS, jobId: finalizeJobId(runId) },
+      children,
+    });
   }
   deps.logger.info({ tenantId: job.tenantId, runId, chunks: children.length, trigger: job.trigger }, 'run planned');
   return { status: 'planned', runId, chunks: children.length };

@@ -24,13 +24,21 @@ async function saveAllowlist(services: CliServices, input: Awaited<ReturnType<ty
   const { id, cp, before } = input;
   const by = input.by === undefined ? 'cli' : input.by.trim().slice(0, 100);
   const saved = await cp.security.setIpAllowlist(id, next, `cli:${by}`, services.io.now());
-  await cp.audit.append(id, {
-    actor: { type: 'cli', id: 'cli' },
-    action: 'allowlist.changed',
-    outcome: 'success',
-    details: { via: 'cli', operator: by, entries: saved.length, before: before.join(' ').slice(0, 1500), list: saved.join(' ').slice(0, 1500) },
-  }, services.io.now());
-  services.io.stdout(saved.length === 0 ? `${id}: IP allowlist cleared; every address may reach the portal` : `${id}: IP allowlist saved with ${saved.length} entr${saved.length === 1 ? 'y' : 'ies'}: ${saved.join(', ')}`);
+  await cp.audit.append(
+    id,
+    {
+      actor: { type: 'cli', id: 'cli' },
+      action: 'allowlist.changed',
+      outcome: 'success',
+      details: { via: 'cli', operator: by, entries: saved.length, before: before.join(' ').slice(0, 1500), list: saved.join(' ').slice(0, 1500) },
+    },
+    services.io.now(),
+  );
+  services.io.stdout(
+    saved.length === 0
+      ? `${id}: IP allowlist cleared; every address may reach the portal`
+      : `${id}: IP allowlist saved with ${saved.length} entr${saved.length === 1 ? 'y' : 'ies'}: ${saved.join(', ')}`,
+  );
   return 0;
 }
 
@@ -38,7 +46,8 @@ async function saveAllowlist(services: CliServices, input: Awaited<ReturnType<ty
 function validEntries(sub: 'set' | 'add', entries: readonly string[]): string[] {
   if (entries.length === 0) throw new CliUsageError(`tenant allowlist ${sub} needs at least one address or CIDR block`);
   const { ranges, problems } = validateIpAllowlist([...entries]);
-  if (problems.length > 0) throw new CliUsageError(`tenant allowlist ${sub}: ${problems.map((p) => (p.entry ? `${p.entry}: ${p.message}` : p.message)).join('; ')}`);
+  if (problems.length > 0)
+    throw new CliUsageError(`tenant allowlist ${sub}: ${problems.map((p) => (p.entry ? `${p.entry}: ${p.message}` : p.message)).join('; ')}`);
   return ranges.map((range) => range.cidr);
 }
 
@@ -49,7 +58,9 @@ const show: CliCommand = {
   async run(args, services) {
     const { id, entries, before } = await readAllowlistArgs('show', args, services);
     if (entries.length > 0) throw new CliUsageError('tenant allowlist show takes only the tenant id');
-    services.io.stdout(before.length === 0 ? `${id}: no IP allowlist (every address may reach the portal)` : `${id}: ${before.length} entr${before.length === 1 ? 'y' : 'ies'}`);
+    services.io.stdout(
+      before.length === 0 ? `${id}: no IP allowlist (every address may reach the portal)` : `${id}: ${before.length} entr${before.length === 1 ? 'y' : 'ies'}`,
+    );
     for (const cidr of before) services.io.stdout(`  ${cidr}`);
     return 0;
   },
@@ -69,7 +80,10 @@ function entriesCommand(sub: 'set' | 'add', summary: string, merge: (before: rea
 }
 
 const set = entriesCommand('set', 'replace the IP allowlist (IPv4/IPv6 addresses or CIDR blocks)', (_before, given) => given);
-const add = entriesCommand('add', 'add entries, e.g. the address an owner locked themselves out from', (before, given) => [...before, ...given.filter((cidr) => !before.includes(cidr))]);
+const add = entriesCommand('add', 'add entries, e.g. the address an owner locked themselves out from', (before, given) => [
+  ...before,
+  ...given.filter((cidr) => !before.includes(cidr)),
+]);
 
 const clear: CliCommand = {
   name: 'tenant allowlist clear',

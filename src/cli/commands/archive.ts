@@ -22,13 +22,30 @@ const importManifests: CliCommand = {
     const paths = await findManifestsToImport(deps, id);
     if (values.retry) for (const record of await deps.imports.list(id)) if (record.status === 'failed') paths.push(record.path);
     for (const path of paths) await enqueueImport(queues, id, path, { retryFailed: true });
-    await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'archive.import-requested', outcome: 'success', details: { manifests: paths.length, retry: values.retry === true } });
-    services.io.stdout(paths.length === 0 ? `nothing to import for ${id}: every manifest of the drop is imported or refused (retry refused ones with --retry)` : `queued the import of ${paths.length} manifest(s) of ${id}`);
+    await cp.audit.append(id, {
+      actor: { type: 'cli', id: 'cli' },
+      action: 'archive.import-requested',
+      outcome: 'success',
+      details: { manifests: paths.length, retry: values.retry === true },
+    });
+    services.io.stdout(
+      paths.length === 0
+        ? `nothing to import for ${id}: every manifest of the drop is imported or refused (retry refused ones with --retry)`
+        : `queued the import of ${paths.length} manifest(s) of ${id}`,
+    );
     return 0;
   },
 };
 
-const HOLD_OPTIONS = { contact: { type: 'string' }, chat: { type: 'string' }, number: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } } as const;
+const HOLD_OPTIONS = {
+  contact: { type: 'string' },
+  chat: { type: 'string' },
+  number: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+} as const;
 const HOLD_USAGE = 'expected: hold place <tenant> ... | hold release <tenant> <hold id> | hold list <tenant>';
 
 /** What every `hold` command reads first: its flags, the tenant (which must exist) and the archive's stores. */
@@ -64,12 +81,20 @@ const holdPlace: CliCommand = {
       values.contact !== undefined ? { kind: 'contact', contactId: values.contact } : undefined,
       values.chat !== undefined ? { kind: 'chat', chatId: values.chat } : undefined,
       values.number !== undefined ? { kind: 'number', e164: values.number } : undefined,
-      values.from !== undefined || values.to !== undefined ? { kind: 'range', from: parseInstant(values.from, 'from'), to: parseInstant(values.to, 'to') } : undefined,
+      values.from !== undefined || values.to !== undefined
+        ? { kind: 'range', from: parseInstant(values.from, 'from'), to: parseInstant(values.to, 'to') }
+        : undefined,
     ].filter((subject) => subject !== undefined);
     if (subjects.length !== 1) throw new CliUsageError('a hold covers exactly one of --contact ID, --chat ID, --number +E164, or --from ISO --to ISO');
     if (!values.reason?.trim()) throw new CliUsageError('a hold needs --reason "why the records must be kept"');
     const hold = await deps.legalHolds.place(id, { subject: subjects[0], reason: values.reason.trim(), placedBy: actor }, services.io.now());
-    await cp.audit.append(id, { actor: { type: 'cli', id: actor }, action: 'legal-hold.placed', outcome: 'success', target: hold.id, details: { kind: hold.subject.kind, reason: hold.reason } });
+    await cp.audit.append(id, {
+      actor: { type: 'cli', id: actor },
+      action: 'legal-hold.placed',
+      outcome: 'success',
+      target: hold.id,
+      details: { kind: hold.subject.kind, reason: hold.reason },
+    });
     services.io.stdout(`placed legal hold ${hold.id} on ${describeHold(hold.subject)}: ${hold.reason}`);
     return 0;
   },
@@ -99,7 +124,8 @@ const holdList: CliCommand = {
     if (positionals.length !== 1) throw new CliUsageError(HOLD_USAGE);
     const holds = await deps.legalHolds.listActive(id);
     if (holds.length === 0) services.io.stdout(`no active legal holds for ${id}`);
-    for (const hold of holds) services.io.stdout(`${hold.id}  ${describeHold(hold.subject)}  placed ${hold.placedAt.toISOString()} by ${hold.placedBy}: ${hold.reason}`);
+    for (const hold of holds)
+      services.io.stdout(`${hold.id}  ${describeHold(hold.subject)}  placed ${hold.placedAt.toISOString()} by ${hold.placedBy}: ${hold.reason}`);
     return 0;
   },
 };
@@ -109,7 +135,11 @@ const purge: CliCommand = {
   usage: 'purge <tenant> --dry-run | --yes',
   summary: 'list, or delete now, what archive retention expires (holds spared)',
   async run(args, services) {
-    const { values, positionals } = parseArgs({ args: [...args], options: { 'dry-run': { type: 'boolean' }, yes: { type: 'boolean' } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { 'dry-run': { type: 'boolean' }, yes: { type: 'boolean' } },
+      allowPositionals: true,
+    });
     const id = oneTenantId(positionals);
     if (values['dry-run'] === values.yes) throw new CliUsageError('say --dry-run to list what would be purged, or --yes to purge it now');
     await requireTenant(services, id);
@@ -120,7 +150,9 @@ const purge: CliCommand = {
     }
     const verb = result.dryRun ? 'would purge' : 'purged';
     for (const [type, purged] of Object.entries(result.types)) {
-      services.io.stdout(`${type}: ${verb} ${purged.ids.length} record(s) not updated since ${purged.cutoff.toISOString()}${purged.messages ? ` (${purged.messages} transcript messages)` : ''}`);
+      services.io.stdout(
+        `${type}: ${verb} ${purged.ids.length} record(s) not updated since ${purged.cutoff.toISOString()}${purged.messages ? ` (${purged.messages} transcript messages)` : ''}`,
+      );
       for (const recordId of purged.ids) services.io.stdout(`  ${recordId}`);
     }
     return 0;

@@ -25,11 +25,18 @@ const rotate: CliCommand = {
       }
       if (changed > 0) {
         await cp.settings.putRetention(tenantId, parseRetentionSettings(value), { actor: 'cli', expectedVersion: current.version, now: services.io.now() });
-        await cp.audit.append(tenantId, { actor: { type: 'cli', id: 'cli' }, action: 'keys.rotated', outcome: 'success', details: { secrets: changed, keyId: keyring.activeKeyId } });
+        await cp.audit.append(tenantId, {
+          actor: { type: 'cli', id: 'cli' },
+          action: 'keys.rotated',
+          outcome: 'success',
+          details: { secrets: changed, keyId: keyring.activeKeyId },
+        });
         resealed += changed;
       }
     }
-    services.io.stdout(`re-sealed ${resealed} secret(s) under key "${keyring.activeKeyId}"; old keys can be removed from RETENTION_MASTER_KEYS once every process runs with this ring`);
+    services.io.stdout(
+      `re-sealed ${resealed} secret(s) under key "${keyring.activeKeyId}"; old keys can be removed from RETENTION_MASTER_KEYS once every process runs with this ring`,
+    );
     return 0;
   },
 };

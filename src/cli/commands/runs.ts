@@ -34,7 +34,11 @@ const backfill: CliCommand = {
   usage: 'backfill <tenant> --from ISO --to ISO [--types a,b]',
   summary: 'deliver a past range again, as its own manifest',
   async run(args, services) {
-    const { values, positionals } = parseArgs({ args: [...args], options: { from: { type: 'string' }, to: { type: 'string' }, types: { type: 'string' } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { from: { type: 'string' }, to: { type: 'string' }, types: { type: 'string' } },
+      allowPositionals: true,
+    });
     const id = oneTenantId(positionals);
     const from = parseInstant(values.from, 'from');
     const to = parseInstant(values.to, 'to');
@@ -43,7 +47,13 @@ const backfill: CliCommand = {
     const cp = await requireTenant(services, id);
     await cp.settings.requireRetention(id);
     const jobId = await enqueueBackfill(services.queues(), id, { from, to, ...(types ? { types } : {}) }, services.io.now());
-    await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'run.backfill-requested', outcome: 'success', target: jobId, details: { from: from.toISOString(), to: to.toISOString() } });
+    await cp.audit.append(id, {
+      actor: { type: 'cli', id: 'cli' },
+      action: 'run.backfill-requested',
+      outcome: 'success',
+      target: jobId,
+      details: { from: from.toISOString(), to: to.toISOString() },
+    });
     services.io.stdout(`queued backfill ${jobId} for ${from.toISOString()} to ${to.toISOString()}`);
     return 0;
   },
@@ -69,7 +79,9 @@ const runs: CliCommand = {
       const rejected = done ? totals.reduce((n, t) => n + t.rejected, 0) : run.progress.rejected;
       const bytes = done ? totals.reduce((n, t) => n + t.bytes, 0) : run.progress.bytes;
       const chunks = run.status === 'done' ? '' : `  chunks ${run.progress.chunksDone}/${run.progress.chunkCount}${run.status === 'running' ? ' so far' : ''}`;
-      io.stdout(`${run.createdAt.toISOString()}  ${run.id}  ${run.trigger.padEnd(8)}  ${run.status.padEnd(7)}  records ${records}  rejected ${rejected}  bytes ${bytes}${chunks}${run.manifest ? `  ${run.manifest.path}` : ''}`);
+      io.stdout(
+        `${run.createdAt.toISOString()}  ${run.id}  ${run.trigger.padEnd(8)}  ${run.status.padEnd(7)}  records ${records}  rejected ${rejected}  bytes ${bytes}${chunks}${run.manifest ? `  ${run.manifest.path}` : ''}`,
+      );
       const lastError = run.errors.at(-1);
       if (run.status === 'failed' && lastError) io.stdout(`    ${lastError.code}: ${lastError.message}`);
     }

@@ -61,14 +61,20 @@ const show: CliCommand = {
     const tenant = await cp.tenants.require(id);
     const settings = await cp.settings.getRetention(id);
     const checkpoint = await cp.checkpoints.get(id);
-    services.io.stdout(JSON.stringify({
-      tenant: { id: tenant.id, displayName: tenant.displayName, status: tenant.status },
-      settings: settings ? describeSettings(settings.value) : null,
-      version: settings?.version ?? null,
-      checkpoints: describeSettings(checkpoint.through),
-      lastManifest: checkpoint.head,
-      nextRuns: settings && !settings.value.schedule.paused ? nextRunTimes(settings.value.schedule, 5, services.io.now()).map((d) => d.toISOString()) : [],
-    }, null, 2));
+    services.io.stdout(
+      JSON.stringify(
+        {
+          tenant: { id: tenant.id, displayName: tenant.displayName, status: tenant.status },
+          settings: settings ? describeSettings(settings.value) : null,
+          version: settings?.version ?? null,
+          checkpoints: describeSettings(checkpoint.through),
+          lastManifest: checkpoint.head,
+          nextRuns: settings && !settings.value.schedule.paused ? nextRunTimes(settings.value.schedule, 5, services.io.now()).map((d) => d.toISOString()) : [],
+        },
+        null,
+        2,
+      ),
+    );
     return 0;
   },
 };
@@ -112,10 +118,18 @@ const set: CliCommand = {
     if (values['archive-uri-file'] !== undefined) secrets.archiveMongoUri = readSecret(values['archive-uri-file']).trim();
     if (values['no-archive-uri']) secrets.archiveMongoUri = null;
     const expectedVersion = expectedVersionFlag(values['expected-version']) ?? current?.version;
-    const outcome = await retentionSettingsService(services, cp).save(id, { settings, secrets }, CLI_ACTOR, expectedVersion === undefined ? {} : { expectedVersion });
+    const outcome = await retentionSettingsService(services, cp).save(
+      id,
+      { settings, secrets },
+      CLI_ACTOR,
+      expectedVersion === undefined ? {} : { expectedVersion },
+    );
     if (outcome.status === 'refused') throw settingsRefusalError(outcome.problems);
     if (outcome.status === 'stale') {
-      throw new RetentionError('ERR_SETTINGS_CONFLICT', `the retention settings of "${id}" are no longer at version ${outcome.expectedVersion ?? '(none)'}: see them with "retention tenant show ${id}" and run the command again`);
+      throw new RetentionError(
+        'ERR_SETTINGS_CONFLICT',
+        `the retention settings of "${id}" are no longer at version ${outcome.expectedVersion ?? '(none)'}: see them with "retention tenant show ${id}" and run the command again`,
+      );
     }
     const { saved } = outcome;
     const schedule = outcome.schedule === 'scheduled' ? `"${saved.value.schedule.cron}" ${saved.value.schedule.timezone}` : 'paused';

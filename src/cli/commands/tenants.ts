@@ -16,7 +16,12 @@ const create: CliCommand = {
   summary: "create a tenant and print its owner's one-time activation link;\n2FA is required unless --password-only",
   async run(args, services) {
     const { io } = services;
-    const { values, positionals } = parseArgs({ args: [...args], options: { name: { type: 'string' }, 'password-only': { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { name: { type: 'string' }, 'password-only': { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
     const id = oneTenantId(positionals);
     const cp = await services.controlPlane();
     const tenant = await cp.tenants.create({ id, displayName: values.name ?? id }, io.now());
@@ -24,8 +29,15 @@ const create: CliCommand = {
     // Every portal user administers the archive: two-factor authentication is required from the start (ASVS 4.3.1).
     const requireTwoFactor = values['password-only'] !== true;
     await cp.security.setRequireTwoFactor(id, requireTwoFactor, 'cli', io.now());
-    await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'policy.two-factor.changed', outcome: 'success', details: { required: requireTwoFactor, via: 'tenant create' } });
-    io.stdout(`created tenant ${tenant.id} (${tenant.displayName}); two-factor authentication is ${requireTwoFactor ? 'required (the owner sets it up at the first sign-in)' : 'NOT required (--password-only): turn it on under Security settings'}`);
+    await cp.audit.append(id, {
+      actor: { type: 'cli', id: 'cli' },
+      action: 'policy.two-factor.changed',
+      outcome: 'success',
+      details: { required: requireTwoFactor, via: 'tenant create' },
+    });
+    io.stdout(
+      `created tenant ${tenant.id} (${tenant.displayName}); two-factor authentication is ${requireTwoFactor ? 'required (the owner sets it up at the first sign-in)' : 'NOT required (--password-only): turn it on under Security settings'}`,
+    );
     const { link, expiresAt } = await ownerActivationLink(services, cp, id);
     io.stdout(`owner activation link (works once, until ${expiresAt.toISOString()}): ${link}`);
     io.stdout(`next: retention tenant set ${tenant.id} --target sftp --host ... --fingerprint SHA256:... --private-key-file ...`);

@@ -24,7 +24,7 @@ function targetForVerify(location: string, values: VerifyFlags, services: CliSer
   if (!location.startsWith('sftp://')) return new LocalDirectoryTarget({ root: location });
   const url = new URL(location);
   if (!url.username) throw new CliUsageError('an sftp:// location needs a user name: sftp://user@host[:port]/root');
-  if (!values.fingerprint) throw new CliUsageError('verifying over SFTP needs --fingerprint SHA256:... (the server\'s pinned host key)');
+  if (!values.fingerprint) throw new CliUsageError("verifying over SFTP needs --fingerprint SHA256:... (the server's pinned host key)");
   const secret = (path: string | undefined) => (path === undefined ? undefined : services.io.readFile(path).replace(/\r?\n$/, ''));
   const privateKey = secret(values['private-key-file']);
   const password = secret(values['password-file']);
@@ -57,7 +57,13 @@ const verify: CliCommand = {
     const { io } = services;
     const { values, positionals } = parseArgs({
       args: [...args],
-      options: { tenant: { type: 'string' }, fingerprint: { type: 'string' }, 'private-key-file': { type: 'string' }, 'password-file': { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        tenant: { type: 'string' },
+        fingerprint: { type: 'string' },
+        'private-key-file': { type: 'string' },
+        'password-file': { type: 'string' },
+        json: { type: 'boolean' },
+      },
       allowPositionals: true,
     });
     const location = onePositional(positionals, 'drop location (a directory or sftp://user@host/root)');

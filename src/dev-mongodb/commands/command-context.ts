@@ -20,10 +20,7 @@ export type CommandHandler = (command: Document, context: CommandContext) => Doc
 export function collectionNameOf(command: Document, commandName: string): string {
   const value: unknown = command[commandName];
   if (typeof value !== 'string' || value.length === 0) {
-    throw new CommandError(
-      ErrorCode.InvalidNamespace,
-      `collection name has invalid type ${typeof value}; ${commandName} expects a collection name string`,
-    );
+    throw new CommandError(ErrorCode.InvalidNamespace, `collection name has invalid type ${typeof value}; ${commandName} expects a collection name string`);
   }
   return value;
 }

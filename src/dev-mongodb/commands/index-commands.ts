@@ -68,7 +68,11 @@ const listIndexes: CommandHandler = (command, context) => {
 };
 
 function indexNamesToDrop(collection: MemoryCollection, target: unknown): string[] {
-  if (target === '*') return collection.indexSpecs().slice(1).map((spec) => spec.name);
+  if (target === '*')
+    return collection
+      .indexSpecs()
+      .slice(1)
+      .map((spec) => spec.name);
   if (typeof target === 'string') return [target];
   if (Array.isArray(target)) return target.map(String);
   if (isPlainDocument(target)) {

@@ -7,7 +7,19 @@ import type { MemoryCollection } from '../memory-collection.js';
 import { selectDocuments } from '../query-engine.js';
 import { collectionNameOf, optionalDocument, type CommandHandler } from './command-context.js';
 
-const COMMAND_ENVELOPE_FIELDS = new Set(['create', '$db', 'lsid', '$clusterTime', 'txnNumber', 'writeConcern', '$readPreference', 'comment', 'apiVersion', 'apiStrict', 'apiDeprecationErrors']);
+const COMMAND_ENVELOPE_FIELDS = new Set([
+  'create',
+  '$db',
+  'lsid',
+  '$clusterTime',
+  'txnNumber',
+  'writeConcern',
+  '$readPreference',
+  'comment',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+]);
 
 function collectionInfo(collection: MemoryCollection): Document {
   return {

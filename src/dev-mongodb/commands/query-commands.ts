@@ -4,13 +4,7 @@ import { CommandError, ErrorCode } from '../command-error.js';
 import { canonicalKey, collectPathValues } from '../index-key.js';
 import { runPipeline, selectDocuments } from '../query-engine.js';
 import { matchingDocuments } from './write-commands.js';
-import {
-  collectionNameOf,
-  optionalDocument,
-  optionalNumber,
-  type CommandContext,
-  type CommandHandler,
-} from './command-context.js';
+import { collectionNameOf, optionalDocument, optionalNumber, type CommandContext, type CommandHandler } from './command-context.js';
 
 const find: CommandHandler = (command, context) => {
   const name = collectionNameOf(command, 'find');

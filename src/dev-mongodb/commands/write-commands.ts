@@ -5,14 +5,7 @@ import type { MemoryCollection } from '../memory-collection.js';
 import { compileFilter } from '../query-engine.js';
 import { applyUpdate, buildUpsertDocument, classifyUpdate } from '../update-application.js';
 import { MAX_WRITE_BATCH_SIZE } from './handshake-commands.js';
-import {
-  collectionNameOf,
-  documentArray,
-  optionalDocument,
-  optionalNumber,
-  type CommandContext,
-  type CommandHandler,
-} from './command-context.js';
+import { collectionNameOf, documentArray, optionalDocument, optionalNumber, type CommandContext, type CommandHandler } from './command-context.js';
 
 /** Runs `statements` one by one, collecting write errors; `ordered` stops at the first error. */
 function runStatements(command: Document, field: string, run: (statement: Document, index: number) => void): Document[] {
@@ -68,10 +61,7 @@ const insert: CommandHandler = (command, context) => {
 };
 
 /** Applies one update statement; returns matched, modified and the upserted `_id` if any. */
-export function runUpdateStatement(
-  collection: MemoryCollection,
-  statement: Document,
-): { matched: number; modified: number; upsertedId?: unknown } {
+export function runUpdateStatement(collection: MemoryCollection, statement: Document): { matched: number; modified: number; upsertedId?: unknown } {
   const filter = optionalDocument(statement, 'q') ?? {};
   const update: unknown = statement.u;
   const kind = classifyUpdate(update);

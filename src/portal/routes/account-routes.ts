@@ -21,7 +21,8 @@ export function accountRoutes(services: PortalServices): Router {
     const user = signedInUser(res);
     res.render('account', {
       title: 'Your account',
-      twoFactor: user.totp === undefined ? undefined : { enabledAt: user.totp.enabledAt.toISOString().slice(0, 10), backupCodesLeft: user.backupCodeHashes.length },
+      twoFactor:
+        user.totp === undefined ? undefined : { enabledAt: user.totp.enabledAt.toISOString().slice(0, 10), backupCodesLeft: user.backupCodeHashes.length },
       enforced: portalContext(res).security.requireTwoFactor,
     });
   });
@@ -32,7 +33,12 @@ export function accountRoutes(services: PortalServices): Router {
     res.status(status).render('password', {
       title: 'Change your password',
       problems,
-      strength: passwordMeterView(security.passwordPolicy, { email: user.email, displayName: user.displayName, tenantId: tenant.id, tenantName: tenant.displayName }),
+      strength: passwordMeterView(security.passwordPolicy, {
+        email: user.email,
+        displayName: user.displayName,
+        tenantId: tenant.id,
+        tenantName: tenant.displayName,
+      }),
       expired: isPasswordExpired(security.passwordPolicy, user.passwordChangedAt ?? user.createdAt, services.now()),
       common: res.req.session.passwordChangeRequired === true,
     });
@@ -45,20 +51,45 @@ export function accountRoutes(services: PortalServices): Router {
     const user = signedInUser(res);
     await reauthenticate(services, req, res, 'password.change');
     const password = formField(req, 'newPassword', 8192);
-    const problems = checkPassword(security.passwordPolicy, password, { email: user.email, displayName: user.displayName, tenantId: tenant.id, tenantName: tenant.displayName });
+    const problems = checkPassword(security.passwordPolicy, password, {
+      email: user.email,
+      displayName: user.displayName,
+      tenantId: tenant.id,
+      tenantName: tenant.displayName,
+    });
     if (problems.length === 0) {
-      problems.push(...(await checkPasswordReuse(security.passwordPolicy, password, [...new Set([user.passwordHash ?? '', ...user.passwordHistory])].filter((h) => h !== ''))));
+      problems.push(
+        ...(await checkPasswordReuse(
+          security.passwordPolicy,
+          password,
+          [...new Set([user.passwordHash ?? '', ...user.passwordHistory])].filter((h) => h !== ''),
+        )),
+      );
     }
     if (problems.length > 0) {
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'password.change', outcome: 'failure', details: { reason: problems.map((p) => p.code).join(',') } });
-      return showPasswordForm(res, problems.map((p) => p.message), 400);
+      await services.audit(req, tenant.id, {
+        actor: { type: 'user', id: user.id },
+        action: 'password.change',
+        outcome: 'failure',
+        details: { reason: problems.map((p) => p.code).join(',') },
+      });
+      return showPasswordForm(
+        res,
+        problems.map((p) => p.message),
+        400,
+      );
     }
     const passwordHash = await hashPassword(password);
     const history = nextPasswordHistory(security.passwordPolicy, user.passwordHistory, passwordHash);
     await controlPlane.users.setPassword(tenant.id, user.id, passwordHash, history, services.now());
     req.session.passwordChangeRequired = false;
     const ended = await services.sessionIndex.endAll(tenant.id, user.id, { except: req.sessionID });
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'password.changed', outcome: 'success', details: { otherSessionsEnded: ended } });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: user.id },
+      action: 'password.changed',
+      outcome: 'success',
+      details: { otherSessionsEnded: ended },
+    });
     flash(req, 'success', ended > 0 ? `Your password was changed and your ${ended} other session(s) were signed out.` : 'Your password was changed.');
     res.redirect(303, '/account');
   });
@@ -75,7 +106,12 @@ export function accountRoutes(services: PortalServices): Router {
     const user = signedInUser(res);
     await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
     const ended = await services.sessionIndex.endAll(tenant.id, user.id, { except: req.sessionID });
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: 'others', ended } });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: user.id },
+      action: 'session.revoke',
+      outcome: 'success',
+      details: { scope: 'others', ended },
+    });
     flash(req, 'success', `${ended} other session(s) signed out.`);
     res.redirect(303, '/account/sessions');
   });
@@ -85,7 +121,12 @@ export function accountRoutes(services: PortalServices): Router {
     const user = signedInUser(res);
     await requireRecentAuthenticationOrPassword(services, req, res, 'session.revoke');
     const ended = await services.sessionIndex.endAll(tenant.id, user.id);
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: 'all', ended } });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: user.id },
+      action: 'session.revoke',
+      outcome: 'success',
+      details: { scope: 'all', ended },
+    });
     await regenerateSession(req);
     req.session.tenantId = tenant.id;
     flash(req, 'success', 'You have signed out of every session.');
@@ -102,7 +143,12 @@ export function accountRoutes(services: PortalServices): Router {
     if (!(await services.sessionIndex.end(tenant.id, user.id, handle))) {
       throw new RetentionError('ERR_SESSION_NOT_FOUND', 'That session has already ended.');
     }
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'session.revoke', outcome: 'success', details: { scope: current ? 'current' : 'one' } });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: user.id },
+      action: 'session.revoke',
+      outcome: 'success',
+      details: { scope: current ? 'current' : 'one' },
+    });
     if (current) {
       await regenerateSession(req);
       req.session.tenantId = tenant.id;

@@ -31,11 +31,18 @@ export function activationRoutes(services: PortalServices): Router {
 
   const invitedUser = async (tenantId: string, record: ActivationTokenRecord): Promise<User> => {
     const user = await controlPlane.users.findById(tenantId, record.subject);
-    if (user === undefined || user.status !== 'invited') throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
+    if (user === undefined || user.status !== 'invited')
+      throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
     return user;
   };
 
-  const showForm = (res: Response, purpose: LinkPurpose, values: { email: string; displayName: string; fixedEmail: boolean }, problems: string[], status = 200): void => {
+  const showForm = (
+    res: Response,
+    purpose: LinkPurpose,
+    values: { email: string; displayName: string; fixedEmail: boolean },
+    problems: string[],
+    status = 200,
+  ): void => {
     const { tenant, security } = portalContext(res);
     const context = { email: values.email, displayName: values.displayName, tenantId: tenant.id, tenantName: tenant.displayName };
     const strength = passwordMeterView(security.passwordPolicy, context, values.fixedEmail ? {} : { emailField: 'email', nameField: 'displayName' });
@@ -50,7 +57,8 @@ export function activationRoutes(services: PortalServices): Router {
         const user = await invitedUser(tenant.id, record);
         return showForm(res, purpose, { email: user.email, displayName: user.displayName, fixedEmail: true }, []);
       }
-      if ((await controlPlane.users.findOwner(tenant.id)) !== undefined) throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
+      if ((await controlPlane.users.findOwner(tenant.id)) !== undefined)
+        throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
       showForm(res, purpose, { email: '', displayName: '', fixedEmail: false }, []);
     });
 
@@ -72,7 +80,9 @@ export function activationRoutes(services: PortalServices): Router {
         if (displayName === '' || displayName.length > 100) problems.push('Enter your name (1 to 100 characters).');
       }
       const password = formField(req, 'password', 8192);
-      problems.push(...checkPassword(security.passwordPolicy, password, { email, displayName, tenantId: tenant.id, tenantName: tenant.displayName }).map((p) => p.message));
+      problems.push(
+        ...checkPassword(security.passwordPolicy, password, { email, displayName, tenantId: tenant.id, tenantName: tenant.displayName }).map((p) => p.message),
+      );
       const values = { email: email || formField(req, 'email', 320), displayName, fixedEmail: invited !== undefined };
       if (problems.length > 0) return showForm(res, purpose, values, problems, 400);
 

@@ -67,7 +67,12 @@ export function archiveContactsRoutes(services: PortalServices): Router {
     const id = String(req.params.id);
     const contact = await findInScope(() => store.getContact(reader.access, id), 'contact');
     const { calls, chats } = await relatedRecords(store, reader, contact);
-    await auditArchiveRead(services, req, reader, { action: 'record.viewed', type: 'contacts', id, details: { relatedCalls: calls.items.length, relatedChats: chats.items.length } });
+    await auditArchiveRead(services, req, reader, {
+      action: 'record.viewed',
+      type: 'contacts',
+      id,
+      details: { relatedCalls: calls.items.length, relatedChats: chats.items.length },
+    });
     const masking = { unmasked: reader.unmasked };
     res.render('archive/contact', {
       title: 'Contact',

@@ -38,7 +38,12 @@ export interface ArchiveListDefinition<T> {
   /** Allowed values of the filters shown as a choice (e.g. call outcomes). */
   choices?: Record<string, readonly string[]>;
   /** Reads one page with the reader's access (the store checks scope and filter again) and masks it. */
-  read(store: ArchiveStore, reader: ArchiveReader, filter: Record<string, string>, page: { limit: number; cursor?: string; order?: TimeOrder }): Promise<Page<T>>;
+  read(
+    store: ArchiveStore,
+    reader: ArchiveReader,
+    filter: Record<string, string>,
+    page: { limit: number; cursor?: string; order?: TimeOrder },
+  ): Promise<Page<T>>;
 }
 
 /**
@@ -58,7 +63,11 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
     if (problems.length === 0) {
       try {
         const cursor = query.position.after;
-        page = await definition.read(store, reader, filter, { limit: LIST_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}), ...(isTimeOrder(order) ? { order } : {}) });
+        page = await definition.read(store, reader, filter, {
+          limit: LIST_PAGE_SIZE,
+          ...(cursor !== undefined ? { cursor } : {}),
+          ...(isTimeOrder(order) ? { order } : {}),
+        });
       } catch (err) {
         if (!INPUT_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
         problems.push((err as Error).message);

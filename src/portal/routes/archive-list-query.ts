@@ -159,10 +159,13 @@ function searchesMaskedText(text: string | undefined): boolean {
 export function personalDataFilterProblems(filter: Record<string, string>, unmasked: boolean): string[] {
   if (unmasked) return [];
   const problems = PERSONAL_DATA_FILTERS.filter((field) => filter[field] !== undefined && filter[field] !== '').map(
-    (field) => `Searching by ${field === 'email' ? 'email address' : 'phone number'} needs the permission to see personal data unmasked; ask an administrator, or search by another field.`,
+    (field) =>
+      `Searching by ${field === 'email' ? 'email address' : 'phone number'} needs the permission to see personal data unmasked; ask an administrator, or search by another field.`,
   );
   if (searchesMaskedText(filter.text)) {
-    problems.push('Searching chat text for numbers or email addresses needs the permission to see personal data unmasked (transcripts show them masked); search for other words.');
+    problems.push(
+      'Searching chat text for numbers or email addresses needs the permission to see personal data unmasked (transcripts show them masked); search for other words.',
+    );
   }
   return problems;
 }

@@ -52,6 +52,8 @@ export const archiveViewFormat = {
   /** A "key=value" list of an object's plain entries (attributes, custom fields). */
   entries(value: unknown): string[] {
     if (typeof value !== 'object' || value === null) return [];
-    return Object.entries(value as Record<string, unknown>).map(([key, inner]) => `${key}: ${typeof inner === 'object' ? JSON.stringify(inner) : String(inner)}`);
+    return Object.entries(value as Record<string, unknown>).map(
+      ([key, inner]) => `${key}: ${typeof inner === 'object' ? JSON.stringify(inner) : String(inner)}`,
+    );
   },
 };

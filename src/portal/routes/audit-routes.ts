@@ -58,7 +58,11 @@ const queryString = (q: AuditQuery): string => {
 };
 
 const detailsText = (entry: AuditEntry): string =>
-  entry.details ? Object.entries(entry.details).map(([k, v]) => `${k}=${String(v)}`).join(' ') : '';
+  entry.details
+    ? Object.entries(entry.details)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ')
+    : '';
 
 /**
  * The tenant's audit log, for users who may read it: entries filtered by user, action and time (the filter lives in
@@ -92,7 +96,10 @@ export function auditRoutes(services: PortalServices): Router {
     const tenantId = portalContext(res).tenant.id;
     const { options, problems } = parseAuditQuery(req.query);
     if (problems.length > 0) {
-      res.status(400).type('text/plain').send(`Invalid audit filter: ${problems.join('; ')}\n`);
+      res
+        .status(400)
+        .type('text/plain')
+        .send(`Invalid audit filter: ${problems.join('; ')}\n`);
       return;
     }
     const entries = await controlPlane.audit.list(tenantId, { ...options, limit: DOWNLOAD_LIMIT });
@@ -100,16 +107,31 @@ export function auditRoutes(services: PortalServices): Router {
       actor: { type: 'user', id: signedInUser(res).id },
       action: 'audit.exported',
       outcome: 'success',
-      details: { format, entries: entries.length, action: options.action ?? null, user: options.actorId ?? null, from: options.from?.toISOString() ?? null, to: options.to?.toISOString() ?? null },
+      details: {
+        format,
+        entries: entries.length,
+        action: options.action ?? null,
+        user: options.actorId ?? null,
+        from: options.from?.toISOString() ?? null,
+        to: options.to?.toISOString() ?? null,
+      },
     });
     res.set('Content-Disposition', `attachment; filename="audit-${tenantId}.${format}"`);
     if (format === 'cef') {
       res.type('text/plain').send(`${entries.map((entry) => formatCefEntry(entry, { version: services.options.version, host: req.hostname })).join('\n')}\n`);
     } else if (format === 'json') {
-      res.type('application/json').send(`${JSON.stringify(entries.map((e) => ({ ...e, at: e.at.toISOString() })), null, 2)}\n`);
+      res.type('application/json').send(
+        `${JSON.stringify(
+          entries.map((e) => ({ ...e, at: e.at.toISOString() })),
+          null,
+          2,
+        )}\n`,
+      );
     } else {
       const header = csvLine(['seq', 'at', 'action', 'outcome', 'actorType', 'actorId', 'target', 'ip', 'userAgent', 'details', 'prevHash', 'hash']);
-      const rows = entries.map((e) => csvLine([e.seq, e.at.toISOString(), e.action, e.outcome, e.actor.type, e.actor.id, e.target, e.ip, e.userAgent, detailsText(e), e.prevHash, e.hash]));
+      const rows = entries.map((e) =>
+        csvLine([e.seq, e.at.toISOString(), e.action, e.outcome, e.actor.type, e.actor.id, e.target, e.ip, e.userAgent, detailsText(e), e.prevHash, e.hash]),
+      );
       res.type('text/csv').send(`\uFEFF${header}${rows.join('')}`);
     }
   };

@@ -64,7 +64,8 @@ export function dashboardRoutes(services: PortalServices): Router {
     const { archive, archiveImports, controlPlane } = services.deps;
 
     let counts: DailyCounts[] = [];
-    if (archive !== undefined && types.length > 0) counts = await archive.countsPerDay(archiveAccessFor(principal), { from: window.from, to: window.to, timeZone: CHART_TIME_ZONE });
+    if (archive !== undefined && types.length > 0)
+      counts = await archive.countsPerDay(archiveAccessFor(principal), { from: window.from, to: window.to, timeZone: CHART_TIME_ZONE });
     const totals = types.map((type) => ({ type, label: TYPE_LABELS[type], count: counts.reduce((sum, day) => sum + (day.counts[type] ?? 0), 0) }));
     const svg =
       archive !== undefined && types.length > 0

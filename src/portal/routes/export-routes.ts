@@ -30,7 +30,10 @@ const isRecordType = (value: string): value is RecordType => (RECORD_TYPES as re
 function exportsOf(services: PortalServices): ResultsExportService {
   const service = services.deps.resultsExport;
   if (service === undefined) {
-    throw new RetentionError('ERR_EXPORTS_UNAVAILABLE', 'Exports are not configured for this portal. Ask your operator to connect the online archive and the export worker.');
+    throw new RetentionError(
+      'ERR_EXPORTS_UNAVAILABLE',
+      'Exports are not configured for this portal. Ask your operator to connect the online archive and the export worker.',
+    );
   }
   return service;
 }
@@ -48,7 +51,10 @@ function exportRequestOf(req: Request, principal: Principal): { type: string; fo
   const choice = messages === '' ? {} : { messages };
   if (!isRecordType(type)) return { type, format, filter: {}, ...choice };
   const body: unknown = req.body;
-  const fields = typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([key]) => !REQUEST_KEYS.has(key))) : {};
+  const fields =
+    typeof body === 'object' && body !== null
+      ? Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([key]) => !REQUEST_KEYS.has(key)))
+      : {};
   const query = parseListQuery(fields, EXPORT_FILTER_FIELDS[type]);
   const problem = [...query.problems, ...personalDataFilterProblems(query.filter, can(principal, 'see-unmasked-personal-data'))][0];
   if (problem !== undefined) throw new RetentionError('ERR_EXPORT_REQUEST_INVALID', `${problem} Go back to the list, fix the filter and export again.`);

@@ -21,7 +21,10 @@ export function healthRoutes(services: PortalServices, metrics: MetricsRegistry)
     const [redis, mongo] = await Promise.allSettled([within(services.deps.redis.ping(), 2000), within(services.deps.pingMongo(), 2000)]);
     const checks = { redis: redis.status === 'fulfilled' ? 'ok' : 'unreachable', mongodb: mongo.status === 'fulfilled' ? 'ok' : 'unreachable' };
     const ready = checks.redis === 'ok' && checks.mongodb === 'ok';
-    res.status(ready ? 200 : 503).set('Cache-Control', 'no-store').json({ status: ready ? 'ready' : 'not ready', checks });
+    res
+      .status(ready ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ status: ready ? 'ready' : 'not ready', checks });
   });
   router.get('/metrics', metricsEndpoint({ token: services.options.metricsToken, registry: metrics }));
   return router;

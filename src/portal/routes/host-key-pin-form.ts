@@ -1,4 +1,12 @@
-import { HOST_KEY_TYPES, describeHostKey, isHostKeyType, matchingPin, parseHostKeyPin, type HostKeyPin, type HostKeyType } from '../../delivery/host-key-pin.js';
+import {
+  HOST_KEY_TYPES,
+  describeHostKey,
+  isHostKeyType,
+  matchingPin,
+  parseHostKeyPin,
+  type HostKeyPin,
+  type HostKeyType,
+} from '../../delivery/host-key-pin.js';
 import type { ProbedHostKey } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
 
@@ -91,12 +99,22 @@ export function readHostKeyPins(values: Readonly<Record<string, string | undefin
   const fieldErrors: Record<string, string[]> = {};
   const firstText = (values[HOST_KEY_FIELDS.fingerprint] ?? '').trim();
   const secondText = (values[HOST_KEY_FIELDS.secondFingerprint] ?? '').trim();
-  const first = firstText === '' ? undefined : readPin(firstText, values[HOST_KEY_FIELDS.type] ?? '', { fingerprint: HOST_KEY_FIELDS.fingerprint, type: HOST_KEY_FIELDS.type }, fieldErrors);
+  const first =
+    firstText === ''
+      ? undefined
+      : readPin(firstText, values[HOST_KEY_FIELDS.type] ?? '', { fingerprint: HOST_KEY_FIELDS.fingerprint, type: HOST_KEY_FIELDS.type }, fieldErrors);
   const second =
-    secondText === '' ? undefined : readPin(secondText, values[HOST_KEY_FIELDS.secondType] ?? '', { fingerprint: HOST_KEY_FIELDS.secondFingerprint, type: HOST_KEY_FIELDS.secondType }, fieldErrors);
+    secondText === ''
+      ? undefined
+      : readPin(
+          secondText,
+          values[HOST_KEY_FIELDS.secondType] ?? '',
+          { fingerprint: HOST_KEY_FIELDS.secondFingerprint, type: HOST_KEY_FIELDS.secondType },
+          fieldErrors,
+        );
   if (first !== undefined && second !== undefined && first.fingerprint === second.fingerprint) {
     fieldErrors[HOST_KEY_FIELDS.secondFingerprint] = [
-      'the second pin is the same key as the first: enter the server\'s other key (during a rotation, the new one), or leave it empty for no second pin',
+      "the second pin is the same key as the first: enter the server's other key (during a rotation, the new one), or leave it empty for no second pin",
     ];
     return { first, fieldErrors };
   }

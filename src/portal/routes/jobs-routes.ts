@@ -40,7 +40,17 @@ interface RunView {
   createdAt: Date;
   finishedAt: Date | null;
   chunkCount: number;
-  types: Array<{ type: RecordType; label: string; from: Date | undefined; to: Date | undefined; records: number; rejected: number; files: number; bytes: number; soFar: ProgressView }>;
+  types: Array<{
+    type: RecordType;
+    label: string;
+    from: Date | undefined;
+    to: Date | undefined;
+    records: number;
+    rejected: number;
+    files: number;
+    bytes: number;
+    soFar: ProgressView;
+  }>;
   /** Chunks done of all chunks; records and bytes summed over the readable types only. */
   progress: ProgressView & { chunkCount: number; lastChunkAt: Date | null };
   files: Run['files'];
@@ -88,7 +98,8 @@ export function parseBackfillForm(form: BackfillForm, configured: readonly Recor
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   if (from !== undefined && lastDay !== undefined) {
     if (from.getTime() > lastDay.getTime()) problems.push('To: must be on or after From.');
-    else if ((lastDay.getTime() - from.getTime()) / DAY_MS + 1 > MAX_BACKFILL_DAYS) problems.push(`To: a backfill covers at most ${MAX_BACKFILL_DAYS} days; split longer ranges.`);
+    else if ((lastDay.getTime() - from.getTime()) / DAY_MS + 1 > MAX_BACKFILL_DAYS)
+      problems.push(`To: a backfill covers at most ${MAX_BACKFILL_DAYS} days; split longer ranges.`);
   }
   if (lastDay !== undefined && lastDay.getTime() > today) problems.push('To: must not be in the future.');
   const unknown = form.types.filter((type) => !isRecordType(type));
@@ -96,7 +107,10 @@ export function parseBackfillForm(form: BackfillForm, configured: readonly Recor
   const types = RECORD_TYPES.filter((type) => form.types.includes(type));
   if (form.types.length === 0) problems.push('Data types: choose at least one.');
   const notConfigured = types.filter((type) => !configured.includes(type));
-  if (notConfigured.length > 0) problems.push(`Data types: ${notConfigured.join(', ')} ${notConfigured.length === 1 ? 'is' : 'are'} not archived for this organisation (see the retention settings).`);
+  if (notConfigured.length > 0)
+    problems.push(
+      `Data types: ${notConfigured.join(', ')} ${notConfigured.length === 1 ? 'is' : 'are'} not archived for this organisation (see the retention settings).`,
+    );
   if (problems.length > 0 || from === undefined || lastDay === undefined) return { problems };
   return { from, to: new Date(lastDay.getTime() + DAY_MS), types };
 }
@@ -176,11 +190,21 @@ export function jobsRoutes(services: PortalServices): Router {
 
   const queues = (): ExportQueues => {
     const q = services.deps.exportQueues;
-    if (q === undefined) throw new RetentionError('ERR_QUEUES_UNAVAILABLE', 'The job queues are not configured for this portal; start it with Redis configured (REDIS_URL) and try again.');
+    if (q === undefined)
+      throw new RetentionError(
+        'ERR_QUEUES_UNAVAILABLE',
+        'The job queues are not configured for this portal; start it with Redis configured (REDIS_URL) and try again.',
+      );
     return q;
   };
   const actor = (res: Response) => ({ type: 'user' as const, id: signedInUser(res).id });
-  const renderList = async (req: Request, res: Response, principal: Principal, state: { backfill?: BackfillForm; problems?: string[] } = {}, status = 200): Promise<void> => {
+  const renderList = async (
+    req: Request,
+    res: Response,
+    principal: Principal,
+    state: { backfill?: BackfillForm; problems?: string[] } = {},
+    status = 200,
+  ): Promise<void> => {
     const tenantId = portalContext(res).tenant.id;
     const types = readableTypes(principal);
     const beforeText = typeof req.query.before === 'string' ? req.query.before : '';
@@ -189,7 +213,8 @@ export function jobsRoutes(services: PortalServices): Router {
     const runs = await controlPlane.runs.listByTenant(tenantId, { limit: PAGE_SIZE, ...(before ? { before } : {}) });
     const stored = (await controlPlane.settings.getRetention(tenantId))?.value;
     const pauseAfter = pauseAfterFailuresOf(stored);
-    const latest = before === undefined && runs.length >= pauseAfter ? runs : await controlPlane.runs.listByTenant(tenantId, { limit: Math.max(pauseAfter, 1) });
+    const latest =
+      before === undefined && runs.length >= pauseAfter ? runs : await controlPlane.runs.listByTenant(tenantId, { limit: Math.max(pauseAfter, 1) });
     const streak = failedInARow(latest, pauseAfter);
     if (streak && services.deps.exportQueues !== undefined) {
       await autoPauseAfterFailures(controlPlane, services.deps.exportQueues.runs, tenantId, pauseAfter, services.now);
@@ -206,9 +231,7 @@ export function jobsRoutes(services: PortalServices): Router {
       olderLink: runs.length === PAGE_SIZE && last ? `/jobs?before=${encodeURIComponent(last.createdAt.toISOString())}` : undefined,
       newestLink: before === undefined ? undefined : '/jobs',
       failureStreak: streak ? pauseAfter : 0,
-      schedule: settings
-        ? { ...settings.schedule, next: settings.schedule.paused ? [] : nextRunTimes(settings.schedule, 1, services.now()) }
-        : undefined,
+      schedule: settings ? { ...settings.schedule, next: settings.schedule.paused ? [] : nextRunTimes(settings.schedule, 1, services.now()) } : undefined,
       dataTypes: (settings?.dataTypes ?? []).map((type) => ({ type, label: TYPE_LABELS[type] })),
       backfill: state.backfill ?? { from: '', to: '', types: settings?.dataTypes ?? [] },
       problems: state.problems ?? [],
@@ -268,9 +291,19 @@ export function jobsRoutes(services: PortalServices): Router {
       return res.redirect(303, '/jobs');
     }
     const value = { ...stored.value, schedule: { ...stored.value.schedule, paused } };
-    const saved = await controlPlane.settings.putRetention(tenantId, value, { actor: signedInUser(res).id, expectedVersion: stored.version, now: services.now() });
+    const saved = await controlPlane.settings.putRetention(tenantId, value, {
+      actor: signedInUser(res).id,
+      expectedVersion: stored.version,
+      now: services.now(),
+    });
     await syncTenantSchedule(runsQueue, tenantId, saved.value);
-    await services.audit(req, tenantId, { actor: actor(res), action: paused ? 'schedule.paused' : 'schedule.resumed', outcome: 'success', target: 'retention', details: { version: saved.version } });
+    await services.audit(req, tenantId, {
+      actor: actor(res),
+      action: paused ? 'schedule.paused' : 'schedule.resumed',
+      outcome: 'success',
+      target: 'retention',
+      details: { version: saved.version },
+    });
     flash(req, 'success', paused ? 'The schedule is paused: no scheduled runs start until you resume it.' : 'The schedule is running again.');
     res.redirect(303, '/jobs');
   };
@@ -310,8 +343,20 @@ export function jobsRoutes(services: PortalServices): Router {
     } else {
       jobId = await enqueueRunNow(queues(), tenantId, services.now());
     }
-    await services.audit(req, tenantId, { actor: actor(res), action: 'job.retried', outcome: 'success', target: run.id, details: { jobId, trigger: run.trigger } });
-    flash(req, 'success', run.trigger === 'backfill' ? 'The backfill was queued again for the same range.' : 'A new run was queued; it covers the failed run\'s windows again from the unchanged checkpoints.');
+    await services.audit(req, tenantId, {
+      actor: actor(res),
+      action: 'job.retried',
+      outcome: 'success',
+      target: run.id,
+      details: { jobId, trigger: run.trigger },
+    });
+    flash(
+      req,
+      'success',
+      run.trigger === 'backfill'
+        ? 'The backfill was queued again for the same range.'
+        : "A new run was queued; it covers the failed run's windows again from the unchanged checkpoints.",
+    );
     res.redirect(303, '/jobs');
   });
 

@@ -20,8 +20,7 @@ export interface ConnectionTest {
 
 /** The server to test and the pins to compare its keys with, or what the form must fix first. */
 export type ConnectionTestRequest =
-  | { ok: true; host: string; port: number; pins: (HostKeyPin | undefined)[] }
-  | { ok: false; fieldErrors: Record<string, string[]>; problems: string[] };
+  { ok: true; host: string; port: number; pins: (HostKeyPin | undefined)[] } | { ok: false; fieldErrors: Record<string, string[]>; problems: string[] };
 
 const sftpHost = retentionSettingsSchema.shape.target.options[0].shape.host;
 
@@ -43,13 +42,16 @@ export function readConnectionTest(values: Readonly<Record<string, string | unde
   const badPort = !/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535;
   const fieldErrors: Record<string, string[]> = { ...typed.fieldErrors };
   const problems: string[] = [];
-  if (!hostCheck.success) fieldErrors['target.host'] = ['enter the SFTP server\'s host name or IP address to test'];
+  if (!hostCheck.success) fieldErrors['target.host'] = ["enter the SFTP server's host name or IP address to test"];
   if (badPort) fieldErrors['target.port'] = ['a port from 1 to 65535'];
   if (!hostCheck.success || badPort) problems.push('Enter a host and port to test the connection.');
-  if (Object.keys(typed.fieldErrors).length > 0) problems.push('Correct the host-key pins to compare them with the server\'s keys, or empty them to see which key to pin.');
+  if (Object.keys(typed.fieldErrors).length > 0)
+    problems.push("Correct the host-key pins to compare them with the server's keys, or empty them to see which key to pin.");
   if (problems.length > 0) return { ok: false, fieldErrors, problems };
   const storedFirst: HostKeyPin | undefined =
-    storedTarget === undefined ? undefined : { fingerprint: storedTarget.hostKeyFingerprint, ...(storedTarget.hostKeyType !== undefined ? { type: storedTarget.hostKeyType } : {}) };
+    storedTarget === undefined
+      ? undefined
+      : { fingerprint: storedTarget.hostKeyFingerprint, ...(storedTarget.hostKeyType !== undefined ? { type: storedTarget.hostKeyType } : {}) };
   const pins = values[HOST_KEY_FIELDS.fingerprint] !== '' ? [typed.first, typed.second] : [storedFirst, typed.second ?? storedTarget?.secondHostKey];
   return { ok: true, host, port, pins };
 }
@@ -89,7 +91,13 @@ export function connectionTestedEvent(connection: ConnectionTest): Omit<AuditEve
       fingerprint: compared?.keys[0]?.fingerprint ?? null,
       fingerprints: compared === undefined ? null : compared.keys.map((key) => key.pinText).join(','),
       matchesPinned: compared?.matches ?? null,
-      matchedPins: compared === undefined || compared.pins.length === 0 ? null : compared.pins.filter((pin) => pin.found).map((pin) => pin.slot).join(','),
+      matchedPins:
+        compared === undefined || compared.pins.length === 0
+          ? null
+          : compared.pins
+              .filter((pin) => pin.found)
+              .map((pin) => pin.slot)
+              .join(','),
       error: connection.error?.slice(0, 300) ?? null,
       reason: connection.code ?? null,
     },
@@ -104,6 +112,7 @@ export function connectionTestedEvent(connection: ConnectionTest): Omit<AuditEve
  * const { status, fieldErrors } = connectionTestAnswer(connection);
  */
 export function connectionTestAnswer(connection: ConnectionTest): { status: number; fieldErrors?: Record<string, string[]> } {
-  if (connection.code === DESTINATION_NOT_ALLOWED) return { status: 400, fieldErrors: { 'target.host': [`${connection.error ?? ''} (${DESTINATION_NOT_ALLOWED})`] } };
+  if (connection.code === DESTINATION_NOT_ALLOWED)
+    return { status: 400, fieldErrors: { 'target.host': [`${connection.error ?? ''} (${DESTINATION_NOT_ALLOWED})`] } };
   return { status: connection.ok ? 200 : 502 };
 }

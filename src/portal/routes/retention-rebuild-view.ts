@@ -27,7 +27,8 @@ const manifests = (n: number): string => `${n} ${n === 1 ? 'manifest' : 'manifes
 export function describeRebuildStatus(status: RebuildStatus | undefined, available: boolean): RebuildView {
   const view: RebuildView = { available, unknown: available && status === undefined };
   if (status === undefined) return view;
-  if (status.running !== undefined) view.running = `A rebuild is running (started ${utc(status.running.startedAt)}): ${manifests(status.running.imported)} loaded so far.`;
+  if (status.running !== undefined)
+    view.running = `A rebuild is running (started ${utc(status.running.startedAt)}): ${manifests(status.running.imported)} loaded so far.`;
   if (status.queued !== undefined) {
     const retry = status.queued.retry;
     view.queued =

@@ -66,7 +66,19 @@ export function stateFromSettings(stored: VersionedSettings<RetentionSettings> |
     const v = get(value, field);
     values[field] = v === undefined || v === null ? '' : String(v);
   }
-  if (value === undefined) Object.assign(values, { mode: 'offline', 'schedule.cron': '0 2 * * *', 'schedule.timezone': 'UTC', 'schedule.pauseAfterFailures': '3', 'source.kind': 'demo', 'source.seed': '1', 'target.kind': 'sftp', 'target.port': '22', 'target.root': '/', 'files.format': 'json' });
+  if (value === undefined)
+    Object.assign(values, {
+      mode: 'offline',
+      'schedule.cron': '0 2 * * *',
+      'schedule.timezone': 'UTC',
+      'schedule.pauseAfterFailures': '3',
+      'source.kind': 'demo',
+      'source.seed': '1',
+      'target.kind': 'sftp',
+      'target.port': '22',
+      'target.root': '/',
+      'files.format': 'json',
+    });
   return {
     values,
     checked: { 'schedule.paused': value?.schedule.paused ?? false, 'files.gzip': value?.files.gzip ?? true },
@@ -85,7 +97,9 @@ export function stateFromForm(req: Request, stored: VersionedSettings<RetentionS
     values,
     checked: Object.fromEntries(CHECKBOXES.map((field) => [field, formField(req, field, 8) === 'on'])),
     dataTypes: formList(req, 'dataTypes').map((type) => type.slice(0, 40)),
-    secretsSet: Object.fromEntries(SECRET_FIELDS.map((field) => [field, !cleared.includes(field) && retentionSecretOf(stored?.value, field) !== undefined])) as Record<SecretField, boolean>,
+    secretsSet: Object.fromEntries(
+      SECRET_FIELDS.map((field) => [field, !cleared.includes(field) && retentionSecretOf(stored?.value, field) !== undefined]),
+    ) as Record<SecretField, boolean>,
     archive: archiveStateFromForm(req, stored?.value),
     version: formField(req, 'version', 12),
   };
@@ -153,10 +167,20 @@ export function readRetentionForm(req: Request, state: FormState): RetentionForm
   const settings = {
     mode: v.mode,
     dataTypes: state.dataTypes,
-    schedule: defined({ cron: v['schedule.cron'], timezone: v['schedule.timezone'], paused: state.checked['schedule.paused'] === true, pauseAfterFailures: num('schedule.pauseAfterFailures') }),
+    schedule: defined({
+      cron: v['schedule.cron'],
+      timezone: v['schedule.timezone'],
+      paused: state.checked['schedule.paused'] === true,
+      pauseAfterFailures: num('schedule.pauseAfterFailures'),
+    }),
     source,
     target,
-    files: defined({ format: v['files.format'], gzip: state.checked['files.gzip'] === true, maxRecords: num('files.maxRecords'), maxBytes: num('files.maxBytes') }),
+    files: defined({
+      format: v['files.format'],
+      gzip: state.checked['files.gzip'] === true,
+      maxRecords: num('files.maxRecords'),
+      maxBytes: num('files.maxBytes'),
+    }),
     ...(archive.archiveRetentionDays !== undefined ? { archiveRetentionDays: archive.archiveRetentionDays } : {}),
   };
   return {

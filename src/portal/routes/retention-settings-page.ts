@@ -57,8 +57,17 @@ export function retentionPageRenderer(services: PortalServices) {
     }
   };
 
-  return async (res: Response, state: FormState, stored: VersionedSettings<RetentionSettings> | undefined, extras: RetentionPageExtras = {}, status = 200): Promise<void> => {
-    const rebuild = stored?.value.mode === 'online' ? describeRebuildStatus(await readRebuildStatus(portalContext(res).tenant.id), services.deps.importQueues !== undefined) : undefined;
+  return async (
+    res: Response,
+    state: FormState,
+    stored: VersionedSettings<RetentionSettings> | undefined,
+    extras: RetentionPageExtras = {},
+    status = 200,
+  ): Promise<void> => {
+    const rebuild =
+      stored?.value.mode === 'online'
+        ? describeRebuildStatus(await readRebuildStatus(portalContext(res).tenant.id), services.deps.importQueues !== undefined)
+        : undefined;
     res.status(status).render('retention/settings', {
       title: 'Retention settings',
       form: state,

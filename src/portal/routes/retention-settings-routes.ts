@@ -29,12 +29,19 @@ function savedNotice(outcome: Extract<SaveRetentionOutcome, { status: 'saved' }>
     };
   }
   if (rebuild.status === 'unavailable') {
-    return { kind: 'error', text: `${note} ${moved}, which stays empty until the online archive is rebuilt from the drops; this portal cannot queue that rebuild, so ask your Retention operator to run it.` };
+    return {
+      kind: 'error',
+      text: `${note} ${moved}, which stays empty until the online archive is rebuilt from the drops; this portal cannot queue that rebuild, so ask your Retention operator to run it.`,
+    };
   }
   if (rebuild.status === 'failed') {
-    return { kind: 'error', text: `${note} ${moved}, but its rebuild could not be queued: press "Rebuild the online archive from the drops" in the Online archive section to try again.` };
+    return {
+      kind: 'error',
+      text: `${note} ${moved}, but its rebuild could not be queued: press "Rebuild the online archive from the drops" in the Online archive section to try again.`,
+    };
   }
-  const queued = rebuild.status === 'queued' ? 'a rebuild of the online archive from your drops was queued' : 'the rebuild already queued will load it from your drops';
+  const queued =
+    rebuild.status === 'queued' ? 'a rebuild of the online archive from your drops was queued' : 'the rebuild already queued will load it from your drops';
   return { kind: 'success', text: `${note} ${moved}, so ${queued}; the portal shows the records again as they are loaded.` };
 }
 
@@ -83,17 +90,28 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     const stored = await controlPlane.settings.getRetention(tenantId);
     const state = stateFromForm(req, stored);
     const form = readRetentionForm(req, state);
-    const outcome = await retentionSettings.save(tenantId, form.submission, userActor(res), { expectedVersion: form.expectedVersion, client: auditClient(req) });
+    const outcome = await retentionSettings.save(tenantId, form.submission, userActor(res), {
+      expectedVersion: form.expectedVersion,
+      client: auditClient(req),
+    });
     if (outcome.status === 'refused') {
       const { fieldErrors, problems } = fieldErrorsOf(outcome.problems);
       if (form.typedSecrets) problems.push('Nothing was saved, and secrets you typed are never shown again: type them again before saving.');
       return await render(res, state, stored, { fieldErrors, problems }, 400);
     }
     if (outcome.status === 'stale') {
-      if (outcome.expectedVersion === undefined) throw new RetentionError('ERR_SETTINGS_CONFLICT', 'The form did not say which version of the settings it changes; reload the page and try again.');
-      return await render(res, state, stored, { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] }, 409);
+      if (outcome.expectedVersion === undefined)
+        throw new RetentionError('ERR_SETTINGS_CONFLICT', 'The form did not say which version of the settings it changes; reload the page and try again.');
+      return await render(
+        res,
+        state,
+        stored,
+        { problems: ['Somebody else changed these settings since you opened the page. Reload the page, then make your change again.'] },
+        409,
+      );
     }
-    if (outcome.rebuild?.status === 'failed') services.deps.logger.error({ tenantId, err: outcome.rebuild.error }, 'could not queue the archive rebuild after the archive URI changed');
+    if (outcome.rebuild?.status === 'failed')
+      services.deps.logger.error({ tenantId, err: outcome.rebuild.error }, 'could not queue the archive rebuild after the archive URI changed');
     const notice = savedNotice(outcome);
     flash(req, notice.kind, notice.text);
     res.redirect(303, '/settings/retention');
@@ -105,7 +123,13 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     const stored = await controlPlane.settings.getRetention(tenantId);
     if (importQueues === undefined) return await render(res, stateFromSettings(stored), stored, { problems: [REBUILD_UNAVAILABLE] }, 503);
     if (stored?.value.mode !== 'online') {
-      return await render(res, stateFromSettings(stored), stored, { problems: ['There is no online archive to rebuild: the saved mode is offline. Switch the mode to online and save first.'] }, 409);
+      return await render(
+        res,
+        stateFromSettings(stored),
+        stored,
+        { problems: ['There is no online archive to rebuild: the saved mode is offline. Switch the mode to online and save first.'] },
+        409,
+      );
     }
     const request = await retentionSettings.requestRebuild(tenantId, userActor(res), 'button', { client: auditClient(req) });
     flash(

@@ -84,14 +84,22 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     values.blockedWords = formField(req, 'blockedWords', 20_000);
     const input = {
       ...Object.fromEntries(POLICY_NUMBERS.map((k) => [k, /^\d{1,9}$/.test(values[k] ?? '') ? Number(values[k]) : values[k]])),
-      blockedWords: (values.blockedWords ?? '').split(/\r?\n/).map((w) => w.trim()).filter((w) => w !== ''),
+      blockedWords: (values.blockedWords ?? '')
+        .split(/\r?\n/)
+        .map((w) => w.trim())
+        .filter((w) => w !== ''),
     };
     let policy: PasswordPolicy;
     try {
       policy = await controlPlane.security.setPasswordPolicy(tenant.id, input, signedInUser(res).id, services.now());
     } catch (err) {
       if (!(err instanceof RetentionError) || err.status >= 500) throw err;
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'policy.password.change', outcome: 'failure', details: { reason: err.code } });
+      await services.audit(req, tenant.id, {
+        actor: { type: 'user', id: signedInUser(res).id },
+        action: 'policy.password.change',
+        outcome: 'failure',
+        details: { reason: err.code },
+      });
       return render(res, { policyProblems: [err.message], policyValues: values }, 400);
     }
     await services.audit(req, tenant.id, {
@@ -109,8 +117,19 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     if (!(await freshlyAuthenticated(req, res, 'policy.two-factor.change'))) return;
     const required = formField(req, 'requireTwoFactor', 8) === 'on';
     await controlPlane.security.setRequireTwoFactor(tenant.id, required, signedInUser(res).id, services.now());
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'policy.two-factor.changed', outcome: 'success', details: { required } });
-    flash(req, 'success', required ? 'Two-factor authentication is now required for everyone; users without it set it up at their next request.' : 'Two-factor authentication is no longer required.');
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: signedInUser(res).id },
+      action: 'policy.two-factor.changed',
+      outcome: 'success',
+      details: { required },
+    });
+    flash(
+      req,
+      'success',
+      required
+        ? 'Two-factor authentication is now required for everyone; users without it set it up at their next request.'
+        : 'Two-factor authentication is no longer required.',
+    );
     res.redirect(303, '/settings/security');
   });
 
@@ -125,17 +144,33 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     }
     const excludesSelf = ranges.length > 0 && !isAllowed(ranges, req.ip);
     if (excludesSelf && formField(req, 'confirmExclusion', 8) !== 'yes') {
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: actor.id }, action: 'allowlist.change', outcome: 'denied', details: { reason: 'excludes-own-address-unconfirmed' } });
+      await services.audit(req, tenant.id, {
+        actor: { type: 'user', id: actor.id },
+        action: 'allowlist.change',
+        outcome: 'denied',
+        details: { reason: 'excludes-own-address-unconfirmed' },
+      });
       return render(res, { allowlistText: text, confirmExclusion: true }, 409);
     }
-    const saved = await controlPlane.security.setIpAllowlist(tenant.id, ranges.map((r) => r.cidr), actor.id, services.now());
+    const saved = await controlPlane.security.setIpAllowlist(
+      tenant.id,
+      ranges.map((r) => r.cidr),
+      actor.id,
+      services.now(),
+    );
     await services.audit(req, tenant.id, {
       actor: { type: 'user', id: actor.id },
       action: 'allowlist.changed',
       outcome: 'success',
       details: { entries: saved.length, list: saved.join(' ').slice(0, 1500), excludesOwnAddress: excludesSelf },
     });
-    flash(req, 'success', saved.length === 0 ? 'The IP allowlist is empty: every address may reach the portal.' : `The IP allowlist was saved with ${saved.length} entr${saved.length === 1 ? 'y' : 'ies'}.`);
+    flash(
+      req,
+      'success',
+      saved.length === 0
+        ? 'The IP allowlist is empty: every address may reach the portal.'
+        : `The IP allowlist was saved with ${saved.length} entr${saved.length === 1 ? 'y' : 'ies'}.`,
+    );
     res.redirect(303, excludesSelf ? '/sign-in' : '/settings/security');
   });
 

@@ -50,9 +50,19 @@ export function signInRoutes(services: PortalServices): Router {
     const valid = usable ? await verifyPassword(user.passwordHash as string, password) : await verifyPasswordForUnknownAccount(password);
     if (!valid || !usable) {
       const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy, 'password');
-      await services.audit(req, tenant.id, { actor, action: 'auth.login', outcome: 'failure', details: { reason: user === undefined ? 'unknown-account' : 'wrong-password', ...attempted } });
+      await services.audit(req, tenant.id, {
+        actor,
+        action: 'auth.login',
+        outcome: 'failure',
+        details: { reason: user === undefined ? 'unknown-account' : 'wrong-password', ...attempted },
+      });
       if (outcome.lockedNow) {
-        await services.audit(req, tenant.id, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
+        await services.audit(req, tenant.id, {
+          actor,
+          action: 'auth.lockout',
+          outcome: 'denied',
+          details: { until: outcome.lockedUntil?.toISOString() ?? null },
+        });
       }
       return refuse(res, email);
     }
@@ -104,9 +114,19 @@ export function signInRoutes(services: PortalServices): Router {
     const method = await checkSecondFactor(services, req, tenant.id, user, code);
     if (method === undefined) {
       const outcome = await services.throttle.recordFailure(attempt, security.passwordPolicy, 'second-factor');
-      await services.audit(req, tenant.id, { actor, action: 'auth.second-factor', outcome: 'failure', details: { kind: isTotpShaped(normalizeSecondFactorCode(code)) ? 'totp' : 'backup-code' } });
+      await services.audit(req, tenant.id, {
+        actor,
+        action: 'auth.second-factor',
+        outcome: 'failure',
+        details: { kind: isTotpShaped(normalizeSecondFactorCode(code)) ? 'totp' : 'backup-code' },
+      });
       if (outcome.lockedNow) {
-        await services.audit(req, tenant.id, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: outcome.lockedUntil?.toISOString() ?? null } });
+        await services.audit(req, tenant.id, {
+          actor,
+          action: 'auth.lockout',
+          outcome: 'denied',
+          details: { until: outcome.lockedUntil?.toISOString() ?? null },
+        });
       }
       return res.status(401).render('second-factor', { title: 'Two-factor authentication', error: SECOND_FACTOR_FAILED_MESSAGE });
     }
@@ -135,7 +155,14 @@ export function signInRoutes(services: PortalServices): Router {
  * the user's index (sessions page), an audit event, then home. A password on the list of common (breached) passwords
  * (`passwordCommon`, ASVS 2.1.7) still signs in, but the session reaches only the password page until it is changed.
  */
-export async function completeSignIn(services: PortalServices, req: Request, res: Response, user: User, method: 'password' | 'totp' | 'backup-code', passwordCommon = false): Promise<void> {
+export async function completeSignIn(
+  services: PortalServices,
+  req: Request,
+  res: Response,
+  user: User,
+  method: 'password' | 'totp' | 'backup-code',
+  passwordCommon = false,
+): Promise<void> {
   const { tenant } = portalContext(res);
   const now = services.now().getTime();
   await regenerateSession(req);
@@ -151,7 +178,12 @@ export async function completeSignIn(services: PortalServices, req: Request, res
   });
   await saveSession(req);
   await services.sessionIndex.add(tenant.id, user.id, req.sessionID, services.options.sessionAbsoluteMs);
-  await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'auth.login', outcome: 'success', details: { method, ...(passwordCommon ? { passwordChangeRequired: 'common-password' } : {}) } });
+  await services.audit(req, tenant.id, {
+    actor: { type: 'user', id: user.id },
+    action: 'auth.login',
+    outcome: 'success',
+    details: { method, ...(passwordCommon ? { passwordChangeRequired: 'common-password' } : {}) },
+  });
   if (passwordCommon) {
     flash(req, 'error', 'Your password is on a list of common passwords that attackers try first: choose a new one to continue.');
     return res.redirect(303, '/account/password');

@@ -58,7 +58,12 @@ export function twoFactorRoutes(services: PortalServices): Router {
     const secret = openSecret(keyring, sealed, totpSecretContext(tenant.id, user.id));
     const result = verifyTotp(secret, formField(req, 'code', 64), { now: services.now() });
     if (!result.valid) {
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: '2fa.enrol', outcome: 'failure', details: { reason: result.reason } });
+      await services.audit(req, tenant.id, {
+        actor: { type: 'user', id: user.id },
+        action: '2fa.enrol',
+        outcome: 'failure',
+        details: { reason: result.reason },
+      });
       const svg = await renderQrCodeSvg(buildOtpauthUri({ secret, issuer: `Retention (${tenant.id})`, account: user.email }));
       return res.status(400).render('two-factor-setup', {
         title: 'Set up two-factor authentication',
@@ -72,7 +77,12 @@ export function twoFactorRoutes(services: PortalServices): Router {
     const codes = generateBackupCodes();
     const enabled = await controlPlane.users.enableTotp(tenant.id, user.id, sealed, result.step, await hashBackupCodes(codes), services.now());
     if (!enabled) throw new RetentionError('ERR_TOTP_ENROLMENT_STALE', 'Two-factor setup was started again elsewhere. Open the setup page again.');
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: '2fa.enabled', outcome: 'success', details: { backupCodes: codes.length } });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: user.id },
+      action: '2fa.enabled',
+      outcome: 'success',
+      details: { backupCodes: codes.length },
+    });
     showBackupCodes(res, codes, 'enrolled');
   });
 
@@ -83,7 +93,12 @@ export function twoFactorRoutes(services: PortalServices): Router {
     await reauthenticate(services, req, res, '2fa.backup-codes.regenerate');
     const codes = generateBackupCodes();
     await controlPlane.users.setBackupCodes(tenant.id, user.id, await hashBackupCodes(codes), services.now());
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: '2fa.backup-codes.regenerated', outcome: 'success', details: { backupCodes: codes.length } });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: user.id },
+      action: '2fa.backup-codes.regenerated',
+      outcome: 'success',
+      details: { backupCodes: codes.length },
+    });
     showBackupCodes(res, codes, 'regenerated');
   });
 

@@ -69,11 +69,17 @@ export function usersRoutes(services: PortalServices): Router {
     const target = principalOf(user);
     if (!mayManageUser(principal, target)) {
       const beyond = grantsBeyond(principal, target);
-      await services.audit(req, tenant.id, { actor: auditActor, action, outcome: 'denied', target: user.email, details: { reason: 'target-grants-beyond-actor', beyond: beyond.join(',') } });
+      await services.audit(req, tenant.id, {
+        actor: auditActor,
+        action,
+        outcome: 'denied',
+        target: user.email,
+        details: { reason: 'target-grants-beyond-actor', beyond: beyond.join(',') },
+      });
       throw new RetentionError(
         'ERR_FORBIDDEN',
         user.role === 'owner'
-          ? 'Only the owner can change the owner\'s account.'
+          ? "Only the owner can change the owner's account."
           : `${user.email} holds permissions you do not hold yourself (${beyond.join(', ')}); ask the owner or an administrator who holds them.`,
       );
     }
@@ -95,7 +101,13 @@ export function usersRoutes(services: PortalServices): Router {
       assertMayGrant(principal, grants);
     } catch (err) {
       if (!(err instanceof RetentionError) || err.status >= 500) throw err;
-      await services.audit(req, tenant.id, { actor: auditActor, action, outcome: 'denied', ...(target !== undefined ? { target } : {}), details: { reason: 'capability-not-held' } });
+      await services.audit(req, tenant.id, {
+        actor: auditActor,
+        action,
+        outcome: 'denied',
+        ...(target !== undefined ? { target } : {}),
+        details: { reason: 'capability-not-held' },
+      });
       throw new RetentionError('ERR_FORBIDDEN', 'You can only grant data types and permissions you hold yourself.');
     }
     return grants;
@@ -170,9 +182,15 @@ export function usersRoutes(services: PortalServices): Router {
   router.post('/users/:id/invitation/revoke', requireRoute('users.invitation.revoke'), async (req, res) => {
     const { tenant } = portalContext(res);
     const invited = await targetUser(req, res, 'user.invitation.revoked');
-    if (!(await controlPlane.users.deleteInvited(tenant.id, invited.id))) throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.');
+    if (!(await controlPlane.users.deleteInvited(tenant.id, invited.id)))
+      throw new RetentionError('ERR_USER_ACTIVE', 'This user has already accepted the invitation.');
     await controlPlane.activationTokens.revokeForSubject(tenant.id, 'invitation', invited.id);
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: signedInUser(res).id }, action: 'user.invitation.revoked', outcome: 'success', target: invited.email });
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: signedInUser(res).id },
+      action: 'user.invitation.revoked',
+      outcome: 'success',
+      target: invited.email,
+    });
     flash(req, 'success', `The invitation of ${invited.email} was withdrawn.`);
     res.redirect(303, '/users');
   });
@@ -182,7 +200,8 @@ export function usersRoutes(services: PortalServices): Router {
     const { actor, auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.grants-changed');
     if (target.role === 'owner') throw new RetentionError('ERR_USER_OWNER', 'The owner holds every permission; their grants cannot be changed.');
-    if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'You cannot change your own permissions. Ask the owner or another administrator who manages users.');
+    if (target.id === actor.id)
+      throw new RetentionError('ERR_FORBIDDEN', 'You cannot change your own permissions. Ask the owner or another administrator who manages users.');
     const requested = await requestedGrants(req, res, 'user.grants-changed', target.email);
     const updated = await controlPlane.users.updateGrants(tenant.id, target.id, requested, services.now());
     if (updated === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.');
@@ -207,14 +226,26 @@ export function usersRoutes(services: PortalServices): Router {
     const { actor, auditActor } = actorOf(res);
     const target = await targetUser(req, res, 'user.deactivated');
     if (target.role === 'owner' || target.id === actor.id) {
-      await services.audit(req, tenant.id, { actor: auditActor, action: 'user.deactivated', outcome: 'denied', target: target.email, details: { reason: target.role === 'owner' ? 'owner' : 'self' } });
+      await services.audit(req, tenant.id, {
+        actor: auditActor,
+        action: 'user.deactivated',
+        outcome: 'denied',
+        target: target.email,
+        details: { reason: target.role === 'owner' ? 'owner' : 'self' },
+      });
       throw new RetentionError('ERR_FORBIDDEN', target.role === 'owner' ? 'The owner cannot be deactivated.' : 'You cannot deactivate your own account.');
     }
     if (!(await controlPlane.users.changeStatus(tenant.id, target.id, 'active', 'disabled', services.now()))) {
       throw new RetentionError('ERR_USER_NOT_ACTIVE', 'Only an active user can be deactivated (withdraw a pending invitation instead).');
     }
     const ended = await services.sessionIndex.endAll(tenant.id, target.id);
-    await services.audit(req, tenant.id, { actor: auditActor, action: 'user.deactivated', outcome: 'success', target: target.email, details: { sessionsEnded: ended } });
+    await services.audit(req, tenant.id, {
+      actor: auditActor,
+      action: 'user.deactivated',
+      outcome: 'success',
+      target: target.email,
+      details: { sessionsEnded: ended },
+    });
     flash(req, 'success', `${target.email} was deactivated and signed out everywhere.`);
     res.redirect(303, '/users');
   });
@@ -237,7 +268,13 @@ export function usersRoutes(services: PortalServices): Router {
     const target = await targetUser(req, res, 'user.unlocked');
     const { locked } = await lockState(tenant.id, target);
     await services.throttle.unlock(tenant.id, target.email);
-    await services.audit(req, tenant.id, { actor: auditActor, action: 'user.unlocked', outcome: 'success', target: target.email, details: { wasLocked: locked } });
+    await services.audit(req, tenant.id, {
+      actor: auditActor,
+      action: 'user.unlocked',
+      outcome: 'success',
+      target: target.email,
+      details: { wasLocked: locked },
+    });
     flash(req, 'success', `Sign-in of ${target.email} is unlocked.`);
     res.redirect(303, '/users');
   });
@@ -250,8 +287,18 @@ export function usersRoutes(services: PortalServices): Router {
     await reauthenticate(services, req, res, '2fa.reset');
     await controlPlane.users.disableTotp(tenant.id, target.id, services.now());
     const ended = await services.sessionIndex.endAll(tenant.id, target.id);
-    await services.audit(req, tenant.id, { actor: { type: 'user', id: actor.id }, action: '2fa.reset', outcome: 'success', target: target.email, details: { sessionsEnded: ended } });
-    flash(req, 'success', `Two-factor authentication of ${target.email} was reset; they set it up again at their next sign-in${portalContext(res).security.requireTwoFactor ? '' : ' if they choose to'}.`);
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: actor.id },
+      action: '2fa.reset',
+      outcome: 'success',
+      target: target.email,
+      details: { sessionsEnded: ended },
+    });
+    flash(
+      req,
+      'success',
+      `Two-factor authentication of ${target.email} was reset; they set it up again at their next sign-in${portalContext(res).security.requireTwoFactor ? '' : ' if they choose to'}.`,
+    );
     res.redirect(303, '/users');
   });
 

@@ -1,14 +1,7 @@
 import type { CallLog } from '../call-log-schema.js';
 import { DEMO_CALL_NOTES, DEMO_TAGS } from './demo-locales.js';
 import { inventPerson, inventPhoneNumber } from './demo-people.js';
-import {
-  demoRecordBase,
-  demoUpdateLag,
-  isoAt,
-  referenceDemoContact,
-  withoutUndefined,
-  type DemoRecordContext,
-} from './demo-record-context.js';
+import { demoRecordBase, demoUpdateLag, isoAt, referenceDemoContact, withoutUndefined, type DemoRecordContext } from './demo-record-context.js';
 
 type Party = CallLog['from'];
 type Agent = CallLog['agents'][number];

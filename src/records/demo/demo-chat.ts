@@ -2,14 +2,7 @@ import type { Chat, ChatMessage, ChatParticipant } from '../chat-schema.js';
 import { DEMO_ATTACHMENTS, DEMO_EMOJI, DEMO_TAGS, type DemoLocale } from './demo-locales.js';
 import { inventPerson } from './demo-people.js';
 import { demoRecordId } from './demo-record-id.js';
-import {
-  demoRecordBase,
-  demoUpdateLag,
-  isoAt,
-  referenceDemoContact,
-  withoutUndefined,
-  type DemoRecordContext,
-} from './demo-record-context.js';
+import { demoRecordBase, demoUpdateLag, isoAt, referenceDemoContact, withoutUndefined, type DemoRecordContext } from './demo-record-context.js';
 import type { SeededRandom } from './seeded-random.js';
 
 /** Bounds of a demo transcript's length. */
@@ -136,8 +129,7 @@ export function buildDemoChat(context: DemoRecordContext): Chat {
   });
   let systemId: string | undefined;
   const system = (): string => (systemId ??= draft.join({ id: 'p0', role: 'system', displayName: 'System' }));
-  const customerLine = (): string =>
-    withEmoji(random, random.pick(locale.customerLines).replace('{n}', String(random.int(10_000, 99_999))));
+  const customerLine = (): string => withEmoji(random, random.pick(locale.customerLines).replace('{n}', String(random.int(10_000, 99_999))));
 
   if (channel !== 'email' && channel !== 'sms' && random.chance(0.5) && draft.remaining >= 2) {
     const botId = draft.join({ id: 'p2', role: 'bot', displayName: 'Virtual assistant 🤖' });

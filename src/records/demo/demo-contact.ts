@@ -50,9 +50,7 @@ export function buildDemoContact(context: DemoRecordContext): Contact {
         country: locale.country,
       }
     : undefined;
-  const social: Social[] = random.chance(0.3)
-    ? [{ network: socialNetworkFor(locale.country), handle: `@${person.latinHandle.replace('.', '_')}` }]
-    : [];
+  const social: Social[] = random.chance(0.3) ? [{ network: socialNetworkFor(locale.country), handle: `@${person.latinHandle.replace('.', '_')}` }] : [];
   const externalIds: Record<string, string> = {};
   if (random.chance(0.6)) externalIds['crm'] = `CRM-${random.int(100_000, 999_999)}`;
   if (random.chance(0.3)) externalIds['zendesk'] = String(random.int(1_000_000, 9_999_999));

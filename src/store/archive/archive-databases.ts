@@ -148,7 +148,11 @@ export class ArchiveDatabases {
   private async connectOwn(uri: string, own: Refusal): Promise<MongoClient> {
     const refused = await archiveUriRefusal(this.network, uri);
     if (refused) throw refused;
-    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000, ...this.options.clientOptions, lookup: this.network.socketLookup(ARCHIVE_MONGODB) });
+    const client = new MongoClient(uri, {
+      serverSelectionTimeoutMS: 10_000,
+      ...this.options.clientOptions,
+      lookup: this.network.socketLookup(ARCHIVE_MONGODB),
+    });
     // Sockets skip `lookup` for a host written as an address: a server the driver opens at one is checked here. The
     // driver has started its connection when the event arrives, so this closes the client rather than preventing it.
     client.on('serverOpening', (event) => {

@@ -124,7 +124,12 @@ export class ArchiveImportsStore {
 
   /** Every import record of a tenant, oldest first. */
   async list(tenantId: string): Promise<ManifestImport[]> {
-    return (await this.imports.find({ tenantId: assertTenantId(tenantId) }).sort({ startedAt: 1, _id: 1 }).toArray()).map(toImport);
+    return (
+      await this.imports
+        .find({ tenantId: assertTenantId(tenantId) })
+        .sort({ startedAt: 1, _id: 1 })
+        .toArray()
+    ).map(toImport);
   }
 
   /** True when at least one manifest of the tenant is recorded as imported. */
@@ -146,15 +151,17 @@ export class ArchiveImportsStore {
   /** Notes that an attempt to import `path` starts (creates the record on the first attempt). */
   async begin(tenantId: string, entry: { path: string; runId: string; sha256: string; previous: ManifestLink | null }, now: Date): Promise<void> {
     const tenant = assertTenantId(tenantId);
-    await ignoreImported(this.imports.updateOne(
-      { _id: entry.path, tenantId: tenant, status: { $ne: 'imported' } },
-      {
-        $set: { runId: entry.runId, sha256: entry.sha256, previous: entry.previous, status: 'importing', finishedAt: null },
-        $inc: { attempts: 1 },
-        $setOnInsert: { tenantId: tenant, path: entry.path, counts: null, error: null, startedAt: now },
-      },
-      { upsert: true },
-    ));
+    await ignoreImported(
+      this.imports.updateOne(
+        { _id: entry.path, tenantId: tenant, status: { $ne: 'imported' } },
+        {
+          $set: { runId: entry.runId, sha256: entry.sha256, previous: entry.previous, status: 'importing', finishedAt: null },
+          $inc: { attempts: 1 },
+          $setOnInsert: { tenantId: tenant, path: entry.path, counts: null, error: null, startedAt: now },
+        },
+        { upsert: true },
+      ),
+    );
   }
 
   /** Marks `path` imported with its counts and the records the archive could not store (listed up to {@link MAX_LISTED_REJECTIONS}). */
@@ -176,24 +183,26 @@ export class ArchiveImportsStore {
     now: Date,
   ): Promise<void> {
     const tenant = assertTenantId(tenantId);
-    await ignoreImported(this.imports.updateOne(
-      { _id: entry.path, tenantId: tenant, status: { $ne: 'imported' } },
-      {
-        $set: { error: { ...error, at: now }, ...(error.permanent ? { status: 'failed', finishedAt: now } : {}) },
-        $setOnInsert: {
-          tenantId: tenant,
-          path: entry.path,
-          runId: entry.runId,
-          sha256: entry.sha256,
-          previous: entry.previous,
-          counts: null,
-          attempts: 1,
-          startedAt: now,
-          ...(error.permanent ? {} : { status: 'importing', finishedAt: null }),
+    await ignoreImported(
+      this.imports.updateOne(
+        { _id: entry.path, tenantId: tenant, status: { $ne: 'imported' } },
+        {
+          $set: { error: { ...error, at: now }, ...(error.permanent ? { status: 'failed', finishedAt: now } : {}) },
+          $setOnInsert: {
+            tenantId: tenant,
+            path: entry.path,
+            runId: entry.runId,
+            sha256: entry.sha256,
+            previous: entry.previous,
+            counts: null,
+            attempts: 1,
+            startedAt: now,
+            ...(error.permanent ? {} : { status: 'importing', finishedAt: null }),
+          },
         },
-      },
-      { upsert: true },
-    ));
+        { upsert: true },
+      ),
+    );
   }
 
   /** Forgets every import of a tenant (a rebuild starts the chain again). Returns how many records were removed. */

@@ -34,11 +34,9 @@ export async function readArchiveMarker(db: Db): Promise<ArchiveMarker | undefin
  */
 export async function writeArchiveMarker(db: Db, tenantId: string, now: Date): Promise<void> {
   const tenant = assertTenantId(tenantId);
-  await db.collection<ArchiveMarkerDocument>(ARCHIVE_INFO_COLLECTION).updateOne(
-    { _id: MARKER_ID },
-    { $setOnInsert: { tenantId: tenant, createdAt: now } },
-    { upsert: true },
-  );
+  await db
+    .collection<ArchiveMarkerDocument>(ARCHIVE_INFO_COLLECTION)
+    .updateOne({ _id: MARKER_ID }, { $setOnInsert: { tenantId: tenant, createdAt: now } }, { upsert: true });
 }
 
 /** True when the archive database holds at least one record (of any type) or transcript message. */

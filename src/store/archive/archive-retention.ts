@@ -74,18 +74,27 @@ export async function purgeExpiredRecords(db: Db, tenantId: string, options: Arc
     const days = options.retentionDays[type];
     if (days === undefined) continue;
     if (!Number.isInteger(days) || days < 1) {
-      throw new RetentionError('ERR_ARCHIVE_RETENTION_INVALID', `archive retention of ${type} is ${String(days)} days; use a whole number of days of at least 1`);
+      throw new RetentionError(
+        'ERR_ARCHIVE_RETENTION_INVALID',
+        `archive retention of ${type} is ${String(days)} days; use a whole number of days of at least 1`,
+      );
     }
     const cutoff = new Date(options.now.getTime() - days * 86_400_000);
     const filter = expiredRecordsFilter(tenant, type, cutoff, options.holds);
     const collection = db.collection<{ _id: string }>(COLLECTION_OF_TYPE[type]);
-    const ids = (await collection.find(filter, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray()).map((doc) => doc._id);
+    const ids = (
+      await collection
+        .find(filter, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .toArray()
+    ).map((doc) => doc._id);
     const purge: TypePurge = { cutoff, ids, messages: 0 };
     result.types[type] = purge;
     for (let start = 0; start < ids.length; start += batchSize) {
       const batch = ids.slice(start, start + batchSize);
       if (options.dryRun) {
-        if (type === 'chats') purge.messages += await db.collection(ARCHIVE_COLLECTIONS.chatMessages).countDocuments({ tenantId: tenant, chatId: { $in: batch } });
+        if (type === 'chats')
+          purge.messages += await db.collection(ARCHIVE_COLLECTIONS.chatMessages).countDocuments({ tenantId: tenant, chatId: { $in: batch } });
         continue;
       }
       await collection.deleteMany({ ...filter, _id: { $in: batch } });

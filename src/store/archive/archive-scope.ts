@@ -29,7 +29,10 @@ export const FULL_ARCHIVE_SCOPE: ArchiveScope = Object.freeze({ types: Object.fr
 export function assertArchiveAccess(access: ArchiveAccess, type: RecordType): string {
   const tenant = assertTenantId(access?.tenantId);
   if (!Array.isArray(access.scope?.types) || !access.scope.types.includes(type)) {
-    throw new RetentionError('ERR_ARCHIVE_SCOPE_DENIED', `reading ${type} of "${tenant}" is outside your data scope; an administrator with user management can grant it`);
+    throw new RetentionError(
+      'ERR_ARCHIVE_SCOPE_DENIED',
+      `reading ${type} of "${tenant}" is outside your data scope; an administrator with user management can grant it`,
+    );
   }
   return tenant;
 }

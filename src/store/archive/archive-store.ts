@@ -124,7 +124,13 @@ export class ArchiveStore {
   async listContacts(access: ArchiveAccess, filter: ContactFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<Contact>> {
     const tenant = assertArchiveAccess(access, 'contacts');
     const conditions = contactConditions(parseArchiveInput(contactFilterSchema, filter, 'filter'));
-    const docs = await this.page<ContactDocument>(tenant, ARCHIVE_COLLECTIONS.contacts, conditions, BY_NAME, parseArchiveInput(pageRequestSchema, page, 'page'));
+    const docs = await this.page<ContactDocument>(
+      tenant,
+      ARCHIVE_COLLECTIONS.contacts,
+      conditions,
+      BY_NAME,
+      parseArchiveInput(pageRequestSchema, page, 'page'),
+    );
     return { items: docs.items.map((doc) => recordOf<Contact>(doc)), nextCursor: docs.nextCursor };
   }
 
@@ -147,7 +153,14 @@ export class ArchiveStore {
   async chatTranscript(access: ArchiveAccess, chatId: unknown, page: PageRequest | unknown = {}): Promise<Page<ArchivedChatMessage>> {
     const tenant = assertArchiveAccess(access, 'chats');
     const id = parseArchiveInput(filterIdSchema, chatId, 'chat id');
-    const docs = await this.page<ChatMessageDocument>(tenant, ARCHIVE_COLLECTIONS.chatMessages, { chatId: id }, BY_SEQ, parseArchiveInput(pageRequestSchema, page, 'page'), id);
+    const docs = await this.page<ChatMessageDocument>(
+      tenant,
+      ARCHIVE_COLLECTIONS.chatMessages,
+      { chatId: id },
+      BY_SEQ,
+      parseArchiveInput(pageRequestSchema, page, 'page'),
+      id,
+    );
     return { items: docs.items.map(archivedMessageOf), nextCursor: docs.nextCursor };
   }
 
@@ -222,7 +235,10 @@ export class ArchiveStore {
 
 function checkTenant(doc: Document, tenant: string): Document {
   if (doc.tenantId !== tenant) {
-    throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `the archive of "${tenant}" holds a document of another tenant; nothing is returned (rebuild the archive: retention rebuild ${tenant})`);
+    throw new RetentionError(
+      'ERR_ARCHIVE_TENANT_MISMATCH',
+      `the archive of "${tenant}" holds a document of another tenant; nothing is returned (rebuild the archive: retention rebuild ${tenant})`,
+    );
   }
   return doc;
 }

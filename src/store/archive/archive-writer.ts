@@ -119,7 +119,8 @@ function nestingIssueOf(document: Document): NestingIssue | undefined {
     const { value, level, path } = item;
     if (Array.isArray(value)) {
       value.forEach((element: unknown, index) => {
-        if (typeof element === 'object' && element !== null && !(element instanceof Date)) stack.push({ value: element, level: level + 1, path: `${path}[${index}]` });
+        if (typeof element === 'object' && element !== null && !(element instanceof Date))
+          stack.push({ value: element, level: level + 1, path: `${path}[${index}]` });
       });
       continue;
     }
@@ -138,10 +139,21 @@ const shortPath = (path: string): string => JSON.stringify(path.length > 120 ? `
 function refusalOf(write: PlannedWrite, where: string): ArchiveRejection | undefined {
   const nesting = nestingIssueOf(write.document);
   if (nesting?.kind === 'field-name') {
-    return { reason: 'field-name', issues: [{ path: where, message: `${where}: field name ${shortPath(nesting.path)} holds a NUL character, which MongoDB cannot store` }] };
+    return {
+      reason: 'field-name',
+      issues: [{ path: where, message: `${where}: field name ${shortPath(nesting.path)} holds a NUL character, which MongoDB cannot store` }],
+    };
   }
   if (nesting?.kind === 'too-deep') {
-    return { reason: 'too-deep', issues: [{ path: where, message: `${where}: nests objects and arrays more than ${MAX_DOCUMENT_DEPTH} levels deep (at ${shortPath(nesting.path)}), more than MongoDB stores` }] };
+    return {
+      reason: 'too-deep',
+      issues: [
+        {
+          path: where,
+          message: `${where}: nests objects and arrays more than ${MAX_DOCUMENT_DEPTH} levels deep (at ${shortPath(nesting.path)}), more than MongoDB stores`,
+        },
+      ],
+    };
   }
   const { filter, update } = (write.operation as { updateOne: { filter: Document; update: Document[] } }).updateOne;
   const bytes = BSON.calculateObjectSize({ q: filter, u: update, upsert: true });
@@ -150,7 +162,12 @@ function refusalOf(write: PlannedWrite, where: string): ArchiveRejection | undef
   return {
     reason: 'too-large',
     bytes,
-    issues: [{ path: where, message: `${where}: would be stored as a ${write.collection} document of ${stored} BSON bytes (its write ${bytes}); MongoDB stores at most ${MAX_BSON_DOCUMENT_BYTES} bytes per document` }],
+    issues: [
+      {
+        path: where,
+        message: `${where}: would be stored as a ${write.collection} document of ${stored} BSON bytes (its write ${bytes}); MongoDB stores at most ${MAX_BSON_DOCUMENT_BYTES} bytes per document`,
+      },
+    ],
   };
 }
 
@@ -176,7 +193,12 @@ export function archiveWritesOf<T extends RecordType>(type: T, record: RecordByT
   const { room, messages } = chatDocuments(record as RecordByType['chats'], src);
   return [
     recordWrite(ARCHIVE_COLLECTIONS.chats, room, room._id),
-    ...messages.map((message): PlannedWrite => ({ collection: ARCHIVE_COLLECTIONS.chatMessages, kind: 'message', document: message, operation: guardedUpsert(message, 'ix.chatV', message.ix.chatV) })),
+    ...messages.map((message): PlannedWrite => ({
+      collection: ARCHIVE_COLLECTIONS.chatMessages,
+      kind: 'message',
+      document: message,
+      operation: guardedUpsert(message, 'ix.chatV', message.ix.chatV),
+    })),
   ];
 }
 
@@ -250,7 +272,10 @@ export class ArchiveWriter {
    */
   async add<T extends RecordType>(type: T, record: RecordByType[T]): Promise<ArchiveRejection | undefined> {
     if (record.tenantId !== this.tenantId) {
-      throw new RetentionError('ERR_ARCHIVE_TENANT_MISMATCH', `record ${record.id} belongs to tenant "${record.tenantId}", not "${this.tenantId}"; it is not loaded`);
+      throw new RetentionError(
+        'ERR_ARCHIVE_TENANT_MISMATCH',
+        `record ${record.id} belongs to tenant "${record.tenantId}", not "${this.tenantId}"; it is not loaded`,
+      );
     }
     const plan = planArchiveWrite(type, record, this.src);
     if (!plan.ok) {
@@ -310,7 +335,11 @@ export class ArchiveWriter {
         const errors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
         const refused = errors.find((e) => REFUSED_WRITE_CODES.has(e.code));
         if (refused) {
-          throw new RetentionError('ERR_ARCHIVE_WRITE_REFUSED', `MongoDB refused a ${collection} document of tenant "${this.tenantId}": ${refused.errmsg ?? `code ${refused.code}`}`, { cause: err });
+          throw new RetentionError(
+            'ERR_ARCHIVE_WRITE_REFUSED',
+            `MongoDB refused a ${collection} document of tenant "${this.tenantId}": ${refused.errmsg ?? `code ${refused.code}`}`,
+            { cause: err },
+          );
         }
       }
       throw err;

@@ -70,7 +70,10 @@ export class LegalHoldsStore {
     const parsed = placeSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RetentionError('ERR_LEGAL_HOLD_INVALID', `legal hold field "${issue?.path.join('.') || '(hold)'}" is invalid: ${issue?.message ?? 'unknown problem'}`);
+      throw new RetentionError(
+        'ERR_LEGAL_HOLD_INVALID',
+        `legal hold field "${issue?.path.join('.') || '(hold)'}" is invalid: ${issue?.message ?? 'unknown problem'}`,
+      );
     }
     const doc: LegalHoldDocument = { _id: randomUUID(), tenantId: tenant, ...parsed.data, placedAt: now, releasedBy: null, releasedAt: null };
     await this.holds.insertOne(doc);
@@ -85,6 +88,11 @@ export class LegalHoldsStore {
 
   /** Active holds of a tenant, oldest first. */
   async listActive(tenantId: string): Promise<LegalHold[]> {
-    return (await this.holds.find({ tenantId: assertTenantId(tenantId), releasedAt: null }).sort({ placedAt: 1 }).toArray()).map(toHold);
+    return (
+      await this.holds
+        .find({ tenantId: assertTenantId(tenantId), releasedAt: null })
+        .sort({ placedAt: 1 })
+        .toArray()
+    ).map(toHold);
   }
 }

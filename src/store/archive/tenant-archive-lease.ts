@@ -40,11 +40,17 @@ export class TenantArchiveLease {
     const holder = randomUUID();
     if (!(await this.acquire(tenant, holder, purpose))) {
       const current = await this.leases.findOne({ _id: tenant });
-      throw new RetentionError('ERR_ARCHIVE_BUSY', `the archive of "${tenant}" is busy (${current?.purpose ?? 'another job'} until ${current?.expiresAt.toISOString() ?? 'soon'}); retry later`);
+      throw new RetentionError(
+        'ERR_ARCHIVE_BUSY',
+        `the archive of "${tenant}" is busy (${current?.purpose ?? 'another job'} until ${current?.expiresAt.toISOString() ?? 'soon'}); retry later`,
+      );
     }
-    const renew = setInterval(() => {
-      this.leases.updateOne({ _id: tenant, holder }, { $set: { expiresAt: new Date(Date.now() + this.ttlMs) } }).catch(() => undefined);
-    }, Math.max(Math.floor(this.ttlMs / 3), 10));
+    const renew = setInterval(
+      () => {
+        this.leases.updateOne({ _id: tenant, holder }, { $set: { expiresAt: new Date(Date.now() + this.ttlMs) } }).catch(() => undefined);
+      },
+      Math.max(Math.floor(this.ttlMs / 3), 10),
+    );
     try {
       return await work();
     } finally {

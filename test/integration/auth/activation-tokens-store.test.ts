@@ -91,7 +91,11 @@ describe('ActivationTokensStore', () => {
     const second = await tokens.issue('list-co', { purpose: 'invitation', subject: 'a@list.example', createdBy: 'o' }, later(1));
     const third = await tokens.issue('list-co', { purpose: 'invitation', subject: 'b@list.example', createdBy: 'o' }, later(2));
     await tokens.issue('list-co', { purpose: 'invitation', subject: 'c@list.example', createdBy: 'o', expiresInSeconds: 60 }, T0);
-    expect((await tokens.listPending('list-co', 'invitation', later(120))).map((r) => r.subject)).toEqual(['b@list.example', 'a@list.example', 'a@list.example']);
+    expect((await tokens.listPending('list-co', 'invitation', later(120))).map((r) => r.subject)).toEqual([
+      'b@list.example',
+      'a@list.example',
+      'a@list.example',
+    ]);
     expect(await tokens.revokeForSubject('list-co', 'invitation', 'a@list.example')).toBe(2);
     expect(await codeOf(tokens.consume('list-co', second.token, 'invitation', later(3)))).toBe('ERR_ACTIVATION_TOKEN_INVALID');
     expect(await tokens.revoke('list-co', third.record.id)).toBe(true);

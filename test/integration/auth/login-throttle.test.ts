@@ -155,7 +155,12 @@ describe('LoginThrottle: account lockout', () => {
     const throttles = [throttle(), throttle(), throttle()];
     const outcomes = await Promise.all(Array.from({ length: 25 }, (_, i) => throttles[i % 3]?.recordFailure(jo, policy)));
     expect(outcomes.filter((o) => o?.lockedNow)).toHaveLength(1);
-    expect(outcomes.map((o) => o?.failuresLastHour).sort((a = 0, b = 0) => a - b).at(-1)).toBe(25);
+    expect(
+      outcomes
+        .map((o) => o?.failuresLastHour)
+        .sort((a = 0, b = 0) => a - b)
+        .at(-1),
+    ).toBe(25);
   });
 
   it('works under vi.setSystemTime with the default clock', async () => {
@@ -253,7 +258,9 @@ describe('LoginThrottle: keys', () => {
   });
 
   it('refuses an invalid tenant id', async () => {
-    const err = await throttle().check({ ...jo, tenantId: '../x' }).catch((e: unknown) => e);
+    const err = await throttle()
+      .check({ ...jo, tenantId: '../x' })
+      .catch((e: unknown) => e);
     expect((err as RetentionError).code).toBe('ERR_TENANT_ID_INVALID');
   });
 });

@@ -32,13 +32,40 @@ const baseEnv = {
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...baseEnv, ...env }, readFile: (p) => readFileSync(p, 'utf8'), now: () => new Date('2026-11-23T12:00:00Z') };
+  const io: CliIo = {
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+    env: { ...baseEnv, ...env },
+    readFile: (p) => readFileSync(p, 'utf8'),
+    now: () => new Date('2026-11-23T12:00:00Z'),
+  };
   const code = await runCli(args, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-const stored = async (tenantId: string) => client.db(dbName).collection<{ _id: string; version: number; value: Record<string, unknown> }>('settings').findOne({ _id: `${tenantId}/retention` });
-const sftpFlags = (host: string) => ['--target', 'sftp', '--host', host, '--port', String(sftp.port), '--username', 'drop', '--password-file', passwordFile, '--fingerprint', sftp.hostKeyFingerprint, '--source', 'demo', '--seed', '1'];
+const stored = async (tenantId: string) =>
+  client
+    .db(dbName)
+    .collection<{ _id: string; version: number; value: Record<string, unknown> }>('settings')
+    .findOne({ _id: `${tenantId}/retention` });
+const sftpFlags = (host: string) => [
+  '--target',
+  'sftp',
+  '--host',
+  host,
+  '--port',
+  String(sftp.port),
+  '--username',
+  'drop',
+  '--password-file',
+  passwordFile,
+  '--fingerprint',
+  sftp.hostKeyFingerprint,
+  '--source',
+  'demo',
+  '--seed',
+  '1',
+];
 
 beforeAll(async () => {
   scratch = await realpath(await mkdtemp(join(tmpdir(), 'retention-cli-dest-')));
@@ -62,18 +89,32 @@ afterAll(async () => {
 });
 
 describe('retention tenant set: destinations the operator has not allowed are refused (issue #10.6)', () => {
-  it.each(['127.0.0.1', 'localhost', '10.0.0.8', '::ffff:192.168.1.9'])('refuses an SFTP host %s with ERR_DESTINATION_NOT_ALLOWED, saving nothing', async (host) => {
-    const result = await cli(['tenant', 'set', 'cli-dest-net', ...sftpFlags(host)]);
-    expect(result.code).toBe(1);
-    expect(result.err).toContain('error [ERR_DESTINATION_NOT_ALLOWED]: target.host: ');
-    expect(result.err).toContain('ALLOWED_PRIVATE_DESTINATIONS');
-    expect(await stored('cli-dest-net')).toBeNull();
-  });
+  it.each(['127.0.0.1', 'localhost', '10.0.0.8', '::ffff:192.168.1.9'])(
+    'refuses an SFTP host %s with ERR_DESTINATION_NOT_ALLOWED, saving nothing',
+    async (host) => {
+      const result = await cli(['tenant', 'set', 'cli-dest-net', ...sftpFlags(host)]);
+      expect(result.code).toBe(1);
+      expect(result.err).toContain('error [ERR_DESTINATION_NOT_ALLOWED]: target.host: ');
+      expect(result.err).toContain('ALLOWED_PRIVATE_DESTINATIONS');
+      expect(await stored('cli-dest-net')).toBeNull();
+    },
+  );
 
   it('refuses an http source at a loopback URL', async () => {
     const tokenFile = join(scratch, 'token');
     await writeFile(tokenFile, 'tok_cli\n');
-    const result = await cli(['tenant', 'set', 'cli-dest-net', ...sftpFlags('sftp.example.com'), '--source', 'http', '--base-url', 'http://127.0.0.1:8080/api', '--token-file', tokenFile]);
+    const result = await cli([
+      'tenant',
+      'set',
+      'cli-dest-net',
+      ...sftpFlags('sftp.example.com'),
+      '--source',
+      'http',
+      '--base-url',
+      'http://127.0.0.1:8080/api',
+      '--token-file',
+      tokenFile,
+    ]);
     expect(result.code).toBe(1);
     expect(result.err).toContain('[ERR_DESTINATION_NOT_ALLOWED]: source.baseUrl: ');
     expect(await stored('cli-dest-net')).toBeNull();
@@ -98,7 +139,9 @@ describe('retention tenant set: destinations the operator has not allowed are re
   });
 
   it('saves a local directory below LOCAL_TARGET_BASE_DIR', async () => {
-    const result = await cli(['tenant', 'set', 'cli-dest-local', '--target', 'local', '--directory', join(base, 'acme'), '--source', 'demo', '--seed', '1'], { LOCAL_TARGET_BASE_DIR: base });
+    const result = await cli(['tenant', 'set', 'cli-dest-local', '--target', 'local', '--directory', join(base, 'acme'), '--source', 'demo', '--seed', '1'], {
+      LOCAL_TARGET_BASE_DIR: base,
+    });
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     expect((await stored('cli-dest-local'))?.value).toMatchObject({ target: { kind: 'local', directory: join(base, 'acme') } });
@@ -121,7 +164,13 @@ describe('retention tenant set: the archive MongoDB URI the settings keep is che
         dataTypes: ['chats'],
         schedule: { cron: '0 2 * * *', timezone: 'UTC' },
         source: { kind: 'demo', seed: 1 },
-        target: { kind: 'sftp', host: 'sftp.example.com', username: 'drop', password: sealSecret(keyring, 'pw', secretContext(tenant, 'target.password')), hostKeyFingerprint: sftp.hostKeyFingerprint },
+        target: {
+          kind: 'sftp',
+          host: 'sftp.example.com',
+          username: 'drop',
+          password: sealSecret(keyring, 'pw', secretContext(tenant, 'target.password')),
+          hostKeyFingerprint: sftp.hostKeyFingerprint,
+        },
         archiveMongoUri: sealSecret(keyring, uri, secretContext(tenant, 'archiveMongoUri')),
       },
       { actor: 'test', ...(current ? { expectedVersion: current.version } : {}) },

@@ -20,7 +20,13 @@ const env = {
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env, readFile: (p) => readFileSync(p, 'utf8'), now: () => new Date('2026-11-23T12:00:00Z') };
+  const io: CliIo = {
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+    env,
+    readFile: (p) => readFileSync(p, 'utf8'),
+    now: () => new Date('2026-11-23T12:00:00Z'),
+  };
   const code = await runCli(args, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }

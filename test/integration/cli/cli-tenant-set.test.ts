@@ -35,7 +35,21 @@ async function uriFile(uri: string): Promise<string> {
 async function onlineTenant(): Promise<string> {
   const id = uniqueName('cli-set');
   expect((await cli(['tenant', 'create', id])).code).toBe(0);
-  const set = await cli(['tenant', 'set', id, '--mode', 'online', '--target', 'local', '--directory', join(scratch, 'drop'), '--source', 'demo', '--seed', '1']);
+  const set = await cli([
+    'tenant',
+    'set',
+    id,
+    '--mode',
+    'online',
+    '--target',
+    'local',
+    '--directory',
+    join(scratch, 'drop'),
+    '--source',
+    'demo',
+    '--seed',
+    '1',
+  ]);
   expect(set.err).toBe('');
   return id;
 }
@@ -91,7 +105,11 @@ describe('retention tenant set: the archive MongoDB URI', () => {
     expect(result.err).toContain(message);
     expect(result.err).not.toContain(PASSWORD);
     expect((await cp.settings.requireRetention(id)).version).toBe(1);
-    expect((await cp.audit.list(id, { action: 'settings.change' }))[0]).toMatchObject({ outcome: 'failure', actor: { type: 'cli', id: 'cli' }, details: { reason: 'ERR_SETTINGS_INVALID', fields: 'archiveMongoUri' } });
+    expect((await cp.audit.list(id, { action: 'settings.change' }))[0]).toMatchObject({
+      outcome: 'failure',
+      actor: { type: 'cli', id: 'cli' },
+      details: { reason: 'ERR_SETTINGS_INVALID', fields: 'archiveMongoUri' },
+    });
   });
 
   it('refuses a private archive host with ERR_DESTINATION_NOT_ALLOWED', async () => {

@@ -93,9 +93,29 @@ describe('retention tenant …', () => {
     const passwordFile = join(scratch, 'password');
     await writeFile(passwordFile, 'correct horse battery staple\n');
     const set = await cli([
-      'tenant', 'set', 'cli-acme', '--target', 'sftp', '--host', 'sftp.example.com', '--username', 'drop',
-      '--password-file', passwordFile, '--fingerprint', sftp.hostKeyFingerprint, '--root', '/archive',
-      '--source', 'demo', '--seed', '3', '--cron', '30 1 * * *', '--timezone', 'Europe/Berlin',
+      'tenant',
+      'set',
+      'cli-acme',
+      '--target',
+      'sftp',
+      '--host',
+      'sftp.example.com',
+      '--username',
+      'drop',
+      '--password-file',
+      passwordFile,
+      '--fingerprint',
+      sftp.hostKeyFingerprint,
+      '--root',
+      '/archive',
+      '--source',
+      'demo',
+      '--seed',
+      '3',
+      '--cron',
+      '30 1 * * *',
+      '--timezone',
+      'Europe/Berlin',
     ]);
     expect(set.err).toBe('');
     expect(set.code).toBe(0);
@@ -107,7 +127,11 @@ describe('retention tenant …', () => {
     const shown = JSON.parse(show.out) as { settings: { target: { password: string } }; nextRuns: string[] };
     expect(shown.settings.target.password).toBe('(sealed)');
     expect(shown.nextRuns).toEqual([
-      '2026-11-24T00:30:00.000Z', '2026-11-25T00:30:00.000Z', '2026-11-26T00:30:00.000Z', '2026-11-27T00:30:00.000Z', '2026-11-28T00:30:00.000Z',
+      '2026-11-24T00:30:00.000Z',
+      '2026-11-25T00:30:00.000Z',
+      '2026-11-26T00:30:00.000Z',
+      '2026-11-27T00:30:00.000Z',
+      '2026-11-28T00:30:00.000Z',
     ]);
 
     const stored = await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' });
@@ -117,7 +141,12 @@ describe('retention tenant …', () => {
   });
 
   it('sets after how many failed runs in a row the schedule pauses itself (0: never)', async () => {
-    const stored = async () => ((await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' }))?.value as { schedule: { pauseAfterFailures?: number } }).schedule;
+    const stored = async () =>
+      (
+        (await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' }))?.value as {
+          schedule: { pauseAfterFailures?: number };
+        }
+      ).schedule;
     expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '5'])).code).toBe(0);
     expect((await stored()).pauseAfterFailures).toBe(5);
     expect((await cli(['tenant', 'set', 'cli-acme', '--pause-after-failures', '0'])).code).toBe(0);
@@ -128,8 +157,15 @@ describe('retention tenant …', () => {
   it('pins the host key with its type from an ssh-keygen line, and a second key during a rotation (issue 11.4)', async () => {
     const fp = sftp.hostKeyFingerprint;
     const other = `SHA256:${'C'.repeat(43)}`;
-    const stored = async () => ((await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' }))?.value as { target: Record<string, unknown> }).target;
-    expect((await cli(['tenant', 'set', 'cli-acme', '--fingerprint', `256 ${fp} root@sftp (ED25519)`, '--second-fingerprint', `ssh-rsa ${other}`])).code).toBe(0);
+    const stored = async () =>
+      (
+        (await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' }))?.value as {
+          target: Record<string, unknown>;
+        }
+      ).target;
+    expect((await cli(['tenant', 'set', 'cli-acme', '--fingerprint', `256 ${fp} root@sftp (ED25519)`, '--second-fingerprint', `ssh-rsa ${other}`])).code).toBe(
+      0,
+    );
     expect(await stored()).toMatchObject({ hostKeyFingerprint: fp, hostKeyType: 'ssh-ed25519', secondHostKey: { fingerprint: other, type: 'ssh-rsa' } });
     expect((await cli(['tenant', 'set', 'cli-acme', '--fingerprint', fp, '--no-second-fingerprint'])).code).toBe(0);
     const target = await stored();
@@ -183,10 +219,12 @@ describe('retention tenant …', () => {
     const { Queue } = await import('bullmq');
     const queue = new Queue('runs', { connection: redis, prefix });
     const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
-    expect(jobs.map((j) => j.data)).toEqual(expect.arrayContaining([
-      { tenantId: 'cli-acme', trigger: 'manual' },
-      { tenantId: 'cli-acme', trigger: 'backfill', backfill: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' }, types: ['chats'] },
-    ]));
+    expect(jobs.map((j) => j.data)).toEqual(
+      expect.arrayContaining([
+        { tenantId: 'cli-acme', trigger: 'manual' },
+        { tenantId: 'cli-acme', trigger: 'backfill', backfill: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-02T00:00:00.000Z' }, types: ['chats'] },
+      ]),
+    );
     expect((await queue.getJobScheduler('tenant.cli-acme'))?.pattern).toBe('30 1 * * *');
     await queue.close();
     await redis.quit();
@@ -200,8 +238,20 @@ describe('retention tenant …', () => {
     await runs.createIfAbsent({ id: 'cli-running', tenantId: 'cli-acme', trigger: 'manual', windows: {}, previous: null, chunkCount: 4, createdAt });
     await runs.recordChunkDone('cli-acme', 'cli-running', { type: 'chats', index: 0, records: 120, rejected: 2, bytes: 4_096 });
     await runs.recordChunkDone('cli-acme', 'cli-running', { type: 'chats', index: 0, records: 120, rejected: 2, bytes: 4_096 });
-    await runs.createIfAbsent({ id: 'cli-done', tenantId: 'cli-acme', trigger: 'schedule', windows: {}, previous: null, chunkCount: 1, createdAt: new Date(createdAt.getTime() - 60_000) });
-    await runs.markDone('cli-acme', 'cli-done', { manifest: { runId: 'cli-done', path: 'cli-acme/m.json', sha256: 'a'.repeat(64) }, files: [], totals: { contacts: { records: 9, rejected: 0, files: 1, bytes: 300 } } });
+    await runs.createIfAbsent({
+      id: 'cli-done',
+      tenantId: 'cli-acme',
+      trigger: 'schedule',
+      windows: {},
+      previous: null,
+      chunkCount: 1,
+      createdAt: new Date(createdAt.getTime() - 60_000),
+    });
+    await runs.markDone('cli-acme', 'cli-done', {
+      manifest: { runId: 'cli-done', path: 'cli-acme/m.json', sha256: 'a'.repeat(64) },
+      files: [],
+      totals: { contacts: { records: 9, rejected: 0, files: 1, bytes: 300 } },
+    });
     const listed = await cli(['runs', 'cli-acme']);
     expect(listed.code).toBe(0);
     const lines = listed.out.split('\n');
@@ -233,10 +283,17 @@ describe('retention verify', () => {
     harness = await createExportHarness(inject('mongoUrl'), { now: () => now, options: { initialLookbackMs: 2 * 3600_000, sliceMs: 3600_000 } });
     harness.startWorkers();
     await harness.controlPlane.tenants.create({ id: tenantId, displayName: 'Verify' });
-    await harness.controlPlane.settings.putRetention(tenantId, {
-      mode: 'offline', dataTypes: [...RECORD_TYPES], schedule: { cron: '0 * * * *' },
-      source: { kind: 'demo', seed: 9, recordsPerHour: 6 }, target: { kind: 'local', directory: drop },
-    }, { actor: 'test' });
+    await harness.controlPlane.settings.putRetention(
+      tenantId,
+      {
+        mode: 'offline',
+        dataTypes: [...RECORD_TYPES],
+        schedule: { cron: '0 * * * *' },
+        source: { kind: 'demo', seed: 9, recordsPerHour: 6 },
+        target: { kind: 'local', directory: drop },
+      },
+      { actor: 'test' },
+    );
     for (let i = 0; i < 3; i += 1) {
       const { planRun } = await import('../../../worker/processors/run-processor.js');
       const planned = await planRun(harness.deps, harness.queues, { tenantId, trigger: 'manual' });
@@ -251,7 +308,11 @@ describe('retention verify', () => {
     await rm(drop, { recursive: true, force: true });
   });
 
-  const files = async () => (await readdir(drop, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+  const files = async () =>
+    (await readdir(drop, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name))
+      .sort();
 
   it('verifies an intact three-manifest chain from a directory and over SFTP', async () => {
     const local = await cli(['verify', drop]);
@@ -264,10 +325,26 @@ describe('retention verify', () => {
     await cp(drop, join(sftp.root, sftpDir), { recursive: true });
     const keyFile = join(scratch, 'client-key');
     await writeFile(keyFile, sftp.clientPrivateKey, { mode: 0o600 });
-    const remote = await cli(['verify', `sftp://${sftp.username}@${sftp.host}:${sftp.port}/${sftpDir}`, '--fingerprint', sftp.hostKeyFingerprint, '--private-key-file', keyFile, '--tenant', tenantId]);
+    const remote = await cli([
+      'verify',
+      `sftp://${sftp.username}@${sftp.host}:${sftp.port}/${sftpDir}`,
+      '--fingerprint',
+      sftp.hostKeyFingerprint,
+      '--private-key-file',
+      keyFile,
+      '--tenant',
+      tenantId,
+    ]);
     expect(remote.out).toContain('verdict OK');
     expect(remote.code).toBe(0);
-    const wrongKey = await cli(['verify', `sftp://${sftp.username}@${sftp.host}:${sftp.port}/${sftpDir}`, '--fingerprint', `SHA256:${'B'.repeat(43)}`, '--private-key-file', keyFile]);
+    const wrongKey = await cli([
+      'verify',
+      `sftp://${sftp.username}@${sftp.host}:${sftp.port}/${sftpDir}`,
+      '--fingerprint',
+      `SHA256:${'B'.repeat(43)}`,
+      '--private-key-file',
+      keyFile,
+    ]);
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.err).toContain('ERR_HOST_KEY_MISMATCH');
   });

@@ -45,22 +45,36 @@ const options = (host: string, port: number, network: NetworkPolicy): SftpTarget
 });
 
 describe('SFTP target and host-key probe: only destinations the operator allows (issue #10.6)', () => {
-  it.each(['localhost', '127.0.0.1', '::1', '::ffff:127.0.0.1', '[::1]'])('refuses %s by default before dialling: permanent ERR_DESTINATION_NOT_ALLOWED', async (host) => {
-    const before = dialled;
-    const target = new SftpTarget(options(host, counterPort, new NetworkPolicy()));
-    const err = await target.list('').catch((e: unknown) => e);
-    await target.close();
-    expect(err).toMatchObject({ code: 'ERR_DESTINATION_NOT_ALLOWED' });
-    expect(toJobError(err).name).toBe('UnrecoverableError');
-    expect(await rejectionCode(probeSftpHostKey({ host, port: counterPort, timeoutMs: 2_000 }))).toBe('ERR_DESTINATION_NOT_ALLOWED');
-    expect(dialled).toBe(before);
-  });
+  it.each(['localhost', '127.0.0.1', '::1', '::ffff:127.0.0.1', '[::1]'])(
+    'refuses %s by default before dialling: permanent ERR_DESTINATION_NOT_ALLOWED',
+    async (host) => {
+      const before = dialled;
+      const target = new SftpTarget(options(host, counterPort, new NetworkPolicy()));
+      const err = await target.list('').catch((e: unknown) => e);
+      await target.close();
+      expect(err).toMatchObject({ code: 'ERR_DESTINATION_NOT_ALLOWED' });
+      expect(toJobError(err).name).toBe('UnrecoverableError');
+      expect(await rejectionCode(probeSftpHostKey({ host, port: counterPort, timeoutMs: 2_000 }))).toBe('ERR_DESTINATION_NOT_ALLOWED');
+      expect(dialled).toBe(before);
+    },
+  );
 
   it('refuses at connect time a name that passed the save check and then resolved to loopback (DNS rebinding)', async () => {
     let answer = ['93.184.216.34'];
     const network = new NetworkPolicy({ resolve: staticResolver({ 'sftp.rebind.test': () => answer }) });
     const destinations = { network, localTargetBaseDir: undefined };
-    const settings = { source: { kind: 'demo' as const, seed: 1, invalidShare: 0 }, target: { kind: 'sftp' as const, host: 'sftp.rebind.test', port: counterPort, username: 'u', password: 'v1.k.a.b.c', hostKeyFingerprint: sftp.hostKeyFingerprint, root: '/' } };
+    const settings = {
+      source: { kind: 'demo' as const, seed: 1, invalidShare: 0 },
+      target: {
+        kind: 'sftp' as const,
+        host: 'sftp.rebind.test',
+        port: counterPort,
+        username: 'u',
+        password: 'v1.k.a.b.c',
+        hostKeyFingerprint: sftp.hostKeyFingerprint,
+        root: '/',
+      },
+    };
     expect(await findDestinationProblems(destinations, settings)).toEqual([]);
     answer = ['127.0.0.1'];
     const before = dialled;
@@ -71,7 +85,10 @@ describe('SFTP target and host-key probe: only destinations the operator allows 
   });
 
   it('connects to the checked address: a name allowlisted by the operator and unknown to DNS reaches the real sshd', async () => {
-    const network = new NetworkPolicy({ allowlist: parseDestinationAllowlist('sftp.customer.test'), resolve: staticResolver({ 'sftp.customer.test': [sftp.host] }) });
+    const network = new NetworkPolicy({
+      allowlist: parseDestinationAllowlist('sftp.customer.test'),
+      resolve: staticResolver({ 'sftp.customer.test': [sftp.host] }),
+    });
     const target = new SftpTarget(options('sftp.customer.test', sftp.port, network));
     try {
       expect(await target.list('')).toEqual([]);

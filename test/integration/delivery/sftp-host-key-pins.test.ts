@@ -81,9 +81,12 @@ describe('SFTP host-key pins', () => {
     await delivers(target(multi, { hostKeyFingerprint: keyOf(multi, type), hostKeyType: type }), multi, `typed-${type}`);
   });
 
-  it.each(['ssh-rsa', 'ecdsa-sha2-nistp256'] as const)('delivers with the genuine %s key pinned without a type (as settings saved before types existed)', async (type) => {
-    await delivers(target(multi, { hostKeyFingerprint: keyOf(multi, type) }), multi, `untyped-${type}`);
-  });
+  it.each(['ssh-rsa', 'ecdsa-sha2-nistp256'] as const)(
+    'delivers with the genuine %s key pinned without a type (as settings saved before types existed)',
+    async (type) => {
+      await delivers(target(multi, { hostKeyFingerprint: keyOf(multi, type) }), multi, `untyped-${type}`);
+    },
+  );
 
   it('refuses a pin of the right type but another key, naming what the server presented; nothing is written', async () => {
     const err = await refusal(target(multi, { hostKeyFingerprint: OTHER, hostKeyType: 'ssh-rsa' }));

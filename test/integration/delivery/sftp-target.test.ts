@@ -114,7 +114,9 @@ describe('SftpTarget against the shared sshd', () => {
   });
 
   it('fails with ERR_TARGET_AUTH for a key that cannot be parsed', async () => {
-    const target = new SftpTarget(optionsFor(shared, '/', { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n' }));
+    const target = new SftpTarget(
+      optionsFor(shared, '/', { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n' }),
+    );
     expect(await rejectionCode(target.list(''))).toBe('ERR_TARGET_AUTH');
     await target.close();
   });

@@ -42,7 +42,11 @@ afterAll(async () => {
 
 async function runFor(tenantId: string, source: Record<string, unknown>, target: Record<string, unknown>) {
   await harness.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
-  await harness.controlPlane.settings.putRetention(tenantId, { mode: 'offline', dataTypes: [...RECORD_TYPES], schedule: { cron: '0 2 * * *' }, source, target }, { actor: 'test' });
+  await harness.controlPlane.settings.putRetention(
+    tenantId,
+    { mode: 'offline', dataTypes: [...RECORD_TYPES], schedule: { cron: '0 2 * * *' }, source, target },
+    { actor: 'test' },
+  );
   const planned = await planRun(harness.deps, harness.queues, { tenantId, trigger: 'manual' });
   if (planned.status !== 'planned') throw new Error(`not planned: ${planned.status}`);
   return harness.waitForRun(tenantId, planned.runId);
@@ -111,7 +115,17 @@ describe('a run whose settings point at a refused destination fails permanently 
       const drop = join(base, 'off');
       await mkdir(drop);
       await strict.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
-      await strict.controlPlane.settings.putRetention(tenantId, { mode: 'offline', dataTypes: ['chats'], schedule: { cron: '0 2 * * *' }, source: { kind: 'demo', seed: 3 }, target: { kind: 'local', directory: drop } }, { actor: 'test' });
+      await strict.controlPlane.settings.putRetention(
+        tenantId,
+        {
+          mode: 'offline',
+          dataTypes: ['chats'],
+          schedule: { cron: '0 2 * * *' },
+          source: { kind: 'demo', seed: 3 },
+          target: { kind: 'local', directory: drop },
+        },
+        { actor: 'test' },
+      );
       const planned = await planRun(strict.deps, strict.queues, { tenantId, trigger: 'manual' });
       if (planned.status !== 'planned') throw new Error(`not planned: ${planned.status}`);
       const run = await strict.waitForRun(tenantId, planned.runId);

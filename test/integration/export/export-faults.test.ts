@@ -37,7 +37,12 @@ async function deliveredIds(dir: string, type: RecordType): Promise<string[]> {
   for (const file of (await listFiles(dir)).filter((f) => f.includes(`/${type}/`))) {
     const raw = await readFile(file);
     const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
-    const records = file.includes('.ndjson') ? text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string }) : (JSON.parse(text) as Array<{ id: string }>);
+    const records = file.includes('.ndjson')
+      ? text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { id: string })
+      : (JSON.parse(text) as Array<{ id: string }>);
     ids.push(...records.map((r) => r.id));
   }
   return ids;
@@ -61,12 +66,18 @@ describe('export under faults', () => {
     const local = join(server.root, dropDir);
     await mkdir(local);
     await harness.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
-    await harness.controlPlane.settings.putRetention(tenantId, {
-      mode: 'offline', dataTypes: ['chats'], schedule: { cron: '0 2 * * *' },
-      source: { kind: 'demo', seed: 5, recordsPerHour: 2500 },
-      target: harness.sftpTargetSettings(tenantId, server, `/${dropDir}`),
-      files: { format: 'json', gzip: false, maxRecords: 1_000_000, maxBytes: 1024 ** 3 },
-    }, { actor: 'test' });
+    await harness.controlPlane.settings.putRetention(
+      tenantId,
+      {
+        mode: 'offline',
+        dataTypes: ['chats'],
+        schedule: { cron: '0 2 * * *' },
+        source: { kind: 'demo', seed: 5, recordsPerHour: 2500 },
+        target: harness.sftpTargetSettings(tenantId, server, `/${dropDir}`),
+        files: { format: 'json', gzip: false, maxRecords: 1_000_000, maxBytes: 1024 ** 3 },
+      },
+      { actor: 'test' },
+    );
     harness.startWorkers({ concurrency: 1 });
 
     const planned = await planRun(harness.deps, harness.queues, { tenantId, trigger: 'manual' });
@@ -105,12 +116,18 @@ describe('export under faults', () => {
     const local = join(sftp.root, dropDir);
     await mkdir(local);
     await harness.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
-    await harness.controlPlane.settings.putRetention(tenantId, {
-      mode: 'offline', dataTypes: [...RECORD_TYPES], schedule: { cron: '0 2 1 1 *' },
-      source: { kind: 'demo', seed: 11, recordsPerHour: 40 },
-      target: harness.sftpTargetSettings(tenantId, sftp, `/${dropDir}`),
-      files: { format: 'json', gzip: true, maxRecords: 10 },
-    }, { actor: 'test' });
+    await harness.controlPlane.settings.putRetention(
+      tenantId,
+      {
+        mode: 'offline',
+        dataTypes: [...RECORD_TYPES],
+        schedule: { cron: '0 2 1 1 *' },
+        source: { kind: 'demo', seed: 11, recordsPerHour: 40 },
+        target: harness.sftpTargetSettings(tenantId, sftp, `/${dropDir}`),
+        files: { format: 'json', gzip: true, maxRecords: 10 },
+      },
+      { actor: 'test' },
+    );
     const planned = await planRun(harness.deps, harness.queues, { tenantId, trigger: 'manual' });
     if (planned.status !== 'planned') throw new Error(`not planned: ${planned.status}`);
     expect(planned.chunks).toBe(39);

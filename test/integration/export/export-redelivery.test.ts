@@ -121,7 +121,10 @@ async function manifestOf(local: string, run: Run): Promise<Manifest> {
   return parseManifest(await readFile(join(local, run.manifest?.path ?? '')));
 }
 
-const sha256Of = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha256Of = async (path: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 async function recordsOf(local: string, manifest: Manifest, type: RecordType): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
@@ -180,7 +183,9 @@ describe('delivering a window again after the source changed', () => {
       const newer = new Map((await recordsOf(local, backfillManifest, type)).map((r) => [r.id, r]));
       expect(newer.size).toBeGreaterThan(0);
       const stored = new Map(
-        (await archive.collection<{ _id: string; updatedAt: string; tags: string[]; ix: { src: string } }>(COLLECTION_OF_TYPE[type]).find({}).toArray()).map((d) => [d._id, d]),
+        (await archive.collection<{ _id: string; updatedAt: string; tags: string[]; ix: { src: string } }>(COLLECTION_OF_TYPE[type]).find({}).toArray()).map(
+          (d) => [d._id, d],
+        ),
       );
       expect(stored.size).toBe(original.length);
       for (const record of original) {

@@ -76,7 +76,11 @@ describe('Redis lost in the middle of a backfill', () => {
     );
     const range = { from: new Date('2026-10-01T00:00:00Z'), to: new Date('2026-10-01T12:00:00Z') };
     const workers = harness.startWorkers({ concurrency: 2 });
-    await harness.queues.runs.add('run', { tenantId, trigger: 'backfill', backfill: { from: range.from.toISOString(), to: range.to.toISOString() } }, { jobId: `backfill.${tenantId}.1` });
+    await harness.queues.runs.add(
+      'run',
+      { tenantId, trigger: 'backfill', backfill: { from: range.from.toISOString(), to: range.to.toISOString() } },
+      { jobId: `backfill.${tenantId}.1` },
+    );
 
     const deadline = Date.now() + 30_000;
     while (uploads < 4 && Date.now() < deadline) await sleep(10);

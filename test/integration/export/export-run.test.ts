@@ -56,11 +56,18 @@ async function listFiles(dir: string): Promise<string[]> {
 async function readRecords(path: string): Promise<Array<{ id: string; updatedAt: string }>> {
   const raw = await readFile(path);
   const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
-  if (path.includes('.ndjson')) return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { id: string; updatedAt: string });
+  if (path.includes('.ndjson'))
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id: string; updatedAt: string });
   return JSON.parse(text) as Array<{ id: string; updatedAt: string }>;
 }
 
-async function setUpTenant(tenantId: string, extra: { files?: Record<string, unknown>; source?: Record<string, unknown>; target?: Record<string, unknown> } = {}) {
+async function setUpTenant(
+  tenantId: string,
+  extra: { files?: Record<string, unknown>; source?: Record<string, unknown>; target?: Record<string, unknown> } = {},
+) {
   const dropDir = uniqueDropDir();
   await mkdir(join(sftp.root, dropDir));
   await harness.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
@@ -155,7 +162,9 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     expect(first.progress.records).toBe(Object.values(first.totals).reduce((sum, t) => sum + t.records, 0));
     expect(first.progress.bytes).toBe(Object.values(first.totals).reduce((sum, t) => sum + t.bytes, 0));
     const snapshot = async () =>
-      Object.fromEntries(await Promise.all((await listFiles(local)).map(async (f) => [f.slice(local.length), (await readFile(f)).toString('base64')] as const)));
+      Object.fromEntries(
+        await Promise.all((await listFiles(local)).map(async (f) => [f.slice(local.length), (await readFile(f)).toString('base64')] as const)),
+      );
     const before = await snapshot();
 
     await harness.db.collection('checkpoints').updateOne({ _id: 'run-twice' as never }, { $set: { through: {}, head: null, activeRunId: null } });
@@ -201,7 +210,8 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     expect(failedRun.errors.at(-1)?.message).toContain(sftp.hostKeyFingerprint);
     expect(await listFiles(local)).toEqual([]);
     // Every chunk of the run ends failed: wait until none is queued or running any more.
-    const pending = async (): Promise<number> => (await harness.queues.chunks.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).filter((j) => j.data.tenantId === 'run-bad-host-key').length;
+    const pending = async (): Promise<number> =>
+      (await harness.queues.chunks.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).filter((j) => j.data.tenantId === 'run-bad-host-key').length;
     for (let waited = 0; waited < 200 && (await pending()) > 0; waited += 1) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await pending()).toBe(0);
     // The tenant is freed just after the run is marked failed.
@@ -218,7 +228,9 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     const run = await harness.controlPlane.runs.get('run-bad-host-key', failedRun.id);
     if (!run) throw new Error('run disappeared');
     // Once the run failed, its queued chunks stopped before connecting (ERR_RUN_ENDED) and recorded nothing on it.
-    const reasons = mine.map((j) => (j.failedReason.startsWith('[ERR_HOST_KEY_MISMATCH]') ? 'connected' : j.failedReason.startsWith('[ERR_RUN_ENDED]') ? 'stopped' : j.failedReason));
+    const reasons = mine.map((j) =>
+      j.failedReason.startsWith('[ERR_HOST_KEY_MISMATCH]') ? 'connected' : j.failedReason.startsWith('[ERR_RUN_ENDED]') ? 'stopped' : j.failedReason,
+    );
     expect(reasons.filter((reason) => reason !== 'connected' && reason !== 'stopped')).toEqual([]);
     expect(reasons.filter((reason) => reason === 'stopped').length).toBeGreaterThan(0);
     expect(run.errors.map((error) => error.code).filter((code) => code !== 'ERR_HOST_KEY_MISMATCH')).toEqual([]);
@@ -239,7 +251,11 @@ describe('an archive run over SFTP (real OpenSSH)', () => {
     expect(failed.status).toBe('failed');
 
     const current = await harness.controlPlane.settings.requireRetention(tenantId);
-    await harness.controlPlane.settings.putRetention(tenantId, { ...current.value, target: harness.sftpTargetSettings(tenantId, sftp, `/${dropDir}`) }, { actor: 'test' });
+    await harness.controlPlane.settings.putRetention(
+      tenantId,
+      { ...current.value, target: harness.sftpTargetSettings(tenantId, sftp, `/${dropDir}`) },
+      { actor: 'test' },
+    );
     const retried = await backfill();
     expect(retried.id).toBe(`${failed.id}-r1`);
     expect(retried.status).toBe('done');

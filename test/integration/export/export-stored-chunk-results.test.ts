@@ -47,12 +47,26 @@ describe('chunk results stored by the previous code', () => {
     await harness.controlPlane.tenants.create({ id: TENANT, displayName: TENANT });
     await harness.controlPlane.settings.putRetention(
       TENANT,
-      { mode: 'offline', dataTypes: [...RECORD_TYPES], schedule: { cron: '0 2 * * *' }, source: { kind: 'demo', seed: 1, recordsPerHour: 1 }, target: { kind: 'local', directory: drop } },
+      {
+        mode: 'offline',
+        dataTypes: [...RECORD_TYPES],
+        schedule: { cron: '0 2 * * *' },
+        source: { kind: 'demo', seed: 1, recordsPerHour: 1 },
+        target: { kind: 'local', directory: drop },
+      },
       { actor: 'test' },
     );
     const window = { from: new Date('2026-11-23T08:00:00.000Z'), to: new Date('2026-11-23T10:00:00.000Z') };
     expect(await harness.controlPlane.checkpoints.claimRun(TENANT, RUN_ID)).toBe(true);
-    await harness.controlPlane.runs.createIfAbsent({ id: RUN_ID, tenantId: TENANT, trigger: 'manual', windows: { 'call-logs': window, chats: window }, previous: null, chunkCount: 3, createdAt: window.to });
+    await harness.controlPlane.runs.createIfAbsent({
+      id: RUN_ID,
+      tenantId: TENANT,
+      trigger: 'manual',
+      windows: { 'call-logs': window, chats: window },
+      previous: null,
+      chunkCount: 3,
+      createdAt: window.to,
+    });
 
     const stored = STORED_CHUNK_RESULTS.map((json) => JSON.parse(json) as ChunkResult);
     const result = await finalizeRun(harness.deps, { tenantId: TENANT, runId: RUN_ID }, stored);

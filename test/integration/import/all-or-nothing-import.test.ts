@@ -22,7 +22,9 @@ afterAll(async () => {
 
 function demo<T extends RecordType>(tenantId: string, type: T, day: number, count: number) {
   const from = new Date(T0.getTime() + day * DAY);
-  const records = [...generateRecords({ seed: 5, tenantId, type, from, to: new Date(from.getTime() + DAY), ratesPerHour: { [type]: Math.ceil(count / 24) + 1 } })];
+  const records = [
+    ...generateRecords({ seed: 5, tenantId, type, from, to: new Date(from.getTime() + DAY), ratesPerHour: { [type]: Math.ceil(count / 24) + 1 } }),
+  ];
   expect(records.length).toBeGreaterThanOrEqual(count);
   return records.slice(0, count);
 }
@@ -35,7 +37,9 @@ async function fullSnapshot(tenantId: string): Promise<Record<string, { document
   const out: Record<string, { documents: unknown[]; indexes: unknown[] }> = {};
   const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
   for (const name of names) {
-    const indexes = (await db.collection(name).indexes()).map(({ name: index, key }) => ({ index, key })).sort((a, b) => String(a.index).localeCompare(String(b.index)));
+    const indexes = (await db.collection(name).indexes())
+      .map(({ name: index, key }) => ({ index, key }))
+      .sort((a, b) => String(a.index).localeCompare(String(b.index)));
     out[name] = { documents: await db.collection(name).find({}).sort({ _id: 1 }).toArray(), indexes };
   }
   return out;
@@ -109,12 +113,27 @@ describe('a refused manifest leaves the archive exactly as it was', () => {
   it.each<[string, Refusal]>([
     ['the first record belongs to another tenant', { calls: (c) => otherTenant(c, 0), code: 'ERR_ARCHIVE_TENANT_MISMATCH', file: 'call-logs-1' }],
     ['record 1,000 (the last of the first batch) is invalid', { calls: (c) => invalid(c, 999), code: 'ERR_IMPORT_RECORD_INVALID', file: 'call-logs-1' }],
-    ['record 1,001 (the first of the second batch) belongs to another tenant', { calls: (c) => otherTenant(c, 1_000), code: 'ERR_ARCHIVE_TENANT_MISMATCH', file: 'call-logs-1' }],
-    ['the 1,201st record (in the second call-log file) belongs to another tenant', { calls: (c) => otherTenant(c, 1_200), code: 'ERR_ARCHIVE_TENANT_MISMATCH', file: 'call-logs-2' }],
+    [
+      'record 1,001 (the first of the second batch) belongs to another tenant',
+      { calls: (c) => otherTenant(c, 1_000), code: 'ERR_ARCHIVE_TENANT_MISMATCH', file: 'call-logs-1' },
+    ],
+    [
+      'the 1,201st record (in the second call-log file) belongs to another tenant',
+      { calls: (c) => otherTenant(c, 1_200), code: 'ERR_ARCHIVE_TENANT_MISMATCH', file: 'call-logs-2' },
+    ],
     ['the first record of the contacts file is invalid', { contacts: (c) => invalid(c, 0), code: 'ERR_IMPORT_RECORD_INVALID', file: 'contacts-1' }],
-    ['the last record of the last file belongs to another tenant', { contacts: (c) => otherTenant(c, CONTACTS - 1), code: 'ERR_ARCHIVE_TENANT_MISMATCH', file: 'contacts-1' }],
-    ['the first file holds one record fewer than the manifest says', { files: (f) => void (fileOf(f, 'call-logs', 1).records += 1), code: 'ERR_IMPORT_COUNT_MISMATCH', file: 'call-logs-1' }],
-    ['the last file holds one record more than the manifest says', { files: (f) => void (fileOf(f, 'contacts', 1).records -= 1), code: 'ERR_IMPORT_COUNT_MISMATCH', file: 'contacts-1' }],
+    [
+      'the last record of the last file belongs to another tenant',
+      { contacts: (c) => otherTenant(c, CONTACTS - 1), code: 'ERR_ARCHIVE_TENANT_MISMATCH', file: 'contacts-1' },
+    ],
+    [
+      'the first file holds one record fewer than the manifest says',
+      { files: (f) => void (fileOf(f, 'call-logs', 1).records += 1), code: 'ERR_IMPORT_COUNT_MISMATCH', file: 'call-logs-1' },
+    ],
+    [
+      'the last file holds one record more than the manifest says',
+      { files: (f) => void (fileOf(f, 'contacts', 1).records -= 1), code: 'ERR_IMPORT_COUNT_MISMATCH', file: 'contacts-1' },
+    ],
   ])('when %s', async (_name, refusal) => {
     const tenant = `aon-${refusal.file}-${Math.random().toString(36).slice(2, 8)}`;
     const { link } = await deliverSecondRun(tenant, firstRun(tenant), refusal);
@@ -135,10 +154,19 @@ describe('a refused manifest leaves the archive exactly as it was', () => {
     await importManifest(harness.deps, tenant, drop.head?.path as string);
     const before = await fullSnapshot(tenant);
     const bomb = gzipSync(Buffer.concat([Buffer.from('['), Buffer.alloc(64 * 1024 * 1024, 0x20), Buffer.from(']')]), { level: 9 });
-    const link = await drop.deliver({ runId: 'r2', window: windowOf(1), records: { 'call-logs': demo(tenant, 'call-logs', 1, 1_200) }, rawFiles: [{ type: 'contacts', part: 1, records: 0, bytes: bomb }] });
+    const link = await drop.deliver({
+      runId: 'r2',
+      window: windowOf(1),
+      records: { 'call-logs': demo(tenant, 'call-logs', 1, 1_200) },
+      rawFiles: [{ type: 'contacts', part: 1, records: 0, bytes: bomb }],
+    });
 
     const err = await importManifest(harness.deps, tenant, link.path).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_IMPORT_INFLATE_RATIO_EXCEEDED', file: expect.stringContaining('/contacts/'), message: expect.stringContaining('IMPORT_MAX_INFLATE_RATIO') });
+    expect(err).toMatchObject({
+      code: 'ERR_IMPORT_INFLATE_RATIO_EXCEEDED',
+      file: expect.stringContaining('/contacts/'),
+      message: expect.stringContaining('IMPORT_MAX_INFLATE_RATIO'),
+    });
     const inflated = ((err as Error).cause as InflateLimitError).inflatedBytes;
     expect(inflated).toBeGreaterThan(DEFAULT_INFLATE_LIMITS.ratioAfterBytes);
     expect(inflated).toBeLessThan(DEFAULT_INFLATE_LIMITS.ratioAfterBytes + 1024 * 1024);

@@ -39,19 +39,37 @@ afterAll(async () => {
 });
 
 function demo(tenantId: string, type: RecordType, day: number, perHour: number) {
-  return [...generateRecords({ seed: 5, tenantId, type, from: new Date(T0.getTime() + day * DAY), to: new Date(T0.getTime() + day * DAY + 6 * 3600_000), ratesPerHour: { [type]: perHour } })];
+  return [
+    ...generateRecords({
+      seed: 5,
+      tenantId,
+      type,
+      from: new Date(T0.getTime() + day * DAY),
+      to: new Date(T0.getTime() + day * DAY + 6 * 3600_000),
+      ratesPerHour: { [type]: perHour },
+    }),
+  ];
 }
 
 /** Delivers run `r<day>` and returns its manifest path. */
 async function deliver(drop: DropBuilder, tenantId: string, day: number): Promise<string> {
   const from = new Date(T0.getTime() + day * DAY);
-  const link = await drop.deliver({ runId: `r${day}`, window: { from, to: new Date(from.getTime() + DAY) }, records: { 'call-logs': demo(tenantId, 'call-logs', day, 10), contacts: demo(tenantId, 'contacts', day, 3) }, maxRecords: 25 });
+  const link = await drop.deliver({
+    runId: `r${day}`,
+    window: { from, to: new Date(from.getTime() + DAY) },
+    records: { 'call-logs': demo(tenantId, 'call-logs', day, 10), contacts: demo(tenantId, 'contacts', day, 3) },
+    maxRecords: 25,
+  });
   return link.path;
 }
 
 const audits = (tenantId: string, action: string): Promise<AuditEntry[]> => harness.controlPlane.audit.list(tenantId, { action });
 const finished = (tenantId: string): Promise<RebuildStatus> =>
-  pollUntil(`the rebuild of ${tenantId}`, () => rebuildStatus(queues, tenantId), (status) => status.last !== undefined && status.running === undefined && status.queued === undefined);
+  pollUntil(
+    `the rebuild of ${tenantId}`,
+    () => rebuildStatus(queues, tenantId),
+    (status) => status.last !== undefined && status.running === undefined && status.queued === undefined,
+  );
 
 describe('an archive database lost or replaced while imports are recorded', () => {
   it('is rebuilt: the poll queues a rebuild (audited, once) and the worker restores the archive as it was', async () => {
@@ -98,7 +116,7 @@ describe('an archive database lost or replaced while imports are recorded', () =
     expect((await harness.deps.imports.get(tenant, next))?.status).toBe('importing');
   });
 
-  it('holding another tenant\'s archive fails the poll, imports and a rebuild asked for by hand, and leaves that archive alone', async () => {
+  it("holding another tenant's archive fails the poll, imports and a rebuild asked for by hand, and leaves that archive alone", async () => {
     const owner = 'heal-owner';
     const ownerDrop = await harness.setUpTenant(owner);
     await importManifest(harness.deps, owner, await deliver(ownerDrop, owner, 0));
@@ -112,7 +130,11 @@ describe('an archive database lost or replaced while imports are recorded', () =
     const url = new URL(inject('mongoUrl'));
     url.pathname = `/${ownerDb.databaseName}`;
     const stored = await harness.controlPlane.settings.requireRetention(tenant);
-    await harness.controlPlane.settings.putRetention(tenant, { ...stored.value, archiveMongoUri: harness.sealArchiveUri(tenant, url.toString()) }, { actor: 'test', expectedVersion: stored.version });
+    await harness.controlPlane.settings.putRetention(
+      tenant,
+      { ...stored.value, archiveMongoUri: harness.sealArchiveUri(tenant, url.toString()) },
+      { actor: 'test', expectedVersion: stored.version },
+    );
 
     await expect(processTenantPoll(harness.deps, queues, tenant)).rejects.toMatchObject({ code: 'ERR_ARCHIVE_FOREIGN' });
     await expect(importManifest(harness.deps, tenant, await deliver(drop, tenant, 1))).rejects.toMatchObject({ code: 'ERR_ARCHIVE_FOREIGN' });
@@ -149,7 +171,11 @@ describe('archives that are not missing', () => {
     expect(await readArchiveMarker(await harness.archiveDb(tenant))).toBeUndefined();
 
     expect(await processTenantPoll(harness.deps, queues, tenant)).toEqual({ enqueued: paths });
-    const records = await pollUntil('the imports', () => harness.deps.imports.list(tenant), (list) => list.length === 2 && list.every((r) => r.status === 'imported'));
+    const records = await pollUntil(
+      'the imports',
+      () => harness.deps.imports.list(tenant),
+      (list) => list.length === 2 && list.every((r) => r.status === 'imported'),
+    );
     expect(records.map((r) => r.path).sort()).toEqual([...paths].sort());
     const marker = await readArchiveMarker(await harness.archiveDb(tenant));
     expect(marker?.tenantId).toBe(tenant);

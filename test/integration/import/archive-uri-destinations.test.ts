@@ -46,17 +46,25 @@ afterAll(async () => {
 
 /** An online tenant whose own archive URI names `host`, with one manifest in its drop; returns the manifest path. */
 async function tenantWithArchiveAt(tenant: string, host: string): Promise<string> {
-  const drop = await harness.setUpTenant(tenant, { archiveMongoUri: harness.sealArchiveUri(tenant, `mongodb://arch:S3cret-pw@${host}:${mongoPort}/own_${tenant.replace(/-/g, '_')}`) });
+  const drop = await harness.setUpTenant(tenant, {
+    archiveMongoUri: harness.sealArchiveUri(tenant, `mongodb://arch:S3cret-pw@${host}:${mongoPort}/own_${tenant.replace(/-/g, '_')}`),
+  });
   const from = new Date('2026-03-02T00:00:00Z');
-  const contacts = [...generateRecords({ seed: 5, tenantId: tenant, type: 'contacts', from, to: new Date('2026-03-02T06:00:00Z'), ratesPerHour: { contacts: 2 } })];
+  const contacts = [
+    ...generateRecords({ seed: 5, tenantId: tenant, type: 'contacts', from, to: new Date('2026-03-02T06:00:00Z'), ratesPerHour: { contacts: 2 } }),
+  ];
   return (await drop.deliver({ runId: 'r1', window: { from, to: new Date('2026-03-03T00:00:00Z') }, records: { contacts } })).path;
 }
 
 async function failedJob(job: () => Promise<Job | undefined>): Promise<Job> {
-  const failed = await pollUntil('the job to fail', async () => {
-    const found = await job();
-    return found !== undefined && (await found.isFailed()) ? found : undefined;
-  }, (found) => found !== undefined);
+  const failed = await pollUntil(
+    'the job to fail',
+    async () => {
+      const found = await job();
+      return found !== undefined && (await found.isFailed()) ? found : undefined;
+    },
+    (found) => found !== undefined,
+  );
   return failed as Job;
 }
 
@@ -83,7 +91,11 @@ describe('archive jobs of a tenant whose own archive URI the policy refuses at c
     const job = await failedJob(() => queues.maintenance.getJob(jobId));
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toMatch(/^\[ERR_DESTINATION_NOT_ALLOWED\] /);
-    const audit = await pollUntil('the failed rebuild audit', () => harness.controlPlane.audit.list(tenant, { action: 'archive.rebuilt' }), (entries) => entries.length > 0);
+    const audit = await pollUntil(
+      'the failed rebuild audit',
+      () => harness.controlPlane.audit.list(tenant, { action: 'archive.rebuilt' }),
+      (entries) => entries.length > 0,
+    );
     expect(audit[0]).toMatchObject({ outcome: 'failure', details: { code: 'ERR_DESTINATION_NOT_ALLOWED', attempts: 1 } });
   });
 });

@@ -48,14 +48,24 @@ beforeAll(async () => {
   await controlPlane.tenants.create({ id: tenant, displayName: tenant });
   await controlPlane.settings.putRetention(
     tenant,
-    { mode: 'online', dataTypes: ['contacts'], schedule: { cron: '0 2 * * *' }, source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: dropRoot } },
+    {
+      mode: 'online',
+      dataTypes: ['contacts'],
+      schedule: { cron: '0 2 * * *' },
+      source: { kind: 'demo', seed: 1 },
+      target: { kind: 'local', directory: dropRoot },
+    },
     { actor: 'test' },
   );
   const drop = new DropBuilder(dropRoot, tenant);
   for (let day = 0; day < 2; day += 1) {
     const from = new Date(Date.UTC(2026, 0, 5 + day));
     const to = new Date(from.getTime() + 86_400_000);
-    await drop.deliver({ runId: `cli-${day}`, window: { from, to }, records: { contacts: [...generateRecords({ seed: 2, tenantId: tenant, type: 'contacts', from, to, ratesPerHour: { contacts: 3 } })] } });
+    await drop.deliver({
+      runId: `cli-${day}`,
+      window: { from, to },
+      records: { contacts: [...generateRecords({ seed: 2, tenantId: tenant, type: 'contacts', from, to, ratesPerHour: { contacts: 3 } })] },
+    });
   }
 });
 
@@ -89,7 +99,9 @@ describe('retention import and rebuild', () => {
     const result = await cli(['rebuild', tenant]);
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
-    expect(result.out).toMatch(/imported cli-archive\/2026\/01\/06\/manifest-cli-0\.json\nimported cli-archive\/2026\/01\/07\/manifest-cli-1\.json\nrebuilt the archive of cli-archive: 2 manifest\(s\) imported, 0 refused/);
+    expect(result.out).toMatch(
+      /imported cli-archive\/2026\/01\/06\/manifest-cli-0\.json\nimported cli-archive\/2026\/01\/07\/manifest-cli-1\.json\nrebuilt the archive of cli-archive: 2 manifest\(s\) imported, 0 refused/,
+    );
     const records = await new ArchiveImportsStore(client.db(dbName)).list(tenant);
     expect(records.map((r) => r.status)).toEqual(['imported', 'imported']);
     expect(await client.db(archiveDatabaseName(archivePrefix, tenant)).collection('contacts').countDocuments()).toBeGreaterThan(0);

@@ -31,12 +31,25 @@ afterAll(async () => {
 });
 
 function demo<T extends RecordType>(tenantId: string, type: T, day: number, perHour: number) {
-  return [...generateRecords({ seed: 11, tenantId, type, from: new Date(T0.getTime() + day * DAY), to: new Date(T0.getTime() + day * DAY + 6 * 3600_000), ratesPerHour: { [type]: perHour } })];
+  return [
+    ...generateRecords({
+      seed: 11,
+      tenantId,
+      type,
+      from: new Date(T0.getTime() + day * DAY),
+      to: new Date(T0.getTime() + day * DAY + 6 * 3600_000),
+      ratesPerHour: { [type]: perHour },
+    }),
+  ];
 }
 const windowOf = (day: number) => ({ from: new Date(T0.getTime() + day * DAY), to: new Date(T0.getTime() + (day + 1) * DAY) });
 const later = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
 const access = (tenantId: string) => ({ tenantId, scope: FULL_ARCHIVE_SCOPE });
-const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'resolved', (err: { code?: string }) => err.code);
+const codeOf = async (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (err: { code?: string }) => err.code,
+  );
 
 describe('importing a verified drop', () => {
   it('loads every record of a manifest, splits chats into rooms and messages, and records the import', async () => {
@@ -74,7 +87,12 @@ describe('importing a verified drop', () => {
     await importManifest(harness.deps, tenant, first.path);
     const before = await harness.snapshot(tenant);
 
-    const second = await drop.deliver({ runId: 'r2', window: windowOf(1), records: { 'call-logs': demo(tenant, 'call-logs', 1, 40), chats: demo(tenant, 'chats', 1, 10) }, maxRecords: 30 });
+    const second = await drop.deliver({
+      runId: 'r2',
+      window: windowOf(1),
+      records: { 'call-logs': demo(tenant, 'call-logs', 1, 40), chats: demo(tenant, 'chats', 1, 10) },
+      maxRecords: 30,
+    });
     const manifest = JSON.parse(await readFile(join(harness.dropRoot, second.path), 'utf8')) as { files: { path: string; type: string }[] };
     const victim = manifest.files.filter((file) => file.type === 'chats').at(-1)?.path as string;
     expect(manifest.files.findIndex((file) => file.path === victim)).toBe(manifest.files.length - 1);
@@ -106,7 +124,10 @@ describe('importing a verified drop', () => {
     // A second file whose only copy under a recovery name holds other bytes: it stays missing.
     const secondBytes = await readFile(join(harness.dropRoot, secondFile));
     await rename(join(harness.dropRoot, secondFile), join(harness.dropRoot, aside(secondFile, '00000003')));
-    await writeFile(join(harness.dropRoot, aside(secondFile, '00000003')), Buffer.concat([secondBytes.subarray(0, -1), Buffer.from([secondBytes.at(-1)! ^ 1])]));
+    await writeFile(
+      join(harness.dropRoot, aside(secondFile, '00000003')),
+      Buffer.concat([secondBytes.subarray(0, -1), Buffer.from([secondBytes.at(-1)! ^ 1])]),
+    );
 
     await expect(importManifest(harness.deps, tenant, link.path)).rejects.toMatchObject({ code: 'ERR_IMPORT_FILE_MISSING', file: secondFile });
     expect((await harness.snapshot(tenant)).callLogs ?? []).toHaveLength(0);
@@ -126,7 +147,12 @@ describe('importing a verified drop', () => {
     const first = await drop.deliver({ runId: 'r1', window: windowOf(0), records: { contacts: demo(tenant, 'contacts', 0, 10) } });
     await importManifest(harness.deps, tenant, first.path);
     const before = await harness.snapshot(tenant);
-    const forged = await drop.deliver({ runId: 'r2', window: windowOf(1), records: { contacts: demo(tenant, 'contacts', 1, 10) }, previous: { path: first.path, sha256: 'f'.repeat(64) } });
+    const forged = await drop.deliver({
+      runId: 'r2',
+      window: windowOf(1),
+      records: { contacts: demo(tenant, 'contacts', 1, 10) },
+      previous: { path: first.path, sha256: 'f'.repeat(64) },
+    });
     const after = await drop.deliver({ runId: 'r3', window: windowOf(2), records: { contacts: demo(tenant, 'contacts', 2, 10) } });
 
     const broken = await importManifest(harness.deps, tenant, forged.path).catch((err: Error & { code: string }) => err);
@@ -156,7 +182,13 @@ describe('importing a verified drop', () => {
   it('changes nothing when the same manifest is imported again, even when its records are loaded a second time', async () => {
     const tenant = 'imp-twice';
     const drop = await harness.setUpTenant(tenant);
-    const link = await drop.deliver({ runId: 'r1', window: windowOf(0), records: { 'call-logs': demo(tenant, 'call-logs', 0, 20), chats: demo(tenant, 'chats', 0, 10) }, encoding: 'ndjson', gzip: false });
+    const link = await drop.deliver({
+      runId: 'r1',
+      window: windowOf(0),
+      records: { 'call-logs': demo(tenant, 'call-logs', 0, 20), chats: demo(tenant, 'chats', 0, 10) },
+      encoding: 'ndjson',
+      gzip: false,
+    });
     await importManifest(harness.deps, tenant, link.path);
     const before = await harness.snapshot(tenant);
     expect(await importManifest(harness.deps, tenant, link.path)).toEqual({ status: 'already-imported', path: link.path, sha256: link.sha256 });
@@ -201,10 +233,19 @@ describe('drops delivered before file names carried the run id', () => {
     const drop = await harness.setUpTenant(tenant);
     const calls = demo(tenant, 'call-logs', 0, 10) as CallLog[];
     const contacts = demo(tenant, 'contacts', 0, 4) as Contact[];
-    const legacy = await drop.deliver({ runId: 'legacy-run', window: windowOf(0), records: { 'call-logs': calls, contacts }, legacyNames: true, maxRecords: 25 });
+    const legacy = await drop.deliver({
+      runId: 'legacy-run',
+      window: windowOf(0),
+      records: { 'call-logs': calls, contacts },
+      legacyNames: true,
+      maxRecords: 25,
+    });
     const legacyManifest = parseManifest(await readFile(join(harness.dropRoot, legacy.path)));
     expect(legacyManifest.files.map((file) => parseDropFilePath(file.path).runId)).toEqual(legacyManifest.files.map(() => null));
-    const sha256Of = async (path: string) => createHash('sha256').update(await readFile(join(harness.dropRoot, path))).digest('hex');
+    const sha256Of = async (path: string) =>
+      createHash('sha256')
+        .update(await readFile(join(harness.dropRoot, path)))
+        .digest('hex');
     const before = await Promise.all(legacyManifest.files.map((file) => sha256Of(file.path)));
 
     const newerCalls = calls.slice(0, 4).map((call) => ({ ...call, updatedAt: later(call.updatedAt, 3600_000), notes: 'newer' }));
@@ -224,7 +265,8 @@ describe('drops delivered before file names carried the run id', () => {
     expect(snapshot.callLogs).toHaveLength(calls.length);
     expect(snapshot.callLogs?.filter((doc) => doc['notes'] === 'newer').map((doc) => doc['_id'])).toEqual(newerCalls.map((call) => call.id).sort());
     for (const call of calls.slice(4)) expect((await harness.store.getCallLog(access(tenant), call.id))?.updatedAt).toBe(call.updatedAt);
-    for (const contact of newerContacts) expect(await harness.store.getContact(access(tenant), contact.id)).toMatchObject({ displayName: 'Newer Name', updatedAt: contact.updatedAt });
+    for (const contact of newerContacts)
+      expect(await harness.store.getContact(access(tenant), contact.id)).toMatchObject({ displayName: 'Newer Name', updatedAt: contact.updatedAt });
   });
 });
 
@@ -234,8 +276,18 @@ describe('rebuild', () => {
     const drop = await harness.setUpTenant(tenant);
     const chats = demo(tenant, 'chats', 0, 15) as Chat[];
     for (let day = 0; day < 3; day += 1) {
-      const updated = day === 0 ? [] : chats.slice(0, 4).map((c) => ({ ...c, updatedAt: later(c.updatedAt, day * DAY), messages: c.messages.slice(0, Math.max(1, c.messages.length - day)) }));
-      await drop.deliver({ runId: `r${day}`, window: windowOf(day), records: { 'call-logs': demo(tenant, 'call-logs', day, 30), chats: day === 0 ? chats : updated, contacts: demo(tenant, 'contacts', day, 8) }, maxRecords: 25 });
+      const updated =
+        day === 0
+          ? []
+          : chats
+              .slice(0, 4)
+              .map((c) => ({ ...c, updatedAt: later(c.updatedAt, day * DAY), messages: c.messages.slice(0, Math.max(1, c.messages.length - day)) }));
+      await drop.deliver({
+        runId: `r${day}`,
+        window: windowOf(day),
+        records: { 'call-logs': demo(tenant, 'call-logs', day, 30), chats: day === 0 ? chats : updated, contacts: demo(tenant, 'contacts', day, 8) },
+        maxRecords: 25,
+      });
       await importManifest(harness.deps, tenant, drop.head?.path as string);
     }
     const incremental = await harness.snapshot(tenant);
@@ -260,7 +312,11 @@ describe('archive retention and legal holds', () => {
       const oldChats = demo(tenant, 'chats', 0, 10) as Chat[];
       const oldContacts = demo(tenant, 'contacts', 0, 10) as Contact[];
       await drop.deliver({ runId: 'r0', window: windowOf(0), records: { 'call-logs': oldCalls, chats: oldChats, contacts: oldContacts } });
-      await drop.deliver({ runId: 'r1', window: windowOf(90), records: { 'call-logs': demo(tenant, 'call-logs', 90, 10), contacts: demo(tenant, 'contacts', 50, 5) } });
+      await drop.deliver({
+        runId: 'r1',
+        window: windowOf(90),
+        records: { 'call-logs': demo(tenant, 'call-logs', 90, 10), contacts: demo(tenant, 'contacts', 50, 5) },
+      });
       for (const path of await findManifestsToImport(harness.deps, tenant)) await importManifest(harness.deps, tenant, path);
 
       const heldChat = oldChats[0] as Chat;
@@ -271,8 +327,16 @@ describe('archive retention and legal holds', () => {
       await harness.deps.legalHolds.place(tenant, { subject: { kind: 'chat', chatId: heldChat.id }, reason: 'case 1', placedBy: 'u-legal' });
       await harness.deps.legalHolds.place(tenant, { subject: { kind: 'number', e164: heldNumber }, reason: 'case 2', placedBy: 'u-legal' });
       await harness.deps.legalHolds.place(tenant, { subject: { kind: 'contact', contactId: heldContact }, reason: 'case 3', placedBy: 'u-legal' });
-      await harness.deps.legalHolds.place(tenant, { subject: { kind: 'range', from: rangeHeld.startedAt, to: later(rangeHeld.startedAt, 1) }, reason: 'case 4', placedBy: 'u-legal' });
-      const released = await harness.deps.legalHolds.place(tenant, { subject: { kind: 'chat', chatId: (oldChats[1] as Chat).id }, reason: 'old case', placedBy: 'u-legal' });
+      await harness.deps.legalHolds.place(tenant, {
+        subject: { kind: 'range', from: rangeHeld.startedAt, to: later(rangeHeld.startedAt, 1) },
+        reason: 'case 4',
+        placedBy: 'u-legal',
+      });
+      const released = await harness.deps.legalHolds.place(tenant, {
+        subject: { kind: 'chat', chatId: (oldChats[1] as Chat).id },
+        reason: 'old case',
+        placedBy: 'u-legal',
+      });
       await harness.deps.legalHolds.release(tenant, released.id, 'u-legal');
 
       const preview = await purgeTenantArchive(harness.deps, tenant, { dryRun: true });
@@ -289,7 +353,11 @@ describe('archive retention and legal holds', () => {
       expect(preview?.types.contacts?.ids).not.toContain(heldContact);
 
       const after = await harness.snapshot(tenant);
-      for (const [collection, type] of [['callLogs', 'call-logs'], ['chats', 'chats'], ['contacts', 'contacts']] as const) {
+      for (const [collection, type] of [
+        ['callLogs', 'call-logs'],
+        ['chats', 'chats'],
+        ['contacts', 'contacts'],
+      ] as const) {
         const ids = new Set(preview?.types[type]?.ids);
         expect(after[collection]?.map((d) => d._id)).toEqual(untouched[collection]?.filter((d) => !ids.has(d._id as string)).map((d) => d._id));
       }

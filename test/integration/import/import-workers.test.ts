@@ -147,7 +147,11 @@ describe('the import workers', () => {
       }
     };
     try {
-      await queues.imports.add('import', { tenantId: tenant, manifestPath: link.path }, { jobId: importJobId(tenant, link.path), attempts: 8, backoff: { type: 'fixed', delay: 500 } });
+      await queues.imports.add(
+        'import',
+        { tenantId: tenant, manifestPath: link.path },
+        { jobId: importJobId(tenant, link.path), attempts: 8, backoff: { type: 'fixed', delay: 500 } },
+      );
       const [record] = await waitForImports(tenant, 1, 25_000);
       expect(record?.status).toBe('imported');
       expect(record?.attempts).toBeGreaterThan(1);
@@ -158,7 +162,14 @@ describe('the import workers', () => {
     const own = await MongoClient.connect(ownServer.url);
     try {
       const archive = own.db('flaky_archive');
-      const callIds = (await archive.collection('callLogs').find({}, { projection: { _id: 1 } }).toArray()).map((d) => d._id).sort();
+      const callIds = (
+        await archive
+          .collection('callLogs')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      )
+        .map((d) => d._id)
+        .sort();
       expect(callIds).toEqual(calls.map((c) => c.id).sort());
       expect(await archive.collection('chats').countDocuments()).toBe(chats.length);
       expect(await archive.collection('chatMessages').countDocuments()).toBe(chats.reduce((n, c) => n + c.messages.length, 0));

@@ -3,7 +3,15 @@ import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditEntry } from '../../../src/audit/audit-entry.js';
 import { importManifest } from '../../../src/import/import-manifest.js';
-import { createImportQueues, enqueueRebuild, IMPORT_QUEUE_NAMES, rebuildJobIds, rebuildStatus, type ImportQueues, type RebuildStatus } from '../../../src/queue/import-queues.js';
+import {
+  createImportQueues,
+  enqueueRebuild,
+  IMPORT_QUEUE_NAMES,
+  rebuildJobIds,
+  rebuildStatus,
+  type ImportQueues,
+  type RebuildStatus,
+} from '../../../src/queue/import-queues.js';
 import type { Chat } from '../../../src/records/chat-schema.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
 import type { RecordType } from '../../../src/records/record-type.js';
@@ -40,12 +48,25 @@ afterAll(async () => {
 });
 
 function demo<T extends RecordType>(tenantId: string, type: T, day: number, perHour: number) {
-  return [...generateRecords({ seed: 21, tenantId, type, from: new Date(T0.getTime() + day * DAY), to: new Date(T0.getTime() + day * DAY + 6 * 3600_000), ratesPerHour: { [type]: perHour } })];
+  return [
+    ...generateRecords({
+      seed: 21,
+      tenantId,
+      type,
+      from: new Date(T0.getTime() + day * DAY),
+      to: new Date(T0.getTime() + day * DAY + 6 * 3600_000),
+      ratesPerHour: { [type]: perHour },
+    }),
+  ];
 }
 const windowOf = (day: number) => ({ from: new Date(T0.getTime() + day * DAY), to: new Date(T0.getTime() + (day + 1) * DAY) });
 
 const finished = (tenantId: string): Promise<RebuildStatus> =>
-  pollUntil(`the rebuild of ${tenantId}`, () => rebuildStatus(queues, tenantId), (status) => status.last !== undefined && status.running === undefined && status.queued === undefined);
+  pollUntil(
+    `the rebuild of ${tenantId}`,
+    () => rebuildStatus(queues, tenantId),
+    (status) => status.last !== undefined && status.running === undefined && status.queued === undefined,
+  );
 
 const audits = (tenantId: string, action: string): Promise<AuditEntry[]> => harness.controlPlane.audit.list(tenantId, { action });
 
@@ -55,8 +76,17 @@ describe('a queued rebuild, processed by the archive workers', () => {
     const drop = await harness.setUpTenant(tenant);
     const chats = demo(tenant, 'chats', 0, 12) as Chat[];
     for (let day = 0; day < 3; day += 1) {
-      const updated = chats.slice(0, 3).map((c) => ({ ...c, updatedAt: new Date(Date.parse(c.updatedAt) + day * DAY).toISOString(), messages: c.messages.slice(0, Math.max(1, c.messages.length - day)) }));
-      await drop.deliver({ runId: `r${day}`, window: windowOf(day), records: { 'call-logs': demo(tenant, 'call-logs', day, 20), chats: day === 0 ? chats : updated, contacts: demo(tenant, 'contacts', day, 6) }, maxRecords: 25 });
+      const updated = chats.slice(0, 3).map((c) => ({
+        ...c,
+        updatedAt: new Date(Date.parse(c.updatedAt) + day * DAY).toISOString(),
+        messages: c.messages.slice(0, Math.max(1, c.messages.length - day)),
+      }));
+      await drop.deliver({
+        runId: `r${day}`,
+        window: windowOf(day),
+        records: { 'call-logs': demo(tenant, 'call-logs', day, 20), chats: day === 0 ? chats : updated, contacts: demo(tenant, 'contacts', day, 6) },
+        maxRecords: 25,
+      });
       await importManifest(harness.deps, tenant, drop.head?.path as string);
     }
     const incremental = await harness.snapshot(tenant);
@@ -67,7 +97,11 @@ describe('a queued rebuild, processed by the archive workers', () => {
     const ownUrl = new URL(inject('mongoUrl'));
     ownUrl.pathname = `/${uniqueDbName('qrb_own')}`;
     const stored = await harness.controlPlane.settings.requireRetention(tenant);
-    await harness.controlPlane.settings.putRetention(tenant, { ...stored.value, archiveMongoUri: harness.sealArchiveUri(tenant, ownUrl.toString()) }, { actor: 'test', expectedVersion: stored.version });
+    await harness.controlPlane.settings.putRetention(
+      tenant,
+      { ...stored.value, archiveMongoUri: harness.sealArchiveUri(tenant, ownUrl.toString()) },
+      { actor: 'test', expectedVersion: stored.version },
+    );
     const own = await harness.archiveDb(tenant);
     expect(own.databaseName).not.toBe(extraDatabases[0]?.databaseName);
     await own.collection('callLogs').insertOne({ _id: 'stale-record' } as never);
@@ -93,12 +127,24 @@ describe('a queued rebuild, processed by the archive workers', () => {
     expect(status.last?.outcome === 'failed' && status.last.reason).toContain('ERR_IMPORT_NOT_ONLINE');
     const job = await queues.maintenance.getJob(rebuildJobIds(tenant)[0]);
     expect(job?.attemptsMade).toBe(1);
-    const [failure] = await pollUntil('the failure audit', () => audits(tenant, 'archive.rebuilt'), (entries) => entries.length > 0);
-    expect(failure).toMatchObject({ outcome: 'failure', actor: { type: 'system', id: 'worker' }, details: { code: 'ERR_IMPORT_NOT_ONLINE', imported: 0, attempts: 1, requestedBy: 'user:u-offline' } });
+    const [failure] = await pollUntil(
+      'the failure audit',
+      () => audits(tenant, 'archive.rebuilt'),
+      (entries) => entries.length > 0,
+    );
+    expect(failure).toMatchObject({
+      outcome: 'failure',
+      actor: { type: 'system', id: 'worker' },
+      details: { code: 'ERR_IMPORT_NOT_ONLINE', imported: 0, attempts: 1, requestedBy: 'user:u-offline' },
+    });
 
     // asking again replaces the failed job with a new one
     expect(await enqueueRebuild(queues, tenant, { type: 'user', id: 'u-offline' })).toMatchObject({ queued: true });
-    await pollUntil('the second failure audit', () => audits(tenant, 'archive.rebuilt'), (entries) => entries.length === 2);
+    await pollUntil(
+      'the second failure audit',
+      () => audits(tenant, 'archive.rebuilt'),
+      (entries) => entries.length === 2,
+    );
   });
 });
 
@@ -112,7 +158,9 @@ describe('rebuild requests (no worker: a job is started by hand)', () => {
       expect(await rebuildStatus(idle, tenant)).toEqual({});
       expect(await enqueueRebuild(idle, tenant, { type: 'user', id: 'u-1' })).toEqual({ jobId: first, queued: true });
       expect(await enqueueRebuild(idle, tenant, { type: 'user', id: 'u-2' })).toEqual({ jobId: first, queued: false });
-      expect((await idle.maintenance.getWaiting()).map((job) => [job.id, job.data])).toEqual([[first, { tenantId: tenant, requestedBy: { type: 'user', id: 'u-1' } }]]);
+      expect((await idle.maintenance.getWaiting()).map((job) => [job.id, job.data])).toEqual([
+        [first, { tenantId: tenant, requestedBy: { type: 'user', id: 'u-1' } }],
+      ]);
       expect((await rebuildStatus(idle, tenant)).queued).toBeDefined();
 
       const running = await manual.getNextJob('token-1');

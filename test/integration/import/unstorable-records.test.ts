@@ -28,7 +28,10 @@ afterAll(async () => {
 
 function demo<T extends RecordType>(tenantId: string, type: T, day: number, count: number) {
   const from = new Date(T0.getTime() + day * DAY);
-  return [...generateRecords({ seed: 3, tenantId, type, from, to: new Date(from.getTime() + DAY), ratesPerHour: { [type]: Math.ceil(count / 24) + 1 } })].slice(0, count);
+  return [...generateRecords({ seed: 3, tenantId, type, from, to: new Date(from.getTime() + DAY), ratesPerHour: { [type]: Math.ceil(count / 24) + 1 } })].slice(
+    0,
+    count,
+  );
 }
 const windowOf = (day: number) => ({ from: new Date(T0.getTime() + day * DAY), to: new Date(T0.getTime() + (day + 1) * DAY) });
 const access = (tenantId: string) => ({ tenantId, scope: FULL_ARCHIVE_SCOPE });
@@ -69,7 +72,10 @@ describe('records the archive cannot store', () => {
     const link = await drop.deliver({
       runId: 'r1',
       window,
-      records: { 'call-logs': [calls[0], justFits, justTooLarge, large, nulKey, calls[5], calls[6], calls[7]], contacts: [contacts[0], deep, withinDepth, contacts[3]] },
+      records: {
+        'call-logs': [calls[0], justFits, justTooLarge, large, nulKey, calls[5], calls[6], calls[7]],
+        contacts: [contacts[0], deep, withinDepth, contacts[3]],
+      },
       gzip: false,
     });
     expect(link.path).toBe(src);
@@ -83,10 +89,38 @@ describe('records the archive cannot store', () => {
     expect(record?.counts?.rejected).toEqual({ 'call-logs': 3, contacts: 1 });
     const callFile = expect.stringContaining('/call-logs/');
     expect(record?.rejections).toEqual([
-      { type: 'call-logs', file: callFile, index: 2, id: calls[2]?.id, reason: 'too-large', issues: [{ path: '(record)', message: expect.stringContaining(`at most ${MAX_BSON_DOCUMENT_BYTES} bytes`) }] },
-      { type: 'call-logs', file: callFile, index: 3, id: calls[3]?.id, reason: 'too-large', issues: [{ path: '(record)', message: expect.stringContaining('callLogs document of') }] },
-      { type: 'call-logs', file: callFile, index: 4, id: calls[4]?.id, reason: 'field-name', issues: [{ path: '(record)', message: expect.stringContaining('NUL') }] },
-      { type: 'contacts', file: expect.stringContaining('/contacts/'), index: 1, id: contacts[1]?.id, reason: 'too-deep', issues: [{ path: '(record)', message: expect.stringContaining('100 levels') }] },
+      {
+        type: 'call-logs',
+        file: callFile,
+        index: 2,
+        id: calls[2]?.id,
+        reason: 'too-large',
+        issues: [{ path: '(record)', message: expect.stringContaining(`at most ${MAX_BSON_DOCUMENT_BYTES} bytes`) }],
+      },
+      {
+        type: 'call-logs',
+        file: callFile,
+        index: 3,
+        id: calls[3]?.id,
+        reason: 'too-large',
+        issues: [{ path: '(record)', message: expect.stringContaining('callLogs document of') }],
+      },
+      {
+        type: 'call-logs',
+        file: callFile,
+        index: 4,
+        id: calls[4]?.id,
+        reason: 'field-name',
+        issues: [{ path: '(record)', message: expect.stringContaining('NUL') }],
+      },
+      {
+        type: 'contacts',
+        file: expect.stringContaining('/contacts/'),
+        index: 1,
+        id: contacts[1]?.id,
+        reason: 'too-deep',
+        issues: [{ path: '(record)', message: expect.stringContaining('100 levels') }],
+      },
     ]);
 
     expect((await harness.store.getCallLog(access(tenant), justFits.id))?.attributes['blob']).toHaveLength(room);

@@ -34,8 +34,9 @@ let contacts: Contact[];
 let otherCall: CallLog;
 const clients: Record<'owner' | 'admin' | 'chatsOnly' | 'contactsChats' | 'none' | 'ownerB', PortalClient> = {} as never;
 
-const gen = <T extends RecordType>(tenantId: string, type: T, perHour: number, seed: number) =>
-  [...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour } })];
+const gen = <T extends RecordType>(tenantId: string, type: T, perHour: number, seed: number) => [
+  ...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour } }),
+];
 
 async function load(tenantId: string, records: { type: RecordType; items: unknown[] }[]): Promise<void> {
   const writer = new ArchiveWriter(await archives.forTenant(tenantId), tenantId, `${tenantId}/manifest-test.json`);
@@ -43,15 +44,26 @@ async function load(tenantId: string, records: { type: RecordType; items: unknow
   await writer.finish();
 }
 
-async function signedIn(tenantId: string, input: { role?: 'owner' | 'administrator'; dataTypes?: RecordType[]; capabilities?: UserCapability[] }): Promise<PortalClient> {
+async function signedIn(
+  tenantId: string,
+  input: { role?: 'owner' | 'administrator'; dataTypes?: RecordType[]; capabilities?: UserCapability[] },
+): Promise<PortalClient> {
   const email = `u-${randomBytes(4).toString('hex')}@example.com`;
-  await h.controlPlane.users.create(tenantId, { email, displayName: 'Reader', role: input.role ?? 'administrator', dataTypes: input.dataTypes ?? [], capabilities: input.capabilities ?? [], passwordHash: h.passwordHash });
+  await h.controlPlane.users.create(tenantId, {
+    email,
+    displayName: 'Reader',
+    role: input.role ?? 'administrator',
+    dataTypes: input.dataTypes ?? [],
+    capabilities: input.capabilities ?? [],
+    passwordHash: h.passwordHash,
+  });
   const client = h.client(tenantId);
   expect((await client.signIn(email)).headers.location).toBe('/');
   return client;
 }
 
-const idsIn = (html: string, base: string): string[] => [...html.matchAll(new RegExp(`href="${base}/([^"?]+)"`, 'g'))].map((m) => decodeURIComponent(m[1] as string));
+const idsIn = (html: string, base: string): string[] =>
+  [...html.matchAll(new RegExp(`href="${base}/([^"?]+)"`, 'g'))].map((m) => decodeURIComponent(m[1] as string));
 const nextLink = (html: string): string | undefined => /href="([^"]+)" rel="next"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
 const prevLink = (html: string): string | undefined => /href="([^"]+)" rel="prev"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
 const byTimeDesc = (a: { startedAt: string; id: string }, b: { startedAt: string; id: string }) =>
@@ -71,8 +83,17 @@ beforeAll(async () => {
   const linked = calls[0] as CallLog;
   calls[0] = { ...linked, from: { e164: contact.phones[0]?.e164 ?? linked.from.e164, contactId: contact.id } };
   const chat = chats[0] as Chat;
-  chats[0] = { ...chat, participants: chat.participants.map((p) => (p.role === 'customer' ? { id: p.id, role: p.role, displayName: p.displayName, joinedAt: p.joinedAt, contactId: contact.id } : p)) };
-  await load(tenantA, [{ type: 'call-logs', items: calls }, { type: 'chats', items: chats }, { type: 'contacts', items: contacts }]);
+  chats[0] = {
+    ...chat,
+    participants: chat.participants.map((p) =>
+      p.role === 'customer' ? { id: p.id, role: p.role, displayName: p.displayName, joinedAt: p.joinedAt, contactId: contact.id } : p,
+    ),
+  };
+  await load(tenantA, [
+    { type: 'call-logs', items: calls },
+    { type: 'chats', items: chats },
+    { type: 'contacts', items: contacts },
+  ]);
   otherCall = gen(tenantB, 'call-logs', 4, 14)[0] as CallLog;
   await load(tenantB, [{ type: 'call-logs', items: [otherCall] }]);
   await new ArchiveStore(archives).ensureIndexes(tenantA);
@@ -96,14 +117,42 @@ describe('archive lists', () => {
   it.each([
     ['outcome', (c: CallLog) => c.outcome === 'missed', 'outcome=missed'],
     ['direction', (c: CallLog) => c.direction === 'outbound', 'direction=outbound'],
-    ['agent', (c: CallLog) => c.agents.some((a) => a.staffId === calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId), () => `agent=${encodeURIComponent(calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId ?? '')}`],
-    ['queue', (c: CallLog) => c.queue?.id === calls.find((x) => x.queue)?.queue?.id, () => `queue=${encodeURIComponent(calls.find((x) => x.queue)?.queue?.id ?? '')}`],
-    ['tag', (c: CallLog) => c.tags.includes(calls.find((x) => x.tags.length > 0)?.tags[0] ?? ''), () => `tag=${encodeURIComponent(calls.find((x) => x.tags.length > 0)?.tags[0] ?? '')}`],
-    ['contact', (c: CallLog) => c.from.contactId === (contacts[0] as Contact).id || c.to.contactId === (contacts[0] as Contact).id, () => `contact=${encodeURIComponent((contacts[0] as Contact).id)}`],
-    ['number', (c: CallLog) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith((calls[1] as CallLog).to.e164)), () => `number=${encodeURIComponent((calls[1] as CallLog).to.e164)}`],
-    ['time range (days)', (c: CallLog) => Date.parse(c.startedAt) >= Date.parse(FROM.toISOString().slice(0, 10)), () => `from=${FROM.toISOString().slice(0, 10)}&to=${FROM.toISOString().slice(0, 10)}`],
+    [
+      'agent',
+      (c: CallLog) => c.agents.some((a) => a.staffId === calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId),
+      () => `agent=${encodeURIComponent(calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId ?? '')}`,
+    ],
+    [
+      'queue',
+      (c: CallLog) => c.queue?.id === calls.find((x) => x.queue)?.queue?.id,
+      () => `queue=${encodeURIComponent(calls.find((x) => x.queue)?.queue?.id ?? '')}`,
+    ],
+    [
+      'tag',
+      (c: CallLog) => c.tags.includes(calls.find((x) => x.tags.length > 0)?.tags[0] ?? ''),
+      () => `tag=${encodeURIComponent(calls.find((x) => x.tags.length > 0)?.tags[0] ?? '')}`,
+    ],
+    [
+      'contact',
+      (c: CallLog) => c.from.contactId === (contacts[0] as Contact).id || c.to.contactId === (contacts[0] as Contact).id,
+      () => `contact=${encodeURIComponent((contacts[0] as Contact).id)}`,
+    ],
+    [
+      'number',
+      (c: CallLog) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith((calls[1] as CallLog).to.e164)),
+      () => `number=${encodeURIComponent((calls[1] as CallLog).to.e164)}`,
+    ],
+    [
+      'time range (days)',
+      (c: CallLog) => Date.parse(c.startedAt) >= Date.parse(FROM.toISOString().slice(0, 10)),
+      () => `from=${FROM.toISOString().slice(0, 10)}&to=${FROM.toISOString().slice(0, 10)}`,
+    ],
   ] as const)('call-log filter %s reaches the store and renders the matching calls', async (_name, matches, query) => {
-    const expected = calls.filter(matches).sort(byTimeDesc).slice(0, 50).map((c) => c.id);
+    const expected = calls
+      .filter(matches)
+      .sort(byTimeDesc)
+      .slice(0, 50)
+      .map((c) => c.id);
     expect(expected.length).toBeGreaterThan(0);
     const res = await clients.owner.get(`/call-logs?${typeof query === 'string' ? query : query()}`);
     expect(res.status).toBe(200);
@@ -114,7 +163,12 @@ describe('archive lists', () => {
     const channel = (chats[0] as Chat).channel;
     const res = await clients.owner.get(`/chats?channel=${channel}`);
     expect(res.status).toBe(200);
-    expect(idsIn(res.text, '/chats').sort()).toEqual(chats.filter((c) => c.channel === channel).map((c) => c.id).sort());
+    expect(idsIn(res.text, '/chats').sort()).toEqual(
+      chats
+        .filter((c) => c.channel === channel)
+        .map((c) => c.id)
+        .sort(),
+    );
     const contact = contacts[0] as Contact;
     const byEmail = await clients.owner.get(`/contacts?email=${encodeURIComponent(contact.emails[0]?.value ?? contact.displayName)}`);
     expect(idsIn(byEmail.text, '/contacts')).toContain(contact.id);
@@ -147,7 +201,10 @@ describe('archive lists', () => {
   });
 
   it('sorts by time oldest first, pages in that order, and refuses a cursor of the other order', async () => {
-    const expected = [...calls].sort(byTimeDesc).reverse().map((c) => c.id);
+    const expected = [...calls]
+      .sort(byTimeDesc)
+      .reverse()
+      .map((c) => c.id);
     const seen: string[] = [];
     let path: string | undefined = '/call-logs?outcome=&order=oldest';
     let firstPage = '';
@@ -220,7 +277,9 @@ describe('record pages', () => {
     const res = await clients.chatsOnly.get(`/chats/${encodeURIComponent(chat.id)}`);
     expect(res.status).toBe(200);
     expect((res.text.match(/class="message message-/g) ?? []).length).toBe(Math.min(chat.messages.length, 100));
-    const badCursor = await clients.chatsOnly.get(`/chats/${encodeURIComponent(chat.id)}?after=${encodeCursor({ list: 'transcript', key: 1, id: 'x', chatId: 'another' })}`);
+    const badCursor = await clients.chatsOnly.get(
+      `/chats/${encodeURIComponent(chat.id)}?after=${encodeCursor({ list: 'transcript', key: 1, id: 'x', chatId: 'another' })}`,
+    );
     expect(badCursor.status).toBe(400);
   });
 
@@ -241,12 +300,21 @@ describe('record pages', () => {
     const contact = contacts[1] as Contact;
     const number = contact.phones[0]?.e164 ?? '+4930123456789';
     const stranger = { ...(calls[5] as CallLog), id: `shared-number-${randomBytes(3).toString('hex')}`, from: { e164: number } };
-    const linked = Array.from({ length: 22 }, (_, i) => ({ ...(calls[6 + i] as CallLog), id: `linked-${i}-${randomBytes(3).toString('hex')}`, to: { e164: '+4940111222333', contactId: contact.id } }));
+    const linked = Array.from({ length: 22 }, (_, i) => ({
+      ...(calls[6 + i] as CallLog),
+      id: `linked-${i}-${randomBytes(3).toString('hex')}`,
+      to: { e164: '+4940111222333', contactId: contact.id },
+    }));
     await load(tenantA, [{ type: 'call-logs', items: [stranger, ...linked] }]);
     const page = await clients.owner.get(`/contacts/${encodeURIComponent(contact.id)}`);
     const shown = idsIn(page.text, '/call-logs');
     expect(shown).not.toContain(stranger.id);
-    expect(shown).toEqual([...linked].sort(byTimeDesc).slice(0, 20).map((c) => c.id));
+    expect(shown).toEqual(
+      [...linked]
+        .sort(byTimeDesc)
+        .slice(0, 20)
+        .map((c) => c.id),
+    );
     const more = /href="(\/call-logs\?contact=[^"]+)">All calls with this contact/.exec(page.text)?.[1]?.replaceAll('&amp;', '&');
     expect(more).toBe(`/call-logs?contact=${encodeURIComponent(contact.id)}`);
     const all = await clients.owner.get(more ?? '');
@@ -256,7 +324,17 @@ describe('record pages', () => {
   it('shows the archive health on the dashboard: last manifest imported and the import lag', async () => {
     const entry = { path: `${tenantA}/2026/05/04/manifest-0001.json`, runId: 'run-1', sha256: 'b'.repeat(64), previous: null };
     await imports.begin(tenantA, entry, new Date(Date.now() - 20 * 60_000));
-    await imports.markImported(tenantA, entry.path, { types: { chats: { records: 12, inserted: 12, updated: 0, unchanged: 0 } }, messages: { records: 0, inserted: 0, updated: 0, unchanged: 0, removed: 0 }, files: 1, bytes: 10 }, new Date(Date.now() - 10 * 60_000));
+    await imports.markImported(
+      tenantA,
+      entry.path,
+      {
+        types: { chats: { records: 12, inserted: 12, updated: 0, unchanged: 0 } },
+        messages: { records: 0, inserted: 0, updated: 0, unchanged: 0, removed: 0 },
+        files: 1,
+        bytes: 10,
+      },
+      new Date(Date.now() - 10 * 60_000),
+    );
     const res = await clients.chatsOnly.get('/');
     expect(res.text).toContain(entry.path);
     expect(res.text).toMatch(/1[01] min since the last import/);
@@ -273,7 +351,15 @@ describe('permissions', () => {
     expect(unknown.status).toBe(404);
     expect(byId.text.replace(/\s+/g, ' ')).toBe(unknown.text.replace(/\s+/g, ' '));
     expect((await client.get(`/contacts/${encodeURIComponent((contacts[0] as Contact).id)}`)).status).toBe(404);
-    await h.controlPlane.runs.createIfAbsent({ id: `run-${randomBytes(4).toString('hex')}`, tenantId: tenantA, trigger: 'manual', windows: {}, previous: null, chunkCount: 1, createdAt: new Date() });
+    await h.controlPlane.runs.createIfAbsent({
+      id: `run-${randomBytes(4).toString('hex')}`,
+      tenantId: tenantA,
+      trigger: 'manual',
+      windows: {},
+      previous: null,
+      chunkCount: 1,
+      createdAt: new Date(),
+    });
     const runs = await h.controlPlane.runs.listByTenant(tenantA, { limit: 1 });
     await h.controlPlane.runs.markDone(tenantA, runs[0]?.id ?? '', {
       manifest: { runId: runs[0]?.id ?? '', path: 'm.json', sha256: 'a'.repeat(64) },

@@ -47,7 +47,14 @@ const userIds = new Map<PortalClient, string>();
 
 async function signedIn(tenantId: string, dataTypes: RecordType[], capabilities: UserCapability[]): Promise<PortalClient> {
   const email = `x-${randomBytes(4).toString('hex')}@example.com`;
-  const user = await h.controlPlane.users.create(tenantId, { email, displayName: 'Exporter', role: 'administrator', dataTypes, capabilities, passwordHash: h.passwordHash });
+  const user = await h.controlPlane.users.create(tenantId, {
+    email,
+    displayName: 'Exporter',
+    role: 'administrator',
+    dataTypes,
+    capabilities,
+    passwordHash: h.passwordHash,
+  });
   const client = h.client(tenantId);
   expect((await client.signIn(email)).headers.location).toBe('/');
   await client.get('/');
@@ -61,7 +68,11 @@ async function missedCallsOfDay(): Promise<CallLog[]> {
   const items: CallLog[] = [];
   let cursor: string | undefined;
   do {
-    const page = await archiveStore.listCallLogs({ tenantId: tenant, scope: { types: ['call-logs'] } }, { outcome: 'missed', from: `${DAY}T00:00:00Z`, to: nextDay }, { limit: 7, ...(cursor ? { cursor } : {}) });
+    const page = await archiveStore.listCallLogs(
+      { tenantId: tenant, scope: { types: ['call-logs'] } },
+      { outcome: 'missed', from: `${DAY}T00:00:00Z`, to: nextDay },
+      { limit: 7, ...(cursor ? { cursor } : {}) },
+    );
     items.push(...page.items);
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
@@ -127,9 +138,16 @@ beforeAll(async () => {
   calls = [...generateRecords({ seed: 31, tenantId: tenant, type: 'call-logs', from: FROM, to: TO, ratesPerHour: { 'call-logs': 60 } })];
   const writer = new ArchiveWriter(await archives.forTenant(tenant), tenant, `${tenant}/manifest-test.json`);
   for (const call of calls) await writer.add('call-logs', call);
-  for (const chat of generateRecords({ seed: 31, tenantId: tenant, type: 'chats', from: FROM, to: TO, ratesPerHour: { chats: 6 } })) await writer.add('chats', chat);
-  await writer.add('chats', chatWithTranscript({ id: 'chat-long', tenantId: tenant, tag: 'transcript', messages: 120, startedAt: new Date(FROM.getTime() + 60_000).toISOString() }));
-  await writer.add('chats', chatWithoutMessages({ id: 'chat-empty', tenantId: tenant, tag: 'transcript', startedAt: new Date(FROM.getTime() + 30_000).toISOString() }));
+  for (const chat of generateRecords({ seed: 31, tenantId: tenant, type: 'chats', from: FROM, to: TO, ratesPerHour: { chats: 6 } }))
+    await writer.add('chats', chat);
+  await writer.add(
+    'chats',
+    chatWithTranscript({ id: 'chat-long', tenantId: tenant, tag: 'transcript', messages: 120, startedAt: new Date(FROM.getTime() + 60_000).toISOString() }),
+  );
+  await writer.add(
+    'chats',
+    chatWithoutMessages({ id: 'chat-empty', tenantId: tenant, tag: 'transcript', startedAt: new Date(FROM.getTime() + 30_000).toISOString() }),
+  );
   await writer.finish();
   await archiveStore.ensureIndexes(tenant);
   clients.unmasked = await signedIn(tenant, ['call-logs'], ['export', 'see-unmasked-personal-data']);
@@ -278,10 +296,23 @@ describe('exporting list results', () => {
 
   it('shows a queued and a failed export with their state and offers no link for them', async () => {
     const userId = userIds.get(clients.masked) as string;
-    const base = { tenantId: tenant, userId, type: 'call-logs' as const, format: 'csv' as const, filter: { outcome: 'missed' }, masked: true, limits: { maxRecords: 5, maxBytes: 4096 }, createdAt: now(), expiresAt: new Date(now().getTime() + DAY_MS) };
+    const base = {
+      tenantId: tenant,
+      userId,
+      type: 'call-logs' as const,
+      format: 'csv' as const,
+      filter: { outcome: 'missed' },
+      masked: true,
+      limits: { maxRecords: 5, maxBytes: 4096 },
+      createdAt: now(),
+      expiresAt: new Date(now().getTime() + DAY_MS),
+    };
     const queued = await exportsStore.create({ ...base, id: randomBytes(12).toString('hex') });
     const failed = await exportsStore.create({ ...base, id: randomBytes(12).toString('hex') });
-    await exportsStore.markFailed(tenant, failed.id, { code: 'ERR_EXPORT_TOO_LARGE', message: 'the results have more than 5 records, the export limit: narrow the filter' });
+    await exportsStore.markFailed(tenant, failed.id, {
+      code: 'ERR_EXPORT_TOO_LARGE',
+      message: 'the results have more than 5 records, the export limit: narrow the filter',
+    });
     const queuedPage = await clients.masked.get(`/exports/${queued.id}`);
     expect(queuedPage.status).toBe(200);
     expect(queuedPage.text).toContain('This export is queued.');
@@ -314,7 +345,12 @@ describe('exports: searching by personal data', () => {
     expect(refused.text).toContain('needs the permission to see personal data unmasked');
     const accepted = await clients.unmasked.post('/exports', { type: 'call-logs', format: 'csv', number: '+4930123456712' });
     expect(accepted.status).toBe(303);
-    const [requested] = await h.db.collection('audit').find({ tenantId: tenant, action: 'export.requested', outcome: 'success' }).sort({ seq: -1 }).limit(1).toArray();
+    const [requested] = await h.db
+      .collection('audit')
+      .find({ tenantId: tenant, action: 'export.requested', outcome: 'success' })
+      .sort({ seq: -1 })
+      .limit(1)
+      .toArray();
     expect(JSON.parse(String(requested?.details?.filter))).toEqual({ number: maskPhoneNumber('+4930123456712') });
     expect(JSON.stringify(requested)).not.toContain('30123456712');
   });
@@ -334,7 +370,9 @@ describe('exports of chats with their messages', () => {
   it('offers the choice between chats with their messages and chats only on the chat list only', async () => {
     const chats = await clients.chatsExporter.get('/chats?tag=transcript');
     expect(chats.status).toBe(200);
-    expect(chats.text).toContain('<select name="messages"><option value="include">Chats with their messages (CSV: one row per message)</option><option value="omit">Chats only (CSV: one row per chat)</option></select>');
+    expect(chats.text).toContain(
+      '<select name="messages"><option value="include">Chats with their messages (CSV: one row per message)</option><option value="omit">Chats only (CSV: one row per chat)</option></select>',
+    );
     expect(chats.text).toContain('<input type="hidden" name="tag" value="transcript">');
     expect((await clients.masked.get('/call-logs')).text).not.toContain('name="messages"');
   });

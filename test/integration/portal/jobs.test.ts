@@ -12,8 +12,11 @@ let queues: ExportQueues;
 let h: PortalHarness;
 
 const SETTINGS = {
-  mode: 'offline', dataTypes: ['call-logs', 'chats'], schedule: { cron: '0 2 * * *', timezone: 'Europe/Berlin' },
-  source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: '/srv/drop' },
+  mode: 'offline',
+  dataTypes: ['call-logs', 'chats'],
+  schedule: { cron: '0 2 * * *', timezone: 'Europe/Berlin' },
+  source: { kind: 'demo', seed: 1 },
+  target: { kind: 'local', directory: '/srv/drop' },
 };
 
 beforeAll(async () => {
@@ -52,17 +55,34 @@ async function addRun(tenantId: string, shortId: string, at: Date, status: 'done
   };
   await h.controlPlane.runs.createIfAbsent({ id, tenantId, trigger, windows, previous: null, chunkCount: 2, createdAt: at });
   if (status === 'failed') {
-    await h.controlPlane.runs.markFailed(tenantId, id, { code: 'ERR_TARGET_UNREACHABLE', message: 'SFTP server refused the connection' }, new Date(at.getTime() + 1000));
+    await h.controlPlane.runs.markFailed(
+      tenantId,
+      id,
+      { code: 'ERR_TARGET_UNREACHABLE', message: 'SFTP server refused the connection' },
+      new Date(at.getTime() + 1000),
+    );
     return;
   }
-  await h.controlPlane.runs.markDone(tenantId, id, {
-    manifest: { runId: id, path: `/drop/${tenantId}/manifest-${id}.json`, sha256: 'a'.repeat(64) },
-    files: [
-      { path: `/drop/${tenantId}/call-logs/call-logs-secret-part.json.gz`, type: 'call-logs', kind: 'records', records: 7, bytes: 7777, sha256: 'b'.repeat(64) },
-      { path: `/drop/${tenantId}/chats/chats-part.json.gz`, type: 'chats', kind: 'records', records: 5, bytes: 5555, sha256: 'c'.repeat(64) },
-    ],
-    totals: { 'call-logs': { records: 7, rejected: 0, files: 1, bytes: 7777 }, chats: { records: 5, rejected: 1, files: 1, bytes: 5555 } },
-  }, new Date(at.getTime() + 1000));
+  await h.controlPlane.runs.markDone(
+    tenantId,
+    id,
+    {
+      manifest: { runId: id, path: `/drop/${tenantId}/manifest-${id}.json`, sha256: 'a'.repeat(64) },
+      files: [
+        {
+          path: `/drop/${tenantId}/call-logs/call-logs-secret-part.json.gz`,
+          type: 'call-logs',
+          kind: 'records',
+          records: 7,
+          bytes: 7777,
+          sha256: 'b'.repeat(64),
+        },
+        { path: `/drop/${tenantId}/chats/chats-part.json.gz`, type: 'chats', kind: 'records', records: 5, bytes: 5555, sha256: 'c'.repeat(64) },
+      ],
+      totals: { 'call-logs': { records: 7, rejected: 0, files: 1, bytes: 7777 }, chats: { records: 5, rejected: 1, files: 1, bytes: 5555 } },
+    },
+    new Date(at.getTime() + 1000),
+  );
 }
 
 /** A run still going: chunks 0 of chats and 0 of call-logs delivered (the chats one twice, as a retried chunk would), 1 of 3 left. */
@@ -160,7 +180,7 @@ describe('portal: jobs', () => {
     expect(jobs.map((job) => job.data)).toEqual([
       { tenantId, trigger: 'backfill', backfill: { from: '2026-01-01T00:00:00.000Z', to: '2026-02-01T00:00:00.000Z' }, types: ['chats'] },
     ]);
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'job.backfill' }))).toHaveLength(1);
+    expect(await h.controlPlane.audit.list(tenantId, { action: 'job.backfill' })).toHaveLength(1);
   });
 
   it.each([
@@ -214,8 +234,16 @@ describe('portal: jobs', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect((await client.post(`/jobs/${tenantId}.run-backfill/retry`, {})).status).toBe(303);
     const backfill = (await runJobsOf(tenantId)).find((job) => job.data.trigger === 'backfill');
-    expect(backfill?.data).toEqual({ tenantId, trigger: 'backfill', backfill: { from: '2026-03-04T01:00:00.000Z', to: '2026-03-04T02:00:00.000Z' }, types: ['call-logs', 'chats'] });
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'job.retried' })).map((e) => e.target).sort()).toEqual([`${tenantId}.run-backfill`, `${tenantId}.run-failed`]);
+    expect(backfill?.data).toEqual({
+      tenantId,
+      trigger: 'backfill',
+      backfill: { from: '2026-03-04T01:00:00.000Z', to: '2026-03-04T02:00:00.000Z' },
+      types: ['call-logs', 'chats'],
+    });
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'job.retried' })).map((e) => e.target).sort()).toEqual([
+      `${tenantId}.run-backfill`,
+      `${tenantId}.run-failed`,
+    ]);
   });
 
   it('after 3 failed runs in a row the jobs page shows an alert and the schedule is paused', async () => {
@@ -250,7 +278,7 @@ describe('portal: jobs', () => {
     expect((await h.controlPlane.settings.requireRetention(never)).value.schedule.paused).toBe(false);
   });
 
-  it('shows a running run\'s progress (chunks done of all, records and bytes so far) and refreshes the page while it runs', async () => {
+  it("shows a running run's progress (chunks done of all, records and bytes so far) and refreshes the page while it runs", async () => {
     const tenantId = await configuredTenant();
     await addRun(tenantId, 'run-old', new Date('2026-03-01T02:00:00Z'), 'done');
     const id = await addRunningRun(tenantId, 'run-live', new Date('2026-03-02T02:00:00Z'));

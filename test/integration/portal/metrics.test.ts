@@ -87,7 +87,10 @@ describe('/metrics', () => {
     const client = on.client(tenantOn);
     expect((await client.signIn(email)).status).toBe(303);
     const before = await client.get('/metrics', bearer(TOKEN));
-    const detailBefore = samples(before.text, 'retention_http_requests_total', { method: 'GET', route: '/call-logs/:id' }).reduce((sum, line) => sum + valueOf(line), 0);
+    const detailBefore = samples(before.text, 'retention_http_requests_total', { method: 'GET', route: '/call-logs/:id' }).reduce(
+      (sum, line) => sum + valueOf(line),
+      0,
+    );
 
     const detail = await client.get(`/call-logs/${id}?q=${searched}`);
     await client.get(`/call-logs?search=${searched}`);

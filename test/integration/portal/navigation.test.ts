@@ -5,7 +5,14 @@ import { CAPABILITIES } from '../../../src/access/capabilities.js';
 import { principalOf, type Principal } from '../../../src/access/principal.js';
 import { ROUTE_IDS, ROUTE_PERMISSIONS, routeDecision } from '../../../src/access/route-permissions.js';
 import { RECORD_TYPES } from '../../../src/records/record-type.js';
-import { ARCHIVE_NAVIGATION, DASHBOARD_SHORTCUTS, PORTAL_MENU, allowedLinks, type NavigationEntry, type NavigationLink } from '../../../src/portal/navigation.js';
+import {
+  ARCHIVE_NAVIGATION,
+  DASHBOARD_SHORTCUTS,
+  PORTAL_MENU,
+  allowedLinks,
+  type NavigationEntry,
+  type NavigationLink,
+} from '../../../src/portal/navigation.js';
 import { findViewsDirectory } from '../../../src/portal/view-rendering.js';
 import { SINGLE_GRANT_SETS, type GrantSet } from '../../unit/access/grant-combinations.js';
 import { startPortalHarness, type PortalHarness } from './portal-harness.js';
@@ -23,7 +30,12 @@ const GRANT_SETS: [string, GrantSet][] = [
 
 const principalWith = (grants: GrantSet): Principal => principalOf({ id: 'u', tenantId: 'acme', ...grants });
 const hrefs = (links: readonly NavigationLink[]): string[] => links.map((link) => link.href);
-const linkOf = (entry: NavigationEntry): NavigationLink => ({ label: entry.label, route: entry.route, href: ROUTE_PERMISSIONS[entry.route].path, description: entry.description });
+const linkOf = (entry: NavigationEntry): NavigationLink => ({
+  label: entry.label,
+  route: entry.route,
+  href: ROUTE_PERMISSIONS[entry.route].path,
+  description: entry.description,
+});
 
 /** The links of the page's menu (`<nav class="nav">`), in order. */
 function menuHrefs(html: string): string[] {
@@ -65,7 +77,15 @@ describe('templates draw the links they are given and decide nothing themselves'
   const views = findViewsDirectory();
   const render = (view: string, locals: Record<string, unknown>): Promise<string> => ejs.renderFile(join(views, view), locals, { views: [views], root: views });
   const tenant = { id: 'acme', displayName: 'Acme Support' };
-  const ownerUser = { id: 'o', tenantId: 'acme', email: 'owner@example.com', displayName: 'Olga', role: 'owner', dataTypes: [...RECORD_TYPES], capabilities: [...CAPABILITIES] };
+  const ownerUser = {
+    id: 'o',
+    tenantId: 'acme',
+    email: 'owner@example.com',
+    displayName: 'Olga',
+    role: 'owner',
+    dataTypes: [...RECORD_TYPES],
+    capabilities: [...CAPABILITIES],
+  };
   const blankUser = { ...ownerUser, id: 'b', email: 'blank@example.com', role: 'administrator', dataTypes: [], capabilities: [] };
   const everything = PORTAL_MENU.map(linkOf);
   const accountOnly = PORTAL_MENU.filter((entry) => entry.route === 'account.view').map(linkOf);

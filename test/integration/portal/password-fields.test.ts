@@ -21,7 +21,8 @@ function passwordInputs(html: string): { input: string; id: string; button: stri
 /** The page loads our script only from /assets, has no inline script or handler, and every password field has a toggle. */
 function expectEnhancedPasswordPage(html: string, expectedFields: number): void {
   expect(html).toContain(SCRIPT_TAG);
-  for (const tag of html.match(/<script\b[^>]*>[\s\S]*?<\/script>/g) ?? []) expect(tag).toMatch(/^<script type="module" src="\/assets\/[a-z-]+\.js"><\/script>$/);
+  for (const tag of html.match(/<script\b[^>]*>[\s\S]*?<\/script>/g) ?? [])
+    expect(tag).toMatch(/^<script type="module" src="\/assets\/[a-z-]+\.js"><\/script>$/);
   expect(html).not.toMatch(/\son[a-z]+=|javascript:/i);
   const fields = passwordInputs(html);
   expect(fields).toHaveLength(expectedFields);

@@ -128,7 +128,11 @@ const routeIdOf = (route: MountedRoute): RouteId | undefined =>
  * each as narrow as possible. Remove an entry when the app or the table changes; the matrix then checks the route
  * like any other.
  */
-const KNOWN_MISMATCHES: { ids: RouteId[]; why: string; applies: (principal: Principal | undefined, expected: RouteDecision, seen: RouteDecision) => boolean }[] = [
+const KNOWN_MISMATCHES: {
+  ids: RouteId[];
+  why: string;
+  applies: (principal: Principal | undefined, expected: RouteDecision, seen: RouteDecision) => boolean;
+}[] = [
   {
     ids: ['sign-out'],
     why: 'POST /sign-out is served before the sign-in gate (sign-in-routes.ts), so without a session it answers 303 instead of 401; harmless, the table says signed-in',
@@ -183,7 +187,9 @@ async function createUser(tenantId: string, grants: GrantSet, status: 'active' |
 
 function concretePath(id: RouteId, path: string): string {
   const params = PROBES[id]?.params?.(fixtures) ?? {};
-  return path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => encodeURIComponent(params[name] ?? params[name.replace(/^.*Id$/, 'id')] ?? (/(^id|Id)$/.test(name) ? PLACEHOLDER_ID : `placeholder-${name}`)));
+  return path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) =>
+    encodeURIComponent(params[name] ?? params[name.replace(/^.*Id$/, 'id')] ?? (/(^id|Id)$/.test(name) ? PLACEHOLDER_ID : `placeholder-${name}`)),
+  );
 }
 
 async function call(client: PortalClient, id: RouteId, route: MountedRoute): Promise<request.Response> {
@@ -220,7 +226,10 @@ async function walkMatrix(client: PortalClient, principal: Principal | undefined
 beforeAll(async () => {
   mongo = await MongoClient.connect(inject('mongoUrl'));
   archives = new ArchiveDatabases({ client: mongo, prefix: `pm${randomBytes(4).toString('hex')}_`, settings: async () => undefined });
-  h = await startPortalHarness({ metricsToken: METRICS_TOKEN }, { archive: new ArchiveStore(archives), archiveImports: new ArchiveImportsStore(mongo.db(importsDbName)) });
+  h = await startPortalHarness(
+    { metricsToken: METRICS_TOKEN },
+    { archive: new ArchiveStore(archives), archiveImports: new ArchiveImportsStore(mongo.db(importsDbName)) },
+  );
   tenantA = await h.createTenant('matrix');
   tenantB = await h.createTenant('other');
   const records = await loadOne(tenantA, 100);
@@ -251,7 +260,21 @@ afterAll(async () => {
 describe('permission matrix: the route table and the app agree', () => {
   it('serves the routes the issue names', () => {
     const ids = served.map((s) => s.id);
-    for (const id of ['dashboard', 'call-logs.list', 'call-logs.detail', 'chats.list', 'chats.detail', 'contacts.list', 'contacts.detail', 'audit.list', 'audit.download.csv', 'audit.download.json', 'audit.download.cef', 'users.list', 'settings.security.view'] as const) {
+    for (const id of [
+      'dashboard',
+      'call-logs.list',
+      'call-logs.detail',
+      'chats.list',
+      'chats.detail',
+      'contacts.list',
+      'contacts.detail',
+      'audit.list',
+      'audit.download.csv',
+      'audit.download.json',
+      'audit.download.cef',
+      'users.list',
+      'settings.security.view',
+    ] as const) {
       expect(ids).toContain(id);
     }
   });

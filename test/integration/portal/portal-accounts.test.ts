@@ -40,7 +40,9 @@ describe('portal: owner activation', () => {
     expect((await client.post(pathOf(link), { email: 'x@acme.example', displayName: 'X', password: NEW_PASSWORD })).status).toBe(400);
     expect((await client.signIn('owner@acme.example', NEW_PASSWORD)).headers.location).toBe('/');
     expect((await h.controlPlane.audit.list(tenantId, { action: 'user.owner.activated' }))[0]).toMatchObject({ target: 'owner@acme.example' });
-    await expect(issueOwnerActivation({ controlPlane: h.controlPlane, tenantId, publicUrl: `https://${PUBLIC_HOST}` })).rejects.toSatisfy((err: unknown) => hasErrorCode(err, 'ERR_OWNER_EXISTS'));
+    await expect(issueOwnerActivation({ controlPlane: h.controlPlane, tenantId, publicUrl: `https://${PUBLIC_HOST}` })).rejects.toSatisfy((err: unknown) =>
+      hasErrorCode(err, 'ERR_OWNER_EXISTS'),
+    );
   });
 
   it('refuses an expired activation link (410) and a tampered one (400)', async () => {
@@ -58,7 +60,12 @@ describe('portal: owner activation', () => {
   });
 
   it('serves the default tenant on PUBLIC_URL itself and puts its link there', async () => {
-    const { link } = await issueOwnerActivation({ controlPlane: h.controlPlane, tenantId: await h.createTenant(), publicUrl: 'http://localhost:3000', defaultTenant: 'nothing-here' });
+    const { link } = await issueOwnerActivation({
+      controlPlane: h.controlPlane,
+      tenantId: await h.createTenant(),
+      publicUrl: 'http://localhost:3000',
+      defaultTenant: 'nothing-here',
+    });
     expect(link).toMatch(/^http:\/\/[a-z0-9-]+\.localhost:3000\/activate\//);
   });
 });
@@ -70,13 +77,21 @@ describe('portal: invitations', () => {
     const client = h.client(tenantId);
     await client.signIn(owner.email);
     await client.get('/users');
-    const created = await client.post('/users/invitations', { email: 'ines@acme.example', displayName: 'Ines Invited', capabilities: ['read-audit'], dataTypes: ['chats'] });
+    const created = await client.post('/users/invitations', {
+      email: 'ines@acme.example',
+      displayName: 'Ines Invited',
+      capabilities: ['read-audit'],
+      dataTypes: ['chats'],
+    });
     expect(created.status).toBe(200);
     const link = /id="invitation-link">([^<]+)</.exec(created.text)?.[1] ?? '';
     expect(link).toMatch(new RegExp(`^https://${tenantId}\\.portal\\.test/invitation/`));
     const invited = await h.controlPlane.users.findByEmail(tenantId, 'ines@acme.example');
     expect(invited).toMatchObject({ status: 'invited', capabilities: ['read-audit'], dataTypes: ['chats'], passwordHash: undefined });
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'user.invitation.created' }))[0]).toMatchObject({ actor: { id: owner.user.id }, target: 'ines@acme.example' });
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'user.invitation.created' }))[0]).toMatchObject({
+      actor: { id: owner.user.id },
+      target: 'ines@acme.example',
+    });
 
     const guest = h.client(tenantId);
     expect((await guest.get(pathOf(link))).text).toContain('ines@acme.example');
@@ -112,7 +127,8 @@ describe('portal: invitations', () => {
     const client = h.client(tenantId);
     await client.signIn(owner.email);
     await client.get('/users');
-    const link = /id="invitation-link">([^<]+)</.exec((await client.post('/users/invitations', { email: 'late@acme.example', displayName: 'Late' })).text)?.[1] ?? '';
+    const link =
+      /id="invitation-link">([^<]+)</.exec((await client.post('/users/invitations', { email: 'late@acme.example', displayName: 'Late' })).text)?.[1] ?? '';
     vi.setSystemTime(new Date('2031-07-04T00:00:01Z'));
     expect((await h.client(tenantId).get(pathOf(link))).status).toBe(410);
   });
@@ -205,10 +221,20 @@ describe('portal: security settings', () => {
     expect(page.text).toContain('name="expiryDays" type="number" min="0" max="3650" value="0"');
     expect(page.text).toContain('ASVS 2.1.10');
     expect(page.text).toContain('NIST SP 800-63B');
-    const saved = await client.post('/settings/password-policy', { minLength: '14', lockoutThreshold: '5', lockoutMinutes: '30', passwordHistory: '0', expiryDays: '0', blockedWords: 'widgetco\n' });
+    const saved = await client.post('/settings/password-policy', {
+      minLength: '14',
+      lockoutThreshold: '5',
+      lockoutMinutes: '30',
+      passwordHistory: '0',
+      expiryDays: '0',
+      blockedWords: 'widgetco\n',
+    });
     expect(saved.headers.location).toBe('/settings/security');
     expect((await h.controlPlane.security.get(tenantId)).passwordPolicy).toMatchObject({ minLength: 14, lockoutThreshold: 5, blockedWords: ['widgetco'] });
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'policy.password.changed' }))[0]).toMatchObject({ actor: { id: owner.user.id }, details: { minLength: 14 } });
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'policy.password.changed' }))[0]).toMatchObject({
+      actor: { id: owner.user.id },
+      details: { minLength: 14 },
+    });
   });
 
   it.each([
@@ -224,7 +250,15 @@ describe('portal: security settings', () => {
     const client = h.client(tenantId);
     await client.signIn(owner.email);
     await client.get('/settings/security');
-    const res = await client.post('/settings/password-policy', { minLength: '12', lockoutThreshold: '10', lockoutMinutes: '15', passwordHistory: '0', expiryDays: '0', blockedWords: '', ...fields });
+    const res = await client.post('/settings/password-policy', {
+      minLength: '12',
+      lockoutThreshold: '10',
+      lockoutMinutes: '15',
+      passwordHistory: '0',
+      expiryDays: '0',
+      blockedWords: '',
+      ...fields,
+    });
     expect(res.status).toBe(400);
     expect(res.text).toContain('password policy:');
   });
@@ -245,7 +279,9 @@ describe('portal: security settings', () => {
     const saved = await office.post('/settings/ip-allowlist', { allowlist: '198.51.100.0/24\n2001:db8::/32\n203.0.113.7' });
     expect(saved.headers.location).toBe('/settings/security');
     expect((await h.controlPlane.security.get(tenantId)).ipAllowlist).toEqual(['198.51.100.0/24', '2001:db8::/32', '203.0.113.7/32']);
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'allowlist.changed' }))[0]).toMatchObject({ details: { entries: 3, excludesOwnAddress: false } });
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'allowlist.changed' }))[0]).toMatchObject({
+      details: { entries: 3, excludesOwnAddress: false },
+    });
     expect((await home.get('/')).status).toBe(200);
     expect((await v6.signIn(owner.email)).headers.location).toBe('/');
 
@@ -256,19 +292,26 @@ describe('portal: security settings', () => {
     expect(blocked.text).toContain('ERR_IP_NOT_ALLOWED');
     const outsider = h.client(tenantId, '192.0.2.1');
     expect((await outsider.post('/sign-in', { email: owner.email, password: PASSWORD }, { csrf: 'none' })).status).toBe(403);
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 1 }))[0]).toMatchObject({ outcome: 'denied', ip: '192.0.2.1', details: { reason: 'ip-allowlist' } });
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 1 }))[0]).toMatchObject({
+      outcome: 'denied',
+      ip: '192.0.2.1',
+      details: { reason: 'ip-allowlist' },
+    });
   });
 
-  it.each([['10.0.0.1/8'], ['300.1.1.1'], ['2001:db8::/129'], ['fe80::1%eth0'], ['example.com']])('refuses the allowlist entry %j with its line', async (entry) => {
-    const tenantId = await h.createTenant();
-    const owner = await h.createUser(tenantId, { role: 'owner' });
-    const client = h.client(tenantId);
-    await client.signIn(owner.email);
-    await client.get('/settings/security');
-    const res = await client.post('/settings/ip-allowlist', { allowlist: `127.0.0.1\n${entry}` });
-    expect(res.status).toBe(400);
-    expect(res.text).toContain('Line 2:');
-  });
+  it.each([['10.0.0.1/8'], ['300.1.1.1'], ['2001:db8::/129'], ['fe80::1%eth0'], ['example.com']])(
+    'refuses the allowlist entry %j with its line',
+    async (entry) => {
+      const tenantId = await h.createTenant();
+      const owner = await h.createUser(tenantId, { role: 'owner' });
+      const client = h.client(tenantId);
+      await client.signIn(owner.email);
+      await client.get('/settings/security');
+      const res = await client.post('/settings/ip-allowlist', { allowlist: `127.0.0.1\n${entry}` });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Line 2:');
+    },
+  );
 });
 
 describe('portal: a common (breached) password at sign-in (ASVS 2.1.7)', () => {
@@ -285,8 +328,12 @@ describe('portal: a common (breached) password at sign-in (ASVS 2.1.7)', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('password-common');
     for (const path of ['/', '/account', '/users']) expect((await client.get(path)).headers.location, path).toBe('/account/password');
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 1 }))[0]?.details).toMatchObject({ passwordChangeRequired: 'common-password' });
-    expect((await client.post('/account/password', { currentPassword: common, newPassword: 'granite-lantern-orbit-meadow' })).headers.location).toBe('/account');
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 1 }))[0]?.details).toMatchObject({
+      passwordChangeRequired: 'common-password',
+    });
+    expect((await client.post('/account/password', { currentPassword: common, newPassword: 'granite-lantern-orbit-meadow' })).headers.location).toBe(
+      '/account',
+    );
     expect((await client.get('/')).status).toBe(200);
   });
 
@@ -308,7 +355,11 @@ describe('portal: security settings need a fresh authentication (ASVS 3.7.1, iss
   });
 
   const CHANGES: [string, string, Record<string, string>][] = [
-    ['password policy', '/settings/password-policy', { minLength: '16', lockoutThreshold: '10', lockoutMinutes: '15', passwordHistory: '0', expiryDays: '0', blockedWords: '' }],
+    [
+      'password policy',
+      '/settings/password-policy',
+      { minLength: '16', lockoutThreshold: '10', lockoutMinutes: '15', passwordHistory: '0', expiryDays: '0', blockedWords: '' },
+    ],
     ['2FA enforcement', '/settings/two-factor-enforcement', { requireTwoFactor: 'on' }],
     ['IP allowlist', '/settings/ip-allowlist', { allowlist: '0.0.0.0/0\n::/0' }],
   ];
@@ -340,7 +391,9 @@ describe('portal: security settings need a fresh authentication (ASVS 3.7.1, iss
     expect(page.text).toContain('name="code"');
     expect((await client.post('/settings/two-factor-enforcement', { requireTwoFactor: 'on' })).status).toBe(403);
     expect((await client.post('/settings/security/confirm', { currentPassword: PASSWORD })).status).toBe(403);
-    expect((await client.post('/settings/security/confirm', { currentPassword: 'wrong-password-here', code: currentCode(owner.totpSecret ?? '') })).status).toBe(403);
+    expect(
+      (await client.post('/settings/security/confirm', { currentPassword: 'wrong-password-here', code: currentCode(owner.totpSecret ?? '') })).status,
+    ).toBe(403);
     later(31_000);
     const confirmed = await client.post('/settings/security/confirm', { currentPassword: PASSWORD, code: currentCode(owner.totpSecret ?? '') });
     expect(confirmed.headers.location).toBe('/settings/security');

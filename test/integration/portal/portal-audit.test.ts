@@ -15,7 +15,11 @@ describe('portal: audit log filters, downloads and chain state', () => {
     const owner = await h.createUser(tenantId, { role: 'owner' });
     const client = h.client(tenantId);
     await client.signIn(owner.email);
-    await h.controlPlane.audit.append(tenantId, { actor: { type: 'cli', id: 'cli' }, action: 'settings.changed', outcome: 'success', target: '=HYPERLINK("x")' }, new Date('2026-01-05T10:00:00Z'));
+    await h.controlPlane.audit.append(
+      tenantId,
+      { actor: { type: 'cli', id: 'cli' }, action: 'settings.changed', outcome: 'success', target: '=HYPERLINK("x")' },
+      new Date('2026-01-05T10:00:00Z'),
+    );
 
     const byUser = await client.get(`/audit?user=${encodeURIComponent(owner.user.id)}`);
     expect(byUser.status).toBe(200);
@@ -34,7 +38,10 @@ describe('portal: audit log filters, downloads and chain state', () => {
     const csv = await client.get('/audit.csv?from=2026-01-01&to=2026-01-31');
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
     expect(csv.headers['content-disposition']).toContain('attachment');
-    const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const lines = csv.text
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toBe('seq,at,action,outcome,actorType,actorId,target,ip,userAgent,details,prevHash,hash');
     expect(lines[1]).toContain(`"'=HYPERLINK(""x"")"`);

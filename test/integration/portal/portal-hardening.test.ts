@@ -46,16 +46,25 @@ describe('portal hardening', () => {
     for (const id of [...ids].slice(0, 50)) expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const client = h.client(tenantId);
     await client.get('/sign-in');
-    const sid = decodeURIComponent(client.cookie ?? '').replace(/^s:/, '').split('.')[0] ?? '';
+    const sid =
+      decodeURIComponent(client.cookie ?? '')
+        .replace(/^s:/, '')
+        .split('.')[0] ?? '';
     expect(sid).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
-  it.each(['/assets/', '/assets', '/assets/.hidden', '/.git/config', '/assets/../package.json', '/assets/%2e%2e/package.json', '/package.json', '/views/layout.ejs'])(
-    'ASVS 4.3.2: %s lists no directory and serves no hidden, source or metadata file',
-    async (path) => {
-      const res = await h.client(tenantId).get(path);
-      expect([303, 404]).toContain(res.status);
-      expect(res.text).not.toMatch(/"name":\s*"retention"|<%|Index of|portal\.css/);
-    },
-  );
+  it.each([
+    '/assets/',
+    '/assets',
+    '/assets/.hidden',
+    '/.git/config',
+    '/assets/../package.json',
+    '/assets/%2e%2e/package.json',
+    '/package.json',
+    '/views/layout.ejs',
+  ])('ASVS 4.3.2: %s lists no directory and serves no hidden, source or metadata file', async (path) => {
+    const res = await h.client(tenantId).get(path);
+    expect([303, 404]).toContain(res.status);
+    expect(res.text).not.toMatch(/"name":\s*"retention"|<%|Index of|portal\.css/);
+  });
 });

@@ -74,7 +74,10 @@ describe('portal: health, tenant and headers', () => {
   it('uses a session id of at least 128 bits (ASVS 3.2.2, 5.0 7.2.3)', async () => {
     const client = h.client(tenantId);
     await client.get('/sign-in');
-    const sid = decodeURIComponent(client.cookie ?? '').replace(/^s:/, '').split('.')[0] ?? '';
+    const sid =
+      decodeURIComponent(client.cookie ?? '')
+        .replace(/^s:/, '')
+        .split('.')[0] ?? '';
     expect(Buffer.from(sid, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
   });
 });
@@ -176,7 +179,12 @@ describe('portal: audit actors are principals, never typed text (issue 10.8)', (
     }
     const denied = await h.controlPlane.audit.list(tenantId, { action: 'auth.login' });
     const refusals = denied.filter((e) => e.outcome === 'denied' && e.details?.reason === 'account-locked');
-    expect(refusals.map((e) => e.actor)).toEqual(expect.arrayContaining([{ type: 'user', id: victim.user.id }, { type: 'anonymous', id: 'anonymous' }]));
+    expect(refusals.map((e) => e.actor)).toEqual(
+      expect.arrayContaining([
+        { type: 'user', id: victim.user.id },
+        { type: 'anonymous', id: 'anonymous' },
+      ]),
+    );
     expect(denied.every((e) => e.actor.type !== 'user' || e.actor.id === victim.user.id || !e.actor.id.includes('@'))).toBe(true);
     await h.controlPlane.security.setPasswordPolicy(tenantId, {}, 'test');
   });
@@ -239,7 +247,11 @@ describe('portal: session lifetime', () => {
     const page = await laptop.get('/account/sessions');
     expect(page.status).toBe(200);
     for (const ip of ['192.0.2.10', '192.0.2.11', '192.0.2.12']) expect(page.text).toContain(ip);
-    expect(page.text).not.toContain(decodeURIComponent(laptop.cookie ?? '').replace(/^s:/, '').split('.')[0]);
+    expect(page.text).not.toContain(
+      decodeURIComponent(laptop.cookie ?? '')
+        .replace(/^s:/, '')
+        .split('.')[0],
+    );
     const handles = [...page.text.matchAll(/action="\/account\/sessions\/([^/"]+)\/sign-out"/g)].map((m) => m[1]);
     expect(handles).toHaveLength(3);
     const phoneRow = page.text.split('<tr>').find((row) => row.includes('192.0.2.11')) ?? '';

@@ -132,14 +132,20 @@ describe('portal: second factor at sign-in', () => {
     expect((await h.controlPlane.users.findById(tenantId, user.id))?.backupCodeHashes).toHaveLength(backupCodes.length - 1);
     const again = await secondFactor(h.client(tenantId), email, backupCodes[0] ?? '');
     expect(again.status).toBe(401);
-    expect((await h.controlPlane.audit.list(tenantId, { action: '2fa.backup-code.used' }))[0]).toMatchObject({ actor: { id: user.id }, details: { remaining: backupCodes.length - 1 } });
+    expect((await h.controlPlane.audit.list(tenantId, { action: '2fa.backup-code.used' }))[0]).toMatchObject({
+      actor: { id: user.id },
+      details: { remaining: backupCodes.length - 1 },
+    });
   });
 
   it.each([['12345'], ['abcdef'], ['ZZZZZ-ZZZZZ'], [''], ['1'.repeat(64)]])('refuses the bad second factor %j and counts it as a failure', async (code) => {
     const { email, user } = await h.createUser(tenantId, { totp: true });
     const res = await secondFactor(h.client(tenantId), email, code);
     expect(res.status).toBe(401);
-    expect((await h.controlPlane.audit.list(tenantId, { action: 'auth.second-factor', limit: 1 }))[0]).toMatchObject({ actor: { id: user.id }, outcome: 'failure' });
+    expect((await h.controlPlane.audit.list(tenantId, { action: 'auth.second-factor', limit: 1 }))[0]).toMatchObject({
+      actor: { id: user.id },
+      outcome: 'failure',
+    });
   });
 
   it('locks the account after repeated wrong second factors (the throttle counts them: ASVS 2.2.1)', async () => {
@@ -252,7 +258,11 @@ describe('portal: changing the second factor', () => {
     expect(res.headers.location).toBe('/users');
     expect((await h.controlPlane.users.findById(tenantId, target.user.id))?.totp).toBeUndefined();
     expect((await targetClient.get('/')).status).toBe(303);
-    expect((await h.controlPlane.audit.list(tenantId, { action: '2fa.reset' }))[0]).toMatchObject({ actor: { id: admin.user.id }, target: target.email, outcome: 'success' });
+    expect((await h.controlPlane.audit.list(tenantId, { action: '2fa.reset' }))[0]).toMatchObject({
+      actor: { id: admin.user.id },
+      target: target.email,
+      outcome: 'success',
+    });
   });
 
   it.each([
@@ -260,7 +270,10 @@ describe('portal: changing the second factor', () => {
     ['of the owner by a non-owner', ['manage-users'] as const, 'owner', 403],
   ])('refuses a 2FA reset %s (ASVS 4.1.3)', async (_case, capabilities, targetRole, status) => {
     const actor = await h.createUser(tenantId, { capabilities: [...capabilities] });
-    const target = targetRole === 'owner' ? (await h.controlPlane.users.findOwner(tenantId)) ?? (await h.createUser(tenantId, { role: 'owner', totp: true })).user : (await h.createUser(tenantId, { totp: true })).user;
+    const target =
+      targetRole === 'owner'
+        ? ((await h.controlPlane.users.findOwner(tenantId)) ?? (await h.createUser(tenantId, { role: 'owner', totp: true })).user)
+        : (await h.createUser(tenantId, { totp: true })).user;
     const client = h.client(tenantId);
     await client.signIn(actor.email);
     await client.get('/');

@@ -63,7 +63,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((ready) => counter.listen(0, '127.0.0.1', ready));
   counterPort = (counter.address() as { port: number }).port;
-  h = await startPortalHarness({}, { destinations: { network: new NetworkPolicy({ allowlist: parseDestinationAllowlist('sftp.lan'), resolve }), localTargetBaseDir: base } });
+  h = await startPortalHarness(
+    {},
+    { destinations: { network: new NetworkPolicy({ allowlist: parseDestinationAllowlist('sftp.lan'), resolve }), localTargetBaseDir: base } },
+  );
   off = await startPortalHarness({}, { destinations: { network: new NetworkPolicy({ resolve }), localTargetBaseDir: undefined } });
 });
 afterAll(async () => {
@@ -73,10 +76,20 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-async function configurer(harness: PortalHarness, capabilities: UserCapability[] = ['configure-retention']): Promise<{ tenantId: string; client: PortalClient }> {
+async function configurer(
+  harness: PortalHarness,
+  capabilities: UserCapability[] = ['configure-retention'],
+): Promise<{ tenantId: string; client: PortalClient }> {
   const tenantId = await harness.createTenant('dest-co');
   const email = `${uniqueName('admin')}@example.com`;
-  await harness.controlPlane.users.create(tenantId, { email, displayName: 'Admin', role: 'administrator', capabilities, dataTypes: [], passwordHash: harness.passwordHash });
+  await harness.controlPlane.users.create(tenantId, {
+    email,
+    displayName: 'Admin',
+    role: 'administrator',
+    capabilities,
+    dataTypes: [],
+    passwordHash: harness.passwordHash,
+  });
   const client = harness.client(tenantId);
   expect((await client.signIn(email)).status).toBe(303);
   await client.get('/');
@@ -86,26 +99,71 @@ async function configurer(harness: PortalHarness, capabilities: UserCapability[]
 describe('portal: retention settings may not steer the worker at the operator network or disk (issue #10.6)', () => {
   it.each<[string, () => Record<string, string>, string, string, string]>([
     ['a loopback SFTP host', () => ({ 'target.host': '127.0.0.1' }), 'target.host', 'ERR_DESTINATION_NOT_ALLOWED', 'ALLOWED_PRIVATE_DESTINATIONS'],
-    ['localhost (resolved by the system)', () => ({ 'target.host': 'localhost' }), 'target.host', 'ERR_DESTINATION_NOT_ALLOWED', 'ALLOWED_PRIVATE_DESTINATIONS'],
-    ['an IPv4-mapped private SFTP host', () => ({ 'target.host': '::ffff:10.0.0.1' }), 'target.host', 'ERR_DESTINATION_NOT_ALLOWED', 'ALLOWED_PRIVATE_DESTINATIONS'],
-    ['an SFTP host name resolving to a private address', () => ({ 'target.host': 'internal.test' }), 'target.host', 'ERR_DESTINATION_NOT_ALLOWED', 'ALLOWED_PRIVATE_DESTINATIONS'],
-    ['a source URL at the cloud metadata address', () => ({ 'source.kind': 'http', 'source.baseUrl': 'http://169.254.169.254/latest/', 'source.token': 'tok-typed-Zq8' }), 'source.baseUrl', 'ERR_DESTINATION_NOT_ALLOWED', 'ALLOWED_PRIVATE_DESTINATIONS'],
-    ['a source URL whose name resolves to link-local', () => ({ 'source.kind': 'http', 'source.baseUrl': 'https://metadata.test/', 'source.token': 'tok-typed-Zq8' }), 'source.baseUrl', 'ERR_DESTINATION_NOT_ALLOWED', 'ALLOWED_PRIVATE_DESTINATIONS'],
-    ['a local directory outside the base', () => ({ 'target.kind': 'local', 'target.directory': '/etc' }), 'target.directory', 'ERR_LOCAL_TARGET_OUTSIDE_BASE', 'LOCAL_TARGET_BASE_DIR'],
-    ['a local directory through a link that leads out of the base', () => ({ 'target.kind': 'local', 'target.directory': join(base, 'escape') }), 'target.directory', 'ERR_LOCAL_TARGET_OUTSIDE_BASE', 'LOCAL_TARGET_BASE_DIR'],
-  ])('refuses to save %s: 400 on its field with the code and the operator variable, nothing saved, audited', async (_label, overrides, field, code, variable) => {
-    const { tenantId, client } = await configurer(h);
-    const res = await client.post('/settings/retention', sftpForm(overrides()));
-    expect(res.status).toBe(400);
-    expect(res.text).toContain(`${field}: `);
-    expect(res.text).toContain(code);
-    expect(res.text).toContain(variable);
-    expect(res.text).toContain('class="field-error"');
-    expect(res.text).not.toContain('typed-password-Zq8');
-    expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
-    const [failure] = await h.controlPlane.audit.list(tenantId, { action: 'settings.change' });
-    expect(failure).toMatchObject({ outcome: 'failure', details: { reason: code, fields: field } });
-  });
+    [
+      'localhost (resolved by the system)',
+      () => ({ 'target.host': 'localhost' }),
+      'target.host',
+      'ERR_DESTINATION_NOT_ALLOWED',
+      'ALLOWED_PRIVATE_DESTINATIONS',
+    ],
+    [
+      'an IPv4-mapped private SFTP host',
+      () => ({ 'target.host': '::ffff:10.0.0.1' }),
+      'target.host',
+      'ERR_DESTINATION_NOT_ALLOWED',
+      'ALLOWED_PRIVATE_DESTINATIONS',
+    ],
+    [
+      'an SFTP host name resolving to a private address',
+      () => ({ 'target.host': 'internal.test' }),
+      'target.host',
+      'ERR_DESTINATION_NOT_ALLOWED',
+      'ALLOWED_PRIVATE_DESTINATIONS',
+    ],
+    [
+      'a source URL at the cloud metadata address',
+      () => ({ 'source.kind': 'http', 'source.baseUrl': 'http://169.254.169.254/latest/', 'source.token': 'tok-typed-Zq8' }),
+      'source.baseUrl',
+      'ERR_DESTINATION_NOT_ALLOWED',
+      'ALLOWED_PRIVATE_DESTINATIONS',
+    ],
+    [
+      'a source URL whose name resolves to link-local',
+      () => ({ 'source.kind': 'http', 'source.baseUrl': 'https://metadata.test/', 'source.token': 'tok-typed-Zq8' }),
+      'source.baseUrl',
+      'ERR_DESTINATION_NOT_ALLOWED',
+      'ALLOWED_PRIVATE_DESTINATIONS',
+    ],
+    [
+      'a local directory outside the base',
+      () => ({ 'target.kind': 'local', 'target.directory': '/etc' }),
+      'target.directory',
+      'ERR_LOCAL_TARGET_OUTSIDE_BASE',
+      'LOCAL_TARGET_BASE_DIR',
+    ],
+    [
+      'a local directory through a link that leads out of the base',
+      () => ({ 'target.kind': 'local', 'target.directory': join(base, 'escape') }),
+      'target.directory',
+      'ERR_LOCAL_TARGET_OUTSIDE_BASE',
+      'LOCAL_TARGET_BASE_DIR',
+    ],
+  ])(
+    'refuses to save %s: 400 on its field with the code and the operator variable, nothing saved, audited',
+    async (_label, overrides, field, code, variable) => {
+      const { tenantId, client } = await configurer(h);
+      const res = await client.post('/settings/retention', sftpForm(overrides()));
+      expect(res.status).toBe(400);
+      expect(res.text).toContain(`${field}: `);
+      expect(res.text).toContain(code);
+      expect(res.text).toContain(variable);
+      expect(res.text).toContain('class="field-error"');
+      expect(res.text).not.toContain('typed-password-Zq8');
+      expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
+      const [failure] = await h.controlPlane.audit.list(tenantId, { action: 'settings.change' });
+      expect(failure).toMatchObject({ outcome: 'failure', details: { reason: code, fields: field } });
+    },
+  );
 
   it.each<[string, Record<string, string>]>([
     ['an SFTP host name resolving to public addresses', { 'target.host': 'public.test' }],
@@ -142,7 +200,10 @@ describe('portal: retention settings may not steer the worker at the operator ne
   ])('Test connection refuses %s without dialling it (no port probe of the operator network); audited', async (_label, host, port) => {
     const { tenantId, client } = await configurer(h);
     const before = dialled;
-    const res = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': host(), 'target.port': String(port()), 'target.hostKeyFingerprint': '' }));
+    const res = await client.post(
+      '/settings/retention/test-connection',
+      sftpForm({ 'target.host': host(), 'target.port': String(port()), 'target.hostKeyFingerprint': '' }),
+    );
     expect(res.status).toBe(400);
     expect(res.text).toContain('Not tested: nothing was sent to');
     expect(res.text).toContain('ERR_DESTINATION_NOT_ALLOWED');
@@ -156,7 +217,10 @@ describe('portal: retention settings may not steer the worker at the operator ne
 
   it('Test connection reaches a private SFTP server the operator allowlisted, at the address it checked', async () => {
     const { client } = await configurer(h);
-    const res = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': 'sftp.lan', 'target.port': String(sftp.port), 'target.hostKeyFingerprint': '' }));
+    const res = await client.post(
+      '/settings/retention/test-connection',
+      sftpForm({ 'target.host': 'sftp.lan', 'target.port': String(sftp.port), 'target.hostKeyFingerprint': '' }),
+    );
     expect(res.status).toBe(200);
     expect(res.text).toContain(sftp.hostKeyFingerprint);
   });
@@ -176,7 +240,11 @@ describe('portal: the archive MongoDB URI may not lead to the operator network e
     ['a private 10.x address', uriAt('10.1.2.3:27017'), '"10.1.2.3" is a private network'],
     ['a host list where only the second host is private', uriAt('public.test:27017,10.9.8.7:27018'), '"10.9.8.7" is a private network'],
     ['a host name resolving to a private address', uriAt('internal.test:27017'), '"internal.test" resolves to a private network'],
-    ['a mongodb+srv:// name resolving to a private address', `mongodb+srv://archiver:${PASSWORD}@internal.test/acme_archive`, 'SRV name "internal.test" resolves to a private network'],
+    [
+      'a mongodb+srv:// name resolving to a private address',
+      `mongodb+srv://archiver:${PASSWORD}@internal.test/acme_archive`,
+      'SRV name "internal.test" resolves to a private network',
+    ],
   ])('refuses to save %s: 400 on the URI field, nothing saved, audited, the URI and its credentials never shown', async (_label, uri, what) => {
     const { tenantId, client } = await configurer(h);
     const res = await client.post('/settings/retention', onlineForm({ archiveMongoUri: uri }));
@@ -212,7 +280,14 @@ describe('portal: the archive MongoDB URI may not lead to the operator network e
         dataTypes: ['chats'],
         schedule: { cron: '0 2 * * *' },
         source: { kind: 'demo', seed: 7 },
-        target: { kind: 'sftp', host: 'public.test', username: 'acme', password: sealSecret(keyring, 'stored-pw', secretContext(tenantId, 'target.password')), hostKeyFingerprint: FINGERPRINT, root: '/drops' },
+        target: {
+          kind: 'sftp',
+          host: 'public.test',
+          username: 'acme',
+          password: sealSecret(keyring, 'stored-pw', secretContext(tenantId, 'target.password')),
+          hostKeyFingerprint: FINGERPRINT,
+          root: '/drops',
+        },
         archiveMongoUri: sealSecret(keyring, uriAt('10.4.4.4:27017'), secretContext(tenantId, 'archiveMongoUri')),
       },
       { actor: 'test' },

@@ -59,7 +59,8 @@ function sftpForm(overrides: Record<string, string | string[]> = {}): Record<str
 }
 
 /** Text as a reader sees it (EJS escapes quotes and angle brackets). */
-const shown = (html: string): string => html.replaceAll('&#34;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+const shown = (html: string): string =>
+  html.replaceAll('&#34;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 
 /** What a reader sees of a piece of the page: no tags, entities decoded. */
 const textOf = (html: string): string => shown(html.replace(/<[^>]+>/g, ''));
@@ -88,11 +89,22 @@ const selectedOf = (html: string, name: string): string | undefined => {
 
 /** The rows of Test connection's table: type label, fingerprint, pinned column. */
 const hostKeyRows = (html: string): string[][] =>
-  [...html.matchAll(/<tr>\s*<td>([^<]*)<\/td>\s*<td><code class="fingerprint">([^<]*)<\/code><\/td>\s*<td>([^<]*)<\/td>\s*<\/tr>/g)].map((m) => [m[1] ?? '', m[2] ?? '', m[3] ?? '']);
+  [...html.matchAll(/<tr>\s*<td>([^<]*)<\/td>\s*<td><code class="fingerprint">([^<]*)<\/code><\/td>\s*<td>([^<]*)<\/td>\s*<\/tr>/g)].map((m) => [
+    m[1] ?? '',
+    m[2] ?? '',
+    m[3] ?? '',
+  ]);
 
 async function signedIn(tenantId: string, capabilities: UserCapability[]): Promise<PortalClient> {
   const email = `${uniqueName('keys')}@example.com`;
-  await h.controlPlane.users.create(tenantId, { email, displayName: 'Admin', role: 'administrator', capabilities, dataTypes: [], passwordHash: h.passwordHash });
+  await h.controlPlane.users.create(tenantId, {
+    email,
+    displayName: 'Admin',
+    role: 'administrator',
+    capabilities,
+    dataTypes: [],
+    passwordHash: h.passwordHash,
+  });
   const client = h.client(tenantId);
   expect((await client.signIn(email)).status).toBe(303);
   await client.get('/');
@@ -168,7 +180,11 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     );
     expect(res.status).toBe(303);
     const target = await storedTarget(tenantId);
-    expect(target).toMatchObject({ hostKeyFingerprint: fingerprintOf('ssh-ed25519'), hostKeyType: 'ssh-ed25519', secondHostKey: { fingerprint: fingerprintOf('ssh-rsa'), type: 'ssh-rsa' } });
+    expect(target).toMatchObject({
+      hostKeyFingerprint: fingerprintOf('ssh-ed25519'),
+      hostKeyType: 'ssh-ed25519',
+      secondHostKey: { fingerprint: fingerprintOf('ssh-rsa'), type: 'ssh-rsa' },
+    });
 
     const page = await client.get('/settings/retention');
     expect(valueOf(page.text, 'target.hostKeyFingerprint')).toBe(fingerprintOf('ssh-ed25519'));
@@ -177,13 +193,19 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     expect(selectedOf(page.text, 'target.secondHostKey.type')).toBe('ssh-rsa');
 
     const [changed] = await h.controlPlane.audit.list(tenantId, { action: 'settings.changed' });
-    expect(changed?.details).toMatchObject({ hostKeyFingerprint: fingerprintOf('ssh-ed25519'), hostKeyType: 'ssh-ed25519', secondHostKey: `ssh-rsa ${fingerprintOf('ssh-rsa')}` });
+    expect(changed?.details).toMatchObject({
+      hostKeyFingerprint: fingerprintOf('ssh-ed25519'),
+      hostKeyType: 'ssh-ed25519',
+      secondHostKey: `ssh-rsa ${fingerprintOf('ssh-rsa')}`,
+    });
     expect(JSON.stringify(changed)).not.toContain('typed-password-Hk4');
   });
 
   it('saves an untyped second pin without a type, and a blank first type as "any type"', async () => {
     const { tenantId, client } = await configurer();
-    expect((await client.post('/settings/retention', sftpForm({ 'target.secondHostKey.fingerprint': ` ${fingerprintOf('ecdsa-sha2-nistp256')} ` }))).status).toBe(303);
+    expect(
+      (await client.post('/settings/retention', sftpForm({ 'target.secondHostKey.fingerprint': ` ${fingerprintOf('ecdsa-sha2-nistp256')} ` }))).status,
+    ).toBe(303);
     const target = await storedTarget(tenantId);
     expect(target.hostKeyType).toBeUndefined();
     expect(target.secondHostKey).toEqual({ fingerprint: fingerprintOf('ecdsa-sha2-nistp256') });
@@ -207,7 +229,13 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     // the same line as the second pin, with the select naming the same type (they agree)
     const second = await client.post(
       '/settings/retention',
-      sftpForm({ version: '1', 'target.password': '', 'target.hostKeyFingerprint': OTHER, 'target.secondHostKey.fingerprint': keygenLines[name], 'target.secondHostKey.type': type }),
+      sftpForm({
+        version: '1',
+        'target.password': '',
+        'target.hostKeyFingerprint': OTHER,
+        'target.secondHostKey.fingerprint': keygenLines[name],
+        'target.secondHostKey.type': type,
+      }),
     );
     expect(second.status).toBe(303);
     const target = await storedTarget(tenantId);
@@ -216,17 +244,48 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
   });
 
   it.each<[string, Record<string, string>, string, string]>([
-    ['a pasted ED25519 line with RSA selected', { 'target.hostKeyFingerprint': 'ED25519', 'target.hostKeyType': 'ssh-rsa' }, 'target.hostKeyType', 'the pasted line is a key of type Ed25519 (ssh-ed25519), but RSA (ssh-rsa) is selected'],
-    ['a pasted RSA line as second pin with ECDSA selected', { 'target.secondHostKey.fingerprint': 'RSA', 'target.secondHostKey.type': 'ecdsa-sha2-nistp256' }, 'target.secondHostKey.type', 'the pasted line is a key of type RSA (ssh-rsa), but ECDSA P-256 (ecdsa-sha2-nistp256) is selected'],
-    ['"type SHA256:…" naming another type than the select', { 'target.hostKeyFingerprint': `ssh-rsa ${OTHER}`, 'target.hostKeyType': 'ssh-ed25519' }, 'target.hostKeyType', 'but Ed25519 (ssh-ed25519) is selected'],
+    [
+      'a pasted ED25519 line with RSA selected',
+      { 'target.hostKeyFingerprint': 'ED25519', 'target.hostKeyType': 'ssh-rsa' },
+      'target.hostKeyType',
+      'the pasted line is a key of type Ed25519 (ssh-ed25519), but RSA (ssh-rsa) is selected',
+    ],
+    [
+      'a pasted RSA line as second pin with ECDSA selected',
+      { 'target.secondHostKey.fingerprint': 'RSA', 'target.secondHostKey.type': 'ecdsa-sha2-nistp256' },
+      'target.secondHostKey.type',
+      'the pasted line is a key of type RSA (ssh-rsa), but ECDSA P-256 (ecdsa-sha2-nistp256) is selected',
+    ],
+    [
+      '"type SHA256:…" naming another type than the select',
+      { 'target.hostKeyFingerprint': `ssh-rsa ${OTHER}`, 'target.hostKeyType': 'ssh-ed25519' },
+      'target.hostKeyType',
+      'but Ed25519 (ssh-ed25519) is selected',
+    ],
     ['a type that is not a host-key type', { 'target.hostKeyType': 'ssh-dss' }, 'target.hostKeyType', 'one of ssh-ed25519, ecdsa-sha2-nistp256'],
     ['an MD5 fingerprint', { 'target.hostKeyFingerprint': 'MD5:9f:3a:1c:aa' }, 'target.hostKeyFingerprint', 'a host-key pin is the SHA-256 fingerprint'],
-    ['a truncated fingerprint as second pin', { 'target.secondHostKey.fingerprint': 'SHA256:abc' }, 'target.secondHostKey.fingerprint', 'a host-key pin is the SHA-256 fingerprint'],
-    ['the first key again as second pin', { 'target.secondHostKey.fingerprint': 'FIRST' }, 'target.secondHostKey.fingerprint', 'the second pin is the same key as the first'],
-    ['the first key again, pasted as its ssh-keygen line', { 'target.secondHostKey.fingerprint': 'ED25519' }, 'target.secondHostKey.fingerprint', 'the second pin is the same key as the first'],
+    [
+      'a truncated fingerprint as second pin',
+      { 'target.secondHostKey.fingerprint': 'SHA256:abc' },
+      'target.secondHostKey.fingerprint',
+      'a host-key pin is the SHA-256 fingerprint',
+    ],
+    [
+      'the first key again as second pin',
+      { 'target.secondHostKey.fingerprint': 'FIRST' },
+      'target.secondHostKey.fingerprint',
+      'the second pin is the same key as the first',
+    ],
+    [
+      'the first key again, pasted as its ssh-keygen line',
+      { 'target.secondHostKey.fingerprint': 'ED25519' },
+      'target.secondHostKey.fingerprint',
+      'the second pin is the same key as the first',
+    ],
   ])('refuses %s with an error next to its field, keeps what was typed and saves nothing; audited', async (_label, raw, field, message) => {
     const { tenantId, client } = await configurer();
-    const paste = (value: string): string => (value === 'FIRST' ? fingerprintOf('ssh-ed25519') : value in keygenLines ? keygenLines[value as keyof typeof keygenLines] : value);
+    const paste = (value: string): string =>
+      value === 'FIRST' ? fingerprintOf('ssh-ed25519') : value in keygenLines ? keygenLines[value as keyof typeof keygenLines] : value;
     const overrides = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, paste(value)]));
     const res = await client.post('/settings/retention', sftpForm(overrides));
     expect(res.status).toBe(400);
@@ -244,7 +303,15 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
 
   it('ignores the pin fields for a local-directory target', async () => {
     const { tenantId, client } = await configurer();
-    const res = await client.post('/settings/retention', sftpForm({ 'target.kind': 'local', 'target.directory': scratch, 'target.hostKeyFingerprint': 'not a pin', 'target.secondHostKey.fingerprint': 'nor this' }));
+    const res = await client.post(
+      '/settings/retention',
+      sftpForm({
+        'target.kind': 'local',
+        'target.directory': scratch,
+        'target.hostKeyFingerprint': 'not a pin',
+        'target.secondHostKey.fingerprint': 'nor this',
+      }),
+    );
     expect(res.status).toBe(303);
     expect((await h.controlPlane.settings.requireRetention(tenantId)).value.target).toEqual({ kind: 'local', directory: scratch });
   });
@@ -255,7 +322,10 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     expect((await client.post('/settings/retention', sftpForm(both))).status).toBe(303);
     expect((await storedTarget(tenantId)).secondHostKey).toBeDefined();
 
-    const cleared = await client.post('/settings/retention', sftpForm({ ...both, version: '1', 'target.password': '', 'target.secondHostKey.fingerprint': '  ' }));
+    const cleared = await client.post(
+      '/settings/retention',
+      sftpForm({ ...both, version: '1', 'target.password': '', 'target.secondHostKey.fingerprint': '  ' }),
+    );
     expect(cleared.status).toBe(303);
     const target = await storedTarget(tenantId);
     expect(target.secondHostKey).toBeUndefined();
@@ -268,7 +338,9 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     expect((await client.post('/settings/retention', sftpForm({ version: '2', 'target.password': '' }))).status).toBe(303);
     expect('hostKeyType' in (await storedTarget(tenantId))).toBe(false);
 
-    const changes = (await h.controlPlane.audit.list(tenantId, { action: 'settings.changed' })).sort((a, b) => Number(a.details?.version) - Number(b.details?.version));
+    const changes = (await h.controlPlane.audit.list(tenantId, { action: 'settings.changed' })).sort(
+      (a, b) => Number(a.details?.version) - Number(b.details?.version),
+    );
     expect(changes.map((e) => [e.details?.hostKeyType, e.details?.secondHostKey])).toEqual([
       ['ssh-ed25519', `ssh-rsa ${fingerprintOf('ssh-rsa')}`],
       ['ssh-ed25519', null],
@@ -289,7 +361,10 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     expect(valueOf(res.text, 'target.hostKeyFingerprint')).toBe(script);
     expect(valueOf(res.text, 'target.secondHostKey.fingerprint')).toBe(quote);
 
-    const tested = await client.post('/settings/retention/test-connection', sftpForm({ 'target.hostKeyFingerprint': script, 'target.secondHostKey.fingerprint': quote }));
+    const tested = await client.post(
+      '/settings/retention/test-connection',
+      sftpForm({ 'target.hostKeyFingerprint': script, 'target.secondHostKey.fingerprint': quote }),
+    );
     expect(tested.status).toBe(400);
     expect(tested.text).not.toContain('<script>alert(1)</script>');
     expect(tested.text).not.toContain('onfocus="alert(2)');
@@ -302,7 +377,10 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     const tenantId = await h.createTenant('keys-acl');
     const client = await signedIn(tenantId, ['run-jobs', 'manage-users', 'read-audit', 'export']);
     const before = dialled;
-    const res = await client.post(path, sftpForm({ 'target.port': String(counterPort), 'target.hostKeyType': 'ssh-ed25519', 'target.secondHostKey.fingerprint': fingerprintOf('ssh-rsa') }));
+    const res = await client.post(
+      path,
+      sftpForm({ 'target.port': String(counterPort), 'target.hostKeyType': 'ssh-ed25519', 'target.secondHostKey.fingerprint': fingerprintOf('ssh-rsa') }),
+    );
     expect(res.status).toBe(403);
     expect(res.text).toContain('ERR_FORBIDDEN');
     expect(dialled).toBe(before);
@@ -335,7 +413,11 @@ describe('portal: Test connection lists every host key of the server (issue 11.4
     expect(res.text).not.toContain('typed-password-Hk4');
 
     const [tested] = await h.controlPlane.audit.list(tenantId, { action: 'settings.connection-tested' });
-    expect(tested).toMatchObject({ outcome: 'success', target: `sftp://${multi.host}:${multi.port}`, details: { matchesPinned: null, matchedPins: null, reason: null, error: null } });
+    expect(tested).toMatchObject({
+      outcome: 'success',
+      target: `sftp://${multi.host}:${multi.port}`,
+      details: { matchesPinned: null, matchedPins: null, reason: null, error: null },
+    });
     expect(String(tested?.details?.fingerprints).split(',').sort()).toEqual(multi.hostKeys.map((key) => `${key.type} ${key.fingerprint}`).sort());
     expect(multi.hostKeys.map((key) => key.fingerprint)).toContain(tested?.details?.fingerprint);
     expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
@@ -356,11 +438,26 @@ describe('portal: Test connection lists every host key of the server (issue 11.4
   });
 
   it.each<[string, Record<string, string>, Record<string, string>, string]>([
-    ['the RSA key pinned with its type', { 'target.hostKeyFingerprint': 'ssh-rsa', 'target.hostKeyType': 'ssh-rsa' }, { 'ssh-rsa': 'matches the first pin' }, 'first'],
-    ['the ECDSA key pinned without a type', { 'target.hostKeyFingerprint': 'ecdsa-sha2-nistp256' }, { 'ecdsa-sha2-nistp256': 'matches the first pin' }, 'first'],
+    [
+      'the RSA key pinned with its type',
+      { 'target.hostKeyFingerprint': 'ssh-rsa', 'target.hostKeyType': 'ssh-rsa' },
+      { 'ssh-rsa': 'matches the first pin' },
+      'first',
+    ],
+    [
+      'the ECDSA key pinned without a type',
+      { 'target.hostKeyFingerprint': 'ecdsa-sha2-nistp256' },
+      { 'ecdsa-sha2-nistp256': 'matches the first pin' },
+      'first',
+    ],
     [
       'ed25519 first and RSA second (a rotation)',
-      { 'target.hostKeyFingerprint': 'ssh-ed25519', 'target.hostKeyType': 'ssh-ed25519', 'target.secondHostKey.fingerprint': 'ssh-rsa', 'target.secondHostKey.type': 'ssh-rsa' },
+      {
+        'target.hostKeyFingerprint': 'ssh-ed25519',
+        'target.hostKeyType': 'ssh-ed25519',
+        'target.secondHostKey.fingerprint': 'ssh-rsa',
+        'target.secondHostKey.type': 'ssh-rsa',
+      },
       { 'ssh-ed25519': 'matches the first pin', 'ssh-rsa': 'matches the second pin' },
       'first,second',
     ],
@@ -385,7 +482,15 @@ describe('portal: Test connection lists every host key of the server (issue 11.4
     const before = notice((await test(client, { 'target.secondHostKey.fingerprint': OTHER })).text);
     expect(before).toContain('The server has the pinned key');
     expect(textOf(before)).toContain(`The second pin ${OTHER} is not among the server's keys (yet)`);
-    const after = notice((await test(client, { 'target.hostKeyFingerprint': OTHER, 'target.secondHostKey.fingerprint': fingerprintOf('ssh-rsa'), 'target.secondHostKey.type': 'ssh-rsa' })).text);
+    const after = notice(
+      (
+        await test(client, {
+          'target.hostKeyFingerprint': OTHER,
+          'target.secondHostKey.fingerprint': fingerprintOf('ssh-rsa'),
+          'target.secondHostKey.type': 'ssh-rsa',
+        })
+      ).text,
+    );
     expect(after).toContain('notice-success');
     expect(textOf(after)).toContain(`The first pin ${OTHER} is not among the server's keys any more`);
     expect(hostKeyRows(after).find((row) => row[1] === fingerprintOf('ssh-rsa'))?.[2]).toBe('matches the second pin');
@@ -394,7 +499,10 @@ describe('portal: Test connection lists every host key of the server (issue 11.4
   it.each<[string, Record<string, string>]>([
     ['a key the server does not have', { 'target.hostKeyFingerprint': OTHER }],
     ['two keys the server does not have', { 'target.hostKeyFingerprint': OTHER, 'target.secondHostKey.fingerprint': ANOTHER }],
-    ['the ed25519 fingerprint pinned with the RSA type (the worker would ask for an RSA key)', { 'target.hostKeyFingerprint': 'ssh-ed25519', 'target.hostKeyType': 'ssh-rsa' }],
+    [
+      'the ed25519 fingerprint pinned with the RSA type (the worker would ask for an RSA key)',
+      { 'target.hostKeyFingerprint': 'ssh-ed25519', 'target.hostKeyType': 'ssh-rsa' },
+    ],
   ])('says clearly when none of the keys matches: %s', async (_label, pins) => {
     const { tenantId, client } = await configurer();
     const form = Object.fromEntries(Object.entries(pins).map(([key, value]) => [key, value === 'ssh-ed25519' ? fingerprintOf('ssh-ed25519') : value]));
@@ -413,7 +521,12 @@ describe('portal: Test connection lists every host key of the server (issue 11.4
   it('refuses unreadable or contradictory pins before connecting (400, errors next to the fields, nothing dialled)', async () => {
     const { tenantId, client } = await configurer();
     const before = dialled;
-    const res = await test(client, { 'target.port': String(counterPort), 'target.hostKeyFingerprint': keygenLines.ED25519, 'target.hostKeyType': 'ssh-rsa', 'target.secondHostKey.fingerprint': 'SHA256:nope' });
+    const res = await test(client, {
+      'target.port': String(counterPort),
+      'target.hostKeyFingerprint': keygenLines.ED25519,
+      'target.hostKeyType': 'ssh-rsa',
+      'target.secondHostKey.fingerprint': 'SHA256:nope',
+    });
     expect(res.status).toBe(400);
     expect(errorNextTo(res.text, 'target.hostKeyType')).toContain('but RSA (ssh-rsa) is selected');
     expect(errorNextTo(res.text, 'target.secondHostKey.fingerprint')).toContain('a host-key pin is the SHA-256 fingerprint');

@@ -59,7 +59,14 @@ afterAll(async () => {
 
 async function signedIn(tenantId: string, capabilities: UserCapability[]): Promise<PortalClient> {
   const email = `${uniqueName('admin')}@example.com`;
-  await h.controlPlane.users.create(tenantId, { email, displayName: 'Admin', role: 'administrator', capabilities, dataTypes: [], passwordHash: h.passwordHash });
+  await h.controlPlane.users.create(tenantId, {
+    email,
+    displayName: 'Admin',
+    role: 'administrator',
+    capabilities,
+    dataTypes: [],
+    passwordHash: h.passwordHash,
+  });
   const client = h.client(tenantId);
   expect((await client.signIn(email)).status).toBe(303);
   await client.get('/');
@@ -94,7 +101,11 @@ describe('portal: retention settings', () => {
     const res = await client.post('/settings/retention', sftpForm());
     expect(res.status).toBe(303);
     const stored = await h.controlPlane.settings.requireRetention(tenantId);
-    expect(stored.value).toMatchObject({ mode: 'offline', dataTypes: ['chats', 'contacts'], schedule: { cron: '0 2 * * *', timezone: 'Europe/Berlin', paused: false } });
+    expect(stored.value).toMatchObject({
+      mode: 'offline',
+      dataTypes: ['chats', 'contacts'],
+      schedule: { cron: '0 2 * * *', timezone: 'Europe/Berlin', paused: false },
+    });
     const target = stored.value.target;
     if (target.kind !== 'sftp') throw new Error('expected an SFTP target');
     expect(target.password).toMatch(/^v1\./);
@@ -193,13 +204,19 @@ describe('portal: retention settings', () => {
   it('test connection shows the real sshd host-key fingerprint and whether it matches the pinned one; audited', async () => {
     const sftp = inject('sftp');
     const { tenantId, client } = await configurer();
-    const unpinned = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port), 'target.hostKeyFingerprint': '' }));
+    const unpinned = await client.post(
+      '/settings/retention/test-connection',
+      sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port), 'target.hostKeyFingerprint': '' }),
+    );
     expect(unpinned.status).toBe(200);
     expect(unpinned.text).toContain(sftp.hostKeyFingerprint);
     expect(unpinned.text).toContain('No fingerprint is pinned yet');
     expect(unpinned.text).not.toContain('first-password-Xy7');
 
-    const matching = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port), 'target.hostKeyFingerprint': sftp.hostKeyFingerprint }));
+    const matching = await client.post(
+      '/settings/retention/test-connection',
+      sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port), 'target.hostKeyFingerprint': sftp.hostKeyFingerprint }),
+    );
     expect(matching.text).toContain('The server has the pinned key, so the worker will accept it.');
 
     const mismatch = await client.post('/settings/retention/test-connection', sftpForm({ 'target.host': sftp.host, 'target.port': String(sftp.port) }));
@@ -223,7 +240,8 @@ describe('portal: retention settings', () => {
 describe('portal: retention settings, online archive', () => {
   const onlineForm = (overrides: Record<string, string | string[]> = {}) => sftpForm({ mode: 'online', ...overrides });
   const archiveSection = (html: string): string => /<details[^>]*id="online-archive"[\s\S]*?<\/details>/.exec(html)?.[0] ?? '';
-  const changes = async (tenantId: string) => (await h.controlPlane.audit.list(tenantId, { action: 'settings.changed' })).sort((a, b) => Number(a.details?.version) - Number(b.details?.version));
+  const changes = async (tenantId: string) =>
+    (await h.controlPlane.audit.list(tenantId, { action: 'settings.changed' })).sort((a, b) => Number(a.details?.version) - Number(b.details?.version));
 
   it('saves per-type archive retention, shows it in words with the legal-hold rule, clears it again; audited', async () => {
     const { tenantId, client } = await configurer();
@@ -239,7 +257,14 @@ describe('portal: retention settings, online archive', () => {
     expect(section).toContain('name="archiveRetentionDays.call-logs" value="365"');
     expect(section).toContain('name="archiveRetentionDays.chats" value=""');
 
-    expect((await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '', 'archiveRetentionDays.call-logs': '', 'archiveRetentionDays.contacts': '' }))).status).toBe(303);
+    expect(
+      (
+        await client.post(
+          '/settings/retention',
+          onlineForm({ version: '1', 'target.password': '', 'archiveRetentionDays.call-logs': '', 'archiveRetentionDays.contacts': '' }),
+        )
+      ).status,
+    ).toBe(303);
     expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveRetentionDays).toBeUndefined();
     expect(archiveSection((await client.get('/settings/retention')).text)).toContain('Call logs: kept forever; Chats: kept forever; Contacts: kept forever.');
 
@@ -256,27 +281,35 @@ describe('portal: retention settings, online archive', () => {
     expect(fresh).not.toMatch(/<details[^>]*\bopen\b/);
     expect((await client.post('/settings/retention', sftpForm({ 'archiveRetentionDays.chats': '30' }))).status).toBe(303);
     expect((await h.controlPlane.settings.requireRetention(tenantId)).value).toMatchObject({ mode: 'offline', archiveRetentionDays: { chats: 30 } });
-    expect(archiveSection((await client.get('/settings/retention')).text)).toContain('Chats: kept 30 days; Contacts: kept forever. <span class="hint">(Not applied while the saved mode is offline.)');
+    expect(archiveSection((await client.get('/settings/retention')).text)).toContain(
+      'Chats: kept 30 days; Contacts: kept forever. <span class="hint">(Not applied while the saved mode is offline.)',
+    );
   });
 
-  it.each(['0', '36501', '1.5', '-3', 'ten', '365 days', '1e3'])('refuses archive retention of %j days with the message, keeps the typed values and saves nothing', async (days) => {
-    const { tenantId, client } = await configurer();
-    const res = await client.post('/settings/retention', onlineForm({ 'archiveRetentionDays.chats': days, 'archiveRetentionDays.call-logs': '90', 'archiveMongoUri': 'mongodb://db.example.com/acme_archive' }));
-    expect(res.status).toBe(400);
-    expect(res.text).toContain('archiveRetentionDays.chats: a whole number of days from 1 to 36500, or empty to keep the records forever');
-    expect(res.text).not.toContain('archiveRetentionDays.call-logs: ');
-    const section = archiveSection(res.text);
-    expect(section).toMatch(/<details[^>]*\bopen\b/);
-    expect(section).toContain(`name="archiveRetentionDays.chats" value="${days}"`);
-    expect(section).toContain('name="archiveRetentionDays.call-logs" value="90"');
-    expect(res.text).toContain('value="sftp.example.com"');
-    expect(res.text).not.toContain('db.example.com/acme_archive');
-    expect(res.text).toContain('secrets you typed are never shown again');
-    expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
-    const failures = await h.controlPlane.audit.list(tenantId, { action: 'settings.change' });
-    expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ outcome: 'failure', details: { fields: 'archiveRetentionDays.chats' } });
-  });
+  it.each(['0', '36501', '1.5', '-3', 'ten', '365 days', '1e3'])(
+    'refuses archive retention of %j days with the message, keeps the typed values and saves nothing',
+    async (days) => {
+      const { tenantId, client } = await configurer();
+      const res = await client.post(
+        '/settings/retention',
+        onlineForm({ 'archiveRetentionDays.chats': days, 'archiveRetentionDays.call-logs': '90', archiveMongoUri: 'mongodb://db.example.com/acme_archive' }),
+      );
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('archiveRetentionDays.chats: a whole number of days from 1 to 36500, or empty to keep the records forever');
+      expect(res.text).not.toContain('archiveRetentionDays.call-logs: ');
+      const section = archiveSection(res.text);
+      expect(section).toMatch(/<details[^>]*\bopen\b/);
+      expect(section).toContain(`name="archiveRetentionDays.chats" value="${days}"`);
+      expect(section).toContain('name="archiveRetentionDays.call-logs" value="90"');
+      expect(res.text).toContain('value="sftp.example.com"');
+      expect(res.text).not.toContain('db.example.com/acme_archive');
+      expect(res.text).toContain('secrets you typed are never shown again');
+      expect(await h.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
+      const failures = await h.controlPlane.audit.list(tenantId, { action: 'settings.change' });
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ outcome: 'failure', details: { fields: 'archiveRetentionDays.chats' } });
+    },
+  );
 
   it.each([
     ['https://db.example.com/acme', 'starting with mongodb:// or mongodb+srv://'],
@@ -332,7 +365,14 @@ describe('portal: retention settings, online archive', () => {
     const resealed = (await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri ?? '';
     expect(openSecret(keyring, resealed, secretContext(tenantId, 'archiveMongoUri'))).toBe(second);
     // a refused form changes nothing, not even the stored URI
-    expect((await client.post('/settings/retention', onlineForm({ version: '3', 'target.password': '', archiveMongoUri: 'mongodb://', clearSecrets: 'archiveMongoUri' }))).status).toBe(400);
+    expect(
+      (
+        await client.post(
+          '/settings/retention',
+          onlineForm({ version: '3', 'target.password': '', archiveMongoUri: 'mongodb://', clearSecrets: 'archiveMongoUri' }),
+        )
+      ).status,
+    ).toBe(400);
     expect(await h.controlPlane.settings.requireRetention(tenantId)).toMatchObject({ version: 3, value: { archiveMongoUri: resealed } });
     expect((await client.post('/settings/retention', onlineForm({ version: '3', 'target.password': '', clearSecrets: 'archiveMongoUri' }))).status).toBe(303);
     expect((await h.controlPlane.settings.requireRetention(tenantId)).value.archiveMongoUri).toBeUndefined();
@@ -348,7 +388,8 @@ describe('portal: retention settings, online archive', () => {
       ['removed', ''],
     ]);
     const recorded = JSON.stringify(await h.controlPlane.audit.list(tenantId, {}));
-    for (const leak of ['Arch1ve-s3cret', 'N3w-s3cret', 'archive-db.example.com', 'cluster0.example.net', sealed, resealed]) expect(recorded).not.toContain(leak);
+    for (const leak of ['Arch1ve-s3cret', 'N3w-s3cret', 'archive-db.example.com', 'cluster0.example.net', sealed, resealed])
+      expect(recorded).not.toContain(leak);
   });
 
   it('an archive URI saved in the portal is the database the online archive opens', async () => {
@@ -358,7 +399,13 @@ describe('portal: retention settings, online archive', () => {
     mongoUrl.pathname = `/${dbName}`;
     expect((await client.post('/settings/retention', onlineForm({ archiveMongoUri: mongoUrl.toString() }))).status).toBe(303);
     const shared = await MongoClient.connect(inject('mongoUrl'));
-    const archives = new ArchiveDatabases({ client: shared, prefix: 'unused_', keyring, settings: async (id) => (await h.controlPlane.settings.getRetention(id))?.value, network: testDestinations().network });
+    const archives = new ArchiveDatabases({
+      client: shared,
+      prefix: 'unused_',
+      keyring,
+      settings: async (id) => (await h.controlPlane.settings.getRetention(id))?.value,
+      network: testDestinations().network,
+    });
     try {
       const db = await archives.forTenant(tenantId);
       expect(db.databaseName).toBe(dbName);
@@ -386,7 +433,8 @@ describe('portal: rebuilding the online archive', () => {
     return jobs;
   };
   const requested = async (tenantId: string) => h.controlPlane.audit.list(tenantId, { action: 'archive.rebuild-requested' });
-  const flashOf = async (client: PortalClient) => /class="notice notice-(?:success|error)" role="status">([^<]*)</.exec((await client.get('/settings/retention')).text)?.[1] ?? '';
+  const flashOf = async (client: PortalClient) =>
+    /class="notice notice-(?:success|error)" role="status">([^<]*)</.exec((await client.get('/settings/retention')).text)?.[1] ?? '';
 
   it('offers the button in online mode, queues one rebuild for two clicks, shows it queued and audits who asked', async () => {
     const { tenantId, client } = await configurer();
@@ -399,7 +447,9 @@ describe('portal: rebuilding the online archive', () => {
     expect(section).toContain('form="archive-rebuild-form"');
     expect(section).toContain("Empties this tenant's online archive and loads it again from every verified drop");
     expect(section).not.toContain('run <code>retention rebuild</code>');
-    expect(page.text).toMatch(/<form id="archive-rebuild-form" method="post" action="\/settings\/retention\/rebuild">\s*<input type="hidden" name="_csrf" value="[^"]+">\s*<\/form>/);
+    expect(page.text).toMatch(
+      /<form id="archive-rebuild-form" method="post" action="\/settings\/retention\/rebuild">\s*<input type="hidden" name="_csrf" value="[^"]+">\s*<\/form>/,
+    );
 
     const first = await client.post('/settings/retention/rebuild', {});
     expect(first.status).toBe(303);
@@ -410,11 +460,17 @@ describe('portal: rebuilding the online archive', () => {
     expect(await flashOf(client)).toContain('already queued; it was not queued twice');
 
     const user = (await h.controlPlane.users.list(tenantId))[0];
-    expect(await rebuildJobs(tenantId)).toEqual([{ id: rebuildJobIds(tenantId)[0], state: 'waiting', data: { tenantId, requestedBy: { type: 'user', id: user?.id } } }]);
+    expect(await rebuildJobs(tenantId)).toEqual([
+      { id: rebuildJobIds(tenantId)[0], state: 'waiting', data: { tenantId, requestedBy: { type: 'user', id: user?.id } } },
+    ]);
     expect(archiveSection((await client.get('/settings/retention')).text)).toContain('A rebuild is queued (since ');
     const audit = await requested(tenantId);
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor: { type: 'user', id: user?.id }, outcome: 'success', details: { trigger: 'button', job: rebuildJobIds(tenantId)[0] } });
+    expect(audit[0]).toMatchObject({
+      actor: { type: 'user', id: user?.id },
+      outcome: 'success',
+      details: { trigger: 'button', job: rebuildJobIds(tenantId)[0] },
+    });
   });
 
   it('shows no button in offline mode, and refuses a rebuild there (409) without queueing one', async () => {
@@ -452,7 +508,14 @@ describe('portal: rebuilding the online archive', () => {
     expect((await rebuildJobs(tenantId)).map((j) => j.state)).toEqual(['waiting']);
 
     // a second replace while it waits: the waiting rebuild will use the new database
-    expect((await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '', archiveMongoUri: 'mongodb://db-two.example.com/acme_archive' }))).status).toBe(303);
+    expect(
+      (
+        await client.post(
+          '/settings/retention',
+          onlineForm({ version: '1', 'target.password': '', archiveMongoUri: 'mongodb://db-two.example.com/acme_archive' }),
+        )
+      ).status,
+    ).toBe(303);
     expect(await flashOf(client)).toContain('the rebuild already queued will load it from your drops');
     expect(await rebuildJobs(tenantId)).toHaveLength(1);
 
@@ -466,7 +529,14 @@ describe('portal: rebuilding the online archive', () => {
     expect(await rebuildJobs(tenantId)).toHaveLength(1);
 
     await clear();
-    expect((await client.post('/settings/retention', sftpForm({ version: '4', 'target.password': '', archiveMongoUri: 'mongodb://db-three.example.com/acme_archive' }))).status).toBe(303);
+    expect(
+      (
+        await client.post(
+          '/settings/retention',
+          sftpForm({ version: '4', 'target.password': '', archiveMongoUri: 'mongodb://db-three.example.com/acme_archive' }),
+        )
+      ).status,
+    ).toBe(303);
     expect(await flashOf(client)).toContain('The archive database changes once the mode is online');
     expect(await rebuildJobs(tenantId)).toEqual([]);
 
@@ -480,7 +550,14 @@ describe('portal: rebuilding the online archive', () => {
     try {
       const tenantId = await bare.createTenant('ret-bare');
       const email = `${uniqueName('admin')}@example.com`;
-      await bare.controlPlane.users.create(tenantId, { email, displayName: 'Admin', role: 'administrator', capabilities: ['configure-retention'], dataTypes: [], passwordHash: bare.passwordHash });
+      await bare.controlPlane.users.create(tenantId, {
+        email,
+        displayName: 'Admin',
+        role: 'administrator',
+        capabilities: ['configure-retention'],
+        dataTypes: [],
+        passwordHash: bare.passwordHash,
+      });
       const client = bare.client(tenantId);
       await client.signIn(email);
       await client.get('/');

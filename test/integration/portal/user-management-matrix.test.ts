@@ -140,7 +140,8 @@ async function makeTarget(grants: Grants, state: TargetState): Promise<User> {
   }
   const fixture = await h.createUser(tenantId, { email, ...grants, totp: state === 'two-factor' });
   if (state === 'disabled') await h.controlPlane.users.changeStatus(tenantId, fixture.user.id, 'active', 'disabled');
-  if (state === 'locked') for (let i = 0; i < LOCKOUT.lockoutThreshold; i += 1) await h.portal.services.throttle.recordFailure({ tenantId, account: email }, LOCKOUT);
+  if (state === 'locked')
+    for (let i = 0; i < LOCKOUT.lockoutThreshold; i += 1) await h.portal.services.throttle.recordFailure({ tenantId, account: email }, LOCKOUT);
   return (await h.controlPlane.users.findById(tenantId, fixture.user.id)) as User;
 }
 
@@ -193,7 +194,12 @@ describe('user management × (actor grants, target grants): nobody acts beyond t
       const { client, grants: actorGrants } = clients.get(actorName) as { client: PortalClient; grants: Grants };
       for (const [, targetGrants] of TARGETS) {
         const email = `i-${randomBytes(5).toString('hex')}@example.com`;
-        const res = await client.post('/users/invitations', { email, displayName: 'Invited', dataTypes: targetGrants.dataTypes, capabilities: targetGrants.capabilities });
+        const res = await client.post('/users/invitations', {
+          email,
+          displayName: 'Invited',
+          dataTypes: targetGrants.dataTypes,
+          capabilities: targetGrants.capabilities,
+        });
         const invited = await h.controlPlane.users.findByEmail(tenantId, email);
         if (expectedAllowed(actorGrants, targetGrants)) {
           expect(res.status).toBe(200);
@@ -207,15 +213,18 @@ describe('user management × (actor grants, target grants): nobody acts beyond t
     });
   });
 
-  it.each(ACTORS.filter(([name]) => name !== 'owner').map(([name]) => name))('%s: every route on the owner is refused and changes nothing', async (actorName) => {
-    const { client } = clients.get(actorName) as { client: PortalClient; grants: Grants };
-    const before = await h.controlPlane.users.findById(tenantId, owner.user.id);
-    for (const route of ROUTES.filter((r) => r.state === 'active' || r.state === 'locked' || r.state === 'two-factor')) {
-      const res = await client.post(route.path(owner.user.id), route.form);
-      expect(res.status, route.name).toBe(403);
-    }
-    expect(await h.controlPlane.users.findById(tenantId, owner.user.id)).toEqual(before);
-  });
+  it.each(ACTORS.filter(([name]) => name !== 'owner').map(([name]) => name))(
+    '%s: every route on the owner is refused and changes nothing',
+    async (actorName) => {
+      const { client } = clients.get(actorName) as { client: PortalClient; grants: Grants };
+      const before = await h.controlPlane.users.findById(tenantId, owner.user.id);
+      for (const route of ROUTES.filter((r) => r.state === 'active' || r.state === 'locked' || r.state === 'two-factor')) {
+        const res = await client.post(route.path(owner.user.id), route.form);
+        expect(res.status, route.name).toBe(403);
+      }
+      expect(await h.controlPlane.users.findById(tenantId, owner.user.id)).toEqual(before);
+    },
+  );
 
   it('a renewed invitation of a stronger user is refused and audited as a denial', async () => {
     const { client } = clients.get('chats + manage-users') as { client: PortalClient; grants: Grants };
@@ -223,6 +232,10 @@ describe('user management × (actor grants, target grants): nobody acts beyond t
     const res = await client.post(`/users/${strong.id}/invitation/renew`, {});
     expect(res.status).toBe(403);
     const denials = await h.controlPlane.audit.list(tenantId, { action: 'user.invitation.created' });
-    expect(denials).toEqual(expect.arrayContaining([expect.objectContaining({ outcome: 'denied', target: strong.email, details: expect.objectContaining({ reason: 'target-grants-beyond-actor' }) })]));
+    expect(denials).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ outcome: 'denied', target: strong.email, details: expect.objectContaining({ reason: 'target-grants-beyond-actor' }) }),
+      ]),
+    );
   });
 });

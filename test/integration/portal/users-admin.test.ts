@@ -34,7 +34,11 @@ describe('portal users: invitations with data types and capabilities', () => {
     expect(page.text).not.toContain('name="dataTypes" value="call-logs"');
     const created = await client.post('/users/invitations', { email: 'ana@acme.example', displayName: 'Ana', dataTypes: ['chats'], capabilities: ['export'] });
     expect(created.status).toBe(200);
-    expect(await h.controlPlane.users.findByEmail(tenantId, 'ana@acme.example')).toMatchObject({ status: 'invited', dataTypes: ['chats'], capabilities: ['export'] });
+    expect(await h.controlPlane.users.findByEmail(tenantId, 'ana@acme.example')).toMatchObject({
+      status: 'invited',
+      dataTypes: ['chats'],
+      capabilities: ['export'],
+    });
   });
 
   it.each([
@@ -71,7 +75,10 @@ describe('portal users: the list', () => {
 
   it('refuses users without manage-users (403)', async () => {
     const tenantId = await h.createTenant();
-    const all = await h.createUser(tenantId, { dataTypes: ['call-logs', 'chats', 'contacts'], capabilities: ['export', 'configure-retention', 'run-jobs', 'read-audit', 'see-unmasked-personal-data'] });
+    const all = await h.createUser(tenantId, {
+      dataTypes: ['call-logs', 'chats', 'contacts'],
+      capabilities: ['export', 'configure-retention', 'run-jobs', 'read-audit', 'see-unmasked-personal-data'],
+    });
     const client = await signedIn(tenantId, all);
     expect((await client.get('/users')).status).toBe(403);
     expect((await client.post(`/users/${all.user.id}/unlock`, {})).status).toBe(403);
@@ -199,7 +206,9 @@ describe('portal users: unlock', () => {
     expect((await client.post(`/users/${target.user.id}/unlock`, {})).status).toBe(303);
     expect(row((await client.get('/users')).text)).not.toContain('user-locked');
     expect((await h.client(tenantId).signIn(target.email)).headers.location).toBe('/');
-    expect(await h.controlPlane.audit.list(tenantId, { action: 'user.unlocked' })).toEqual([expect.objectContaining({ outcome: 'success', target: target.email, details: { wasLocked: true } })]);
+    expect(await h.controlPlane.audit.list(tenantId, { action: 'user.unlocked' })).toEqual([
+      expect.objectContaining({ outcome: 'success', target: target.email, details: { wasLocked: true } }),
+    ]);
   });
 });
 

@@ -16,14 +16,18 @@ let cp: ControlPlane;
 const dbName = uniqueDbName('autopause');
 
 const SETTINGS = {
-  mode: 'offline', dataTypes: ['chats'], schedule: { cron: '0 2 * * *', timezone: 'UTC' },
-  source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: '/srv/drop' },
+  mode: 'offline',
+  dataTypes: ['chats'],
+  schedule: { cron: '0 2 * * *', timezone: 'UTC' },
+  source: { kind: 'demo', seed: 1 },
+  target: { kind: 'local', directory: '/srv/drop' },
 };
 
 async function addRun(tenantId: string, id: string, at: number, status: 'done' | 'failed' | 'running'): Promise<void> {
   await cp.runs.createIfAbsent({ id, tenantId, trigger: 'schedule', windows: {}, previous: null, chunkCount: 1, createdAt: new Date(at) });
   if (status === 'failed') await cp.runs.markFailed(tenantId, id, { code: 'ERR_TARGET_UNREACHABLE', message: 'down' }, new Date(at + 1));
-  if (status === 'done') await cp.runs.markDone(tenantId, id, { manifest: { runId: id, path: `/m-${id}.json`, sha256: 'a'.repeat(64) }, files: [], totals: {} }, new Date(at + 1));
+  if (status === 'done')
+    await cp.runs.markDone(tenantId, id, { manifest: { runId: id, path: `/m-${id}.json`, sha256: 'a'.repeat(64) }, files: [], totals: {} }, new Date(at + 1));
 }
 
 async function tenantWithRuns(statuses: Array<'done' | 'failed' | 'running'>, pauseAfterFailures?: number): Promise<string> {

@@ -28,14 +28,24 @@ const settings = (cron: string, paused = false) => ({
   target: { kind: 'local', directory: h.spoolDir },
 });
 
-const reconciler = (graceMs = 60_000) => new QueueReconciler({ controlPlane: h.controlPlane, queues: h.queues, importQueues, redis, logger, now: () => new Date() }, { intervalMs: 10_000, lostRunGraceMs: graceMs });
+const reconciler = (graceMs = 60_000) =>
+  new QueueReconciler(
+    { controlPlane: h.controlPlane, queues: h.queues, importQueues, redis, logger, now: () => new Date() },
+    { intervalMs: 10_000, lostRunGraceMs: graceMs },
+  );
 
 /** What Redis losing its data looks like to this test bed: every key of its queue prefix gone at once. */
 const loseRedisData = async (): Promise<void> => {
   await cleanupPrefix(redis, h.prefix);
 };
 
-async function activeRun(tenantId: string, runId: string, trigger: 'schedule' | 'backfill', ageMs: number, windows: Partial<Record<RecordType, { from: Date; to: Date }>>): Promise<void> {
+async function activeRun(
+  tenantId: string,
+  runId: string,
+  trigger: 'schedule' | 'backfill',
+  ageMs: number,
+  windows: Partial<Record<RecordType, { from: Date; to: Date }>>,
+): Promise<void> {
   const createdAt = new Date(Date.now() - ageMs);
   expect(await h.controlPlane.checkpoints.claimRun(tenantId, runId, createdAt)).toBe(true);
   await h.controlPlane.runs.createIfAbsent({ id: runId, tenantId, trigger, windows, previous: null, chunkCount: 2, createdAt });
@@ -110,7 +120,10 @@ describe('lost runs: jobs that vanished with Redis', () => {
     const tenantId = 'lost-backfill';
     await h.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
     await h.controlPlane.settings.putRetention(tenantId, settings('0 2 * * *'), { actor: 'test' });
-    await activeRun(tenantId, 'run-bf-1', 'backfill', 10 * 60_000, { chats: window, contacts: { from: window.from, to: new Date(window.to.getTime() - HOUR) } });
+    await activeRun(tenantId, 'run-bf-1', 'backfill', 10 * 60_000, {
+      chats: window,
+      contacts: { from: window.from, to: new Date(window.to.getTime() - HOUR) },
+    });
 
     const report = await reconciler().reconcileOnce();
     expect(report).toMatchObject({ lostRuns: [{ tenantId, runId: 'run-bf-1', replannedJobId: replanJobId(tenantId, 'run-bf-1') }] });
@@ -122,9 +135,20 @@ describe('lost runs: jobs that vanished with Redis', () => {
     expect((await h.controlPlane.checkpoints.get(tenantId)).activeRunId).toBeNull();
 
     const job = await h.queues.runs.getJob(replanJobId(tenantId, 'run-bf-1'));
-    expect(job?.data).toEqual({ tenantId, trigger: 'backfill', backfill: { from: window.from.toISOString(), to: window.to.toISOString() }, types: ['chats', 'contacts'] });
+    expect(job?.data).toEqual({
+      tenantId,
+      trigger: 'backfill',
+      backfill: { from: window.from.toISOString(), to: window.to.toISOString() },
+      types: ['chats', 'contacts'],
+    });
     const audit = await h.controlPlane.audit.list(tenantId, { action: 'run.lost' });
-    expect(audit).toEqual([expect.objectContaining({ actor: { type: 'system', id: 'worker' }, target: 'run-bf-1', details: expect.objectContaining({ code: 'ERR_RUN_LOST', trigger: 'backfill' }) })]);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor: { type: 'system', id: 'worker' },
+        target: 'run-bf-1',
+        details: expect.objectContaining({ code: 'ERR_RUN_LOST', trigger: 'backfill' }),
+      }),
+    ]);
 
     expect(await reconciler().reconcileOnce()).toMatchObject({ lostRuns: [] });
     expect(await h.controlPlane.audit.list(tenantId, { action: 'run.lost' })).toHaveLength(1);
@@ -150,7 +174,9 @@ describe('lost runs: jobs that vanished with Redis', () => {
     expect((await h.controlPlane.runs.get(tenantId, 'run-y-1'))?.status).toBe('running');
 
     await h.queues.finalize.add('finalize', { tenantId, runId: 'run-y-1' }, { jobId: 'finalize.run-y-1', delay: 3_600_000 });
-    expect(await findLostRuns({ controlPlane: h.controlPlane, queues: h.queues, logger, now: () => new Date(Date.now() + HOUR) }, [tenantId], { graceMs: 60_000 })).toEqual([]);
+    expect(
+      await findLostRuns({ controlPlane: h.controlPlane, queues: h.queues, logger, now: () => new Date(Date.now() + HOUR) }, [tenantId], { graceMs: 60_000 }),
+    ).toEqual([]);
     expect((await h.controlPlane.runs.get(tenantId, 'run-y-1'))?.status).toBe('running');
   });
 

@@ -10,8 +10,11 @@ const runs = new Queue('runs', { connection: redis, prefix });
 
 const settings = (cron: string, timezone: string, paused = false) =>
   parseRetentionSettings({
-    mode: 'offline', dataTypes: ['chats'], schedule: { cron, timezone, paused },
-    source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: '/srv/drop' },
+    mode: 'offline',
+    dataTypes: ['chats'],
+    schedule: { cron, timezone, paused },
+    source: { kind: 'demo', seed: 1 },
+    target: { kind: 'local', directory: '/srv/drop' },
   });
 
 afterAll(async () => {

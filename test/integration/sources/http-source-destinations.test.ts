@@ -77,6 +77,8 @@ describe('http source: only destinations the operator allows, checked at connect
     const refused = await readAll(createSource(keyring, 'acme', settings, { network: new NetworkPolicy() })).catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'ERR_DESTINATION_NOT_ALLOWED' });
     expect(api.requests).toHaveLength(0);
-    expect(await readAll(createSource(keyring, 'acme', settings, { network: new NetworkPolicy({ allowlist: parseDestinationAllowlist('127.0.0.1') }) }))).toBe(7);
+    expect(await readAll(createSource(keyring, 'acme', settings, { network: new NetworkPolicy({ allowlist: parseDestinationAllowlist('127.0.0.1') }) }))).toBe(
+      7,
+    );
   });
 });

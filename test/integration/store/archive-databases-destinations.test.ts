@@ -175,7 +175,10 @@ describe('ArchiveDatabases: a tenant archive URI stays within the destination po
     const byName = new NetworkPolicy({ allowlist: parseDestinationAllowlist('archive.lan'), resolve: staticResolver({ 'archive.lan': ['127.0.0.1'] }) });
     const byBlock = new NetworkPolicy({ allowlist: parseDestinationAllowlist('127.0.0.0/8') });
     try {
-      for (const [uri, network] of [[`mongodb://archive.lan:${mongoPort}/${dbName}`, byName], [`mongodb://127.0.0.1:${mongoPort}/${dbName}`, byBlock]] as const) {
+      for (const [uri, network] of [
+        [`mongodb://archive.lan:${mongoPort}/${dbName}`, byName],
+        [`mongodb://127.0.0.1:${mongoPort}/${dbName}`, byBlock],
+      ] as const) {
         const archives = archivesFor(uri, network);
         try {
           const db = await archives.forTenant('acme');
@@ -193,9 +196,15 @@ describe('ArchiveDatabases: a tenant archive URI stays within the destination po
 
   it('never dials a replica-set member the server reports by a name that resolves to a private address', async () => {
     let seedPort = 0;
-    const seed = await startReplicaSeed(() => `seed.lan:${seedPort}`, () => [`member.test:${counterPort}`]);
+    const seed = await startReplicaSeed(
+      () => `seed.lan:${seedPort}`,
+      () => [`member.test:${counterPort}`],
+    );
     seedPort = seed.port;
-    const network = new NetworkPolicy({ allowlist: parseDestinationAllowlist('seed.lan'), resolve: staticResolver({ 'seed.lan': ['127.0.0.1'], 'member.test': ['127.0.0.1'] }) });
+    const network = new NetworkPolicy({
+      allowlist: parseDestinationAllowlist('seed.lan'),
+      resolve: staticResolver({ 'seed.lan': ['127.0.0.1'], 'member.test': ['127.0.0.1'] }),
+    });
     const archives = archivesFor(`mongodb://seed.lan:${seedPort}/acme?replicaSet=rs-test`, network);
     const before = dialled;
     try {
@@ -210,7 +219,10 @@ describe('ArchiveDatabases: a tenant archive URI stays within the destination po
 
   it('refuses the archive when a server reports a replica-set member at a refused address, and keeps refusing it', async () => {
     let seedPort = 0;
-    const seed = await startReplicaSeed(() => `seed.lan:${seedPort}`, () => [`127.0.0.1:${counterPort}`]);
+    const seed = await startReplicaSeed(
+      () => `seed.lan:${seedPort}`,
+      () => [`127.0.0.1:${counterPort}`],
+    );
     seedPort = seed.port;
     const network = new NetworkPolicy({ allowlist: parseDestinationAllowlist('seed.lan'), resolve: staticResolver({ 'seed.lan': ['127.0.0.1'] }) });
     const archives = archivesFor(`mongodb://seed.lan:${seedPort}/acme?replicaSet=rs-test`, network);

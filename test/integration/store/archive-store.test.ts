@@ -20,10 +20,15 @@ let calls: CallLog[];
 let chats: Chat[];
 let contacts: Contact[];
 
-const gen = <T extends RecordType>(tenantId: string, type: T, perHour: number, seed = 5) =>
-  [...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour, contacts: 10 } })];
+const gen = <T extends RecordType>(tenantId: string, type: T, perHour: number, seed = 5) => [
+  ...generateRecords({ seed, tenantId, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour, contacts: 10 } }),
+];
 const accessOf = (tenantId: string, types: readonly RecordType[] = FULL_ARCHIVE_SCOPE.types): ArchiveAccess => ({ tenantId, scope: { types } });
-const codeOf = async (promise: Promise<unknown>) => promise.then(() => 'resolved', (err: { code?: string }) => err.code);
+const codeOf = async (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (err: { code?: string }) => err.code,
+  );
 
 async function load(tenantId: string, records: { type: RecordType; items: unknown[] }[]): Promise<void> {
   const writer = new ArchiveWriter(await harness.archiveDb(tenantId), tenantId, `${tenantId}/2026/05/04/manifest-test.json`);
@@ -54,7 +59,11 @@ beforeAll(async () => {
   calls = gen(A, 'call-logs', 40);
   chats = gen(A, 'chats', 12);
   contacts = gen(A, 'contacts', 10);
-  await load(A, [{ type: 'call-logs', items: calls }, { type: 'chats', items: chats }, { type: 'contacts', items: contacts }]);
+  await load(A, [
+    { type: 'call-logs', items: calls },
+    { type: 'chats', items: chats },
+    { type: 'contacts', items: contacts },
+  ]);
   await load(B, [
     { type: 'call-logs', items: [...gen(B, 'call-logs', 40, 6), { ...(calls[0] as CallLog), tenantId: B, notes: 'same id, tenant B' }] },
     { type: 'chats', items: gen(B, 'chats', 12, 6) },
@@ -70,10 +79,18 @@ describe('call-log queries', () => {
   const first = () => calls[0] as CallLog;
   const cases: [string, () => Record<string, unknown>, (c: CallLog) => boolean][] = [
     ['no filter', () => ({}), () => true],
-    ['time range', () => ({ from: '2026-05-04T09:00:00Z', to: new Date('2026-05-04T10:30:00Z') }), (c) => Date.parse(c.startedAt) >= Date.parse('2026-05-04T09:00:00Z') && Date.parse(c.startedAt) < Date.parse('2026-05-04T10:30:00Z')],
+    [
+      'time range',
+      () => ({ from: '2026-05-04T09:00:00Z', to: new Date('2026-05-04T10:30:00Z') }),
+      (c) => Date.parse(c.startedAt) >= Date.parse('2026-05-04T09:00:00Z') && Date.parse(c.startedAt) < Date.parse('2026-05-04T10:30:00Z'),
+    ],
     ['direction', () => ({ direction: 'outbound' }), (c) => c.direction === 'outbound'],
     ['outcome', () => ({ outcome: 'missed' }), (c) => c.outcome === 'missed'],
-    ['agent', () => ({ agent: calls.find((c) => c.agents.length > 0)?.agents[0]?.staffId }), (c) => c.agents.some((a) => a.staffId === calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId)],
+    [
+      'agent',
+      () => ({ agent: calls.find((c) => c.agents.length > 0)?.agents[0]?.staffId }),
+      (c) => c.agents.some((a) => a.staffId === calls.find((x) => x.agents.length > 0)?.agents[0]?.staffId),
+    ],
     ['queue', () => ({ queue: calls.find((c) => c.queue)?.queue?.id }), (c) => c.queue?.id === calls.find((x) => x.queue)?.queue?.id],
     ['tag', () => ({ tag: calls.find((c) => c.tags.length > 0)?.tags[0] }), (c) => c.tags.includes(calls.find((x) => x.tags.length > 0)?.tags[0] as string)],
     [
@@ -81,7 +98,11 @@ describe('call-log queries', () => {
       () => ({ number: `${first().from.e164.slice(0, 3)} (${first().from.e164.slice(3, 6)}) ${first().from.e164.slice(6, 8)}` }),
       (c) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith(first().from.e164.slice(0, 8))),
     ],
-    ['number with 00', () => ({ number: `00${first().to.e164.slice(1)}` }), (c) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith(first().to.e164))],
+    [
+      'number with 00',
+      () => ({ number: `00${first().to.e164.slice(1)}` }),
+      (c) => [c.from.e164, c.to.e164, c.callerId, c.transfer?.toE164].some((n) => n?.startsWith(first().to.e164)),
+    ],
     ['two filters', () => ({ direction: 'inbound', outcome: 'answered' }), (c) => c.direction === 'inbound' && c.outcome === 'answered'],
   ];
 
@@ -109,9 +130,15 @@ describe('call-log queries', () => {
     await load(tenant, [{ type: 'call-logs', items: initial }]);
     const first = await harness.store.listCallLogs(accessOf(tenant), {}, { limit: 10 });
     expect(ids(first.items)).toEqual(ids(newest));
-    const brandNew = { ...(all[0] as CallLog), id: 'call-inserted-later', startedAt: new Date(Date.parse((all[0] as CallLog).startedAt) + 60_000).toISOString() };
+    const brandNew = {
+      ...(all[0] as CallLog),
+      id: 'call-inserted-later',
+      startedAt: new Date(Date.parse((all[0] as CallLog).startedAt) + 60_000).toISOString(),
+    };
     await load(tenant, [{ type: 'call-logs', items: [...late, brandNew] }]);
-    const following = await everyPage((cursor) => harness.store.listCallLogs(accessOf(tenant), {}, { limit: 10, cursor: cursor ?? (first.nextCursor as string) }));
+    const following = await everyPage((cursor) =>
+      harness.store.listCallLogs(accessOf(tenant), {}, { limit: 10, cursor: cursor ?? (first.nextCursor as string) }),
+    );
     expect(ids(following)).toEqual(ids(rest));
     expect(ids(following)).not.toContain('call-inserted-later');
   });
@@ -122,11 +149,23 @@ describe('chat queries and transcripts', () => {
     ['no filter', () => ({}), () => true],
     ['time range', () => ({ from: '2026-05-04T10:00:00Z' }), (c) => Date.parse(c.startedAt) >= Date.parse('2026-05-04T10:00:00Z')],
     ['channel', () => ({ channel: chats[0]?.channel }), (c) => c.channel === chats[0]?.channel],
-    ['participant', () => ({ participant: chats[1]?.participants.find((p) => p.role === 'agent')?.staffId ?? chats[1]?.participants[0]?.id }), (c) => c.participants.some((p) => [p.id, p.staffId, p.contactId].includes(chats[1]?.participants.find((x) => x.role === 'agent')?.staffId ?? chats[1]?.participants[0]?.id))],
+    [
+      'participant',
+      () => ({ participant: chats[1]?.participants.find((p) => p.role === 'agent')?.staffId ?? chats[1]?.participants[0]?.id }),
+      (c) =>
+        c.participants.some((p) =>
+          [p.id, p.staffId, p.contactId].includes(chats[1]?.participants.find((x) => x.role === 'agent')?.staffId ?? chats[1]?.participants[0]?.id),
+        ),
+    ],
     ['tag', () => ({ tag: chats.find((c) => c.tags.length > 0)?.tags[0] }), (c) => c.tags.includes(chats.find((x) => x.tags.length > 0)?.tags[0] as string)],
     [
       'text in messages (every word, any case)',
-      () => ({ text: textWords(chats[2]?.messages.find((m) => m.text)?.text ?? '').slice(0, 2).join(' ').toUpperCase() }),
+      () => ({
+        text: textWords(chats[2]?.messages.find((m) => m.text)?.text ?? '')
+          .slice(0, 2)
+          .join(' ')
+          .toUpperCase(),
+      }),
       (c) => {
         const words = textWords(chats[2]?.messages.find((m) => m.text)?.text ?? '').slice(0, 2);
         const have = new Set(c.messages.flatMap((m) => textWords(m.text ?? '')));
@@ -145,7 +184,10 @@ describe('chat queries and transcripts', () => {
 
   it('lists oldest first on request, filtered and paged in that order; a cursor of one order is refused by the other', async () => {
     const channel = chats[0]?.channel;
-    const want = chats.filter((c) => c.channel === channel).sort(byTimeDesc).reverse();
+    const want = chats
+      .filter((c) => c.channel === channel)
+      .sort(byTimeDesc)
+      .reverse();
     const got = await everyPage((cursor) => harness.store.listChats(accessOf(A), { channel }, { limit: 3, order: 'oldest', ...(cursor ? { cursor } : {}) }));
     expect(ids(got)).toEqual(ids(want));
     const oldest = await harness.store.listCallLogs(accessOf(A), {}, { limit: 5, order: 'oldest' });
@@ -168,10 +210,33 @@ describe('chat queries and transcripts', () => {
 describe('contact queries', () => {
   const contact = () => contacts.find((c) => c.emails.length > 0 && c.phones.length > 0) as Contact;
   const cases: [string, () => Record<string, unknown>, (c: Contact) => boolean][] = [
-    ['name prefix of the full name', () => ({ name: contact().displayName.slice(0, 3).toUpperCase() }), (c) => c.displayName.toLowerCase().startsWith(contact().displayName.slice(0, 3).toLowerCase()) || [c.displayName, [c.firstName, c.lastName].filter(Boolean).join(' ')].some((n) => n.toLowerCase().split(/\s+/).some((w) => w.startsWith(contact().displayName.slice(0, 3).toLowerCase())))],
-    ['email prefix', () => ({ email: contact().emails[0]?.value.slice(0, 5) }), (c) => c.emails.some((e) => e.value.toLowerCase().startsWith((contact().emails[0]?.value ?? '').slice(0, 5).toLowerCase()))],
-    ['phone prefix', () => ({ phone: contact().phones[0]?.e164.slice(0, 6) }), (c) => c.phones.some((p) => p.e164.startsWith((contact().phones[0]?.e164 ?? '').slice(0, 6)))],
-    ['tag', () => ({ tag: contacts.find((c) => c.tags.length > 0)?.tags[0] }), (c) => c.tags.includes(contacts.find((x) => x.tags.length > 0)?.tags[0] as string)],
+    [
+      'name prefix of the full name',
+      () => ({ name: contact().displayName.slice(0, 3).toUpperCase() }),
+      (c) =>
+        c.displayName.toLowerCase().startsWith(contact().displayName.slice(0, 3).toLowerCase()) ||
+        [c.displayName, [c.firstName, c.lastName].filter(Boolean).join(' ')].some((n) =>
+          n
+            .toLowerCase()
+            .split(/\s+/)
+            .some((w) => w.startsWith(contact().displayName.slice(0, 3).toLowerCase())),
+        ),
+    ],
+    [
+      'email prefix',
+      () => ({ email: contact().emails[0]?.value.slice(0, 5) }),
+      (c) => c.emails.some((e) => e.value.toLowerCase().startsWith((contact().emails[0]?.value ?? '').slice(0, 5).toLowerCase())),
+    ],
+    [
+      'phone prefix',
+      () => ({ phone: contact().phones[0]?.e164.slice(0, 6) }),
+      (c) => c.phones.some((p) => p.e164.startsWith((contact().phones[0]?.e164 ?? '').slice(0, 6))),
+    ],
+    [
+      'tag',
+      () => ({ tag: contacts.find((c) => c.tags.length > 0)?.tags[0] }),
+      (c) => c.tags.includes(contacts.find((x) => x.tags.length > 0)?.tags[0] as string),
+    ],
   ];
 
   it.each(cases)('filters by %s, sorted by name', async (_name, filter, expected) => {
@@ -188,10 +253,17 @@ describe('contact queries', () => {
 
 describe('daily counts', () => {
   it('counts records per type and day in the reader time zone, only for the types in scope', async () => {
-    const days = await harness.store.countsPerDay(accessOf(A, ['call-logs', 'chats']), { from: '2026-05-01T00:00:00Z', to: '2026-05-08T00:00:00Z', timeZone: 'Pacific/Kiritimati' });
+    const days = await harness.store.countsPerDay(accessOf(A, ['call-logs', 'chats']), {
+      from: '2026-05-01T00:00:00Z',
+      to: '2026-05-08T00:00:00Z',
+      timeZone: 'Pacific/Kiritimati',
+    });
     const expectDay = (iso: string) => new Date(Date.parse(iso) + 14 * 3600_000).toISOString().slice(0, 10);
     const want = new Map<string, Record<string, number>>();
-    for (const [type, list] of [['call-logs', calls], ['chats', chats]] as const) {
+    for (const [type, list] of [
+      ['call-logs', calls],
+      ['chats', chats],
+    ] as const) {
       for (const item of list) {
         if (Date.parse(item.startedAt) < Date.parse('2026-05-01T00:00:00Z')) continue;
         const day = want.get(expectDay(item.startedAt)) ?? {};
@@ -272,7 +344,11 @@ describe('tenant isolation', () => {
     const tenant = 'query-planted';
     await harness.setUpTenant(tenant);
     const stranger = { ...(calls[0] as CallLog), tenantId: B };
-    await (await harness.archiveDb(tenant)).collection('callLogs').insertOne({ ...stranger, _id: stranger.id, ix: { at: new Date(stranger.startedAt) } } as never);
+    await (
+      await harness.archiveDb(tenant)
+    )
+      .collection('callLogs')
+      .insertOne({ ...stranger, _id: stranger.id, ix: { at: new Date(stranger.startedAt) } } as never);
     expect((await harness.store.listCallLogs(accessOf(tenant))).items).toEqual([]);
     expect(await harness.store.getCallLog(accessOf(tenant), stranger.id)).toBeUndefined();
   });

@@ -52,13 +52,10 @@ describe('TenantsStore', () => {
     expect(await codeOf(cp.tenants.create({ id: 'dupe-co', displayName: 'Dupe again' }))).toBe('ERR_TENANT_EXISTS');
   });
 
-  it.each(['ab', 'Acme', '-acme', 'acme-', 'ac me', '../etc', 'acme/x', 'a\u0000cme', 'аcme', 'x'.repeat(64)])(
-    'refuses the tenant id %j',
-    async (id) => {
-      expect(await codeOf(cp.tenants.create({ id, displayName: 'x' }))).toBe('ERR_TENANT_ID_INVALID');
-      expect(await codeOf(cp.tenants.get(id))).toBe('ERR_TENANT_ID_INVALID');
-    },
-  );
+  it.each(['ab', 'Acme', '-acme', 'acme-', 'ac me', '../etc', 'acme/x', 'a\u0000cme', 'аcme', 'x'.repeat(64)])('refuses the tenant id %j', async (id) => {
+    expect(await codeOf(cp.tenants.create({ id, displayName: 'x' }))).toBe('ERR_TENANT_ID_INVALID');
+    expect(await codeOf(cp.tenants.get(id))).toBe('ERR_TENANT_ID_INVALID');
+  });
 });
 
 describe('SettingsStore', () => {
@@ -86,9 +83,15 @@ describe('SettingsStore', () => {
     ['schedule.timezone', { ...settings, schedule: { cron: '0 2 * * *', timezone: 'Mars/Olympus' } }],
     ['target.directory', { ...settings, target: { kind: 'local', directory: 'relative/dir' } }],
     ['target.directory', { ...settings, target: { kind: 'local', directory: '/srv/../etc' } }],
-    ['target.hostKeyFingerprint', { ...settings, target: { kind: 'sftp', host: 'sftp.example.com', username: 'u', password: 'v1.k1.aaaa.bbbb.cccc', hostKeyFingerprint: 'md5:aa' } }],
+    [
+      'target.hostKeyFingerprint',
+      { ...settings, target: { kind: 'sftp', host: 'sftp.example.com', username: 'u', password: 'v1.k1.aaaa.bbbb.cccc', hostKeyFingerprint: 'md5:aa' } },
+    ],
     ['target.password', { ...settings, target: { kind: 'sftp', host: 'sftp.example.com', username: 'u', hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` } }],
-    ['target.password', { ...settings, target: { kind: 'sftp', host: 'h', username: 'u', password: 'plain-text!', hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` } }],
+    [
+      'target.password',
+      { ...settings, target: { kind: 'sftp', host: 'h', username: 'u', password: 'plain-text!', hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` } },
+    ],
     ['source.baseUrl', { ...settings, source: { kind: 'http', baseUrl: 'ftp://x', token: 'v1.k1.aaaa.bbbb.cccc' } }],
     ['files.maxRecords', { ...settings, files: { maxRecords: 0 } }],
   ])('refuses settings with a bad %s, naming it', async (field, input) => {
@@ -130,7 +133,9 @@ describe('CheckpointsStore', () => {
 
     await cp.checkpoints.claimRun('cp-adv', 'r2');
     expect(await codeOf(cp.checkpoints.advance('cp-adv', 'r2', { through: {}, head: head('r2', 'b'), expectedHead: null }))).toBe('ERR_CHAIN_CONFLICT');
-    expect(await codeOf(cp.checkpoints.advance('cp-adv', 'r3', { through: {}, head: head('r3', 'c'), expectedHead: head('r1', 'a') }))).toBe('ERR_CHAIN_CONFLICT');
+    expect(await codeOf(cp.checkpoints.advance('cp-adv', 'r3', { through: {}, head: head('r3', 'c'), expectedHead: head('r1', 'a') }))).toBe(
+      'ERR_CHAIN_CONFLICT',
+    );
     await cp.checkpoints.advance('cp-adv', 'r2', { through: {}, head: head('r2', 'b'), expectedHead: head('r1', 'a') });
     expect((await cp.checkpoints.get('cp-adv')).through.chats).toEqual(through);
   });

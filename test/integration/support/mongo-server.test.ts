@@ -1,12 +1,4 @@
-import {
-  MongoBulkWriteError,
-  MongoClient,
-  MongoServerError,
-  ObjectId,
-  type AnyBulkWriteOperation,
-  type CommandSucceededEvent,
-  type Db,
-} from 'mongodb';
+import { MongoBulkWriteError, MongoClient, MongoServerError, ObjectId, type AnyBulkWriteOperation, type CommandSucceededEvent, type Db } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { uniqueDbName } from '../../support/mongo.js';
 
@@ -68,7 +60,13 @@ describe('MongoDB test server through the official driver', () => {
 
     const byId = await people_.findOne({ _id: inserted.insertedId });
     expect(byId).toEqual({ _id: inserted.insertedId, name: 'zed', age: 50 });
-    expect(await people_.find({ tags: 'math' }).sort({ _id: 1 }).map((p) => p._id).toArray()).toEqual([1, 3]);
+    expect(
+      await people_
+        .find({ tags: 'math' })
+        .sort({ _id: 1 })
+        .map((p) => p._id)
+        .toArray(),
+    ).toEqual([1, 3]);
   });
 
   it('returns large results in batches through getMore', async () => {
@@ -105,10 +103,7 @@ describe('MongoDB test server through the official driver', () => {
     const coll = db.collection<Person & { visits?: number; seen?: string[] }>('people');
     await coll.insertMany(people.map((person) => ({ ...person })));
 
-    const one = await coll.updateOne(
-      { _id: 1 },
-      { $set: { team: 'lead' }, $inc: { visits: 2 }, $push: { tags: 'chair' }, $addToSet: { seen: 'x' } },
-    );
+    const one = await coll.updateOne({ _id: 1 }, { $set: { team: 'lead' }, $inc: { visits: 2 }, $push: { tags: 'chair' }, $addToSet: { seen: 'x' } });
     expect(one).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
     expect(await coll.findOne({ _id: 1 })).toEqual({
       _id: 1,
@@ -122,7 +117,12 @@ describe('MongoDB test server through the official driver', () => {
 
     const many = await coll.updateMany({ team: 'ops' }, { $unset: { team: '' }, $max: { age: 21 } });
     expect(many).toMatchObject({ matchedCount: 2, modifiedCount: 2 });
-    expect(await coll.find({ _id: { $in: [2, 4] } }).sort({ _id: 1 }).toArray()).toEqual([
+    expect(
+      await coll
+        .find({ _id: { $in: [2, 4] } })
+        .sort({ _id: 1 })
+        .toArray(),
+    ).toEqual([
       { _id: 2, name: 'bob', age: 25 },
       { _id: 4, name: 'di', age: 21 },
     ]);
@@ -134,11 +134,7 @@ describe('MongoDB test server through the official driver', () => {
     expect(replaced).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
     expect(await coll.findOne({ _id: 5 })).toEqual({ _id: 5, name: 'eve', age: 31 });
 
-    const upserted = await coll.updateOne(
-      { name: 'fay', team: 'new' },
-      { $set: { age: 22 }, $setOnInsert: { visits: 0 } },
-      { upsert: true },
-    );
+    const upserted = await coll.updateOne({ name: 'fay', team: 'new' }, { $set: { age: 22 }, $setOnInsert: { visits: 0 } }, { upsert: true });
     expect(upserted).toMatchObject({ matchedCount: 0, upsertedCount: 1 });
     expect(await coll.findOne({ _id: upserted.upsertedId! }, { projection: { _id: 0 } })).toEqual({
       name: 'fay',
@@ -157,11 +153,9 @@ describe('MongoDB test server through the official driver', () => {
   it('applies pipeline-style updates that replace a document only if the incoming one is newer', async () => {
     const records = db.collection<{ _id: string; updatedAt: Date; body: string }>('records');
     const guardedUpsert = (record: { _id: string; updatedAt: Date; body: string }) =>
-      records.updateOne(
-        { _id: record._id },
-        [{ $replaceWith: { $cond: [{ $gt: [record.updatedAt, '$updatedAt'] }, { $literal: record }, '$$ROOT'] } }],
-        { upsert: true },
-      );
+      records.updateOne({ _id: record._id }, [{ $replaceWith: { $cond: [{ $gt: [record.updatedAt, '$updatedAt'] }, { $literal: record }, '$$ROOT'] } }], {
+        upsert: true,
+      });
 
     const first = await guardedUpsert({ _id: 'r1', updatedAt: new Date('2024-01-02'), body: 'v2' });
     expect(first.upsertedCount).toBe(1);
@@ -252,9 +246,7 @@ describe('MongoDB test server through the official driver', () => {
       { _id: 1, floor: 3 },
       { _id: 2, floor: 1 },
     ]);
-    const [facets] = await coll
-      .aggregate([{ $facet: { total: [{ $count: 'n' }], none: [{ $match: { age: { $gt: 100 } } }, { $count: 'n' }] } }])
-      .toArray();
+    const [facets] = await coll.aggregate([{ $facet: { total: [{ $count: 'n' }], none: [{ $match: { age: { $gt: 100 } } }, { $count: 'n' }] } }]).toArray();
     expect(facets).toEqual({ total: [{ n: 5 }], none: [] });
     expect(await coll.aggregate([{ $match: { age: { $gt: 100 } } }, { $count: 'n' }]).toArray()).toEqual([]);
     const tags = await coll.aggregate([{ $unwind: '$tags' }, { $group: { _id: '$tags', n: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
@@ -266,19 +258,11 @@ describe('MongoDB test server through the official driver', () => {
 
   it('finds and updates atomically, returning the new document or upserting', async () => {
     const counters = db.collection<{ _id: string; seq: number }>('counters');
-    const created = await counters.findOneAndUpdate(
-      { _id: 'invoice' },
-      { $inc: { seq: 1 } },
-      { upsert: true, returnDocument: 'after' },
-    );
+    const created = await counters.findOneAndUpdate({ _id: 'invoice' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
     expect(created).toEqual({ _id: 'invoice', seq: 1 });
     const before = await counters.findOneAndUpdate({ _id: 'invoice' }, { $inc: { seq: 1 } }, { returnDocument: 'before' });
     expect(before).toEqual({ _id: 'invoice', seq: 1 });
-    const after = await counters.findOneAndUpdate(
-      { _id: 'invoice' },
-      { $inc: { seq: 1 } },
-      { returnDocument: 'after', projection: { _id: 0 } },
-    );
+    const after = await counters.findOneAndUpdate({ _id: 'invoice' }, { $inc: { seq: 1 } }, { returnDocument: 'after', projection: { _id: 0 } });
     expect(after).toEqual({ seq: 3 });
     expect(await counters.findOneAndUpdate({ _id: 'missing' }, { $inc: { seq: 1 } })).toBeNull();
     expect(await counters.findOneAndDelete({ _id: 'invoice' })).toEqual({ _id: 'invoice', seq: 3 });

@@ -110,16 +110,26 @@ describe('retention-settings service: refusals store and schedule nothing', () =
     expect(await cp.settings.getRetention(tenantId)).toBeUndefined();
     expect(await scheduler(tenantId)).toBeUndefined();
     const [failure] = await audit(tenantId, 'settings.change');
-    expect(failure).toMatchObject({ actor: ACTOR, outcome: 'failure', target: 'retention', ip: '203.0.113.9', details: { reason: 'ERR_SETTINGS_INVALID', fields: field } });
+    expect(failure).toMatchObject({
+      actor: ACTOR,
+      outcome: 'failure',
+      target: 'retention',
+      ip: '203.0.113.9',
+      details: { reason: 'ERR_SETTINGS_INVALID', fields: field },
+    });
     expect(JSON.stringify(failure)).not.toContain('pw-Refused-1');
     expect(await audit(tenantId, 'settings.changed')).toEqual([]);
   });
 
-  it('refuses with the caller\'s own problems, and adds none of its own on their fields', async () => {
+  it("refuses with the caller's own problems, and adds none of its own on their fields", async () => {
     const tenantId = tenant();
     const outcome = await service().save(
       tenantId,
-      { settings: { ...sftpSettings({ schedule: { cron: 'every day at two' } }), target: { kind: 'sftp', host: 'sftp.example.com', username: 'acme' } }, secrets: { 'target.password': 'pw' }, problems: [{ field: 'target.hostKeyFingerprint', code: 'ERR_SETTINGS_INVALID', message: 'an unreadable pin' }] },
+      {
+        settings: { ...sftpSettings({ schedule: { cron: 'every day at two' } }), target: { kind: 'sftp', host: 'sftp.example.com', username: 'acme' } },
+        secrets: { 'target.password': 'pw' },
+        problems: [{ field: 'target.hostKeyFingerprint', code: 'ERR_SETTINGS_INVALID', message: 'an unreadable pin' }],
+      },
       ACTOR,
     );
     if (outcome.status !== 'refused') throw new Error('expected a refusal');
@@ -133,20 +143,29 @@ describe('retention-settings service: refusals store and schedule nothing', () =
   it('refuses a typed archive URI it cannot use, never quoting it', async () => {
     const tenantId = tenant();
     const uri = 'mongodb://archivist:S3cret-Uri@db.example.com/acme?tlsCAFile=/etc/ssl/operator.pem';
-    const outcome = await service().save(tenantId, { settings: sftpSettings({ mode: 'online' }), secrets: { 'target.password': 'pw', archiveMongoUri: uri } }, ACTOR);
+    const outcome = await service().save(
+      tenantId,
+      { settings: sftpSettings({ mode: 'online' }), secrets: { 'target.password': 'pw', archiveMongoUri: uri } },
+      ACTOR,
+    );
     if (outcome.status !== 'refused') throw new Error('expected a refusal');
-    expect(outcome.problems).toEqual([{ field: 'archiveMongoUri', code: 'ERR_SETTINGS_INVALID', message: expect.stringContaining('names a file on the worker') }]);
+    expect(outcome.problems).toEqual([
+      { field: 'archiveMongoUri', code: 'ERR_SETTINGS_INVALID', message: expect.stringContaining('names a file on the worker') },
+    ]);
     expect(JSON.stringify([outcome, await cp.audit.list(tenantId, {})])).not.toContain('S3cret-Uri');
     expect(await cp.settings.getRetention(tenantId)).toBeUndefined();
   });
 
-  it('refuses destinations the operator has not allowed, on their fields with the policy\'s code (the archive URI checked opened)', async () => {
+  it("refuses destinations the operator has not allowed, on their fields with the policy's code (the archive URI checked opened)", async () => {
     const tenantId = tenant();
     const resolve = staticResolver({ 'internal.test': ['10.1.2.3'] });
     const strict = service({ destinations: { network: new NetworkPolicy({ resolve }), localTargetBaseDir: undefined } });
     const outcome = await strict.save(
       tenantId,
-      { settings: sftpSettings({ mode: 'online', target: { host: 'internal.test' } }), secrets: { 'target.password': 'pw', archiveMongoUri: 'mongodb://archivist:S3cret@127.0.0.1:27017/acme' } },
+      {
+        settings: sftpSettings({ mode: 'online', target: { host: 'internal.test' } }),
+        secrets: { 'target.password': 'pw', archiveMongoUri: 'mongodb://archivist:S3cret@127.0.0.1:27017/acme' },
+      },
       ACTOR,
     );
     if (outcome.status !== 'refused') throw new Error('expected a refusal');
@@ -163,7 +182,10 @@ describe('retention-settings service: refusals store and schedule nothing', () =
   });
 
   it('prints a refusal as one error: the first code, every field', () => {
-    const invalid = settingsRefusalError([{ field: 'mode', code: 'ERR_SETTINGS_INVALID', message: 'bad' }, { field: 'dataTypes', code: 'ERR_SETTINGS_INVALID', message: 'none' }]);
+    const invalid = settingsRefusalError([
+      { field: 'mode', code: 'ERR_SETTINGS_INVALID', message: 'bad' },
+      { field: 'dataTypes', code: 'ERR_SETTINGS_INVALID', message: 'none' },
+    ]);
     expect(invalid).toMatchObject({ code: 'ERR_SETTINGS_INVALID', status: 400, message: 'invalid retention settings: mode: bad; dataTypes: none' });
     const refused = settingsRefusalError([{ field: 'target.host', code: 'ERR_DESTINATION_NOT_ALLOWED', message: 'is the loopback' }]);
     expect(refused).toMatchObject({ code: 'ERR_DESTINATION_NOT_ALLOWED', message: 'target.host: is the loopback' });
@@ -174,7 +196,14 @@ describe('retention-settings service: secrets', () => {
   it('seals each typed secret for its tenant and field, keeps a stored one left out, removes one set to null', async () => {
     const tenantId = tenant();
     const first = saved(
-      await service().save(tenantId, { settings: sftpSettings({ mode: 'online' }), secrets: { 'target.password': 'pw-First-1', 'target.passphrase': 'phrase-1', archiveMongoUri: 'mongodb://db.example.com/acme' } }, ACTOR),
+      await service().save(
+        tenantId,
+        {
+          settings: sftpSettings({ mode: 'online' }),
+          secrets: { 'target.password': 'pw-First-1', 'target.passphrase': 'phrase-1', archiveMongoUri: 'mongodb://db.example.com/acme' },
+        },
+        ACTOR,
+      ),
     );
     const target = first.saved.value.target;
     if (target.kind !== 'sftp') throw new Error('expected an SFTP target');
@@ -185,7 +214,14 @@ describe('retention-settings service: secrets', () => {
     expect(openSecret(keyring, first.saved.value.archiveMongoUri ?? '', secretContext(tenantId, 'archiveMongoUri'))).toBe('mongodb://db.example.com/acme');
     expect(first.changes).toEqual({ secretsReplaced: ['target.password', 'target.passphrase', 'archiveMongoUri'], archiveMongoUri: 'replaced' });
 
-    const kept = saved(await service().save(tenantId, { settings: sftpSettings({ mode: 'online', schedule: { cron: '0 3 * * *' } }), secrets: { 'target.passphrase': null } }, ACTOR, { expectedVersion: 1 }));
+    const kept = saved(
+      await service().save(
+        tenantId,
+        { settings: sftpSettings({ mode: 'online', schedule: { cron: '0 3 * * *' } }), secrets: { 'target.passphrase': null } },
+        ACTOR,
+        { expectedVersion: 1 },
+      ),
+    );
     const keptTarget = kept.saved.value.target;
     expect(keptTarget.kind === 'sftp' && keptTarget.password).toBe(target.password);
     expect(keptTarget).not.toHaveProperty('passphrase');
@@ -199,22 +235,48 @@ describe('retention-settings service: secrets', () => {
     const foreign = sealSecret(keyring, 'smuggled', secretContext('other-tenant', 'target.password'));
     const outcome = await service().save(tenantId, { settings: sftpSettings({ target: { password: foreign } }) }, ACTOR);
     expect(outcome).toMatchObject({ status: 'refused', problems: [{ field: 'target.password' }] });
-    const ok = saved(await service().save(tenantId, { settings: sftpSettings({ target: { password: foreign } }), secrets: { 'target.password': 'typed' } }, ACTOR));
+    const ok = saved(
+      await service().save(tenantId, { settings: sftpSettings({ target: { password: foreign } }), secrets: { 'target.password': 'typed' } }, ACTOR),
+    );
     const target = ok.saved.value.target;
     expect(target.kind === 'sftp' && openSecret(keyring, target.password ?? '', secretContext(tenantId, 'target.password'))).toBe('typed');
   });
 
   it('drops a stored secret when its source or target changes kind', async () => {
     const tenantId = tenant();
-    saved(await service().save(tenantId, { settings: { ...sftpSettings(), source: { kind: 'http', baseUrl: 'https://api.example.com/' } }, secrets: { 'target.password': 'pw', 'source.token': 'tok' } }, ACTOR));
-    const changed = saved(await service().save(tenantId, { settings: { ...sftpSettings(), target: { kind: 'local', directory: `${testDestinations().localTargetBaseDir}/svc-drop` } } }, ACTOR, { expectedVersion: 1 }));
+    saved(
+      await service().save(
+        tenantId,
+        {
+          settings: { ...sftpSettings(), source: { kind: 'http', baseUrl: 'https://api.example.com/' } },
+          secrets: { 'target.password': 'pw', 'source.token': 'tok' },
+        },
+        ACTOR,
+      ),
+    );
+    const changed = saved(
+      await service().save(
+        tenantId,
+        { settings: { ...sftpSettings(), target: { kind: 'local', directory: `${testDestinations().localTargetBaseDir}/svc-drop` } } },
+        ACTOR,
+        { expectedVersion: 1 },
+      ),
+    );
     expect(changed.saved.value.target).toEqual({ kind: 'local', directory: `${testDestinations().localTargetBaseDir}/svc-drop` });
     expect(changed.saved.value.source).toEqual({ kind: 'demo', seed: 7, invalidShare: 0 });
   });
 
   it('asks for no master key when nothing is sealed or opened', async () => {
-    const noKeys = service({ keyring: () => { throw new Error('the keyring was asked for'); } });
-    const outcome = await noKeys.save(tenant(), { settings: { ...sftpSettings(), target: { kind: 'local', directory: `${testDestinations().localTargetBaseDir}/svc-drop` } } }, ACTOR);
+    const noKeys = service({
+      keyring: () => {
+        throw new Error('the keyring was asked for');
+      },
+    });
+    const outcome = await noKeys.save(
+      tenant(),
+      { settings: { ...sftpSettings(), target: { kind: 'local', directory: `${testDestinations().localTargetBaseDir}/svc-drop` } } },
+      ACTOR,
+    );
     expect(outcome.status).toBe('saved');
   });
 
@@ -230,9 +292,13 @@ describe('retention-settings service: secrets', () => {
 });
 
 describe('retention-settings service: store, schedule, audit, rebuild', () => {
-  it('stores, syncs the tenant\'s job scheduler in Redis (removed when paused) and audits settings.changed without secrets', async () => {
+  it("stores, syncs the tenant's job scheduler in Redis (removed when paused) and audits settings.changed without secrets", async () => {
     const tenantId = tenant();
-    const first = saved(await service().save(tenantId, { settings: sftpSettings(), secrets: { 'target.password': 'pw-Audit-1' } }, ACTOR, { client: { ip: '203.0.113.7', userAgent: 'test' } }));
+    const first = saved(
+      await service().save(tenantId, { settings: sftpSettings(), secrets: { 'target.password': 'pw-Audit-1' } }, ACTOR, {
+        client: { ip: '203.0.113.7', userAgent: 'test' },
+      }),
+    );
     expect(first).toMatchObject({ schedule: 'scheduled', saved: { version: 1, updatedBy: 'user-1', updatedAt: NOW } });
     expect(first.rebuild).toBeUndefined();
     expect(await scheduler(tenantId)).toMatchObject({ pattern: '0 2 * * *', tz: 'Europe/Berlin' });
@@ -243,12 +309,25 @@ describe('retention-settings service: store, schedule, audit, rebuild', () => {
       target: 'retention',
       ip: '203.0.113.7',
       userAgent: 'test',
-      details: { version: 1, mode: 'offline', cron: '0 2 * * *', timezone: 'Europe/Berlin', paused: false, schedule: 'scheduled', hostKeyFingerprint: FINGERPRINT, secretsReplaced: 'target.password', archiveMongoUri: 'not set', target: 'sftp://acme@sftp.example.com:22/drops' },
+      details: {
+        version: 1,
+        mode: 'offline',
+        cron: '0 2 * * *',
+        timezone: 'Europe/Berlin',
+        paused: false,
+        schedule: 'scheduled',
+        hostKeyFingerprint: FINGERPRINT,
+        secretsReplaced: 'target.password',
+        archiveMongoUri: 'not set',
+        target: 'sftp://acme@sftp.example.com:22/drops',
+      },
     });
     expect(JSON.stringify(changed)).not.toContain('pw-Audit-1');
     expect(JSON.stringify(changed)).not.toContain('v1.svc-k1.');
 
-    const moved = saved(await service().save(tenantId, { settings: sftpSettings({ schedule: { cron: '30 4 * * 1', timezone: 'UTC' } }) }, ACTOR, { expectedVersion: 1 }));
+    const moved = saved(
+      await service().save(tenantId, { settings: sftpSettings({ schedule: { cron: '30 4 * * 1', timezone: 'UTC' } }) }, ACTOR, { expectedVersion: 1 }),
+    );
     expect(moved.schedule).toBe('scheduled');
     expect(await scheduler(tenantId)).toMatchObject({ pattern: '30 4 * * 1', tz: 'UTC' });
     const paused = saved(await service().save(tenantId, { settings: sftpSettings({ schedule: { paused: true } }) }, ACTOR, { expectedVersion: 2 }));
@@ -298,7 +377,13 @@ describe('retention-settings service: store, schedule, audit, rebuild', () => {
   it('says a rebuild is unavailable without archive queues, and requestRebuild refuses with ERR_REBUILD_UNAVAILABLE', async () => {
     const tenantId = tenant();
     const bare = service({ importQueues: undefined });
-    const outcome = saved(await bare.save(tenantId, { settings: sftpSettings({ mode: 'online' }), secrets: { 'target.password': 'pw', archiveMongoUri: 'mongodb://db.example.com/acme' } }, ACTOR));
+    const outcome = saved(
+      await bare.save(
+        tenantId,
+        { settings: sftpSettings({ mode: 'online' }), secrets: { 'target.password': 'pw', archiveMongoUri: 'mongodb://db.example.com/acme' } },
+        ACTOR,
+      ),
+    );
     expect(outcome.rebuild).toEqual({ trigger: 'archive-uri-replaced', status: 'unavailable' });
     await expect(bare.requestRebuild(tenantId, ACTOR, 'button')).rejects.toMatchObject({ code: 'ERR_REBUILD_UNAVAILABLE', status: 503 });
     expect(await audit(tenantId, 'archive.rebuild-requested')).toEqual([]);

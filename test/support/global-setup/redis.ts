@@ -13,10 +13,7 @@ export default async function setup(project: TestProject): Promise<void> {
   const redis = createTestRedis(TEST_REDIS_URL);
   redis.on('error', () => undefined);
   try {
-    const answer = await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5_000)),
-    ]);
+    const answer = await Promise.race([redis.ping(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5_000))]);
     if (answer !== 'PONG') throw new Error(`unexpected answer ${answer}`);
   } catch (err) {
     throw new Error(

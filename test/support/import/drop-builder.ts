@@ -3,7 +3,15 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { recordFileName, recordFilePath, type RecordEncoding } from '../../../src/archive/drop-layout.js';
-import { buildManifest, hashManifest, manifestPathOf, recordFileEntry, serializeManifest, type ManifestFile, type ManifestLink } from '../../../src/archive/manifest.js';
+import {
+  buildManifest,
+  hashManifest,
+  manifestPathOf,
+  recordFileEntry,
+  serializeManifest,
+  type ManifestFile,
+  type ManifestLink,
+} from '../../../src/archive/manifest.js';
 import { writeRecordFiles } from '../../../src/archive/record-file-writer.js';
 import type { RecordType } from '../../../src/records/record-type.js';
 import type { TimeWindow } from '../../../src/sources/source.js';

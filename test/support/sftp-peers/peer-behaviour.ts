@@ -58,7 +58,9 @@ export async function probePeerBehaviour(peer: SftpPeer, dirName: string): Promi
       posixRenameOntoExisting: offered('posix-rename@openssh.com') ? await answer((cb) => sftp.ext_openssh_rename(`${dir}/a`, `${dir}/b`, cb)) : 'not offered',
       setstatMode: await answer((cb) => sftp.chmod(`${dir}/b`, 0o600, cb)),
       statvfs: offered('statvfs@openssh.com') ? await answer((cb) => sftp.ext_openssh_statvfs(dir, cb)) : 'not offered',
-      openInReadOnlyZone: readOnlyZone ? await answer<Buffer>((cb) => sftp.open(posix.join(peer.clientRoot, readOnlyZone, 'new'), 'w', cb), sftp) : 'no such zone',
+      openInReadOnlyZone: readOnlyZone
+        ? await answer<Buffer>((cb) => sftp.open(posix.join(peer.clientRoot, readOnlyZone, 'new'), 'w', cb), sftp)
+        : 'no such zone',
     };
   } finally {
     client.end();

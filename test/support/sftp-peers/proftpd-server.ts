@@ -3,14 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  SFTP_TEST_BASE_DIR,
-  descendantPids,
-  findFreePort,
-  signalPid,
-  waitForBanner,
-  waitGone,
-} from '../sftp-server.js';
+import { SFTP_TEST_BASE_DIR, descendantPids, findFreePort, signalPid, waitForBanner, waitGone } from '../sftp-server.js';
 import { missingPeerBinary, type SftpPeer, type SftpPeerDefinition, type SftpRefusalZones } from './sftp-peer.js';
 
 const execFileAsync = promisify(execFile);
@@ -94,55 +87,56 @@ export async function startProftpdServer(options: ProftpdServerOptions = {}): Pr
   const systemLog = join(dir, 'system.log');
   const sftpLog = join(dir, 'sftp.log');
   let port = await findFreePort();
-  const writeConfig = () => writeFile(
-    configPath,
-    [
-      'ServerType standalone',
-      'ServerName "retention-test-proftpd"',
-      'DefaultAddress 127.0.0.1',
-      'SocketBindTight on',
-      `Port ${port}`,
-      'User root',
-      'Group root',
-      `PidFile ${join(dir, 'proftpd.pid')}`,
-      `ScoreboardFile ${join(dir, 'proftpd.scoreboard')}`,
-      `SystemLog ${systemLog}`,
-      'TransferLog none',
-      'WtmpLog off',
-      'UseReverseDNS off',
-      'DelayEngine off',
-      'ControlsEngine off',
-      'ModulePath /usr/lib/proftpd',
-      'LoadModule mod_sftp.c',
-      'AuthOrder mod_auth_file.c',
-      `AuthUserFile ${passwdPath}`,
-      `AuthGroupFile ${groupPath}`,
-      'RequireValidShell off',
-      'UseFtpUsers off',
-      'RootLogin on',
-      'DefaultRoot ~',
-      'Umask 022',
-      `AllowOverwrite ${options.allowOverwrite === false ? 'off' : 'on'}`,
-      'SFTPEngine on',
-      `SFTPLog ${sftpLog}`,
-      `SFTPHostKey ${hostKeyPath}`,
-      `SFTPAuthorizedUserKeys file:${authorizedKeys}`,
-      'SFTPAuthMethods publickey',
-      ...(options.posixRename === false ? ['SFTPExtensions -posixRename'] : []),
-      `<Directory ${root}/${REFUSAL_ZONES.renameRefused}*>`,
-      '  <Limit RNTO>',
-      '    DenyAll',
-      '  </Limit>',
-      '</Directory>',
-      `<Directory ${root}/${REFUSAL_ZONES.readOnly}*>`,
-      '  <Limit WRITE>',
-      '    DenyAll',
-      '  </Limit>',
-      '</Directory>',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  const writeConfig = () =>
+    writeFile(
+      configPath,
+      [
+        'ServerType standalone',
+        'ServerName "retention-test-proftpd"',
+        'DefaultAddress 127.0.0.1',
+        'SocketBindTight on',
+        `Port ${port}`,
+        'User root',
+        'Group root',
+        `PidFile ${join(dir, 'proftpd.pid')}`,
+        `ScoreboardFile ${join(dir, 'proftpd.scoreboard')}`,
+        `SystemLog ${systemLog}`,
+        'TransferLog none',
+        'WtmpLog off',
+        'UseReverseDNS off',
+        'DelayEngine off',
+        'ControlsEngine off',
+        'ModulePath /usr/lib/proftpd',
+        'LoadModule mod_sftp.c',
+        'AuthOrder mod_auth_file.c',
+        `AuthUserFile ${passwdPath}`,
+        `AuthGroupFile ${groupPath}`,
+        'RequireValidShell off',
+        'UseFtpUsers off',
+        'RootLogin on',
+        'DefaultRoot ~',
+        'Umask 022',
+        `AllowOverwrite ${options.allowOverwrite === false ? 'off' : 'on'}`,
+        'SFTPEngine on',
+        `SFTPLog ${sftpLog}`,
+        `SFTPHostKey ${hostKeyPath}`,
+        `SFTPAuthorizedUserKeys file:${authorizedKeys}`,
+        'SFTPAuthMethods publickey',
+        ...(options.posixRename === false ? ['SFTPExtensions -posixRename'] : []),
+        `<Directory ${root}/${REFUSAL_ZONES.renameRefused}*>`,
+        '  <Limit RNTO>',
+        '    DenyAll',
+        '  </Limit>',
+        '</Directory>',
+        `<Directory ${root}/${REFUSAL_ZONES.readOnly}*>`,
+        '  <Limit WRITE>',
+        '    DenyAll',
+        '  </Limit>',
+        '</Directory>',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
   await writeConfig();
 
   let child: ChildProcess | undefined;

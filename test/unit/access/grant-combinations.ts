@@ -23,6 +23,12 @@ export const SINGLE_GRANT_SETS: readonly [string, GrantSet][] = [
 
 /** Named grant sets of an administrator holding every grant but one. */
 export const ALL_BUT_ONE_GRANT_SETS: readonly [string, GrantSet][] = [
-  ...RECORD_TYPES.map((t): [string, GrantSet] => [`all but ${t}`, { role: 'administrator', dataTypes: RECORD_TYPES.filter((x) => x !== t), capabilities: [...CAPABILITIES] }]),
-  ...CAPABILITIES.map((c): [string, GrantSet] => [`all but ${c}`, { role: 'administrator', dataTypes: [...RECORD_TYPES], capabilities: CAPABILITIES.filter((x) => x !== c) }]),
+  ...RECORD_TYPES.map((t): [string, GrantSet] => [
+    `all but ${t}`,
+    { role: 'administrator', dataTypes: RECORD_TYPES.filter((x) => x !== t), capabilities: [...CAPABILITIES] },
+  ]),
+  ...CAPABILITIES.map((c): [string, GrantSet] => [
+    `all but ${c}`,
+    { role: 'administrator', dataTypes: [...RECORD_TYPES], capabilities: CAPABILITIES.filter((x) => x !== c) },
+  ]),
 ];

@@ -121,12 +121,15 @@ describe('assertMayGrant', () => {
 });
 
 describe('scope denials become not-found', () => {
-  it.each(['ERR_ARCHIVE_SCOPE_DENIED', 'ERR_ARCHIVE_TENANT_MISMATCH', 'ERR_TENANT_ID_INVALID'] as const)('%s → ERR_NOT_FOUND 404 without the original message', (code) => {
-    const converted = scopeDenialAsNotFound(new RetentionError(code, 'reading call-logs of "acme" is outside your data scope')) as RetentionError;
-    expect(converted.code).toBe('ERR_NOT_FOUND');
-    expect(converted.status).toBe(404);
-    expect(converted.message).not.toMatch(/call-logs|acme|scope/);
-  });
+  it.each(['ERR_ARCHIVE_SCOPE_DENIED', 'ERR_ARCHIVE_TENANT_MISMATCH', 'ERR_TENANT_ID_INVALID'] as const)(
+    '%s → ERR_NOT_FOUND 404 without the original message',
+    (code) => {
+      const converted = scopeDenialAsNotFound(new RetentionError(code, 'reading call-logs of "acme" is outside your data scope')) as RetentionError;
+      expect(converted.code).toBe('ERR_NOT_FOUND');
+      expect(converted.status).toBe(404);
+      expect(converted.message).not.toMatch(/call-logs|acme|scope/);
+    },
+  );
 
   it('leaves other errors alone', () => {
     const err = new RetentionError('ERR_ARCHIVE_FILTER_INVALID', 'bad');

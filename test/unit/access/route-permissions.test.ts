@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { CAPABILITIES, type Capability } from '../../../src/access/capabilities.js';
 import { principalOf, type Principal } from '../../../src/access/principal.js';
-import { authorizeRoute, ROUTE_IDS, ROUTE_PERMISSIONS, routeAllowed, routeDecision, type RouteDecision, type RouteId, type RoutePermission } from '../../../src/access/route-permissions.js';
+import {
+  authorizeRoute,
+  ROUTE_IDS,
+  ROUTE_PERMISSIONS,
+  routeAllowed,
+  routeDecision,
+  type RouteDecision,
+  type RouteId,
+  type RoutePermission,
+} from '../../../src/access/route-permissions.js';
 import type { RetentionError } from '../../../src/errors.js';
 import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
 import { subsets } from './grant-combinations.js';
@@ -105,7 +114,9 @@ describe('ROUTE_PERMISSIONS, route by route: exactly the grant it names admits, 
     }
     expect(routeDecision(undefined, id)).toBe('sign-in');
     for (const { dataTypes, capabilities } of minimalGrants(route)) {
-      expect(routeDecision(administrator(dataTypes, capabilities), id), `${id} with exactly ${[...dataTypes, ...capabilities].join(', ') || 'nothing'}`).toBe('allow');
+      expect(routeDecision(administrator(dataTypes, capabilities), id), `${id} with exactly ${[...dataTypes, ...capabilities].join(', ') || 'nothing'}`).toBe(
+        'allow',
+      );
       expect(routeAllowed(administrator(dataTypes, capabilities), id)).toBe(true);
     }
     if (route.scope !== undefined) {

@@ -149,8 +149,16 @@ describe('path builders', () => {
     ['fractional part', { type: 'chats', window, part: 1.5, encoding: 'json', gzip: false, runId: 'r1' }, 'ERR_PART_INVALID'],
     ['unknown type', { type: '../chats', window, part: 1, encoding: 'json', gzip: false, runId: 'r1' }, 'ERR_RECORD_TYPE_INVALID'],
     ['unknown encoding', { type: 'chats', window, part: 1, encoding: 'csv', gzip: false, runId: 'r1' }, 'ERR_ENCODING_INVALID'],
-    ['empty window', { type: 'chats', window: { from: window.to, to: window.from }, part: 1, encoding: 'json', gzip: false, runId: 'r1' }, 'ERR_WINDOW_INVALID'],
-    ['invalid date', { type: 'chats', window: { from: new Date('x'), to: window.to }, part: 1, encoding: 'json', gzip: false, runId: 'r1' }, 'ERR_WINDOW_INVALID'],
+    [
+      'empty window',
+      { type: 'chats', window: { from: window.to, to: window.from }, part: 1, encoding: 'json', gzip: false, runId: 'r1' },
+      'ERR_WINDOW_INVALID',
+    ],
+    [
+      'invalid date',
+      { type: 'chats', window: { from: new Date('x'), to: window.to }, part: 1, encoding: 'json', gzip: false, runId: 'r1' },
+      'ERR_WINDOW_INVALID',
+    ],
     ['run id with a dot', { type: 'chats', window, part: 1, encoding: 'json', gzip: false, runId: 'r.1' }, 'ERR_RUN_ID_INVALID'],
     ['run id with a slash', { type: 'chats', window, part: 1, encoding: 'json', gzip: false, runId: '../r1' }, 'ERR_RUN_ID_INVALID'],
     ['empty run id', { type: 'chats', window, part: 1, encoding: 'json', gzip: false, runId: '' }, 'ERR_RUN_ID_INVALID'],
@@ -200,13 +208,34 @@ describe('drop file path parser', () => {
   const from = window.from;
   const to = window.to;
   const records = (extra: object) => ({ kind: 'records', tenantId: 'acme', type: 'chats', window: { from, to }, encoding: 'json', gzip: false, ...extra });
-  const rejected = (runId: string | null) => ({ kind: 'rejected', tenantId: 'acme', type: 'chats', window: { from, to }, runId, part: null, encoding: 'json', gzip: false });
+  const rejected = (runId: string | null) => ({
+    kind: 'rejected',
+    tenantId: 'acme',
+    type: 'chats',
+    window: { from, to },
+    runId,
+    part: null,
+    encoding: 'json',
+    gzip: false,
+  });
 
   it.each([
     ['a records file of a run', `acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-${RUN}-0001.json`, records({ runId: RUN, part: 1 })],
-    ['a records file of a retried attempt', `acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-${RUN}-r3-0002.json.gz`, records({ runId: `${RUN}-r3`, part: 2, gzip: true })],
-    ['a run id that looks like a part', 'acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-0007-0002.ndjson', records({ runId: '0007', part: 2, encoding: 'ndjson' })],
-    ['a legacy records file', 'acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-0012.ndjson.gz', records({ runId: null, part: 12, encoding: 'ndjson', gzip: true })],
+    [
+      'a records file of a retried attempt',
+      `acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-${RUN}-r3-0002.json.gz`,
+      records({ runId: `${RUN}-r3`, part: 2, gzip: true }),
+    ],
+    [
+      'a run id that looks like a part',
+      'acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-0007-0002.ndjson',
+      records({ runId: '0007', part: 2, encoding: 'ndjson' }),
+    ],
+    [
+      'a legacy records file',
+      'acme/2026/11/23/chats/chats-20261123T170000Z-20261123T180000Z-0012.ndjson.gz',
+      records({ runId: null, part: 12, encoding: 'ndjson', gzip: true }),
+    ],
     ['a rejected file of a run', `acme/2026/11/23/rejected/chats-20261123T170000Z-20261123T180000Z-${RUN}.json`, rejected(RUN)],
     ['a legacy rejected file', 'acme/2026/11/23/rejected/chats-20261123T170000Z-20261123T180000Z.json', rejected(null)],
   ])('parses %s', (_label, path, parts) => {

@@ -90,14 +90,36 @@ describe('buildManifest and serializeManifest', () => {
   });
 
   it.each([
-    ['a file outside its window', (i: ManifestInput) => i.files.push(recordFileEntry('acme', runId, 'chats', { from: new Date('2026-11-23T18:00:00Z'), to: new Date('2026-11-23T19:00:00Z') }, { part: 1, records: 1, bytes: 1, sha256: sha('x') }, format)), 'files.'],
-    ['a type without a window', (i: ManifestInput) => i.files.push(recordFileEntry('acme', runId, 'call-logs', slice1, { part: 1, records: 1, bytes: 1, sha256: sha('x') }, format)), 'files.'],
+    [
+      'a file outside its window',
+      (i: ManifestInput) =>
+        i.files.push(
+          recordFileEntry(
+            'acme',
+            runId,
+            'chats',
+            { from: new Date('2026-11-23T18:00:00Z'), to: new Date('2026-11-23T19:00:00Z') },
+            { part: 1, records: 1, bytes: 1, sha256: sha('x') },
+            format,
+          ),
+        ),
+      'files.',
+    ],
+    [
+      'a type without a window',
+      (i: ManifestInput) => i.files.push(recordFileEntry('acme', runId, 'call-logs', slice1, { part: 1, records: 1, bytes: 1, sha256: sha('x') }, format)),
+      'files.',
+    ],
     ['a duplicate path', (i: ManifestInput) => i.files.push(i.files[0]!), 'files.'],
     ['a path of another tenant', (i: ManifestInput) => (i.files[0]!.path = i.files[0]!.path.replace('acme/', 'other/')), 'files.'],
     ['no window', (i: ManifestInput) => (i.windows = {}), 'windows'],
     ['a bad checksum', (i: ManifestInput) => (i.files[0]!.sha256 = 'ABC'), 'files.'],
     ['a previous of another tenant', (i: ManifestInput) => (i.previous = { path: 'other/2026/11/22/manifest-x.json', sha256: sha('p') }), 'previous.path'],
-    ['a previous that names itself', (i: ManifestInput) => (i.previous = { path: `acme/2026/11/23/manifest-${runId}.json`, sha256: sha('p') }), 'previous.path'],
+    [
+      'a previous that names itself',
+      (i: ManifestInput) => (i.previous = { path: `acme/2026/11/23/manifest-${runId}.json`, sha256: sha('p') }),
+      'previous.path',
+    ],
   ])('refuses %s with ERR_MANIFEST_INVALID', (_label, mutate, field) => {
     const bad = input();
     mutate(bad);
@@ -123,18 +145,104 @@ describe('parseManifest', () => {
     ['a bad tenant', () => ({ ...good(), tenantId: 'ACME' }), 'tenantId'],
     ['a run id with a colon', () => ({ ...good(), runId: 'a:b' }), 'runId'],
     ['an unknown window type', () => ({ ...good(), windows: { emails: { from: '2026-11-23T16:00:00.000Z', to: '2026-11-23T18:00:00.000Z' } } }), 'windows'],
-    ['a window with an offset', () => ({ ...good(), windows: { ...(good().windows as object), chats: { from: '2026-11-23T16:00:00+01:00', to: '2026-11-23T18:00:00.000Z' } } }), 'windows.chats.from'],
-    ['a negative record count', () => { const m = good(); files(m)[0]!.records = -1; return m; }, 'files.0.records'],
-    ['a fractional byte count', () => { const m = good(); files(m)[1]!.bytes = 1.5; return m; }, 'files.1.bytes'],
-    ['an uppercase sha256', () => { const m = good(); files(m)[2]!.sha256 = sha('x').toUpperCase(); return m; }, 'files.2.sha256'],
-    ['a traversal path', () => { const m = good(); files(m)[0]!.path = 'acme/../etc/passwd'; return m; }, 'files.0.path'],
-    ['a path that does not match its part', () => { const m = good(); files(m)[0]!.part = 7; return m; }, 'files.0.path'],
-    ['a file named for another run', () => { const m = good(); files(m)[0]!.path = String(files(m)[0]!.path).replace(runId, `${runId}-r1`); return m; }, 'files.0.path'],
-    ['a rejected file named for another run', () => { const m = good(); const r = files(m).find((f) => f.kind === 'rejected')!; r.path = String(r.path).replace(runId, 'other-run'); return m; }, 'files.'],
-    ['a rejected file with a part', () => { const m = good(); const r = files(m).find((f) => f.kind === 'rejected')!; r.part = 1; return m; }, 'files.'],
-    ['totals that do not add up', () => { const m = good(); (m.totals as { chats: { records: number } }).chats.records = 64; return m; }, 'totals.chats.records'],
+    [
+      'a window with an offset',
+      () => ({ ...good(), windows: { ...(good().windows as object), chats: { from: '2026-11-23T16:00:00+01:00', to: '2026-11-23T18:00:00.000Z' } } }),
+      'windows.chats.from',
+    ],
+    [
+      'a negative record count',
+      () => {
+        const m = good();
+        files(m)[0]!.records = -1;
+        return m;
+      },
+      'files.0.records',
+    ],
+    [
+      'a fractional byte count',
+      () => {
+        const m = good();
+        files(m)[1]!.bytes = 1.5;
+        return m;
+      },
+      'files.1.bytes',
+    ],
+    [
+      'an uppercase sha256',
+      () => {
+        const m = good();
+        files(m)[2]!.sha256 = sha('x').toUpperCase();
+        return m;
+      },
+      'files.2.sha256',
+    ],
+    [
+      'a traversal path',
+      () => {
+        const m = good();
+        files(m)[0]!.path = 'acme/../etc/passwd';
+        return m;
+      },
+      'files.0.path',
+    ],
+    [
+      'a path that does not match its part',
+      () => {
+        const m = good();
+        files(m)[0]!.part = 7;
+        return m;
+      },
+      'files.0.path',
+    ],
+    [
+      'a file named for another run',
+      () => {
+        const m = good();
+        files(m)[0]!.path = String(files(m)[0]!.path).replace(runId, `${runId}-r1`);
+        return m;
+      },
+      'files.0.path',
+    ],
+    [
+      'a rejected file named for another run',
+      () => {
+        const m = good();
+        const r = files(m).find((f) => f.kind === 'rejected')!;
+        r.path = String(r.path).replace(runId, 'other-run');
+        return m;
+      },
+      'files.',
+    ],
+    [
+      'a rejected file with a part',
+      () => {
+        const m = good();
+        const r = files(m).find((f) => f.kind === 'rejected')!;
+        r.part = 1;
+        return m;
+      },
+      'files.',
+    ],
+    [
+      'totals that do not add up',
+      () => {
+        const m = good();
+        (m.totals as { chats: { records: number } }).chats.records = 64;
+        return m;
+      },
+      'totals.chats.records',
+    ],
     ['missing totals', () => ({ ...good(), totals: {} }), 'totals.chats'],
-    ['a missing previous field', () => { const m = good(); delete m.previous; return m; }, 'previous'],
+    [
+      'a missing previous field',
+      () => {
+        const m = good();
+        delete m.previous;
+        return m;
+      },
+      'previous',
+    ],
   ])('refuses %s, naming the field', (_label, make, field) => {
     const error = parseError(make());
     expect(error.code).toBe('ERR_MANIFEST_INVALID');

@@ -64,7 +64,10 @@ describe('planWindows', () => {
       label: 'a longer settle lag',
       checkpoints: { chats: at('2026-11-23T16:30:00Z') },
       settleLagMs: 30 * MIN,
-      expected: { window: '2026-11-23T16:30:00.000Z 2026-11-23T17:32:17.000Z', slices: ['0 2026-11-23T16:30:00.000Z 2026-11-23T17:00:00.000Z', '1 2026-11-23T17:00:00.000Z 2026-11-23T17:32:17.000Z'] },
+      expected: {
+        window: '2026-11-23T16:30:00.000Z 2026-11-23T17:32:17.000Z',
+        slices: ['0 2026-11-23T16:30:00.000Z 2026-11-23T17:00:00.000Z', '1 2026-11-23T17:00:00.000Z 2026-11-23T17:32:17.000Z'],
+      },
     },
     {
       label: 'a checkpoint inside the settle lag: nothing to do',
@@ -84,7 +87,11 @@ describe('planWindows', () => {
       settleLagMs: undefined,
       expected: {
         window: '2026-11-23T15:57:17.000Z 2026-11-23T17:57:17.000Z',
-        slices: ['0 2026-11-23T15:57:17.000Z 2026-11-23T16:00:00.000Z', '1 2026-11-23T16:00:00.000Z 2026-11-23T17:00:00.000Z', '2 2026-11-23T17:00:00.000Z 2026-11-23T17:57:17.000Z'],
+        slices: [
+          '0 2026-11-23T15:57:17.000Z 2026-11-23T16:00:00.000Z',
+          '1 2026-11-23T16:00:00.000Z 2026-11-23T17:00:00.000Z',
+          '2 2026-11-23T17:00:00.000Z 2026-11-23T17:57:17.000Z',
+        ],
       },
     },
   ])('$label', ({ checkpoints, settleLagMs, expected }) => {
@@ -110,7 +117,14 @@ describe('planWindows', () => {
   });
 
   it('caps a window far behind at maxWindowMs so it catches up over several runs', () => {
-    const plan = planWindows({ now: new Date(), checkpoints: { chats: at('2026-11-01T00:00:00Z') }, types: ['chats'], initialLookbackMs: DAY, maxWindowMs: 2 * DAY, sliceMs: DAY });
+    const plan = planWindows({
+      now: new Date(),
+      checkpoints: { chats: at('2026-11-01T00:00:00Z') },
+      types: ['chats'],
+      initialLookbackMs: DAY,
+      maxWindowMs: 2 * DAY,
+      sliceMs: DAY,
+    });
     expect(describePlan(plan).chats).toEqual({
       window: '2026-11-01T00:00:00.000Z 2026-11-03T00:00:00.000Z',
       slices: ['0 2026-11-01T00:00:00.000Z 2026-11-02T00:00:00.000Z', '1 2026-11-02T00:00:00.000Z 2026-11-03T00:00:00.000Z'],
@@ -118,7 +132,8 @@ describe('planWindows', () => {
   });
 
   it('is deterministic: the same input gives the same plan, run id and chunk job ids', () => {
-    const make = (): WindowPlan => planWindows({ now: new Date(), checkpoints: { chats: at('2026-11-23T10:00:00Z') }, types: ['chats'], initialLookbackMs: DAY, sliceMs: HOUR });
+    const make = (): WindowPlan =>
+      planWindows({ now: new Date(), checkpoints: { chats: at('2026-11-23T10:00:00Z') }, types: ['chats'], initialLookbackMs: DAY, sliceMs: HOUR });
     const first = make();
     vi.advanceTimersByTime(400);
     const second = make();
@@ -135,7 +150,14 @@ describe('planWindows', () => {
     vi.stubEnv('TZ', 'Europe/Berlin');
     vi.setSystemTime(at('2026-03-30T12:00:00Z'));
     expect(new Date('2026-03-29T12:00:00Z').getTimezoneOffset()).toBe(-120);
-    const plan = planWindows({ now: new Date(), checkpoints: { chats: at('2026-03-28T00:00:00Z') }, types: ['chats'], settleLagMs: 0, initialLookbackMs: DAY, sliceMs: DAY });
+    const plan = planWindows({
+      now: new Date(),
+      checkpoints: { chats: at('2026-03-28T00:00:00Z') },
+      types: ['chats'],
+      settleLagMs: 0,
+      initialLookbackMs: DAY,
+      sliceMs: DAY,
+    });
     const slices = plan.types[0]!.slices;
     expect(slices.map((slice) => slice.to.getTime() - slice.from.getTime())).toEqual([DAY, DAY, 12 * HOUR]);
     expect(slices.map((slice) => slice.from.toISOString())).toEqual(['2026-03-28T00:00:00.000Z', '2026-03-29T00:00:00.000Z', '2026-03-30T00:00:00.000Z']);
@@ -156,7 +178,9 @@ describe('planWindows', () => {
   });
 
   it('refuses an unknown type', () => {
-    expect(codeOf(() => planWindows({ now: new Date(), checkpoints: {}, types: ['emails' as 'chats'], initialLookbackMs: DAY, sliceMs: HOUR }))).toBe('ERR_RECORD_TYPE_INVALID');
+    expect(codeOf(() => planWindows({ now: new Date(), checkpoints: {}, types: ['emails' as 'chats'], initialLookbackMs: DAY, sliceMs: HOUR }))).toBe(
+      'ERR_RECORD_TYPE_INVALID',
+    );
   });
 });
 
@@ -185,7 +209,13 @@ describe('sliceWindow', () => {
 
 describe('planBackfill', () => {
   it('plans the explicit range for every type with the same aligned slices', () => {
-    const plan = planBackfill({ from: at('2026-01-01T00:00:00Z'), to: at('2026-02-01T00:00:00Z'), types: ['call-logs', 'contacts'], now: new Date(), sliceMs: DAY });
+    const plan = planBackfill({
+      from: at('2026-01-01T00:00:00Z'),
+      to: at('2026-02-01T00:00:00Z'),
+      types: ['call-logs', 'contacts'],
+      now: new Date(),
+      sliceMs: DAY,
+    });
     expect(Object.keys(plan.windows)).toEqual(['call-logs', 'contacts']);
     expect(plan.types.map((entry) => entry.slices.length)).toEqual([31, 31]);
     expect(plan.windows.contacts).toEqual({ from: at('2026-01-01T00:00:00Z'), to: at('2026-02-01T00:00:00Z') });

@@ -171,12 +171,16 @@ describe('writeRecordFiles', () => {
       yield* generate(10);
       throw new Error('source went away');
     }
-    await expect(writeRecordFiles(failing(), { directory: dir, encoding: 'json', maxRecords: 3, fileName: naming('json', false) })).rejects.toThrow('source went away');
+    await expect(writeRecordFiles(failing(), { directory: dir, encoding: 'json', maxRecords: 3, fileName: naming('json', false) })).rejects.toThrow(
+      'source went away',
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 
   it.each([false, true])('fails with ERR_SPOOL_WRITE when the spool directory is missing (gzip %s)', async (gzip) => {
-    const error = await writeRecordFiles(generate(3), { directory: join(dir, 'missing'), encoding: 'json', gzip, fileName: naming('json', gzip) }).catch((e: unknown) => e);
+    const error = await writeRecordFiles(generate(3), { directory: join(dir, 'missing'), encoding: 'json', gzip, fileName: naming('json', gzip) }).catch(
+      (e: unknown) => e,
+    );
     expect((error as RetentionError).code).toBe('ERR_SPOOL_WRITE');
   });
 
@@ -195,7 +199,8 @@ describe('rejected records', () => {
   it('writes reason, issues and the raw record as a JSON array', async () => {
     const raw = [{ id: 1, updatedAt: 'never', nested: { keep: ['me'] } }, 'not even an object', null];
     const writer = new RejectedRecordsWriter({ directory: dir, fileName: 'chats-20261123T170000Z-20261123T180000Z.json' });
-    for (const [index, record] of raw.entries()) await writer.write({ reason: 'schema', issues: [{ path: index === 0 ? 'updatedAt' : '', message: `bad ${index}` }], record });
+    for (const [index, record] of raw.entries())
+      await writer.write({ reason: 'schema', issues: [{ path: index === 0 ? 'updatedAt' : '', message: `bad ${index}` }], record });
     const file = await writer.close();
     expect(file).toBeDefined();
     const bytes = await readFile(file!.localPath);

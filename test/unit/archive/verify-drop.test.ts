@@ -57,9 +57,21 @@ interface DeliveredRun {
  * A miniature export run: plan, encode per slice, upload files, then the manifest chained to `previous`.
  * `legacyNames` names the files as drops did before names carried the run id; `version` changes the records' content.
  */
-async function deliverRun(now: string, checkpoint: Date, previous: ManifestLink | null, options: { legacyNames?: boolean; version?: number } = {}): Promise<DeliveredRun> {
+async function deliverRun(
+  now: string,
+  checkpoint: Date,
+  previous: ManifestLink | null,
+  options: { legacyNames?: boolean; version?: number } = {},
+): Promise<DeliveredRun> {
   const types: RecordType[] = ['chats', 'contacts'];
-  const plan = planWindows({ now: new Date(now), checkpoints: { chats: checkpoint, contacts: checkpoint }, types, settleLagMs: 0, initialLookbackMs: HOUR, sliceMs: HOUR });
+  const plan = planWindows({
+    now: new Date(now),
+    checkpoints: { chats: checkpoint, contacts: checkpoint },
+    types,
+    settleLagMs: 0,
+    initialLookbackMs: HOUR,
+    sliceMs: HOUR,
+  });
   const runId = deriveRunId(TENANT, plan.windows, previous?.sha256 ?? null);
   const fileRunId = options.legacyNames === true ? null : runId;
   const entries: ManifestFile[] = [];
@@ -207,7 +219,14 @@ describe('verifyDrop', () => {
 
   it('keeps every manifest verifying when a later run delivers the same window again with changed records', async () => {
     const first = await deliverRun('2026-11-23T18:00:00Z', new Date('2026-11-23T16:00:00Z'), null);
-    const digests = async (paths: string[]) => Promise.all(paths.map(async (path) => createHash('sha256').update(await readFile(target.resolve(path))).digest('hex')));
+    const digests = async (paths: string[]) =>
+      Promise.all(
+        paths.map(async (path) =>
+          createHash('sha256')
+            .update(await readFile(target.resolve(path)))
+            .digest('hex'),
+        ),
+      );
     const before = await digests(first.files);
     const again = await deliverRun('2026-11-23T18:00:00Z', new Date('2026-11-23T16:00:00Z'), first.link, { version: 2 });
     expect(again.path).not.toBe(first.path);
@@ -253,7 +272,13 @@ describe('verifyDrop', () => {
     await target.uploadAtomically(local, orphan, { bytes: 1 });
     const report = await verifyDrop(target, TENANT);
     expect(report.verdict).toBe('ok');
-    expect(report.problems).toEqual([expect.objectContaining({ code: 'FILE_UNLISTED', path: orphan, message: expect.stringContaining('left by run 20261124T020000Z-0123456789abcdef-r1, which has no manifest') })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        code: 'FILE_UNLISTED',
+        path: orphan,
+        message: expect.stringContaining('left by run 20261124T020000Z-0123456789abcdef-r1, which has no manifest'),
+      }),
+    ]);
   });
 
   it('checks the expected head, which no successor protects', async () => {

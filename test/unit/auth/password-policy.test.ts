@@ -147,12 +147,9 @@ describe('checkPassword', () => {
     expect(isCommonPassword(password)).toBe(true);
   });
 
-  it.each([['lantern walrus quilt'], ['Gx7#vQ2!mW9z'], ['password manager generated me: h5Kq']])(
-    'ASVS 2.1.7: does not flag %j',
-    (password) => {
-      expect(codes(DEFAULT_PASSWORD_POLICY, password)).not.toContain('COMMON');
-    },
-  );
+  it.each([['lantern walrus quilt'], ['Gx7#vQ2!mW9z'], ['password manager generated me: h5Kq']])('ASVS 2.1.7: does not flag %j', (password) => {
+    expect(codes(DEFAULT_PASSWORD_POLICY, password)).not.toContain('COMMON');
+  });
 
   it.each([
     ['email local part', 'JaneSmith-loves-kayaks', { email: 'janesmith@example.com' }, 'janesmith'],

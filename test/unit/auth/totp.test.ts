@@ -84,7 +84,13 @@ describe('TOTP (RFC 6238)', () => {
     [20000000000, '65353130', '77737706', '47863826'],
   ];
   const cases = vectors.flatMap(([time, sha1, sha256, sha512]) =>
-    ([['SHA1', sha1], ['SHA256', sha256], ['SHA512', sha512]] as const).map(([algorithm, code]) => [time, algorithm, code] as const),
+    (
+      [
+        ['SHA1', sha1],
+        ['SHA256', sha256],
+        ['SHA512', sha512],
+      ] as const
+    ).map(([algorithm, code]) => [time, algorithm, code] as const),
   );
 
   it.each(cases)('RFC 6238 appendix B: at %i s, %s gives %s (8 digits)', (time, algorithm, code) => {

@@ -6,8 +6,27 @@ import type { DailyCounts } from '../../../src/store/archive/archive-store.js';
 
 const ALLOWED_ELEMENTS = new Set(['svg', 'title', 'desc', 'g', 'rect', 'line', 'text']);
 const ALLOWED_ATTRIBUTES = new Set([
-  'xmlns', 'viewBox', 'width', 'height', 'role', 'aria-labelledby', 'id', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'rx', 'fill', 'stroke', 'stroke-width',
-  'font-family', 'font-size', 'text-anchor', 'dominant-baseline',
+  'xmlns',
+  'viewBox',
+  'width',
+  'height',
+  'role',
+  'aria-labelledby',
+  'id',
+  'x',
+  'y',
+  'x1',
+  'y1',
+  'x2',
+  'y2',
+  'rx',
+  'fill',
+  'stroke',
+  'stroke-width',
+  'font-family',
+  'font-size',
+  'text-anchor',
+  'dominant-baseline',
 ]);
 
 /** Checks that `svg` is well-formed, uses only the expected elements and attributes, and has only escaped text. */
@@ -22,7 +41,8 @@ function expectSafeSvg(svg: string): void {
     position = match.index + match[0].length;
     const [, closing, name = '', attributes = '', selfClosing] = match;
     expect(ALLOWED_ELEMENTS.has(name), name).toBe(true);
-    for (const [, attribute] of attributes.matchAll(/\s+([a-zA-Z][a-zA-Z0-9:-]*)="/g)) expect(ALLOWED_ATTRIBUTES.has(attribute as string), attribute).toBe(true);
+    for (const [, attribute] of attributes.matchAll(/\s+([a-zA-Z][a-zA-Z0-9:-]*)="/g))
+      expect(ALLOWED_ATTRIBUTES.has(attribute as string), attribute).toBe(true);
     if (closing) expect(stack.pop()).toBe(name);
     else if (!selfClosing) stack.push(name);
   }
@@ -47,7 +67,9 @@ describe('renderDailyRecordsChart', () => {
     expectSafeSvg(svg);
     expect(svg).toContain('role="img" aria-labelledby="records-chart-title records-chart-desc"');
     expect(svg).toContain('<title id="records-chart-title">Records per day</title>');
-    expect(svg).toContain('from 2026-05-01 to 2026-05-04. Call logs: 200 in total, most on 2026-05-01 (120); Chats: 95 in total, most on 2026-05-03 (55); Contacts: 15 in total, most on 2026-05-04 (12).');
+    expect(svg).toContain(
+      'from 2026-05-01 to 2026-05-04. Call logs: 200 in total, most on 2026-05-01 (120); Chats: 95 in total, most on 2026-05-03 (55); Contacts: 15 in total, most on 2026-05-04 (12).',
+    );
     expect(rects(svg)).toHaveLength(6);
     expect(svg).toContain('<title>2026-05-01 · Call logs: 120</title>');
     for (const label of ['05-01', '05-02', '05-03', '05-04']) expect(svg).toContain(`>${label}</text>`);
@@ -117,7 +139,9 @@ describe('renderDailyRecordsChart', () => {
     const dayLabels = svg.match(/>\d{2}-\d{2}<\/text>/g) ?? [];
     expect(dayLabels.length).toBeGreaterThan(5);
     expect(dayLabels.length).toBeLessThanOrEqual(14);
-    expect(() => renderDailyRecordsChart([...data, { day: day(400), counts: { chats: 1 } }])).toThrow(expect.objectContaining({ code: 'ERR_CHART_INPUT_INVALID' }));
+    expect(() => renderDailyRecordsChart([...data, { day: day(400), counts: { chats: 1 } }])).toThrow(
+      expect.objectContaining({ code: 'ERR_CHART_INPUT_INVALID' }),
+    );
   });
 
   it('formats large numbers on the axis and in full on the bars', () => {

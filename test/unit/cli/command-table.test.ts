@@ -88,7 +88,11 @@ describe('retention help', () => {
     for (const spy of connections) expect(spy).not.toHaveBeenCalled();
   });
 
-  it.each([[['--help'], 0], [['-h'], 0], [[], 2]])('answers %j with the same list and exit code %i', async (args, code) => {
+  it.each([
+    [['--help'], 0],
+    [['-h'], 0],
+    [[], 2],
+  ])('answers %j with the same list and exit code %i', async (args, code) => {
     const help = await cli(['help']);
     expect(await cli(args)).toEqual({ code, out: help.out, err: '' });
   });

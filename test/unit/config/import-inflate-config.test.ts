@@ -23,7 +23,10 @@ describe('import inflate limits', () => {
   });
 
   it('are read from IMPORT_MAX_INFLATED_BYTES, IMPORT_MAX_INFLATE_RATIO and IMPORT_INFLATE_RATIO_AFTER_BYTES', () => {
-    const config = loadConfig({ IMPORT_MAX_INFLATED_BYTES: String(4 * 1024 ** 3), IMPORT_MAX_INFLATE_RATIO: '250', IMPORT_INFLATE_RATIO_AFTER_BYTES: '0' }, noFiles);
+    const config = loadConfig(
+      { IMPORT_MAX_INFLATED_BYTES: String(4 * 1024 ** 3), IMPORT_MAX_INFLATE_RATIO: '250', IMPORT_INFLATE_RATIO_AFTER_BYTES: '0' },
+      noFiles,
+    );
     expect(config.importInflateLimits).toEqual({ maxInflatedBytes: 4 * 1024 ** 3, maxInflateRatio: 250, ratioAfterBytes: 0 });
   });
 

@@ -50,7 +50,10 @@ describe('tidyDeliveryLeftovers', () => {
     await put(`${day}/chats/lost.json.replaced-20261123T180000Z-00000003`, 'newest');
     const report = await tidyDeliveryLeftovers(target, [day], { subdirectories: true });
     expect(report.restored).toEqual([{ path: `${day}/chats/lost.json`, from: `${day}/chats/lost.json.replaced-20261123T180000Z-00000003` }]);
-    expect(report.removedRecoveryCopies.sort()).toEqual([`${day}/chats/done.json.replaced-20261123T170000Z-00000001`, `${day}/chats/lost.json.replaced-20261123T170000Z-00000002`]);
+    expect(report.removedRecoveryCopies.sort()).toEqual([
+      `${day}/chats/done.json.replaced-20261123T170000Z-00000001`,
+      `${day}/chats/lost.json.replaced-20261123T170000Z-00000002`,
+    ]);
     expect(await namesIn(`${day}/chats`)).toEqual(['done.json', 'lost.json']);
     expect(await readFile(join(root, `${day}/chats/lost.json`), 'utf8')).toBe('newest');
     expect(await readFile(join(root, `${day}/chats/done.json`), 'utf8')).toBe('new bytes');

@@ -32,7 +32,12 @@ describe('parseHostKeyPin (issue 11.4)', () => {
 describe('host-key handshakes', () => {
   it('asks for exactly the pinned types, one handshake per type, in pin order', () => {
     expect(hostKeyHandshakes([{ fingerprint: FP, type: 'ssh-rsa' }])).toEqual([['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]);
-    expect(hostKeyHandshakes([{ fingerprint: FP, type: 'ssh-ed25519' }, { fingerprint: FP, type: 'ssh-rsa' }])).toEqual([['ssh-ed25519'], ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]);
+    expect(
+      hostKeyHandshakes([
+        { fingerprint: FP, type: 'ssh-ed25519' },
+        { fingerprint: FP, type: 'ssh-rsa' },
+      ]),
+    ).toEqual([['ssh-ed25519'], ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']]);
   });
 
   it('looks for an untyped pin among every key family after the default handshake', () => {

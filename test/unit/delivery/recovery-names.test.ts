@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalDirectoryTarget } from '../../../src/delivery/local-directory-target.js';
-import { findRecoveryCopy, parseRecoveryName, partialUploadOriginal, recoveryCopiesIn, recoveryNameFor, restoreFromRecoveryCopy } from '../../../src/delivery/recovery-names.js';
+import {
+  findRecoveryCopy,
+  parseRecoveryName,
+  partialUploadOriginal,
+  recoveryCopiesIn,
+  recoveryNameFor,
+  restoreFromRecoveryCopy,
+} from '../../../src/delivery/recovery-names.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 

@@ -77,7 +77,10 @@ describe('startMongoWireServer', () => {
   it('answers an unsupported command with CommandNotFound naming it', async () => {
     const client = await new MongoClient(server.url).connect();
     try {
-      const error: unknown = await client.db('wire_unit').command({ someUnknownCommand: 1 }).catch((e: unknown) => e);
+      const error: unknown = await client
+        .db('wire_unit')
+        .command({ someUnknownCommand: 1 })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MongoServerError);
       expect((error as MongoServerError).code).toBe(59);
       expect((error as MongoServerError).message).toContain('someUnknownCommand');

@@ -28,7 +28,10 @@ describe('canonicalKey', () => {
   });
 
   it.each([
-    [{ a: 1, b: 2 }, { b: 2, a: 1 }],
+    [
+      { a: 1, b: 2 },
+      { b: 2, a: 1 },
+    ],
     ['1', 1],
     [null, false],
     [new ObjectId('000000000000000000000001'), '000000000000000000000001'],
@@ -52,9 +55,7 @@ describe('collectPathValues', () => {
 describe('formatKeyValue', () => {
   it('prints keys like MongoDB duplicate key messages', () => {
     expect(formatKeyValue({ tenant: 't1', n: 2, missing: null })).toBe('{ tenant: "t1", n: 2, missing: null }');
-    expect(formatKeyValue({ _id: new ObjectId('65a000000000000000000001') })).toBe(
-      "{ _id: ObjectId('65a000000000000000000001') }",
-    );
+    expect(formatKeyValue({ _id: new ObjectId('65a000000000000000000001') })).toBe("{ _id: ObjectId('65a000000000000000000001') }");
   });
 });
 

@@ -93,10 +93,18 @@ function parseDoc(text: string): ParsedDoc {
     if (inNotMet) notMetSection += `${line}\n`;
     const id = ROW_PATTERN.exec(line)?.[1];
     if (section === undefined || id === undefined) continue;
-    const cells = line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((cell) => cell.trim());
+    const cells = line
+      .trim()
+      .replace(/^\|/, '')
+      .replace(/\|$/, '')
+      .split('|')
+      .map((cell) => cell.trim());
     const [, requirement = '', statusCell = '', evidence = ''] = cells;
     const status = STATUS_PATTERN.exec(statusCell);
-    const items = evidence.split(/<br\s*\/?>/).map((item) => item.trim()).filter((item) => item !== '' && item !== '—' && item !== '-');
+    const items = evidence
+      .split(/<br\s*\/?>/)
+      .map((item) => item.trim())
+      .filter((item) => item !== '' && item !== '—' && item !== '-');
     const citations: Citation[] = [];
     const malformed: string[] = [];
     for (const item of items) {
@@ -206,7 +214,9 @@ describe(`${DOC_PATH}: the ASVS 4.0.3 level-2 map of V2, V3 and V4`, () => {
 
   it('states the counts of the table in its summary, and lists every row that is not met at the end', () => {
     const count = (status: Status): number => doc.rows.filter((row) => row.status === status).length;
-    expect(doc.summary).toBe(`Summary: ${doc.rows.length} requirements: ${count('met')} met, ${count('not applicable')} not applicable, ${count('not met')} not met.`);
+    expect(doc.summary).toBe(
+      `Summary: ${doc.rows.length} requirements: ${count('met')} met, ${count('not applicable')} not applicable, ${count('not met')} not met.`,
+    );
     const listed = new Set(doc.notMetSection.match(/\b\d+\.\d+\.\d+\b/g) ?? []);
     const notMet = doc.rows.filter((row) => row.status === 'not met').map((row) => row.id);
     expect([...listed].sort()).toEqual([...notMet].sort());

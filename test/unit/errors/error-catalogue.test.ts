@@ -16,7 +16,9 @@ function sourceFiles(dir: string): string[] {
     .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
     .map((entry) => join(entry.parentPath, entry.name));
 }
-const sources = [...sourceFiles('src'), ...sourceFiles('worker')].filter((path) => !path.endsWith('error-catalogue.ts')).map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+const sources = [...sourceFiles('src'), ...sourceFiles('worker')]
+  .filter((path) => !path.endsWith('error-catalogue.ts'))
+  .map((path) => ({ path, text: readFileSync(path, 'utf8') }));
 
 describe('the error catalogue', () => {
   it.each(CODES)('%s: the status and permanence an error with it gets are the catalogue’s', (code) => {

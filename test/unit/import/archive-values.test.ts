@@ -6,12 +6,21 @@ import { chatMessageKey, versionKey } from '../../../src/store/archive/archive-d
 import { normalizePhonePrefix } from '../../../src/store/archive/phone-prefix.js';
 import { parseRetentionSettings } from '../../../src/tenants/retention-settings.js';
 
-const base = { mode: 'online', dataTypes: ['chats'], schedule: { cron: '0 2 * * *' }, source: { kind: 'demo', seed: 1 }, target: { kind: 'local', directory: '/srv/drop' } };
+const base = {
+  mode: 'online',
+  dataTypes: ['chats'],
+  schedule: { cron: '0 2 * * *' },
+  source: { kind: 'demo', seed: 1 },
+  target: { kind: 'local', directory: '/srv/drop' },
+};
 
 describe('archive retention settings', () => {
   it('accepts days per type and leaves them out by default', () => {
     expect(parseRetentionSettings(base).archiveRetentionDays).toBeUndefined();
-    expect(parseRetentionSettings({ ...base, archiveRetentionDays: { chats: 365, 'call-logs': 30 } }).archiveRetentionDays).toEqual({ chats: 365, 'call-logs': 30 });
+    expect(parseRetentionSettings({ ...base, archiveRetentionDays: { chats: 365, 'call-logs': 30 } }).archiveRetentionDays).toEqual({
+      chats: 365,
+      'call-logs': 30,
+    });
   });
   it.each([[{ chats: 0 }], [{ chats: 1.5 }], [{ emails: 30 }], [{ chats: '30' }], [{ chats: 40_000 }]])('refuses %j', (days) => {
     expect(() => parseRetentionSettings({ ...base, archiveRetentionDays: days })).toThrow(expect.objectContaining({ code: 'ERR_SETTINGS_INVALID' }));

@@ -43,7 +43,10 @@ async function readAll(path: string, encoding: 'json' | 'ndjson', limits?: Infla
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<InflateLimitError> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(InflateLimitError);
   return err as InflateLimitError;
 }
@@ -79,12 +82,16 @@ describe('gzip bombs', () => {
     const bytes = await gzipBomb(small, '[', 0x20, 4, '{"id":"last"}]');
     expect((4 * MiB) / bytes).toBeGreaterThan(DEFAULT_INFLATE_LIMITS.maxInflateRatio);
     expect(await readAll(small, 'json')).toEqual([{ id: 'last' }]);
-    await expect(readAll(small, 'json', { ...DEFAULT_INFLATE_LIMITS, ratioAfterBytes: MiB })).rejects.toMatchObject({ code: 'ERR_IMPORT_INFLATE_RATIO_EXCEEDED' });
+    await expect(readAll(small, 'json', { ...DEFAULT_INFLATE_LIMITS, ratioAfterBytes: MiB })).rejects.toMatchObject({
+      code: 'ERR_IMPORT_INFLATE_RATIO_EXCEEDED',
+    });
 
     const records = Array.from({ length: 2_000 }, (_, i) => ({ id: `r-${i}`, text: `message ${i} from ${(i * 7919) % 1000}` }));
     const plain = join(dir, 'records.json.gz');
     await writeFile(plain, gzipSync(JSON.stringify(records)));
-    expect(await readAll(plain, 'json', { maxInflatedBytes: MiB, maxInflateRatio: 2, ratioAfterBytes: 0 }).catch((e: { code: string }) => e.code)).toBe('ERR_IMPORT_INFLATE_RATIO_EXCEEDED');
+    expect(await readAll(plain, 'json', { maxInflatedBytes: MiB, maxInflateRatio: 2, ratioAfterBytes: 0 }).catch((e: { code: string }) => e.code)).toBe(
+      'ERR_IMPORT_INFLATE_RATIO_EXCEEDED',
+    );
     expect(await readAll(plain, 'json', { maxInflatedBytes: MiB, maxInflateRatio: 100, ratioAfterBytes: 0 })).toEqual(records);
     expect((await stat(plain)).size).toBeLessThan(JSON.stringify(records).length);
   });
@@ -93,7 +100,12 @@ describe('gzip bombs', () => {
     const path = join(dir, 'spaces.json');
     await writeFile(path, `[${' '.repeat(2 * MiB)}]`);
     const out: unknown[] = [];
-    for await (const value of readRecordFile(path, { encoding: 'json', gzip: false, inflateLimits: { maxInflatedBytes: MiB, maxInflateRatio: 2, ratioAfterBytes: 0 } })) out.push(value);
+    for await (const value of readRecordFile(path, {
+      encoding: 'json',
+      gzip: false,
+      inflateLimits: { maxInflatedBytes: MiB, maxInflateRatio: 2, ratioAfterBytes: 0 },
+    }))
+      out.push(value);
     expect(out).toEqual([]);
   });
 });

@@ -21,7 +21,11 @@ async function read(content: string | Buffer, format: { encoding: 'json' | 'ndjs
   return out;
 }
 
-const records = [{ id: 'a', text: 'brace } and bracket ] and comma , in "quotes" \\ too' }, { id: 'b', nested: { list: [1, [2, { x: ']' }]] } }, { id: 'c', emoji: 'héllo 👋' }];
+const records = [
+  { id: 'a', text: 'brace } and bracket ] and comma , in "quotes" \\ too' },
+  { id: 'b', nested: { list: [1, [2, { x: ']' }]] } },
+  { id: 'c', emoji: 'héllo 👋' },
+];
 
 describe('readRecordFile', () => {
   it.each([

@@ -68,7 +68,16 @@ describe('maskRecord', () => {
     const chat: Chat = validChat();
     chat.visitor = { name: 'joao@example.com', location: 'São Paulo, BR' };
     (chat.participants[0] as Chat['participants'][number]).displayName = '+55 11 91234-5678';
-    chat.messages.push({ id: 'm5', seq: 7, sentAt: '2024-05-01T10:04:00.000Z', senderId: 'p1', senderRole: 'customer', type: 'text', text: 'Meu número é +55 11 91234-5678 e o email joao.silva@exemplo.com.br; o outro 011 3456-7890', attachments: [] });
+    chat.messages.push({
+      id: 'm5',
+      seq: 7,
+      sentAt: '2024-05-01T10:04:00.000Z',
+      senderId: 'p1',
+      senderRole: 'customer',
+      type: 'text',
+      text: 'Meu número é +55 11 91234-5678 e o email joao.silva@exemplo.com.br; o outro 011 3456-7890',
+      attachments: [],
+    });
     const masked = maskRecord('chats', chat, MASKED);
     expect(masked.visitor.name).toBe('j•••@e•••.com');
     expect(masked.participants[0]?.displayName).toBe('+55 ••• ••• ••78');
@@ -111,7 +120,16 @@ describe('maskRecord', () => {
   });
 
   it.each(RECORD_TYPES)('leaves no number or address of generated %s records', (type) => {
-    const records = [...generateRecords({ seed: 11, tenantId: 'acme', type, from: new Date('2026-05-04T08:00:00Z'), to: new Date('2026-05-04T14:00:00Z'), ratesPerHour: { [type]: 20 } })];
+    const records = [
+      ...generateRecords({
+        seed: 11,
+        tenantId: 'acme',
+        type,
+        from: new Date('2026-05-04T08:00:00Z'),
+        to: new Date('2026-05-04T14:00:00Z'),
+        ratesPerHour: { [type]: 20 },
+      }),
+    ];
     expect(records.length).toBeGreaterThan(50);
     for (const record of records) expectNoneSurvives(record, maskRecord(type as MaskableType, record as never, MASKED));
   });

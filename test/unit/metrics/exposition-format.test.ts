@@ -31,7 +31,12 @@ describe('exposition format', () => {
 
   it('writes labels in the order given, escaped, and nothing without labels', () => {
     expect(formatLabels([])).toBe('');
-    expect(formatLabels([['b', '1'], ['a', 'x"y']])).toBe('{b="1",a="x\\"y"}');
+    expect(
+      formatLabels([
+        ['b', '1'],
+        ['a', 'x"y'],
+      ]),
+    ).toBe('{b="1",a="x\\"y"}');
   });
 
   it.each(['', '1abc', 'has-dash', 'has space', 'é'])('refuses the metric name %j', (name) => {

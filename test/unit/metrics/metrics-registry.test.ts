@@ -41,7 +41,10 @@ describe('MetricsRegistry', () => {
     const gauge = registry.gauge({ name: 'g', help: 'G.', labelNames: ['k'] });
     gauge.set({ k: 'b' }, 2);
     gauge.set({ k: 'a' }, 1);
-    const lines = registry.render().split('\n').filter((line) => line.startsWith('g{'));
+    const lines = registry
+      .render()
+      .split('\n')
+      .filter((line) => line.startsWith('g{'));
     expect(lines).toEqual(['g{k="a"} 1', 'g{k="b"} 2']);
   });
 
@@ -67,8 +70,24 @@ describe('MetricsRegistry', () => {
   it('uses the default duration buckets when none are given', () => {
     const registry = new MetricsRegistry();
     registry.histogram({ name: 'h_seconds', help: 'H.' }).observe(undefined, 0.003);
-    const buckets = registry.render().split('\n').filter((line) => line.startsWith('h_seconds_bucket'));
-    expect(buckets.map((line) => /le="([^"]+)"/.exec(line)?.[1])).toEqual(['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
+    const buckets = registry
+      .render()
+      .split('\n')
+      .filter((line) => line.startsWith('h_seconds_bucket'));
+    expect(buckets.map((line) => /le="([^"]+)"/.exec(line)?.[1])).toEqual([
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ]);
     expect(buckets.every((line) => line.endsWith(' 1'))).toBe(true);
   });
 
@@ -77,7 +96,10 @@ describe('MetricsRegistry', () => {
     const counter = registry.counter({ name: 'c_total', help: 'C.', labelNames: ['route', 'status'], maxSeries: 2 });
     for (let i = 0; i < 50; i += 1) counter.inc({ route: `/r${i}`, status: '200' });
     counter.inc({ route: '/r0', status: '200' });
-    const samples = registry.render().split('\n').filter((line) => line.startsWith('c_total{'));
+    const samples = registry
+      .render()
+      .split('\n')
+      .filter((line) => line.startsWith('c_total{'));
     expect(samples).toEqual(['c_total{route="/r0",status="200"} 2', 'c_total{route="/r1",status="200"} 1', 'c_total{route="overflow",status="overflow"} 48']);
   });
 

@@ -27,7 +27,7 @@ function gauges() {
 }
 
 describe('QueueJobCounts', () => {
-  it('reads a real queue\'s counts per state', async () => {
+  it("reads a real queue's counts per state", async () => {
     const { registry, jobs, readable } = gauges();
     await new QueueJobCounts([queue], jobs, readable).collect();
     const text = registry.render();
@@ -40,7 +40,13 @@ describe('QueueJobCounts', () => {
   it('gives up on a queue that does not answer within the timeout, and starts no second read while one is pending', async () => {
     const { registry, jobs, readable } = gauges();
     let reads = 0;
-    const stuck: CountedQueue = { name: 'stuck', getJobCounts: () => { reads += 1; return new Promise(() => undefined); } };
+    const stuck: CountedQueue = {
+      name: 'stuck',
+      getJobCounts: () => {
+        reads += 1;
+        return new Promise(() => undefined);
+      },
+    };
     const counts = new QueueJobCounts([stuck, queue], jobs, readable, { timeoutMs: 50 });
     const started = Date.now();
     await counts.collect();
@@ -56,7 +62,13 @@ describe('QueueJobCounts', () => {
   it('reports a queue whose read fails as unreadable, and reads it again at the next scrape', async () => {
     const { registry, jobs, readable } = gauges();
     let fail = true;
-    const flaky: CountedQueue = { name: 'flaky', getJobCounts: async () => { if (fail) throw new Error('connection lost'); return { waiting: 4 }; } };
+    const flaky: CountedQueue = {
+      name: 'flaky',
+      getJobCounts: async () => {
+        if (fail) throw new Error('connection lost');
+        return { waiting: 4 };
+      },
+    };
     const counts = new QueueJobCounts([flaky], jobs, readable, { timeoutMs: 500 });
     await counts.collect();
     expect(registry.render()).toContain('q_readable{queue="flaky"} 0\n');

@@ -27,8 +27,13 @@ describe('mongoUriDestinations: where a MongoDB connection string leads, as the 
   });
 
   it('names the SRV name of mongodb+srv://, the proxy host and Unix sockets', () => {
-    expect(mongoUriDestinations('mongodb+srv://cluster0.example.com/acme').hosts).toEqual([{ host: 'cluster0.example.com', purpose: 'archive MongoDB SRV name' }]);
-    expect(mongoUriDestinations('mongodb://db.example.com/?proxyHost=10.0.0.9&proxyPort=1080').hosts.map((d) => d.host)).toEqual(['db.example.com', '10.0.0.9']);
+    expect(mongoUriDestinations('mongodb+srv://cluster0.example.com/acme').hosts).toEqual([
+      { host: 'cluster0.example.com', purpose: 'archive MongoDB SRV name' },
+    ]);
+    expect(mongoUriDestinations('mongodb://db.example.com/?proxyHost=10.0.0.9&proxyPort=1080').hosts.map((d) => d.host)).toEqual([
+      'db.example.com',
+      '10.0.0.9',
+    ]);
     expect(mongoUriDestinations('mongodb://%2Ftmp%2Fmongodb-27017.sock/acme').socketPaths).toEqual(['/tmp/mongodb-27017.sock']);
   });
 
@@ -83,9 +88,12 @@ describe('archiveUriRefusal: a tenant archive URI within the destination policy 
 });
 
 describe('serverAddressRefusal: servers the driver opens at an address (SDAM serverOpening)', () => {
-  it.each(['127.0.0.1:27017', '[::1]:27017', '[fe80::1%eth0]:27017', '10.0.0.5:27017', '169.254.169.254:80', '/tmp/mongodb-27017.sock'])('refuses %s', (address) => {
-    expect(serverAddressRefusal(strict, address)?.code).toBe('ERR_DESTINATION_NOT_ALLOWED');
-  });
+  it.each(['127.0.0.1:27017', '[::1]:27017', '[fe80::1%eth0]:27017', '10.0.0.5:27017', '169.254.169.254:80', '/tmp/mongodb-27017.sock'])(
+    'refuses %s',
+    (address) => {
+      expect(serverAddressRefusal(strict, address)?.code).toBe('ERR_DESTINATION_NOT_ALLOWED');
+    },
+  );
 
   it('leaves host names to the socket lookup and allows public or allowlisted addresses', () => {
     expect(serverAddressRefusal(strict, 'internal.test:27017')).toBeUndefined();

@@ -128,7 +128,9 @@ describe('NetworkPolicy.resolve', () => {
     await expect(new NetworkPolicy({ resolve: staticResolver({}) }).resolve('SFTP server', 'nowhere.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
     const hanging: HostResolver = () => new Promise(() => undefined);
     const started = Date.now();
-    await expect(new NetworkPolicy({ resolve: hanging, resolveTimeoutMs: 50 }).resolve('SFTP server', 'slow.test')).rejects.toMatchObject({ code: 'EAI_AGAIN' });
+    await expect(new NetworkPolicy({ resolve: hanging, resolveTimeoutMs: 50 }).resolve('SFTP server', 'slow.test')).rejects.toMatchObject({
+      code: 'EAI_AGAIN',
+    });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
@@ -179,7 +181,9 @@ describe('parseDestinationAllowlist', () => {
     ['*', 'neither an address'],
     ['a.*.example', 'neither an address'],
   ])('refuses %j with ERR_DESTINATION_ALLOWLIST_INVALID (%s)', (entry, message) => {
-    expect(() => parseDestinationAllowlist(`127.0.0.1, ${entry}`)).toThrow(expect.objectContaining({ code: 'ERR_DESTINATION_ALLOWLIST_INVALID', message: expect.stringContaining(message) }));
+    expect(() => parseDestinationAllowlist(`127.0.0.1, ${entry}`)).toThrow(
+      expect.objectContaining({ code: 'ERR_DESTINATION_ALLOWLIST_INVALID', message: expect.stringContaining(message) }),
+    );
   });
 });
 

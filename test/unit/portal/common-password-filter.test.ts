@@ -10,7 +10,9 @@ const LIST = new URL('../../../src/auth/common-passwords.ts', import.meta.url);
 
 describe('common-password filter of the strength meter (views/assets/common-password-filter.js)', () => {
   it('is generated from src/auth/common-passwords.ts (regenerate with --update when the list changes)', async () => {
-    await expect(renderCommonPasswordFilterModule(encodeCommonPasswordFilter(COMMON_PASSWORDS))).toMatchFileSnapshot('../../../views/assets/common-password-filter.js');
+    await expect(renderCommonPasswordFilterModule(encodeCommonPasswordFilter(COMMON_PASSWORDS))).toMatchFileSnapshot(
+      '../../../views/assets/common-password-filter.js',
+    );
   });
 
   it('ASVS 2.1.7 / 2.1.8: finds every password of the server blocklist', () => {

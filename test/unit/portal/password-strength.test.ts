@@ -72,10 +72,19 @@ describe('password strength meter (views/assets/password-strength.js)', () => {
   });
 
   it('ASVS 2.1.9: never asks for digits, symbols or capitals; its advice is length', () => {
-    const samples = ['hunter2', 'lantern orbit', 'sunflowergarden', 'zebra lantern orbit', 'passwordpassword', 'aaaaaaaaaaaaaa', 'correct horse battery staple'];
+    const samples = [
+      'hunter2',
+      'lantern orbit',
+      'sunflowergarden',
+      'zebra lantern orbit',
+      'passwordpassword',
+      'aaaaaaaaaaaaaa',
+      'correct horse battery staple',
+    ];
     for (const password of samples) {
       const result = assess(password);
-      for (const text of [result.message, ...result.problems.map((p) => p.message)]) expect(text).not.toMatch(/digit|number|symbol|special|capital|upper ?case|lower ?case/i);
+      for (const text of [result.message, ...result.problems.map((p) => p.message)])
+        expect(text).not.toMatch(/digit|number|symbol|special|capital|upper ?case|lower ?case/i);
     }
   });
 

@@ -22,7 +22,9 @@ describe('finalFailureMessage', () => {
   });
 
   it('leaves a permanent error as it is, minus any retry promise', () => {
-    expect(finalFailureMessage('the SFTP root is read-only: nothing can be written', { attemptsMade: 1, permanent: true, trigger: 'manual' })).toBe('the SFTP root is read-only: nothing can be written');
+    expect(finalFailureMessage('the SFTP root is read-only: nothing can be written', { attemptsMade: 1, permanent: true, trigger: 'manual' })).toBe(
+      'the SFTP root is read-only: nothing can be written',
+    );
   });
 });
 
@@ -33,7 +35,10 @@ describe('permanent failures', () => {
     expect(toJobError(err)).toBeInstanceOf(UnrecoverableError);
   });
 
-  it.each(['ERR_TARGET_DISK_FULL', 'ERR_TARGET_UNREACHABLE', 'ERR_TARGET_SIZE_MISMATCH'] as const)('%s is retried (space may be freed, a server comes back)', (code) => {
-    expect(isPermanentFailure(new RetentionError(code, 'x'))).toBe(false);
-  });
+  it.each(['ERR_TARGET_DISK_FULL', 'ERR_TARGET_UNREACHABLE', 'ERR_TARGET_SIZE_MISMATCH'] as const)(
+    '%s is retried (space may be freed, a server comes back)',
+    (code) => {
+      expect(isPermanentFailure(new RetentionError(code, 'x'))).toBe(false);
+    },
+  );
 });

@@ -10,13 +10,8 @@ import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.
 const DAY_MS = 86_400_000;
 const FROM = new Date('2024-05-01T00:00:00.000Z');
 
-function collect<T extends RecordType>(
-  type: T,
-  overrides: Partial<GenerateRecordsOptions<T>> = {},
-): RecordByType[T][] {
-  return [
-    ...generateRecords({ seed: 42, tenantId: 'acme-co', type, from: FROM, to: new Date(FROM.getTime() + DAY_MS), ...overrides }),
-  ];
+function collect<T extends RecordType>(type: T, overrides: Partial<GenerateRecordsOptions<T>> = {}): RecordByType[T][] {
+  return [...generateRecords({ seed: 42, tenantId: 'acme-co', type, from: FROM, to: new Date(FROM.getTime() + DAY_MS), ...overrides })];
 }
 
 describe('generateRecords', () => {
@@ -57,9 +52,7 @@ describe('generateRecords', () => {
     const a = FROM;
     const b = new Date(a.getTime() + offset);
     const c = new Date(a.getTime() + (rate >= 1000 ? 40 : rate >= 60 ? DAY_MS : 3 * DAY_MS));
-    const window = (from: Date, to: Date) => [
-      ...generateRecords({ seed: 9, tenantId: 'acme-co', type, from, to, ratesPerHour: { [type]: rate } }),
-    ];
+    const window = (from: Date, to: Date) => [...generateRecords({ seed: 9, tenantId: 'acme-co', type, from, to, ratesPerHour: { [type]: rate } })];
     const whole = window(a, c);
     expect(whole.length).toBeGreaterThan(10);
     expect(JSON.stringify([...window(a, b), ...window(b, c)])).toBe(JSON.stringify(whole));
@@ -116,7 +109,15 @@ describe('generateRecords', () => {
     expect(lengths.some((length) => length <= 3)).toBe(true);
     expect(lengths.some((length) => length > 100)).toBe(true);
     const text = chats.flatMap((chat) => chat.messages.map((message) => message.text ?? '')).join('\n');
-    for (const script of [/\p{Script=Han}/u, /\p{Script=Hiragana}/u, /\p{Script=Arabic}/u, /\p{Script=Cyrillic}/u, /\p{Script=Hangul}/u, /\p{Script=Thai}/u, /\p{Extended_Pictographic}/u]) {
+    for (const script of [
+      /\p{Script=Han}/u,
+      /\p{Script=Hiragana}/u,
+      /\p{Script=Arabic}/u,
+      /\p{Script=Cyrillic}/u,
+      /\p{Script=Hangul}/u,
+      /\p{Script=Thai}/u,
+      /\p{Extended_Pictographic}/u,
+    ]) {
       expect(text).toMatch(script);
     }
     expect(chats.some((chat) => chat.messages.some((message) => message.type === 'attachment'))).toBe(true);
@@ -160,7 +161,14 @@ describe('generateRecords', () => {
       ]),
     );
     const calls = [
-      ...generateRecords({ seed: 5, tenantId: 'acme-co', type: 'call-logs', from: callStart, to: new Date(callStart.getTime() + 3_600_000), ratesPerHour: rates }),
+      ...generateRecords({
+        seed: 5,
+        tenantId: 'acme-co',
+        type: 'call-logs',
+        from: callStart,
+        to: new Date(callStart.getTime() + 3_600_000),
+        ratesPerHour: rates,
+      }),
     ];
     const parties = calls.flatMap((call) => [call.from, call.to]).filter((party) => party.contactId !== undefined);
     expect(parties.length).toBeGreaterThan(20);
@@ -191,8 +199,8 @@ describe('generateRecords', () => {
     ['an updatedShare above 1', { updatedShare: 1.5 }],
     ['an unknown type', { type: 'faxes' as 'call-logs' }],
   ] as const)('refuses %s with ERR_DEMO_OPTIONS_INVALID at the call', (_label, overrides) => {
-    expect(() =>
-      generateRecords({ seed: 1, tenantId: 'acme-co', type: 'call-logs', from: FROM, to: new Date(FROM.getTime() + DAY_MS), ...overrides }),
-    ).toThrow(expect.objectContaining({ code: 'ERR_DEMO_OPTIONS_INVALID' }));
+    expect(() => generateRecords({ seed: 1, tenantId: 'acme-co', type: 'call-logs', from: FROM, to: new Date(FROM.getTime() + DAY_MS), ...overrides })).toThrow(
+      expect.objectContaining({ code: 'ERR_DEMO_OPTIONS_INVALID' }),
+    );
   });
 });

@@ -27,7 +27,15 @@ const INVALID_ROWS: Row[] = [
   ['call-logs', 'negative talk seconds', 'agents[0].talkSec', [[['agents', 0, 'talkSec'], -1]]],
   ['call-logs', 'negative queue wait', 'queue.waitSec', [[['queue', 'waitSec'], -3]]],
   ['call-logs', 'seconds as a string', 'durationSec', [[['durationSec'], '300']]],
-  ['call-logs', 'endedAt before startedAt', 'endedAt', [[['endedAt'], '2024-05-01T09:59:59.000Z'], [['answeredAt'], '2024-05-01T09:59:59.000Z']]],
+  [
+    'call-logs',
+    'endedAt before startedAt',
+    'endedAt',
+    [
+      [['endedAt'], '2024-05-01T09:59:59.000Z'],
+      [['answeredAt'], '2024-05-01T09:59:59.000Z'],
+    ],
+  ],
   ['call-logs', 'answeredAt on a missed call', 'answeredAt', [[['outcome'], 'missed']]],
   ['call-logs', 'answered call without answeredAt', 'answeredAt', [[['answeredAt'], REMOVE]]],
   ['call-logs', 'answeredAt after endedAt', 'answeredAt', [[['answeredAt'], '2024-05-01T10:06:00.000Z']]],
@@ -64,7 +72,15 @@ const INVALID_ROWS: Row[] = [
   ['chats', 'closed chat without closedAt', 'closedAt', [[['closedAt'], REMOVE]]],
   ['chats', 'open chat with closedAt', 'closedAt', [[['status'], 'open']]],
   ['chats', 'duplicate participant id', 'participants[2].id', [[['participants', 2, 'id'], 'p2']]],
-  ['chats', 'no participants', 'participants', [[['participants'], []], [['messages'], []]]],
+  [
+    'chats',
+    'no participants',
+    'participants',
+    [
+      [['participants'], []],
+      [['messages'], []],
+    ],
+  ],
   ['chats', 'participant left before joining', 'participants[1].leftAt', [[['participants', 1, 'leftAt'], '2024-05-01T10:00:30.000Z']]],
   ['chats', 'unknown participant role', 'participants[0].role', [[['participants', 0, 'role'], 'ghost']]],
   ['chats', 'bad visitor locale', 'visitor.locale', [[['visitor', 'locale'], 'not a locale']]],
@@ -84,7 +100,15 @@ const INVALID_ROWS: Row[] = [
   ['contacts', 'deletedAt before createdAt', 'deletedAt', [[['deletedAt'], '2024-03-01T08:00:00.000Z']]],
   ['contacts', 'missing displayName', 'displayName', [[['displayName'], REMOVE]]],
   ['contacts', 'unknown social network', 'social[0].network', [[['social', 0, 'network'], 'myspace']]],
-  ['contacts', 'updatedAt before createdAt', 'updatedAt', [[['createdAt'], '2024-06-01T08:00:00.000Z'], [['deletedAt'], REMOVE]]],
+  [
+    'contacts',
+    'updatedAt before createdAt',
+    'updatedAt',
+    [
+      [['createdAt'], '2024-06-01T08:00:00.000Z'],
+      [['deletedAt'], REMOVE],
+    ],
+  ],
   ['contacts', 'tenantId too short', 'tenantId', [[['tenantId'], 'ab']]],
 ];
 

@@ -62,7 +62,16 @@ export function validChat(): Chat {
     closedAt: '2024-05-01T10:10:00.000Z',
     messages: [
       { id: 'm1', seq: 1, sentAt: '2024-05-01T10:00:05.000Z', senderId: 'p1', senderRole: 'customer', type: 'text', text: 'Oi! 👋', attachments: [] },
-      { id: 'm2', seq: 2, sentAt: '2024-05-01T10:01:00.000Z', senderId: 'p0', senderRole: 'system', type: 'event', attachments: [], event: { kind: 'participant-joined', detail: 'Ana' } },
+      {
+        id: 'm2',
+        seq: 2,
+        sentAt: '2024-05-01T10:01:00.000Z',
+        senderId: 'p0',
+        senderRole: 'system',
+        type: 'event',
+        attachments: [],
+        event: { kind: 'participant-joined', detail: 'Ana' },
+      },
       {
         id: 'm3',
         seq: 5,
@@ -72,7 +81,16 @@ export function validChat(): Chat {
         type: 'attachment',
         attachments: [{ id: 'a1', name: 'foto.jpg', mimeType: 'image/jpeg', sizeBytes: 12_345, uri: 'https://files.example.com/a1' }],
       },
-      { id: 'm4', seq: 6, sentAt: '2024-05-01T10:03:00.000Z', senderId: 'p2', senderRole: 'agent', type: 'text', text: 'Olá, como posso ajudar?', attachments: [] },
+      {
+        id: 'm4',
+        seq: 6,
+        sentAt: '2024-05-01T10:03:00.000Z',
+        senderId: 'p2',
+        senderRole: 'agent',
+        type: 'text',
+        text: 'Olá, como posso ajudar?',
+        attachments: [],
+      },
     ],
     tags: [],
     rating: 5,
@@ -117,10 +135,7 @@ export function validContact(): Contact {
 export const REMOVE = Symbol('remove');
 
 /** A deep copy of `record` with values set (or removed) at the given paths. */
-export function withChanges(
-  record: object,
-  changes: readonly (readonly [path: readonly (string | number)[], value: unknown])[],
-): Record<string, unknown> {
+export function withChanges(record: object, changes: readonly (readonly [path: readonly (string | number)[], value: unknown])[]): Record<string, unknown> {
   const copy = structuredClone(record) as Record<string, unknown>;
   for (const [path, value] of changes) {
     let node = copy as Record<string | number, unknown>;

@@ -26,7 +26,7 @@ describe('csvCell', () => {
     ['formula -', '-2+3', "'-2+3"],
     ['formula @', '@SUM(A1)', "'@SUM(A1)"],
     ['formula tab', '\t=1', "'\t=1"],
-    ['formula CR', '\r=1', "\"'\r=1\""],
+    ['formula CR', '\r=1', '"\'\r=1"'],
     ['formula with quotes and commas', '=HYPERLINK("http://x","y")', '"\'=HYPERLINK(""http://x"",""y"")"'],
     ['full-width formula', '＝1+1', "'＝1+1"],
     ['unicode', 'Grüße 👋 日本', 'Grüße 👋 日本'],
@@ -60,7 +60,14 @@ describe('export columns', () => {
 
 describe('resolveResultsExportOptions', () => {
   it('applies defaults', () => {
-    expect(resolveResultsExportOptions({ spoolDir: '/spool' })).toEqual({ spoolDir: '/spool', maxRecords: 100_000, maxBytes: 100 * 1024 ** 2, linkLifetimeSeconds: 900, keepSeconds: 86_400, pageSize: 200 });
+    expect(resolveResultsExportOptions({ spoolDir: '/spool' })).toEqual({
+      spoolDir: '/spool',
+      maxRecords: 100_000,
+      maxBytes: 100 * 1024 ** 2,
+      linkLifetimeSeconds: 900,
+      keepSeconds: 86_400,
+      pageSize: 200,
+    });
   });
 
   it.each([

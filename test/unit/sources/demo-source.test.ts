@@ -37,7 +37,14 @@ describe('DemoSource', () => {
     const pages = await readPages(source, 'call-logs');
     expect(pages.map((page) => page.length)).toEqual([500, 500, 200]);
     const expected = [
-      ...generateRecords({ seed: DEFAULT_DEMO_SEED, tenantId: 'acme-co', type: 'call-logs', from: WINDOW.from, to: WINDOW.to, ratesPerHour: { 'call-logs': 200 } }),
+      ...generateRecords({
+        seed: DEFAULT_DEMO_SEED,
+        tenantId: 'acme-co',
+        type: 'call-logs',
+        from: WINDOW.from,
+        to: WINDOW.to,
+        ratesPerHour: { 'call-logs': 200 },
+      }),
     ];
     expect(pages.flat()).toEqual(expected);
     expect(pages.flat().every((raw) => parseRecord('call-logs', raw).ok)).toBe(true);
@@ -110,8 +117,6 @@ describe('DemoSource', () => {
     ['an updated share that is not a number', { updatedShare: Number.NaN }],
     ['a zero rate', { ratesPerHour: { chats: 0 } }],
   ])('refuses %s with ERR_SOURCE_CONFIG', (_label, overrides) => {
-    expect(() => new DemoSource({ tenantId: 'acme-co', ...overrides })).toThrow(
-      expect.objectContaining({ code: 'ERR_SOURCE_CONFIG', status: 400 }),
-    );
+    expect(() => new DemoSource({ tenantId: 'acme-co', ...overrides })).toThrow(expect.objectContaining({ code: 'ERR_SOURCE_CONFIG', status: 400 }));
   });
 });

@@ -52,8 +52,14 @@ describe('planArchiveWrite', () => {
   it(`accepts ${MAX_DOCUMENT_DEPTH} levels of nesting and rejects one more, naming where`, () => {
     expect(planArchiveWrite('call-logs', { ...call, attributes: { deep: nested(MAX_DOCUMENT_DEPTH - 2) } }, SRC).ok).toBe(true);
     const plan = planArchiveWrite('call-logs', { ...call, attributes: { deep: nested(MAX_DOCUMENT_DEPTH - 1) } }, SRC);
-    expect(plan).toMatchObject({ ok: false, rejection: { reason: 'too-deep', issues: [{ path: '(record)', message: expect.stringContaining('attributes.deep.n.n') }] } });
-    expect(planArchiveWrite('call-logs', { ...call, attributes: { list: [[[[nested(MAX_DOCUMENT_DEPTH)]]]] } }, SRC)).toMatchObject({ ok: false, rejection: { reason: 'too-deep' } });
+    expect(plan).toMatchObject({
+      ok: false,
+      rejection: { reason: 'too-deep', issues: [{ path: '(record)', message: expect.stringContaining('attributes.deep.n.n') }] },
+    });
+    expect(planArchiveWrite('call-logs', { ...call, attributes: { list: [[[[nested(MAX_DOCUMENT_DEPTH)]]]] } }, SRC)).toMatchObject({
+      ok: false,
+      rejection: { reason: 'too-deep' },
+    });
   });
 
   it('rejects a field name with a NUL character anywhere, which BSON cannot carry', () => {

@@ -4,7 +4,14 @@ import { targetSettingsSchema } from '../../../src/tenants/retention-settings.js
 const FIRST = `SHA256:${'a'.repeat(43)}`;
 const SECOND = `SHA256:${'b'.repeat(43)}`;
 const sealed = 'v1.k1.aaaa.bbbb.cccc';
-const sftp = (extra: Record<string, unknown>) => ({ kind: 'sftp', host: 'sftp.example.com', username: 'acme', privateKey: sealed, hostKeyFingerprint: FIRST, ...extra });
+const sftp = (extra: Record<string, unknown>) => ({
+  kind: 'sftp',
+  host: 'sftp.example.com',
+  username: 'acme',
+  privateKey: sealed,
+  hostKeyFingerprint: FIRST,
+  ...extra,
+});
 
 describe('SFTP target settings: host-key pins', () => {
   it('keep a typed first pin and a second pin for a rotation', () => {
@@ -21,11 +28,16 @@ describe('SFTP target settings: host-key pins', () => {
     for (const fingerprint of [FIRST, `${FIRST}=`]) {
       const result = targetSettingsSchema.safeParse(sftp({ secondHostKey: { fingerprint } }));
       expect(result.success).toBe(false);
-      expect(result.error?.issues).toEqual([expect.objectContaining({ path: ['secondHostKey', 'fingerprint'], message: expect.stringContaining('first one again') })]);
+      expect(result.error?.issues).toEqual([
+        expect.objectContaining({ path: ['secondHostKey', 'fingerprint'], message: expect.stringContaining('first one again') }),
+      ]);
     }
   });
 
-  it.each([{ hostKeyType: 'ssh-dss' }, { secondHostKey: { fingerprint: 'SHA256:short' } }, { secondHostKey: { fingerprint: SECOND, extra: 1 } }])('refuse a malformed pin %j', (extra) => {
-    expect(targetSettingsSchema.safeParse(sftp(extra)).success).toBe(false);
-  });
+  it.each([{ hostKeyType: 'ssh-dss' }, { secondHostKey: { fingerprint: 'SHA256:short' } }, { secondHostKey: { fingerprint: SECOND, extra: 1 } }])(
+    'refuse a malformed pin %j',
+    (extra) => {
+      expect(targetSettingsSchema.safeParse(sftp(extra)).success).toBe(false);
+    },
+  );
 });
