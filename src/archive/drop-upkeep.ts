@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import { tidyDeliveryLeftovers, type LeftoverTidyReport } from '../delivery/delivery-leftovers.js';
-import { restoreFromRecoveryCopy } from '../delivery/recovery-names.js';
+import { restoreFromRecoveryCopy, type RestoreOutcome } from '../delivery/recovery-names.js';
 import type { Target } from '../delivery/target.js';
 import { RetentionError } from '../errors.js';
 import { MAX_MANIFEST_BYTES, hashManifest, parseManifest, type ManifestLink } from './manifest.js';
@@ -26,6 +26,13 @@ async function readCapped(target: Target, path: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Why a missing listed file was not put back, for the report: no copy with `expected` bytes, or the rename failed. */
+function whyNotRestored(outcome: Exclude<RestoreOutcome, { status: 'restored' }>, expected: string): string {
+  return outcome.status === 'no-copy'
+    ? `missing, and no recovery copy has ${expected}`
+    : `its recovery copy ${outcome.from} could not be renamed back: ${outcome.error.message}`;
+}
+
 /**
  * Puts back what a server that died in the middle of a safe replace left only under a recovery name (see
  * `src/delivery/recovery-names.ts`): the manifest at `link` and every file it lists, each only when a recovery copy
@@ -42,13 +49,7 @@ async function repairDeliveredManifest(target: Target, link: ManifestLink): Prom
   if (entry?.type !== 'file') {
     const outcome = await restoreFromRecoveryCopy(target, link.path, { sha256: link.sha256 });
     if (outcome.status !== 'restored') {
-      report.unrepaired.push({
-        path: link.path,
-        reason:
-          outcome.status === 'no-copy'
-            ? 'missing, and no recovery copy has its SHA-256'
-            : `its recovery copy ${outcome.from} could not be renamed back: ${outcome.error.message}`,
-      });
+      report.unrepaired.push({ path: link.path, reason: whyNotRestored(outcome, 'its SHA-256') });
       return report;
     }
     report.restored.push({ path: link.path, from: outcome.from });
@@ -71,14 +72,7 @@ async function repairDeliveredManifest(target: Target, link: ManifestLink): Prom
       if (present.has(file.path)) continue;
       const outcome = await restoreFromRecoveryCopy(target, file.path, { bytes: file.bytes, sha256: file.sha256 }, entries);
       if (outcome.status === 'restored') report.restored.push({ path: file.path, from: outcome.from });
-      else
-        report.unrepaired.push({
-          path: file.path,
-          reason:
-            outcome.status === 'no-copy'
-              ? 'missing, and no recovery copy has its size and SHA-256'
-              : `its recovery copy ${outcome.from} could not be renamed back: ${outcome.error.message}`,
-        });
+      else report.unrepaired.push({ path: file.path, reason: whyNotRestored(outcome, 'its size and SHA-256') });
     }
   }
   return report;

@@ -24,6 +24,11 @@ export function signInRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
 
+  /** A failure that just locked the account (or its second factor) is audited as a lockout, with when it ends. */
+  const auditLockout = async (req: Request, tenantId: string, actor: AuditActor, until: Date | undefined): Promise<void> => {
+    await services.audit(req, tenantId, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: until?.toISOString() ?? null } });
+  };
+
   const refuse = (res: Response, email: string): void => {
     res.status(401).render('sign-in', { title: 'Sign in', email, error: SIGN_IN_FAILED_MESSAGE });
   };
@@ -56,14 +61,7 @@ export function signInRoutes(services: PortalServices): Router {
         outcome: 'failure',
         details: { reason: user === undefined ? 'unknown-account' : 'wrong-password', ...attempted },
       });
-      if (outcome.lockedNow) {
-        await services.audit(req, tenant.id, {
-          actor,
-          action: 'auth.lockout',
-          outcome: 'denied',
-          details: { until: outcome.lockedUntil?.toISOString() ?? null },
-        });
-      }
+      if (outcome.lockedNow) await auditLockout(req, tenant.id, actor, outcome.lockedUntil);
       return refuse(res, email);
     }
     await services.throttle.recordSuccess(attempt, user.totp === undefined ? 'sign-in' : 'password');
@@ -120,14 +118,7 @@ export function signInRoutes(services: PortalServices): Router {
         outcome: 'failure',
         details: { kind: isTotpShaped(normalizeSecondFactorCode(code)) ? 'totp' : 'backup-code' },
       });
-      if (outcome.lockedNow) {
-        await services.audit(req, tenant.id, {
-          actor,
-          action: 'auth.lockout',
-          outcome: 'denied',
-          details: { until: outcome.lockedUntil?.toISOString() ?? null },
-        });
-      }
+      if (outcome.lockedNow) await auditLockout(req, tenant.id, actor, outcome.lockedUntil);
       return res.status(401).render('second-factor', { title: 'Two-factor authentication', error: SECOND_FACTOR_FAILED_MESSAGE });
     }
     await services.throttle.recordSuccess(attempt, 'sign-in');

@@ -152,11 +152,7 @@ export function buildDemoCallLog(context: DemoRecordContext): CallLog {
   const wrapUpCode = outcome === 'answered' && random.chance(0.8) ? random.pick(WRAP_UP_CODES) : undefined;
 
   return withoutUndefined<CallLog>({
-    id: base.id,
-    tenantId: base.tenantId,
-    createdAt: base.createdAt,
-    updatedAt: base.updatedAt,
-    schemaVersion: base.schemaVersion,
+    ...base,
     attributes: queue !== undefined && random.chance(0.3) ? { contactFlow: 'Main IVR', ivrPath: 'menu>2>1' } : {},
     direction,
     initiation,

@@ -230,11 +230,7 @@ export function buildDemoChat(context: DemoRecordContext): Chat {
   const rating = status === 'closed' && random.chance(0.4) ? Number(random.weighted({ 5: 45, 4: 25, 3: 12, 2: 8, 1: 10 })) : undefined;
 
   return withoutUndefined<Chat>({
-    id: base.id,
-    tenantId: base.tenantId,
-    createdAt: base.createdAt,
-    updatedAt: base.updatedAt,
-    schemaVersion: base.schemaVersion,
+    ...base,
     attributes: {},
     channel,
     status,

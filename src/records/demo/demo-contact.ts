@@ -69,11 +69,7 @@ export function buildDemoContact(context: DemoRecordContext): Contact {
 
   const named = random.chance(0.9);
   return withoutUndefined<Contact>({
-    id: base.id,
-    tenantId: base.tenantId,
-    createdAt: base.createdAt,
-    updatedAt: base.updatedAt,
-    schemaVersion: base.schemaVersion,
+    ...base,
     attributes: {},
     displayName: person.displayName,
     firstName: named ? person.givenName : undefined,
