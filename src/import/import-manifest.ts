@@ -158,6 +158,7 @@ export async function importManifestHoldingLease(deps: ImportDeps, tenantId: str
     if (check === 'new') await writeArchiveMarker(db, tenant, deps.now());
     await deps.archiveStore.ensureIndexes(tenant);
     const writer = new ArchiveWriter(db, tenant, manifestPath, {
+      now: deps.now,
       ...(deps.options.batchSize !== undefined ? { batchSize: deps.options.batchSize } : {}),
       ...(deps.options.onRoundTrip ? { onRoundTrip: deps.options.onRoundTrip } : {}),
     });

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { findInScope } from '../../access/access-errors.js';
-import { canRead } from '../../access/permissions.js';
 import { maskPage, maskRecord } from '../../masking/mask-record.js';
 import { CALL_DIRECTIONS, CALL_OUTCOMES } from '../../records/call-log-schema.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
+import { recordReferences } from './archive-record-references.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
 /** The URL filters (and the time order, `order`: newest or oldest first) of the call-log list (the archive store's call-log filter). */
@@ -13,7 +13,8 @@ export const CALL_LOG_LIST_FIELDS = ['from', 'to', 'direction', 'outcome', 'agen
 
 /**
  * Call logs: `/call-logs` (filters in the URL, newest first, keyset pages) and `/call-logs/:id` (one call with its
- * agents, queue, timings and recording references). Only for readers with the call-logs scope; an id out of scope,
+ * agents, queue, timings and recording references; its contacts linked only where the reader may open them and the
+ * archive holds them). Only for readers with the call-logs scope; an id out of scope,
  * of another tenant or unknown is the same 404. Personal data is masked without `see-unmasked-personal-data`;
  * every search and view is audited.
  */
@@ -38,12 +39,13 @@ export function archiveCallLogsRoutes(services: PortalServices): Router {
     const store = archiveStoreOf(services);
     const id = String(req.params.id);
     const call = await findInScope(() => store.getCallLog(reader.access, id), 'call');
+    const contacts = await recordReferences(store, reader, 'contacts', [call.from.contactId, call.to.contactId]);
     await auditArchiveRead(services, req, reader, { action: 'record.viewed', type: 'call-logs', id });
     res.render('archive/call-log', {
       title: 'Call',
       call: maskRecord('call-logs', call, { unmasked: reader.unmasked }),
       masked: !reader.unmasked,
-      contactsReadable: canRead(reader.principal, 'contacts'),
+      contacts,
       fmt: archiveViewFormat,
     });
   });

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { findInScope, scopeDenialAsNotFound } from '../../access/access-errors.js';
-import { canRead } from '../../access/permissions.js';
 import { hasErrorCode } from '../../errors.js';
 import { maskPage, maskRecord } from '../../masking/mask-record.js';
 import { CHAT_CHANNELS } from '../../records/chat-schema.js';
@@ -10,6 +9,7 @@ import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
 import { pagerLinks, parseListQuery } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
+import { recordReferences } from './archive-record-references.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
 /** The URL filters (and the time order, `order`: newest or oldest first) of the chat list (the archive store's chat filter). */
@@ -45,6 +45,12 @@ export function archiveChatsRoutes(services: PortalServices): Router {
     const store = archiveStoreOf(services);
     const id = String(req.params.id);
     const chat = await findInScope(() => store.getChat(reader.access, id), 'chat');
+    const contacts = await recordReferences(
+      store,
+      reader,
+      'contacts',
+      chat.participants.map((participant) => participant.contactId),
+    );
     const query = parseListQuery(req.query, []);
     const problems = [...query.problems];
     let transcript: Page<ArchivedChatMessage> = { items: [], nextCursor: null };
@@ -75,7 +81,7 @@ export function archiveChatsRoutes(services: PortalServices): Router {
       problems,
       pager: pagerLinks(path, {}, query.position, transcript.nextCursor),
       masked: !reader.unmasked,
-      contactsReadable: canRead(reader.principal, 'contacts'),
+      contacts,
       fmt: archiveViewFormat,
     });
   });

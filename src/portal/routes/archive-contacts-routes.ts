@@ -10,6 +10,7 @@ import type { ArchiveStore } from '../../store/archive/archive-store.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
+import { recordReferences } from './archive-record-references.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
 /** The URL filters of the contact list (the archive store's contact filter). */
@@ -66,7 +67,10 @@ export function archiveContactsRoutes(services: PortalServices): Router {
     const store = archiveStoreOf(services);
     const id = String(req.params.id);
     const contact = await findInScope(() => store.getContact(reader.access, id), 'contact');
-    const { calls, chats } = await relatedRecords(store, reader, contact);
+    const [{ calls, chats }, contacts] = await Promise.all([
+      relatedRecords(store, reader, contact),
+      recordReferences(store, reader, 'contacts', [contact.mergedInto]),
+    ]);
     await auditArchiveRead(services, req, reader, {
       action: 'record.viewed',
       type: 'contacts',
@@ -77,6 +81,7 @@ export function archiveContactsRoutes(services: PortalServices): Router {
     res.render('archive/contact', {
       title: 'Contact',
       contact: maskRecord('contacts', contact, masking),
+      contacts,
       calls: maskPage('call-logs', calls, masking).items,
       chats: maskPage('chats', chats, masking).items,
       moreCalls: calls.nextCursor === null ? undefined : `/call-logs?${new URLSearchParams({ contact: contact.id }).toString()}`,

@@ -51,7 +51,8 @@ function windowOf(now: Date): { from: Date; to: Date; fromDay: string; toDay: st
  * The signed-in start page: records per type per day over the last {@link DASHBOARD_DAYS} days as a chart drawn on
  * the server (an SVG embedded as a `data:` image, which the CSP allows and which cannot run script), totals, the
  * last runs and the archive's health. Everything counted is read with the reader's access, so a type outside the
- * user's data scopes appears nowhere on it: not in the chart, a total, a run or an import.
+ * user's data scopes appears nowhere on it: not in the chart, a total, a run or an import. The counts come from the
+ * per-day counts the archive keeps at import (one small read), the same numbers as counting the records.
  */
 export function dashboardRoutes(services: PortalServices): Router {
   const router = Router();
@@ -65,7 +66,7 @@ export function dashboardRoutes(services: PortalServices): Router {
 
     let counts: DailyCounts[] = [];
     if (archive !== undefined && types.length > 0)
-      counts = await archive.countsPerDay(archiveAccessFor(principal), { from: window.from, to: window.to, timeZone: CHART_TIME_ZONE });
+      counts = await archive.dailyCounts(archiveAccessFor(principal), { from: window.from, to: window.to, timeZone: CHART_TIME_ZONE });
     const totals = types.map((type) => ({ type, label: TYPE_LABELS[type], count: counts.reduce((sum, day) => sum + (day.counts[type] ?? 0), 0) }));
     const svg =
       archive !== undefined && types.length > 0

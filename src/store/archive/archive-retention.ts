@@ -3,6 +3,7 @@ import { RetentionError } from '../../errors.js';
 import { RECORD_TYPES, type RecordType } from '../../records/record-type.js';
 import { assertTenantId } from '../../tenants/tenant-id.js';
 import { ARCHIVE_COLLECTIONS, COLLECTION_OF_TYPE } from './archive-documents.js';
+import { applyDailyCountChanges, beginCountedWrite, countedDay, DailyCountChanges, endCountedWrite } from './daily-counts.js';
 import type { LegalHold } from './legal-holds-store.js';
 
 /** What {@link purgeExpiredRecords} needs. */
@@ -59,7 +60,8 @@ export function expiredRecordsFilter(tenantId: string, type: RecordType, cutoff:
 /**
  * Archive retention: per type, removes the records whose `updatedAt` is older than the type's retention period,
  * except those under a legal hold (a contact and the calls and chats referring to it, a chat, a number, a date
- * range); a chat goes with its transcript. A dry run returns exactly the ids the real purge would remove at the same
+ * range); a chat goes with its transcript, and the daily counts lose what was removed (should a batch delete other
+ * than the records listed, the counts are left marked as in writing, so the next write recounts them). A dry run returns exactly the ids the real purge would remove at the same
  * `now` with the same holds. Run it while holding the tenant's archive lease, so no import interleaves.
  *
  * @example
@@ -70,6 +72,8 @@ export async function purgeExpiredRecords(db: Db, tenantId: string, options: Arc
   const tenant = assertTenantId(tenantId);
   const batchSize = options.batchSize ?? 1_000;
   const result: ArchivePurgeResult = { tenantId: tenant, dryRun: options.dryRun, types: {} };
+  let counting = false;
+  let countsExact = true;
   for (const type of RECORD_TYPES) {
     const days = options.retentionDays[type];
     if (days === undefined) continue;
@@ -81,13 +85,13 @@ export async function purgeExpiredRecords(db: Db, tenantId: string, options: Arc
     }
     const cutoff = new Date(options.now.getTime() - days * 86_400_000);
     const filter = expiredRecordsFilter(tenant, type, cutoff, options.holds);
-    const collection = db.collection<{ _id: string }>(COLLECTION_OF_TYPE[type]);
-    const ids = (
-      await collection
-        .find(filter, { projection: { _id: 1 } })
-        .sort({ _id: 1 })
-        .toArray()
-    ).map((doc) => doc._id);
+    const collection = db.collection<{ _id: string; ix: { at: Date } }>(COLLECTION_OF_TYPE[type]);
+    const expired = await collection
+      .find(filter, { projection: { _id: 1, 'ix.at': 1 } })
+      .sort({ _id: 1 })
+      .toArray();
+    const ids = expired.map((doc) => doc._id);
+    const dayOf = new Map(expired.map((doc) => [doc._id, countedDay(doc.ix.at)]));
     const purge: TypePurge = { cutoff, ids, messages: 0 };
     result.types[type] = purge;
     for (let start = 0; start < ids.length; start += batchSize) {
@@ -97,12 +101,21 @@ export async function purgeExpiredRecords(db: Db, tenantId: string, options: Arc
           purge.messages += await db.collection(ARCHIVE_COLLECTIONS.chatMessages).countDocuments({ tenantId: tenant, chatId: { $in: batch } });
         continue;
       }
-      await collection.deleteMany({ ...filter, _id: { $in: batch } });
+      if (!counting) {
+        await beginCountedWrite(db, tenant, 'archive retention purge', options.now);
+        counting = true;
+      }
+      const deleted = await collection.deleteMany({ ...filter, _id: { $in: batch } });
+      const changes = new DailyCountChanges();
+      for (const id of batch) changes.add(type, dayOf.get(id) as string, -1);
+      if (deleted.deletedCount === batch.length) await applyDailyCountChanges(db, tenant, changes);
+      else countsExact = false;
       if (type === 'chats') {
         const removed = await db.collection(ARCHIVE_COLLECTIONS.chatMessages).deleteMany({ tenantId: tenant, chatId: { $in: batch } });
         purge.messages += removed.deletedCount;
       }
     }
   }
+  if (counting && countsExact) await endCountedWrite(db, options.now);
   return result;
 }

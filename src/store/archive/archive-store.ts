@@ -33,6 +33,7 @@ import { assertArchiveAccess, scopedTypes, type ArchiveAccess } from './archive-
 import { CALL_LOG_INDEXES, callLogConditions, callLogFilterSchema, type CallLogFilter } from './call-log-queries.js';
 import { CHAT_INDEXES, CHAT_MESSAGE_INDEXES, chatConditions, chatFilterSchema, type ChatFilter } from './chat-queries.js';
 import { CONTACT_INDEXES, contactConditions, contactFilterSchema, type ContactFilter } from './contact-queries.js';
+import { DAILY_COUNTS_COLLECTION, DAILY_COUNTS_INDEXES, readDailyCounts } from './daily-counts.js';
 import { decodeCursor, encodeCursor, type CursorList } from './keyset-cursor.js';
 
 /** Finds a tenant's archive database (see `ArchiveDatabases`). */
@@ -53,7 +54,12 @@ export const ARCHIVE_INDEXES: Readonly<Record<string, IndexDescription[]>> = {
   [ARCHIVE_COLLECTIONS.chats]: CHAT_INDEXES,
   [ARCHIVE_COLLECTIONS.chatMessages]: CHAT_MESSAGE_INDEXES,
   [ARCHIVE_COLLECTIONS.contacts]: CONTACT_INDEXES,
+  [DAILY_COUNTS_COLLECTION]: DAILY_COUNTS_INDEXES,
 };
+
+/** Time zones the stored daily counts answer for (they count UTC days); any other is counted from the records. */
+const UTC_ZONES: ReadonlySet<string> = new Set(['UTC', 'Etc/UTC']);
+const DAY_MS = 86_400_000;
 
 const dailyCountsSchema = z.strictObject({
   from: filterInstantSchema,
@@ -192,6 +198,39 @@ export class ArchiveStore {
       }
     }
     return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+  }
+
+  /**
+   * The same as {@link countsPerDay}, read from the counts the archive keeps per type and UTC day (one small read)
+   * when the range is whole UTC days and the counts are trusted (no write in progress or interrupted); otherwise
+   * counted from the records by {@link countsPerDay}.
+   */
+  async dailyCounts(access: ArchiveAccess, range: unknown): Promise<DailyCounts[]> {
+    const { tenant, types } = scopedTypes(access);
+    const { from, to, timeZone } = parseArchiveInput(dailyCountsSchema, range, 'range');
+    const wholeDays = from.getTime() % DAY_MS === 0 && to.getTime() % DAY_MS === 0;
+    if (UTC_ZONES.has(timeZone) && wholeDays && to.getTime() > from.getTime() && to.getTime() - from.getTime() <= MAX_DAILY_RANGE_MS) {
+      const db = await this.databases.forTenant(tenant);
+      const stored = await readDailyCounts(db, tenant, types, {
+        fromDay: from.toISOString().slice(0, 10),
+        toDay: new Date(to.getTime() - DAY_MS).toISOString().slice(0, 10),
+      });
+      if (stored !== undefined) return stored;
+    }
+    return this.countsPerDay(access, range);
+  }
+
+  /** Which of `ids` name a record of `type` in the archive (one read for all of them), for links between records. */
+  async existingIds(access: ArchiveAccess, type: RecordType, ids: Iterable<string>): Promise<Set<string>> {
+    const tenant = assertArchiveAccess(access, type);
+    const wanted = [...new Set(ids)].filter((id) => typeof id === 'string' && id.length > 0 && id.length <= 200);
+    if (wanted.length === 0) return new Set();
+    const db = await this.databases.forTenant(tenant);
+    const docs = await db
+      .collection<{ _id: string }>(COLLECTION_OF_TYPE[type])
+      .find({ _id: { $in: wanted }, tenantId: tenant }, { projection: { _id: 1 } })
+      .toArray();
+    return new Set(docs.map((doc) => doc._id));
   }
 
   private async getById<D extends Document>(tenant: string, collection: string, id: unknown): Promise<D | undefined> {

@@ -4,6 +4,14 @@ import type { RecordByType } from '../../records/archive-record.js';
 import type { RecordType } from '../../records/record-type.js';
 import { assertTenantId } from '../../tenants/tenant-id.js';
 import { ARCHIVE_COLLECTIONS, callLogDocument, chatDocuments, contactDocument } from './archive-documents.js';
+import {
+  applyDailyCountChanges,
+  beginCountedWrite,
+  DAILY_COUNTS_COLLECTION,
+  countChangesOfUpserts,
+  endCountedWrite,
+  type CountedVersion,
+} from './daily-counts.js';
 
 /** Options of an {@link ArchiveWriter}. */
 export interface ArchiveWriterOptions {
@@ -11,6 +19,8 @@ export interface ArchiveWriterOptions {
   batchSize?: number;
   /** Called after every command sent to MongoDB (tests and benchmarks count round trips with it). */
   onRoundTrip?: (collection: string, operations: number) => void;
+  /** The clock of the counts' state (see `daily-counts.ts`). Default `new Date()`. */
+  now?: () => Date;
 }
 
 /** What happened to the records of one type. */
@@ -74,6 +84,12 @@ interface StringIdDocument {
 }
 
 const emptyCounts = (): TypeWriteCounts => ({ records: 0, inserted: 0, updated: 0, unchanged: 0 });
+
+/** The version and time of a planned record document, as the daily counts see it. */
+function versionOf(document: Document & { _id: string }): { id: string } & CountedVersion {
+  const ix = document.ix as CountedVersion;
+  return { id: document._id, v: ix.v, at: ix.at };
+}
 
 /**
  * The update that stores `document` unless the archive already holds the same or a newer version: a pipeline update
@@ -226,6 +242,8 @@ interface PendingBatch {
   counts: TypeWriteCounts;
   /** For chat rooms: the ids, in operation order, so inserted rooms can be told from updated ones. */
   chatIds?: string[];
+  /** For records (not transcript messages): their type and versions, in operation order, for the daily counts. */
+  counted?: { type: RecordType; versions: ({ id: string } & CountedVersion)[] };
 }
 
 /**
@@ -234,7 +252,9 @@ interface PendingBatch {
  * one document per message (`chatMessages`); once the messages are written, messages a newer version of a chat
  * no longer has are removed. Call {@link add} for each record, then {@link finish}. Idempotent: loading the same
  * records again changes nothing. A record MongoDB would refuse (see {@link planArchiveWrite}) is never sent: `add`
- * returns its {@link ArchiveRejection} and the load goes on.
+ * returns its {@link ArchiveRejection} and the load goes on. The archive's records per type and UTC day
+ * (`daily-counts.ts`) follow each batch: the stored versions of the batch are read first, so an insert adds one and an
+ * update that moves a record to another day moves its count; a load that stops halfway leaves them to be recounted.
  *
  * @example
  * const writer = new ArchiveWriter(db, 'acme', 'acme/2026/11/23/manifest-r1.json');
@@ -246,6 +266,7 @@ export class ArchiveWriter {
   private readonly batchSize: number;
   private readonly buffers = new Map<string, PendingBatch>();
   private readonly existingChats = new Set<string>();
+  private countingStarted = false;
   private readonly stats: ArchiveWriteStats = {
     types: { 'call-logs': emptyCounts(), chats: emptyCounts(), contacts: emptyCounts() },
     rejected: { 'call-logs': 0, chats: 0, contacts: 0 },
@@ -285,36 +306,93 @@ export class ArchiveWriter {
     this.stats.types[type].records += 1;
     for (const write of plan.writes) {
       if (write.kind === 'message') this.stats.messages.records += 1;
-      await this.push(write.collection, write.operation, write.kind === 'message' ? this.stats.messages : this.stats.types[type], write.chatId);
+      const counted = write.kind === 'record' ? { type, version: versionOf(write.document) } : undefined;
+      await this.push(write.collection, write.operation, write.kind === 'message' ? this.stats.messages : this.stats.types[type], write.chatId, counted);
     }
     return undefined;
   }
 
-  /** Writes what is still buffered, removes superseded transcript messages, and returns the counts. */
+  /**
+   * Writes what is still buffered, removes superseded transcript messages, and returns the counts. The archive's
+   * daily counts (`daily-counts.ts`) follow every batch of records and are marked as matching the records again here.
+   */
   async finish(): Promise<ArchiveWriteStats> {
     for (const collection of [ARCHIVE_COLLECTIONS.callLogs, ARCHIVE_COLLECTIONS.contacts, ARCHIVE_COLLECTIONS.chats, ARCHIVE_COLLECTIONS.chatMessages]) {
       await this.flush(collection);
     }
     await this.removeSupersededMessages();
+    if (this.countingStarted) {
+      await endCountedWrite(this.db, this.now());
+      this.roundTrip(DAILY_COUNTS_COLLECTION, 1);
+      this.countingStarted = false;
+    }
     return this.stats;
   }
 
-  private async push(collection: string, operation: AnyBulkWriteOperation<StringIdDocument>, counts: TypeWriteCounts, chatId?: string): Promise<void> {
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  private roundTrip(collection: string, operations: number): void {
+    this.stats.roundTrips += 1;
+    this.options.onRoundTrip?.(collection, operations);
+  }
+
+  private async push(
+    collection: string,
+    operation: AnyBulkWriteOperation<StringIdDocument>,
+    counts: TypeWriteCounts,
+    chatId?: string,
+    counted?: { type: RecordType; version: { id: string } & CountedVersion },
+  ): Promise<void> {
     let batch = this.buffers.get(collection);
     if (!batch) {
-      batch = { collection, operations: [], counts, ...(chatId !== undefined ? { chatIds: [] } : {}) };
+      batch = {
+        collection,
+        operations: [],
+        counts,
+        ...(chatId !== undefined ? { chatIds: [] } : {}),
+        ...(counted !== undefined ? { counted: { type: counted.type, versions: [] } } : {}),
+      };
       this.buffers.set(collection, batch);
     }
     batch.operations.push(operation);
     if (chatId !== undefined) batch.chatIds?.push(chatId);
+    if (counted !== undefined) batch.counted?.versions.push(counted.version);
     if (batch.operations.length >= this.batchSize) await this.flush(collection);
+  }
+
+  /** The stored versions of a batch's records before it is written: what its count changes start from. */
+  private async storedVersions(collection: string, ids: string[]): Promise<Map<string, CountedVersion>> {
+    if (!this.countingStarted) {
+      await beginCountedWrite(this.db, this.tenantId, `import of ${this.src}`, this.now());
+      this.roundTrip(DAILY_COUNTS_COLLECTION, 1);
+      this.countingStarted = true;
+    }
+    const docs = await this.db
+      .collection<{ _id: string; ix: CountedVersion }>(collection)
+      .find({ _id: { $in: [...new Set(ids)] } }, { projection: { 'ix.v': 1, 'ix.at': 1 } })
+      .toArray();
+    this.roundTrip(collection, 1);
+    return new Map(docs.map((doc) => [doc._id, { v: doc.ix.v, at: doc.ix.at }]));
   }
 
   private async flush(collection: string): Promise<void> {
     const batch = this.buffers.get(collection);
     if (!batch || batch.operations.length === 0) return;
     this.buffers.delete(collection);
+    const stored = batch.counted
+      ? await this.storedVersions(
+          collection,
+          batch.counted.versions.map((version) => version.id),
+        )
+      : undefined;
     const result = await this.bulkWrite(collection, batch.operations);
+    if (batch.counted && stored) {
+      if (await applyDailyCountChanges(this.db, this.tenantId, countChangesOfUpserts(batch.counted.type, stored, batch.counted.versions))) {
+        this.roundTrip(DAILY_COUNTS_COLLECTION, 1);
+      }
+    }
     const inserted = result.upsertedCount;
     batch.counts.inserted += inserted;
     batch.counts.updated += result.modifiedCount;
@@ -344,8 +422,7 @@ export class ArchiveWriter {
       }
       throw err;
     } finally {
-      this.stats.roundTrips += 1;
-      this.options.onRoundTrip?.(collection, operations.length);
+      this.roundTrip(collection, operations.length);
     }
   }
 
@@ -359,8 +436,7 @@ export class ArchiveWriter {
         .collection<{ _id: string; ix: { v: string } }>(ARCHIVE_COLLECTIONS.chats)
         .find({ _id: { $in: slice }, tenantId: this.tenantId }, { projection: { 'ix.v': 1 } })
         .toArray();
-      this.stats.roundTrips += 1;
-      this.options.onRoundTrip?.(ARCHIVE_COLLECTIONS.chats, 1);
+      this.roundTrip(ARCHIVE_COLLECTIONS.chats, 1);
       for (const room of rooms) {
         deletes.push({ deleteMany: { filter: { chatId: room._id, tenantId: this.tenantId, 'ix.chatV': { $lt: room.ix.v } } } });
       }

@@ -175,6 +175,20 @@ describe('the import workers', () => {
       expect(await archive.collection('chatMessages').countDocuments()).toBe(chats.reduce((n, c) => n + c.messages.length, 0));
       const sample = await deps.archiveStore.getChat({ tenantId: tenant, scope: { types: ['chats'] } }, chats[0]?.id);
       expect(sample?.messageCount).toBe(chats[0]?.messages.length);
+      const counts = await archive
+        .collection<{ _id: string; count?: number }>('dailyCounts')
+        .find({ _id: { $ne: 'state' } })
+        .sort({ _id: 1 })
+        .toArray();
+      const expected: Record<string, number> = {};
+      for (const [type, records] of [
+        ['call-logs', calls],
+        ['chats', chats],
+      ] as const) {
+        for (const record of records) expected[`${type}/${record.startedAt.slice(0, 10)}`] = (expected[`${type}/${record.startedAt.slice(0, 10)}`] ?? 0) + 1;
+      }
+      expect(Object.fromEntries(counts.filter((c) => c.count !== 0).map((c) => [c._id, c.count]))).toEqual(expected);
+      expect(await archive.collection('dailyCounts').findOne({ _id: 'state' as never })).toMatchObject({ writing: null });
     } finally {
       await own.db('flaky_archive').dropDatabase();
       await own.close();
