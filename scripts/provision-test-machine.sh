@@ -23,6 +23,8 @@ package_present() {
     chromium) [ -x /usr/bin/chromium ] ;;
     # Emoji in demo chats render as boxes in the browser tests' screenshots without a colour emoji font.
     fonts-noto-color-emoji) [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] ;;
+    # The test SMTP server's certificate is made with openssl for each run (test/support/smtp-server.ts).
+    openssl) command -v openssl >/dev/null ;;
     redis-server) command -v redis-server >/dev/null ;;
   esac
 }
@@ -49,7 +51,7 @@ redis_answers() {
 }
 
 missing=()
-for package in openssh-server openssh-client proftpd-core proftpd-mod-crypto gesftpserver chromium fonts-noto-color-emoji; do
+for package in openssh-server openssh-client proftpd-core proftpd-mod-crypto gesftpserver chromium fonts-noto-color-emoji openssl; do
   package_present "$package" && ! pretend_missing "$package" || missing+=("$package")
 done
 redis_up=""

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RetentionError } from './errors.js';
+import { parseMailFrom, parseSmtpUrl, type MailSettings, type SmtpTransportSettings } from './mail/mail-settings.js';
 import { EMPTY_DESTINATION_ALLOWLIST, parseDestinationAllowlist, type DestinationAllowlist } from './network/destination-allowlist.js';
 
 /** Log levels pino accepts. */
@@ -87,6 +88,17 @@ const destinationAllowlist = z.string().transform((value, ctx): DestinationAllow
     return z.NEVER;
   }
 });
+
+/** A schema from a parser that throws an `Error` saying what it expects. */
+const parsedBy = <T>(parse: (value: string) => T) =>
+  z.string().transform((value, ctx): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      return z.NEVER;
+    }
+  });
 
 const absoluteDirectory = z
   .string()
@@ -283,6 +295,18 @@ export const CONFIG_VARIABLES = {
     description:
       'Directory below which tenants\' local-directory targets must lie (real paths compared: no escape through ".." or symbolic links). Unset: local-directory targets are refused.',
   },
+  SMTP_URL: {
+    schema: parsedBy<SmtpTransportSettings>(parseSmtpUrl),
+    optional: true,
+    secret: true,
+    description:
+      'SMTP server for outgoing mail: smtps://user:password@host:465 (TLS), smtp://user:password@host:587?tls=starttls (STARTTLS, required), or smtp://host:25?tls=off (plain text, only to a relay you trust); certificates are always verified. Unset: no mail (the portal shows invitation links instead).',
+  },
+  MAIL_FROM: {
+    schema: parsedBy(parseMailFrom),
+    optional: true,
+    description: 'Sender of every message, "Retention <retention@example.com>" or an address; required with SMTP_URL.',
+  },
   SHUTDOWN_TIMEOUT_SECONDS: {
     schema: integer(1, 3600),
     default: '30',
@@ -331,6 +355,8 @@ export interface Config {
   /** `LOCAL_TARGET_BASE_DIR`: local-directory targets must lie below it; unset refuses them. */
   localTargetBaseDir: string | undefined;
   shutdownTimeoutMs: number;
+  /** `SMTP_URL` and `MAIL_FROM`: how mail is sent; undefined without `SMTP_URL` (no mail). */
+  mail: MailSettings | undefined;
 }
 
 /** Thrown when the environment holds an invalid configuration. Its message lists every problem. */
@@ -356,10 +382,12 @@ type Env = Readonly<Record<string, string | undefined>>;
 export function loadConfig(env: Env = process.env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Readonly<Config> {
   const problems: string[] = [];
   const values: Partial<Record<keyof Variables, unknown>> = {};
+  const supplied = new Set<keyof Variables>();
 
   for (const [name, spec] of Object.entries(CONFIG_VARIABLES) as [keyof Variables, VariableSpec][]) {
     const raw = readRaw(name, spec, env, readFile, problems);
     if (raw === null) continue;
+    if (raw !== undefined) supplied.add(name);
     const input = raw ?? spec.default;
     if (input === undefined) {
       if (!spec.optional) problems.push(`${name}: required: ${spec.description}`);
@@ -376,6 +404,9 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const masterKeyIds = typeof values.RETENTION_MASTER_KEYS === 'string' ? values.RETENTION_MASTER_KEYS.split(',').map((e) => e.trim().split(':')[0]) : [];
   if (values.RETENTION_ACTIVE_KEY_ID !== undefined && !masterKeyIds.includes(values.RETENTION_ACTIVE_KEY_ID as string)) {
     problems.push('RETENTION_ACTIVE_KEY_ID: expected a key id present in RETENTION_MASTER_KEYS');
+  }
+  if (supplied.has('SMTP_URL') && !supplied.has('MAIL_FROM')) {
+    problems.push('MAIL_FROM: required when SMTP_URL is set: the sender of every message, e.g. "Retention <retention@example.com>"');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -419,6 +450,10 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     allowedPrivateDestinations: v.ALLOWED_PRIVATE_DESTINATIONS ?? EMPTY_DESTINATION_ALLOWLIST,
     localTargetBaseDir: v.LOCAL_TARGET_BASE_DIR,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    mail:
+      v.SMTP_URL === undefined || v.MAIL_FROM === undefined
+        ? undefined
+        : Object.freeze({ from: v.MAIL_FROM, transport: Object.freeze({ ...v.SMTP_URL }) as SmtpTransportSettings }),
   });
 }
 

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type Db } from 'mongodb';
 import type { Config } from '../src/config.js';
 import { keyringFromConfig } from '../src/crypto/keyring-from-config.js';
+import type { Keyring } from '../src/crypto/keyring.js';
 import { createTarget } from '../src/delivery/create-target.js';
 import type { Logger } from '../src/logger.js';
 import { createExportQueues, type ExportQueues } from '../src/queue/export-queues.js';
@@ -17,12 +18,22 @@ import { startExportWorkers, type ExportWorkerOptions } from './export-workers.j
 import { startImportWorkers } from './import-workers.js';
 import { createResultsExportWorker } from '../src/results-export/results-export-queue.js';
 import { ResultExportsStore } from '../src/results-export/result-exports-store.js';
+import { createMailTransport } from '../src/mail/create-mail-transport.js';
+import type { MailOutbox } from '../src/mail/mail-outbox.js';
+import { MailOutboxStore } from '../src/mail/mail-outbox-store.js';
+import { createMailQueue } from '../src/mail/mail-queue.js';
+import { QueuedMailOutbox } from '../src/mail/queued-mail-outbox.js';
+import { tenantBaseUrl } from '../src/portal/tenant-host.js';
+import { findViewsDirectory } from '../src/portal/view-rendering.js';
+import { startMailWorker, type MailWorker } from './mail-workers.js';
 
 /** A running worker process's services. */
 export interface WorkerProcess {
   controlPlane: ControlPlane;
   queues: ExportQueues;
   importQueues: ImportQueues;
+  /** The outbox, for jobs that mail (run alerts); undefined without mail settings (`SMTP_URL`). */
+  mail: MailOutbox | undefined;
   /** Closes workers (running jobs get `timeoutMs` to finish), queues and connections. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -30,7 +41,8 @@ export interface WorkerProcess {
 /**
  * The worker's composition root: connects to MongoDB and Redis, builds the stores, the source and target
  * factories (bound to the operator's destination policy) and the host semaphore, reconciles every tenant's job scheduler and starts the export workers, and the
- * online archive's workers (imports, drop poll, archive retention) with their schedulers.
+ * online archive's workers (imports, drop poll, archive retention) with their schedulers, and, with mail settings
+ * (`config.mail`), the mail queue's worker that sends the outbox's messages.
  *
  * @example
  * const worker = await startWorkerProcess(loadConfig(), logger);
@@ -94,7 +106,8 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     exports: resultExports,
     options: { ...config.resultExport, spoolDir: config.spoolDir },
   });
-  const allWorkers = [...workers.workers, ...importWorkers.workers, resultExportWorker];
+  const mail = await startMail(config, { controlDb, controlPlane, keyring, redis, logger, workerOptions });
+  const allWorkers = [...workers.workers, ...importWorkers.workers, resultExportWorker, ...(mail ? [mail.worker.worker] : [])];
   logger.info({ tenants: tenants.length, concurrency: config.workerConcurrency }, 'worker started');
 
   let stopping: Promise<void> | undefined;
@@ -102,6 +115,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     controlPlane,
     queues,
     importQueues,
+    mail: mail?.outbox,
     stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         logger.info({ timeoutMs }, 'worker stopping: finishing running jobs');
@@ -111,7 +125,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
           timer = setTimeout(() => resolve('timeout'), timeoutMs);
         });
         const outcome = await Promise.race([
-          Promise.all([workers.close(), importWorkers.close(), resultExportWorker.close()]).then(() => 'closed' as const),
+          Promise.all([workers.close(), importWorkers.close(), resultExportWorker.close(), mail?.worker.close()]).then(() => 'closed' as const),
           timedOut,
         ]);
         clearTimeout(timer);
@@ -119,6 +133,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
           logger.warn('shutdown timeout: unfinished jobs will be retried by another worker');
           await Promise.all(allWorkers.map((w) => w.close(true)));
         }
+        await mail?.close();
         await queues.close();
         await importQueues.close();
         await importDeps.archives.close();
@@ -127,6 +142,59 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
         await mongo.close();
       })();
       return stopping;
+    },
+  };
+}
+
+/** The mail side of a worker process: the outbox (for producers in the worker) and the running mail worker. */
+interface WorkerMail {
+  outbox: MailOutbox;
+  worker: MailWorker;
+  /** Closes the queue and the transport (after the worker). */
+  close(): Promise<void>;
+}
+
+/** Starts the mail worker when `config.mail` is set: the transport it names, the outbox queue, the requeue of stranded mail. */
+async function startMail(
+  config: Config,
+  deps: {
+    controlDb: Db;
+    controlPlane: ControlPlane;
+    keyring: Keyring;
+    redis: Redis;
+    logger: Logger;
+    workerOptions: ExportWorkerOptions;
+  },
+): Promise<WorkerMail | undefined> {
+  if (config.mail === undefined) return undefined;
+  const { controlDb, controlPlane, keyring, redis, logger, workerOptions } = deps;
+  const store = new MailOutboxStore(controlDb);
+  await store.ensureIndexes();
+  const queue = createMailQueue(redis, config.queuePrefix);
+  const transport = createMailTransport(config.mail);
+  const outbox = new QueuedMailOutbox({
+    store,
+    queue,
+    keyring,
+    tenants: controlPlane.tenants,
+    portalUrlOf: (tenantId) => tenantBaseUrl(tenantId, config),
+    viewsDirectory: findViewsDirectory(),
+    logger,
+  });
+  const worker = startMailWorker({ store, transport, keyring, from: config.mail.from, logger, queue }, redis, config.queuePrefix, {
+    requeueIntervalMs: config.workerReconcileMs,
+    ...(workerOptions.stalledIntervalMs !== undefined ? { stalledIntervalMs: workerOptions.stalledIntervalMs } : {}),
+    ...(workerOptions.lockDurationMs !== undefined ? { lockDurationMs: workerOptions.lockDurationMs } : {}),
+  });
+  const plain = config.mail.transport.kind === 'smtp' && config.mail.transport.tls === 'off';
+  logger[plain ? 'warn' : 'info']({ transport: transport.description }, plain ? 'mail: sending in plain text (SMTP_URL has tls=off)' : 'mail: sending');
+  return {
+    outbox,
+    worker,
+    async close() {
+      await worker.close();
+      await queue.close();
+      await transport.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import type { Principal } from './principal.js';
 /**
  * What one portal route requires.
  *
- * - `access: 'public'`: anyone (sign-in, activation links, health probes);
+ * - `access: 'public'`: anyone (sign-in, forgotten passwords, activation links, health probes);
  * - `access: 'signed-in'`: any signed-in user (dashboard, own account); a route may add `capability` and/or `scope`;
  * - `scope`: the record type the route reads. Out of scope, a list page answers 403 (`outOfScope: 'forbidden'`:
  *   the page exists for everybody, the user just lacks the type) and a page of one record answers 404
@@ -58,6 +58,10 @@ export const ROUTE_PERMISSIONS = {
   'sign-in.submit': publicRoute('POST', '/sign-in'),
   'sign-in.second-factor.form': publicRoute('GET', '/sign-in/second-factor'),
   'sign-in.second-factor.submit': publicRoute('POST', '/sign-in/second-factor'),
+  'sign-in.forgot-password.form': publicRoute('GET', '/forgot-password'),
+  'sign-in.forgot-password.submit': publicRoute('POST', '/forgot-password'),
+  'sign-in.reset-password.form': publicRoute('GET', '/reset-password'),
+  'sign-in.reset-password.submit': publicRoute('POST', '/reset-password'),
   'activation.form': publicRoute('GET', '/activate/:token'),
   'activation.submit': publicRoute('POST', '/activate/:token'),
   'invitation.form': publicRoute('GET', '/invitation/:token'),
@@ -99,10 +103,13 @@ export const ROUTE_PERMISSIONS = {
   'users.reactivate': needs('manage-users', 'POST', '/users/:id/reactivate'),
   'users.unlock': needs('manage-users', 'POST', '/users/:id/unlock'),
   'users.reset-two-factor': needs('manage-users', 'POST', '/users/:id/reset-two-factor'),
+  /** The tenant's outbox: mail to its administrators, whose addresses `manage-users` sees on the users page already. */
+  'users.outbox': needs('manage-users', 'GET', '/outbox'),
   'settings.security.view': needs('manage-users', 'GET', '/settings/security'),
   'settings.security.confirm': needs('manage-users', 'POST', '/settings/security/confirm'),
   'settings.password-policy.update': needs('manage-users', 'POST', '/settings/password-policy'),
   'settings.two-factor-enforcement.update': needs('manage-users', 'POST', '/settings/two-factor-enforcement'),
+  'settings.security.owner-password-reset': needs('manage-users', 'POST', '/settings/security/owner-password-reset'),
   'settings.ip-allowlist.update': needs('manage-users', 'POST', '/settings/ip-allowlist'),
 
   'settings.retention.view': needs('configure-retention', 'GET', '/settings/retention'),

@@ -4,6 +4,7 @@ import { RetentionError } from '../errors.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { clientAddressBucket } from './ip-allowlist.js';
 import type { PasswordPolicy } from './password-policy.js';
+import { throttleOption } from './throttle-option.js';
 
 /** Tunables of {@link LoginThrottle}; the lockout itself comes from the tenant's password policy. */
 export interface LoginThrottleOptions {
@@ -141,13 +142,6 @@ function asNumbers(reply: unknown): number[] {
   return reply.map((value) => Number(value));
 }
 
-function positiveInteger(name: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new RetentionError('ERR_CONFIG_INVALID', `login throttle option ${name} must be an integer from 1 to ${max}, not ${value}`);
-  }
-  return value;
-}
-
 /**
  * Counts failed sign-ins in Redis and says when to refuse an attempt before its password is checked:
  * - the account is locked for `policy.lockoutMinutes` after `policy.lockoutThreshold` consecutive failures of one
@@ -185,10 +179,10 @@ export class LoginThrottle {
   ) {
     this.prefix = options.prefix ?? 'retention:login:';
     this.now = options.now ?? Date.now;
-    this.maxAccountFailuresPerHour = positiveInteger('maxAccountFailuresPerHour', options.maxAccountFailuresPerHour ?? 100, 100);
-    this.maxIpFailures = positiveInteger('maxIpFailures', options.maxIpFailures ?? 50, 100_000);
-    this.ipWindowMs = positiveInteger('ipWindowSeconds', options.ipWindowSeconds ?? 900, 86_400) * 1000;
-    this.failureMemoryMs = positiveInteger('failureMemorySeconds', options.failureMemorySeconds ?? 3600, 86_400 * 30) * 1000;
+    this.maxAccountFailuresPerHour = throttleOption('login throttle', 'maxAccountFailuresPerHour', options.maxAccountFailuresPerHour ?? 100, 100);
+    this.maxIpFailures = throttleOption('login throttle', 'maxIpFailures', options.maxIpFailures ?? 50, 100_000);
+    this.ipWindowMs = throttleOption('login throttle', 'ipWindowSeconds', options.ipWindowSeconds ?? 900, 86_400) * 1000;
+    this.failureMemoryMs = throttleOption('login throttle', 'failureMemorySeconds', options.failureMemorySeconds ?? 3600, 86_400 * 30) * 1000;
   }
 
   /** Whether the attempt may go on to password verification. Call it first, for existing and unknown accounts alike. */

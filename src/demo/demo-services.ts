@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { startDevMongoDb } from '../dev-mongodb/start-dev-mongodb.js';
 import { RetentionError } from '../errors.js';
+import { describeMailTransport, type MailSettings } from '../mail/mail-settings.js';
 
 /** A service the demo uses, and how it got it. */
 export interface DemoService {
@@ -108,4 +109,28 @@ export async function demoMasterKeys(env: NodeJS.ProcessEnv, dataDir: string): P
     await writeFile(file, `${keys}\n`, { mode: 0o600 });
     return { keys, description: `generated into ${file} (demo only: production keys come from RETENTION_MASTER_KEYS)` };
   }
+}
+
+/** The demo's sender without `MAIL_FROM` (`example` is reserved: no real domain receives replies). */
+export const DEMO_MAIL_FROM = 'Retention demo <retention@demo.example>';
+
+/**
+ * How the demo sends mail: the configured SMTP server (`SMTP_URL` and `MAIL_FROM`), else `.eml` files in
+ * `<dataDir>/mail`, written by the same outbox and send job as real mail. With the line the demo prints.
+ *
+ * @example
+ * const mail = demoMailSettings(config.mail, process.env, dataDir);
+ * say(`  Mail:       ${mail.description}`);
+ */
+export function demoMailSettings(
+  configured: MailSettings | undefined,
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+): { settings: MailSettings; description: string } {
+  if (configured !== undefined) return { settings: configured, description: `${describeMailTransport(configured.transport)}, from ${configured.from}` };
+  const directory = join(dataDir, 'mail');
+  return {
+    settings: { from: env.MAIL_FROM?.trim() || DEMO_MAIL_FROM, transport: { kind: 'file', directory } },
+    description: `written as .eml files to ${directory} (no SMTP_URL; set SMTP_URL and MAIL_FROM to send through a real server)`,
+  };
 }

@@ -16,14 +16,15 @@ import { createRetentionSettingsService, settingsRefusalError } from '../tenants
 import { startWorkerProcess } from '../../worker/worker-process.js';
 import { issueOwnerActivation } from '../portal/owner-activation.js';
 import { startPortalProcess } from '../portal/portal-process.js';
-import { demoMasterKeys, findOrStartMongo, findOrStartRedis } from './demo-services.js';
+import { demoMailSettings, demoMasterKeys, findOrStartMongo, findOrStartRedis } from './demo-services.js';
 
 const DEMO_TENANT = 'demo';
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 /**
  * `npm run demo`: the worker and the portal in one process with a seeded demo tenant whose drops go to
- * a local directory. Uses the Redis and MongoDB it finds, or starts what it can, and says which.
+ * a local directory. Uses the Redis and MongoDB it finds, or starts what it can, and says which. Mail goes to the
+ * SMTP server of `SMTP_URL`, or else into `.eml` files in the data directory.
  */
 async function main(): Promise<void> {
   const dataDir = resolve(process.env.DEMO_DATA_DIR ?? 'data');
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const keys = await demoMasterKeys(process.env, dataDir);
   const host = process.env.HOST ?? '127.0.0.1';
   const port = await portOrFree(host, Number(process.env.PORT ?? 3000));
-  const config = loadConfig({
+  const loaded = loadConfig({
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
     ALLOWED_PRIVATE_DESTINATIONS: process.env.ALLOWED_PRIVATE_DESTINATIONS ?? '127.0.0.0/8, ::1/128',
     LOCAL_TARGET_BASE_DIR: process.env.LOCAL_TARGET_BASE_DIR ?? dataDir,
   });
+  const mail = demoMailSettings(loaded.mail, process.env, dataDir);
+  const config = Object.freeze({ ...loaded, mail: mail.settings });
 
   say('Retention demo');
   say(`  Redis:      ${redis.description}`);
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
     );
   say(`  Master key: ${keys.description}`);
   say(`  Drops:      ${dropDir}`);
+  say(`  Mail:       ${mail.description}`);
   say(
     `  Reachable:  local targets below ${config.localTargetBaseDir ?? '(none)'}; private destinations ${describeAllowlist(config.allowedPrivateDestinations)}`,
   );

@@ -19,6 +19,8 @@ import { archiveContactsRoutes } from './routes/archive-contacts-routes.js';
 import { auditRoutes } from './routes/audit-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { jobsRoutes } from './routes/jobs-routes.js';
+import { outboxRoutes } from './routes/outbox-routes.js';
+import { passwordResetRoutes } from './routes/password-reset-routes.js';
 import { retentionSettingsRoutes } from './routes/retention-settings-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { exportRoutes } from './routes/export-routes.js';
@@ -61,6 +63,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.set('trust proxy', options.trustProxy);
   useEjsLayout(app, findViewsDirectory(), { cache: process.env.NODE_ENV !== 'development' });
   app.locals.tenantName = '';
+  app.locals.passwordResetByMail = services.mail !== undefined;
   const metrics = createPortalMetrics({ version: services.options.version, queues: meteredQueuesOf(deps) });
   app.use(requestMetrics(metrics.http, { staticPrefixes: ['/assets'] }));
 
@@ -125,6 +128,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
 
   app.use(signInRoutes(services));
   app.use(activationRoutes(services));
+  app.use(passwordResetRoutes(services));
   app.use(requireUser, requireCompliantAccount(services.now));
   app.use(dashboardRoutes(services));
   app.use(archiveCallLogsRoutes(services));
@@ -134,6 +138,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(twoFactorRoutes(services));
   app.use(accountRoutes(services));
   app.use(usersRoutes(services));
+  app.use(outboxRoutes(services));
   app.use(jobsRoutes(services), retentionSettingsRoutes(services));
   app.use(securitySettingsRoutes(services));
   app.use(auditRoutes(services));

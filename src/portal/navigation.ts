@@ -31,6 +31,7 @@ export const PORTAL_MENU: readonly NavigationEntry[] = [
   { label: 'Exports', route: 'exports.list' },
   { label: 'Account', route: 'account.view' },
   { label: 'Users', route: 'users.list' },
+  { label: 'Outbox', route: 'users.outbox' },
   { label: 'Security', route: 'settings.security.view' },
   { label: 'Jobs', route: 'jobs.list' },
   { label: 'Retention', route: 'settings.retention.view' },

@@ -33,3 +33,18 @@ export function passwordMeterView(
     ...fields,
   };
 }
+
+/**
+ * The {@link PasswordMeterView} for a known user choosing a new password (account page, password reset): the user's
+ * email and name and the tenant's id and name are the context words.
+ *
+ * @example
+ * res.render('password', { strength: userPasswordMeterView(security.passwordPolicy, user, tenant) });
+ */
+export function userPasswordMeterView(
+  policy: PasswordPolicy,
+  user: { email: string; displayName: string },
+  tenant: { id: string; displayName: string },
+): PasswordMeterView {
+  return passwordMeterView(policy, { email: user.email, displayName: user.displayName, tenantId: tenant.id, tenantName: tenant.displayName });
+}

@@ -6,6 +6,8 @@ import { RetentionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CountedQueue } from '../metrics/queue-job-counts.js';
 import type { ExportQueues } from '../queue/export-queues.js';
+import type { MailOutbox } from '../mail/mail-outbox.js';
+import type { MailOutboxStore } from '../mail/mail-outbox-store.js';
 import type { ImportQueues } from '../queue/import-queues.js';
 import type { ResultsExportService } from '../results-export/results-export-service.js';
 import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
@@ -77,6 +79,15 @@ export interface PortalDeps {
    * targets.
    */
   destinations?: DestinationPolicy;
+  /**
+   * Outgoing mail (`SMTP_URL`): invitations, password resets and notices are queued here. Absent: no mail is sent
+   * and the pages say so (an invitation link is only shown).
+   */
+  mail?: MailOutbox;
+  /** The outbox's messages, for the Outbox page (present even without mail: messages queued earlier stay listed). */
+  outboxMessages?: MailOutboxStore;
+  /** The mail queue, for its job counts on `/metrics` (the outbox only adds to it). Absent: not counted. */
+  mailQueue?: CountedQueue;
   /** Overrides of the login throttle's limits (tests). */
   throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
 }
@@ -110,15 +121,16 @@ export function portalOptionsFromConfig(config: Config): PortalOptions {
 
 /**
  * The queues the portal was given, for their job counts on `/metrics`: the export queues (runs, chunks, finalize),
- * the online archive's (imports, archive-maintenance) and the results-export queue, those present.
+ * the online archive's (imports, archive-maintenance), the results-export queue and the mail queue, those present.
  *
  * @example
  * meteredQueuesOf({ ...deps, exportQueues }).map((q) => q.name); // ['runs', 'chunks', 'finalize']
  */
-export function meteredQueuesOf(deps: Pick<PortalDeps, 'exportQueues' | 'importQueues' | 'resultsExportQueue'>): CountedQueue[] {
+export function meteredQueuesOf(deps: Pick<PortalDeps, 'exportQueues' | 'importQueues' | 'resultsExportQueue' | 'mailQueue'>): CountedQueue[] {
   const queues: CountedQueue[] = [];
   if (deps.exportQueues !== undefined) queues.push(deps.exportQueues.runs, deps.exportQueues.chunks, deps.exportQueues.finalize);
   if (deps.importQueues !== undefined) queues.push(deps.importQueues.imports, deps.importQueues.maintenance);
   if (deps.resultsExportQueue !== undefined) queues.push(deps.resultsExportQueue);
+  if (deps.mailQueue !== undefined) queues.push(deps.mailQueue);
   return queues;
 }

@@ -8,6 +8,9 @@ import { keyringFromConfig } from '../crypto/keyring-from-config.js';
 import type { Logger } from '../logger.js';
 import { createExportQueues } from '../queue/export-queues.js';
 import { createImportQueues } from '../queue/import-queues.js';
+import { MailOutboxStore } from '../mail/mail-outbox-store.js';
+import { createMailQueue } from '../mail/mail-queue.js';
+import { QueuedMailOutbox } from '../mail/queued-mail-outbox.js';
 import { ResultExportsStore } from '../results-export/result-exports-store.js';
 import { createResultsExportQueue } from '../results-export/results-export-queue.js';
 import { ResultsExportService } from '../results-export/results-export-service.js';
@@ -18,6 +21,8 @@ import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from
 import { destinationPolicyFromConfig } from '../tenants/destination-policy.js';
 import { createPortalApp } from './create-portal-app.js';
 import { portalOptionsFromConfig } from './portal-deps.js';
+import { tenantBaseUrl } from './tenant-host.js';
+import { findViewsDirectory } from './view-rendering.js';
 
 /** How long the portal trusts its last look at where a tenant's archive lives (its settings' archive URI). */
 const ARCHIVE_LOCATION_CACHE_MS = 5_000;
@@ -47,8 +52,9 @@ function packageVersion(): string {
 /**
  * The portal's composition root: connects to MongoDB and Redis, builds the control plane, the keyring and the
  * online archive's store (the tenants' archive databases, as the worker finds them), the results-export service
- * (its queue on the worker's prefix), the export and archive queues (run now, archive rebuilds), creates
- * the app and listens on `HOST:PORT`. Stop closes the server, then the connections.
+ * (its queue on the worker's prefix), the export and archive queues (run now, archive rebuilds), the mail outbox
+ * (with `config.mail`: messages are stored and queued here, sent by the worker), creates the app and listens on
+ * `HOST:PORT`. Stop closes the server, then the connections.
  *
  * @example
  * const portal = await startPortalProcess(loadConfig(), logger);
@@ -86,6 +92,21 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     audit: controlPlane.audit,
     options: { ...config.resultExport, spoolDir: config.spoolDir },
   });
+  const outboxMessages = new MailOutboxStore(db);
+  await outboxMessages.ensureIndexes();
+  const mailQueue = config.mail === undefined ? undefined : createMailQueue(redis, config.queuePrefix);
+  const mail =
+    mailQueue === undefined
+      ? undefined
+      : new QueuedMailOutbox({
+          store: outboxMessages,
+          queue: mailQueue,
+          keyring,
+          tenants: controlPlane.tenants,
+          portalUrlOf: (tenantId) => tenantBaseUrl(tenantId, options),
+          viewsDirectory: findViewsDirectory(),
+          logger,
+        });
   const { app } = createPortalApp({
     controlPlane,
     redis,
@@ -99,6 +120,8 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
     resultsExport,
     resultsExportQueue: resultExportQueue,
     destinations,
+    ...(mail !== undefined && mailQueue !== undefined ? { mail, mailQueue } : {}),
+    outboxMessages,
     pingMongo: async () => void (await db.command({ ping: 1 })),
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -114,6 +137,7 @@ export async function startPortalProcess(config: Config, logger: Logger): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await resultExportQueue.close();
+      await mailQueue?.close();
       redis.disconnect();
       await exportQueues.close();
       await importQueues.close();

@@ -3,6 +3,7 @@ import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import type { AuditEvent } from '../audit/audit-entry.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
+import type { MailOutbox } from '../mail/mail-outbox.js';
 import type { PortalDeps, PortalOptions } from './portal-deps.js';
 import { auditClient } from './portal-context.js';
 import { UserSessionIndex } from './user-session-index.js';
@@ -18,6 +19,8 @@ export interface PortalServices {
   throttle: LoginThrottle;
   sessionStore: RedisStore;
   sessionIndex: UserSessionIndex;
+  /** Outgoing mail; undefined when no mail is configured (`SMTP_URL` unset): the portal then mails nothing. */
+  mail: MailOutbox | undefined;
   /** Appends an audit event for the tenant with the request's address and user agent; an event that cannot be written fails the request (logged, then thrown). */
   audit(req: Request, tenantId: string, event: Omit<AuditEvent, 'ip' | 'userAgent'>): Promise<void>;
 }
@@ -49,6 +52,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     throttle: new LoginThrottle(deps.redis, { ...deps.throttle, prefix: `${options.redisPrefix}login:`, now: () => now().getTime() }),
     sessionStore,
     sessionIndex: new UserSessionIndex(deps.redis, sessionStore, options.redisPrefix),
+    mail: deps.mail,
     async audit(req, tenantId, event) {
       try {
         await deps.controlPlane.audit.append(tenantId, { ...event, ...auditClient(req) }, now());

@@ -29,6 +29,11 @@ declare module 'express-session' {
     reauthenticatedAt: number;
     /** How the sign-in was completed: `password`, `totp` or `backup-code`. */
     signInMethod: string;
+    /**
+     * The token of a password-reset link, moved out of the address bar at the link's first request so that it is not
+     * in the URL of the form page, its reloads or its history entries; used up by the reset.
+     */
+    passwordResetToken: string;
     /** A one-time message for the next page. */
     flash: { kind: 'success' | 'error'; message: string };
   }

@@ -17,6 +17,11 @@ export interface SecuritySettings {
   requireTwoFactor: boolean;
   /** Allowed client networks in canonical CIDR form; empty allows every address. */
   ipAllowlist: string[];
+  /**
+   * The owner may reset a forgotten password through a mailed link (the second factor is still asked for). Default
+   * true; off, the owner's "forgot password" requests send nothing and links already mailed stop working.
+   */
+  ownerPasswordResetByMail: boolean;
   updatedAt: Date | undefined;
   updatedBy: string | undefined;
 }
@@ -26,6 +31,7 @@ export const DEFAULT_SECURITY_SETTINGS: Readonly<SecuritySettings> = Object.free
   passwordPolicy: DEFAULT_PASSWORD_POLICY,
   requireTwoFactor: false,
   ipAllowlist: [],
+  ownerPasswordResetByMail: true,
   updatedAt: undefined,
   updatedBy: undefined,
 });
@@ -37,14 +43,15 @@ interface SecurityDocument {
   passwordPolicy?: unknown;
   requireTwoFactor?: boolean;
   ipAllowlist?: string[];
+  ownerPasswordResetByMail?: boolean;
   updatedAt: Date;
   updatedBy: string;
 }
 
 /**
- * A tenant's portal security settings (password policy, 2FA enforcement, IP allowlist), one document of kind
- * `security` per tenant in the control plane's `settings` collection. Values are validated on write and again on
- * read, so a document edited by hand cannot smuggle in a bad value.
+ * A tenant's portal security settings (password policy, 2FA enforcement, IP allowlist, the owner's reset by mail),
+ * one document of kind `security` per tenant in the control plane's `settings` collection. Values are validated on
+ * write and again on read, so a document edited by hand cannot smuggle in a bad value.
  *
  * @example
  * const security = new SecuritySettingsStore(db);
@@ -78,6 +85,7 @@ export class SecuritySettingsStore {
       passwordPolicy: storedPasswordPolicy(doc.passwordPolicy ?? {}, this.limits),
       requireTwoFactor: doc.requireTwoFactor === true,
       ipAllowlist: parseIpAllowlist(doc.ipAllowlist ?? []).map((range) => range.cidr),
+      ownerPasswordResetByMail: doc.ownerPasswordResetByMail !== false,
       updatedAt: doc.updatedAt,
       updatedBy: doc.updatedBy,
     };
@@ -94,6 +102,11 @@ export class SecuritySettingsStore {
     await this.update(tenantId, { requireTwoFactor: required === true }, actor, now);
   }
 
+  /** Whether the owner may reset a forgotten password by mail. */
+  async setOwnerPasswordResetByMail(tenantId: string, allowed: boolean, actor: string, now = new Date()): Promise<void> {
+    await this.update(tenantId, { ownerPasswordResetByMail: allowed === true }, actor, now);
+  }
+
   /** Validates (`ERR_IP_ALLOWLIST_INVALID`) and stores the allowlist; returns the canonical entries. */
   async setIpAllowlist(tenantId: string, entries: string | readonly string[], actor: string, now = new Date()): Promise<string[]> {
     const cidrs = parseIpAllowlist(entries).map((range) => range.cidr);
@@ -103,7 +116,7 @@ export class SecuritySettingsStore {
 
   private async update(
     tenantId: string,
-    fields: Partial<Pick<SecurityDocument, 'passwordPolicy' | 'requireTwoFactor' | 'ipAllowlist'>>,
+    fields: Partial<Pick<SecurityDocument, 'passwordPolicy' | 'requireTwoFactor' | 'ipAllowlist' | 'ownerPasswordResetByMail'>>,
     actor: string,
     now: Date,
   ): Promise<void> {

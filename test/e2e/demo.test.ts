@@ -42,6 +42,7 @@ describe('npm run demo', () => {
     expect(await exited).toBe(0);
 
     expect(output).toContain(`Drops:      ${join(dataDir, 'drop')}`);
+    expect(output).toContain(`Mail:       written as .eml files to ${join(dataDir, 'mail')}`);
     expect(output).toMatch(/First run \S+ done: call-logs \d+/);
     expect(output).toContain(`Verify it:  npx retention verify ${join(dataDir, 'drop')}`);
     expect(output).toContain('Master key: generated into');

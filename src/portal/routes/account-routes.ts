@@ -4,14 +4,17 @@ import { checkPassword, checkPasswordReuse, isPasswordExpired, nextPasswordHisto
 import { RetentionError } from '../../errors.js';
 import { requireRoute } from '../access-gates.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
-import { passwordMeterView } from '../password-meter-view.js';
+import { userPasswordMeterView } from '../password-meter-view.js';
 import type { PortalServices } from '../portal-services.js';
 import { freshAuthenticationUntil, reauthenticate, requireRecentAuthenticationOrPassword } from '../reauthentication.js';
 import { regenerateSession, saveSession } from '../session-lifecycle.js';
+import { queuePasswordChangedNotice } from './password-mail.js';
 
 /**
  * The user's own account: overview (2FA, backup codes left), password change (needs the current password, ends the
- * user's other sessions: ASVS 3.3.3) and the sessions page (see and end one's own sessions; ending another one needs a sign-in or the password within the last five minutes: ASVS 3.3.4).
+ * user's other sessions: ASVS 3.3.3, revokes unused reset links, and mails the user a notice: ASVS 2.5.5) and the
+ * sessions page (see and end one's own sessions; ending another one needs a sign-in or the password within the last
+ * five minutes: ASVS 3.3.4).
  */
 export function accountRoutes(services: PortalServices): Router {
   const router = Router();
@@ -33,12 +36,7 @@ export function accountRoutes(services: PortalServices): Router {
     res.status(status).render('password', {
       title: 'Change your password',
       problems,
-      strength: passwordMeterView(security.passwordPolicy, {
-        email: user.email,
-        displayName: user.displayName,
-        tenantId: tenant.id,
-        tenantName: tenant.displayName,
-      }),
+      strength: userPasswordMeterView(security.passwordPolicy, user, tenant),
       expired: isPasswordExpired(security.passwordPolicy, user.passwordChangedAt ?? user.createdAt, services.now()),
       common: res.req.session.passwordChangeRequired === true,
     });
@@ -81,15 +79,18 @@ export function accountRoutes(services: PortalServices): Router {
     }
     const passwordHash = await hashPassword(password);
     const history = nextPasswordHistory(security.passwordPolicy, user.passwordHistory, passwordHash);
-    await controlPlane.users.setPassword(tenant.id, user.id, passwordHash, history, services.now());
+    const changedAt = services.now();
+    await controlPlane.users.setPassword(tenant.id, user.id, passwordHash, history, changedAt);
     req.session.passwordChangeRequired = false;
     const ended = await services.sessionIndex.endAll(tenant.id, user.id, { except: req.sessionID });
+    await controlPlane.activationTokens.revokeForSubject(tenant.id, 'password-reset', user.id);
     await services.audit(req, tenant.id, {
       actor: { type: 'user', id: user.id },
       action: 'password.changed',
       outcome: 'success',
       details: { otherSessionsEnded: ended },
     });
+    await queuePasswordChangedNotice(services, req, tenant, user, 'account', changedAt);
     flash(req, 'success', ended > 0 ? `Your password was changed and your ${ended} other session(s) were signed out.` : 'Your password was changed.');
     res.redirect(303, '/account');
   });

@@ -21,7 +21,8 @@ interface SettingsPageState {
 /**
  * The tenant's security settings, for users who may configure: the password policy (history and expiry off by
  * default, with the reason shown; a minimum length not under the operator's floor), tenant-wide 2FA enforcement,
- * and the IP allowlist (a list that would exclude the saving user's own address needs an explicit confirmation).
+ * whether the owner may reset a forgotten password by mail (on by default), and the IP allowlist (a list that would
+ * exclude the saving user's own address needs an explicit confirmation).
  * Every change needs a fresh authentication (ASVS 3.7.1): a sign-in or a confirmation of identity on this page
  * (`POST /settings/security/confirm`: password, and a code when enrolled) within the last five minutes. Every change
  * and every refusal is audited.
@@ -45,6 +46,8 @@ export function securitySettingsRoutes(services: PortalServices): Router {
       historyExplanation: PASSWORD_HISTORY_EXPLANATION,
       expiryExplanation: PASSWORD_EXPIRY_EXPLANATION,
       requireTwoFactor: security.requireTwoFactor,
+      ownerPasswordResetByMail: security.ownerPasswordResetByMail,
+      mailConfigured: services.mail !== undefined,
       allowlistText: state.allowlistText ?? security.ipAllowlist.join('\n'),
       allowlistProblems: state.allowlistProblems ?? [],
       confirmExclusion: state.confirmExclusion ?? false,
@@ -129,6 +132,27 @@ export function securitySettingsRoutes(services: PortalServices): Router {
       required
         ? 'Two-factor authentication is now required for everyone; users without it set it up at their next request.'
         : 'Two-factor authentication is no longer required.',
+    );
+    res.redirect(303, '/settings/security');
+  });
+
+  router.post('/settings/security/owner-password-reset', requireRoute('settings.security.owner-password-reset'), async (req, res) => {
+    const { tenant } = portalContext(res);
+    if (!(await freshlyAuthenticated(req, res, 'policy.owner-password-reset.change'))) return;
+    const allowed = formField(req, 'ownerPasswordResetByMail', 8) === 'on';
+    await controlPlane.security.setOwnerPasswordResetByMail(tenant.id, allowed, signedInUser(res).id, services.now());
+    await services.audit(req, tenant.id, {
+      actor: { type: 'user', id: signedInUser(res).id },
+      action: 'policy.owner-password-reset.changed',
+      outcome: 'success',
+      details: { allowed },
+    });
+    flash(
+      req,
+      'success',
+      allowed
+        ? 'The owner can now reset a forgotten password by mail (the second factor is still asked for).'
+        : 'The owner can no longer reset a forgotten password by mail, nor recover a forgotten one from the sign-in page.',
     );
     res.redirect(303, '/settings/security');
   });

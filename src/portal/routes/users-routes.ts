@@ -1,9 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import { parseAccessGrants, type AccessGrants } from '../../access/access-grants.js';
-import { CAPABILITIES } from '../../access/capabilities.js';
+import { CAPABILITIES, type Capability } from '../../access/capabilities.js';
 import { assertMayGrant, can, canRead, grantsBeyond, mayManageUser } from '../../access/permissions.js';
 import { principalOf } from '../../access/principal.js';
-import { RECORD_TYPES } from '../../records/record-type.js';
+import { ROUTE_PERMISSIONS, routeAllowed } from '../../access/route-permissions.js';
+import { RECORD_TYPES, type RecordType } from '../../records/record-type.js';
 import { RetentionError } from '../../errors.js';
 import type { User } from '../../store/users-store.js';
 import { requireRoute } from '../access-gates.js';
@@ -27,13 +28,31 @@ export interface ListedUser {
 
 const listGrants = (values: readonly string[]): string => values.join(',');
 
+const DATA_TYPE_LABELS: Record<RecordType, string> = { 'call-logs': 'call logs', chats: 'chats', contacts: 'contacts' };
+const CAPABILITY_LABELS: Record<Capability, string> = {
+  export: 'export results',
+  'manage-users': 'manage users',
+  'configure-retention': 'configure retention',
+  'run-jobs': 'run jobs',
+  'read-audit': 'read the audit log',
+  'see-unmasked-personal-data': 'see personal data unmasked',
+};
+
+/** The grants of a user in words, for the invitation mail: `call logs, chats; may export results, read the audit log`. */
+function describeAccess(user: Pick<User, 'dataTypes' | 'capabilities'>): string {
+  const data = user.dataTypes.length === 0 ? 'no archived data' : user.dataTypes.map((type) => DATA_TYPE_LABELS[type]).join(', ');
+  const capabilities = user.capabilities.length === 0 ? 'no further permissions' : `may ${user.capabilities.map((c) => CAPABILITY_LABELS[c]).join(', ')}`;
+  return `${data}; ${capabilities}`;
+}
+
 /**
  * Users and invitations, for users who may manage users (each route authorised by its entry in `ROUTE_PERMISSIONS`,
  * like every other route; ASVS 4.1.3: nobody grants what they do not hold):
  *
  * - `GET /users`: every user with data scopes, capabilities, 2FA, status and lock state;
  * - `POST /users/invitations`: an invitation by an expiring single-use link, with the data types and capabilities
- *   chosen (only ones the inviter holds); `…/invitation/renew`, `…/invitation/revoke`;
+ *   chosen (only ones the inviter holds), mailed to the invited address through the outbox when mail is configured
+ *   and shown on the page either way; `…/invitation/renew` (a new link, mailed again), `…/invitation/revoke`;
  * - `POST /users/:id/grants`: new data types and capabilities, only ones the actor holds; the owner's grants never
  *   change; audited with before and after;
  * - `POST /users/:id/deactivate`, `…/reactivate`: a deactivated user's sessions end at once and sign-in is refused
@@ -152,7 +171,57 @@ export function usersRoutes(services: PortalServices): Router {
       details: { capabilities: listGrants(invited.capabilities), dataTypes: listGrants(invited.dataTypes), expiresAt: record.expiresAt.toISOString() },
     });
     const link = `${tenantBaseUrl(tenant.id, services.options)}/invitation/${token}`;
-    res.render('invitation-created', { title: 'Invitation created', invited, link, expiresAt: record.expiresAt.toISOString().slice(0, 16).replace('T', ' ') });
+    const expiresAt = record.expiresAt.toISOString().slice(0, 16).replace('T', ' ');
+    const mailed = await mailInvitation(tenant.id, invited, actor, { link, expiresAt: `${expiresAt} UTC`, tokenId: record.id });
+    res.render('invitation-created', {
+      title: 'Invitation created',
+      invited,
+      link,
+      expiresAt,
+      mailed,
+      outboxLink: routeAllowed(principalOf(actor), 'users.outbox') ? ROUTE_PERMISSIONS['users.outbox'].path : undefined,
+    });
+  };
+
+  /**
+   * Mails the invitation link to the invited address through the outbox (once per link: the dedupe key is the
+   * token's id). `not-configured` without mail; `failed` when the message could not be stored (logged without the
+   * link): the page then says to send the link by hand.
+   */
+  const mailInvitation = async (
+    tenantId: string,
+    invited: User,
+    inviter: User,
+    invitation: { link: string; expiresAt: string; tokenId: string },
+  ): Promise<'queued' | 'not-configured' | 'failed'> => {
+    if (services.mail === undefined) return 'not-configured';
+    try {
+      await services.mail.enqueue({
+        tenantId,
+        to: invited.email,
+        template: 'invitation',
+        data: {
+          inviteeName: invited.displayName,
+          inviterName: inviter.displayName,
+          access: describeAccess(invited),
+          link: invitation.link,
+          expiresAt: invitation.expiresAt,
+        },
+        dedupeKey: `invitation:${invitation.tokenId}`,
+      });
+      return 'queued';
+    } catch (err) {
+      services.deps.logger.error(
+        {
+          tenantId,
+          userId: invited.id,
+          code: err instanceof RetentionError ? err.code : undefined,
+          err: { message: err instanceof Error ? err.message : String(err) },
+        },
+        'could not queue the invitation mail',
+      );
+      return 'failed';
+    }
   };
 
   router.get('/users', requireRoute('users.list'), async (_req, res) => {

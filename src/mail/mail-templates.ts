@@ -1,0 +1,128 @@
+import type { MailTemplateId } from './mail-outbox.js';
+
+/** A value a template prints. */
+export type MailValue = string | number | boolean | null;
+
+/**
+ * Variables the outbox adds to every message, whatever the caller passed: the tenant's display name
+ * (`tenantName`), the tenant's portal address (`portalUrl`) and the recipient's address (`recipient`). Every message
+ * names the tenant and says who sent it and why with them (the layout's footer).
+ */
+export const COMMON_MAIL_VARIABLES = ['tenantName', 'portalUrl', 'recipient'] as const;
+
+/** One of {@link COMMON_MAIL_VARIABLES}. */
+export type CommonMailVariable = (typeof COMMON_MAIL_VARIABLES)[number];
+
+/** What a template has to print with: its own variables and the common ones. */
+export type MailVariables<V extends string> = Readonly<Record<V | CommonMailVariable, MailValue>>;
+
+/** One message of the registry: the variables a caller must pass, the subject, and why the recipient gets it. */
+export interface MailTemplateSpec<V extends string = string> {
+  /** The variables `OutgoingMail.data` must hold (plain values; links and names are escaped by the HTML template). */
+  readonly variables: readonly V[];
+  /** The subject line: it names the tenant and carries no secret (no link, no token, no code). */
+  subject(vars: MailVariables<V>): string;
+  /** Why the recipient gets this message, one clause after "because" in the footer of every message. */
+  reason(vars: MailVariables<V>): string;
+}
+
+const template = <const V extends string>(spec: MailTemplateSpec<V>): MailTemplateSpec<V> => spec;
+const text = (value: MailValue): string => (value === null ? '' : String(value));
+
+/**
+ * Every message Retention sends, by {@link MailTemplateId}: its variables, subject and reason. The bodies are
+ * `views/mail/<id>.text.ejs` and `views/mail/<id>.html.ejs` (a test checks both exist for every id and render with
+ * the variables listed here); the HTML goes into `views/mail/layout.html.ejs`, the text gets
+ * `views/mail/layout.text.ejs`'s footer. Times are passed already formatted (`2026-11-26 18:14 UTC`).
+ *
+ * @example
+ * MAIL_TEMPLATES.invitation.variables; // ['inviteeName', 'inviterName', 'access', 'link', 'expiresAt']
+ */
+export const MAIL_TEMPLATES = {
+  invitation: template({
+    variables: ['inviteeName', 'inviterName', 'access', 'link', 'expiresAt'],
+    subject: (v) => `${text(v.inviterName)} invited you to the Retention portal of ${text(v.tenantName)}`,
+    reason: (v) => `${text(v.inviterName)}, an administrator of ${text(v.tenantName)}, invited this address`,
+  }),
+  'password-reset': template({
+    variables: ['displayName', 'link', 'expiresAt', 'lifetimeMinutes', 'requestIp'],
+    subject: (v) => `Reset your Retention password for ${text(v.tenantName)}`,
+    reason: () => 'someone asked to reset the password of the account with this address',
+  }),
+  'password-changed': template({
+    variables: ['displayName', 'changedAt', 'way', 'requestIp'],
+    subject: (v) => `Your Retention password for ${text(v.tenantName)} was changed`,
+    reason: () => 'the password of the account with this address was changed',
+  }),
+  'email-verification': template({
+    variables: ['displayName', 'link', 'expiresAt'],
+    subject: (v) => `Confirm your email address for Retention at ${text(v.tenantName)}`,
+    reason: () => 'this address was entered as the email address of an account',
+  }),
+  'email-changed': template({
+    variables: ['displayName', 'newEmail', 'changedAt'],
+    subject: (v) => `The email address of your Retention account at ${text(v.tenantName)} was changed`,
+    reason: () => 'this address was the email address of the account until the change',
+  }),
+  'two-factor-enabled': template({
+    variables: ['displayName', 'changedAt'],
+    subject: (v) => `Two-factor authentication was turned on for your Retention account at ${text(v.tenantName)}`,
+    reason: () => 'the two-factor authentication of the account with this address changed',
+  }),
+  'two-factor-disabled': template({
+    variables: ['displayName', 'changedAt'],
+    subject: (v) => `Two-factor authentication was turned off for your Retention account at ${text(v.tenantName)}`,
+    reason: () => 'the two-factor authentication of the account with this address changed',
+  }),
+  'two-factor-reset': template({
+    variables: ['displayName', 'resetBy', 'changedAt'],
+    subject: (v) => `Your two-factor authentication for Retention at ${text(v.tenantName)} was reset`,
+    reason: (v) => `${text(v.resetBy)} reset the two-factor authentication of the account with this address`,
+  }),
+  'backup-codes-renewed': template({
+    variables: ['displayName', 'changedAt'],
+    subject: (v) => `New backup codes were made for your Retention account at ${text(v.tenantName)}`,
+    reason: () => 'the backup codes of the account with this address were renewed',
+  }),
+  'two-factor-enforced': template({
+    variables: ['displayName', 'enforcedBy'],
+    subject: (v) => `${text(v.tenantName)} now requires two-factor authentication in Retention`,
+    reason: (v) => `${text(v.enforcedBy)} made two-factor authentication required for every administrator of ${text(v.tenantName)}`,
+  }),
+  'grants-changed': template({
+    variables: ['displayName', 'changedBy', 'dataTypes', 'capabilities'],
+    subject: (v) => `Your permissions in Retention at ${text(v.tenantName)} were changed`,
+    reason: (v) => `${text(v.changedBy)} changed the permissions of the account with this address`,
+  }),
+  'run-failed': template({
+    variables: ['runId', 'trigger', 'startedAt', 'errorCode', 'errorMessage'],
+    subject: (v) => `Archive run failed for ${text(v.tenantName)}`,
+    reason: () => 'this address receives the run alerts of the organisation',
+  }),
+  'schedule-paused': template({
+    variables: ['failures', 'lastErrorCode', 'lastErrorMessage'],
+    subject: (v) => `Archive schedule of ${text(v.tenantName)} paused after ${text(v.failures)} failed runs`,
+    reason: () => 'this address receives the run alerts of the organisation',
+  }),
+  'import-refused': template({
+    variables: ['manifestPath', 'errorCode', 'errorMessage'],
+    subject: (v) => `A drop was refused by the online archive of ${text(v.tenantName)}`,
+    reason: () => 'this address receives the run alerts of the organisation',
+  }),
+  'alert-digest': template({
+    variables: ['period', 'count', 'summary'],
+    subject: (v) => `Retention alerts for ${text(v.tenantName)}: ${text(v.count)} in ${text(v.period)}`,
+    reason: () => 'this address receives the alert digest of the organisation',
+  }),
+} as const satisfies Record<MailTemplateId, MailTemplateSpec>;
+
+/** Every template id, in registry order. */
+export const MAIL_TEMPLATE_IDS = Object.keys(MAIL_TEMPLATES) as MailTemplateId[];
+
+/** The variables the caller passes for template `T`. */
+export type MailTemplateVariables<T extends MailTemplateId> = (typeof MAIL_TEMPLATES)[T]['variables'][number];
+
+/** True when `value` names a template of the registry. */
+export function isMailTemplateId(value: unknown): value is MailTemplateId {
+  return typeof value === 'string' && Object.hasOwn(MAIL_TEMPLATES, value);
+}
