@@ -6,6 +6,7 @@ import { requireRoute } from '../access-gates.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { confirmIdentity, freshAuthenticationUntil, requireFreshAuthentication } from '../reauthentication.js';
+import { queueTwoFactorEnforcedNotices } from './security-notices.js';
 
 const POLICY_NUMBERS = ['minLength', 'lockoutThreshold', 'lockoutMinutes', 'passwordHistory', 'expiryDays'] as const;
 
@@ -20,7 +21,8 @@ interface SettingsPageState {
 
 /**
  * The tenant's security settings, for users who may configure: the password policy (history and expiry off by
- * default, with the reason shown; a minimum length not under the operator's floor), tenant-wide 2FA enforcement,
+ * default, with the reason shown; a minimum length not under the operator's floor), tenant-wide 2FA enforcement (turning
+ * it on mails every active user a notice, when mail is configured),
  * whether the owner may reset a forgotten password by mail (on by default), and the IP allowlist (a list that would
  * exclude the saving user's own address needs an explicit confirmation).
  * Every change needs a fresh authentication (ASVS 3.7.1): a sign-in or a confirmation of identity on this page
@@ -116,16 +118,18 @@ export function securitySettingsRoutes(services: PortalServices): Router {
   });
 
   router.post('/settings/two-factor-enforcement', requireRoute('settings.two-factor-enforcement.update'), async (req, res) => {
-    const { tenant } = portalContext(res);
+    const { tenant, security } = portalContext(res);
     if (!(await freshlyAuthenticated(req, res, 'policy.two-factor.change'))) return;
     const required = formField(req, 'requireTwoFactor', 8) === 'on';
-    await controlPlane.security.setRequireTwoFactor(tenant.id, required, signedInUser(res).id, services.now());
+    const changedAt = services.now();
+    await controlPlane.security.setRequireTwoFactor(tenant.id, required, signedInUser(res).id, changedAt);
     await services.audit(req, tenant.id, {
       actor: { type: 'user', id: signedInUser(res).id },
       action: 'policy.two-factor.changed',
       outcome: 'success',
       details: { required },
     });
+    if (required && !security.requireTwoFactor) await queueTwoFactorEnforcedNotices(services, tenant, signedInUser(res), changedAt);
     flash(
       req,
       'success',

@@ -9,9 +9,11 @@ import { requireRoute } from '../access-gates.js';
 import { flash, formField, portalContext, signedInUser } from '../portal-context.js';
 import { totpSecretContext, type PortalServices } from '../portal-services.js';
 import { reauthenticate } from '../reauthentication.js';
+import { queueOwnFactorNotice } from './security-notices.js';
 
 /**
- * TOTP enrolment, backup codes and turning 2FA off.
+ * TOTP enrolment, backup codes and turning 2FA off; each change mails the user a notice (when mail is configured:
+ * when, from which address, what to do if it was not them; never a code), queued after the change is stored.
  *
  * The QR code is rendered on the server as SVG and embedded as an `<img src="data:image/svg+xml;base64,…">`: an SVG
  * loaded as an image cannot run script or load anything, the markup never becomes part of the page's DOM, the page
@@ -75,7 +77,8 @@ export function twoFactorRoutes(services: PortalServices): Router {
       });
     }
     const codes = generateBackupCodes();
-    const enabled = await controlPlane.users.enableTotp(tenant.id, user.id, sealed, result.step, await hashBackupCodes(codes), services.now());
+    const enabledAt = services.now();
+    const enabled = await controlPlane.users.enableTotp(tenant.id, user.id, sealed, result.step, await hashBackupCodes(codes), enabledAt);
     if (!enabled) throw new RetentionError('ERR_TOTP_ENROLMENT_STALE', 'Two-factor setup was started again elsewhere. Open the setup page again.');
     await services.audit(req, tenant.id, {
       actor: { type: 'user', id: user.id },
@@ -83,6 +86,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
       outcome: 'success',
       details: { backupCodes: codes.length },
     });
+    await queueOwnFactorNotice(services, req, tenant, user, 'two-factor-enabled', enabledAt);
     showBackupCodes(res, codes, 'enrolled');
   });
 
@@ -92,13 +96,15 @@ export function twoFactorRoutes(services: PortalServices): Router {
     if (user.totp === undefined) throw new RetentionError('ERR_TWO_FACTOR_OFF', 'Backup codes come with two-factor authentication: set it up first.');
     await reauthenticate(services, req, res, '2fa.backup-codes.regenerate');
     const codes = generateBackupCodes();
-    await controlPlane.users.setBackupCodes(tenant.id, user.id, await hashBackupCodes(codes), services.now());
+    const renewedAt = services.now();
+    await controlPlane.users.setBackupCodes(tenant.id, user.id, await hashBackupCodes(codes), renewedAt);
     await services.audit(req, tenant.id, {
       actor: { type: 'user', id: user.id },
       action: '2fa.backup-codes.regenerated',
       outcome: 'success',
       details: { backupCodes: codes.length },
     });
+    await queueOwnFactorNotice(services, req, tenant, user, 'backup-codes-renewed', renewedAt);
     showBackupCodes(res, codes, 'regenerated');
   });
 
@@ -111,8 +117,10 @@ export function twoFactorRoutes(services: PortalServices): Router {
     }
     if (user.totp === undefined) return res.redirect(303, '/account');
     await reauthenticate(services, req, res, '2fa.disable');
-    await controlPlane.users.disableTotp(tenant.id, user.id, services.now());
+    const disabledAt = services.now();
+    await controlPlane.users.disableTotp(tenant.id, user.id, disabledAt);
     await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: '2fa.disabled', outcome: 'success' });
+    await queueOwnFactorNotice(services, req, tenant, user, 'two-factor-disabled', disabledAt);
     flash(req, 'success', 'Two-factor authentication is off. Your backup codes no longer work.');
     res.redirect(303, '/account');
   });

@@ -12,6 +12,7 @@ import { flash, formField, formList, portalContext, signedInUser } from '../port
 import type { PortalServices } from '../portal-services.js';
 import { reauthenticate } from '../reauthentication.js';
 import { tenantBaseUrl } from '../tenant-host.js';
+import { queueGrantsChangedNotice, queueTwoFactorResetNotice, type GrantsInWords } from './security-notices.js';
 
 /** How long an invitation link works. */
 export const INVITATION_LIFETIME_SECONDS = 72 * 3600;
@@ -45,6 +46,14 @@ function describeAccess(user: Pick<User, 'dataTypes' | 'capabilities'>): string 
   return `${data}; ${capabilities}`;
 }
 
+/** The grants of a user in words, for the owner's notice of a change: data types and capabilities, `none` for none. */
+function grantsInWords(user: Pick<User, 'dataTypes' | 'capabilities'>): GrantsInWords {
+  return {
+    dataTypes: user.dataTypes.length === 0 ? 'none' : user.dataTypes.map((type) => DATA_TYPE_LABELS[type]).join(', '),
+    capabilities: user.capabilities.length === 0 ? 'none' : user.capabilities.map((c) => CAPABILITY_LABELS[c]).join(', '),
+  };
+}
+
 /**
  * Users and invitations, for users who may manage users (each route authorised by its entry in `ROUTE_PERMISSIONS`,
  * like every other route; ASVS 4.1.3: nobody grants what they do not hold):
@@ -54,11 +63,12 @@ function describeAccess(user: Pick<User, 'dataTypes' | 'capabilities'>): string 
  *   chosen (only ones the inviter holds), mailed to the invited address through the outbox when mail is configured
  *   and shown on the page either way; `…/invitation/renew` (a new link, mailed again), `…/invitation/revoke`;
  * - `POST /users/:id/grants`: new data types and capabilities, only ones the actor holds; the owner's grants never
- *   change; audited with before and after;
+ *   change; audited with before and after, and mailed to the owner (who, before, after) unless the owner made it;
  * - `POST /users/:id/deactivate`, `…/reactivate`: a deactivated user's sessions end at once and sign-in is refused
  *   (the owner, and one's own account, cannot be deactivated);
  * - `POST /users/:id/unlock`: clears the sign-in lockout of the user's account;
- * - `POST /users/:id/reset-two-factor`: after re-authentication (the owner's only by the owner).
+ * - `POST /users/:id/reset-two-factor`: after re-authentication (the owner's only by the owner); a user who had 2FA is
+ *   mailed a notice.
  *
  * Nobody acts beyond their own grants (ASVS 4.1.3): every route on an existing user refuses (403, audited) when the
  * target holds a data type or capability the actor does not, and only the owner acts on the owner
@@ -272,7 +282,8 @@ export function usersRoutes(services: PortalServices): Router {
     if (target.id === actor.id)
       throw new RetentionError('ERR_FORBIDDEN', 'You cannot change your own permissions. Ask the owner or another administrator who manages users.');
     const requested = await requestedGrants(req, res, 'user.grants-changed', target.email);
-    const updated = await controlPlane.users.updateGrants(tenant.id, target.id, requested, services.now());
+    const changedAt = services.now();
+    const updated = await controlPlane.users.updateGrants(tenant.id, target.id, requested, changedAt);
     if (updated === undefined) throw new RetentionError('ERR_USER_NOT_FOUND', 'There is no such user in your organisation.');
     await services.audit(req, tenant.id, {
       actor: auditActor,
@@ -285,6 +296,13 @@ export function usersRoutes(services: PortalServices): Router {
         capabilitiesBefore: listGrants(target.capabilities),
         capabilitiesAfter: listGrants(updated.capabilities),
       },
+    });
+    await queueGrantsChangedNotice(services, req, tenant, {
+      target,
+      changedBy: actor,
+      before: grantsInWords(target),
+      after: grantsInWords(updated),
+      changedAt,
     });
     flash(req, 'success', `The permissions of ${target.email} were changed.`);
     res.redirect(303, '/users');
@@ -354,7 +372,8 @@ export function usersRoutes(services: PortalServices): Router {
     const target = await targetUser(req, res, '2fa.reset');
     if (target.id === actor.id) throw new RetentionError('ERR_FORBIDDEN', 'To change your own two-factor authentication, use your account page.');
     await reauthenticate(services, req, res, '2fa.reset');
-    await controlPlane.users.disableTotp(tenant.id, target.id, services.now());
+    const resetAt = services.now();
+    await controlPlane.users.disableTotp(tenant.id, target.id, resetAt);
     const ended = await services.sessionIndex.endAll(tenant.id, target.id);
     await services.audit(req, tenant.id, {
       actor: { type: 'user', id: actor.id },
@@ -363,6 +382,7 @@ export function usersRoutes(services: PortalServices): Router {
       target: target.email,
       details: { sessionsEnded: ended },
     });
+    if (target.totp !== undefined) await queueTwoFactorResetNotice(services, tenant, target, actor, portalContext(res).security.requireTwoFactor, resetAt);
     flash(
       req,
       'success',
