@@ -13,9 +13,12 @@ export interface BrowserTestPortal {
   close(): Promise<void>;
 }
 
-/** What differs between browser tests: the tenant, the Redis prefix and the optional parts of the portal. */
+/**
+ * What differs between browser tests: the tenant, the Redis prefix and the optional parts of the portal (`mail`: an
+ * outbox, e.g. a mail fixture's, for tests that read the messages the portal sends).
+ */
 export type BrowserTestPortalDeps = Pick<PortalDeps, 'controlPlane' | 'redis'> &
-  Partial<Pick<PortalDeps, 'now' | 'archive' | 'archiveImports'>> & {
+  Partial<Pick<PortalDeps, 'now' | 'archive' | 'archiveImports' | 'mail'>> & {
     /** The control-plane database (`/readyz` pings it). */
     db: Db;
     tenantId: string;
