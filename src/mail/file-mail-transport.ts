@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { RetentionError } from '../errors.js';
 import { describeMailTransport } from './mail-settings.js';
-import type { MailTransport, OutboundMail } from './mail-transport.js';
+import { nodemailerMessage, type MailTransport, type OutboundMail } from './mail-transport.js';
 
 /** The file name of a message: when it was queued, then its outbox id, so a retry writes the same file. */
 export function emlFileName(mail: Pick<OutboundMail, 'queuedAt' | 'outboxId'>): string {
@@ -33,18 +33,7 @@ export class FileMailTransport implements MailTransport {
   async send(mail: OutboundMail): Promise<{ response: string }> {
     const path = join(this.directory, emlFileName(mail));
     try {
-      const info = (await this.transporter.sendMail({
-        from: mail.from,
-        to: mail.to,
-        subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
-        messageId: mail.messageId,
-        date: new Date(),
-        headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      })) as { message?: unknown };
+      const info = (await this.transporter.sendMail(nodemailerMessage(mail))) as { message?: unknown };
       if (!Buffer.isBuffer(info.message)) throw new Error('nodemailer returned no message');
       await mkdir(this.directory, { recursive: true });
       await writeFile(`${path}.part`, info.message, { mode: 0o600 });

@@ -1,3 +1,4 @@
+import type { SendMailOptions } from 'nodemailer';
 /** A message ready for the wire, as the send job hands it to a transport. */
 export interface OutboundMail {
   /** The outbox id (the `.eml` file name of the file transport). */
@@ -24,4 +25,26 @@ export interface MailTransport {
   readonly description: string;
   send(mail: OutboundMail): Promise<{ response: string }>;
   close(): Promise<void>;
+}
+
+/**
+ * The nodemailer message of `mail`, the same for every transport: automatic-mail headers (no auto-replies), and no
+ * file or URL the message could make nodemailer read.
+ *
+ * @example
+ * await transporter.sendMail(nodemailerMessage(mail));
+ */
+export function nodemailerMessage(mail: OutboundMail): SendMailOptions {
+  return {
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    messageId: mail.messageId,
+    date: new Date(),
+    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
 }

@@ -1,7 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { SMTPTransportOptions } from 'nodemailer';
 import { describeMailTransport, type SmtpTransportSettings } from './mail-settings.js';
-import type { MailTransport, OutboundMail } from './mail-transport.js';
+import { nodemailerMessage, type MailTransport, type OutboundMail } from './mail-transport.js';
 import { smtpFailureError } from './smtp-failure.js';
 
 /** Tunables of {@link SmtpMailTransport}. */
@@ -59,18 +59,7 @@ export class SmtpMailTransport implements MailTransport {
 
   async send(mail: OutboundMail): Promise<{ response: string }> {
     try {
-      const info = (await this.transporter.sendMail({
-        from: mail.from,
-        to: mail.to,
-        subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
-        messageId: mail.messageId,
-        date: new Date(),
-        headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
-        disableFileAccess: true,
-        disableUrlAccess: true,
-      })) as { response?: unknown };
+      const info = (await this.transporter.sendMail(nodemailerMessage(mail))) as { response?: unknown };
       return { response: typeof info.response === 'string' ? info.response : '' };
     } catch (err) {
       throw smtpFailureError(err, this.where);
