@@ -27,6 +27,17 @@ export interface ExportWorkers {
   close(): Promise<void>;
 }
 
+/** BullMQ's reason for a parent failed by its child (`failParentOnFailure`): "child <prefix>:chunks:<id> failed". */
+const CHILD_FAILED = new RegExp(`^child \\S+:${QUEUE_NAMES.chunks}:\\S+ failed$`);
+
+/**
+ * True when a finalize job failed only because one of its chunks did (BullMQ fails the parent with "child … failed").
+ * That failure carries no code of its own; the chunk's failure is the one to record.
+ */
+export function failedForAChunk(job: Job<ChunkJobData | FinalizeJobData>, err: Error): boolean {
+  return job.queueName === QUEUE_NAMES.finalize && CHILD_FAILED.test(err.message);
+}
+
 /**
  * Starts the run, chunk and finalize workers. Failures are recorded on the run; a permanent failure
  * (or the last attempt of a transient one) fails the run and frees the tenant for the next run, with a message that
@@ -85,6 +96,11 @@ export function startExportWorkers(deps: ExportDeps, queues: ExportQueues, conne
   const onFailed = async (job: Job<ChunkJobData | FinalizeJobData> | undefined, err: Error): Promise<void> => {
     if (!job) return;
     const { tenantId, runId } = job.data;
+    if (failedForAChunk(job, err)) {
+      // The chunk's own failure handler records the run's failure with the chunk's code and message.
+      deps.logger.info({ tenantId, runId, jobId: job.id }, 'finalize job failed because a chunk of its run failed');
+      return;
+    }
     const code = errorCodeOf(err);
     if (code === 'ERR_RUN_ENDED') {
       deps.logger.info({ tenantId, runId, jobId: job.id }, 'chunk of a failed run stopped without connecting');

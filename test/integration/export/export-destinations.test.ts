@@ -1,11 +1,12 @@
 import { mkdir, mkdtemp, readdir, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { sealSecret } from '../../../src/crypto/secret-box.js';
 import { NetworkPolicy } from '../../../src/network/network-policy.js';
 import { RECORD_TYPES } from '../../../src/records/record-type.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
+import { failedForAChunk } from '../../../worker/export-workers.js';
 import { planRun } from '../../../worker/processors/run-processor.js';
 import { startExportApiFixture, type ExportApiFixture } from '../../support/export-api-fixture.js';
 import { createExportHarness, uniqueDropDir, type ExportHarness } from '../../support/export-harness.js';
@@ -92,6 +93,20 @@ describe('a run whose settings point at a refused destination fails permanently 
     expect(run.errors.at(-1)?.code).toBe('ERR_LOCAL_TARGET_OUTSIDE_BASE');
     expect((await chunkAttempts(tenantId)).every((n) => n === 1)).toBe(true);
     expect(await readdir(outside)).toEqual([]);
+
+    // The run's finalize job fails after its chunk ("child … failed", no code): that failure is never the one
+    // recorded, whichever of the two failure handlers runs first.
+    const finalize = await vi.waitFor(
+      async () => {
+        const failed = (await harness.queues.finalize.getFailed()).find((job) => job.data.tenantId === tenantId);
+        if (!failed) throw new Error('finalize job not failed yet');
+        return failed;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    expect(failedForAChunk(finalize, new Error(finalize.failedReason))).toBe(true);
+    const after = await harness.controlPlane.runs.get(tenantId, run.id);
+    expect(after?.errors.map((error) => error.code)).not.toContain('ERR_UNKNOWN');
   });
 
   it('a local target below LOCAL_TARGET_BASE_DIR is delivered (allowed when the operator allows it)', async () => {
