@@ -1,12 +1,13 @@
 import type { Collection, Db } from 'mongodb';
 import { RetentionError } from '../errors.js';
+import { normalizeEmail } from '../store/users-store.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { generateActivationToken, hashActivationToken, isWellFormedActivationToken, verifyActivationToken } from './activation-tokens.js';
 
 /** What a token lets its holder do. */
-export type ActivationPurpose = 'owner-activation' | 'invitation' | 'password-reset';
+export type ActivationPurpose = 'owner-activation' | 'invitation' | 'password-reset' | 'email-verification';
 
-const PURPOSES: readonly ActivationPurpose[] = ['owner-activation', 'invitation', 'password-reset'];
+const PURPOSES: readonly ActivationPurpose[] = ['owner-activation', 'invitation', 'password-reset', 'email-verification'];
 
 /** A stored token, without anything that would let someone use it. */
 export interface ActivationTokenRecord {
@@ -16,6 +17,8 @@ export interface ActivationTokenRecord {
   purpose: ActivationPurpose;
   /** Whom it is for: a user id or an email address, as the caller decides. */
   subject: string;
+  /** The address an `email-verification` token confirms (normalized); undefined for the other purposes. */
+  email: string | undefined;
   /** Who issued it (`cli`, a user id). */
   createdBy: string;
   createdAt: Date;
@@ -26,13 +29,15 @@ export interface ActivationTokenRecord {
 export interface IssueActivationTokenInput {
   purpose: ActivationPurpose;
   subject: string;
+  /** The address an `email-verification` token confirms (required for that purpose, refused for the others). */
+  email?: string;
   createdBy: string;
   /** Lifetime in seconds; default 72 hours, at most 30 days. */
   expiresInSeconds?: number;
 }
 
 /** A token as stored: the record, keyed by the token's hash. */
-type ActivationTokenDocument = Omit<ActivationTokenRecord, 'id'> & { _id: string };
+type ActivationTokenDocument = Omit<ActivationTokenRecord, 'id' | 'email'> & { _id: string; email?: string };
 
 /** Default lifetime of a token: 72 hours. */
 export const DEFAULT_ACTIVATION_TOKEN_LIFETIME_SECONDS = 72 * 3600;
@@ -43,6 +48,7 @@ const toRecord = (doc: ActivationTokenDocument): ActivationTokenRecord => ({
   tenantId: doc.tenantId,
   purpose: doc.purpose,
   subject: doc.subject,
+  email: doc.email,
   createdBy: doc.createdBy,
   createdAt: doc.createdAt,
   expiresAt: doc.expiresAt,
@@ -59,8 +65,8 @@ function checkPurpose(purpose: unknown): ActivationPurpose {
 }
 
 /**
- * The `activationTokens` collection: one-time, expiring tokens for owner activation, invitations and password
- * resets. Only SHA-256 hashes are stored (the hash is the `_id`); the token itself exists only in the link.
+ * The `activationTokens` collection: one-time, expiring tokens for owner activation, invitations, password
+ * resets and email confirmations. Only SHA-256 hashes are stored (the hash is the `_id`); the token itself exists only in the link.
  * A TTL index removes expired tokens (MongoDB's TTL monitor runs about once a minute, so expiry is also checked
  * on every read). Every method is scoped to one tenant.
  *
@@ -91,12 +97,17 @@ export class ActivationTokensStore {
     if (typeof input.subject !== 'string' || input.subject.length < 1 || input.subject.length > 320) {
       throw new RetentionError('ERR_ACTIVATION_SUBJECT_INVALID', 'an activation token needs a subject (user id or email) of 1 to 320 characters');
     }
+    const purpose = checkPurpose(input.purpose);
+    if ((purpose === 'email-verification') !== (input.email !== undefined)) {
+      throw new RetentionError('ERR_ACTIVATION_SUBJECT_INVALID', 'an email address goes with an email-verification token, and only with one');
+    }
     const { token, tokenHash } = generateActivationToken();
     const doc: ActivationTokenDocument = {
       _id: tokenHash,
       tenantId: assertTenantId(tenantId),
-      purpose: checkPurpose(input.purpose),
+      purpose,
       subject: input.subject,
+      ...(input.email !== undefined ? { email: normalizeEmail(input.email) } : {}),
       createdBy: String(input.createdBy),
       createdAt: now,
       expiresAt: new Date(now.getTime() + lifetime * 1000),

@@ -12,6 +12,7 @@ import { meteredQueuesOf, type PortalDeps } from './portal-deps.js';
 import { auditRefusals } from './refusal-audit.js';
 import { createPortalServices, type PortalServices } from './portal-services.js';
 import { accountRoutes } from './routes/account-routes.js';
+import { emailAddressRoutes, emailConfirmationRoutes } from './routes/email-address-routes.js';
 import { activationRoutes } from './routes/activation-routes.js';
 import { archiveCallLogsRoutes } from './routes/archive-call-logs-routes.js';
 import { archiveChatsRoutes } from './routes/archive-chats-routes.js';
@@ -129,6 +130,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(signInRoutes(services));
   app.use(activationRoutes(services));
   app.use(passwordResetRoutes(services));
+  app.use(emailConfirmationRoutes(services));
   app.use(requireUser, requireCompliantAccount(services.now));
   app.use(dashboardRoutes(services));
   app.use(archiveCallLogsRoutes(services));
@@ -137,6 +139,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(exportRoutes(services));
   app.use(twoFactorRoutes(services));
   app.use(accountRoutes(services));
+  app.use(emailAddressRoutes(services));
   app.use(usersRoutes(services));
   app.use(outboxRoutes(services));
   app.use(jobsRoutes(services), retentionSettingsRoutes(services));

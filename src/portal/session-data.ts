@@ -34,6 +34,8 @@ declare module 'express-session' {
      * in the URL of the form page, its reloads or its history entries; used up by the reset.
      */
     passwordResetToken: string;
+    /** The token of an email confirmation link, moved out of the address bar the same way; used up by the confirmation. */
+    emailConfirmationToken: string;
     /** A one-time message for the next page. */
     flash: { kind: 'success' | 'error'; message: string };
   }

@@ -30,6 +30,11 @@ export interface User {
   tenantId: string;
   /** Lower-cased, trimmed. Unique per tenant. */
   email: string;
+  /**
+   * When the user proved they receive mail at `email` (followed an invitation or a confirmation link sent there);
+   * undefined while it is unconfirmed. A change of address takes effect only by following a link sent to the new one.
+   */
+  emailVerifiedAt: Date | undefined;
   displayName: string;
   role: UserRole;
   capabilities: UserCapability[];
@@ -70,6 +75,7 @@ type UserDocument = Pick<
   _id: string;
   passwordHash?: string;
   passwordChangedAt?: Date;
+  emailVerifiedAt?: Date;
   totp?: UserTotp | null;
   pendingTotpSecret?: string | null;
   invitedBy?: string;
@@ -104,6 +110,7 @@ const toUser = (doc: UserDocument): User => ({
   id: doc._id,
   tenantId: doc.tenantId,
   email: doc.email,
+  emailVerifiedAt: doc.emailVerifiedAt,
   displayName: doc.displayName,
   role: doc.role,
   capabilities: [...doc.capabilities],
@@ -208,12 +215,34 @@ export class UsersStore {
   }
 
   /** An invited user sets a password and becomes active. False when the user is not (or no longer) invited. */
+  /** Activates an invited user with their password; following the invitation link sent to the address confirms it. */
   async activateInvited(tenantId: string, id: string, passwordHash: string, now = new Date()): Promise<boolean> {
     const result = await this.users.updateOne(
       { _id: id, tenantId: assertTenantId(tenantId), status: 'invited' },
-      { $set: { status: 'active', passwordHash, passwordChangedAt: now, updatedAt: now } },
+      { $set: { status: 'active', passwordHash, passwordChangedAt: now, emailVerifiedAt: now, updatedAt: now } },
     );
     return result.modifiedCount === 1;
+  }
+
+  /**
+   * Confirms `email` as the user's address: when it is the current one, marks it verified; when it differs, makes it
+   * the user's address (verified), but only while the account still has address `from` (a link issued before another
+   * change confirms nothing). Returns false when the user is gone, disabled, or no longer has `from`; throws
+   * `ERR_USER_EXISTS` when another account of the tenant took the address meanwhile.
+   */
+  async confirmEmail(tenantId: string, id: string, change: { from: string; to: string }, now = new Date()): Promise<boolean> {
+    const from = normalizeEmail(change.from);
+    const to = normalizeEmail(change.to);
+    try {
+      const result = await this.users.updateOne(
+        { _id: id, tenantId: assertTenantId(tenantId), email: from, status: { $ne: 'disabled' } },
+        { $set: { email: to, emailVerifiedAt: now, updatedAt: now } },
+      );
+      return result.matchedCount === 1;
+    } catch (err) {
+      if (isDuplicateKeyError(err)) throw new RetentionError('ERR_USER_EXISTS', `${to} already has an account or an invitation in this tenant`);
+      throw err;
+    }
   }
 
   /** Removes a user who has not accepted the invitation yet. */

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { issueOperatorPasswordReset } from '../../portal/operator-password-reset.js';
 import { issueOwnerActivation, type OwnerActivationLink } from '../../portal/owner-activation.js';
 import type { ControlPlane } from '../../store/control-plane.js';
 import { oneTenantId } from '../command-arguments.js';
@@ -58,6 +59,38 @@ const activationLink: CliCommand = {
   },
 };
 
+const passwordResetLink: CliCommand = {
+  name: 'tenant password-reset-link',
+  usage: 'tenant password-reset-link <id> [--email <address>] [--reset-two-factor]',
+  summary:
+    'a one-time password reset link (1 hour) for the owner, or the user with --email, to hand over yourself;\n--reset-two-factor also turns off their 2FA (lost authenticator and backup codes)',
+  async run(args, services) {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: { email: { type: 'string' }, 'reset-two-factor': { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    const id = oneTenantId(positionals);
+    const { publicUrl, defaultTenant } = services.config;
+    const issued = await issueOperatorPasswordReset({
+      controlPlane: await services.controlPlane(),
+      tenantId: id,
+      email: values.email,
+      resetTwoFactor: values['reset-two-factor'] === true,
+      publicUrl,
+      defaultTenant,
+      now: services.io.now(),
+    });
+    if (issued.twoFactorReset)
+      services.io.stdout(`two-factor authentication of ${issued.email} is off; they set it up again at the next sign-in if the tenant requires it`);
+    services.io.stdout(
+      `password reset link for ${issued.email} (${issued.role}; works once, until ${issued.expiresAt.toISOString()}; earlier reset links no longer work; give it to them on a channel you trust): ${issued.link}`,
+    );
+    return 0;
+  },
+};
+
 const list: CliCommand = {
   name: 'tenant list',
   usage: 'tenant list',
@@ -69,5 +102,5 @@ const list: CliCommand = {
   },
 };
 
-/** `retention tenant create | activation-link | list`. */
-export const TENANT_COMMANDS: readonly CliCommand[] = [create, activationLink, list];
+/** `retention tenant create | activation-link | password-reset-link | list`. */
+export const TENANT_COMMANDS: readonly CliCommand[] = [create, activationLink, passwordResetLink, list];

@@ -8,6 +8,7 @@ import { userPasswordMeterView } from '../password-meter-view.js';
 import type { PortalServices } from '../portal-services.js';
 import { freshAuthenticationUntil, reauthenticate, requireRecentAuthenticationOrPassword } from '../reauthentication.js';
 import { regenerateSession, saveSession } from '../session-lifecycle.js';
+import { renderAccountPage } from './account-page.js';
 import { queuePasswordChangedNotice } from './password-mail.js';
 
 /**
@@ -20,14 +21,8 @@ export function accountRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
 
-  router.get('/account', requireRoute('account.view'), (_req, res) => {
-    const user = signedInUser(res);
-    res.render('account', {
-      title: 'Your account',
-      twoFactor:
-        user.totp === undefined ? undefined : { enabledAt: user.totp.enabledAt.toISOString().slice(0, 10), backupCodesLeft: user.backupCodeHashes.length },
-      enforced: portalContext(res).security.requireTwoFactor,
-    });
+  router.get('/account', requireRoute('account.view'), async (_req, res) => {
+    await renderAccountPage(services, res);
   });
 
   const showPasswordForm = (res: Parameters<Parameters<typeof router.get>[1]>[1], problems: string[], status = 200): void => {

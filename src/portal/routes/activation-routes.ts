@@ -8,6 +8,7 @@ import { flash, formField, portalContext } from '../portal-context.js';
 import { passwordMeterView } from '../password-meter-view.js';
 import type { PortalServices } from '../portal-services.js';
 import { saveSession } from '../session-lifecycle.js';
+import { sendEmailConfirmation } from './email-confirmation-mail.js';
 
 /** The two kinds of one-time links that end in choosing a password. */
 const LINKS = {
@@ -20,8 +21,9 @@ type LinkPurpose = keyof typeof LINKS;
 /**
  * Owner activation (`/activate/<token>`) and invitation acceptance (`/invitation/<token>`): GET shows the form
  * without using the link up (link previewers fetch links too); POST checks the password against the tenant's policy,
- * then consumes the link atomically (one-time) and creates or activates the account. Expired and used links get a
- * page saying to ask for a new one.
+ * then consumes the link atomically (one-time) and creates or activates the account. Following an invitation confirms
+ * the invitee's address (the link was mailed there); the owner, who types theirs, is mailed a confirmation link.
+ * Expired and used links get a page saying to ask for a new one.
  */
 export function activationRoutes(services: PortalServices): Router {
   const router = Router();
@@ -96,6 +98,15 @@ export function activationRoutes(services: PortalServices): Router {
         user = invited;
       } else {
         user = await controlPlane.users.create(tenant.id, { email, displayName, role: 'owner', passwordHash }, services.now());
+        // The owner typed the address: a link confirms it (an invitee's was confirmed by following the invitation).
+        if (services.mail !== undefined) {
+          await sendEmailConfirmation(services, req, tenant, user, user.email).catch((err: unknown) => {
+            services.deps.logger.error(
+              { tenantId: tenant.id, userId: user.id, code: err instanceof RetentionError ? err.code : undefined },
+              'could not send the owner an email confirmation',
+            );
+          });
+        }
       }
       await services.audit(req, tenant.id, {
         actor: { type: 'user', id: user.id },

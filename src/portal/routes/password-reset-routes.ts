@@ -8,6 +8,7 @@ import { RetentionError } from '../../errors.js';
 import type { User } from '../../store/users-store.js';
 import { flash, formField, portalContext } from '../portal-context.js';
 import { userPasswordMeterView } from '../password-meter-view.js';
+import { OPERATOR_RESET_ISSUER } from '../operator-password-reset.js';
 import type { PortalServices } from '../portal-services.js';
 import { checkSecondFactor, isTotpShaped, normalizeSecondFactorCode } from '../second-factor-check.js';
 import { regenerateSession, saveSession } from '../session-lifecycle.js';
@@ -114,7 +115,8 @@ export function passwordResetRoutes(services: PortalServices, options: PasswordR
     }
     const user = await controlPlane.users.findById(tenant.id, record.subject);
     if (user === undefined || user.status !== 'active' || user.passwordHash === undefined) return 'invalid';
-    if (user.role === 'owner' && !security.ownerPasswordResetByMail) return 'invalid';
+    // With reset by mail off, only the operator's link (`retention tenant password-reset-link`) resets the owner.
+    if (user.role === 'owner' && !security.ownerPasswordResetByMail && record.createdBy !== OPERATOR_RESET_ISSUER) return 'invalid';
     return { record, user };
   };
 

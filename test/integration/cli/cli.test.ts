@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RunsStore } from '../../../src/store/runs-store.js';
+import { UsersStore } from '../../../src/store/users-store.js';
 import { runCli, type CliIo } from '../../../src/cli/run-cli.js';
 import { parseKeyring } from '../../../src/crypto/keyring.js';
 import { openSecret } from '../../../src/crypto/secret-box.js';
@@ -74,6 +75,24 @@ describe('retention tenant …', () => {
       expect(result.err).toContain('ERR_TENANT_ID_INVALID');
     }
     expect((await cli(['tenant', 'list'])).out).toContain('cli-acme\tactive\tAcme');
+  });
+
+  it('prints an operator’s one-time password reset link for the owner or a user, and refuses one without an active account', async () => {
+    expect((await cli(['tenant', 'create', 'cli-reset-co'])).code).toBe(0);
+    const none = await cli(['tenant', 'password-reset-link', 'cli-reset-co']);
+    expect(none.code).toBe(1);
+    expect(none.err).toContain('ERR_USER_NOT_FOUND');
+    const users = new UsersStore(client.db(dbName));
+    await users.create('cli-reset-co', { email: 'olga@reset.example', displayName: 'Olga', role: 'owner', passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$x$y' });
+    const issued = await cli(['tenant', 'password-reset-link', 'cli-reset-co']);
+    expect(issued.code).toBe(0);
+    expect(issued.out).toMatch(
+      /password reset link for olga@reset\.example \(owner; works once, until 2026-11-23T13:00:00\.000Z;.*\): http:\/\/\S+\/reset-password\?token=[A-Za-z0-9_-]{40,}$/,
+    );
+    const unknown = await cli(['tenant', 'password-reset-link', 'cli-reset-co', '--email', 'nobody@reset.example']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('ERR_USER_NOT_FOUND');
+    expect((await cli(['tenant', 'password-reset-link', 'cli-reset-co', '--bogus'])).code).not.toBe(0);
   });
 
   it('creates a tenant that requires two-factor authentication from the start, unless --password-only (ASVS 4.3.1)', async () => {

@@ -4,6 +4,7 @@ import { generateTotp } from '../../../src/auth/totp.js';
 import { createLogger } from '../../../src/logger.js';
 import type { MailOutbox, OutgoingMail } from '../../../src/mail/mail-outbox.js';
 import { maskEmailAddress } from '../../../src/masking/mask-email-address.js';
+import { issueOperatorPasswordReset } from '../../../src/portal/operator-password-reset.js';
 import { NO_RECIPIENT_SUBJECT } from '../../../src/portal/routes/password-reset-request.js';
 import type { ControlPlane } from '../../../src/store/control-plane.js';
 import { uniqueName } from '../../support/redis.js';
@@ -426,6 +427,50 @@ describe('portal: forgotten password (ASVS 2.5.x)', () => {
         reason: 'owner-reset-off',
       },
     );
+  });
+
+  it('the operator’s link (`retention tenant password-reset-link`) resets an owner whose tenant keeps reset by mail off, and with --reset-two-factor a lost second factor too', async () => {
+    const tenantId = await h.createTenant();
+    const owner = await h.createUser(tenantId, { role: 'owner', totp: true });
+    await h.controlPlane.security.setOwnerPasswordResetByMail(tenantId, false, 'test');
+    const operatorLink = async (options: { resetTwoFactor?: boolean; email?: string } = {}) => {
+      const issued = await issueOperatorPasswordReset({ controlPlane: h.controlPlane, tenantId, publicUrl: 'https://portal.test', ...options });
+      const url = new URL(issued.link);
+      seenTokens.push(url.searchParams.get('token') ?? '');
+      return { ...issued, path: `${url.pathname}${url.search}` };
+    };
+
+    // Without --reset-two-factor the page still asks for the owner's second factor.
+    const first = await operatorLink();
+    expect(first).toMatchObject({ email: owner.email, role: 'owner', twoFactorReset: false });
+    expect(first.expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(3600_000);
+    const form = await openLink(h.client(tenantId), first.path);
+    expect(form.status).toBe(200);
+    expect(form.text).toContain('Code from your authenticator app');
+
+    // The owner lost the authenticator too: the next link turns 2FA off, and the earlier link stops working.
+    const second = await operatorLink({ resetTwoFactor: true });
+    expect(second.twoFactorReset).toBe(true);
+    expect((await h.client(tenantId).get(first.path)).status).toBe(400);
+    const browser = h.client(tenantId);
+    const page = await openLink(browser, second.path);
+    expect(page.text).not.toContain('Code from your authenticator app');
+    expect((await browser.post('/reset-password', { newPassword: NEW_PASSWORD })).status).toBe(303);
+    expect((await h.client(tenantId).signIn(owner.email, NEW_PASSWORD)).status).toBe(303);
+    expect((await h.controlPlane.users.findById(tenantId, owner.user.id))?.totp).toBeUndefined();
+    const audit = await h.controlPlane.audit.list(tenantId, {});
+    expect(audit.filter((e) => e.action === 'auth.password-reset.issued' && e.actor.type === 'cli')).toHaveLength(2);
+    expect(audit.find((e) => e.action === '2fa.reset')).toMatchObject({ actor: { type: 'cli' }, target: owner.email });
+
+    // Refused: an unknown address, a deactivated user, a tenant without owner.
+    await expect(operatorLink({ email: 'nobody@example.com' })).rejects.toMatchObject({ code: 'ERR_USER_NOT_FOUND' });
+    const gone = await h.createUser(tenantId, {});
+    await h.controlPlane.users.changeStatus(tenantId, gone.user.id, 'active', 'disabled');
+    await expect(operatorLink({ email: gone.email })).rejects.toMatchObject({ code: 'ERR_USER_NOT_ACTIVE' });
+    const empty = await h.createTenant();
+    await expect(issueOperatorPasswordReset({ controlPlane: h.controlPlane, tenantId: empty, publicUrl: 'https://portal.test' })).rejects.toMatchObject({
+      code: 'ERR_USER_NOT_FOUND',
+    });
   });
 
   it('mails a "password changed" notice after a change on the account page too (ASVS 2.5.5)', async () => {

@@ -63,6 +63,7 @@ const PROBES: Partial<Record<RouteId, Probe>> = {
   'sign-out': { endsSession: true },
   'account.password.change': { form: { currentPassword: 'not-the-password', newPassword: '', confirmPassword: '' } },
   'account.sessions.end-all': { endsSession: true },
+  'account.email.change': { form: { newEmail: 'not-an-email', currentPassword: '' } },
   'account.two-factor.enable': { form: { code: '' } },
   'account.two-factor.disable': { form: { currentPassword: '' } },
   'account.backup-codes.renew': { form: { currentPassword: '' } },

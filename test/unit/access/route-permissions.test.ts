@@ -15,7 +15,7 @@ import type { RetentionError } from '../../../src/errors.js';
 import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
 import { subsets } from './grant-combinations.js';
 
-const PUBLIC_PREFIXES = ['health.', 'sign-in.', 'activation.', 'invitation.'];
+const PUBLIC_PREFIXES = ['health.', 'sign-in.', 'activation.', 'invitation.', 'email-confirmation.'];
 const CAPABILITY_OF_PREFIX: [string, Capability][] = [
   ['exports.', 'export'],
   ['users.', 'manage-users'],

@@ -108,7 +108,7 @@ describe('retention help', () => {
   });
 
   it.each([
-    [['tenant', 'frobnicate'], 'unknown tenant command "frobnicate": create, activation-link, list, show, set or allowlist'],
+    [['tenant', 'frobnicate'], 'unknown tenant command "frobnicate": create, activation-link, password-reset-link, list, show, set or allowlist'],
     [['tenant', 'allowlist', 'remove', 'acme'], 'unknown tenant allowlist command "remove": show, set, add or clear'],
     [['hold'], 'unknown hold command "": place, release or list'],
     [['keys', 'turn'], 'unknown keys command "turn": rotate'],

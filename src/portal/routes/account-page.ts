@@ -1,0 +1,41 @@
+import type { Response } from 'express';
+import { portalContext, signedInUser } from '../portal-context.js';
+import type { PortalServices } from '../portal-services.js';
+import { pendingEmailConfirmation } from './email-confirmation-mail.js';
+import { mailTime } from './password-mail.js';
+
+/** What the email form of the account page shows again after a refused change. */
+export interface AccountEmailValues {
+  newEmail: string;
+}
+
+/**
+ * Renders the account page of the signed-in user: email address (confirmed or not, a change waiting for its link),
+ * second factor, password and sessions; with `problems` (and a 4xx `status`) after a refused form.
+ *
+ * @example
+ * await renderAccountPage(services, res);
+ */
+export async function renderAccountPage(
+  services: PortalServices,
+  res: Response,
+  { status = 200, problems = [], values = { newEmail: '' } }: { status?: number; problems?: string[]; values?: AccountEmailValues } = {},
+): Promise<void> {
+  const { tenant, security } = portalContext(res);
+  const user = signedInUser(res);
+  const pending = await pendingEmailConfirmation(services, tenant.id, user);
+  res.status(status).render('account', {
+    title: 'Your account',
+    email: {
+      address: user.email,
+      confirmedAt: user.emailVerifiedAt === undefined ? undefined : mailTime(user.emailVerifiedAt),
+      pending: pending === undefined ? undefined : { address: pending.email, change: pending.email !== user.email, expiresAt: mailTime(pending.expiresAt) },
+      mailConfigured: services.mail !== undefined,
+    },
+    problems,
+    values,
+    twoFactor:
+      user.totp === undefined ? undefined : { enabledAt: user.totp.enabledAt.toISOString().slice(0, 10), backupCodesLeft: user.backupCodeHashes.length },
+    enforced: security.requireTwoFactor,
+  });
+}
