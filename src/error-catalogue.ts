@@ -152,6 +152,7 @@ export const ERROR_CATALOGUE = {
   ERR_SPOOL_FILE_MISSING: { status: 500, permanent: false },
   ERR_SPOOL_FINISHED: { status: 500, permanent: false },
   ERR_SPOOL_WRITE: { status: 500, permanent: false },
+  ERR_SSO_SETTINGS_INVALID: { status: 400, permanent: false },
   ERR_TARGET_AUTH: { status: 502, permanent: true },
   ERR_TARGET_CLOSED: { status: 500, permanent: false },
   ERR_TARGET_CONFIG_INVALID: { status: 400, permanent: true },
