@@ -29,6 +29,7 @@ export const ERROR_CATALOGUE = {
   ERR_ACTIVATION_SUBJECT_INVALID: { status: 400, permanent: false },
   ERR_ACTIVATION_TOKEN_EXPIRED: { status: 410, permanent: false },
   ERR_ACTIVATION_TOKEN_INVALID: { status: 400, permanent: false },
+  ERR_ALERT_SETTINGS_INVALID: { status: 400, permanent: false },
   ERR_ARCHIVE_BUSY: { status: 409, permanent: false },
   ERR_ARCHIVE_CURSOR_INVALID: { status: 400, permanent: true },
   ERR_ARCHIVE_FILTER_INVALID: { status: 400, permanent: true },

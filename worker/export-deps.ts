@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AlertSink } from '../src/alerts/alert-event.js';
 import type { Target } from '../src/delivery/target.js';
 import type { HostSemaphore } from '../src/queue/host-semaphore.js';
 import type { Source } from '../src/sources/source.js';
@@ -39,6 +40,11 @@ export interface ExportDeps {
    * queued at finalize, and the periodic drop poll still finds the manifest.
    */
   enqueueImport?: (tenantId: string, manifestPath: string) => Promise<unknown>;
+  /**
+   * Where run alerts go (a run failed for good, the schedule paused). Without it (tests, no mail) nothing is alerted;
+   * an alert never changes how a failure is recorded.
+   */
+  alerts?: AlertSink;
 }
 
 /** Defaults of {@link ExportOptions} other than the spool directory. */

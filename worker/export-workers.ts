@@ -1,8 +1,10 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AlertEvent, RunFailedAlert } from '../src/alerts/alert-event.js';
+import { schedulePausedAlert } from '../src/alerts/schedule-paused-alert.js';
 import type { ExportQueues } from '../src/queue/export-queues.js';
 import type { ChunkJobData, ChunkResult, FinalizeJobData, RunJobData, RunJobResult } from '../src/queue/job-payloads.js';
-import { autoPauseAfterFailures } from '../src/queue/auto-pause.js';
+import { pauseAfterFailedRuns } from '../src/queue/auto-pause.js';
 import { errorCodeOf, finalFailureMessage, isPermanentFailure, toJobError } from '../src/queue/permanent-failure.js';
 import { QUEUE_NAMES } from '../src/queue/queue-names.js';
 import type { ExportDeps } from './export-deps.js';
@@ -39,10 +41,27 @@ export function failedForAChunk(job: Job<ChunkJobData | FinalizeJobData>, err: E
 }
 
 /**
+ * Hands an alert to `deps.alerts` (when there is one). The failure it is about is recorded by then, so even an alert
+ * sink that throws (it should not) is only logged.
+ */
+async function raiseAlert(deps: ExportDeps, event: AlertEvent): Promise<void> {
+  if (deps.alerts === undefined) return;
+  try {
+    await deps.alerts.raise(event);
+  } catch (err) {
+    deps.logger.error(
+      { tenantId: event.tenantId, alert: event.kind, err: { message: err instanceof Error ? err.message : String(err) } },
+      'could not raise an alert',
+    );
+  }
+}
+
+/**
  * Starts the run, chunk and finalize workers. Failures are recorded on the run; a permanent failure
  * (or the last attempt of a transient one) fails the run and frees the tenant for the next run, with a message that
  * promises no further attempt ({@link finalFailureMessage}). The chunks of a failed run that are still queued stop
- * without connecting (`ERR_RUN_ENDED`) and record nothing.
+ * without connecting (`ERR_RUN_ENDED`) and record nothing. The one failure that ends the run raises the `run-failed`
+ * alert, and a pause of the schedule it causes the `schedule-paused` alert (`deps.alerts`).
  *
  * @example
  * const workers = startExportWorkers(deps, queues, redis, { concurrency: config.workerConcurrency });
@@ -109,11 +128,16 @@ export function startExportWorkers(deps: ExportDeps, queues: ExportQueues, conne
     const permanent = isPermanentFailure(err);
     const final = permanent || job.attemptsMade >= (job.opts.attempts ?? 1);
     deps.logger.warn({ tenantId, runId, jobId: job.id, code, final, err: { message: err.message } }, 'export job failed');
+    let runFailed: RunFailedAlert | undefined;
+    let recordedFinal = false;
     try {
       if (final) {
         const run = await deps.controlPlane.runs.get(tenantId, runId);
         const message = finalFailureMessage(err.message, { attemptsMade: job.attemptsMade, permanent, trigger: run?.trigger });
-        await deps.controlPlane.runs.markFailed(tenantId, runId, { code, message }, deps.now());
+        const failedAt = deps.now();
+        const ended = await deps.controlPlane.runs.markFailed(tenantId, runId, { code, message }, failedAt);
+        if (ended && run !== undefined)
+          runFailed = { kind: 'run-failed', tenantId, runId, trigger: run.trigger, startedAt: run.createdAt, failedAt, code, message };
         await deps.controlPlane.checkpoints.releaseRun(tenantId, runId);
         await deps.controlPlane.audit.append(tenantId, {
           actor: { type: 'system', id: 'worker' },
@@ -122,13 +146,24 @@ export function startExportWorkers(deps: ExportDeps, queues: ExportQueues, conne
           target: runId,
           details: { code, job: job.id ?? null },
         });
-        const paused = await autoPauseAfterFailures(deps.controlPlane, queues.runs, tenantId, undefined, deps.now);
-        if (paused === 'paused') deps.logger.warn({ tenantId }, 'schedule paused after failed runs in a row');
+        recordedFinal = true;
       } else {
         await deps.controlPlane.runs.recordError(tenantId, runId, { code, message: err.message }, deps.now());
       }
     } catch (recordErr) {
       deps.logger.error({ tenantId, runId, err: recordErr }, 'could not record a job failure');
+    }
+    // Only the handler whose update ended the run alerts it (markFailed is true once per run).
+    if (runFailed !== undefined) await raiseAlert(deps, runFailed);
+    if (!recordedFinal) return;
+    try {
+      const paused = await pauseAfterFailedRuns(deps.controlPlane, queues.runs, tenantId, undefined, deps.now);
+      if (paused.outcome === 'paused') {
+        deps.logger.warn({ tenantId }, 'schedule paused after failed runs in a row');
+        await raiseAlert(deps, schedulePausedAlert(tenantId, paused.pause));
+      }
+    } catch (pauseErr) {
+      deps.logger.error({ tenantId, runId, err: pauseErr }, 'could not record a job failure');
     }
   };
   chunks.on('failed', (job, err) => void onFailed(job, err));

@@ -1,5 +1,8 @@
 import { Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { AlertDigestOutcome } from '../src/alerts/alert-digest.js';
+import { ALERT_DIGEST_JOB_NAME, type AlertDigestJobData } from '../src/alerts/alert-digest-schedule.js';
+import { RetentionError } from '../src/errors.js';
 import { MAIL_QUEUE_NAME, type MailRetryOptions, type SendMailJobData } from '../src/mail/mail-queue.js';
 import { requeueStrandedMail } from '../src/mail/mail-requeue.js';
 import { sendOutboxMessage, type MailSendOutcome, type MailSenderDeps } from '../src/mail/mail-sender.js';
@@ -10,7 +13,18 @@ export interface MailWorkerDeps extends MailSenderDeps {
   queue: Queue<SendMailJobData>;
   /** Attempts and backoff of jobs it queues again (the producer's). */
   retry?: MailRetryOptions;
+  /**
+   * One pass of the daily alert digests (`sendAlertDigests`), run by the queue's `alert-digest` job. Absent: such a
+   * job fails, saying this worker sends no digests.
+   */
+  alertDigests?: () => Promise<AlertDigestOutcome>;
 }
+
+/** The jobs of the `mail` queue: a message's send job, or the hourly alert-digest job. */
+export type MailQueueJobData = SendMailJobData | AlertDigestJobData;
+
+/** What a job of the `mail` queue returns. */
+export type MailQueueJobResult = MailSendOutcome | AlertDigestOutcome;
 
 /** Tunables of the mail worker. */
 export interface MailWorkerOptions {
@@ -28,7 +42,7 @@ export interface MailWorkerOptions {
 
 /** The running mail worker of one process. */
 export interface MailWorker {
-  worker: Worker<SendMailJobData, MailSendOutcome>;
+  worker: Worker<MailQueueJobData, MailQueueJobResult>;
   /** One pass of the requeue now (also run at start and every `requeueIntervalMs`). */
   requeueOnce(): Promise<number>;
   close(force?: boolean): Promise<void>;
@@ -38,17 +52,23 @@ export interface MailWorker {
  * Starts the worker of the `mail` queue: each job sends one outbox message ({@link sendOutboxMessage}); a permanent
  * failure (a 5xx reply) fails the job at once (`UnrecoverableError`), a transient one is retried with the job's
  * exponential backoff. Every `requeueIntervalMs` it queues again the messages whose job was lost
- * ({@link requeueStrandedMail}), so a Redis that lost its data loses no mail.
+ * ({@link requeueStrandedMail}), so a Redis that lost its data loses no mail. The queue's `alert-digest` job (its
+ * job scheduler: `scheduleAlertDigests`) runs `deps.alertDigests`.
  *
  * @example
  * const mail = startMailWorker({ store, transport, keyring, from: config.mail.from, logger, queue }, redis, config.queuePrefix);
  */
 export function startMailWorker(deps: MailWorkerDeps, connection: Redis, prefix: string, options: MailWorkerOptions = {}): MailWorker {
-  const worker = new Worker<SendMailJobData, MailSendOutcome>(
+  const worker = new Worker<MailQueueJobData, MailQueueJobResult>(
     MAIL_QUEUE_NAME,
-    async (job: Job<SendMailJobData>) => {
+    async (job: Job<MailQueueJobData>) => {
       const attempt = job.attemptsMade + 1;
       try {
+        if (job.name === ALERT_DIGEST_JOB_NAME) {
+          if (deps.alertDigests === undefined) throw new RetentionError('ERR_INTERNAL', 'this mail worker was started without alert digests');
+          return await deps.alertDigests();
+        }
+        if (!('outboxId' in job.data)) throw new RetentionError('ERR_INTERNAL', `job ${job.name} of the mail queue names no outbox message`);
         return await sendOutboxMessage(deps, job.data.outboxId, { attempt, final: attempt >= (job.opts.attempts ?? 1) });
       } catch (err) {
         throw toJobError(err);
@@ -63,6 +83,13 @@ export function startMailWorker(deps: MailWorkerDeps, connection: Redis, prefix:
     },
   );
   worker.on('failed', (job, err) => {
+    if (job?.name === ALERT_DIGEST_JOB_NAME) {
+      deps.logger.warn(
+        { queue: MAIL_QUEUE_NAME, jobId: job.id, code: errorCodeOf(err), err: { message: err.message } },
+        'alert digest job failed; the next one tries again',
+      );
+      return;
+    }
     deps.logger.debug({ queue: MAIL_QUEUE_NAME, jobId: job?.id, attempt: job?.attemptsMade, code: errorCodeOf(err) }, 'mail job failed');
   });
   worker.on('error', (err) => deps.logger.error({ queue: MAIL_QUEUE_NAME, err }, 'worker error'));

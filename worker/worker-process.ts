@@ -26,6 +26,10 @@ import { QueuedMailOutbox } from '../src/mail/queued-mail-outbox.js';
 import { tenantBaseUrl } from '../src/portal/tenant-host.js';
 import { findViewsDirectory } from '../src/portal/view-rendering.js';
 import { startMailWorker, type MailWorker } from './mail-workers.js';
+import { AlertDispatcher } from '../src/alerts/alert-dispatcher.js';
+import type { AlertSink } from '../src/alerts/alert-event.js';
+import { sendAlertDigests } from '../src/alerts/alert-digest.js';
+import { scheduleAlertDigests } from '../src/alerts/alert-digest-schedule.js';
 
 /** A running worker process's services. */
 export interface WorkerProcess {
@@ -34,6 +38,8 @@ export interface WorkerProcess {
   importQueues: ImportQueues;
   /** The outbox, for jobs that mail (run alerts); undefined without mail settings (`SMTP_URL`). */
   mail: MailOutbox | undefined;
+  /** Where the worker's run alerts go (the outbox; nothing is sent without mail settings). */
+  alerts: AlertSink;
   /** Closes workers (running jobs get `timeoutMs` to finish), queues and connections. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -42,7 +48,9 @@ export interface WorkerProcess {
  * The worker's composition root: connects to MongoDB and Redis, builds the stores, the source and target
  * factories (bound to the operator's destination policy) and the host semaphore, reconciles every tenant's job scheduler and starts the export workers, and the
  * online archive's workers (imports, drop poll, archive retention) with their schedulers, and, with mail settings
- * (`config.mail`), the mail queue's worker that sends the outbox's messages.
+ * (`config.mail`), the mail queue's worker that sends the outbox's messages and the alert digests. Run alerts (a run
+ * failed, the schedule paused, an import refused) go through the outbox to the tenants' recipients; without mail
+ * settings nothing is alerted.
  *
  * @example
  * const worker = await startWorkerProcess(loadConfig(), logger);
@@ -58,7 +66,9 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   const queues = createExportQueues(redis, config.queuePrefix);
   const importQueues = createImportQueues(redis, config.queuePrefix);
   const controlDb = mongo.db(config.mongodbDatabase);
-  const importDeps = await buildImportDeps({
+  const mail = await startMail(config, { controlDb, controlPlane, keyring, redis, logger, workerOptions });
+  const alerts = new AlertDispatcher({ controlPlane, mail: mail?.outbox, logger });
+  const builtImportDeps = await buildImportDeps({
     client: mongo,
     db: controlDb,
     controlPlane,
@@ -69,6 +79,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     spoolDir: config.spoolDir,
     inflateLimits: config.importInflateLimits,
   });
+  const importDeps = { ...builtImportDeps, alerts };
   const deps: ExportDeps = {
     enqueueImport: (tenantId, manifestPath) => enqueueImport(importQueues, tenantId, manifestPath),
     controlPlane,
@@ -78,6 +89,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     logger,
     options: { ...DEFAULT_EXPORT_OPTIONS, settleLagMs: config.settleLagMs, spoolDir: config.spoolDir },
     now: () => new Date(),
+    alerts,
   };
 
   const tenants = await loadTenantSettings(controlPlane, logger);
@@ -89,7 +101,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
   }
   await scheduleArchiveJobs(importQueues);
   const reconciler = new QueueReconciler(
-    { controlPlane, queues, importQueues, redis, logger, now: () => new Date() },
+    { controlPlane, queues, importQueues, redis, logger, now: () => new Date(), alerts },
     { intervalMs: config.workerReconcileMs },
   );
   await reconciler.reconcileOnce();
@@ -106,7 +118,6 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     exports: resultExports,
     options: { ...config.resultExport, spoolDir: config.spoolDir },
   });
-  const mail = await startMail(config, { controlDb, controlPlane, keyring, redis, logger, workerOptions });
   const allWorkers = [...workers.workers, ...importWorkers.workers, resultExportWorker, ...(mail ? [mail.worker.worker] : [])];
   logger.info({ tenants: tenants.length, concurrency: config.workerConcurrency }, 'worker started');
 
@@ -116,6 +127,7 @@ export async function startWorkerProcess(config: Config, logger: Logger, workerO
     queues,
     importQueues,
     mail: mail?.outbox,
+    alerts,
     stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         logger.info({ timeoutMs }, 'worker stopping: finishing running jobs');
@@ -154,7 +166,10 @@ interface WorkerMail {
   close(): Promise<void>;
 }
 
-/** Starts the mail worker when `config.mail` is set: the transport it names, the outbox queue, the requeue of stranded mail. */
+/**
+ * Starts the mail worker when `config.mail` is set: the transport it names, the outbox queue, the requeue of stranded
+ * mail, and the hourly job of the daily alert digests (its job scheduler upserted here).
+ */
 async function startMail(
   config: Config,
   deps: {
@@ -172,20 +187,23 @@ async function startMail(
   await store.ensureIndexes();
   const queue = createMailQueue(redis, config.queuePrefix);
   const transport = createMailTransport(config.mail);
+  const portalUrlOf = (tenantId: string): string => tenantBaseUrl(tenantId, config);
   const outbox = new QueuedMailOutbox({
     store,
     queue,
     keyring,
     tenants: controlPlane.tenants,
-    portalUrlOf: (tenantId) => tenantBaseUrl(tenantId, config),
+    portalUrlOf,
     viewsDirectory: findViewsDirectory(),
     logger,
   });
-  const worker = startMailWorker({ store, transport, keyring, from: config.mail.from, logger, queue }, redis, config.queuePrefix, {
+  const alertDigests = () => sendAlertDigests({ controlPlane, mail: outbox, portalUrlOf, logger });
+  const worker = startMailWorker({ store, transport, keyring, from: config.mail.from, logger, queue, alertDigests }, redis, config.queuePrefix, {
     requeueIntervalMs: config.workerReconcileMs,
     ...(workerOptions.stalledIntervalMs !== undefined ? { stalledIntervalMs: workerOptions.stalledIntervalMs } : {}),
     ...(workerOptions.lockDurationMs !== undefined ? { lockDurationMs: workerOptions.lockDurationMs } : {}),
   });
+  await scheduleAlertDigests(redis, config.queuePrefix);
   const plain = config.mail.transport.kind === 'smtp' && config.mail.transport.tls === 'off';
   logger[plain ? 'warn' : 'info']({ transport: transport.description }, plain ? 'mail: sending in plain text (SMTP_URL has tls=off)' : 'mail: sending');
   return {

@@ -121,6 +121,8 @@ export const ROUTE_PERMISSIONS = {
   'settings.retention.update': needs('configure-retention', 'POST', '/settings/retention'),
   'settings.retention.test-connection': needs('configure-retention', 'POST', '/settings/retention/test-connection'),
   'settings.retention.rebuild': needs('configure-retention', 'POST', '/settings/retention/rebuild'),
+  /** The Alerts section of the Retention settings page: who is mailed about failed runs, pauses and refused imports. */
+  'settings.retention.alerts.update': needs('configure-retention', 'POST', '/settings/retention/alerts'),
 
   'jobs.list': needsAnyOf(['run-jobs', 'configure-retention'], 'GET', '/jobs'),
   'jobs.detail': needsAnyOf(['run-jobs', 'configure-retention'], 'GET', '/jobs/:id'),

@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { AlertSink } from '../alerts/alert-event.js';
 import { parseManifestPath } from '../archive/drop-layout.js';
 import { manifestPathOf, parseManifest, type Manifest, type ManifestFile, type ManifestLink } from '../archive/manifest.js';
 import type { Target } from '../delivery/target.js';
@@ -47,6 +48,11 @@ export interface ImportDeps {
   logger: Logger;
   options: ImportOptions;
   now: () => Date;
+  /**
+   * Where the `import-refused` alert goes when a manifest is refused (not for `ERR_IMPORT_CHAIN_BLOCKED`: the refusal
+   * that blocks the chain was alerted). Without it nothing is alerted; an alert never changes what is recorded.
+   */
+  alerts?: AlertSink;
 }
 
 /** What importing one manifest did. */
@@ -103,7 +109,8 @@ export async function importManifest(deps: ImportDeps, tenantId: string, manifes
  * An error a retry would repeat that is not Retention's own (a `RangeError` or `MongoInvalidArgumentError` from the
  * driver) becomes the permanent `ERR_IMPORT_UNEXPECTED` instead of being retried forever.
  *
- * Failures are recorded on the manifest's import record: permanent ones mark it `failed` with the reason and file.
+ * Failures are recorded on the manifest's import record: permanent ones mark it `failed` with the reason and file,
+ * and raise the tenant's `import-refused` alert (`deps.alerts`).
  */
 export async function importManifestHoldingLease(deps: ImportDeps, tenantId: string, manifestPath: string): Promise<ImportOutcome> {
   const tenant = assertTenantId(tenantId);
@@ -364,5 +371,24 @@ async function recordFailure(deps: ImportDeps, tenant: string, attempt: Attempt,
     }
   } catch (recordErr) {
     deps.logger.error({ tenantId: tenant, manifest: attempt.path, err: recordErr }, 'could not record an import failure');
+  }
+  if (permanent && code !== 'ERR_IMPORT_CHAIN_BLOCKED') await alertRefusal(deps, tenant, attempt.path, { code, message, file });
+}
+
+/** Raises the `import-refused` alert; the refusal is recorded by then, so an alert that fails is only logged. */
+async function alertRefusal(
+  deps: ImportDeps,
+  tenant: string,
+  manifestPath: string,
+  refusal: { code: string; message: string; file: string | undefined },
+): Promise<void> {
+  if (deps.alerts === undefined) return;
+  try {
+    await deps.alerts.raise({ kind: 'import-refused', tenantId: tenant, manifestPath, ...refusal, refusedAt: deps.now() });
+  } catch (err) {
+    deps.logger.error(
+      { tenantId: tenant, manifest: manifestPath, err: { message: err instanceof Error ? err.message : String(err) } },
+      'could not raise the import-refused alert',
+    );
   }
 }

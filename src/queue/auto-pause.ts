@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { hasErrorCode } from '../errors.js';
 import type { ControlPlane } from '../store/control-plane.js';
+import type { Run } from '../store/runs-store.js';
 import type { RunJobData } from './job-payloads.js';
 import { syncTenantSchedule } from './tenant-schedules.js';
 
@@ -14,6 +15,19 @@ export function pauseAfterFailuresOf(settings: { schedule: { pauseAfterFailures?
 
 /** What {@link autoPauseAfterFailures} did. */
 export type AutoPauseOutcome = 'paused' | 'already-paused' | 'not-needed' | 'no-settings';
+
+/** A pause {@link pauseAfterFailedRuns} made: the streak and its newest run (the pause's identity for its alert). */
+export interface SchedulePause {
+  failedRuns: number;
+  /** The newest failed run of the streak, with its errors. */
+  lastRun: Pick<Run, 'id' | 'errors'>;
+  pausedAt: Date;
+  /** The version of the settings that hold the pause. */
+  version: number;
+}
+
+/** What {@link pauseAfterFailedRuns} did, and the pause when it made one. */
+export type AutoPauseResult = { outcome: 'paused'; pause: SchedulePause } | { outcome: Exclude<AutoPauseOutcome, 'paused'> };
 
 /**
  * True when the newest `n` runs of a list (newest first) all failed: the streak that pauses a schedule.
@@ -42,20 +56,41 @@ export async function autoPauseAfterFailures(
   limit?: number,
   now: () => Date = () => new Date(),
 ): Promise<AutoPauseOutcome> {
+  return (await pauseAfterFailedRuns(controlPlane, runs, tenantId, limit, now)).outcome;
+}
+
+/**
+ * {@link autoPauseAfterFailures}, and the pause it made (`outcome: 'paused'`): how many runs failed, the newest of
+ * them with its errors, when. Only the one caller whose write paused the schedule gets `paused` (a concurrent caller
+ * gets `already-paused`), so the pause is alerted by whoever made it.
+ *
+ * @example
+ * const result = await pauseAfterFailedRuns(controlPlane, queues.runs, 'acme');
+ * if (result.outcome === 'paused') await alerts.raise(schedulePausedAlert('acme', result.pause));
+ */
+export async function pauseAfterFailedRuns(
+  controlPlane: Pick<ControlPlane, 'runs' | 'settings' | 'audit'>,
+  runs: Queue<RunJobData>,
+  tenantId: string,
+  limit?: number,
+  now: () => Date = () => new Date(),
+): Promise<AutoPauseResult> {
   const n = limit ?? pauseAfterFailuresOf((await controlPlane.settings.getRetention(tenantId))?.value);
-  if (n === 0) return 'not-needed';
+  if (n === 0) return { outcome: 'not-needed' };
   const recent = await controlPlane.runs.listByTenant(tenantId, { limit: n });
-  if (!failedInARow(recent, n)) return 'not-needed';
+  const lastRun = recent[0];
+  if (!failedInARow(recent, n) || lastRun === undefined) return { outcome: 'not-needed' };
   for (let attempt = 0; ; attempt += 1) {
     const stored = await controlPlane.settings.getRetention(tenantId);
-    if (stored === undefined) return 'no-settings';
+    if (stored === undefined) return { outcome: 'no-settings' };
     if (stored.value.schedule.paused) {
       await syncTenantSchedule(runs, tenantId, stored.value);
-      return 'already-paused';
+      return { outcome: 'already-paused' };
     }
     const value = { ...stored.value, schedule: { ...stored.value.schedule, paused: true } };
+    const pausedAt = now();
     try {
-      const saved = await controlPlane.settings.putRetention(tenantId, value, { actor: 'system:auto-pause', expectedVersion: stored.version, now: now() });
+      const saved = await controlPlane.settings.putRetention(tenantId, value, { actor: 'system:auto-pause', expectedVersion: stored.version, now: pausedAt });
       await syncTenantSchedule(runs, tenantId, saved.value);
       await controlPlane.audit.append(
         tenantId,
@@ -64,11 +99,11 @@ export async function autoPauseAfterFailures(
           action: 'schedule.auto-paused',
           outcome: 'success',
           target: 'retention',
-          details: { failedRuns: n, lastRunId: recent[0]?.id ?? null, version: saved.version },
+          details: { failedRuns: n, lastRunId: lastRun.id, version: saved.version },
         },
-        now(),
+        pausedAt,
       );
-      return 'paused';
+      return { outcome: 'paused', pause: { failedRuns: n, lastRun: { id: lastRun.id, errors: lastRun.errors }, pausedAt, version: saved.version } };
     } catch (err) {
       if (attempt >= 1 || !hasErrorCode(err, 'ERR_SETTINGS_CONFLICT')) throw err;
     }

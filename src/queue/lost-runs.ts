@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
 import type { ControlPlane } from '../store/control-plane.js';
 import type { Run } from '../store/runs-store.js';
+import type { AlertSink } from '../alerts/alert-event.js';
 import type { ExportQueues } from './export-queues.js';
 import type { RunJobData } from './job-payloads.js';
 import { finalizeJobId } from './queue-names.js';
@@ -13,6 +14,8 @@ export interface LostRunDeps {
   queues: Pick<ExportQueues, 'runs' | 'finalize'>;
   logger: Logger;
   now: () => Date;
+  /** Where the `run-failed` alert of a run ended here goes; none: no alert. */
+  alerts?: AlertSink;
 }
 
 /** Why a run is ended as lost: its finalize job is missing (Redis lost it) or failed for good. */
@@ -47,7 +50,8 @@ function backfillRange(run: Run): { from: Date; to: Date; types: RecordType[] } 
  * true for its trigger, and releases the tenant. A scheduled or manual run's windows are covered again by the next
  * run (its checkpoints never advanced); a backfill's windows are not (the schedule never covers a past range), so they
  * are queued again as a backfill of their own, under a job id derived from the lost run, so that of several workers
- * noticing the same run only one backfill is queued. Audited as `run.lost` by the worker.
+ * noticing the same run only one backfill is queued. Audited as `run.lost` by the worker, and alerted (`run-failed`) to
+ * the tenant's alert recipients by the process that ended it.
  *
  * Safe from any number of processes: only the one whose conditional update ended the run does the rest.
  *
@@ -65,7 +69,8 @@ export async function endLostRun(deps: LostRunDeps, tenantId: string, runId: str
       ? `run ${runId} did not finish: ${why}; its backfill of ${range.from.toISOString()} to ${range.to.toISOString()} (${range.types.join(', ')}) was queued again as job ${jobId ?? ''}`
       : `run ${runId} did not finish: ${why}; the next run covers its windows again`;
   const code = cause === 'missing' ? 'ERR_RUN_LOST' : 'ERR_RUN_ABANDONED';
-  const ended = run?.status === 'running' ? await controlPlane.runs.markFailed(tenantId, runId, { code, message }, deps.now()) : false;
+  const failedAt = deps.now();
+  const ended = run?.status === 'running' ? await controlPlane.runs.markFailed(tenantId, runId, { code, message }, failedAt) : false;
   await controlPlane.checkpoints.releaseRun(tenantId, runId, deps.now());
   if (!ended) return { ended: false };
   if (range !== undefined && jobId !== undefined) {
@@ -84,6 +89,8 @@ export async function endLostRun(deps: LostRunDeps, tenantId: string, runId: str
     deps.now(),
   );
   deps.logger.warn({ tenantId, runId, code, replannedAs: jobId }, 'run ended as lost');
+  if (run !== undefined)
+    await deps.alerts?.raise({ kind: 'run-failed', tenantId, runId, trigger: run.trigger, startedAt: run.createdAt, failedAt, code, message });
   return { ended: true, ...(jobId !== undefined ? { replannedJobId: jobId } : {}) };
 }
 

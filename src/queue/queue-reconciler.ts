@@ -5,6 +5,7 @@ import type { ControlPlane } from '../store/control-plane.js';
 import type { RetentionSettings } from '../tenants/retention-settings.js';
 import type { ExportQueues } from './export-queues.js';
 import { ARCHIVE_PURGE_SCHEDULER_ID, IMPORT_POLL_SCHEDULER_ID, scheduleArchiveJobs, type ImportQueues } from './import-queues.js';
+import type { AlertSink } from '../alerts/alert-event.js';
 import { findLostRuns } from './lost-runs.js';
 import { syncAllSchedules, type ScheduleReconciliation } from './tenant-schedules.js';
 
@@ -17,6 +18,8 @@ export interface QueueReconcilerDeps {
   redis: Redis;
   logger: Logger;
   now: () => Date;
+  /** Where the `run-failed` alert of a run ended as lost goes; none: no alert. */
+  alerts?: AlertSink;
 }
 
 /** Tunables of {@link QueueReconciler}. */
@@ -116,7 +119,7 @@ export class QueueReconciler {
       if ((await importQueues.maintenance.getJobScheduler(ARCHIVE_PURGE_SCHEDULER_ID)) === undefined) archiveSchedulers.push(ARCHIVE_PURGE_SCHEDULER_ID);
       if (archiveSchedulers.length > 0) await scheduleArchiveJobs(importQueues);
       const lostRuns = await findLostRuns(
-        { controlPlane, queues, logger, now: this.deps.now },
+        { controlPlane, queues, logger, now: this.deps.now, ...(this.deps.alerts !== undefined ? { alerts: this.deps.alerts } : {}) },
         tenants.map((t) => t.tenantId),
         { graceMs: this.lostRunGraceMs },
       );

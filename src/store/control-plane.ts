@@ -1,4 +1,6 @@
 import type { Db } from 'mongodb';
+import { AlertEventsStore } from '../alerts/alert-events-store.js';
+import { AlertSettingsStore } from '../alerts/alert-settings-store.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { ActivationTokensStore } from '../auth/activation-tokens-store.js';
 import { CheckpointsStore } from './checkpoints-store.js';
@@ -18,6 +20,10 @@ export interface ControlPlane {
   users: UsersStore;
   security: SecuritySettingsStore;
   activationTokens: ActivationTokensStore;
+  /** Who gets the run alerts and how (`settings`, kind `alerts`). */
+  alertSettings: AlertSettingsStore;
+  /** Alert events waiting for (or listed in) a daily digest. */
+  alertEvents: AlertEventsStore;
 }
 
 /** What the control plane takes from the operator's configuration. */
@@ -37,6 +43,8 @@ export function createControlPlane(db: Db, options: ControlPlaneOptions = {}): C
     users: new UsersStore(db),
     security: new SecuritySettingsStore(db, options.passwordMinLengthFloor !== undefined ? { minLengthFloor: options.passwordMinLengthFloor } : {}),
     activationTokens: new ActivationTokensStore(db),
+    alertSettings: new AlertSettingsStore(db),
+    alertEvents: new AlertEventsStore(db),
   };
 }
 

@@ -5,7 +5,9 @@ import type { Principal } from '../../access/principal.js';
 import { routeAllowed } from '../../access/route-permissions.js';
 import { RetentionError } from '../../errors.js';
 import { RECORD_TYPES, isRecordType, type RecordType } from '../../records/record-type.js';
-import { autoPauseAfterFailures, failedInARow, pauseAfterFailuresOf } from '../../queue/auto-pause.js';
+import { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
+import { schedulePausedAlert } from '../../alerts/schedule-paused-alert.js';
+import { failedInARow, pauseAfterFailedRuns, pauseAfterFailuresOf } from '../../queue/auto-pause.js';
 import { enqueueBackfill, enqueueRunNow, type ExportQueues } from '../../queue/export-queues.js';
 import { syncTenantSchedule } from '../../queue/tenant-schedules.js';
 import type { Run } from '../../store/runs-store.js';
@@ -182,11 +184,13 @@ function refreshView(req: Request, path: string, running: boolean, query: Record
  * The jobs pages: the tenant's runs (status, trigger, windows, counts and bytes of the types the reader may read,
  * errors, manifest), a run's detail, and for users who may run jobs: run now, backfill a date range, retry a failed
  * run, pause and resume the schedule. A streak of failed runs (the tenant's `schedule.pauseAfterFailures`) shows an alert
- * (the worker pauses the schedule then; the page makes sure of it too). Every trigger is audited.
+ * (the worker pauses the schedule then; the page makes sure of it too, and a pause it makes raises the tenant's
+ * `schedule-paused` alert like the worker's). Every trigger is audited.
  */
 export function jobsRoutes(services: PortalServices): Router {
   const router = Router();
   const { controlPlane } = services.deps;
+  const alerts = new AlertDispatcher({ controlPlane, mail: services.mail, logger: services.deps.logger });
 
   const queues = (): ExportQueues => {
     const q = services.deps.exportQueues;
@@ -217,7 +221,8 @@ export function jobsRoutes(services: PortalServices): Router {
       before === undefined && runs.length >= pauseAfter ? runs : await controlPlane.runs.listByTenant(tenantId, { limit: Math.max(pauseAfter, 1) });
     const streak = failedInARow(latest, pauseAfter);
     if (streak && services.deps.exportQueues !== undefined) {
-      await autoPauseAfterFailures(controlPlane, services.deps.exportQueues.runs, tenantId, pauseAfter, services.now);
+      const paused = await pauseAfterFailedRuns(controlPlane, services.deps.exportQueues.runs, tenantId, pauseAfter, services.now);
+      if (paused.outcome === 'paused') await alerts.raise(schedulePausedAlert(tenantId, paused.pause));
     }
     const settings = streak ? (await controlPlane.settings.getRetention(tenantId))?.value : stored;
     const last = runs.at(-1);

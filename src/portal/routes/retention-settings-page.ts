@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { readAlertsSection, type AlertsFormState } from '../../alerts/alert-settings-form.js';
 import { HOST_KEY_TYPES } from '../../delivery/host-key-pin.js';
 import { rebuildStatus, type RebuildStatus } from '../../queue/import-queues.js';
 import { RECORD_TYPES } from '../../records/record-type.js';
@@ -17,6 +18,8 @@ export interface RetentionPageExtras {
   fieldErrors?: Record<string, string[]>;
   problems?: string[];
   connection?: ConnectionTest;
+  /** The Alerts section's form as typed, with its problems (a refused save of the alert settings). */
+  alerts?: AlertsFormState;
 }
 
 /** The next five run times, printed in the schedule's own time zone; none when the schedule is not valid. */
@@ -39,7 +42,8 @@ function upcomingRuns(cron: string, timezone: string, now: Date): string[] {
 
 /**
  * Renders `retention/settings` for the signed-in tenant: the form, the next runs of the schedule typed, the Online
- * archive section (saved retention, and the rebuild state when the saved mode is online) and `extras`.
+ * archive section (saved retention, and the rebuild state when the saved mode is online), the Alerts section (its own
+ * form) and `extras`.
  *
  * @example
  * const renderPage = retentionPageRenderer(services);
@@ -64,10 +68,10 @@ export function retentionPageRenderer(services: PortalServices) {
     extras: RetentionPageExtras = {},
     status = 200,
   ): Promise<void> => {
+    const tenantId = portalContext(res).tenant.id;
+    const alerts = await readAlertsSection({ controlPlane: services.deps.controlPlane, mailConfigured: services.mail !== undefined }, tenantId, extras.alerts);
     const rebuild =
-      stored?.value.mode === 'online'
-        ? describeRebuildStatus(await readRebuildStatus(portalContext(res).tenant.id), services.deps.importQueues !== undefined)
-        : undefined;
+      stored?.value.mode === 'online' ? describeRebuildStatus(await readRebuildStatus(tenantId), services.deps.importQueues !== undefined) : undefined;
     res.status(status).render('retention/settings', {
       title: 'Retention settings',
       form: state,
@@ -84,6 +88,7 @@ export function retentionPageRenderer(services: PortalServices) {
       problems: extras.problems ?? [],
       connection: extras.connection,
       hostKeyTypes: HOST_KEY_TYPES.map((type) => ({ value: type, label: HOST_KEY_TYPE_LABELS[type] })),
+      alerts,
     });
   };
 }

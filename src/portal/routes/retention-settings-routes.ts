@@ -7,6 +7,7 @@ import { createRetentionSettingsService, type SaveRetentionOutcome } from '../..
 import { authorizedPrincipal } from '../access-gates.js';
 import { auditClient, flash, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
+import { retentionAlertsRoutes } from './retention-alerts-routes.js';
 import { connectionTestAnswer, connectionTestedEvent, readConnectionTest, testSftpConnection } from './retention-connection-test.js';
 import { REBUILD_UNAVAILABLE } from './retention-rebuild-view.js';
 import { fieldErrorsOf, readRetentionForm, stateFromForm, stateFromSettings } from './retention-settings-form.js';
@@ -61,7 +62,8 @@ function savedNotice(outcome: Extract<SaveRetentionOutcome, { status: 'saved' }>
  * Both stay within the operator's destination policy: a source URL, SFTP host or host of the archive MongoDB URI
  * that is or resolves to a non-public address, or a local directory outside `LOCAL_TARGET_BASE_DIR`, is refused at
  * save (an error on its field, nothing saved, audited without the URI), and *Test connection* refuses such a host
- * before connecting (400), so it cannot probe the operator's network.
+ * before connecting (400), so it cannot probe the operator's network. The page's Alerts section has a form and a
+ * route of its own (`retention-alerts-routes.ts`, mounted here).
  */
 export function retentionSettingsRoutes(services: PortalServices): Router {
   const router = Router();
@@ -155,5 +157,6 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     await render(res, state, stored, { connection, ...(fieldErrors !== undefined ? { fieldErrors } : {}) }, status);
   });
 
+  router.use(retentionAlertsRoutes(services));
   return router;
 }

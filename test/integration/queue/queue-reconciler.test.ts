@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ARCHIVE_PURGE_SCHEDULER_ID, createImportQueues, IMPORT_POLL_SCHEDULER_ID, type ImportQueues } from '../../../src/queue/import-queues.js';
+import type { AlertEvent, AlertSink } from '../../../src/alerts/alert-event.js';
 import { findLostRuns, replanJobId } from '../../../src/queue/lost-runs.js';
 import { QueueReconciler } from '../../../src/queue/queue-reconciler.js';
 import type { RecordType } from '../../../src/records/record-type.js';
@@ -184,9 +185,18 @@ describe('lost runs: jobs that vanished with Redis', () => {
     const tenantId = 'lost-twice';
     await h.controlPlane.tenants.create({ id: tenantId, displayName: tenantId });
     await activeRun(tenantId, 'run-t-1', 'backfill', 10 * 60_000, { chats: window });
-    const deps = { controlPlane: h.controlPlane, queues: h.queues, logger, now: () => new Date() };
+    const raised: AlertEvent[] = [];
+    const alerts: AlertSink = {
+      raise: (event) => {
+        raised.push(event);
+        return Promise.resolve({ status: 'queued', queued: 1, failed: 0 });
+      },
+    };
+    const deps = { controlPlane: h.controlPlane, queues: h.queues, logger, now: () => new Date(), alerts };
     const [a, b] = await Promise.all([findLostRuns(deps, [tenantId]), findLostRuns(deps, [tenantId])]);
     expect([...(a ?? []), ...(b ?? [])]).toHaveLength(1);
+    // The one that ended it alerts the tenant's recipients, once.
+    expect(raised).toEqual([expect.objectContaining({ kind: 'run-failed', tenantId, runId: 'run-t-1', trigger: 'backfill', code: 'ERR_RUN_LOST' })]);
     expect(await h.controlPlane.audit.list(tenantId, { action: 'run.lost' })).toHaveLength(1);
     expect(await h.queues.runs.getJob(replanJobId(tenantId, 'run-t-1'))).toBeDefined();
   });
