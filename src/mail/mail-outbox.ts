@@ -25,6 +25,8 @@ export type MailTemplateId =
   | 'two-factor-reset'
   | 'backup-codes-renewed'
   | 'two-factor-enforced'
+  | 'new-sign-in'
+  | 'two-factor-code-reused'
   | 'grants-changed'
   | 'run-failed'
   | 'schedule-paused'

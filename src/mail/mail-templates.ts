@@ -90,6 +90,16 @@ export const MAIL_TEMPLATES = {
     reason: (v) =>
       `${text(v.enforcedBy)} made two-factor authentication required for every account of ${text(v.tenantName)}, the one with this address included`,
   }),
+  'new-sign-in': template({
+    variables: ['displayName', 'signedInAt', 'requestIp', 'network', 'device'],
+    subject: (v) => `New sign-in to your Retention account at ${text(v.tenantName)}`,
+    reason: () => 'the account with this address was signed in to from a network or browser it had not used lately',
+  }),
+  'two-factor-code-reused': template({
+    variables: ['displayName', 'attemptedAt', 'requestIp'],
+    subject: (v) => `A used two-factor code was tried on your Retention account at ${text(v.tenantName)}`,
+    reason: () => 'a code of the authenticator app of the account with this address was entered a second time',
+  }),
   'grants-changed': template({
     variables: [
       'displayName',
@@ -108,24 +118,24 @@ export const MAIL_TEMPLATES = {
     reason: (v) => `this address belongs to the owner of ${text(v.tenantName)}, who is told of every change to an administrator's permissions`,
   }),
   'run-failed': template({
-    variables: ['runId', 'trigger', 'startedAt', 'errorCode', 'errorMessage'],
-    subject: (v) => `Archive run failed for ${text(v.tenantName)}`,
-    reason: () => 'this address receives the run alerts of the organisation',
+    variables: ['runId', 'trigger', 'startedAt', 'failedAt', 'errorCode', 'errorMessage'],
+    subject: (v) => `Archive run failed for ${text(v.tenantName)} (${text(v.errorCode)})`,
+    reason: (v) => `this address gets the run alerts of ${text(v.tenantName)} (chosen under Retention settings, Alerts)`,
   }),
   'schedule-paused': template({
-    variables: ['failures', 'lastErrorCode', 'lastErrorMessage'],
-    subject: (v) => `Archive schedule of ${text(v.tenantName)} paused after ${text(v.failures)} failed runs`,
-    reason: () => 'this address receives the run alerts of the organisation',
+    variables: ['failures', 'lastRunId', 'lastErrorCode', 'lastErrorMessage', 'pausedAt'],
+    subject: (v) => `Archive schedule of ${text(v.tenantName)} paused after ${text(v.failures)} failed ${Number(v.failures) === 1 ? 'run' : 'runs'}`,
+    reason: (v) => `this address gets the run alerts of ${text(v.tenantName)} (chosen under Retention settings, Alerts)`,
   }),
   'import-refused': template({
-    variables: ['manifestPath', 'errorCode', 'errorMessage'],
-    subject: (v) => `A drop was refused by the online archive of ${text(v.tenantName)}`,
-    reason: () => 'this address receives the run alerts of the organisation',
+    variables: ['tenantId', 'manifestPath', 'errorCode', 'errorMessage', 'file', 'refusedAt'],
+    subject: (v) => `The online archive of ${text(v.tenantName)} refused a drop (${text(v.errorCode)})`,
+    reason: (v) => `this address gets the run alerts of ${text(v.tenantName)} (chosen under Retention settings, Alerts)`,
   }),
   'alert-digest': template({
     variables: ['period', 'count', 'summary'],
-    subject: (v) => `Retention alerts for ${text(v.tenantName)}: ${text(v.count)} in ${text(v.period)}`,
-    reason: () => 'this address receives the alert digest of the organisation',
+    subject: (v) => `Retention alerts for ${text(v.tenantName)}: ${text(v.count)} ${Number(v.count) === 1 ? 'alert' : 'alerts'} on ${text(v.period)}`,
+    reason: (v) => `this address gets the daily digest of the run alerts of ${text(v.tenantName)} (chosen under Retention settings, Alerts)`,
   }),
 } as const satisfies Record<MailTemplateId, MailTemplateSpec>;
 

@@ -4,6 +4,7 @@ import { verifyTotp } from '../auth/totp.js';
 import { openSecret } from '../crypto/secret-box.js';
 import type { User } from '../store/users-store.js';
 import { totpSecretContext, type PortalServices } from './portal-services.js';
+import { queueCodeReusedNotice } from './routes/security-notices.js';
 
 /** How a second factor was proven. */
 export type SecondFactorMethod = 'totp' | 'backup-code';
@@ -47,8 +48,10 @@ export async function checkSecondFactor(
       if (await controlPlane.users.recordTotpStep(tenantId, user.id, result.step)) return 'totp';
       replayedStep = result.step;
     } else if (result.reason === 'replay') replayedStep = result.step;
-    if (replayedStep !== undefined)
+    if (replayedStep !== undefined) {
       await services.audit(req, tenantId, { actor, action: '2fa.totp.replay', outcome: 'denied', details: { step: replayedStep } });
+      await queueCodeReusedNotice(services, req, tenantId, user, replayedStep);
+    }
     return undefined;
   }
   const match = await verifyBackupCode(user.backupCodeHashes, code);

@@ -50,6 +50,8 @@ export interface User {
   pendingTotpSecret: string | undefined;
   /** Argon2id hashes of the unused backup codes. */
   backupCodeHashes: string[];
+  /** SHA-256 keys of the places (network and browser) the user signed in from lately, newest last (`signInPlace`). */
+  knownSignInPlaces: string[];
   invitedBy: string | undefined;
   createdAt: Date;
   updatedAt: Date;
@@ -76,6 +78,7 @@ type UserDocument = Pick<
   passwordHash?: string;
   passwordChangedAt?: Date;
   emailVerifiedAt?: Date;
+  knownSignInPlaces?: string[];
   totp?: UserTotp | null;
   pendingTotpSecret?: string | null;
   invitedBy?: string;
@@ -122,6 +125,7 @@ const toUser = (doc: UserDocument): User => ({
   totp: doc.totp ?? undefined,
   pendingTotpSecret: doc.pendingTotpSecret ?? undefined,
   backupCodeHashes: [...(doc.backupCodeHashes ?? [])],
+  knownSignInPlaces: [...(doc.knownSignInPlaces ?? [])],
   invitedBy: doc.invitedBy,
   createdAt: doc.createdAt,
   updatedAt: doc.updatedAt,
@@ -243,6 +247,20 @@ export class UsersStore {
       if (isDuplicateKeyError(err)) throw new RetentionError('ERR_USER_EXISTS', `${to} already has an account or an invitation in this tenant`);
       throw err;
     }
+  }
+
+  /**
+   * Remembers the place of a sign-in (at most `keep`, the oldest forgotten first). Returns `new` when the user signed in
+   * from other places before but not from this one, `first` for a user's first remembered sign-in, `known` otherwise.
+   */
+  async rememberSignInPlace(tenantId: string, id: string, key: string, keep: number): Promise<'new' | 'first' | 'known'> {
+    const before = await this.users.findOneAndUpdate(
+      { _id: id, tenantId: assertTenantId(tenantId), knownSignInPlaces: { $ne: key } },
+      { $push: { knownSignInPlaces: { $each: [key], $slice: -keep } } },
+      { returnDocument: 'before' },
+    );
+    if (before === null) return 'known';
+    return (before.knownSignInPlaces ?? []).length === 0 ? 'first' : 'new';
   }
 
   /** Removes a user who has not accepted the invitation yet. */

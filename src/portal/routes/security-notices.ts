@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { KNOWN_SIGN_IN_PLACES, signInPlace } from '../../auth/sign-in-places.js';
 import { RetentionError } from '../../errors.js';
 import type { OutgoingMail } from '../../mail/mail-outbox.js';
 import type { Tenant } from '../../store/tenants-store.js';
@@ -183,5 +184,61 @@ export async function queueGrantsChangedNotice(
       dedupeKey: `grants-changed:${change.target.id}:${change.changedAt.getTime()}`,
     },
     owner.id,
+  );
+}
+
+/**
+ * Remembers the place of a completed sign-in (network and browser, {@link signInPlace}) and tells the user of a sign-in
+ * from a place the account was not signed in from lately (ASVS 2.2.3): when, from which address, network and browser,
+ * and what to do if it was not them. A user's first remembered sign-in tells nothing. Never throws: the sign-in has
+ * happened.
+ *
+ * @example
+ * await rememberSignInPlace(services, req, tenant, user, services.now());
+ */
+export async function rememberSignInPlace(services: PortalServices, req: Request, tenant: Tenant, user: User, signedInAt: Date): Promise<void> {
+  const place = signInPlace(req.ip ?? '', req.get('user-agent') ?? '');
+  let seen: 'new' | 'first' | 'known';
+  try {
+    seen = await services.deps.controlPlane.users.rememberSignInPlace(tenant.id, user.id, place.key, KNOWN_SIGN_IN_PLACES);
+  } catch (err) {
+    services.deps.logger.error(
+      { tenantId: tenant.id, userId: user.id, err: { message: err instanceof Error ? err.message : String(err) } },
+      'could not remember the sign-in place',
+    );
+    return;
+  }
+  if (seen !== 'new') return;
+  await queueNotice(
+    services,
+    {
+      tenantId: tenant.id,
+      to: user.email,
+      template: 'new-sign-in',
+      data: { displayName: user.displayName, signedInAt: mailTime(signedInAt), requestIp: req.ip ?? 'unknown', network: place.network, device: place.device },
+      dedupeKey: `new-sign-in:${user.id}:${place.key.slice(0, 32)}:${signedInAt.getTime()}`,
+    },
+    user.id,
+  );
+}
+
+/**
+ * Tells the holder of an authenticator that one of its codes was entered again after it had been used (ASVS 2.8.5):
+ * once per code (time step), however often it is retried.
+ *
+ * @example
+ * await queueCodeReusedNotice(services, req, tenantId, user, step);
+ */
+export async function queueCodeReusedNotice(services: PortalServices, req: Request, tenantId: string, user: User, step: number): Promise<void> {
+  await queueNotice(
+    services,
+    {
+      tenantId,
+      to: user.email,
+      template: 'two-factor-code-reused',
+      data: { displayName: user.displayName, attemptedAt: mailTime(services.now()), requestIp: req.ip ?? 'unknown' },
+      dedupeKey: `two-factor-code-reused:${user.id}:${step}`,
+    },
+    user.id,
   );
 }

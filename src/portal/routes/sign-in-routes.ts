@@ -4,6 +4,7 @@ import { isCommonPassword } from '../../auth/password-policy.js';
 import { ANONYMOUS_ACTOR, type AuditActor } from '../../audit/audit-entry.js';
 import { maskEmailAddress } from '../../masking/mask-email-address.js';
 import type { User } from '../../store/users-store.js';
+import { rememberSignInPlace } from './security-notices.js';
 import { flash, formField, portalContext } from '../portal-context.js';
 import { SECOND_FACTOR_WINDOW_MS, type PortalServices } from '../portal-services.js';
 import { checkSecondFactor, isTotpShaped, normalizeSecondFactorCode } from '../second-factor-check.js';
@@ -175,6 +176,7 @@ export async function completeSignIn(
     outcome: 'success',
     details: { method, ...(passwordCommon ? { passwordChangeRequired: 'common-password' } : {}) },
   });
+  await rememberSignInPlace(services, req, tenant, user, new Date(now));
   if (passwordCommon) {
     flash(req, 'error', 'Your password is on a list of common passwords that attackers try first: choose a new one to continue.');
     return res.redirect(303, '/account/password');

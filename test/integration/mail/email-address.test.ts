@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailTemplateId } from '../../../src/mail/mail-outbox.js';
-import type { OutboxMessage } from '../../../src/mail/mail-outbox-store.js';
 import { SmtpMailTransport } from '../../../src/mail/smtp-mail-transport.js';
-import { pollUntil } from '../../support/poll-until.js';
 import { uniqueName } from '../../support/redis.js';
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../../support/smtp-server.js';
 import { PASSWORD, PUBLIC_HOST, startPortalHarness, type FixtureUser, type PortalClient, type PortalHarness } from '../portal/portal-harness.js';
-import { startMailFixture, type MailFixture } from './mail-fixture.js';
+import { queuedOf, receivedOf, startMailFixture, type MailFixture } from './mail-fixture.js';
 
 /**
  * Verified addresses (issue 13.2) through the real outbox, a real mail worker and a real SMTP server: following an
@@ -50,24 +47,6 @@ async function signedIn(harness: PortalHarness, tenantId: string, user: FixtureU
   return client;
 }
 
-async function queuedOf(tenantId: string): Promise<OutboxMessage[]> {
-  return (await fx.store.listByTenant(tenantId, { limit: 200 })).reverse();
-}
-
-/** Waits until `count` messages of the tenant are sent and returns what the SMTP server received for each. */
-async function receivedOf(tenantId: string, count: number): Promise<Array<ReceivedMail & { template: MailTemplateId }>> {
-  const messages = await pollUntil(
-    `${count} message(s) of ${tenantId} sent`,
-    () => queuedOf(tenantId),
-    (list) => list.length === count && list.every((m) => m.status === 'sent'),
-  );
-  return messages.map((m) => {
-    const received = smtp.received.filter((r) => r.messageId === m.messageId);
-    expect(received, `one copy of ${m.template} to ${m.to}`).toHaveLength(1);
-    return { ...(received[0] as ReceivedMail), template: m.template };
-  });
-}
-
 const linkIn = (mail: ReceivedMail | undefined): string => /https:\/\/\S+\/confirm-email\?token=[A-Za-z0-9_-]+/.exec(mail?.text ?? '')?.[0] ?? '';
 const pathOf = (link: string): string => {
   const url = new URL(link);
@@ -106,7 +85,7 @@ describe('an address is confirmed by following a link sent to it', () => {
     expect(done.headers.location).toBe('/sign-in');
     expect((await h.controlPlane.users.findOwner(tenantId))?.emailVerifiedAt).toBeUndefined();
 
-    const [mail, ...more] = await receivedOf(tenantId, 1);
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
     expect(more).toEqual([]);
     expect(mail?.template).toBe('email-verification');
     expect(mail?.recipients).toEqual(['olga@owner.example']);
@@ -148,7 +127,7 @@ describe('an address is confirmed by following a link sent to it', () => {
     const twice = await client.post('/account/email/confirmation', {});
     expect(twice.status).toBe(429);
     expect(twice.text).toContain('less than a minute ago');
-    const [mail] = await receivedOf(tenantId, 1);
+    const [mail] = await receivedOf(fx, smtp, tenantId, 1);
     expect(mail?.recipients).toEqual([jo.email]);
     const reader = h.client(tenantId);
     await reader.get(pathOf(linkIn(mail)));
@@ -169,11 +148,11 @@ describe('changing one’s email address', () => {
     const wrong = await client.post('/account/email', { newEmail: 'jo@new.example', currentPassword: 'not my password' });
     expect(wrong.status).toBe(403);
     expect(wrong.text).toContain('value="jo@new.example"');
-    expect(await queuedOf(tenantId)).toEqual([]);
+    expect(await queuedOf(fx, tenantId)).toEqual([]);
 
     const asked = await client.post('/account/email', { newEmail: ' Jo@New.example ', currentPassword: PASSWORD });
     expect(asked.status).toBe(303);
-    const [verification] = await receivedOf(tenantId, 1);
+    const [verification] = await receivedOf(fx, smtp, tenantId, 1);
     expect(verification?.template).toBe('email-verification');
     expect(verification?.recipients).toEqual(['jo@new.example']);
     expect(verification?.text).toContain('Until it is used, your account keeps its previous address.');
@@ -194,7 +173,7 @@ describe('changing one’s email address', () => {
     const changed = await h.controlPlane.users.findById(tenantId, jo.user.id);
     expect(changed?.email).toBe('jo@new.example');
     expect(changed?.emailVerifiedAt).toBeInstanceOf(Date);
-    const [, notice] = await receivedOf(tenantId, 2);
+    const [, notice] = await receivedOf(fx, smtp, tenantId, 2);
     expect(notice?.template).toBe('email-changed');
     expect(notice?.recipients).toEqual(['jo@old.example']);
     expect(notice?.subject).toBe('The email address of your Retention account at Initech Change was changed');
@@ -224,7 +203,7 @@ describe('changing one’s email address', () => {
     expect(malformed.text).toContain('enter an email address such as jo@example.com');
     const taken = await client.post('/account/email', { newEmail: 'ana@refuse.example', currentPassword: PASSWORD });
     expect(taken.status).toBe(409);
-    expect(await queuedOf(tenantId)).toEqual([]);
+    expect(await queuedOf(fx, tenantId)).toEqual([]);
   });
 
   it('a link whose address was taken meanwhile changes nothing; a cancelled, expired or deactivated user’s link confirms nothing', async () => {
@@ -233,7 +212,7 @@ describe('changing one’s email address', () => {
     const client = await signedIn(h, tenantId, jo);
     await client.get('/account');
     expect((await client.post('/account/email', { newEmail: 'shared@race.example', currentPassword: PASSWORD })).status).toBe(303);
-    const [first] = await receivedOf(tenantId, 1);
+    const [first] = await receivedOf(fx, smtp, tenantId, 1);
     await h.createUser(tenantId, { email: 'shared@race.example' });
     const mailbox = h.client(tenantId);
     await mailbox.get(pathOf(linkIn(first)));
@@ -244,14 +223,14 @@ describe('changing one’s email address', () => {
 
     // Cancelled: the link stops working.
     expect((await client.post('/account/email', { newEmail: 'jo2@race.example', currentPassword: PASSWORD })).status).toBe(303);
-    const [, second] = await receivedOf(tenantId, 2);
+    const [, second] = await receivedOf(fx, smtp, tenantId, 2);
     expect((await client.post('/account/email/cancel', {})).status).toBe(303);
     const cancelled = h.client(tenantId);
     expect((await cancelled.get(pathOf(linkIn(second)))).status).toBe(400);
 
     // Expired: 410, and nothing changes.
     expect((await client.post('/account/email', { newEmail: 'jo3@race.example', currentPassword: PASSWORD })).status).toBe(303);
-    const [, , third] = await receivedOf(tenantId, 3);
+    const [, , third] = await receivedOf(fx, smtp, tenantId, 3);
     clockAheadMs = 24 * 3600_000 + 1000;
     try {
       const expired = h.client(tenantId);
@@ -263,7 +242,7 @@ describe('changing one’s email address', () => {
 
     // Deactivated after asking: the link confirms nothing.
     expect((await client.post('/account/email', { newEmail: 'jo4@race.example', currentPassword: PASSWORD })).status).toBe(303);
-    const [, , , fourth] = await receivedOf(tenantId, 4);
+    const [, , , fourth] = await receivedOf(fx, smtp, tenantId, 4);
     expect(await h.controlPlane.users.changeStatus(tenantId, jo.user.id, 'active', 'disabled')).toBe(true);
     const disabled = h.client(tenantId);
     expect((await disabled.get(pathOf(linkIn(fourth)))).status).toBe(400);

@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MongoClient, type Db } from 'mongodb';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { parseKeyring } from '../../../src/crypto/keyring.js';
 import { createLogger, type Logger } from '../../../src/logger.js';
-import type { OutgoingMail } from '../../../src/mail/mail-outbox.js';
-import { MailOutboxStore } from '../../../src/mail/mail-outbox-store.js';
+import type { MailTemplateId, OutgoingMail } from '../../../src/mail/mail-outbox.js';
+import { MailOutboxStore, type OutboxMessage } from '../../../src/mail/mail-outbox-store.js';
 import { createMailQueue, type MailRetryOptions, type SendMailJobData } from '../../../src/mail/mail-queue.js';
 import type { MailSenderDeps } from '../../../src/mail/mail-sender.js';
 import type { MailTransport } from '../../../src/mail/mail-transport.js';
@@ -14,7 +14,9 @@ import { findViewsDirectory } from '../../../src/portal/view-rendering.js';
 import { TenantsStore } from '../../../src/store/tenants-store.js';
 import { startMailWorker, type MailWorker, type MailWorkerOptions } from '../../../worker/mail-workers.js';
 import { uniqueDbName } from '../../support/mongo.js';
+import { pollUntil } from '../../support/poll-until.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
+import type { ReceivedMail, TestSmtpServer } from '../../support/smtp-server.js';
 
 /** The sender of every test message. */
 export const TEST_FROM = 'Retention tests <retention@tests.example>';
@@ -126,4 +128,37 @@ export async function startMailFixture(
       await client.close();
     },
   };
+}
+
+/** A message the SMTP server received, with the outbox template it was sent from. */
+export type ReceivedTemplateMail = ReceivedMail & { template: MailTemplateId };
+
+/** The tenant's queued messages, oldest first (as stored when they were queued). */
+export async function queuedOf(fx: Pick<MailFixture, 'store'>, tenantId: string): Promise<OutboxMessage[]> {
+  return (await fx.store.listByTenant(tenantId, { limit: 200 })).reverse();
+}
+
+/**
+ * Waits until exactly `count` messages of the tenant are queued and all of them sent, and returns what the SMTP
+ * server received for each, oldest first (one copy each, or the test fails).
+ *
+ * @example
+ * const [invitation] = await receivedOf(fx, smtp, tenantId, 1);
+ */
+export async function receivedOf(
+  fx: Pick<MailFixture, 'store'>,
+  smtp: Pick<TestSmtpServer, 'received'>,
+  tenantId: string,
+  count: number,
+): Promise<ReceivedTemplateMail[]> {
+  const messages = await pollUntil(
+    `${count} message(s) of ${tenantId} sent`,
+    () => queuedOf(fx, tenantId),
+    (list) => list.length === count && list.every((m) => m.status === 'sent'),
+  );
+  return messages.map((m) => {
+    const received = smtp.received.filter((r) => r.messageId === m.messageId);
+    expect(received, `one copy of ${m.template} to ${m.to}`).toHaveLength(1);
+    return { ...(received[0] as ReceivedMail), template: m.template };
+  });
 }

@@ -1,14 +1,12 @@
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.js';
-import type { MailOutbox, MailTemplateId } from '../../../src/mail/mail-outbox.js';
-import type { OutboxMessage } from '../../../src/mail/mail-outbox-store.js';
+import type { MailOutbox } from '../../../src/mail/mail-outbox.js';
 import { SmtpMailTransport } from '../../../src/mail/smtp-mail-transport.js';
-import { pollUntil } from '../../support/poll-until.js';
 import { uniqueName } from '../../support/redis.js';
 import { startTestSmtpServer, type ReceivedMail, type TestSmtpServer } from '../../support/smtp-server.js';
 import { currentCode, PASSWORD, startPortalHarness, type FixtureUser, type PortalClient, type PortalHarness } from '../portal/portal-harness.js';
-import { startMailFixture, type MailFixture } from './mail-fixture.js';
+import { queuedOf, receivedOf, startMailFixture, type MailFixture } from './mail-fixture.js';
 
 /**
  * Security notices by mail (issue 13.4, ASVS 2.5.5) through the real outbox, a real mail worker and a real SMTP
@@ -69,25 +67,6 @@ async function signedIn(tenantId: string, user: FixtureUser): Promise<PortalClie
   return client;
 }
 
-/** The tenant's queued messages, oldest first (as stored when the portal answered). */
-async function queuedOf(tenantId: string): Promise<OutboxMessage[]> {
-  return (await fx.store.listByTenant(tenantId, { limit: 200 })).reverse();
-}
-
-/** Waits until every queued message of the tenant is sent and returns what the SMTP server received for each. */
-async function receivedOf(tenantId: string, count: number): Promise<Array<ReceivedMail & { template: MailTemplateId }>> {
-  const messages = await pollUntil(
-    `${count} message(s) of ${tenantId} sent`,
-    () => queuedOf(tenantId),
-    (list) => list.length === count && list.every((m) => m.status === 'sent'),
-  );
-  return messages.map((m) => {
-    const received = smtp.received.filter((r) => r.messageId === m.messageId);
-    expect(received, `one copy of ${m.template} to ${m.to}`).toHaveLength(1);
-    return { ...(received[0] as ReceivedMail), template: m.template };
-  });
-}
-
 function expectAddressedTo(mail: ReceivedMail | undefined, address: string): void {
   expect(mail?.recipients).toEqual([address]);
   expect(mail?.headers.get('to')).toBe(address);
@@ -108,14 +87,14 @@ describe('notices of one’s own second factor', () => {
 
     const wrong = await client.post('/account/two-factor/setup', { code: currentCode(key) === '000000' ? '111111' : '000000' });
     expect(wrong.status).toBe(400);
-    expect(await queuedOf(tenantId), 'a failed confirmation mails nothing').toEqual([]);
+    expect(await queuedOf(fx, tenantId), 'a failed confirmation mails nothing').toEqual([]);
 
     const done = await client.post('/account/two-factor/setup', { code: currentCode(key) });
     expect(done.status).toBe(200);
     const codes = backupCodesOn(done.text);
     expect(codes).toHaveLength(10);
 
-    const [mail, ...more] = await receivedOf(tenantId, 1);
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
     expect(more).toEqual([]);
     expect(mail?.template).toBe('two-factor-enabled');
     expectAddressedTo(mail, jo.email);
@@ -138,14 +117,14 @@ describe('notices of one’s own second factor', () => {
     const client = await signedIn(tenantId, jo);
     await client.get('/account');
     expect((await client.post('/account/backup-codes', { currentPassword: 'not my password' })).status).toBe(403);
-    expect(await queuedOf(tenantId)).toEqual([]);
+    expect(await queuedOf(fx, tenantId)).toEqual([]);
 
     const renewed = await client.post('/account/backup-codes', { currentPassword: PASSWORD });
     expect(renewed.status).toBe(200);
     const codes = backupCodesOn(renewed.text);
     expect(codes).toHaveLength(10);
 
-    const [mail, ...more] = await receivedOf(tenantId, 1);
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
     expect(more).toEqual([]);
     expect(mail?.template).toBe('backup-codes-renewed');
     expectAddressedTo(mail, jo.email);
@@ -174,11 +153,11 @@ describe('notices of one’s own second factor', () => {
     const keptClient = await signedIn(enforced, kept);
     await keptClient.get('/account');
     expect((await keptClient.post('/account/two-factor/disable', { currentPassword: PASSWORD })).status).toBe(403);
-    expect(await queuedOf(enforced)).toEqual([]);
-    expect(await queuedOf(tenantId)).toEqual([]);
+    expect(await queuedOf(fx, enforced)).toEqual([]);
+    expect(await queuedOf(fx, tenantId)).toEqual([]);
 
     expect((await client.post('/account/two-factor/disable', { currentPassword: PASSWORD })).headers.location).toBe('/account');
-    const [mail, ...more] = await receivedOf(tenantId, 1);
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
     expect(more).toEqual([]);
     expect(mail?.template).toBe('two-factor-disabled');
     expectAddressedTo(mail, jo.email);
@@ -210,7 +189,7 @@ describe('notices of one’s own second factor', () => {
       expect(line).not.toContain(key);
       for (const code of backupCodesOn(done.text)) expect(line).not.toContain(code);
     }
-    expect(await queuedOf(tenantId)).toEqual([]);
+    expect(await queuedOf(fx, tenantId)).toEqual([]);
   });
 });
 
@@ -222,10 +201,10 @@ describe('a reset of 2FA by an administrator', () => {
     const client = await signedIn(tenantId, owner);
     await client.get('/users');
     expect((await client.post(`/users/${target.user.id}/reset-two-factor`, { currentPassword: 'wrong' })).status).toBe(403);
-    expect(await queuedOf(tenantId)).toEqual([]);
+    expect(await queuedOf(fx, tenantId)).toEqual([]);
 
     expect((await client.post(`/users/${target.user.id}/reset-two-factor`, { currentPassword: PASSWORD })).headers.location).toBe('/users');
-    const [mail, ...more] = await receivedOf(tenantId, 1);
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
     expect(more).toEqual([]);
     expect(mail?.template).toBe('two-factor-reset');
     expectAddressedTo(mail, target.email);
@@ -244,7 +223,7 @@ describe('a reset of 2FA by an administrator', () => {
     const bare = await h.createUser(tenantId, { displayName: 'Bo Bare' });
     await client.get('/users');
     expect((await client.post(`/users/${bare.user.id}/reset-two-factor`, { currentPassword: PASSWORD })).headers.location).toBe('/users');
-    expect(await queuedOf(tenantId), 'no notice for a user who had no 2FA to reset').toHaveLength(1);
+    expect(await queuedOf(fx, tenantId), 'no notice for a user who had no 2FA to reset').toHaveLength(1);
   });
 });
 
@@ -266,10 +245,10 @@ describe('2FA enforced for the tenant', () => {
     const client = await signedIn(tenantId, owner);
     await client.get('/settings/security');
     expect((await client.post('/settings/two-factor-enforcement', {})).status, 'off to off').toBe(303);
-    expect(await queuedOf(tenantId)).toEqual([]);
+    expect(await queuedOf(fx, tenantId)).toEqual([]);
 
     expect((await client.post('/settings/two-factor-enforcement', { requireTwoFactor: 'on' })).status).toBe(303);
-    const received = await receivedOf(tenantId, 3);
+    const received = await receivedOf(fx, smtp, tenantId, 3);
     expect(received.map((m) => m.template)).toEqual(['two-factor-enforced', 'two-factor-enforced', 'two-factor-enforced']);
     expect(received.map((m) => m.recipients[0]).sort()).toEqual([owner.email, withTotp.email, withoutTotp.email].sort());
     for (const mail of received) {
@@ -289,10 +268,10 @@ describe('2FA enforced for the tenant', () => {
     await client.get('/settings/security');
     expect((await client.post('/settings/two-factor-enforcement', { requireTwoFactor: 'on' })).status, 'on to on').toBe(303);
     expect((await client.post('/settings/two-factor-enforcement', {})).status, 'on to off').toBe(303);
-    expect(await queuedOf(tenantId)).toHaveLength(3);
+    expect(await queuedOf(fx, tenantId)).toHaveLength(3);
 
     expect((await client.post('/settings/two-factor-enforcement', { requireTwoFactor: 'on' })).status, 'off to on again').toBe(303);
-    const again = await receivedOf(tenantId, 6);
+    const again = await receivedOf(fx, smtp, tenantId, 6);
     expect(
       again
         .slice(3)
@@ -316,7 +295,7 @@ describe('an administrator’s grants changed', () => {
     const client = await signedIn(tenantId, manager);
     await client.get('/users');
     expect((await client.post(`/users/${ana.user.id}/grants`, { dataTypes: ['chats', 'contacts'], capabilities: ['export', 'read-audit'] })).status).toBe(303);
-    const [mail, ...more] = await receivedOf(tenantId, 1);
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
     expect(more).toEqual([]);
     expect(mail?.template).toBe('grants-changed');
     expectAddressedTo(mail, owner.email);
@@ -338,7 +317,61 @@ describe('an administrator’s grants changed', () => {
     const ownerClient = await signedIn(tenantId, owner);
     await ownerClient.get('/users');
     expect((await ownerClient.post(`/users/${ana.user.id}/grants`, { dataTypes: ['chats'], capabilities: [] })).status).toBe(303);
-    expect(await queuedOf(tenantId), 'the owner is not told of their own change').toHaveLength(1);
+    expect(await queuedOf(fx, tenantId), 'the owner is not told of their own change').toHaveLength(1);
     expect((await h.controlPlane.users.findById(tenantId, ana.user.id))?.capabilities).toEqual([]);
+  });
+});
+
+describe('sign-ins from a new place, and reused codes', () => {
+  it('mails "new sign-in" for a network or browser the account was not signed in from lately, never for the first sign-in or a known place (ASVS 2.2.3)', async () => {
+    const tenantId = await newTenant('Places Support');
+    const jo = await h.createUser(tenantId, { displayName: 'Jo Places' });
+    await signedIn(tenantId, jo);
+    await signedIn(tenantId, jo);
+    expect(await queuedOf(fx, tenantId), 'the first place, then the same one again').toEqual([]);
+
+    const elsewhere = h.client(tenantId, '198.51.100.7');
+    expect((await elsewhere.signIn(jo.email)).headers.location).toBe('/');
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
+    expect(more).toEqual([]);
+    expect(mail?.template).toBe('new-sign-in');
+    expectAddressedTo(mail, jo.email);
+    expect(mail?.subject).toBe('New sign-in to your Retention account at Places Support');
+    for (const body of bodiesOf(mail)) {
+      expect(body).toContain('198.51.100.7');
+      expect(body).toContain('198.51.100.0/24');
+      expect(body).toMatch(TIME);
+      expect(body).toContain('/account/sessions');
+    }
+
+    // The same network again (another address of it): known. A failed sign-in from a new place: nothing.
+    expect((await h.client(tenantId, '198.51.100.9').signIn(jo.email)).headers.location).toBe('/');
+    expect((await h.client(tenantId, '192.0.2.200').signIn(jo.email, 'not the password')).status).toBe(401);
+    expect(await queuedOf(fx, tenantId)).toHaveLength(1);
+    const stored = await h.controlPlane.users.findById(tenantId, jo.user.id);
+    expect(stored?.knownSignInPlaces).toHaveLength(2);
+    expect(JSON.stringify(stored)).not.toContain('198.51.100');
+  });
+
+  it('tells the holder once when a used code of their authenticator is entered again (ASVS 2.8.5)', async () => {
+    const tenantId = await newTenant('Replay Support');
+    const jo = await h.createUser(tenantId, { totp: true, displayName: 'Jo Replay' });
+    const code = currentCode(jo.totpSecret ?? '');
+    const first = h.client(tenantId, CLIENT_IP);
+    expect((await first.signIn(jo.email, PASSWORD, code)).headers.location).toBe('/');
+    for (let i = 0; i < 2; i += 1) {
+      const thief = h.client(tenantId, CLIENT_IP);
+      const res = await thief.signIn(jo.email, PASSWORD, code);
+      expect(res.headers.location).not.toBe('/');
+    }
+    const [mail, ...more] = await receivedOf(fx, smtp, tenantId, 1);
+    expect(more).toEqual([]);
+    expect(mail?.template).toBe('two-factor-code-reused');
+    expectAddressedTo(mail, jo.email);
+    for (const body of bodiesOf(mail)) {
+      expect(body).toContain(CLIENT_IP);
+      expect(body).not.toContain(code);
+    }
+    expect(await h.controlPlane.audit.list(tenantId, { action: '2fa.totp.replay' })).toHaveLength(2);
   });
 });

@@ -18,6 +18,8 @@ const EVERY_TEMPLATE: Record<MailTemplateId, true> = {
   'two-factor-reset': true,
   'backup-codes-renewed': true,
   'two-factor-enforced': true,
+  'new-sign-in': true,
+  'two-factor-code-reused': true,
   'grants-changed': true,
   'run-failed': true,
   'schedule-paused': true,
