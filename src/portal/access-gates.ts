@@ -4,16 +4,28 @@ import { authorizeRoute, type RouteId } from '../access/route-permissions.js';
 import { isPasswordExpired } from '../auth/password-policy.js';
 import { RetentionError } from '../errors.js';
 import { portalContext } from './portal-context.js';
+import { safeReturnPath } from './return-path.js';
+import { saveSession } from './session-lifecycle.js';
 
 /** Paths a user held at 2FA enrolment or at a password change may still use. */
 const ENROLMENT_PATHS = new Set(['/account/two-factor/setup', '/sign-out']);
 const PASSWORD_CHANGE_PATHS = new Set(['/account/password', '/sign-out']);
 
-/** Only signed-in users pass; others are sent to sign in (GET) or refused (anything else) (ASVS 4.1.1). */
-export function requireUser(req: Request, res: Response, next: NextFunction): void {
+/**
+ * Only signed-in users pass; others are refused (anything but GET) or sent to sign in (GET, ASVS 4.1.1), and the page
+ * they asked for is kept in the session (a path of this portal only, {@link safeReturnPath}) to go on to after it.
+ */
+export async function requireUser(req: Request, res: Response, next: NextFunction): Promise<void> {
   if (portalContext(res).user !== undefined) return next();
-  if (req.method === 'GET') return res.redirect(303, '/sign-in');
-  throw new RetentionError('ERR_NOT_SIGNED_IN', 'Sign in first.');
+  if (req.method !== 'GET') throw new RetentionError('ERR_NOT_SIGNED_IN', 'Sign in first.');
+  // Only a page the user navigated to is returned to, never a resource the browser fetched on its own (a favicon).
+  const dest = req.get('sec-fetch-dest');
+  const returnTo = dest === undefined || dest === 'document' ? safeReturnPath(req.originalUrl) : undefined;
+  if (returnTo !== undefined) {
+    req.session.returnTo = returnTo;
+    await saveSession(req);
+  }
+  res.redirect(303, '/sign-in');
 }
 
 /**

@@ -36,6 +36,8 @@ declare module 'express-session' {
     passwordResetToken: string;
     /** The token of an email confirmation link, moved out of the address bar the same way; used up by the confirmation. */
     emailConfirmationToken: string;
+    /** The page a signed-out visitor asked for (a checked path of this portal), opened after the sign-in. */
+    returnTo: string;
     /** A one-time message for the next page. */
     flash: { kind: 'success' | 'error'; message: string };
   }

@@ -8,6 +8,7 @@ import { rememberSignInPlace } from './security-notices.js';
 import { flash, formField, portalContext } from '../portal-context.js';
 import { SECOND_FACTOR_WINDOW_MS, type PortalServices } from '../portal-services.js';
 import { checkSecondFactor, isTotpShaped, normalizeSecondFactorCode } from '../second-factor-check.js';
+import { safeReturnPath } from '../return-path.js';
 import { regenerateSession, saveSession } from '../session-lifecycle.js';
 
 /** The one message of every failed sign-in: it never tells which part was wrong, or whether the account exists. */
@@ -69,8 +70,10 @@ export function signInRoutes(services: PortalServices): Router {
     if (needsRehash(user.passwordHash as string)) await controlPlane.users.rehashPassword(tenant.id, user.id, await hashPassword(password));
     const passwordCommon = isCommonPassword(password);
     if (user.totp === undefined) return completeSignIn(services, req, res, user, 'password', passwordCommon);
+    const { returnTo } = req.session;
     await regenerateSession(req);
     req.session.tenantId = tenant.id;
+    if (returnTo !== undefined) req.session.returnTo = returnTo;
     req.session.pendingUserId = user.id;
     req.session.pendingSince = services.now().getTime();
     req.session.pendingPasswordCommon = passwordCommon;
@@ -144,7 +147,8 @@ export function signInRoutes(services: PortalServices): Router {
 
 /**
  * Finishes a sign-in: a new session id (ASVS 3.2.1), the user and the timeout clocks in the session, the session in
- * the user's index (sessions page), an audit event, then home. A password on the list of common (breached) passwords
+ * the user's index (sessions page), an audit event, then the page the visitor asked for before signing in (a checked
+ * path of this portal) or home. A password on the list of common (breached) passwords
  * (`passwordCommon`, ASVS 2.1.7) still signs in, but the session reaches only the password page until it is changed.
  */
 export async function completeSignIn(
@@ -157,6 +161,7 @@ export async function completeSignIn(
 ): Promise<void> {
   const { tenant } = portalContext(res);
   const now = services.now().getTime();
+  const returnTo = safeReturnPath(req.session.returnTo);
   await regenerateSession(req);
   Object.assign(req.session, {
     tenantId: tenant.id,
@@ -181,5 +186,5 @@ export async function completeSignIn(
     flash(req, 'error', 'Your password is on a list of common passwords that attackers try first: choose a new one to continue.');
     return res.redirect(303, '/account/password');
   }
-  res.redirect(303, '/');
+  res.redirect(303, returnTo ?? '/');
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SIGN_IN_FAILED_MESSAGE } from '../../../src/portal/routes/sign-in-routes.js';
-import { PASSWORD, PUBLIC_HOST, startPortalHarness, type FixtureUser, type PortalHarness } from './portal-harness.js';
+import { currentCode, PASSWORD, PUBLIC_HOST, startPortalHarness, type FixtureUser, type PortalHarness } from './portal-harness.js';
 
 let h: PortalHarness;
 let tenantId: string;
@@ -94,6 +94,41 @@ describe('portal: sign-in', () => {
     const [entry] = await h.controlPlane.audit.list(tenantId, { action: 'auth.login', limit: 1 });
     expect(entry).toMatchObject({ action: 'auth.login', outcome: 'success', actor: { type: 'user', id: owner.user.id }, userAgent: 'portal-test' });
     expect(entry?.ip).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('returns to the page asked for while signed out (issue 16.4), also through the second factor, and only to a page of the portal', async () => {
+    const client = h.client(tenantId);
+    const asked = await client.get('/chats?channel=web&q=refund');
+    expect(asked.status).toBe(303);
+    expect(asked.headers.location).toBe('/sign-in');
+    expect((await client.signIn(owner.email)).headers.location).toBe('/chats?channel=web&q=refund');
+    // Used once: the next sign-in of the same browser goes home.
+    await client.post('/sign-out', {});
+    expect((await client.signIn(owner.email)).headers.location).toBe('/');
+
+    const withCode = await h.createUser(tenantId, { totp: true });
+    const second = h.client(tenantId);
+    await second.get('/audit?action=auth.login');
+    const afterPassword = await second.post('/sign-in', { email: withCode.email, password: PASSWORD });
+    expect(afterPassword.headers.location).toBe('/sign-in/second-factor');
+    await second.get('/sign-in/second-factor');
+    const done = await second.post('/sign-in/second-factor', { code: currentCode(withCode.totpSecret ?? '') });
+    expect(done.headers.location).toBe('/audit?action=auth.login');
+
+    // What the browser fetches by itself while signed out (a favicon) is not a page to return to.
+    const favicon = h.client(tenantId);
+    await favicon.get('/favicon.ico', { 'Sec-Fetch-Dest': 'image' });
+    expect((await favicon.signIn(owner.email)).headers.location).toBe('/');
+
+    // Paths browsers read as another host never become the target.
+    for (const path of ['//evil.example/x', '/%2F%2Fevil.example', '/\\evil.example']) {
+      const browser = h.client(tenantId);
+      await browser.get(path);
+      const location = String((await browser.signIn(owner.email)).headers.location);
+      expect(location.startsWith('/'), path).toBe(true);
+      expect(location.startsWith('//'), path).toBe(false);
+      expect(location, path).not.toContain('\\');
+    }
   });
 
   it('rejects a session fixation: the session id from before sign-in is not valid after it (ASVS 3.2.1)', async () => {
