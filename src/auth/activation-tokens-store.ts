@@ -59,6 +59,23 @@ const invalidLink = (): RetentionError =>
 
 const expiredLink = (): RetentionError => new RetentionError('ERR_ACTIVATION_TOKEN_EXPIRED', 'this link has expired: ask for a new one');
 
+/** Why a link's token cannot be used, as the pages behind links say it: unknown or used (`invalid`), or `expired`. */
+export type LinkTokenProblem = 'invalid' | 'expired';
+
+/**
+ * The {@link LinkTokenProblem} of an error from {@link ActivationTokensStore.inspect} or `consume`, or undefined for any
+ * other error (which the caller rethrows).
+ *
+ * @example
+ * const problem = linkTokenProblem(err);
+ * if (problem === undefined) throw err;
+ */
+export function linkTokenProblem(err: unknown): LinkTokenProblem | undefined {
+  if (!(err instanceof RetentionError)) return undefined;
+  if (err.code === 'ERR_ACTIVATION_TOKEN_EXPIRED') return 'expired';
+  return err.code === 'ERR_ACTIVATION_TOKEN_INVALID' ? 'invalid' : undefined;
+}
+
 function checkPurpose(purpose: unknown): ActivationPurpose {
   if (PURPOSES.includes(purpose as ActivationPurpose)) return purpose as ActivationPurpose;
   throw new RetentionError('ERR_ACTIVATION_PURPOSE_INVALID', `activation purpose ${JSON.stringify(purpose)} is not one of ${PURPOSES.join(', ')}`);

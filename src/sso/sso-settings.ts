@@ -100,10 +100,6 @@ export class SsoSettingsError extends RetentionError {
   }
 }
 
-const refuse = (problems: Record<string, string>): never => {
-  throw new SsoSettingsError(problems);
-};
-
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T | undefined): T | undefined {
   if (value === undefined || value === '') return fallback;
   return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : undefined;
@@ -139,10 +135,9 @@ export function parseSsoSettingsInput(input: Readonly<Record<string, unknown>>, 
   const problems: Record<string, string> = {};
   const mode = oneOf(input.mode, SSO_MODES, undefined);
   if (mode === undefined) problems.mode = 'Choose off, optional or required.';
-  const preset = oneOf(input.preset, SSO_PRESET_IDS, 'generic') ?? 'generic';
-  if (input.preset !== undefined && input.preset !== '' && oneOf(input.preset, SSO_PRESET_IDS, undefined) === undefined) {
-    problems.preset = 'Choose Microsoft Entra ID, Google Workspace, Okta or another OpenID provider.';
-  }
+  const chosenPreset = oneOf(input.preset, SSO_PRESET_IDS, 'generic');
+  if (chosenPreset === undefined) problems.preset = 'Choose Microsoft Entra ID, Google Workspace, Okta or another OpenID provider.';
+  const preset = chosenPreset ?? 'generic';
   const off = mode === 'off';
   const issuer = normalizeIssuer(input.issuer, options);
   if (issuer === undefined && !(off && (input.issuer === undefined || input.issuer === ''))) {
@@ -192,7 +187,7 @@ export function parseSsoSettingsInput(input: Readonly<Record<string, unknown>>, 
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (label.length > 60 || /[\u0000-\u001f\u007f]/.test(label)) problems.buttonLabel = 'Use a button label of at most 60 characters.';
 
-  if (Object.keys(problems).length > 0) return refuse(problems);
+  if (Object.keys(problems).length > 0) throw new SsoSettingsError(problems);
   return {
     mode: mode as SsoMode,
     preset,

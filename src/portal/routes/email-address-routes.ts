@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { ActivationTokenRecord } from '../../auth/activation-tokens-store.js';
+import { linkTokenProblem, type ActivationTokenRecord } from '../../auth/activation-tokens-store.js';
 import { RetentionError } from '../../errors.js';
 import { normalizeEmail, type User } from '../../store/users-store.js';
 import { requireRoute } from '../access-gates.js';
@@ -10,6 +10,7 @@ import { saveSession } from '../session-lifecycle.js';
 import { renderAccountPage } from './account-page.js';
 import { sendEmailConfirmation } from './email-confirmation-mail.js';
 import { mailTime } from './password-mail.js';
+import { queueEmailChangedNotice } from './security-notices.js';
 
 /** Refusals the account page shows beside the email form (anything else is an error page). */
 const EMAIL_FORM_REFUSALS = new Set([
@@ -113,9 +114,9 @@ export function emailConfirmationRoutes(services: PortalServices): Router {
     try {
       record = await controlPlane.activationTokens.inspect(tenant.id, token, 'email-verification', services.now());
     } catch (err) {
-      if (err instanceof RetentionError && err.code === 'ERR_ACTIVATION_TOKEN_EXPIRED') return 'expired';
-      if (err instanceof RetentionError && err.code === 'ERR_ACTIVATION_TOKEN_INVALID') return 'invalid';
-      throw err;
+      const problem = linkTokenProblem(err);
+      if (problem === undefined) throw err;
+      return problem;
     }
     const user = await controlPlane.users.findById(tenant.id, record.subject);
     if (user === undefined || user.status === 'disabled' || record.email === undefined) return 'invalid';
@@ -159,10 +160,9 @@ export function emailConfirmationRoutes(services: PortalServices): Router {
     try {
       await controlPlane.activationTokens.consume(tenant.id, token, 'email-verification', services.now());
     } catch (err) {
-      if (err instanceof RetentionError && (err.code === 'ERR_ACTIVATION_TOKEN_INVALID' || err.code === 'ERR_ACTIVATION_TOKEN_EXPIRED')) {
-        return showProblem(req, res, err.code === 'ERR_ACTIVATION_TOKEN_EXPIRED' ? 'expired' : 'invalid');
-      }
-      throw err;
+      const problem = linkTokenProblem(err);
+      if (problem === undefined) throw err;
+      return showProblem(req, res, problem);
     }
     delete req.session.emailConfirmationToken;
     const from = user.email;
@@ -195,28 +195,4 @@ export function emailConfirmationRoutes(services: PortalServices): Router {
   });
 
   return router;
-}
-
-/** Tells the old address that the account's address changed; the change has happened, so a failure is logged only. */
-async function queueEmailChangedNotice(services: PortalServices, tenantId: string, user: User, from: string, to: string, changedAt: Date): Promise<void> {
-  if (services.mail === undefined) return;
-  try {
-    await services.mail.enqueue({
-      tenantId,
-      to: from,
-      template: 'email-changed',
-      data: { displayName: user.displayName, newEmail: to, changedAt: mailTime(changedAt) },
-      dedupeKey: `email-changed:${user.id}:${changedAt.getTime()}`,
-    });
-  } catch (err) {
-    services.deps.logger.error(
-      {
-        tenantId,
-        userId: user.id,
-        code: err instanceof RetentionError ? err.code : undefined,
-        err: { message: err instanceof Error ? err.message : String(err) },
-      },
-      'could not queue the email-changed notice',
-    );
-  }
 }

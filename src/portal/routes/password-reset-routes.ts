@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { ActivationTokenRecord } from '../../auth/activation-tokens-store.js';
+import { linkTokenProblem, type ActivationTokenRecord } from '../../auth/activation-tokens-store.js';
 import { hashPassword } from '../../auth/password-hashing.js';
 import { checkPassword, checkPasswordReuse, nextPasswordHistory } from '../../auth/password-policy.js';
 import { PasswordResetThrottle, type PasswordResetThrottleOptions } from '../../auth/password-reset-throttle.js';
@@ -109,9 +109,9 @@ export function passwordResetRoutes(services: PortalServices, options: PasswordR
     try {
       record = await controlPlane.activationTokens.inspect(tenant.id, token, 'password-reset', services.now());
     } catch (err) {
-      if (err instanceof RetentionError && err.code === 'ERR_ACTIVATION_TOKEN_EXPIRED') return 'expired';
-      if (err instanceof RetentionError && err.code === 'ERR_ACTIVATION_TOKEN_INVALID') return 'invalid';
-      throw err;
+      const problem = linkTokenProblem(err);
+      if (problem === undefined) throw err;
+      return problem;
     }
     const user = await controlPlane.users.findById(tenant.id, record.subject);
     if (user === undefined || user.status !== 'active' || user.passwordHash === undefined) return 'invalid';
@@ -214,9 +214,10 @@ export function passwordResetRoutes(services: PortalServices, options: PasswordR
     try {
       await controlPlane.activationTokens.consume(tenant.id, token, 'password-reset', services.now());
     } catch (err) {
-      if (!(err instanceof RetentionError) || (err.code !== 'ERR_ACTIVATION_TOKEN_INVALID' && err.code !== 'ERR_ACTIVATION_TOKEN_EXPIRED')) throw err;
-      await auditCompletion(req, res, actor, 'denied', { reason: err.code === 'ERR_ACTIVATION_TOKEN_EXPIRED' ? 'link-expired' : 'link-used' });
-      return showLinkProblem(req, res, err.code === 'ERR_ACTIVATION_TOKEN_EXPIRED' ? 'expired' : 'invalid');
+      const problem = linkTokenProblem(err);
+      if (problem === undefined) throw err;
+      await auditCompletion(req, res, actor, 'denied', { reason: problem === 'expired' ? 'link-expired' : 'link-used' });
+      return showLinkProblem(req, res, problem);
     }
     const changedAt = services.now();
     await controlPlane.users.setPassword(

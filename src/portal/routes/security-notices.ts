@@ -242,3 +242,31 @@ export async function queueCodeReusedNotice(services: PortalServices, req: Reque
     user.id,
   );
 }
+
+/**
+ * Tells the old address that the account's address changed (after the link sent to the new one was followed): the
+ * new address, when, what to do if it was not them.
+ *
+ * @example
+ * await queueEmailChangedNotice(services, tenant.id, user, 'jo@old.example', 'jo@new.example', changedAt);
+ */
+export async function queueEmailChangedNotice(
+  services: PortalServices,
+  tenantId: string,
+  user: User,
+  from: string,
+  to: string,
+  changedAt: Date,
+): Promise<void> {
+  await queueNotice(
+    services,
+    {
+      tenantId,
+      to: from,
+      template: 'email-changed',
+      data: { displayName: user.displayName, newEmail: to, changedAt: mailTime(changedAt) },
+      dedupeKey: `email-changed:${user.id}:${changedAt.getTime()}`,
+    },
+    user.id,
+  );
+}
