@@ -28,7 +28,9 @@ export function forbiddenError(missing: Capability | string): RetentionError {
   return refusal(
     new RetentionError(
       'ERR_FORBIDDEN',
-      `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`,
+      missing === 'owner'
+        ? 'Only the owner of your organisation can do this.'
+        : `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`,
     ),
   );
 }

@@ -10,6 +10,8 @@ import type { Principal } from './principal.js';
  *
  * - `access: 'public'`: anyone (sign-in, forgotten passwords, activation links, health probes);
  * - `access: 'signed-in'`: any signed-in user (dashboard, own account); a route may add `capability` and/or `scope`;
+ * - `ownerOnly`: only the tenant's owner, whatever capabilities an administrator holds (the single sign-on settings:
+ *   they decide how everybody signs in, the owner's break-glass sign-in included);
  * - `scope`: the record type the route reads. Out of scope, a list page answers 403 (`outOfScope: 'forbidden'`:
  *   the page exists for everybody, the user just lacks the type) and a page of one record answers 404
  *   (`outOfScope: 'not-found'`: never confirm that a record exists).
@@ -24,6 +26,7 @@ export interface RoutePermission {
   anyCapability?: readonly Capability[];
   scope?: RecordType;
   outOfScope?: 'forbidden' | 'not-found';
+  ownerOnly?: true;
 }
 
 const signedIn = (method: RoutePermission['method'], path: string, rest: Partial<RoutePermission> = {}): RoutePermission => ({
@@ -36,6 +39,7 @@ const publicRoute = (method: RoutePermission['method'], path: string): RoutePerm
 const list = (path: string, scope: RecordType): RoutePermission => signedIn('GET', path, { scope, outOfScope: 'forbidden' });
 const record = (path: string, scope: RecordType): RoutePermission => signedIn('GET', path, { scope, outOfScope: 'not-found' });
 const needs = (capability: Capability, method: RoutePermission['method'], path: string): RoutePermission => signedIn(method, path, { capability });
+const ownerOnly = (method: RoutePermission['method'], path: string): RoutePermission => signedIn(method, path, { ownerOnly: true });
 const needsAnyOf = (anyCapability: readonly Capability[], method: RoutePermission['method'], path: string): RoutePermission =>
   signedIn(method, path, { anyCapability });
 
@@ -68,6 +72,11 @@ export const ROUTE_PERMISSIONS = {
   'invitation.submit': publicRoute('POST', '/invitation/:token'),
   'email-confirmation.form': publicRoute('GET', '/confirm-email'),
   'email-confirmation.submit': publicRoute('POST', '/confirm-email'),
+  /** Single sign-on: to the tenant's provider (a link on the sign-in page: CSP form-action would stop a form's redirect), and back. */
+  'sso.start': publicRoute('GET', '/sso/start'),
+  'sso.callback': publicRoute('GET', '/sso/callback'),
+  /** Where the provider sends the browser back after RP-initiated logout. */
+  'sso.signed-out': publicRoute('GET', '/sso/signed-out'),
 
   'sign-out': signedIn('POST', '/sign-out'),
   dashboard: signedIn('GET', '/'),
@@ -85,6 +94,8 @@ export const ROUTE_PERMISSIONS = {
   'account.two-factor.enable': signedIn('POST', '/account/two-factor/setup'),
   'account.two-factor.disable': signedIn('POST', '/account/two-factor/disable'),
   'account.backup-codes.renew': signedIn('POST', '/account/backup-codes'),
+  /** Confirming one's identity through the provider (users who sign in with SSO only, for actions that need a fresh sign-in). */
+  'account.sso.reauthenticate': signedIn('GET', '/account/sso/reauthenticate'),
 
   'call-logs.list': list('/call-logs', 'call-logs'),
   'call-logs.detail': record('/call-logs/:id', 'call-logs'),
@@ -108,6 +119,7 @@ export const ROUTE_PERMISSIONS = {
   'users.reactivate': needs('manage-users', 'POST', '/users/:id/reactivate'),
   'users.unlock': needs('manage-users', 'POST', '/users/:id/unlock'),
   'users.reset-two-factor': needs('manage-users', 'POST', '/users/:id/reset-two-factor'),
+  'users.sso.unlink': needs('manage-users', 'POST', '/users/:id/sso/unlink'),
   /** The tenant's outbox: mail to its administrators, whose addresses `manage-users` sees on the users page already. */
   'users.outbox': needs('manage-users', 'GET', '/outbox'),
   'settings.security.view': needs('manage-users', 'GET', '/settings/security'),
@@ -116,6 +128,7 @@ export const ROUTE_PERMISSIONS = {
   'settings.two-factor-enforcement.update': needs('manage-users', 'POST', '/settings/two-factor-enforcement'),
   'settings.security.owner-password-reset': needs('manage-users', 'POST', '/settings/security/owner-password-reset'),
   'settings.ip-allowlist.update': needs('manage-users', 'POST', '/settings/ip-allowlist'),
+  'settings.sso.update': ownerOnly('POST', '/settings/security/sso'),
 
   'settings.retention.view': needs('configure-retention', 'GET', '/settings/retention'),
   'settings.retention.update': needs('configure-retention', 'POST', '/settings/retention'),
@@ -161,6 +174,7 @@ export function routeDecision(principal: Principal | undefined, id: RouteId): Ro
   if (route.scope !== undefined && !canRead(principal, route.scope)) return route.outOfScope ?? 'not-found';
   if (route.capability !== undefined && !can(principal, route.capability)) return 'forbidden';
   if (route.anyCapability !== undefined && !route.anyCapability.some((capability) => can(principal, capability))) return 'forbidden';
+  if (route.ownerOnly === true && principal.role !== 'owner') return 'forbidden';
   return 'allow';
 }
 
@@ -191,6 +205,6 @@ export function authorizeRoute(principal: Principal | undefined, id: RouteId): v
   if (decision === 'not-found') throw notFoundError();
   if (decision === 'forbidden') {
     const route: RoutePermission = ROUTE_PERMISSIONS[id];
-    throw forbiddenError(route.capability ?? `data scope ${route.scope ?? ''}`);
+    throw forbiddenError(route.capability ?? (route.scope !== undefined ? `data scope ${route.scope}` : 'owner'));
   }
 }

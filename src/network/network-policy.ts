@@ -76,7 +76,7 @@ export class NetworkPolicy {
   readonly allowlist: DestinationAllowlist;
   readonly #resolver: HostResolver;
   readonly #resolveTimeoutMs: number;
-  #dispatcher: Dispatcher | undefined;
+  readonly #dispatchers = new Map<string, Dispatcher>();
 
   constructor(options: NetworkPolicyOptions = {}) {
     this.allowlist = options.allowlist ?? EMPTY_DESTINATION_ALLOWLIST;
@@ -173,13 +173,14 @@ export class NetworkPolicy {
   /**
    * An HTTP dispatcher (undici `Agent`) for `fetch` whose every connection, redirects included, goes only to addresses
    * this policy allows: names through {@link socketLookup}, addresses checked before connecting. A refusal fails the
-   * request with the `ERR_DESTINATION_NOT_ALLOWED` error as its `cause`. One per policy, shared by its callers.
+   * request with the `ERR_DESTINATION_NOT_ALLOWED` error as its `cause`. One per policy and `purpose` (which names the
+   * destination in refusals), shared by its callers.
    */
-  httpDispatcher(): Dispatcher {
-    if (this.#dispatcher === undefined) {
-      const purpose = 'export API';
+  httpDispatcher(purpose = 'export API'): Dispatcher {
+    let dispatcher = this.#dispatchers.get(purpose);
+    if (dispatcher === undefined) {
       const connectChecked = buildConnector({ lookup: this.socketLookup(purpose) });
-      this.#dispatcher = new Agent({
+      dispatcher = new Agent({
         connect: (options, callback) => {
           const host = unbracketed(options.hostname);
           const refusal = parseIpAddress(host) === undefined ? undefined : this.refusalOf(purpose, host, host);
@@ -187,14 +188,16 @@ export class NetworkPolicy {
           else connectChecked(options, callback);
         },
       });
+      this.#dispatchers.set(purpose, dispatcher);
     }
-    return this.#dispatcher;
+    return dispatcher;
   }
 
-  /** Closes the HTTP dispatcher's idle connections, if one was made. */
+  /** Closes the HTTP dispatchers' idle connections, if any were made. */
   async close(): Promise<void> {
-    await this.#dispatcher?.close();
-    this.#dispatcher = undefined;
+    const dispatchers = [...this.#dispatchers.values()];
+    this.#dispatchers.clear();
+    await Promise.all(dispatchers.map((dispatcher) => dispatcher.close()));
   }
 
   async #resolveName(name: string): Promise<readonly ResolvedAddress[]> {

@@ -31,18 +31,22 @@ export async function requireUser(req: Request, res: Response, next: NextFunctio
 /**
  * Tenant-wide 2FA enforcement and opt-in password expiry: a user without TOTP in a tenant that requires it is taken
  * to enrolment and reaches nothing else (ASVS 4.3.1); a user whose password expired, or who signed in with a common
- * (breached) password (ASVS 2.1.7), reaches only the password page.
+ * (breached) password (ASVS 2.1.7), reaches only the password page. A session signed in through the tenant's
+ * identity provider with its MFA accepted as the second factor (`sso+mfa`) meets the 2FA requirement; a session signed
+ * in through the provider at all used no password, so password expiry does not stop it.
  */
 export function requireCompliantAccount(now: () => Date) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const { user, security } = portalContext(res);
     if (user === undefined) return next();
-    if (security.requireTwoFactor && user.totp === undefined && !ENROLMENT_PATHS.has(req.path)) {
+    const method = req.session.signInMethod ?? '';
+    if (security.requireTwoFactor && user.totp === undefined && method !== 'sso+mfa' && !ENROLMENT_PATHS.has(req.path)) {
       if (req.method === 'GET') return res.redirect(303, '/account/two-factor/setup');
       throw new RetentionError('ERR_TWO_FACTOR_REQUIRED', 'Your organisation requires two-factor authentication: set it up first.');
     }
     const changedAt = user.passwordChangedAt ?? user.createdAt;
-    if (isPasswordExpired(security.passwordPolicy, changedAt, now()) && !PASSWORD_CHANGE_PATHS.has(req.path)) {
+    const passwordUsed = !method.startsWith('sso') && user.passwordHash !== undefined;
+    if (passwordUsed && isPasswordExpired(security.passwordPolicy, changedAt, now()) && !PASSWORD_CHANGE_PATHS.has(req.path)) {
       if (req.method === 'GET') return res.redirect(303, '/account/password');
       throw new RetentionError('ERR_PASSWORD_EXPIRED', 'Your password has expired: choose a new one first.');
     }

@@ -27,6 +27,8 @@ import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { exportRoutes } from './routes/export-routes.js';
 import { securitySettingsRoutes } from './routes/security-settings-routes.js';
 import { signInRoutes } from './routes/sign-in-routes.js';
+import { ssoSettingsRoutes } from './routes/sso-settings-routes.js';
+import { ssoSignInRoutes } from './routes/sso-sign-in-routes.js';
 import { twoFactorRoutes } from './routes/two-factor-routes.js';
 import { usersRoutes } from './routes/users-routes.js';
 import './session-data.js';
@@ -127,7 +129,9 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
     next();
   });
 
+  const sso = ssoSignInRoutes(services);
   app.use(signInRoutes(services));
+  app.use(sso.publicRoutes);
   app.use(activationRoutes(services));
   app.use(passwordResetRoutes(services));
   app.use(emailConfirmationRoutes(services));
@@ -139,11 +143,12 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(exportRoutes(services));
   app.use(twoFactorRoutes(services));
   app.use(accountRoutes(services));
+  app.use(sso.signedInRoutes);
   app.use(emailAddressRoutes(services));
   app.use(usersRoutes(services));
   app.use(outboxRoutes(services));
   app.use(jobsRoutes(services), retentionSettingsRoutes(services));
-  app.use(securitySettingsRoutes(services));
+  app.use(securitySettingsRoutes(services), ssoSettingsRoutes(services));
   app.use(auditRoutes(services));
   app.use(() => {
     throw new RetentionError('ERR_NOT_FOUND', 'There is no page at this address.');

@@ -13,6 +13,7 @@ import type { ResultsExportService } from '../results-export/results-export-serv
 import type { ArchiveImportsStore } from '../store/archive/archive-imports-store.js';
 import type { ArchiveStore } from '../store/archive/archive-store.js';
 import type { ControlPlane } from '../store/control-plane.js';
+import type { SsoRelyingPartyOptions } from '../sso/sso-relying-party.js';
 import type { DestinationPolicy } from '../tenants/destination-policy.js';
 
 /** The portal's tunables, from the configuration (see {@link portalOptionsFromConfig}). */
@@ -40,6 +41,12 @@ export interface PortalOptions {
    * answers 404.
    */
   metricsToken?: string;
+}
+
+/** See {@link PortalDeps.sso}. */
+export interface PortalSsoOptions extends Pick<SsoRelyingPartyOptions, 'execute' | 'clientMetadata' | 'discoveryTtlMs' | 'timeoutSeconds'> {
+  /** Accept `http://` issuers on loopback addresses (tests only: every real provider is `https://`). */
+  allowHttpLoopbackIssuer?: boolean;
 }
 
 /** What the portal app is built from: connections and stores come from the composition root, never `new`-ed inside. */
@@ -88,6 +95,11 @@ export interface PortalDeps {
   outboxMessages?: MailOutboxStore;
   /** The mail queue, for its job counts on `/metrics` (the outbox only adds to it). Absent: not counted. */
   mailQueue?: CountedQueue;
+  /**
+   * The single sign-on relying party's tunables. Production passes none; the test suite allows its loopback
+   * provider (`allowHttpLoopbackIssuer`, `execute: [allowInsecureRequests]`) and moves the clock (`clientMetadata`).
+   */
+  sso?: PortalSsoOptions;
   /** Overrides of the login throttle's limits (tests). */
   throttle?: Omit<LoginThrottleOptions, 'prefix' | 'now'>;
 }

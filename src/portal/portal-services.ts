@@ -4,6 +4,8 @@ import type { SessionData } from 'express-session';
 import type { AuditEvent } from '../audit/audit-entry.js';
 import { LoginThrottle } from '../auth/login-throttle.js';
 import type { MailOutbox } from '../mail/mail-outbox.js';
+import { NetworkPolicy } from '../network/network-policy.js';
+import { SsoRelyingParty } from '../sso/sso-relying-party.js';
 import type { PortalDeps, PortalOptions } from './portal-deps.js';
 import { auditClient } from './portal-context.js';
 import { UserSessionIndex } from './user-session-index.js';
@@ -21,6 +23,8 @@ export interface PortalServices {
   sessionIndex: UserSessionIndex;
   /** Outgoing mail; undefined when no mail is configured (`SMTP_URL` unset): the portal then mails nothing. */
   mail: MailOutbox | undefined;
+  /** The OpenID Connect relying party of the tenants' single sign-on (its requests pass the destination policy). */
+  sso: SsoRelyingParty;
   /** Appends an audit event for the tenant with the request's address and user agent; an event that cannot be written fails the request (logged, then thrown). */
   audit(req: Request, tenantId: string, event: Omit<AuditEvent, 'ip' | 'userAgent'>): Promise<void>;
 }
@@ -53,6 +57,15 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     sessionStore,
     sessionIndex: new UserSessionIndex(deps.redis, sessionStore, options.redisPrefix),
     mail: deps.mail,
+    sso: new SsoRelyingParty({
+      keyring: deps.keyring,
+      network: deps.destinations?.network ?? new NetworkPolicy(),
+      now,
+      ...(deps.sso?.execute !== undefined ? { execute: deps.sso.execute } : {}),
+      ...(deps.sso?.clientMetadata !== undefined ? { clientMetadata: deps.sso.clientMetadata } : {}),
+      ...(deps.sso?.discoveryTtlMs !== undefined ? { discoveryTtlMs: deps.sso.discoveryTtlMs } : {}),
+      ...(deps.sso?.timeoutSeconds !== undefined ? { timeoutSeconds: deps.sso.timeoutSeconds } : {}),
+    }),
     async audit(req, tenantId, event) {
       try {
         await deps.controlPlane.audit.append(tenantId, { ...event, ...auditClient(req) }, now());

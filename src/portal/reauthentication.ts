@@ -41,6 +41,7 @@ async function countFailure(services: PortalServices, req: Request, res: Respons
 export async function reauthenticate(services: PortalServices, req: Request, res: Response, action: string): Promise<void> {
   const { tenant } = portalContext(res);
   const user = signedInUser(res);
+  if (user.passwordHash === undefined) return requireProviderConfirmation(services, req, res, action);
   const attempt = { tenantId: tenant.id, account: user.email, ip: req.ip ?? '' };
   const decision = await services.throttle.check(attempt);
   const valid = decision.allowed && user.passwordHash !== undefined && (await verifyPassword(user.passwordHash, formField(req, 'currentPassword', 8192)));
@@ -72,6 +73,7 @@ export async function confirmIdentity(services: PortalServices, req: Request, re
   const user = signedInUser(res);
   const actor = { type: 'user' as const, id: user.id };
   const attempt = { tenantId: tenant.id, account: user.email, ip: req.ip ?? '' };
+  if (user.passwordHash === undefined) return requireProviderConfirmation(services, req, res, 'auth.reauthenticated');
   const refuse = async (reason: string): Promise<never> => {
     await services.audit(req, tenant.id, { actor, action: 'auth.reauthenticated', outcome: 'denied', details: { reason } });
     throw new RetentionError(
@@ -102,6 +104,39 @@ export async function confirmIdentity(services: PortalServices, req: Request, re
   await services.audit(req, tenant.id, { actor, action: 'auth.reauthenticated', outcome: 'success', details: { method } });
 }
 
+/** Passes within the fresh-authentication window; otherwise audits `action` denied with `reason` and throws. */
+async function requireWithinWindow(
+  services: PortalServices,
+  req: Request,
+  res: Response,
+  action: string,
+  refusal: { reason: string; code: 'ERR_REAUTH_FAILED' | 'ERR_REAUTH_REQUIRED'; message: string },
+): Promise<void> {
+  if (freshAuthenticationUntil(services, req) !== undefined) return;
+  await services.audit(req, portalContext(res).tenant.id, {
+    actor: { type: 'user', id: signedInUser(res).id },
+    action,
+    outcome: 'denied',
+    details: { reason: refusal.reason },
+  });
+  throw new RetentionError(refusal.code, refusal.message);
+}
+
+/**
+ * For a user without a password (who signs in through the tenant's identity provider only): passes within
+ * {@link REAUTHENTICATION_WINDOW_MS} of the sign-in or of a confirmation at the provider
+ * (`/account/sso/reauthenticate`); otherwise audited as `action` denied and refused with `ERR_REAUTH_FAILED`, whose
+ * message says where to confirm.
+ */
+function requireProviderConfirmation(services: PortalServices, req: Request, res: Response, action: string): Promise<void> {
+  return requireWithinWindow(services, req, res, action, {
+    reason: 'provider-confirmation-required',
+    code: 'ERR_REAUTH_FAILED',
+    message:
+      'You sign in through your identity provider: confirm your identity there first (Account → Confirm with your identity provider), then try again within five minutes. Nothing was changed.',
+  });
+}
+
 /** When the signed-in user's fresh authentication ends (ms), or undefined when it has ended already. */
 export function freshAuthenticationUntil(services: PortalServices, req: Request): number | undefined {
   const at = Math.max(req.session.reauthenticatedAt ?? 0, req.session.signedInAt ?? 0);
@@ -129,17 +164,11 @@ export async function requireRecentAuthenticationOrPassword(services: PortalServ
  * @example
  * await requireFreshAuthentication(services, req, res, 'allowlist.change');
  */
-export async function requireFreshAuthentication(services: PortalServices, req: Request, res: Response, action: string): Promise<void> {
-  if (freshAuthenticationUntil(services, req) !== undefined) return;
-  const { tenant } = portalContext(res);
-  await services.audit(req, tenant.id, {
-    actor: { type: 'user', id: signedInUser(res).id },
-    action,
-    outcome: 'denied',
-    details: { reason: 'reauthentication-required' },
+export function requireFreshAuthentication(services: PortalServices, req: Request, res: Response, action: string): Promise<void> {
+  return requireWithinWindow(services, req, res, action, {
+    reason: 'reauthentication-required',
+    code: 'ERR_REAUTH_REQUIRED',
+    message:
+      'Confirm your identity first (password, and a code if you use two-factor authentication): security settings change only within five minutes of a confirmation. Nothing was changed.',
   });
-  throw new RetentionError(
-    'ERR_REAUTH_REQUIRED',
-    'Confirm your identity first (password, and a code if you use two-factor authentication): security settings change only within five minutes of a confirmation. Nothing was changed.',
-  );
 }

@@ -27,7 +27,10 @@ declare module 'express-session' {
     passwordChangeRequired: boolean;
     /** When the user last confirmed their identity (ms): security settings change only shortly after (ASVS 3.7.1). */
     reauthenticatedAt: number;
-    /** How the sign-in was completed: `password`, `totp` or `backup-code`. */
+    /**
+     * How the sign-in was completed: `password`, `totp` or `backup-code`; `sso` (the provider alone), `sso+mfa` (the
+     * provider's MFA accepted as the second factor), `sso+totp` / `sso+backup-code` (the provider, then the portal's own).
+     */
     signInMethod: string;
     /**
      * The token of a password-reset link, moved out of the address bar at the link's first request so that it is not
@@ -38,6 +41,28 @@ declare module 'express-session' {
     emailConfirmationToken: string;
     /** The page a signed-out visitor asked for (a checked path of this portal), opened after the sign-in. */
     returnTo: string;
+    /**
+     * A sign-in or confirmation at the identity provider in progress (between `/sso/start` and `/sso/callback`): the
+     * values the callback must match, single use, for ten minutes.
+     */
+    ssoPending: {
+      state: string;
+      nonce: string;
+      codeVerifier: string;
+      startedAt: number;
+      /** The settings version the request was made under: a callback under changed settings is refused. */
+      settingsVersion: number;
+      /** `sign-in`, or `reauthenticate` for the signed-in user `userId`. */
+      purpose: 'sign-in' | 'reauthenticate';
+      userId?: string;
+      returnTo?: string;
+    };
+    /** Set while an SSO sign-in waits for the portal's own second factor: what the session keeps once it is given. */
+    pendingSso: { idToken: string; issuer: string };
+    /** The ID token of an SSO sign-in, for the provider's logout (`id_token_hint`); never shown or logged. */
+    ssoIdToken: string;
+    /** The issuer that signed the user in (SSO sessions only). */
+    ssoIssuer: string;
     /** A one-time message for the next page. */
     flash: { kind: 'success' | 'error'; message: string };
   }

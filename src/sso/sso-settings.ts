@@ -40,6 +40,11 @@ export interface SsoSettingsInput {
   requiredClaim: SsoRequiredClaim | undefined;
   /** The provider's MFA (`amr` or `acr` in the ID token) counts as the second factor instead of the portal's own. */
   acceptProviderMfa: boolean;
+  /**
+   * `acr` values that mean the provider used more than one factor (e.g. Okta's `urn:okta:loa:2fa:any`), besides the
+   * `amr` values that say so (see `providerMfaEvidence`). Empty: only `amr` counts.
+   */
+  mfaAcrValues: string[];
   /** The name on the sign-in button: "Sign in with <label>". */
   buttonLabel: string;
 }
@@ -57,8 +62,8 @@ export const SSO_PRESETS: Readonly<Record<SsoPresetId, SsoPreset>> = {
   'entra-id': {
     label: 'Microsoft',
     issuerHint: 'https://login.microsoftonline.com/<directory (tenant) ID>/v2.0',
-    emailClaim: 'email',
-    hint: 'Use your directory’s own issuer (not "common" or "organizations"); the ID token’s tid must be that directory. Add the optional claim "email" to the app registration (Token configuration).',
+    emailClaim: 'preferred_username',
+    hint: 'Use your directory’s own issuer (not "common" or "organizations"); the ID token’s tid must be that directory. preferred_username is the sign-in name, always in a domain your directory verified; the email claim counts as verified only with the optional claim xms_edov.',
   },
   'google-workspace': {
     label: 'Google',
@@ -183,6 +188,12 @@ export function parseSsoSettingsInput(input: Readonly<Record<string, unknown>>, 
     requiredClaim = { claim: 'hd', value: allowedDomains[0] };
   }
 
+  const acrText = Array.isArray(input.mfaAcrValues) ? input.mfaAcrValues.join(' ') : typeof input.mfaAcrValues === 'string' ? input.mfaAcrValues : '';
+  const mfaAcrValues = [...new Set(acrText.split(/\s+/).filter((v) => v !== ''))];
+  if (mfaAcrValues.length > 10 || mfaAcrValues.some((v) => !/^[\x21-\x7e]{1,200}$/.test(v))) {
+    problems.mfaAcrValues = 'List at most 10 acr values, separated by spaces (for example urn:okta:loa:2fa:any).';
+  }
+
   const label = typeof input.buttonLabel === 'string' ? input.buttonLabel.trim() : '';
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (label.length > 60 || /[\u0000-\u001f\u007f]/.test(label)) problems.buttonLabel = 'Use a button label of at most 60 characters.';
@@ -198,6 +209,7 @@ export function parseSsoSettingsInput(input: Readonly<Record<string, unknown>>, 
     allowedDomains,
     requiredClaim,
     acceptProviderMfa: input.acceptProviderMfa === true || input.acceptProviderMfa === 'on' || input.acceptProviderMfa === 'true',
+    mfaAcrValues,
     buttonLabel: label === '' ? SSO_PRESETS[preset].label : label,
   };
 }

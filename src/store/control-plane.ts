@@ -2,6 +2,8 @@ import type { Db } from 'mongodb';
 import { AlertEventsStore } from '../alerts/alert-events-store.js';
 import { AlertSettingsStore } from '../alerts/alert-settings-store.js';
 import { AuditLog } from '../audit/audit-log.js';
+import { SsoIdentitiesStore } from '../sso/sso-identities-store.js';
+import { SsoSettingsStore } from '../sso/sso-settings-store.js';
 import { ActivationTokensStore } from '../auth/activation-tokens-store.js';
 import { CheckpointsStore } from './checkpoints-store.js';
 import { RunsStore } from './runs-store.js';
@@ -24,6 +26,10 @@ export interface ControlPlane {
   alertSettings: AlertSettingsStore;
   /** Alert events waiting for (or listed in) a daily digest. */
   alertEvents: AlertEventsStore;
+  /** Single sign-on settings (`settings`, kind `sso`). */
+  sso: SsoSettingsStore;
+  /** Provider identities linked to administrators. */
+  ssoIdentities: SsoIdentitiesStore;
 }
 
 /** What the control plane takes from the operator's configuration. */
@@ -45,6 +51,8 @@ export function createControlPlane(db: Db, options: ControlPlaneOptions = {}): C
     activationTokens: new ActivationTokensStore(db),
     alertSettings: new AlertSettingsStore(db),
     alertEvents: new AlertEventsStore(db),
+    sso: new SsoSettingsStore(db),
+    ssoIdentities: new SsoIdentitiesStore(db),
   };
 }
 

@@ -229,6 +229,18 @@ export class UsersStore {
   }
 
   /**
+   * Activates an invited user who signed in through the tenant's identity provider with the invited address (verified
+   * by the provider): no password, the address confirmed. False when the user is no longer invited.
+   */
+  async activateInvitedThroughSso(tenantId: string, id: string, now = new Date()): Promise<boolean> {
+    const result = await this.users.updateOne(
+      { _id: id, tenantId: assertTenantId(tenantId), status: 'invited' },
+      { $set: { status: 'active', emailVerifiedAt: now, updatedAt: now } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /**
    * Confirms `email` as the user's address: when it is the current one, marks it verified; when it differs, makes it
    * the user's address (verified), but only while the account still has address `from` (a link issued before another
    * change confirms nothing). Returns false when the user is gone, disabled, or no longer has `from`; throws

@@ -1,4 +1,5 @@
 import { needsReseal, resealSecret } from '../../crypto/secret-box.js';
+import { SSO_SECRET_FIELDS, ssoSecretContext, type SsoSettingsRecord } from '../../sso/sso-settings-store.js';
 import { parseRetentionSettings } from '../../tenants/retention-settings.js';
 import { RETENTION_SECRET_FIELDS, replaceRetentionSecret, retentionSecretOf, secretContext } from '../../tenants/secret-context.js';
 import type { CliCommand } from '../cli-command.js';
@@ -7,7 +8,7 @@ import { CliUsageError } from '../cli-usage-error.js';
 const rotate: CliCommand = {
   name: 'keys rotate',
   usage: 'keys rotate',
-  summary: 're-seal every stored secret under RETENTION_ACTIVE_KEY_ID',
+  summary: 're-seal every stored secret (retention settings, single sign-on credentials) under RETENTION_ACTIVE_KEY_ID',
   async run(args, services) {
     if (args.length !== 0) throw new CliUsageError('expected: keys rotate');
     const keyring = services.keyring();
@@ -29,7 +30,30 @@ const rotate: CliCommand = {
           actor: { type: 'cli', id: 'cli' },
           action: 'keys.rotated',
           outcome: 'success',
-          details: { secrets: changed, keyId: keyring.activeKeyId },
+          details: { secrets: changed, keyId: keyring.activeKeyId, settings: 'retention' },
+        });
+        resealed += changed;
+      }
+    }
+    for (const tenantId of await cp.sso.listTenants()) {
+      const current = await cp.sso.get(tenantId);
+      if (current === undefined) continue;
+      const { version, updatedAt: _updatedAt, updatedBy: _updatedBy, ...record } = current;
+      const resealedRecord: SsoSettingsRecord = { ...record };
+      let changed = 0;
+      for (const field of SSO_SECRET_FIELDS) {
+        const sealed = record[field];
+        if (sealed === undefined || !needsReseal(keyring, sealed)) continue;
+        resealedRecord[field] = resealSecret(keyring, sealed, ssoSecretContext(tenantId, field));
+        changed += 1;
+      }
+      if (changed > 0) {
+        await cp.sso.put(tenantId, resealedRecord, { actor: 'cli', expectedVersion: version, now: services.io.now() });
+        await cp.audit.append(tenantId, {
+          actor: { type: 'cli', id: 'cli' },
+          action: 'keys.rotated',
+          outcome: 'success',
+          details: { secrets: changed, keyId: keyring.activeKeyId, settings: 'sso' },
         });
         resealed += changed;
       }

@@ -3,6 +3,7 @@ import { portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { pendingEmailConfirmation } from './email-confirmation-mail.js';
 import { mailTime } from './password-mail.js';
+import { ssoSignInOption } from './sso-sign-in-page.js';
 
 /** What the email form of the account page shows again after a refused change. */
 export interface AccountEmailValues {
@@ -11,7 +12,8 @@ export interface AccountEmailValues {
 
 /**
  * Renders the account page of the signed-in user: email address (confirmed or not, a change waiting for its link),
- * second factor, password and sessions; with `problems` (and a 4xx `status`) after a refused form.
+ * the identity at the tenant's provider linked to the account (single sign-on), second factor (which the owner cannot
+ * turn off while single sign-on is required: it is the break-glass sign-in), password and sessions; with `problems` (and a 4xx `status`) after a refused form.
  *
  * @example
  * await renderAccountPage(services, res);
@@ -24,6 +26,8 @@ export async function renderAccountPage(
   const { tenant, security } = portalContext(res);
   const user = signedInUser(res);
   const pending = await pendingEmailConfirmation(services, tenant.id, user);
+  const identity = await services.deps.controlPlane.ssoIdentities.forUser(tenant.id, user.id);
+  const sso = await ssoSignInOption(services, tenant.id);
   res.status(status).render('account', {
     title: 'Your account',
     email: {
@@ -37,5 +41,17 @@ export async function renderAccountPage(
     twoFactor:
       user.totp === undefined ? undefined : { enabledAt: user.totp.enabledAt.toISOString().slice(0, 10), backupCodesLeft: user.backupCodeHashes.length },
     enforced: security.requireTwoFactor,
+    breakGlass: user.role === 'owner' && sso?.required === true,
+    ssoConfirm: sso !== undefined && identity !== undefined && identity.issuer === sso.settings.issuer,
+    ssoIdentity:
+      identity === undefined
+        ? undefined
+        : {
+            provider: sso !== undefined && sso.settings.issuer === identity.issuer ? sso.label : identity.issuer,
+            issuer: identity.issuer,
+            linkedEmail: identity.linkedEmail,
+            linkedAt: mailTime(identity.linkedAt),
+            lastSignInAt: identity.lastSignInAt === undefined ? undefined : mailTime(identity.lastSignInAt),
+          },
   });
 }

@@ -9,6 +9,7 @@ import { passwordMeterView } from '../password-meter-view.js';
 import type { PortalServices } from '../portal-services.js';
 import { saveSession } from '../session-lifecycle.js';
 import { sendEmailConfirmation } from './email-confirmation-mail.js';
+import { ssoSignInOption } from './sso-sign-in-page.js';
 
 /** The two kinds of one-time links that end in choosing a password. */
 const LINKS = {
@@ -38,17 +39,25 @@ export function activationRoutes(services: PortalServices): Router {
     return user;
   };
 
-  const showForm = (
+  /** An invitation page offers the tenant's single sign-on; while it is required, it is the only way to accept. */
+  const invitationSso = async (purpose: LinkPurpose, tenantId: string): Promise<{ label: string; required: boolean } | undefined> => {
+    if (purpose !== 'invitation') return undefined;
+    const option = await ssoSignInOption(services, tenantId);
+    return option === undefined ? undefined : { label: option.label, required: option.required };
+  };
+
+  const showForm = async (
     res: Response,
     purpose: LinkPurpose,
     values: { email: string; displayName: string; fixedEmail: boolean },
     problems: string[],
     status = 200,
-  ): void => {
+  ): Promise<void> => {
     const { tenant, security } = portalContext(res);
     const context = { email: values.email, displayName: values.displayName, tenantId: tenant.id, tenantName: tenant.displayName };
     const strength = passwordMeterView(security.passwordPolicy, context, values.fixedEmail ? {} : { emailField: 'email', nameField: 'displayName' });
-    res.status(status).render('activate', { title: LINKS[purpose].title, purpose, values, problems, strength });
+    const sso = await invitationSso(purpose, tenant.id);
+    res.status(status).render('activate', { title: LINKS[purpose].title, purpose, values, problems, strength, sso });
   };
 
   for (const purpose of Object.keys(LINKS) as LinkPurpose[]) {
@@ -61,7 +70,7 @@ export function activationRoutes(services: PortalServices): Router {
       }
       if ((await controlPlane.users.findOwner(tenant.id)) !== undefined)
         throw new RetentionError('ERR_ACTIVATION_TOKEN_INVALID', 'this link is not valid or has already been used: ask for a new one');
-      showForm(res, purpose, { email: '', displayName: '', fixedEmail: false }, []);
+      await showForm(res, purpose, { email: '', displayName: '', fixedEmail: false }, []);
     });
 
     router.post(LINKS[purpose].path, async (req, res) => {
@@ -82,6 +91,9 @@ export function activationRoutes(services: PortalServices): Router {
         if (displayName === '' || displayName.length > 100) problems.push('Enter your name (1 to 100 characters).');
       }
       const password = formField(req, 'password', 8192);
+      const sso = await invitationSso(purpose, tenant.id);
+      if (sso?.required === true)
+        problems.push(`Your organisation signs in with ${sso.label}: accept the invitation with the "Sign in with ${sso.label}" button.`);
       problems.push(
         ...checkPassword(security.passwordPolicy, password, { email, displayName, tenantId: tenant.id, tenantName: tenant.displayName }).map((p) => p.message),
       );

@@ -7,6 +7,7 @@ import { maskEmailAddress } from '../../masking/mask-email-address.js';
 import type { SecuritySettings } from '../../store/security-settings-store.js';
 import type { User } from '../../store/users-store.js';
 import { portalContext } from '../portal-context.js';
+import { ssoSignInOption } from './sso-sign-in-page.js';
 import type { PortalServices } from '../portal-services.js';
 import { tenantBaseUrl } from '../tenant-host.js';
 import { mailTime } from './password-mail.js';
@@ -19,18 +20,26 @@ export const NO_RECIPIENT_SUBJECT = 'no-recipient';
 
 /** Why a "forgot password" request sends no mail: audited, never shown. */
 export type NoResetMailReason =
-  'address-rate-limited' | 'ip-rate-limited' | 'unknown-account' | 'account-invited' | 'account-disabled' | 'account-locked' | 'owner-reset-off';
+  | 'address-rate-limited'
+  | 'ip-rate-limited'
+  | 'unknown-account'
+  | 'account-invited'
+  | 'account-disabled'
+  | 'account-locked'
+  | 'owner-reset-off'
+  | 'sso-required';
 
 /**
  * Whether a request may mail a reset link, and if not why: throttled (per address, per client), no such account, an
- * invitation not accepted yet, a deactivated or locked account, or the owner while the tenant keeps the owner's reset
- * off.
+ * invitation not accepted yet, a deactivated or locked account, the owner while the tenant keeps the owner's reset
+ * off, or anyone but the owner while the tenant requires single sign-on (their passwords sign in nobody).
  */
 export function noResetMailReason(
   user: User | undefined,
   throttled: PasswordResetThrottleDecision,
   lock: LoginThrottleDecision,
   security: Pick<SecuritySettings, 'ownerPasswordResetByMail'>,
+  ssoRequired = false,
 ): NoResetMailReason | undefined {
   if (!throttled.allowed) return throttled.reason;
   if (user === undefined) return 'unknown-account';
@@ -38,6 +47,7 @@ export function noResetMailReason(
   if (user.status !== 'active') return 'account-disabled';
   if (!lock.allowed) return 'account-locked';
   if (user.role === 'owner' && !security.ownerPasswordResetByMail) return 'owner-reset-off';
+  if (user.role !== 'owner' && ssoRequired) return 'sso-required';
   return undefined;
 }
 
@@ -71,7 +81,8 @@ export async function requestPasswordReset(deps: PasswordResetRequestDeps, req: 
   const throttled = await throttle.hit({ tenantId: tenant.id, address: email, ip: req.ip ?? '' });
   const user = await controlPlane.users.findByEmail(tenant.id, email);
   const lock = await services.throttle.check({ tenantId: tenant.id, account: email });
-  const reason = noResetMailReason(user, throttled, lock, security);
+  const ssoRequired = (await ssoSignInOption(services, tenant.id))?.required === true;
+  const reason = noResetMailReason(user, throttled, lock, security, ssoRequired);
   const recipient = reason === undefined ? user : undefined;
   const subject = recipient?.id ?? NO_RECIPIENT_SUBJECT;
   await controlPlane.activationTokens.revokeForSubject(tenant.id, 'password-reset', subject);

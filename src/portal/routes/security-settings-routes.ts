@@ -7,40 +7,50 @@ import { flash, formField, portalContext, signedInUser } from '../portal-context
 import type { PortalServices } from '../portal-services.js';
 import { confirmIdentity, freshAuthenticationUntil, requireFreshAuthentication } from '../reauthentication.js';
 import { queueTwoFactorEnforcedNotices } from './security-notices.js';
+import { ssoSectionView, type SsoSectionState } from './sso-settings-form.js';
 
 const POLICY_NUMBERS = ['minLength', 'lockoutThreshold', 'lockoutMinutes', 'passwordHistory', 'expiryDays'] as const;
 
-interface SettingsPageState {
+/** What the Security page shows again after a refused change: the form as typed and its problems. */
+export interface SettingsPageState {
   policyProblems?: string[];
   policyValues?: Record<string, string>;
   allowlistProblems?: string[];
   allowlistText?: string;
   confirmExclusion?: boolean;
   reauthProblems?: string[];
+  /** The single sign-on form as typed, after a refused save. */
+  sso?: SsoSectionState;
+}
+
+/** Renders the Security page and checks fresh authentication for its changes (shared with the SSO settings routes). */
+export interface SecuritySettingsPage {
+  render(res: Response, state?: SettingsPageState, status?: number): Promise<void>;
+  /** Renders the page with the refusal (403, audited as `action` denied) when the user has not authenticated freshly; true when they have. */
+  freshlyAuthenticated(req: Request, res: Response, action: string): Promise<boolean>;
 }
 
 /**
- * The tenant's security settings, for users who may configure: the password policy (history and expiry off by
- * default, with the reason shown; a minimum length not under the operator's floor), tenant-wide 2FA enforcement (turning
- * it on mails every active user a notice, when mail is configured),
- * whether the owner may reset a forgotten password by mail (on by default), and the IP allowlist (a list that would
- * exclude the saving user's own address needs an explicit confirmation).
- * Every change needs a fresh authentication (ASVS 3.7.1): a sign-in or a confirmation of identity on this page
- * (`POST /settings/security/confirm`: password, and a code when enrolled) within the last five minutes. Every change
- * and every refusal is audited.
+ * The Security page of the signed-in user's tenant: every section, each with its form as typed and its problems
+ * after a refused change (`state`).
+ *
+ * @example
+ * const page = securitySettingsPage(services);
+ * if (!(await page.freshlyAuthenticated(req, res, 'sso.settings.change'))) return;
  */
-export function securitySettingsRoutes(services: PortalServices): Router {
-  const router = Router();
+export function securitySettingsPage(services: PortalServices): SecuritySettingsPage {
   const { controlPlane } = services.deps;
 
-  const render = (res: Response, state: SettingsPageState = {}, status = 200): void => {
+  const render = async (res: Response, state: SettingsPageState = {}, status = 200): Promise<void> => {
     const { security } = portalContext(res);
     const policy: PasswordPolicy = security.passwordPolicy;
     const freshUntil = freshAuthenticationUntil(services, res.req);
+    const sso = await ssoSectionView(services, res, state.sso);
     res.status(status).render('security-settings', {
       title: 'Security settings',
       freshUntil: freshUntil === undefined ? undefined : new Date(freshUntil).toISOString().slice(11, 16),
       hasTwoFactor: signedInUser(res).totp !== undefined,
+      hasPassword: signedInUser(res).passwordHash !== undefined,
       reauthProblems: state.reauthProblems ?? [],
       minLengthFloor: controlPlane.security.minLengthFloor,
       policy: state.policyValues ?? { ...Object.fromEntries(POLICY_NUMBERS.map((k) => [k, String(policy[k])])), blockedWords: policy.blockedWords.join('\n') },
@@ -54,29 +64,49 @@ export function securitySettingsRoutes(services: PortalServices): Router {
       allowlistProblems: state.allowlistProblems ?? [],
       confirmExclusion: state.confirmExclusion ?? false,
       clientIp: res.req.ip ?? 'unknown',
+      sso,
     });
   };
 
-  /** Renders the page with the refusal (403) when the user has not authenticated freshly; true when they have. */
   const freshlyAuthenticated = async (req: Request, res: Response, action: string): Promise<boolean> => {
     try {
       await requireFreshAuthentication(services, req, res, action);
       return true;
     } catch (err) {
       if (!(err instanceof RetentionError) || err.code !== 'ERR_REAUTH_REQUIRED') throw err;
-      render(res, { reauthProblems: [err.message] }, 403);
+      await render(res, { reauthProblems: [err.message] }, 403);
       return false;
     }
   };
 
-  router.get('/settings/security', requireRoute('settings.security.view'), (_req, res) => render(res));
+  return { render, freshlyAuthenticated };
+}
+
+/**
+ * The tenant's security settings, for users who may configure: the password policy (history and expiry off by
+ * default, with the reason shown; a minimum length not under the operator's floor), tenant-wide 2FA enforcement (turning
+ * it on mails every active user a notice, when mail is configured),
+ * whether the owner may reset a forgotten password by mail (on by default), and the IP allowlist (a list that would
+ * exclude the saving user's own address needs an explicit confirmation). The page also shows the single sign-on
+ * section, which only the owner changes (`ssoSettingsRoutes`).
+ * Every change needs a fresh authentication (ASVS 3.7.1): a sign-in or a confirmation of identity on this page
+ * (`POST /settings/security/confirm`: password, and a code when enrolled) within the last five minutes. Every change
+ * and every refusal is audited.
+ */
+export function securitySettingsRoutes(services: PortalServices): Router {
+  const router = Router();
+  const { controlPlane } = services.deps;
+
+  const { render, freshlyAuthenticated } = securitySettingsPage(services);
+
+  router.get('/settings/security', requireRoute('settings.security.view'), async (_req, res) => render(res));
 
   router.post('/settings/security/confirm', requireRoute('settings.security.confirm'), async (req, res) => {
     try {
       await confirmIdentity(services, req, res);
     } catch (err) {
       if (!(err instanceof RetentionError) || err.code !== 'ERR_REAUTH_FAILED') throw err;
-      return render(res, { reauthProblems: [err.message] }, 403);
+      return await render(res, { reauthProblems: [err.message] }, 403);
     }
     flash(req, 'success', 'Identity confirmed: you can change the security settings for the next five minutes.');
     res.redirect(303, '/settings/security');
@@ -105,7 +135,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
         outcome: 'failure',
         details: { reason: err.code },
       });
-      return render(res, { policyProblems: [err.message], policyValues: values }, 400);
+      return await render(res, { policyProblems: [err.message], policyValues: values }, 400);
     }
     await services.audit(req, tenant.id, {
       actor: { type: 'user', id: signedInUser(res).id },
@@ -168,7 +198,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
     const text = formField(req, 'allowlist', 40_000);
     const { ranges, problems } = validateIpAllowlist(text);
     if (problems.length > 0) {
-      return render(res, { allowlistText: text, allowlistProblems: problems.map((p) => (p.line > 0 ? `Line ${p.line}: ${p.message}` : p.message)) }, 400);
+      return await render(res, { allowlistText: text, allowlistProblems: problems.map((p) => (p.line > 0 ? `Line ${p.line}: ${p.message}` : p.message)) }, 400);
     }
     const excludesSelf = ranges.length > 0 && !isAllowed(ranges, req.ip);
     if (excludesSelf && formField(req, 'confirmExclusion', 8) !== 'yes') {
@@ -178,7 +208,7 @@ export function securitySettingsRoutes(services: PortalServices): Router {
         outcome: 'denied',
         details: { reason: 'excludes-own-address-unconfirmed' },
       });
-      return render(res, { allowlistText: text, confirmExclusion: true }, 409);
+      return await render(res, { allowlistText: text, confirmExclusion: true }, 409);
     }
     const saved = await controlPlane.security.setIpAllowlist(
       tenant.id,

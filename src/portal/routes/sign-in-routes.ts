@@ -7,9 +7,10 @@ import type { User } from '../../store/users-store.js';
 import { rememberSignInPlace } from './security-notices.js';
 import { flash, formField, portalContext } from '../portal-context.js';
 import { SECOND_FACTOR_WINDOW_MS, type PortalServices } from '../portal-services.js';
-import { checkSecondFactor, isTotpShaped, normalizeSecondFactorCode } from '../second-factor-check.js';
+import { checkSecondFactor, isTotpShaped, normalizeSecondFactorCode, type SecondFactorMethod } from '../second-factor-check.js';
 import { safeReturnPath } from '../return-path.js';
 import { regenerateSession, saveSession } from '../session-lifecycle.js';
+import { providerLogoutUrl, renderSignIn, ssoSignInOption } from './sso-sign-in-page.js';
 
 /** The one message of every failed sign-in: it never tells which part was wrong, or whether the account exists. */
 export const SIGN_IN_FAILED_MESSAGE = 'Sign-in failed. Check your email address and password and try again; after repeated failures, wait a few minutes.';
@@ -31,13 +32,11 @@ export function signInRoutes(services: PortalServices): Router {
     await services.audit(req, tenantId, { actor, action: 'auth.lockout', outcome: 'denied', details: { until: until?.toISOString() ?? null } });
   };
 
-  const refuse = (res: Response, email: string): void => {
-    res.status(401).render('sign-in', { title: 'Sign in', email, error: SIGN_IN_FAILED_MESSAGE });
-  };
+  const refuse = (res: Response, email: string): Promise<void> => renderSignIn(services, res, 401, { email, error: SIGN_IN_FAILED_MESSAGE });
 
-  router.get('/sign-in', (_req, res) => {
+  router.get('/sign-in', async (_req, res) => {
     if (portalContext(res).user !== undefined) return res.redirect(303, '/');
-    res.render('sign-in', { title: 'Sign in', email: '', error: undefined });
+    await renderSignIn(services, res, 200, { email: '', error: undefined });
   });
 
   router.post('/sign-in', async (req, res) => {
@@ -64,6 +63,12 @@ export function signInRoutes(services: PortalServices): Router {
         details: { reason: user === undefined ? 'unknown-account' : 'wrong-password', ...attempted },
       });
       if (outcome.lockedNow) await auditLockout(req, tenant.id, actor, outcome.lockedUntil);
+      return refuse(res, email);
+    }
+    if (user.role !== 'owner' && (await ssoSignInOption(services, tenant.id))?.required === true) {
+      // Password sign-in is the owner's break-glass only: refused like any failure, so the answer tells nobody whose
+      // address belongs to the owner.
+      await services.audit(req, tenant.id, { actor, action: 'auth.login', outcome: 'denied', details: { reason: 'sso-required' } });
       return refuse(res, email);
     }
     await services.throttle.recordSuccess(attempt, user.totp === undefined ? 'sign-in' : 'password');
@@ -110,7 +115,7 @@ export function signInRoutes(services: PortalServices): Router {
       await services.audit(req, tenant.id, { actor, action: 'auth.second-factor', outcome: 'denied', details: { reason: decision.reason } });
       await regenerateSession(req);
       req.session.tenantId = tenant.id;
-      return res.status(401).render('sign-in', { title: 'Sign in', email: '', error: SIGN_IN_FAILED_MESSAGE });
+      return refuse(res, '');
     }
     const code = formField(req, 'code', 64);
     const method = await checkSecondFactor(services, req, tenant.id, user, code);
@@ -126,23 +131,40 @@ export function signInRoutes(services: PortalServices): Router {
       return res.status(401).render('second-factor', { title: 'Two-factor authentication', error: SECOND_FACTOR_FAILED_MESSAGE });
     }
     await services.throttle.recordSuccess(attempt, 'sign-in');
+    const sso = req.session.pendingSso;
+    if (sso !== undefined) return completeSignIn(services, req, res, user, `sso+${method}`, false, sso);
     await completeSignIn(services, req, res, user, method, req.session.pendingPasswordCommon === true);
   });
 
   router.post('/sign-out', async (req, res) => {
     const { tenant, user } = portalContext(res);
+    const { ssoIdToken } = req.session;
     if (user !== undefined) {
       await services.sessionIndex.remove(tenant.id, user.id, req.sessionID);
-      await services.audit(req, tenant.id, { actor: { type: 'user', id: user.id }, action: 'auth.logout', outcome: 'success' });
+      await services.audit(req, tenant.id, {
+        actor: { type: 'user', id: user.id },
+        action: 'auth.logout',
+        outcome: 'success',
+      });
     }
     await regenerateSession(req);
     req.session.tenantId = tenant.id;
     flash(req, 'success', 'You have signed out.');
     await saveSession(req);
-    res.redirect(303, '/sign-in');
+    const providerLogout = ssoIdToken === undefined ? undefined : await providerLogoutUrl(services, tenant.id, ssoIdToken);
+    res.redirect(303, providerLogout?.href ?? '/sign-in');
   });
 
   return router;
+}
+
+/** How a sign-in was completed (kept in the session as `signInMethod`, audited with `auth.login`). */
+export type SignInMethod = 'password' | SecondFactorMethod | 'sso' | 'sso+mfa' | `sso+${SecondFactorMethod}`;
+
+/** What an SSO sign-in keeps in the session: the ID token for the provider's logout, and who issued it. */
+export interface SsoSessionFacts {
+  idToken: string;
+  issuer: string;
 }
 
 /**
@@ -156,8 +178,9 @@ export async function completeSignIn(
   req: Request,
   res: Response,
   user: User,
-  method: 'password' | 'totp' | 'backup-code',
+  method: SignInMethod,
   passwordCommon = false,
+  sso?: SsoSessionFacts,
 ): Promise<void> {
   const { tenant } = portalContext(res);
   const now = services.now().getTime();
@@ -172,6 +195,7 @@ export async function completeSignIn(
     userAgent: (req.get('user-agent') ?? '').slice(0, 300),
     signInMethod: method,
     ...(passwordCommon ? { passwordChangeRequired: true } : {}),
+    ...(sso !== undefined ? { ssoIdToken: sso.idToken, ssoIssuer: sso.issuer } : {}),
   });
   await saveSession(req);
   await services.sessionIndex.add(tenant.id, user.id, req.sessionID, services.options.sessionAbsoluteMs);
@@ -179,7 +203,7 @@ export async function completeSignIn(
     actor: { type: 'user', id: user.id },
     action: 'auth.login',
     outcome: 'success',
-    details: { method, ...(passwordCommon ? { passwordChangeRequired: 'common-password' } : {}) },
+    details: { method, ...(sso !== undefined ? { issuer: sso.issuer } : {}), ...(passwordCommon ? { passwordChangeRequired: 'common-password' } : {}) },
   });
   await rememberSignInPlace(services, req, tenant, user, new Date(now));
   if (passwordCommon) {

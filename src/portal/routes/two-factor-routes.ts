@@ -10,9 +10,11 @@ import { flash, formField, portalContext, signedInUser } from '../portal-context
 import { totpSecretContext, type PortalServices } from '../portal-services.js';
 import { reauthenticate } from '../reauthentication.js';
 import { queueOwnFactorNotice } from './security-notices.js';
+import { ssoSignInOption } from './sso-sign-in-page.js';
 
 /**
- * TOTP enrolment, backup codes and turning 2FA off; each change mails the user a notice (when mail is configured:
+ * TOTP enrolment, backup codes and turning 2FA off (refused while the tenant requires 2FA, and for the owner while
+ * single sign-on is required: password and code are then the owner's break-glass sign-in); each change mails the user a notice (when mail is configured:
  * when, from which address, what to do if it was not them; never a code), queued after the change is stored.
  *
  * The QR code is rendered on the server as SVG and embedded as an `<img src="data:image/svg+xml;base64,…">`: an SVG
@@ -116,6 +118,18 @@ export function twoFactorRoutes(services: PortalServices): Router {
       throw new RetentionError('ERR_TWO_FACTOR_ENFORCED', 'Your organisation requires two-factor authentication, so it cannot be turned off.');
     }
     if (user.totp === undefined) return res.redirect(303, '/account');
+    if (user.role === 'owner' && (await ssoSignInOption(services, tenant.id))?.required === true) {
+      await services.audit(req, tenant.id, {
+        actor: { type: 'user', id: user.id },
+        action: '2fa.disable',
+        outcome: 'denied',
+        details: { reason: 'sso-required-break-glass' },
+      });
+      throw new RetentionError(
+        'ERR_TWO_FACTOR_ENFORCED',
+        'Single sign-on is required in your organisation, and your password with two-factor authentication is the break-glass sign-in for when the provider is unavailable, so two-factor authentication cannot be turned off. Set single sign-on to optional or off first (Security settings) if you must.',
+      );
+    }
     await reauthenticate(services, req, res, '2fa.disable');
     const disabledAt = services.now();
     await controlPlane.users.disableTotp(tenant.id, user.id, disabledAt);

@@ -25,6 +25,8 @@ export interface ListedUser {
   lockedUntil: string | undefined;
   /** False when the user holds grants the viewer does not (or is the owner and the viewer is not): no actions shown. */
   manageable: boolean;
+  /** True when an identity at the tenant's provider is linked to the user (`POST /users/:id/sso/unlink` removes it). */
+  ssoLinked: boolean;
 }
 
 const listGrants = (values: readonly string[]): string => values.join(',');
@@ -68,7 +70,9 @@ function grantsInWords(user: Pick<User, 'dataTypes' | 'capabilities'>): GrantsIn
  *   (the owner, and one's own account, cannot be deactivated);
  * - `POST /users/:id/unlock`: clears the sign-in lockout of the user's account;
  * - `POST /users/:id/reset-two-factor`: after re-authentication (the owner's only by the owner); a user who had 2FA is
- *   mailed a notice.
+ *   mailed a notice;
+ * - `POST /users/:id/sso/unlink`: removes the link between the user and their identity at the tenant's provider (the
+ *   next sign-in there links an identity again, by the verified address); sessions and everything else stay.
  *
  * Nobody acts beyond their own grants (ASVS 4.1.3): every route on an existing user refuses (403, audited) when the
  * target holds a data type or capability the actor does not, and only the owner acts on the owner
@@ -152,8 +156,11 @@ export function usersRoutes(services: PortalServices): Router {
     const { tenant } = portalContext(res);
     const { principal } = actorOf(res);
     const users = await controlPlane.users.list(tenant.id);
+    const linked = await controlPlane.ssoIdentities.linkedUserIds(tenant.id);
     const listed: ListedUser[] = [];
-    for (const user of users) listed.push({ user, ...(await lockState(tenant.id, user)), manageable: mayManageUser(principal, principalOf(user)) });
+    for (const user of users) {
+      listed.push({ user, ...(await lockState(tenant.id, user)), manageable: mayManageUser(principal, principalOf(user)), ssoLinked: linked.has(user.id) });
+    }
     res.status(status).render('users', {
       title: 'Users',
       listed,
@@ -387,6 +394,39 @@ export function usersRoutes(services: PortalServices): Router {
       req,
       'success',
       `Two-factor authentication of ${target.email} was reset; they set it up again at their next sign-in${portalContext(res).security.requireTwoFactor ? '' : ' if they choose to'}.`,
+    );
+    res.redirect(303, '/users');
+  });
+
+  router.post('/users/:id/sso/unlink', requireRoute('users.sso.unlink'), async (req, res) => {
+    const { tenant } = portalContext(res);
+    const { actor, auditActor } = actorOf(res);
+    const target = await targetUser(req, res, 'sso.unlinked');
+    if (target.id === actor.id) {
+      await services.audit(req, tenant.id, { actor: auditActor, action: 'sso.unlinked', outcome: 'denied', target: target.email, details: { reason: 'self' } });
+      throw new RetentionError(
+        'ERR_FORBIDDEN',
+        target.role === 'owner'
+          ? 'You cannot unlink your own single sign-on identity here.'
+          : 'You cannot unlink your own single sign-on identity. Ask the owner or another administrator who manages users.',
+      );
+    }
+    const removed = await controlPlane.ssoIdentities.unlink(tenant.id, target.id);
+    if (removed === undefined) {
+      flash(req, 'error', `${target.email} has no linked single sign-on identity.`);
+      return res.redirect(303, '/users');
+    }
+    await services.audit(req, tenant.id, {
+      actor: auditActor,
+      action: 'sso.unlinked',
+      outcome: 'success',
+      target: target.email,
+      details: { userId: target.id, issuer: removed.issuer },
+    });
+    flash(
+      req,
+      'success',
+      `The single sign-on identity of ${target.email} was unlinked. Their next sign-in through the provider links the identity they sign in with, by their address; their current sessions go on.`,
     );
     res.redirect(303, '/users');
   });

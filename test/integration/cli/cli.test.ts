@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +8,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RunsStore } from '../../../src/store/runs-store.js';
 import { UsersStore } from '../../../src/store/users-store.js';
 import { runCli, type CliIo } from '../../../src/cli/run-cli.js';
+import { AuditLog } from '../../../src/audit/audit-log.js';
 import { parseKeyring } from '../../../src/crypto/keyring.js';
 import { openSecret } from '../../../src/crypto/secret-box.js';
 import { RECORD_TYPES } from '../../../src/records/record-type.js';
+import { parseSsoSettingsInput } from '../../../src/sso/sso-settings.js';
+import { openSsoSecret, sealSsoSecret, SsoSettingsStore } from '../../../src/sso/sso-settings-store.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
 import { createExportHarness, TEST_MASTER_KEYS, type ExportHarness } from '../../support/export-harness.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../../support/redis.js';
@@ -278,16 +281,56 @@ describe('retention tenant …', () => {
     expect(lines.find((line) => line.includes('cli-done'))).toMatch(/done\s+records 9 {2}rejected 0 {2}bytes 300 {2}cli-acme\/m\.json$/);
   });
 
-  it('re-seals every secret under the new active key on keys rotate', async () => {
+  it('re-seals every secret under the new active key on keys rotate, the single sign-on credentials included', async () => {
+    const k1 = parseKeyring(TEST_MASTER_KEYS);
+    const sso = new SsoSettingsStore(client.db(dbName));
+    const ssoInput = (mode: 'off' | 'optional', clientAuthMethod: 'client_secret_post' | 'private_key_jwt') =>
+      parseSsoSettingsInput({ mode, issuer: 'https://idp.acme.example', clientId: 'retention', clientAuthMethod, allowedDomains: 'acme.example' });
+    const privateKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const none = { clientSecret: undefined, privateKey: undefined, privateKeyId: undefined, certificate: undefined };
+    await sso.put(
+      'cli-acme',
+      { ...ssoInput('optional', 'client_secret_post'), ...none, clientSecret: sealSsoSecret(k1, 'cli-acme', 'clientSecret', 'sso client secret') },
+      { actor: 'test', expectedVersion: 0 },
+    );
+    await sso.put(
+      'cli-mfa-co',
+      { ...ssoInput('optional', 'private_key_jwt'), ...none, privateKey: sealSsoSecret(k1, 'cli-mfa-co', 'privateKey', privateKeyPem), privateKeyId: 'kid-1' },
+      { actor: 'test', expectedVersion: 0 },
+    );
+    await sso.put('cli-pw-co', { ...ssoInput('off', 'client_secret_post'), ...none }, { actor: 'test', expectedVersion: 0 });
+
     const k2 = `k2:${randomBytes(32).toString('base64')}`;
     const rotated = await cli(['keys', 'rotate'], { RETENTION_MASTER_KEYS: `${TEST_MASTER_KEYS},${k2}`, RETENTION_ACTIVE_KEY_ID: 'k2' });
     expect(rotated.code).toBe(0);
-    expect(rotated.out).toContain('re-sealed 1 secret(s) under key "k2"');
+    expect(rotated.out).toContain('re-sealed 3 secret(s) under key "k2"');
     const stored = await client.db(dbName).collection<{ _id: string; value?: unknown }>('settings').findOne({ _id: 'cli-acme/retention' });
     const sealed = (stored?.value as { target: { password: string } }).target.password;
     expect(sealed).toMatch(/^v1\.k2\./);
     expect(openSecret(parseKeyring(k2), sealed, secretContext('cli-acme', 'target.password'))).toBe('correct horse battery staple');
+
+    const acmeSso = await sso.get('cli-acme');
+    expect(acmeSso).toMatchObject({ mode: 'optional', clientAuthMethod: 'client_secret_post', version: 2, updatedBy: 'cli' });
+    expect(acmeSso?.clientSecret).toMatch(/^v1\.k2\./);
+    expect(openSsoSecret(parseKeyring(k2), 'cli-acme', 'clientSecret', acmeSso?.clientSecret ?? '')).toBe('sso client secret');
+    const keyedSso = await sso.get('cli-mfa-co');
+    expect(keyedSso).toMatchObject({ clientSecret: undefined, privateKeyId: 'kid-1', version: 2 });
+    expect(keyedSso?.privateKey).toMatch(/^v1\.k2\./);
+    expect(openSsoSecret(parseKeyring(k2), 'cli-mfa-co', 'privateKey', keyedSso?.privateKey ?? '')).toBe(privateKeyPem);
+    expect((await sso.get('cli-pw-co'))?.version).toBe(1);
+
+    const audit = new AuditLog(client.db(dbName));
+    expect(
+      (await audit.list('cli-acme', { action: 'keys.rotated' })).map((e) => e.details).sort((a, b) => String(a?.settings).localeCompare(String(b?.settings))),
+    ).toEqual([
+      { secrets: 1, keyId: 'k2', settings: 'retention' },
+      { secrets: 1, keyId: 'k2', settings: 'sso' },
+    ]);
+    expect((await audit.list('cli-mfa-co', { action: 'keys.rotated' }))[0]).toMatchObject({ actor: { type: 'cli' }, details: { secrets: 1, settings: 'sso' } });
+    expect(await audit.list('cli-pw-co', { action: 'keys.rotated' })).toEqual([]);
+
     expect((await cli(['keys', 'rotate'], { RETENTION_MASTER_KEYS: `${TEST_MASTER_KEYS},${k2}`, RETENTION_ACTIVE_KEY_ID: 'k2' })).out).toContain('re-sealed 0');
+    expect((await sso.get('cli-acme'))?.version).toBe(2);
   });
 });
 

@@ -79,10 +79,12 @@ const PROBES: Partial<Record<RouteId, Probe>> = {
   'users.reactivate': { params: (fx) => ({ id: fx.blankUserId }) },
   'users.unlock': { params: (fx) => ({ id: fx.blankUserId }) },
   'users.reset-two-factor': { params: (fx) => ({ id: fx.blankUserId }), form: { currentPassword: PASSWORD } },
+  'users.sso.unlink': { params: (fx) => ({ id: fx.blankUserId }) },
   'settings.security.confirm': { form: { currentPassword: 'not-the-password', code: '' } },
   'settings.password-policy.update': { form: { minLength: 'many' } },
   'settings.two-factor-enforcement.update': { form: {} },
   'settings.ip-allowlist.update': { form: { allowlist: 'not-an-address' } },
+  'settings.sso.update': { form: { mode: 'not-a-mode', version: '0' } },
 };
 
 /** The grant combinations of the matrix. */

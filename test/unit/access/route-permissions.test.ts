@@ -15,7 +15,9 @@ import type { RetentionError } from '../../../src/errors.js';
 import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
 import { subsets } from './grant-combinations.js';
 
-const PUBLIC_PREFIXES = ['health.', 'sign-in.', 'activation.', 'invitation.', 'email-confirmation.'];
+const PUBLIC_PREFIXES = ['health.', 'sign-in.', 'activation.', 'invitation.', 'email-confirmation.', 'sso.'];
+/** Routes only the owner may use, whatever an administrator holds (the single sign-on settings). */
+const OWNER_ONLY: readonly string[] = ['settings.sso.update'];
 const CAPABILITY_OF_PREFIX: [string, Capability][] = [
   ['exports.', 'export'],
   ['users.', 'manage-users'],
@@ -38,6 +40,7 @@ function intended(principal: Principal | undefined, id: RouteId): RouteDecision 
   if (PUBLIC_PREFIXES.some((prefix) => id.startsWith(prefix))) return 'allow';
   if (principal === undefined) return 'sign-in';
   const owner = principal.role === 'owner';
+  if (OWNER_ONLY.includes(id)) return owner ? 'allow' : 'forbidden';
   const type = TYPE_OF_PREFIX.find(([prefix]) => id.startsWith(prefix))?.[1];
   if (type !== undefined && !owner && !principal.dataTypes.includes(type)) return id.endsWith('.detail') ? 'not-found' : 'forbidden';
   if (VIEWING_RUNS.includes(id)) {
@@ -113,6 +116,15 @@ describe('ROUTE_PERMISSIONS, route by route: exactly the grant it names admits, 
       return;
     }
     expect(routeDecision(undefined, id)).toBe('sign-in');
+    if (route.ownerOnly === true) {
+      const everything = administrator([...RECORD_TYPES], [...CAPABILITIES]);
+      expect(routeDecision(everything, id), `${id} for an administrator holding everything`).toBe('forbidden');
+      expect(() => authorizeRoute(everything, id)).toThrow(
+        expect.objectContaining({ code: 'ERR_FORBIDDEN', message: 'Only the owner of your organisation can do this.' }),
+      );
+      expect(routeDecision(principalOf({ id: 'o', tenantId: 'acme', role: 'owner' }), id)).toBe('allow');
+      return;
+    }
     for (const { dataTypes, capabilities } of minimalGrants(route)) {
       expect(routeDecision(administrator(dataTypes, capabilities), id), `${id} with exactly ${[...dataTypes, ...capabilities].join(', ') || 'nothing'}`).toBe(
         'allow',

@@ -35,6 +35,7 @@ describe('parseSsoSettingsInput', () => {
       allowedDomains: ['acme.example', 'support.acme.example'],
       requiredClaim: undefined,
       acceptProviderMfa: false,
+      mfaAcrValues: [],
       buttonLabel: 'Okta',
     });
   });
