@@ -6,6 +6,9 @@ import { createLogger } from '../../src/logger.js';
 import { createPortalApp } from '../../src/portal/create-portal-app.js';
 import type { PortalDeps } from '../../src/portal/portal-deps.js';
 
+/** The portal's keyring unless a test passes its own: secrets the test seals for the portal use it. */
+export const BROWSER_TEST_KEYRING = parseKeyring(`e2e:${Buffer.alloc(32, 5).toString('base64')}`);
+
 /** A portal served on a free loopback port for a browser test. */
 export interface BrowserTestPortal {
   /** `http://127.0.0.1:<port>`: also the portal's public URL (activation and invitation links point at it). */
@@ -15,10 +18,11 @@ export interface BrowserTestPortal {
 
 /**
  * What differs between browser tests: the tenant, the Redis prefix and the optional parts of the portal (`mail`: an
- * outbox, e.g. a mail fixture's, for tests that read the messages the portal sends).
+ * outbox, e.g. a mail fixture's, for tests that read the messages the portal sends; `sso` and `destinations` for
+ * single sign-on against a provider on loopback).
  */
 export type BrowserTestPortalDeps = Pick<PortalDeps, 'controlPlane' | 'redis'> &
-  Partial<Pick<PortalDeps, 'now' | 'archive' | 'archiveImports' | 'mail'>> & {
+  Partial<Pick<PortalDeps, 'now' | 'archive' | 'archiveImports' | 'mail' | 'sso' | 'destinations'>> & {
     /** The control-plane database (`/readyz` pings it). */
     db: Db;
     tenantId: string;
@@ -40,7 +44,7 @@ export async function startBrowserTestPortal(deps: BrowserTestPortalDeps): Promi
   const { db, tenantId, redisPrefix, ...rest } = deps;
   const { app } = createPortalApp({
     ...rest,
-    keyring: parseKeyring(`e2e:${Buffer.alloc(32, 5).toString('base64')}`),
+    keyring: BROWSER_TEST_KEYRING,
     logger: createLogger({ level: 'silent', name: 'portal-browser-test' }),
     pingMongo: async () => void (await db.command({ ping: 1 })),
     options: {

@@ -149,10 +149,20 @@ export function signInRoutes(services: PortalServices): Router {
     }
     await regenerateSession(req);
     req.session.tenantId = tenant.id;
-    flash(req, 'success', 'You have signed out.');
-    await saveSession(req);
     const providerLogout = ssoIdToken === undefined ? undefined : await providerLogoutUrl(services, tenant.id, ssoIdToken);
-    res.redirect(303, providerLogout?.href ?? '/sign-in');
+    if (providerLogout === undefined) {
+      flash(req, 'success', 'You have signed out.');
+      await saveSession(req);
+      res.redirect(303, '/sign-in');
+      return;
+    }
+    await saveSession(req);
+    // Not a redirect: a form's navigation may not leave the portal's origin (CSP form-action 'self'), so a page of the
+    // portal, no longer signed in, moves on to the provider's sign-out by itself (a link too, for browsers that do not).
+    delete portalContext(res).user;
+    delete portalContext(res).navigation;
+    const label = (await ssoSignInOption(services, tenant.id))?.label ?? 'your identity provider';
+    res.render('sso-signing-out', { title: 'Signing out', providerLabel: label, refreshSeconds: 0, refreshUrl: providerLogout.href });
   });
 
   return router;
