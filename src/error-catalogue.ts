@@ -174,6 +174,7 @@ export const ERROR_CATALOGUE = {
   ERR_TENANT_NAME_INVALID: { status: 400, permanent: false },
   ERR_TENANT_NOT_FOUND: { status: 404, permanent: true },
   ERR_TENANT_UNKNOWN: { status: 404, permanent: false },
+  ERR_TIME_ZONE_INVALID: { status: 400, permanent: false },
   ERR_TOTP_ENROLMENT_STALE: { status: 409, permanent: false },
   ERR_TOTP_LABEL_INVALID: { status: 500, permanent: false },
   ERR_TOTP_PARAMETERS_INVALID: { status: 500, permanent: false },

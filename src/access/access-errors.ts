@@ -1,5 +1,19 @@
 import { RetentionError, hasErrorCode, type ErrorCode } from '../errors.js';
+import type { RecordType } from '../records/record-type.js';
 import type { Capability } from './capabilities.js';
+
+/** What a user without a capability is told they cannot do. */
+const MISSING_CAPABILITY: Readonly<Record<Capability, string>> = {
+  export: 'Your account may not export results.',
+  'manage-users': 'Your account may not manage users or the security settings.',
+  'configure-retention': 'Your account may not change the retention settings.',
+  'run-jobs': 'Your account may not run or manage archive jobs.',
+  'read-audit': 'Your account may not read the audit log.',
+  'see-unmasked-personal-data': 'Your account may not see personal data unmasked.',
+};
+
+/** The data types as the messages name them. */
+const SCOPE_NAMES: Readonly<Record<RecordType, string>> = { 'call-logs': 'call logs', chats: 'chats', contacts: 'contacts' };
 
 /** Errors made by {@link forbiddenError} and {@link notFoundError}: the portal audits each as `access.denied`. */
 const accessRefusals = new WeakSet<object>();
@@ -24,15 +38,13 @@ export function isAccessRefusal(err: unknown): err is RetentionError {
  * @example
  * throw forbiddenError('export');
  */
-export function forbiddenError(missing: Capability | string): RetentionError {
-  return refusal(
-    new RetentionError(
-      'ERR_FORBIDDEN',
-      missing === 'owner'
-        ? 'Only the owner of your organisation can do this.'
-        : `You do not have permission for this (${missing}). Ask the owner of your organisation or an administrator who manages users.`,
-    ),
-  );
+export function forbiddenError(missing: Capability | 'owner' | { scope: RecordType | undefined }): RetentionError {
+  if (missing === 'owner') return refusal(new RetentionError('ERR_FORBIDDEN', 'Only the owner of your organisation can do this.'));
+  const what =
+    typeof missing === 'string'
+      ? MISSING_CAPABILITY[missing]
+      : `Your access does not include ${missing.scope === undefined ? 'this kind of data' : SCOPE_NAMES[missing.scope]}.`;
+  return refusal(new RetentionError('ERR_FORBIDDEN', `${what} Ask the owner of your organisation, or an administrator who manages users, for access.`));
 }
 
 /**

@@ -50,7 +50,7 @@ export function assertCan(principal: Principal, capability: Capability): void {
  */
 export function assertCanRead(principal: Principal, type: RecordType, as: 'forbidden' | 'not-found' = 'forbidden'): void {
   if (canRead(principal, type)) return;
-  throw as === 'not-found' ? notFoundError() : forbiddenError(`data scope ${type}`);
+  throw as === 'not-found' ? notFoundError() : forbiddenError({ scope: type });
 }
 
 /**

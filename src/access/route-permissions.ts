@@ -11,7 +11,7 @@ import type { Principal } from './principal.js';
  * - `access: 'public'`: anyone (sign-in, forgotten passwords, activation links, health probes);
  * - `access: 'signed-in'`: any signed-in user (dashboard, own account); a route may add `capability` and/or `scope`;
  * - `ownerOnly`: only the tenant's owner, whatever capabilities an administrator holds (the single sign-on settings:
- *   they decide how everybody signs in, the owner's break-glass sign-in included);
+ *   they decide how everybody signs in, the owner's break-glass sign-in included; the organisation's time zone);
  * - `scope`: the record type the route reads. Out of scope, a list page answers 403 (`outOfScope: 'forbidden'`:
  *   the page exists for everybody, the user just lacks the type) and a page of one record answers 404
  *   (`outOfScope: 'not-found'`: never confirm that a record exists).
@@ -96,6 +96,7 @@ export const ROUTE_PERMISSIONS = {
   'account.backup-codes.renew': signedIn('POST', '/account/backup-codes'),
   /** Confirming one's identity through the provider (users who sign in with SSO only, for actions that need a fresh sign-in). */
   'account.sso.reauthenticate': signedIn('GET', '/account/sso/reauthenticate'),
+  'account.time-zone.update': signedIn('POST', '/account/time-zone'),
 
   'call-logs.list': list('/call-logs', 'call-logs'),
   'call-logs.detail': record('/call-logs/:id', 'call-logs'),
@@ -129,6 +130,7 @@ export const ROUTE_PERMISSIONS = {
   'settings.security.owner-password-reset': needs('manage-users', 'POST', '/settings/security/owner-password-reset'),
   'settings.ip-allowlist.update': needs('manage-users', 'POST', '/settings/ip-allowlist'),
   'settings.sso.update': ownerOnly('POST', '/settings/security/sso'),
+  'settings.time-zone.update': ownerOnly('POST', '/settings/time-zone'),
 
   'settings.retention.view': needs('configure-retention', 'GET', '/settings/retention'),
   'settings.retention.update': needs('configure-retention', 'POST', '/settings/retention'),
@@ -205,6 +207,6 @@ export function authorizeRoute(principal: Principal | undefined, id: RouteId): v
   if (decision === 'not-found') throw notFoundError();
   if (decision === 'forbidden') {
     const route: RoutePermission = ROUTE_PERMISSIONS[id];
-    throw forbiddenError(route.capability ?? (route.scope !== undefined ? `data scope ${route.scope}` : 'owner'));
+    throw forbiddenError(route.capability ?? (route.scope !== undefined ? { scope: route.scope } : 'owner'));
   }
 }

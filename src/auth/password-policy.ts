@@ -48,6 +48,28 @@ export interface PasswordPolicyLimits {
   minLengthFloor?: number;
 }
 
+/** The policy's number fields as the Security page names them, with their ranges (`minLength` from the floor). */
+const POLICY_NUMBER_FIELDS: Readonly<Record<string, { label: string; min: number; max: number }>> = {
+  minLength: { label: 'Minimum length', min: 8, max: 128 },
+  lockoutThreshold: { label: 'Failed sign-ins before a lock', min: 3, max: 100 },
+  lockoutMinutes: { label: 'Minutes an account stays locked', min: 1, max: 1440 },
+  passwordHistory: { label: 'Passwords refused again', min: 0, max: 24 },
+  expiryDays: { label: 'Days before a password expires', min: 0, max: 3650 },
+};
+
+/** What is wrong with the policy's `field` as typed, and what is accepted (the field is named for the API and CLI too). */
+function policyProblem(field: PropertyKey | undefined, input: unknown, floor: number): string {
+  const typed = typeof input === 'object' && input !== null && typeof field === 'string' ? (input as Record<string, unknown>)[field] : undefined;
+  const shown = typed === undefined || typed === '' ? 'an empty value' : `"${String(typed).slice(0, 40)}"`;
+  const number = typeof field === 'string' ? POLICY_NUMBER_FIELDS[field] : undefined;
+  if (number !== undefined) {
+    const min = field === 'minLength' ? floor : number.min;
+    return `${number.label} (${String(field)}): ${shown} is not accepted; enter a whole number from ${min} to ${number.max}.`;
+  }
+  if (field === 'blockedWords') return 'Blocked words (blockedWords): each word needs 4 to 64 characters, one per line, at most 200 words.';
+  return `The password policy has no setting "${String(field ?? '')}": the settings are ${[...Object.keys(POLICY_NUMBER_FIELDS), 'blockedWords'].join(', ')}.`;
+}
+
 /**
  * Validates policy settings (from the settings form), filling defaults. A `minLength` under the operator's floor
  * (`limits.minLengthFloor`, default 12) is refused. Throws `ERR_PASSWORD_POLICY_INVALID` naming the first field at
@@ -62,13 +84,13 @@ export function parsePasswordPolicy(input: unknown, limits: PasswordPolicyLimits
   const result = passwordPolicySchema.safeParse(input ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = issue?.path.join('.') || 'policy';
-    throw new RetentionError('ERR_PASSWORD_POLICY_INVALID', `password policy: ${field} is invalid (${issue?.message ?? 'unknown problem'}); fix that field`);
+    const field = issue?.code === 'unrecognized_keys' ? issue.keys[0] : issue?.path[0];
+    throw new RetentionError('ERR_PASSWORD_POLICY_INVALID', policyProblem(field, input, floor));
   }
   if (result.data.minLength < floor) {
     throw new RetentionError(
       'ERR_PASSWORD_POLICY_INVALID',
-      `password policy: minLength must be at least ${floor} characters (ASVS 2.1.1); only the operator can lower this floor, with PASSWORD_MIN_LENGTH_FLOOR`,
+      `Minimum length (minLength): "${result.data.minLength}" is too short; it must be at least ${floor} characters (ASVS 2.1.1). Only the operator can lower this floor, with PASSWORD_MIN_LENGTH_FLOOR.`,
     );
   }
   return result.data;

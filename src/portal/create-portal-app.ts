@@ -13,6 +13,7 @@ import { auditRefusals } from './refusal-audit.js';
 import { createPortalServices, type PortalServices } from './portal-services.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { emailAddressRoutes, emailConfirmationRoutes } from './routes/email-address-routes.js';
+import { timeZoneRoutes } from './routes/time-zone-routes.js';
 import { activationRoutes } from './routes/activation-routes.js';
 import { archiveCallLogsRoutes } from './routes/archive-call-logs-routes.js';
 import { archiveChatsRoutes } from './routes/archive-chats-routes.js';
@@ -144,7 +145,7 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(twoFactorRoutes(services));
   app.use(accountRoutes(services));
   app.use(sso.signedInRoutes);
-  app.use(emailAddressRoutes(services));
+  app.use(emailAddressRoutes(services), timeZoneRoutes(services));
   app.use(usersRoutes(services));
   app.use(outboxRoutes(services));
   app.use(jobsRoutes(services), retentionSettingsRoutes(services));

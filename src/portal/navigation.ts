@@ -17,6 +17,12 @@ export interface NavigationLink {
   description: string | undefined;
 }
 
+/** A link of the menu at the top of the page, marked when it is the page shown or the section that page belongs to. */
+export interface MenuLink extends NavigationLink {
+  /** Drawn with `aria-current="page"`: the link's address is the page's path, or the start of it (`/chats` on `/chats/:id`). */
+  current: boolean;
+}
+
 /** The archive's lists, one per data type. */
 export const ARCHIVE_NAVIGATION: readonly NavigationEntry[] = [
   { label: 'Call logs', route: 'call-logs.list', description: 'Browse and search the archived call logs.' },
@@ -56,4 +62,19 @@ export function allowedLinks(principal: Principal, entries: readonly NavigationE
   return entries
     .filter((entry) => routeAllowed(principal, entry.route))
     .map((entry) => ({ label: entry.label, route: entry.route, href: ROUTE_PERMISSIONS[entry.route].path, description: entry.description }));
+}
+
+/**
+ * The menu of `principal` on the page at `path`: the allowed entries of {@link PORTAL_MENU}, the one the page belongs
+ * to marked current (the link whose address is the path, else the longest address the path continues with a `/`; the
+ * dashboard only on `/`).
+ *
+ * @example
+ * portalMenu(owner, '/chats/c-1').find((link) => link.current)?.label; // 'Chats'
+ */
+export function portalMenu(principal: Principal, path: string): MenuLink[] {
+  const links = allowedLinks(principal, PORTAL_MENU);
+  const matches = (href: string): boolean => path === href || (href !== '/' && path.startsWith(`${href}/`));
+  const current = links.filter((link) => matches(link.href)).sort((a, b) => b.href.length - a.href.length)[0];
+  return links.map((link) => ({ ...link, current: link === current }));
 }

@@ -3,7 +3,7 @@ import type { AuditEvent } from '../audit/audit-entry.js';
 import type { SecuritySettings } from '../store/security-settings-store.js';
 import type { Tenant } from '../store/tenants-store.js';
 import type { User } from '../store/users-store.js';
-import type { NavigationLink } from './navigation.js';
+import type { MenuLink } from './navigation.js';
 
 /** What the middleware learned about a request, for the routes and the views. */
 export interface PortalContext {
@@ -11,8 +11,8 @@ export interface PortalContext {
   security: SecuritySettings;
   /** The signed-in user (fully signed in: password and, when enrolled, the second factor). */
   user?: User;
-  /** The menu of the signed-in user (set with `user`): the layout draws exactly these links. */
-  navigation?: NavigationLink[];
+  /** The menu of the signed-in user (set with `user`): the layout draws exactly these links, the current one marked. */
+  navigation?: MenuLink[];
 }
 
 /** The request's {@link PortalContext}; only valid after the tenant middleware ran. */

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { principalOf } from '../access/principal.js';
-import { allowedLinks, PORTAL_MENU } from './navigation.js';
+import { portalMenu } from './navigation.js';
+import { viewFormatIn } from './routes/archive-view-format.js';
 import { flash, portalContext } from './portal-context.js';
 import type { PortalServices } from './portal-services.js';
 import { regenerateSession } from './session-lifecycle.js';
@@ -30,9 +31,11 @@ export function sessionGuard(services: PortalServices) {
       } else {
         req.session.lastSeenAt = now;
         context.user = user;
-        context.navigation = allowedLinks(principalOf(user), PORTAL_MENU);
+        context.navigation = portalMenu(principalOf(user), req.path);
       }
     }
+    // Times on every page in the reader's zone: theirs, else the tenant's (the session's user was loaded above).
+    res.locals.fmt = viewFormatIn(context.user?.timeZone ?? context.tenant.timeZone);
     res.locals.takeFlash = () => {
       const message = req.session.flash;
       delete req.session.flash;

@@ -111,7 +111,7 @@ export class ResultsExportService {
     if (!can(principal, 'export') || (type !== undefined && !canRead(principal, type))) {
       await this.audit(principal, 'export.requested', 'denied', client, type ?? 'unknown', { type: type ?? null });
       if (!can(principal, 'export')) throw forbiddenError('export');
-      throw forbiddenError(`data scope ${type ?? ''}`);
+      throw forbiddenError({ scope: type });
     }
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -240,7 +240,7 @@ export class ResultsExportService {
 
   /** The principal must still hold the type and, for an unmasked file, the right to see unmasked data. */
   private assertStillAllowed(principal: Principal, job: ResultExport): void {
-    if (!canRead(principal, job.type)) throw forbiddenError(`data scope ${job.type}`);
+    if (!canRead(principal, job.type)) throw forbiddenError({ scope: job.type });
     if (!job.masked && !can(principal, 'see-unmasked-personal-data')) throw forbiddenError('see-unmasked-personal-data');
   }
 

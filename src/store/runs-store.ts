@@ -180,6 +180,18 @@ export class RunsStore {
     return (await this.runs.find(filter).sort({ createdAt: -1 }).limit(limit).toArray()).map(toRun);
   }
 
+  /** The runs created after `after`, oldest first (at most `limit`, 1 to 500; default 200). */
+  async listCreatedAfter(tenantId: string, after: Date, limit = 200): Promise<Run[]> {
+    const bounded = Math.min(Math.max(limit, 1), 500);
+    return (
+      await this.runs
+        .find({ tenantId: assertTenantId(tenantId), createdAt: { $gt: after } })
+        .sort({ createdAt: 1 })
+        .limit(bounded)
+        .toArray()
+    ).map(toRun);
+  }
+
   /**
    * Records a finalized run: its manifest, the files it lists (each kept as a {@link RunFile}; a whole manifest entry
    * may be passed) and its totals.

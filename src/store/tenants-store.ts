@@ -1,6 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { RetentionError } from '../errors.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
+import { parseTimeZone } from '../time/time-zones.js';
 import { isDuplicateKeyError } from './duplicate-key.js';
 
 /** A customer company using Retention. */
@@ -8,6 +9,8 @@ export interface Tenant {
   id: string;
   displayName: string;
   status: 'active' | 'disabled';
+  /** The time zone the portal shows times in for users who chose none (IANA name; `UTC` unless the owner set one). */
+  timeZone: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -16,6 +19,7 @@ interface TenantDocument {
   _id: string;
   displayName: string;
   status: 'active' | 'disabled';
+  timeZone?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -24,6 +28,7 @@ const toTenant = (doc: TenantDocument): Tenant => ({
   id: doc._id,
   displayName: doc.displayName,
   status: doc.status,
+  timeZone: doc.timeZone ?? 'UTC',
   createdAt: doc.createdAt,
   updatedAt: doc.updatedAt,
 });
@@ -70,6 +75,12 @@ export class TenantsStore {
 
   async list(): Promise<Tenant[]> {
     return (await this.tenants.find({}).sort({ _id: 1 }).toArray()).map(toTenant);
+  }
+
+  /** Sets the tenant's default time zone for the portal's times (`parseTimeZone` checked it). */
+  async setTimeZone(id: string, timeZone: string, now = new Date()): Promise<void> {
+    const result = await this.tenants.updateOne({ _id: assertTenantId(id) }, { $set: { timeZone: parseTimeZone(timeZone), updatedAt: now } });
+    if (result.matchedCount === 0) throw new RetentionError('ERR_TENANT_NOT_FOUND', `tenant "${id}" does not exist`);
   }
 
   async setStatus(id: string, status: Tenant['status'], now = new Date()): Promise<void> {

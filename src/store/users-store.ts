@@ -3,6 +3,7 @@ import type { Collection, Db } from 'mongodb';
 import { CAPABILITIES, type Capability } from '../access/capabilities.js';
 import { RetentionError } from '../errors.js';
 import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
+import { parseTimeZone } from '../time/time-zones.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { isDuplicateKeyError } from './duplicate-key.js';
 
@@ -53,6 +54,8 @@ export interface User {
   /** SHA-256 keys of the places (network and browser) the user signed in from lately, newest last (`signInPlace`). */
   knownSignInPlaces: string[];
   invitedBy: string | undefined;
+  /** The time zone the user chose for the portal's times; undefined: the tenant's. */
+  timeZone: string | undefined;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -82,6 +85,7 @@ type UserDocument = Pick<
   totp?: UserTotp | null;
   pendingTotpSecret?: string | null;
   invitedBy?: string;
+  timeZone?: string;
 };
 
 const EMAIL_PATTERN = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,253}\.[^\s@<>()[\]\\,;:".]{2,63}$/;
@@ -127,6 +131,7 @@ const toUser = (doc: UserDocument): User => ({
   backupCodeHashes: [...(doc.backupCodeHashes ?? [])],
   knownSignInPlaces: [...(doc.knownSignInPlaces ?? [])],
   invitedBy: doc.invitedBy,
+  timeZone: doc.timeZone,
   createdAt: doc.createdAt,
   updatedAt: doc.updatedAt,
 });
@@ -286,6 +291,15 @@ export class UsersStore {
       { _id: id, tenantId: assertTenantId(tenantId) },
       { $set: { passwordHash, passwordHistory: [...passwordHistory], passwordChangedAt: now, updatedAt: now } },
     );
+  }
+
+  /** Sets the user's time zone for the portal's times (`parseTimeZone` checked it), or back to the tenant's. */
+  async setTimeZone(tenantId: string, id: string, timeZone: string | undefined, now = new Date()): Promise<void> {
+    const update =
+      timeZone === undefined
+        ? { $unset: { timeZone: '' as const }, $set: { updatedAt: now } }
+        : { $set: { timeZone: parseTimeZone(timeZone), updatedAt: now } };
+    await this.users.updateOne({ _id: id, tenantId: assertTenantId(tenantId) }, update);
   }
 
   /** Replaces the hash with a fresh one of the same password (parameters raised), keeping the change date. */

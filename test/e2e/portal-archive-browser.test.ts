@@ -239,7 +239,7 @@ describe('archive in a browser (Chromium)', () => {
     expect(jobs).toContain('ERR_SFTP_UNREACHABLE');
     expect(jobs).toContain('Chats: 7 records, 20.0 KB delivered before it failed');
     expect(jobs).toContain(`${tenantId}/2026/11/21/manifest-run-done.json`);
-    expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(1);
+    expect(await page.locator('meta[name="auto-refresh"]').count()).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'portal-jobs.png'), fullPage: true });
 
     expect(browser?.cspViolations).toEqual([]);

@@ -18,11 +18,11 @@ export interface BrowserTestPortal {
 
 /**
  * What differs between browser tests: the tenant, the Redis prefix and the optional parts of the portal (`mail`: an
- * outbox, e.g. a mail fixture's, for tests that read the messages the portal sends; `sso` and `destinations` for
- * single sign-on against a provider on loopback).
+ * outbox, e.g. a mail fixture's, for tests that read the messages the portal sends; `resultsExport` for the exports
+ * pages; `sso` and `destinations` for single sign-on against a provider on loopback).
  */
 export type BrowserTestPortalDeps = Pick<PortalDeps, 'controlPlane' | 'redis'> &
-  Partial<Pick<PortalDeps, 'now' | 'archive' | 'archiveImports' | 'mail' | 'sso' | 'destinations'>> & {
+  Partial<Pick<PortalDeps, 'now' | 'archive' | 'archiveImports' | 'resultsExport' | 'mail' | 'sso' | 'destinations'>> & {
     /** The control-plane database (`/readyz` pings it). */
     db: Db;
     tenantId: string;

@@ -1,4 +1,7 @@
 import type { Response } from 'express';
+import { principalOf } from '../../access/principal.js';
+import { routeAllowed } from '../../access/route-permissions.js';
+import { TIME_ZONES } from '../../time/time-zones.js';
 import { portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
 import { pendingEmailConfirmation } from './email-confirmation-mail.js';
@@ -13,7 +16,7 @@ export interface AccountEmailValues {
 /**
  * Renders the account page of the signed-in user: email address (confirmed or not, a change waiting for its link),
  * the identity at the tenant's provider linked to the account (single sign-on), second factor (which the owner cannot
- * turn off while single sign-on is required: it is the break-glass sign-in), password and sessions; with `problems` (and a 4xx `status`) after a refused form.
+ * turn off while single sign-on is required: it is the break-glass sign-in), time zone, password and sessions; with `problems` (and a 4xx `status`) after a refused form.
  *
  * @example
  * await renderAccountPage(services, res);
@@ -30,6 +33,13 @@ export async function renderAccountPage(
   const sso = await ssoSignInOption(services, tenant.id);
   res.status(status).render('account', {
     title: 'Your account',
+    timeZone: {
+      shown: user.timeZone ?? tenant.timeZone,
+      mine: user.timeZone,
+      organisation: tenant.timeZone,
+      choices: TIME_ZONES,
+      canSetOrganisation: routeAllowed(principalOf(user), 'settings.time-zone.update'),
+    },
     email: {
       address: user.email,
       confirmedAt: user.emailVerifiedAt === undefined ? undefined : mailTime(user.emailVerifiedAt),

@@ -6,7 +6,6 @@ import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
 import { recordReferences } from './archive-record-references.js';
-import { archiveViewFormat } from './archive-view-format.js';
 
 /** The URL filters (and the time order, `order`: newest or oldest first) of the call-log list (the archive store's call-log filter). */
 export const CALL_LOG_LIST_FIELDS = ['from', 'to', 'direction', 'outcome', 'agent', 'queue', 'number', 'contact', 'tag', 'order'] as const;
@@ -46,7 +45,6 @@ export function archiveCallLogsRoutes(services: PortalServices): Router {
       call: maskRecord('call-logs', call, { unmasked: reader.unmasked }),
       masked: !reader.unmasked,
       contacts,
-      fmt: archiveViewFormat,
     });
   });
   return router;

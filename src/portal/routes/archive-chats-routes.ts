@@ -15,17 +15,40 @@ import { archiveViewFormat } from './archive-view-format.js';
 /** The URL filters (and the time order, `order`: newest or oldest first) of the chat list (the archive store's chat filter). */
 export const CHAT_LIST_FIELDS = ['from', 'to', 'channel', 'participant', 'tag', 'text', 'order'] as const;
 
+/**
+ * The canonical URL of a chat-list URL that searches with `q` (the name search boxes commonly use): `q` becomes the
+ * `text` filter (joined to a `text` already there), every other parameter is kept. `undefined` without `q`.
+ *
+ * @example
+ * chatSearchAliasTarget('/chats?q=%E9%80%80%E6%AC%BE&channel=web'); // '/chats?channel=web&text=%E9%80%80%E6%AC%BE'
+ */
+export function chatSearchAliasTarget(originalUrl: string): string | undefined {
+  const url = new URL(originalUrl, 'http://portal.invalid');
+  const aliased = url.searchParams.getAll('q');
+  if (aliased.length === 0) return undefined;
+  const words = [...url.searchParams.getAll('text'), ...aliased].map((value) => value.trim()).filter((value) => value !== '');
+  url.searchParams.delete('q');
+  url.searchParams.delete('text');
+  if (words.length > 0) url.searchParams.set('text', words.join(' '));
+  return `/chats${url.search}`;
+}
+
 /** Messages per transcript page. */
 export const TRANSCRIPT_PAGE_SIZE = 100;
 
 /**
- * Chats: `/chats` (filters in the URL, newest first, keyset pages) and `/chats/:id` (the chat as a readable
+ * Chats: `/chats` (filters in the URL, newest first, keyset pages; `?q=` redirects to the `text` filter) and `/chats/:id` (the chat as a readable
  * transcript, one page of messages at a time, `?after=` carrying the cursor). Only for readers with the chats scope;
  * an id out of scope, of another tenant or unknown is the same 404. Personal data is masked without
  * `see-unmasked-personal-data`; every search and view (each transcript page) is audited.
  */
 export function archiveChatsRoutes(services: PortalServices): Router {
   const router = Router();
+  router.get('/chats', (req, res, next) => {
+    const target = chatSearchAliasTarget(req.originalUrl);
+    if (target === undefined) next();
+    else res.redirect(302, target);
+  });
   router.get(
     '/chats',
     archiveListHandler(services, {
@@ -82,7 +105,6 @@ export function archiveChatsRoutes(services: PortalServices): Router {
       pager: pagerLinks(path, {}, query.position, transcript.nextCursor),
       masked: !reader.unmasked,
       contacts,
-      fmt: archiveViewFormat,
     });
   });
   return router;

@@ -11,7 +11,6 @@ import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
 import { recordReferences } from './archive-record-references.js';
-import { archiveViewFormat } from './archive-view-format.js';
 
 /** The URL filters of the contact list (the archive store's contact filter). */
 export const CONTACT_LIST_FIELDS = ['name', 'email', 'phone', 'tag'] as const;
@@ -89,7 +88,6 @@ export function archiveContactsRoutes(services: PortalServices): Router {
       callsReadable: canRead(reader.principal, 'call-logs'),
       chatsReadable: canRead(reader.principal, 'chats'),
       masked: !reader.unmasked,
-      fmt: archiveViewFormat,
     });
   });
   return router;

@@ -7,7 +7,6 @@ import type { ArchiveStore } from '../../store/archive/archive-store.js';
 import type { PortalServices } from '../portal-services.js';
 import { auditedFilterString, pagerLinks, parseListQuery, personalDataFilterProblems } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
-import { archiveViewFormat } from './archive-view-format.js';
 
 const isTimeOrder = (value: string | undefined): value is TimeOrder => (TIME_ORDERS as readonly (string | undefined)[]).includes(value);
 
@@ -94,7 +93,6 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
       pager: pagerLinks(definition.path, query.values, query.position, page.nextCursor),
       masked: !reader.unmasked,
       canRead: Object.fromEntries(reader.principal.dataTypes.map((type) => [type, true])),
-      fmt: archiveViewFormat,
       canExport: services.deps.resultsExport !== undefined && routeAllowed(reader.principal, 'exports.request'),
       exportType: definition.type,
     });

@@ -8,7 +8,6 @@ import { authorizedPrincipal } from '../access-gates.js';
 import { ARCHIVE_NAVIGATION, DASHBOARD_SHORTCUTS, allowedLinks } from '../navigation.js';
 import { portalContext } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
-import { archiveViewFormat } from './archive-view-format.js';
 
 /** Days the dashboard's chart covers, today included. */
 export const DASHBOARD_DAYS = 30;
@@ -113,7 +112,6 @@ export function dashboardRoutes(services: PortalServices): Router {
       archiveLinks: allowedLinks(principal, ARCHIVE_NAVIGATION),
       shortcuts: allowedLinks(principal, DASHBOARD_SHORTCUTS),
       runsJobs: can(principal, 'run-jobs'),
-      fmt: archiveViewFormat,
     });
   });
   return router;

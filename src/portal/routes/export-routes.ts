@@ -12,7 +12,6 @@ import { CALL_LOG_LIST_FIELDS } from './archive-call-logs-routes.js';
 import { CHAT_LIST_FIELDS } from './archive-chats-routes.js';
 import { CONTACT_LIST_FIELDS } from './archive-contacts-routes.js';
 import { parseListQuery, personalDataFilterProblems } from './archive-list-query.js';
-import { archiveViewFormat } from './archive-view-format.js';
 
 /** The filter fields an export request carries per type: the same as the list page it was asked from. */
 export const EXPORT_FILTER_FIELDS: { readonly [T in RecordType]: readonly string[] } = {
@@ -83,13 +82,13 @@ export function exportRoutes(services: PortalServices): Router {
   router.get('/exports', async (_req, res) => {
     const principal = authorizedPrincipal(res, 'exports.list');
     const exports = await exportsOf(services).list(principal);
-    res.render('exports/list', { title: 'Exports', exports, fmt: archiveViewFormat });
+    res.render('exports/list', { title: 'Exports', exports });
   });
 
   router.get('/exports/:id', async (req, res) => {
     const principal = authorizedPrincipal(res, 'exports.status');
     const job = await exportsOf(services).get(principal, String(req.params.id));
-    res.render('exports/status', { title: 'Export', job, fmt: archiveViewFormat });
+    res.render('exports/status', { title: 'Export', job });
   });
 
   router.post('/exports/:id/link', async (req, res) => {
@@ -97,7 +96,7 @@ export function exportRoutes(services: PortalServices): Router {
     const service = exportsOf(services);
     const link = await service.createDownloadLink(principal, String(req.params.id));
     const job = await service.get(principal, String(req.params.id));
-    res.render('exports/link', { title: 'Download link', job, link, fmt: archiveViewFormat });
+    res.render('exports/link', { title: 'Download link', job, link });
   });
 
   router.get('/exports/:id/download/:token', async (req, res) => {

@@ -3,6 +3,7 @@ import { notFoundError } from '../../access/access-errors.js';
 import { readableTypes } from '../../access/permissions.js';
 import type { Principal } from '../../access/principal.js';
 import { routeAllowed } from '../../access/route-permissions.js';
+import { retryRefusal } from '../../queue/run-retry.js';
 import { RetentionError } from '../../errors.js';
 import { RECORD_TYPES, isRecordType, type RecordType } from '../../records/record-type.js';
 import { AlertDispatcher } from '../../alerts/alert-dispatcher.js';
@@ -15,7 +16,6 @@ import { nextRunTimes } from '../../tenants/retention-settings.js';
 import { authorizedPrincipal } from '../access-gates.js';
 import { flash, formField, formList, portalContext, signedInUser } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
-import { archiveViewFormat } from './archive-view-format.js';
 
 const TYPE_LABELS: Record<RecordType, string> = { 'call-logs': 'Call logs', chats: 'Chats', contacts: 'Contacts' };
 const PAGE_SIZE = 25;
@@ -202,6 +202,15 @@ export function jobsRoutes(services: PortalServices): Router {
     return q;
   };
   const actor = (res: Response) => ({ type: 'user' as const, id: signedInUser(res).id });
+  /** The ids of the runs of a page (newest first) that can still be retried, knowing every run created after them. */
+  const retryableRunIds = async (tenantId: string, runs: readonly Run[]): Promise<string[]> => {
+    const newest = runs[0];
+    if (newest === undefined || !runs.some((run) => run.status === 'failed')) return [];
+    const newer = await controlPlane.runs.listCreatedAfter(tenantId, newest.createdAt);
+    const all = [...newer, ...runs];
+    return runs.filter((run) => retryRefusal(run, all) === undefined).map((run) => run.id);
+  };
+
   const renderList = async (
     req: Request,
     res: Response,
@@ -233,6 +242,7 @@ export function jobsRoutes(services: PortalServices): Router {
       ...(refresh.on ? { refreshSeconds: refresh.seconds } : {}),
       refresh,
       runs: runs.map((run) => runView(run, types)),
+      retryable: await retryableRunIds(tenantId, runs),
       olderLink: runs.length === PAGE_SIZE && last ? `/jobs?before=${encodeURIComponent(last.createdAt.toISOString())}` : undefined,
       newestLink: before === undefined ? undefined : '/jobs',
       failureStreak: streak ? pauseAfter : 0,
@@ -243,7 +253,6 @@ export function jobsRoutes(services: PortalServices): Router {
       queuesConfigured: services.deps.exportQueues !== undefined,
       canRun: routeAllowed(principal, 'jobs.run-now'),
       canConfigure: routeAllowed(principal, 'settings.retention.view'),
-      fmt: archiveViewFormat,
     });
   };
 
@@ -326,7 +335,7 @@ export function jobsRoutes(services: PortalServices): Router {
       refresh,
       run: runView(run, readableTypes(principal)),
       canRun: routeAllowed(principal, 'jobs.retry'),
-      fmt: archiveViewFormat,
+      retryRefusal: retryRefusal(run, await controlPlane.runs.listCreatedAfter(portalContext(res).tenant.id, run.createdAt)),
     });
   });
 
@@ -335,8 +344,9 @@ export function jobsRoutes(services: PortalServices): Router {
     const tenantId = portalContext(res).tenant.id;
     const run = await controlPlane.runs.get(tenantId, String(req.params.runId).slice(0, 300));
     if (run === undefined) throw notFoundError('run');
-    if (run.status !== 'failed') {
-      flash(req, 'error', `Only a failed run can be retried; this one is ${run.status}.`);
+    const refusal = retryRefusal(run, await controlPlane.runs.listCreatedAfter(tenantId, run.createdAt));
+    if (refusal !== undefined) {
+      flash(req, 'error', refusal);
       return res.redirect(303, `/jobs/${encodeURIComponent(run.id)}`);
     }
     let jobId: string;

@@ -4,7 +4,6 @@ import { OUTBOX_STATUSES, type OutboxCursor, type OutboxStatus } from '../../mai
 import { requireRoute } from '../access-gates.js';
 import { portalContext } from '../portal-context.js';
 import type { PortalServices } from '../portal-services.js';
-import { archiveViewFormat } from './archive-view-format.js';
 
 /** Messages on one page of the outbox. */
 export const OUTBOX_PAGE_SIZE = 50;
@@ -66,7 +65,6 @@ export function outboxRoutes(services: PortalServices): Router {
       olderLink: found.length > OUTBOX_PAGE_SIZE && last ? pageLink(status, `${last.createdAt.toISOString()}~${last.id}`) : undefined,
       newestLink: after === undefined ? undefined : pageLink(status),
       mailConfigured: services.mail !== undefined,
-      fmt: archiveViewFormat,
     });
   });
 

@@ -48,7 +48,7 @@ export function securitySettingsPage(services: PortalServices): SecuritySettings
     const sso = await ssoSectionView(services, res, state.sso);
     res.status(status).render('security-settings', {
       title: 'Security settings',
-      freshUntil: freshUntil === undefined ? undefined : new Date(freshUntil).toISOString().slice(11, 16),
+      freshUntil: freshUntil === undefined ? undefined : new Date(freshUntil),
       hasTwoFactor: signedInUser(res).totp !== undefined,
       hasPassword: signedInUser(res).passwordHash !== undefined,
       reauthProblems: state.reauthProblems ?? [],

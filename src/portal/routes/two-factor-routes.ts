@@ -26,7 +26,7 @@ export function twoFactorRoutes(services: PortalServices): Router {
   const { controlPlane, keyring } = services.deps;
 
   const showBackupCodes = (res: Response, codes: string[], reason: 'enrolled' | 'regenerated'): void => {
-    res.render('backup-codes', { title: 'Your backup codes', codes, reason, generatedAt: services.now().toISOString().slice(0, 16).replace('T', ' ') });
+    res.render('backup-codes', { title: 'Your backup codes', codes, reason, generatedAt: services.now() });
   };
 
   router.get('/account/two-factor/setup', requireRoute('account.two-factor.form'), async (_req, res) => {

@@ -22,7 +22,7 @@ export interface ListedUser {
   user: User;
   /** True while failed sign-ins lock the account (or its hourly limit is reached); `POST /users/:id/unlock` clears it. */
   locked: boolean;
-  lockedUntil: string | undefined;
+  lockedUntil: Date | undefined;
   /** False when the user holds grants the viewer does not (or is the owner and the viewer is not): no actions shown. */
   manageable: boolean;
   /** True when an identity at the tenant's provider is linked to the user (`POST /users/:id/sso/unlink` removes it). */
@@ -149,7 +149,7 @@ export function usersRoutes(services: PortalServices): Router {
   const lockState = async (tenantId: string, user: User): Promise<Pick<ListedUser, 'locked' | 'lockedUntil'>> => {
     const decision = await services.throttle.check({ tenantId, account: user.email });
     if (decision.allowed || decision.reason === 'ip-rate-limited') return { locked: false, lockedUntil: undefined };
-    return { locked: true, lockedUntil: decision.retryAt.toISOString().slice(0, 16).replace('T', ' ') };
+    return { locked: true, lockedUntil: decision.retryAt };
   };
 
   const renderUsers = async (res: Response, status: number, problems: string[], values: { email: string; displayName: string }): Promise<void> => {
@@ -188,13 +188,16 @@ export function usersRoutes(services: PortalServices): Router {
       details: { capabilities: listGrants(invited.capabilities), dataTypes: listGrants(invited.dataTypes), expiresAt: record.expiresAt.toISOString() },
     });
     const link = `${tenantBaseUrl(tenant.id, services.options)}/invitation/${token}`;
-    const expiresAt = record.expiresAt.toISOString().slice(0, 16).replace('T', ' ');
-    const mailed = await mailInvitation(tenant.id, invited, actor, { link, expiresAt: `${expiresAt} UTC`, tokenId: record.id });
+    const mailed = await mailInvitation(tenant.id, invited, actor, {
+      link,
+      expiresAt: `${record.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+      tokenId: record.id,
+    });
     res.render('invitation-created', {
       title: 'Invitation created',
       invited,
       link,
-      expiresAt,
+      expiresAt: record.expiresAt,
       mailed,
       outboxLink: routeAllowed(principalOf(actor), 'users.outbox') ? ROUTE_PERMISSIONS['users.outbox'].path : undefined,
     });

@@ -83,7 +83,9 @@ async function missedCallsOfDay(): Promise<CallLog[]> {
 const csvCellsOf = (call: CallLog): string[] =>
   exportCells('call-logs', call).map((cell) => {
     const text = cell === undefined || cell === null ? '' : String(cell);
-    return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${text}` : text;
+    // Formula protection, except phone numbers: they stay valid E.164 (or masked) strings.
+    const phoneNumbers = /^\+[0-9][0-9 •;+]*[0-9]$/u;
+    return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) && !phoneNumbers.test(cell) ? `'${text}` : text;
   });
 
 async function finished(id: string): Promise<ResultExport> {
@@ -199,6 +201,11 @@ describe('exporting list results', () => {
     expect(header).toEqual(exportHeader('call-logs'));
     expect(rows.map((row) => row[0])).toEqual(expected.map((call) => call.id));
     expect(rows).toEqual(expected.map(csvCellsOf));
+    const fromColumn = exportHeader('call-logs').indexOf('from');
+    expect(
+      rows.map((row) => row[fromColumn]).every((cell) => /^\+[1-9][0-9]{1,14}$/.test(cell ?? '')),
+      'E.164 as it is, no leading quote',
+    ).toBe(true);
 
     const jsonId = await exportMissedCalls(clients.unmasked, 'json');
     const json = await clients.unmasked.get(await linkOf(clients.unmasked, jsonId));

@@ -220,8 +220,8 @@ describe('portal: jobs', () => {
 
   it('retry of a failed run queues a new run planned from the checkpoints; a backfill is queued again with its range; a done run is not retried', async () => {
     const tenantId = await configuredTenant();
+    await addRun(tenantId, 'run-done', new Date('2026-03-01T02:00:00Z'), 'done');
     await addRun(tenantId, 'run-failed', new Date('2026-03-02T02:00:00Z'), 'failed');
-    await addRun(tenantId, 'run-done', new Date('2026-03-03T02:00:00Z'), 'done');
     await addRun(tenantId, 'run-backfill', new Date('2026-03-04T02:00:00Z'), 'failed', 'backfill');
     const client = await signedIn(tenantId, ['run-jobs']);
 
@@ -244,6 +244,29 @@ describe('portal: jobs', () => {
       `${tenantId}.run-backfill`,
       `${tenantId}.run-failed`,
     ]);
+  });
+
+  it('offers Retry only on a failed run that can still be retried: not once a later run covered its windows again (issue 16.9)', async () => {
+    const tenantId = await configuredTenant();
+    await addRun(tenantId, 'run-failed-old', new Date('2026-03-05T02:00:00Z'), 'failed');
+    await addRun(tenantId, 'run-covering', new Date('2026-03-06T02:00:00Z'), 'done');
+    await addRun(tenantId, 'run-failed-new', new Date('2026-03-07T02:00:00Z'), 'failed');
+    await addRun(tenantId, 'run-backfill-failed', new Date('2026-03-08T02:00:00Z'), 'failed', 'backfill');
+    const client = await signedIn(tenantId, ['run-jobs']);
+    const list = await client.get('/jobs');
+    expect(list.text).toContain(`action="/jobs/${tenantId}.run-failed-new/retry"`);
+    expect(list.text, 'a backfill is not covered by scheduled runs').toContain(`action="/jobs/${tenantId}.run-backfill-failed/retry"`);
+    expect(list.text).not.toContain(`action="/jobs/${tenantId}.run-failed-old/retry"`);
+    const detail = await client.get(`/jobs/${tenantId}.run-failed-old`);
+    expect(detail.text).not.toContain('/retry"');
+    expect(detail.text).toContain('A later run has covered this run&#39;s windows again');
+    expect((await client.post(`/jobs/${tenantId}.run-failed-old/retry`, {})).status).toBe(303);
+    expect(await runJobsOf(tenantId)).toHaveLength(0);
+    expect((await client.follow(`/jobs/${tenantId}.run-failed-old`)).text).toContain('it needs no retry');
+    // Older pages know the newer runs too.
+    const older = await client.get(`/jobs?before=${encodeURIComponent('2026-03-06T02:00:00.000Z')}`);
+    expect(older.text).toContain(`${tenantId}.run-failed-old`);
+    expect(older.text).not.toContain(`action="/jobs/${tenantId}.run-failed-old/retry"`);
   });
 
   it('after 3 failed runs in a row the jobs page shows an alert and the schedule is paused', async () => {

@@ -85,6 +85,8 @@ const PROBES: Partial<Record<RouteId, Probe>> = {
   'settings.two-factor-enforcement.update': { form: {} },
   'settings.ip-allowlist.update': { form: { allowlist: 'not-an-address' } },
   'settings.sso.update': { form: { mode: 'not-a-mode', version: '0' } },
+  'settings.time-zone.update': { form: { organisationTimeZone: 'not-a-zone' } },
+  'account.time-zone.update': { form: { timeZone: 'not-a-zone' } },
 };
 
 /** The grant combinations of the matrix. */

@@ -17,7 +17,7 @@ import { subsets } from './grant-combinations.js';
 
 const PUBLIC_PREFIXES = ['health.', 'sign-in.', 'activation.', 'invitation.', 'email-confirmation.', 'sso.'];
 /** Routes only the owner may use, whatever an administrator holds (the single sign-on settings). */
-const OWNER_ONLY: readonly string[] = ['settings.sso.update'];
+const OWNER_ONLY: readonly string[] = ['settings.sso.update', 'settings.time-zone.update'];
 const CAPABILITY_OF_PREFIX: [string, Capability][] = [
   ['exports.', 'export'],
   ['users.', 'manage-users'],

@@ -70,6 +70,26 @@ describe('password policy settings', () => {
     expect((err as RetentionError).message).toContain(field);
   });
 
+  it('says what is wrong with the value typed and what is accepted, in the words of the Security page (issue 16.8)', () => {
+    const messageOf = (input: unknown): string => {
+      try {
+        parsePasswordPolicy(input);
+      } catch (e) {
+        return (e as RetentionError).message;
+      }
+      return '';
+    };
+    expect(messageOf({ minLength: 'twelve' })).toBe('Minimum length (minLength): "twelve" is not accepted; enter a whole number from 12 to 128.');
+    expect(messageOf({ lockoutMinutes: 0 })).toBe(
+      'Minutes an account stays locked (lockoutMinutes): "0" is not accepted; enter a whole number from 1 to 1440.',
+    );
+    expect(messageOf({ expiryDays: '' })).toBe('Days before a password expires (expiryDays): an empty value is not accepted; enter a whole number from 0 to 3650.');
+    expect(messageOf({ blockedWords: ['abc'] })).toContain('each word needs 4 to 64 characters');
+    for (const input of [{ minLength: 7 }, { lockoutThreshold: 2.5 }, { requireDigit: true }]) {
+      expect(messageOf(input)).not.toMatch(/Invalid input|expected|Too small|>=/);
+    }
+  });
+
   it('issue 10.12: refuses a minimum length under the operator’s floor (12 unless lowered), naming the variable', () => {
     for (const minLength of [8, 10, 11]) {
       expect(() => parsePasswordPolicy({ minLength })).toThrow(/PASSWORD_MIN_LENGTH_FLOOR/);
