@@ -83,7 +83,9 @@ describe('password policy settings', () => {
     expect(messageOf({ lockoutMinutes: 0 })).toBe(
       'Minutes an account stays locked (lockoutMinutes): "0" is not accepted; enter a whole number from 1 to 1440.',
     );
-    expect(messageOf({ expiryDays: '' })).toBe('Days before a password expires (expiryDays): an empty value is not accepted; enter a whole number from 0 to 3650.');
+    expect(messageOf({ expiryDays: '' })).toBe(
+      'Days before a password expires (expiryDays): an empty value is not accepted; enter a whole number from 0 to 3650.',
+    );
     expect(messageOf({ blockedWords: ['abc'] })).toContain('each word needs 4 to 64 characters');
     for (const input of [{ minLength: 7 }, { lockoutThreshold: 2.5 }, { requireDigit: true }]) {
       expect(messageOf(input)).not.toMatch(/Invalid input|expected|Too small|>=/);
