@@ -3,6 +3,7 @@ import type { Chat, ChatMessage } from '../../records/chat-schema.js';
 import type { Contact } from '../../records/contact-schema.js';
 import type { RecordType } from '../../records/record-type.js';
 import { RetentionError } from '../../errors.js';
+import { recordTextTokens, TEXT_TOKEN_RULE_VERSION } from './text-search-tokens.js';
 
 /** Collection names of a tenant's archive database. */
 export const ARCHIVE_COLLECTIONS = {
@@ -38,7 +39,14 @@ export interface IndexFields {
   numbers?: string[];
   /** Chats: participant ids, staff ids and contact ids. */
   participants?: string[];
-  /** Chats: distinct lowercased words of the transcript (text search). */
+  /** Chats: distinct search tokens of the transcript (`text-search-tokens.ts`), by the rule of {@link textTokensVersion}. */
+  textTokens?: string[];
+  /** Chats: the version of the search-token rule `textTokens` were made by (`TEXT_TOKEN_RULE_VERSION`). */
+  textTokensVersion?: number;
+  /**
+   * Chats imported before search tokens (no `textTokensVersion`): distinct lowercased words of the transcript,
+   * searched by the old rule (`legacyTextWords`) until the archive is rebuilt. No longer written.
+   */
   words?: string[];
   /** Contacts: lowercased display name (sort key). */
   name?: string;
@@ -61,20 +69,6 @@ export type ContactDocument = Contact & { _id: string; ix: IndexFields };
 export type ArchivedChat = Omit<Chat, 'messages'> & { messageCount: number };
 /** A transcript message as the archive returns it. */
 export type ArchivedChatMessage = ChatMessage & { chatId: string };
-
-/** Most distinct words kept per chat for text search. */
-export const MAX_CHAT_WORDS = 2_000;
-const WORD = /[\p{L}\p{N}][\p{L}\p{N}_'-]*/gu;
-
-/** Lowercased words of a text (letters and digits, NFKC), each 2 to 40 characters, as text search indexes them. */
-export function textWords(text: string): string[] {
-  const words: string[] = [];
-  for (const match of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
-    const word = match[0];
-    if (word.length >= 2 && word.length <= 40) words.push(word);
-  }
-  return words;
-}
 
 const INSTANT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?Z$/;
 
@@ -109,23 +103,21 @@ export function callLogDocument(record: CallLog, src: string): CallLogDocument {
   return { _id: record.id, ...record, ix: { ...baseIndex(record, record.startedAt, src, contactIds), numbers: unique(numbers) } };
 }
 
-/** The archive documents of a chat: the room (with a message count and its transcript's words) and one per message. */
+/** The archive documents of a chat: the room (with a message count and its transcript's search tokens) and one per message. */
 export function chatDocuments(record: Chat, src: string): { room: ChatDocument; messages: ChatMessageDocument[] } {
   const { messages, ...room } = record;
-  const words = new Set<string>();
-  for (const message of messages) {
-    if (words.size >= MAX_CHAT_WORDS) break;
-    for (const word of textWords(message.text ?? '')) {
-      if (words.size >= MAX_CHAT_WORDS) break;
-      words.add(word);
-    }
-  }
+  const textTokens = recordTextTokens(messages.map((message) => message.text ?? ''));
   const participants = record.participants.flatMap((p) => [p.id, p.staffId, p.contactId].filter((id): id is string => id !== undefined));
   const contactIds = record.participants.map((p) => p.contactId).filter((id): id is string => id !== undefined);
   const index = baseIndex(record, record.startedAt, src, contactIds);
   const chatV = index.v;
   return {
-    room: { _id: record.id, ...room, messageCount: messages.length, ix: { ...index, participants: unique(participants), words: [...words] } },
+    room: {
+      _id: record.id,
+      ...room,
+      messageCount: messages.length,
+      ix: { ...index, participants: unique(participants), textTokens, textTokensVersion: TEXT_TOKEN_RULE_VERSION },
+    },
     messages: messages.map((message) => ({
       _id: chatMessageKey(record.id, message.id),
       tenantId: record.tenantId,

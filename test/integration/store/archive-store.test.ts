@@ -4,11 +4,11 @@ import type { Chat } from '../../../src/records/chat-schema.js';
 import type { Contact } from '../../../src/records/contact-schema.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
 import type { RecordType } from '../../../src/records/record-type.js';
-import { textWords } from '../../../src/store/archive/archive-documents.js';
 import type { Page } from '../../../src/store/archive/archive-filters.js';
 import { FULL_ARCHIVE_SCOPE, type ArchiveAccess } from '../../../src/store/archive/archive-scope.js';
 import { ArchiveWriter } from '../../../src/store/archive/archive-writer.js';
 import { encodeCursor } from '../../../src/store/archive/keyset-cursor.js';
+import { legacyTextWords, recordTextTokens, searchTextTokens } from '../../../src/store/archive/text-search-tokens.js';
 import { createImportHarness, type ImportHarness } from '../../support/import/import-harness.js';
 
 const FROM = new Date('2026-05-04T08:00:00.000Z');
@@ -74,6 +74,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.close();
 });
+
+const searchedWords = (): string =>
+  legacyTextWords(chats[2]?.messages.find((m) => m.text)?.text ?? '')
+    .slice(0, 2)
+    .join(' ');
 
 describe('call-log queries', () => {
   const first = () => calls[0] as CallLog;
@@ -160,16 +165,10 @@ describe('chat queries and transcripts', () => {
     ['tag', () => ({ tag: chats.find((c) => c.tags.length > 0)?.tags[0] }), (c) => c.tags.includes(chats.find((x) => x.tags.length > 0)?.tags[0] as string)],
     [
       'text in messages (every word, any case)',
-      () => ({
-        text: textWords(chats[2]?.messages.find((m) => m.text)?.text ?? '')
-          .slice(0, 2)
-          .join(' ')
-          .toUpperCase(),
-      }),
+      () => ({ text: searchedWords().toUpperCase() }),
       (c) => {
-        const words = textWords(chats[2]?.messages.find((m) => m.text)?.text ?? '').slice(0, 2);
-        const have = new Set(c.messages.flatMap((m) => textWords(m.text ?? '')));
-        return words.every((w) => have.has(w));
+        const have = new Set(recordTextTokens(c.messages.map((m) => m.text ?? '')));
+        return searchTextTokens(searchedWords()).every((token) => have.has(token));
       },
     ],
   ];
