@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditActor } from '../audit/audit-entry.js';
 import { RetentionError } from '../errors.js';
@@ -224,6 +224,23 @@ const countOf = (value: unknown, key: string): number => {
 };
 
 /**
+ * A job and its state, read so that the job's fields agree with the state. The job is read first and its state
+ * second, so a job that finished between the two reads carries no `finishedOn` or return value yet: it is read again
+ * (a finished job's fields no longer change). Without this, a rebuild that had just completed was reported as
+ * completed with 0 manifests imported.
+ */
+async function readJobAndState(queue: Queue, jobId: string): Promise<{ job: Job; state: string } | undefined> {
+  const job = await queue.getJob(jobId);
+  if (job === undefined) return undefined;
+  const state = await job.getState();
+  if ((state === 'completed' || state === 'failed') && job.finishedOn === undefined) {
+    const settled = await queue.getJob(jobId);
+    return settled === undefined ? undefined : { job: settled, state: await settled.getState() };
+  }
+  return { job, state };
+}
+
+/**
  * Reads where the tenant's rebuilds stand (running, waiting, last finished) from the maintenance queue.
  *
  * @example
@@ -234,9 +251,9 @@ export async function rebuildStatus(queues: ImportQueues, tenantId: string): Pro
   const status: RebuildStatus = {};
   let lastFinished = -1;
   for (const jobId of rebuildJobIds(tenantId)) {
-    const job = await queues.maintenance.getJob(jobId);
-    if (job === undefined) continue;
-    const state = await job.getState();
+    const read = await readJobAndState(queues.maintenance, jobId);
+    if (read === undefined) continue;
+    const { job, state } = read;
     if (state === 'active') {
       status.running = { ...(job.processedOn !== undefined ? { startedAt: new Date(job.processedOn) } : {}), imported: countOf(job.progress, 'imported') };
     } else if (WAITING_STATES.has(state)) {

@@ -26,6 +26,7 @@ const T0 = new Date('2026-04-06T00:00:00.000Z');
 const redis = createTestRedis();
 const prefix = uniqueName('qrb');
 const idlePrefix = uniqueName('qrb-idle');
+const settlingPrefix = uniqueName('qrb-settling');
 let harness: ImportHarness;
 let queues: ImportQueues;
 let workers: ImportWorkers;
@@ -44,6 +45,7 @@ afterAll(async () => {
   await harness?.close();
   await cleanupPrefix(redis, prefix);
   await cleanupPrefix(redis, idlePrefix);
+  await cleanupPrefix(redis, settlingPrefix);
   await redis.quit();
 });
 
@@ -180,6 +182,38 @@ describe('rebuild requests (no worker: a job is started by hand)', () => {
       expect(after.queued).toBeDefined();
       expect(after.last).toMatchObject({ outcome: 'completed', imported: 5, refused: 1 });
       expect(await enqueueRebuild(idle, tenant, { type: 'user', id: 'u-5' })).toEqual({ jobId: next, queued: false });
+    } finally {
+      await manual.close();
+      await idle.close();
+    }
+  });
+
+  it('reports a rebuild that finishes between reading its job and its state with the counts it returned', async () => {
+    const idle = createImportQueues(redis, settlingPrefix);
+    const manual = new Worker(IMPORT_QUEUE_NAMES.maintenance, null, { connection: redis, prefix: settlingPrefix });
+    try {
+      const tenant = 'qrb-settling';
+      expect(await enqueueRebuild(idle, tenant, { type: 'user', id: 'u-1' })).toMatchObject({ queued: true });
+      const running = await manual.getNextJob('token-2');
+      expect(running).toBeDefined();
+      // The real queue, with one interleaving forced: the job completes right after rebuildStatus has read it.
+      let complete = true;
+      const maintenance = new Proxy(idle.maintenance, {
+        get(target, key, receiver) {
+          if (key !== 'getJob') return Reflect.get(target, key, receiver) as unknown;
+          return async (jobId: string) => {
+            const job = await target.getJob(jobId);
+            if (complete && job?.id === running?.id) {
+              complete = false;
+              await running?.moveToCompleted({ imported: 7, refused: 0, refusals: [] }, 'token-2', false);
+            }
+            return job;
+          };
+        },
+      });
+      const status = await rebuildStatus({ ...idle, maintenance }, tenant);
+      expect(complete).toBe(false);
+      expect(status).toEqual({ last: { outcome: 'completed', finishedAt: expect.any(Date) as Date, imported: 7, refused: 0 } });
     } finally {
       await manual.close();
       await idle.close();
