@@ -121,6 +121,7 @@ export const ERROR_CATALOGUE = {
   ERR_QUEUES_UNAVAILABLE: { status: 503, permanent: false },
   ERR_REAUTH_FAILED: { status: 403, permanent: false },
   ERR_REAUTH_REQUIRED: { status: 403, permanent: false },
+  ERR_REBUILD_DROP_INCOMPLETE: { status: 409, permanent: false },
   ERR_REBUILD_SLOTS_BUSY: { status: 409, permanent: false },
   ERR_REBUILD_UNAVAILABLE: { status: 503, permanent: false },
   ERR_RECORD_TYPE_INVALID: { status: 400, permanent: false },

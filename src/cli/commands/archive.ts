@@ -161,15 +161,16 @@ const purge: CliCommand = {
 
 const rebuild: CliCommand = {
   name: 'rebuild',
-  usage: 'rebuild <tenant>',
-  summary: "drop the tenant's MongoDB archive and import every manifest of the\ndrop again, in chain order (runs here, not in the worker)",
+  usage: 'rebuild <tenant> [--accept-missing]',
+  summary:
+    "drop the tenant's MongoDB archive and import every manifest of the\ndrop again, in chain order (runs here, not in the worker);\n--accept-missing rebuilds even when imported manifests are gone from the drop",
   async run(args, services) {
-    const { positionals } = parseArgs({ args: [...args], options: {}, allowPositionals: true });
+    const { positionals, values } = parseArgs({ args: [...args], options: { 'accept-missing': { type: 'boolean' } }, allowPositionals: true });
     const id = oneTenantId(positionals);
     const cp = await requireTenant(services, id);
     const deps = await services.importDeps();
     await cp.audit.append(id, { actor: { type: 'cli', id: 'cli' }, action: 'archive.rebuild-requested', outcome: 'success' });
-    const result = await rebuildArchive(deps, id, (path) => services.io.stdout(`imported ${path}`));
+    const result = await rebuildArchive(deps, id, (path) => services.io.stdout(`imported ${path}`), { acceptMissing: values['accept-missing'] === true });
     for (const failure of result.failed) services.io.stdout(`REFUSED ${failure.path}: [${failure.code}] ${failure.message}`);
     services.io.stdout(`rebuilt the archive of ${id}: ${result.imported.length} manifest(s) imported, ${result.failed.length} refused`);
     return result.failed.length === 0 ? 0 : 1;

@@ -299,6 +299,35 @@ describe('rebuild', () => {
     expect(await harness.snapshot(tenant)).toEqual(incremental);
     expect((await harness.deps.imports.list(tenant)).map((r) => ({ path: r.path, sha256: r.sha256, status: r.status }))).toEqual(importsBefore);
   });
+
+  it('refuses to rebuild from a drop that lacks imported manifests, dropping nothing, unless told to accept the loss', async () => {
+    const tenant = 'imp-rebuild-short';
+    const drop = await harness.setUpTenant(tenant);
+    const paths: string[] = [];
+    for (let day = 0; day < 2; day += 1) {
+      await drop.deliver({ runId: `r${day}`, window: windowOf(day), records: { 'call-logs': demo(tenant, 'call-logs', day, 20) }, maxRecords: 25 });
+      paths.push(drop.head?.path as string);
+      await importManifest(harness.deps, tenant, drop.head?.path as string);
+    }
+    const incremental = await harness.snapshot(tenant);
+    const importsBefore = await harness.deps.imports.list(tenant);
+    // the server now lists the second day's manifest under another name (moved away by someone, or a wrong path)
+    const second = paths[1] as string;
+    await rename(join(harness.dropRoot, second), join(harness.dropRoot, `${second}.moved`));
+
+    await expect(rebuildArchive(harness.deps, tenant)).rejects.toMatchObject({
+      code: 'ERR_REBUILD_DROP_INCOMPLETE',
+      message: expect.stringContaining(`no longer holds 1 manifest(s) the archive imported (${second})`) as string,
+    });
+    expect(await harness.snapshot(tenant)).toEqual(incremental);
+    expect(await harness.deps.imports.list(tenant)).toEqual(importsBefore);
+
+    const accepted = await rebuildArchive(harness.deps, tenant, undefined, { acceptMissing: true });
+    expect(accepted).toMatchObject({ imported: [paths[0]], failed: [] });
+    const rebuilt = await harness.snapshot(tenant);
+    expect(rebuilt.callLogs?.length).toBeGreaterThan(0);
+    expect(rebuilt.callLogs?.length).toBeLessThan(incremental.callLogs?.length ?? 0);
+  });
 });
 
 describe('archive retention and legal holds', () => {
