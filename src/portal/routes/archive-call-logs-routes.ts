@@ -4,6 +4,7 @@ import { maskPage, maskRecord } from '../../masking/mask-record.js';
 import { CALL_DIRECTIONS, CALL_OUTCOMES } from '../../records/call-log-schema.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
+import { listReturnHref } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
 import { recordReferences } from './archive-record-references.js';
 
@@ -27,6 +28,7 @@ export function archiveCallLogsRoutes(services: PortalServices): Router {
       path: '/call-logs',
       view: 'archive/call-logs',
       title: 'Call logs',
+      noun: { one: 'call log', other: 'call logs' },
       fields: CALL_LOG_LIST_FIELDS,
       choices: { direction: CALL_DIRECTIONS, outcome: CALL_OUTCOMES },
       read: async (store, reader, filter, page) => maskPage('call-logs', await store.listCallLogs(reader.access, filter, page), { unmasked: reader.unmasked }),
@@ -42,6 +44,7 @@ export function archiveCallLogsRoutes(services: PortalServices): Router {
     await auditArchiveRead(services, req, reader, { action: 'record.viewed', type: 'call-logs', id });
     res.render('archive/call-log', {
       title: 'Call',
+      backHref: listReturnHref('/call-logs', CALL_LOG_LIST_FIELDS, req.query.list),
       call: maskRecord('call-logs', call, { unmasked: reader.unmasked }),
       masked: !reader.unmasked,
       contacts,

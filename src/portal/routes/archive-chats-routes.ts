@@ -7,7 +7,7 @@ import type { ArchivedChatMessage } from '../../store/archive/archive-documents.
 import type { Page } from '../../store/archive/archive-filters.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
-import { pagerLinks, parseListQuery } from './archive-list-query.js';
+import { listReturnHref, pagerLinks, parseListQuery } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
 import { recordReferences } from './archive-record-references.js';
 import { archiveViewFormat } from './archive-view-format.js';
@@ -57,6 +57,7 @@ export function archiveChatsRoutes(services: PortalServices): Router {
       path: '/chats',
       view: 'archive/chats',
       title: 'Chats',
+      noun: { one: 'chat', other: 'chats' },
       fields: CHAT_LIST_FIELDS,
       choices: { channel: CHAT_CHANNELS },
       read: async (store, reader, filter, page) => maskPage('chats', await store.listChats(reader.access, filter, page), { unmasked: reader.unmasked }),
@@ -74,7 +75,10 @@ export function archiveChatsRoutes(services: PortalServices): Router {
       'contacts',
       chat.participants.map((participant) => participant.contactId),
     );
-    const query = parseListQuery(req.query, []);
+    // `list`: the chat list page to return to (checked by listReturnHref); the rest pages the transcript
+    const { list, ...transcriptQuery } = req.query;
+    const backHref = listReturnHref('/chats', CHAT_LIST_FIELDS, list);
+    const query = parseListQuery(transcriptQuery, []);
     const problems = [...query.problems];
     let transcript: Page<ArchivedChatMessage> = { items: [], nextCursor: null };
     if (problems.length === 0) {
@@ -102,7 +106,8 @@ export function archiveChatsRoutes(services: PortalServices): Router {
       messages: maskPage('chat-messages', transcript, masking).items,
       senders,
       problems,
-      pager: pagerLinks(path, {}, query.position, transcript.nextCursor),
+      backHref,
+      pager: pagerLinks(path, backHref === '/chats' ? {} : { list: backHref.slice('/chats?'.length) }, query.position, transcript.nextCursor),
       masked: !reader.unmasked,
       contacts,
     });

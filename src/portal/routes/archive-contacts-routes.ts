@@ -9,6 +9,7 @@ import type { Page } from '../../store/archive/archive-filters.js';
 import type { ArchiveStore } from '../../store/archive/archive-store.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
+import { listReturnHref } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader, type ArchiveReader } from './archive-reader.js';
 import { recordReferences } from './archive-record-references.js';
 
@@ -56,6 +57,7 @@ export function archiveContactsRoutes(services: PortalServices): Router {
       path: '/contacts',
       view: 'archive/contacts',
       title: 'Contacts',
+      noun: { one: 'contact', other: 'contacts' },
       fields: CONTACT_LIST_FIELDS,
       read: async (store, reader, filter, page) => maskPage('contacts', await store.listContacts(reader.access, filter, page), { unmasked: reader.unmasked }),
     }),
@@ -79,6 +81,7 @@ export function archiveContactsRoutes(services: PortalServices): Router {
     const masking = { unmasked: reader.unmasked };
     res.render('archive/contact', {
       title: 'Contact',
+      backHref: listReturnHref('/contacts', CONTACT_LIST_FIELDS, req.query.list),
       contact: maskRecord('contacts', contact, masking),
       contacts,
       calls: maskPage('call-logs', calls, masking).items,

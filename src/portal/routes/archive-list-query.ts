@@ -86,6 +86,49 @@ export function parseListQuery(query: unknown, fields: readonly string[]): ListQ
   return result;
 }
 
+/** The URL of a list page: its path, the filter values and the page position. */
+export function listHref(path: string, values: Record<string, string>, position: ListPosition): string {
+  const params = new URLSearchParams(values);
+  if (position.after !== undefined) params.set('after', position.after);
+  if (position.back.length > 0) params.set('back', position.back.join('.'));
+  const query = params.toString();
+  return query === '' ? path : `${path}?${query}`;
+}
+
+/** Longest list query a record page carries back (`list=`): filters and the cursors of {@link MAX_BACK_CURSORS} pages. */
+const MAX_LIST_RETURN_LENGTH = 16_000;
+
+/**
+ * The `list` parameter of the record links on a list page: the page's own query (filters and position), so the
+ * record page's back link returns to exactly this page. Empty on an unfiltered first page.
+ */
+export function listReturnParam(values: Record<string, string>, position: ListPosition): string {
+  return listHref('', values, position).replace(/^\?/, '');
+}
+
+/**
+ * Where a record page's back link goes: the list at `path` with the filters and position of `raw` (the record
+ * link's `list` parameter) when they are a valid query of that list, else the list's first page. The result is
+ * always `path` plus a query rebuilt from checked values, never the text as given: no open redirect, no injected
+ * parameter.
+ *
+ * @example
+ * listReturnHref('/call-logs', CALL_LOG_LIST_FIELDS, 'outcome=missed&after=eyJ2…'); // '/call-logs?outcome=missed&after=eyJ2…'
+ * listReturnHref('/call-logs', CALL_LOG_LIST_FIELDS, 'https://evil.example/'); // '/call-logs'
+ */
+export function listReturnHref(path: string, fields: readonly string[], raw: unknown): string {
+  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_LIST_RETURN_LENGTH) return path;
+  const given = new URLSearchParams(raw);
+  const query: Record<string, string> = {};
+  for (const key of new Set(given.keys())) {
+    const all = given.getAll(key);
+    if (all.length !== 1) return path;
+    query[key] = all[0] as string;
+  }
+  const parsed = parseListQuery(query, fields);
+  return parsed.problems.length > 0 ? path : listHref(path, parsed.values, parsed.position);
+}
+
 /** The links of a list's pager; `undefined` where there is no such page. */
 export interface PagerLinks {
   first: string | undefined;
@@ -101,13 +144,7 @@ export interface PagerLinks {
  * pagerLinks('/chats', { channel: 'web' }, { after: undefined, back: [] }, 'eyJ2Ijox…').next; // '/chats?channel=web&after=eyJ2Ijox…'
  */
 export function pagerLinks(path: string, values: Record<string, string>, position: ListPosition, nextCursor: string | null): PagerLinks {
-  const href = (after: string | undefined, back: string[]): string => {
-    const params = new URLSearchParams(values);
-    if (after !== undefined) params.set('after', after);
-    if (back.length > 0) params.set('back', back.join('.'));
-    const query = params.toString();
-    return query === '' ? path : `${path}?${query}`;
-  };
+  const href = (after: string | undefined, back: string[]): string => listHref(path, values, { after, back });
   const onFirstPage = position.after === undefined;
   const earlier = position.back.at(-1);
   return {

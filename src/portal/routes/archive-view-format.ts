@@ -22,6 +22,8 @@ function zonedParts(formatter: Intl.DateTimeFormat | undefined, date: Date): Zon
   return { day: `${part.year}-${part.month}-${part.day}`, clock: `${part.hour}:${part.minute}:${part.second}`, offset: offset === 'UTC+0' ? 'UTC' : offset };
 }
 
+const COUNT_FORMAT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
 /**
  * How the pages print values: times in the reader's time zone (with the zone's UTC offset; UTC itself for the hover
  * title and the `datetime` attribute), durations, sizes and record links. Handed to the views as `fmt`; every result
@@ -102,6 +104,10 @@ export function createViewFormat(timeZone = 'UTC') {
         unit += 1;
       }
       return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit] ?? ''}`;
+    },
+    /** A count with thousands grouped: `12,345`. */
+    count(value: number): string {
+      return COUNT_FORMAT.format(value);
     },
     /** `/call-logs/<id>` with the id URL-encoded. */
     link(base: '/call-logs' | '/chats' | '/contacts', id: string): string {

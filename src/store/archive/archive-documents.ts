@@ -3,6 +3,7 @@ import type { Chat, ChatMessage } from '../../records/chat-schema.js';
 import type { Contact } from '../../records/contact-schema.js';
 import type { RecordType } from '../../records/record-type.js';
 import { RetentionError } from '../../errors.js';
+import { NAME_KEY_RULE_VERSION, nameSearchKeys } from './name-search-keys.js';
 import { recordTextTokens, TEXT_TOKEN_RULE_VERSION } from './text-search-tokens.js';
 
 /** Collection names of a tenant's archive database. */
@@ -48,6 +49,16 @@ export interface IndexFields {
    * searched by the old rule (`legacyTextWords`) until the archive is rebuilt. No longer written.
    */
   words?: string[];
+  /** Calls: name search keys of the agents (`name-search-keys.ts`). */
+  agentNames?: string[];
+  /** Calls: name search keys of the queue. */
+  queueNames?: string[];
+  /** Calls: name search keys of the customer's side (a party linked to a contact, the outside caller or callee). */
+  contactNames?: string[];
+  /** Chats: name search keys of the participants and the visitor. */
+  participantNames?: string[];
+  /** Calls and chats: the version of the name-key rule the `*Names` keys were made by (`NAME_KEY_RULE_VERSION`). */
+  namesVersion?: number;
   /** Contacts: lowercased display name (sort key). */
   name?: string;
   /** Contacts: lowercased full names and their words (name prefix search). */
@@ -96,11 +107,26 @@ function baseIndex(record: { updatedAt: string }, at: string, src: string, conta
   return { v: versionKey(record.updatedAt), at: new Date(at), updatedAt: new Date(record.updatedAt), src, contactIds: unique(contactIds) };
 }
 
+/**
+ * The parties of a call that are the customer, not the contact center: those linked to a contact, and the caller of
+ * an inbound or the callee of an outbound call unless they are staff (the other end is the center's own line).
+ */
+function customerParties(record: CallLog): CallLog['from'][] {
+  const outside = record.direction === 'inbound' ? record.from : record.direction === 'outbound' ? record.to : undefined;
+  return [record.from, record.to].filter((party) => party.contactId !== undefined || (party === outside && party.staffId === undefined));
+}
+
 /** The archive document of a call log. */
 export function callLogDocument(record: CallLog, src: string): CallLogDocument {
   const numbers = [record.from.e164, record.to.e164, record.callerId, ...(record.transfer?.toE164 ? [record.transfer.toE164] : [])];
   const contactIds = [record.from.contactId, record.to.contactId].filter((id): id is string => id !== undefined);
-  return { _id: record.id, ...record, ix: { ...baseIndex(record, record.startedAt, src, contactIds), numbers: unique(numbers) } };
+  const names = {
+    agentNames: nameSearchKeys(record.agents.map((agent) => agent.name)),
+    queueNames: nameSearchKeys([record.queue?.name]),
+    contactNames: nameSearchKeys(customerParties(record).map((party) => party.displayName)),
+    namesVersion: NAME_KEY_RULE_VERSION,
+  };
+  return { _id: record.id, ...record, ix: { ...baseIndex(record, record.startedAt, src, contactIds), numbers: unique(numbers), ...names } };
 }
 
 /** The archive documents of a chat: the room (with a message count and its transcript's search tokens) and one per message. */
@@ -116,7 +142,14 @@ export function chatDocuments(record: Chat, src: string): { room: ChatDocument; 
       _id: record.id,
       ...room,
       messageCount: messages.length,
-      ix: { ...index, participants: unique(participants), textTokens, textTokensVersion: TEXT_TOKEN_RULE_VERSION },
+      ix: {
+        ...index,
+        participants: unique(participants),
+        textTokens,
+        textTokensVersion: TEXT_TOKEN_RULE_VERSION,
+        participantNames: nameSearchKeys([...record.participants.map((participant) => participant.displayName), record.visitor.name]),
+        namesVersion: NAME_KEY_RULE_VERSION,
+      },
     },
     messages: messages.map((message) => ({
       _id: chatMessageKey(record.id, message.id),

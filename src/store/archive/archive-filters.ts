@@ -1,5 +1,7 @@
+import type { Document } from 'mongodb';
 import { z } from 'zod';
 import { RetentionError } from '../../errors.js';
+import { nameKeyCondition } from './name-search-keys.js';
 
 /** An instant given as ISO-8601 UTC text (from a URL) or a `Date`. */
 export const filterInstantSchema = z.union([
@@ -73,4 +75,17 @@ export function timeRangeCondition(range: { from?: Date | undefined; to?: Date |
   if (range.from) at.$gte = range.from;
   if (range.to) at.$lt = range.to;
   return Object.keys(at).length > 0 ? { 'ix.at': at } : {};
+}
+
+/**
+ * A filter that takes an id or a name: records whose id field equals the text, or whose name keys start with it
+ * (`name-search-keys.ts`). Both sides are indexed, so MongoDB merges two index ranges.
+ *
+ * @example
+ * idOrNameCondition({ 'queue.id': 'Billing' }, 'ix.queueNames', 'Billing');
+ * // { $or: [{ 'queue.id': 'Billing' }, { 'ix.queueNames': { $regex: '^billing' } }] }
+ */
+export function idOrNameCondition(idCondition: Document, nameField: string, text: string): Document {
+  const byName = nameKeyCondition(nameField, text);
+  return byName === undefined ? idCondition : { $or: [idCondition, byName] };
 }

@@ -48,6 +48,24 @@ export interface DailyCounts {
   counts: Partial<Record<RecordType, number>>;
 }
 
+/** How many records match a list's filter, counted up to a limit: `more` when there are more than `count`. */
+export interface MatchCount {
+  count: number;
+  more: boolean;
+}
+
+/** The most records a list count counts (beyond it a list says "more than"). */
+export const MAX_COUNTED_MATCHES = 10_000;
+
+/** Each list's filter conditions, from the caller's (unvalidated) filter. */
+const LIST_CONDITIONS: Readonly<Record<RecordType, (filter: unknown) => Document>> = {
+  'call-logs': (filter) => callLogConditions(parseArchiveInput(callLogFilterSchema, filter, 'filter')),
+  chats: (filter) => chatConditions(parseArchiveInput(chatFilterSchema, filter, 'filter')),
+  contacts: (filter) => contactConditions(parseArchiveInput(contactFilterSchema, filter, 'filter')),
+};
+
+const countLimitSchema = z.number().int().min(1).max(MAX_COUNTED_MATCHES);
+
 /** Every index of a tenant's archive, by collection: created at start by {@link ArchiveStore.ensureIndexes}. */
 export const ARCHIVE_INDEXES: Readonly<Record<string, IndexDescription[]>> = {
   [ARCHIVE_COLLECTIONS.callLogs]: CALL_LOG_INDEXES,
@@ -113,7 +131,7 @@ export class ArchiveStore {
 
   async listCallLogs(access: ArchiveAccess, filter: CallLogFilter | unknown = {}, page: TimePageRequest | unknown = {}): Promise<Page<CallLog>> {
     const tenant = assertArchiveAccess(access, 'call-logs');
-    const conditions = callLogConditions(parseArchiveInput(callLogFilterSchema, filter, 'filter'));
+    const conditions = LIST_CONDITIONS['call-logs'](filter);
     const { order, ...request } = parseArchiveInput(timePageRequestSchema, page, 'page');
     const docs = await this.page<CallLogDocument>(tenant, ARCHIVE_COLLECTIONS.callLogs, conditions, BY_TIME('call-logs', order), request);
     return { items: docs.items.map((doc) => recordOf<CallLog>(doc)), nextCursor: docs.nextCursor };
@@ -121,7 +139,7 @@ export class ArchiveStore {
 
   async listChats(access: ArchiveAccess, filter: ChatFilter | unknown = {}, page: TimePageRequest | unknown = {}): Promise<Page<ArchivedChat>> {
     const tenant = assertArchiveAccess(access, 'chats');
-    const conditions = chatConditions(parseArchiveInput(chatFilterSchema, filter, 'filter'));
+    const conditions = LIST_CONDITIONS.chats(filter);
     const { order, ...request } = parseArchiveInput(timePageRequestSchema, page, 'page');
     const docs = await this.page<ChatDocument>(tenant, ARCHIVE_COLLECTIONS.chats, conditions, BY_TIME('chats', order), request);
     return { items: docs.items.map(archivedChatOf), nextCursor: docs.nextCursor };
@@ -129,7 +147,7 @@ export class ArchiveStore {
 
   async listContacts(access: ArchiveAccess, filter: ContactFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<Contact>> {
     const tenant = assertArchiveAccess(access, 'contacts');
-    const conditions = contactConditions(parseArchiveInput(contactFilterSchema, filter, 'filter'));
+    const conditions = LIST_CONDITIONS.contacts(filter);
     const docs = await this.page<ContactDocument>(
       tenant,
       ARCHIVE_COLLECTIONS.contacts,
@@ -138,6 +156,19 @@ export class ArchiveStore {
       parseArchiveInput(pageRequestSchema, page, 'page'),
     );
     return { items: docs.items.map((doc) => recordOf<Contact>(doc)), nextCursor: docs.nextCursor };
+  }
+
+  /**
+   * How many records of a list match `filter` (the same filter the list takes, validated the same way), counted up
+   * to `upTo` (at most {@link MAX_COUNTED_MATCHES}): the count stops there, so a broad filter costs a bounded scan.
+   */
+  async countMatching(access: ArchiveAccess, type: RecordType, filter: unknown, upTo: number): Promise<MatchCount> {
+    const tenant = assertArchiveAccess(access, type);
+    const conditions = LIST_CONDITIONS[type](filter);
+    const limit = parseArchiveInput(countLimitSchema, upTo, 'count limit');
+    const db = await this.databases.forTenant(tenant);
+    const counted = await db.collection(COLLECTION_OF_TYPE[type]).countDocuments({ $and: [{ tenantId: tenant }, conditions] }, { limit: limit + 1 });
+    return { count: Math.min(counted, limit), more: counted > limit };
   }
 
   async getCallLog(access: ArchiveAccess, id: unknown): Promise<CallLog | undefined> {

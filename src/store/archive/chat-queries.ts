@@ -2,11 +2,12 @@ import type { Document, IndexDescription } from 'mongodb';
 import { z } from 'zod';
 import { RetentionError } from '../../errors.js';
 import { CHAT_CHANNELS } from '../../records/chat-schema.js';
-import { filterIdSchema, filterTagSchema, timeRangeCondition, timeRangeShape } from './archive-filters.js';
+import { filterIdSchema, filterTagSchema, idOrNameCondition, timeRangeCondition, timeRangeShape } from './archive-filters.js';
 import { legacyTextWords, MAX_QUERY_TEXT_TOKENS, searchTextTokens, TEXT_TOKEN_RULE_VERSION } from './text-search-tokens.js';
 
 /**
- * Filters of the chat list. `participant` is a participant id, staff id or contact id; `text` finds chats whose
+ * Filters of the chat list. `participant` is a participant id, staff id or contact id, or the start of a participant's
+ * or the visitor's name (`name-search-keys.ts`); `text` finds chats whose
  * transcript holds every search token of it (`text-search-tokens.ts`): words by their stem, case and diacritics
  * ignored; in Chinese, Japanese, Korean and Thai any two or more consecutive characters.
  */
@@ -26,6 +27,7 @@ export const CHAT_INDEXES: IndexDescription[] = [
   { key: { 'ix.at': -1, _id: -1 }, name: 'at' },
   { key: { channel: 1, 'ix.at': -1, _id: -1 }, name: 'channel_at' },
   { key: { 'ix.participants': 1, 'ix.at': -1, _id: -1 }, name: 'participant_at' },
+  { key: { 'ix.participantNames': 1, 'ix.at': -1, _id: -1 }, name: 'participant_name_at' },
   { key: { tags: 1, 'ix.at': -1, _id: -1 }, name: 'tag_at' },
   { key: { 'ix.textTokens': 1, 'ix.at': -1, _id: -1 }, name: 'text_token_at' },
   { key: { 'ix.words': 1, 'ix.at': -1, _id: -1 }, name: 'word_at' },
@@ -63,11 +65,14 @@ function textCondition(text: string): Document {
 
 /** The MongoDB conditions of a validated chat filter. */
 export function chatConditions(filter: z.output<typeof chatFilterSchema>): Document {
+  const either = [
+    ...(filter.participant ? [idOrNameCondition({ 'ix.participants': filter.participant }, 'ix.participantNames', filter.participant)] : []),
+    ...(filter.text !== undefined ? [textCondition(filter.text)] : []),
+  ];
   return {
     ...timeRangeCondition(filter),
     ...(filter.channel ? { channel: filter.channel } : {}),
-    ...(filter.participant ? { 'ix.participants': filter.participant } : {}),
     ...(filter.tag ? { tags: filter.tag } : {}),
-    ...(filter.text !== undefined ? textCondition(filter.text) : {}),
+    ...(either.length > 0 ? { $and: either } : {}),
   };
 }

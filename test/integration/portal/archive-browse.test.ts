@@ -63,7 +63,7 @@ async function signedIn(
 }
 
 const idsIn = (html: string, base: string): string[] =>
-  [...html.matchAll(new RegExp(`href="${base}/([^"?]+)"`, 'g'))].map((m) => decodeURIComponent(m[1] as string));
+  [...html.matchAll(new RegExp(`href="${base}/([^"?]+)(?:\\?list=[^"]*)?"`, 'g'))].map((m) => decodeURIComponent(m[1] as string));
 const nextLink = (html: string): string | undefined => /href="([^"]+)" rel="next"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
 const prevLink = (html: string): string | undefined => /href="([^"]+)" rel="prev"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
 const byTimeDesc = (a: { startedAt: string; id: string }, b: { startedAt: string; id: string }) =>
@@ -467,4 +467,97 @@ describe('archive: searching by personal data', () => {
       expect((await unmasked.get(path)).status).toBe(200);
     },
   );
+});
+
+describe('lists for everyday use', () => {
+  const recordLinks = (html: string, base: string): string[] =>
+    [...html.matchAll(new RegExp(`href="(${base}/[^"]+)"`, 'g'))].map((m) => (m[1] as string).replaceAll('&amp;', '&'));
+  const backLink = (html: string): string | undefined => /<a href="([^"]+)">← /.exec(html)?.[1]?.replaceAll('&amp;', '&');
+
+  it('says how many records match: in the archive, for a filter, and which of them this page shows', async () => {
+    // earlier tests add calls of their own: count what the archive holds now
+    const stored = await (await archives.forTenant(tenantA)).collection('callLogs');
+    const all = await clients.owner.get('/call-logs');
+    expect(all.text).toContain(`${await stored.countDocuments({})} call logs in the archive. Showing 1–50.`);
+    const missed = await stored.countDocuments({ outcome: 'missed' });
+    const filtered = await clients.owner.get('/call-logs?outcome=missed');
+    expect(filtered.text).toContain(`${missed} call log${missed === 1 ? ' matches' : 's match'}.`);
+    const second = await clients.owner.get(nextLink(all.text) as string);
+    expect(second.text).toContain('Showing 51–100.');
+    const none = await clients.owner.get('/call-logs?tag=no-such-tag');
+    expect(none.text).toContain('No call logs match these filters.');
+    expect(none.text).not.toContain('in the archive.');
+  });
+
+  it('finds calls by agent and queue names as well as ids, and chats by participant names', async () => {
+    const call = calls.find((candidate) => candidate.agents.length > 0 && candidate.queue !== undefined) as CallLog;
+    const agent = call.agents[0] as CallLog['agents'][number];
+    const byName = await clients.owner.get(`/call-logs?${new URLSearchParams({ agent: agent.name.toUpperCase() }).toString()}`);
+    expect(byName.status).toBe(200);
+    expect(idsIn(byName.text, '/call-logs')).toContain(call.id);
+    const byId = await clients.owner.get(`/call-logs?${new URLSearchParams({ agent: agent.staffId }).toString()}`);
+    expect(idsIn(byId.text, '/call-logs').sort()).toEqual(
+      calls
+        .filter((c) => c.agents.some((a) => a.staffId === agent.staffId))
+        .map((c) => c.id)
+        .sort(),
+    );
+    const queue = call.queue as NonNullable<CallLog['queue']>;
+    expect(idsIn((await clients.owner.get(`/call-logs?${new URLSearchParams({ queue: queue.name }).toString()}`)).text, '/call-logs')).toContain(call.id);
+    const chat = chats[1] as Chat;
+    const participant = chat.participants[0] as Chat['participants'][number];
+    const chatsByName = await clients.owner.get(`/chats?${new URLSearchParams({ participant: participant.displayName }).toString()}`);
+    expect(idsIn(chatsByName.text, '/chats')).toContain(chat.id);
+    expect(byName.text).toContain('placeholder="name or id"');
+  });
+
+  it('links each record to its page with the list to return to, filters and page kept', async () => {
+    const first = await clients.owner.get('/call-logs?outcome=missed&order=oldest');
+    const second = await clients.owner.get(nextLink((await clients.owner.get('/call-logs?direction=inbound')).text) as string);
+    for (const [list, path] of [
+      [first, '/call-logs?outcome=missed&order=oldest'],
+      [second, nextLink((await clients.owner.get('/call-logs?direction=inbound')).text) as string],
+    ] as const) {
+      const link = recordLinks(list.text, '/call-logs')[0] as string;
+      const record = await clients.owner.get(link);
+      expect(record.status).toBe(200);
+      expect(backLink(record.text)).toBe(path);
+    }
+    const chatList = '/chats?order=oldest';
+    const chatLink = recordLinks((await clients.owner.get(chatList)).text, '/chats')[0] as string;
+    const chatPage = await clients.owner.get(chatLink);
+    expect(backLink(chatPage.text)).toBe(chatList);
+    const contactList = `/contacts?${new URLSearchParams({ name: (contacts[0] as Contact).displayName.split(' ')[0] as string }).toString()}`;
+    const contactLink = recordLinks((await clients.owner.get(contactList)).text, '/contacts')[0] as string;
+    expect(backLink((await clients.owner.get(contactLink)).text)).toBe(contactList);
+    const plain = await clients.owner.get(`/call-logs/${encodeURIComponent((calls[0] as CallLog).id)}`);
+    expect(backLink(plain.text)).toBe('/call-logs');
+  });
+
+  it('never turns a forged return list into a link elsewhere', async () => {
+    const id = encodeURIComponent((calls[0] as CallLog).id);
+    for (const list of ['https://evil.example/', '//evil.example', 'outcome=missed&x=%22%3E%3Cscript%3E', 'javascript:alert(1)']) {
+      const res = await clients.owner.get(`/call-logs/${id}?${new URLSearchParams({ list }).toString()}`);
+      expect(res.status).toBe(200);
+      expect(backLink(res.text)).toBe('/call-logs');
+      expect(res.text).not.toContain('evil.example');
+      expect(res.text).not.toContain('<script>');
+    }
+  });
+
+  it('shows number, email and phone filters only to users who may search by them', async () => {
+    const owner = await clients.owner.get('/call-logs');
+    const admin = await clients.admin.get('/call-logs');
+    expect(owner.text).toContain('name="number"');
+    expect(admin.text).not.toContain('name="number"');
+    expect(admin.text).toContain('name="agent"');
+    const ownerContacts = await clients.owner.get('/contacts');
+    const adminContacts = await clients.admin.get('/contacts');
+    for (const field of ['email', 'phone']) {
+      expect(ownerContacts.text).toContain(`name="${field}"`);
+      expect(adminContacts.text).not.toContain(`name="${field}"`);
+    }
+    expect(adminContacts.text).toContain('not searchable');
+    expect((await clients.admin.get('/call-logs?number=%2B1415')).status).toBe(400);
+  });
 });

@@ -23,7 +23,8 @@ let owner: PortalClient;
 let chats: Chat[];
 
 const textsOf = (chat: Chat): string[] => chat.messages.flatMap((message) => (message.text ? [message.text] : []));
-const listedIds = (html: string): string[] => [...html.matchAll(/href="\/chats\/([^"?]+)"/g)].map((match) => decodeURIComponent(match[1] as string)).sort();
+const listedIds = (html: string): string[] =>
+  [...html.matchAll(/href="\/chats\/([^"?]+)(?:\?list=[^"]*)?"/g)].map((match) => decodeURIComponent(match[1] as string)).sort();
 const idsOf = (list: Chat[]): string[] => list.map((chat) => chat.id).sort();
 const holding = (part: string): Chat[] => chats.filter((chat) => textsOf(chat).some((text) => text.includes(part)));
 const inLanguage = (tag: string): Chat => {

@@ -289,9 +289,13 @@ describe('the chat text filter', () => {
 
   it('asks for every search token by the current rule, and every old word of chats imported before it', () => {
     expect(conditionsOf('Refunds 退款')).toEqual({
-      $or: [
-        { 'ix.textTokensVersion': TEXT_TOKEN_RULE_VERSION, 'ix.textTokens': { $all: ['refund', '退款'] } },
-        { 'ix.textTokensVersion': { $exists: false }, 'ix.words': { $all: ['refunds', '退款'] } },
+      $and: [
+        {
+          $or: [
+            { 'ix.textTokensVersion': TEXT_TOKEN_RULE_VERSION, 'ix.textTokens': { $all: ['refund', '退款'] } },
+            { 'ix.textTokensVersion': { $exists: false }, 'ix.words': { $all: ['refunds', '退款'] } },
+          ],
+        },
       ],
     });
     expect(legacyTextWords('我要退款 Refunds')).toEqual(['我要退款', 'refunds']);
