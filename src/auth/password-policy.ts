@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RetentionError } from '../errors.js';
+import { acceptsWholeNumber, describeRefusedValue } from '../validation/refused-value.js';
 import { COMMON_PASSWORDS } from './common-passwords.js';
 import { countCodePoints, MAX_PASSWORD_LENGTH, verifyPassword } from './password-hashing.js';
 
@@ -60,11 +61,10 @@ const POLICY_NUMBER_FIELDS: Readonly<Record<string, { label: string; min: number
 /** What is wrong with the policy's `field` as typed, and what is accepted (the field is named for the API and CLI too). */
 function policyProblem(field: PropertyKey | undefined, input: unknown, floor: number): string {
   const typed = typeof input === 'object' && input !== null && typeof field === 'string' ? (input as Record<string, unknown>)[field] : undefined;
-  const shown = typed === undefined || typed === '' ? 'an empty value' : `"${String(typed).slice(0, 40)}"`;
   const number = typeof field === 'string' ? POLICY_NUMBER_FIELDS[field] : undefined;
   if (number !== undefined) {
     const min = field === 'minLength' ? floor : number.min;
-    return `${number.label} (${String(field)}): ${shown} is not accepted; enter a whole number from ${min} to ${number.max}.`;
+    return `${number.label} (${String(field)}): ${describeRefusedValue(typed, acceptsWholeNumber(min, number.max))}`;
   }
   if (field === 'blockedWords') return 'Blocked words (blockedWords): each word needs 4 to 64 characters, one per line, at most 200 words.';
   return `The password policy has no setting "${String(field ?? '')}": the settings are ${[...Object.keys(POLICY_NUMBER_FIELDS), 'blockedWords'].join(', ')}.`;

@@ -7,9 +7,11 @@ import { enqueueRebuild, type ImportQueues, type RebuildRequest } from '../queue
 import type { RunJobData } from '../queue/job-payloads.js';
 import { syncTenantSchedule } from '../queue/tenant-schedules.js';
 import type { SettingsStore, VersionedSettings } from '../store/settings-store.js';
+import { describeRefusedValue } from '../validation/refused-value.js';
 import { archiveUriProblem } from './archive-mongo-uri.js';
 import { findDestinationProblems, type DestinationPolicy } from './destination-policy.js';
 import { settingsChangedDetails, type ArchiveUriChange, type RetentionSettingsChanges } from './retention-settings-audit.js';
+import { describeSettingsIssue } from './retention-settings-rules.js';
 import { retentionSettingsSchema, type RetentionSettings } from './retention-settings.js';
 import { RETENTION_SECRET_FIELDS, openRetentionSecret, retentionSecretOf, sealRetentionSecret, type RetentionSecretField } from './secret-context.js';
 
@@ -207,7 +209,7 @@ export function createRetentionSettingsService(deps: RetentionSettingsServiceDep
       if (typeof change === 'string') {
         const problem = field === 'archiveMongoUri' ? archiveUriProblem(change) : undefined;
         if (problem === undefined) value = sealRetentionSecret(deps.keyring(), tenantId, field, change);
-        else problems.push({ field, code: SETTINGS_INVALID, message: problem });
+        else problems.push({ field, code: SETTINGS_INVALID, message: describeRefusedValue(change, problem, { secret: true }) });
       } else if (change === undefined && stored !== undefined && keepsHolderKind(stored, submitted, field)) {
         value = retentionSecretOf(stored, field);
       }
@@ -267,8 +269,11 @@ export function createRetentionSettingsService(deps: RetentionSettingsServiceDep
       const reported = new Set(problems.map((problem) => problem.field));
       const checked = retentionSettingsSchema.safeParse(settings);
       for (const issue of checked.error?.issues ?? []) {
-        const field = issue.path.filter((part) => typeof part === 'string').join('.') || 'settings';
-        if (!reported.has(field)) problems.push({ field, code: SETTINGS_INVALID, message: issue.message });
+        const { field, message } = describeSettingsIssue(issue, settings);
+        if (!reported.has(field)) {
+          reported.add(field);
+          problems.push({ field, code: SETTINGS_INVALID, message });
+        }
       }
       if (!checked.success || problems.length > 0) return refuse(tenantId, problems, actor, client);
 

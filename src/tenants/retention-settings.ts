@@ -3,6 +3,13 @@ import { CronExpressionParser } from 'cron-parser';
 import { RetentionError } from '../errors.js';
 import { z } from 'zod';
 import { RECORD_TYPES } from '../records/record-type.js';
+import { describeSettingsIssue, SETTINGS_NUMBER_RANGES } from './retention-settings-rules.js';
+
+export { MAX_ARCHIVE_RETENTION_DAYS } from './retention-settings-rules.js';
+
+/** A whole number in the setting's range of {@link SETTINGS_NUMBER_RANGES}. */
+const wholeNumber = (setting: keyof typeof SETTINGS_NUMBER_RANGES) =>
+  z.number().int().min(SETTINGS_NUMBER_RANGES[setting].min).max(SETTINGS_NUMBER_RANGES[setting].max);
 
 /** A value sealed by `src/crypto` (`v1.<keyId>.<iv>.<ciphertext>.<tag>`); never a plaintext secret. */
 export const sealedSecretSchema = z.string().regex(/^v1\.[a-z0-9-]{1,32}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/, 'a sealed secret');
@@ -50,13 +57,9 @@ export const sourceSettingsSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('demo'),
     /** Seed of the deterministic generator. */
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1),
+    seed: wholeNumber('source.seed'),
     /** Records generated per hour and type (the generator's realistic mix when absent). */
-    recordsPerHour: z.number().int().min(1).max(100_000).optional(),
+    recordsPerHour: wholeNumber('source.recordsPerHour').optional(),
     /** Share (0 to 1) of records broken on purpose, to exercise the `rejected/` path. */
     invalidShare: z.number().min(0).max(1).default(0),
   }),
@@ -64,7 +67,7 @@ export const sourceSettingsSchema = z.discriminatedUnion('kind', [
     kind: z.literal('http'),
     baseUrl: z.url({ protocol: /^https?$/ }),
     token: sealedSecretSchema,
-    pageSize: z.number().int().min(1).max(5000).default(500),
+    pageSize: wholeNumber('source.pageSize').default(500),
   }),
 ]);
 
@@ -94,7 +97,7 @@ export const targetSettingsSchema = z.discriminatedUnion('kind', [
     .object({
       kind: z.literal('sftp'),
       host: hostname,
-      port: z.number().int().min(1).max(65535).default(22),
+      port: wholeNumber('target.port').default(22),
       username: z
         .string()
         .min(1)
@@ -134,18 +137,10 @@ export const fileSettingsSchema = z.object({
   format: z.enum(['json', 'ndjson']).default('json'),
   gzip: z.boolean().default(true),
   /** A file is closed before it would hold more records than this. */
-  maxRecords: z.number().int().min(1).max(10_000_000).default(100_000),
+  maxRecords: wholeNumber('files.maxRecords').default(100_000),
   /** A file is closed before its uncompressed JSON would exceed this many bytes. */
-  maxBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .max(4 * 1024 ** 3)
-    .default(256 * 1024 ** 2),
+  maxBytes: wholeNumber('files.maxBytes').default(256 * 1024 ** 2),
 });
-
-/** The longest archive retention the settings accept, in days (100 years). */
-export const MAX_ARCHIVE_RETENTION_DAYS = 36_500;
 
 /** A tenant's retention settings, as stored in the control plane. */
 export const retentionSettingsSchema = z.object({
@@ -159,7 +154,7 @@ export const retentionSettingsSchema = z.object({
     timezone: timeZoneSchema.default('UTC'),
     paused: z.boolean().default(false),
     /** Failed runs in a row after which the worker pauses the schedule itself; 0 never pauses it. */
-    pauseAfterFailures: z.number().int().min(0).max(50).default(3),
+    pauseAfterFailures: wholeNumber('schedule.pauseAfterFailures').default(3),
   }),
   source: sourceSettingsSchema,
   target: targetSettingsSchema,
@@ -170,7 +165,7 @@ export const retentionSettingsSchema = z.object({
    * Online mode: per data type, archived records not updated for this many days are purged from the MongoDB archive
    * (never those under a legal hold; the SFTP drop is not touched). A type left out is kept forever.
    */
-  archiveRetentionDays: z.partialRecord(z.enum(RECORD_TYPES), z.number().int().min(1).max(MAX_ARCHIVE_RETENTION_DAYS)).optional(),
+  archiveRetentionDays: z.partialRecord(z.enum(RECORD_TYPES), wholeNumber('archiveRetentionDays')).optional(),
 });
 
 /** Validated retention settings. */
@@ -183,7 +178,8 @@ export type FileSettings = RetentionSettings['files'];
 
 /**
  * Validates settings from any outside source (CLI flags, the portal, a stored document), applying defaults.
- * Throws `ERR_SETTINGS_INVALID` whose message names every offending field.
+ * Throws `ERR_SETTINGS_INVALID` whose message names every offending field, what is wrong with its value and what is
+ * accepted ({@link describeSettingsIssue}).
  *
  * @example
  * parseRetentionSettings({ mode: 'offline', dataTypes: ['chats'], schedule: { cron: '0 2 * * *' }, source, target });
@@ -191,7 +187,10 @@ export type FileSettings = RetentionSettings['files'];
 export function parseRetentionSettings(input: unknown): RetentionSettings {
   const result = retentionSettingsSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(settings)'}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) => {
+    const { field, message } = describeSettingsIssue(issue, input);
+    return `${field}: ${message}`;
+  });
   throw new RetentionError('ERR_SETTINGS_INVALID', `invalid retention settings: ${problems.join('; ')}`);
 }
 

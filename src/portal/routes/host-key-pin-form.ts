@@ -9,6 +9,7 @@ import {
 } from '../../delivery/host-key-pin.js';
 import type { ProbedHostKey } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
+import { describeRefusedValue } from '../../validation/refused-value.js';
 
 /** The form fields of the two pins, named by their path in the settings. */
 export const HOST_KEY_FIELDS = {
@@ -65,14 +66,14 @@ function readPin(text: string, typeText: string, fields: { fingerprint: string; 
   let selected: HostKeyType | undefined;
   if (typeText !== '') {
     if (isHostKeyType(typeText)) selected = typeText;
-    else fieldErrors[fields.type] = [`one of ${HOST_KEY_TYPES.join(', ')}, or "any type the server has"`];
+    else fieldErrors[fields.type] = [describeRefusedValue(typeText, `choose one of ${HOST_KEY_TYPES.join(', ')}, or "any type the server has"`)];
   }
   let pasted: HostKeyPin;
   try {
     pasted = parseHostKeyPin(text);
   } catch (err) {
     if (!(err instanceof RetentionError) || err.code !== 'ERR_HOST_KEY_PIN_INVALID') throw err;
-    fieldErrors[fields.fingerprint] = [err.message];
+    fieldErrors[fields.fingerprint] = [describeRefusedValue(text, err.message)];
     return undefined;
   }
   if (selected !== undefined && pasted.type !== undefined && pasted.type !== selected) {

@@ -2,7 +2,9 @@ import type { Request } from 'express';
 import { RECORD_TYPES, type RecordType } from '../../records/record-type.js';
 import { MAX_ARCHIVE_URI_LENGTH } from '../../tenants/archive-mongo-uri.js';
 import { MAX_ARCHIVE_RETENTION_DAYS, type RetentionSettings } from '../../tenants/retention-settings.js';
+import { RETENTION_SETTING_RULES } from '../../tenants/retention-settings-rules.js';
 import { SETTINGS_INVALID, type SettingsProblem } from '../../tenants/retention-settings-service.js';
+import { describeRefusedValue } from '../../validation/refused-value.js';
 import { formField, formList } from '../portal-context.js';
 
 /** How the portal names each record type. */
@@ -10,8 +12,6 @@ export const RECORD_TYPE_LABELS: Record<RecordType, string> = { 'call-logs': 'Ca
 
 /** The form field (and settings key) of the sealed archive MongoDB URI; "Remove" sends it in `clearSecrets`. */
 export const ARCHIVE_URI_FIELD = 'archiveMongoUri';
-
-const DAYS_MESSAGE = `a whole number of days from 1 to ${MAX_ARCHIVE_RETENTION_DAYS}, or empty to keep the records forever`;
 
 /**
  * The form field of a type's archive retention, named by its path in the settings.
@@ -75,7 +75,10 @@ export function readArchiveForm(req: Request, state: ArchiveFormState): ArchiveF
     if (text === '') continue;
     const value = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
     if (value >= 1 && value <= MAX_ARCHIVE_RETENTION_DAYS) days[type] = value;
-    else problems.push({ field: archiveDaysField(type), code: SETTINGS_INVALID, message: DAYS_MESSAGE });
+    else {
+      const field = archiveDaysField(type);
+      problems.push({ field, code: SETTINGS_INVALID, message: describeRefusedValue(text, RETENTION_SETTING_RULES[field] ?? '') });
+    }
   }
   const typed = formField(req, ARCHIVE_URI_FIELD, MAX_ARCHIVE_URI_LENGTH + 1).trim();
   const removed = formList(req, 'clearSecrets').includes(ARCHIVE_URI_FIELD);

@@ -4,7 +4,11 @@ import { probeSftpHostKeys } from '../../delivery/probe-sftp-host-key.js';
 import { RetentionError } from '../../errors.js';
 import { DESTINATION_NOT_ALLOWED, type NetworkPolicy } from '../../network/network-policy.js';
 import { retentionSettingsSchema, type RetentionSettings } from '../../tenants/retention-settings.js';
+import { RETENTION_SETTING_RULES, SETTINGS_NUMBER_RANGES } from '../../tenants/retention-settings-rules.js';
+import { SETTINGS_INVALID, type SettingsProblem } from '../../tenants/retention-settings-service.js';
+import { acceptsWholeNumber, describeRefusedValue } from '../../validation/refused-value.js';
 import { HOST_KEY_FIELDS, compareHostKeys, readHostKeyPins, type HostKeyComparison } from './host-key-pin-form.js';
+import { problemsOfFieldErrors } from './retention-settings-fields.js';
 
 /** What *Test connection* found, as the page shows it. */
 export interface ConnectionTest {
@@ -20,7 +24,7 @@ export interface ConnectionTest {
 
 /** The server to test and the pins to compare its keys with, or what the form must fix first. */
 export type ConnectionTestRequest =
-  { ok: true; host: string; port: number; pins: (HostKeyPin | undefined)[] } | { ok: false; fieldErrors: Record<string, string[]>; problems: string[] };
+  { ok: true; host: string; port: number; pins: (HostKeyPin | undefined)[] } | { ok: false; fieldProblems: SettingsProblem[]; problems: string[] };
 
 const sftpHost = retentionSettingsSchema.shape.target.options[0].shape.host;
 
@@ -39,15 +43,19 @@ export function readConnectionTest(values: Readonly<Record<string, string | unde
   const typed = readHostKeyPins(values);
   const hostCheck = sftpHost.safeParse(host);
   const port = Number(portText);
-  const badPort = !/^\d{1,5}$/.test(portText) || port < 1 || port > 65_535;
-  const fieldErrors: Record<string, string[]> = { ...typed.fieldErrors };
+  const { min, max } = SETTINGS_NUMBER_RANGES['target.port'];
+  const badPort = !/^\d{1,5}$/.test(portText) || port < min || port > max;
+  const fieldProblems: SettingsProblem[] = [];
   const problems: string[] = [];
-  if (!hostCheck.success) fieldErrors['target.host'] = ["enter the SFTP server's host name or IP address to test"];
-  if (badPort) fieldErrors['target.port'] = ['a port from 1 to 65535'];
+  const refuse = (field: string, typedValue: string, accepted: string) =>
+    fieldProblems.push({ field, code: SETTINGS_INVALID, message: describeRefusedValue(typedValue, accepted) });
+  if (!hostCheck.success) refuse('target.host', host, `${RETENTION_SETTING_RULES['target.host'] ?? ''}, to test`);
+  if (badPort) refuse('target.port', portText, acceptsWholeNumber(min, max));
   if (!hostCheck.success || badPort) problems.push('Enter a host and port to test the connection.');
+  fieldProblems.push(...problemsOfFieldErrors(typed.fieldErrors));
   if (Object.keys(typed.fieldErrors).length > 0)
     problems.push("Correct the host-key pins to compare them with the server's keys, or empty them to see which key to pin.");
-  if (problems.length > 0) return { ok: false, fieldErrors, problems };
+  if (problems.length > 0) return { ok: false, fieldProblems, problems };
   const storedFirst: HostKeyPin | undefined =
     storedTarget === undefined
       ? undefined
@@ -105,14 +113,14 @@ export function connectionTestedEvent(connection: ConnectionTest): Omit<AuditEve
 }
 
 /**
- * How the page answers a test: 200 when the server was reached, 502 when not, and 400 with the error on the host
- * field when the operator's policy refused the host.
+ * How the page answers a test: 200 when the server was reached, 502 when not, and 400 with the error (and its code)
+ * on the host field when the operator's policy refused the host.
  *
  * @example
- * const { status, fieldErrors } = connectionTestAnswer(connection);
+ * const { status, fieldProblems } = connectionTestAnswer(connection);
  */
-export function connectionTestAnswer(connection: ConnectionTest): { status: number; fieldErrors?: Record<string, string[]> } {
+export function connectionTestAnswer(connection: ConnectionTest): { status: number; fieldProblems?: SettingsProblem[] } {
   if (connection.code === DESTINATION_NOT_ALLOWED)
-    return { status: 400, fieldErrors: { 'target.host': [`${connection.error ?? ''} (${DESTINATION_NOT_ALLOWED})`] } };
+    return { status: 400, fieldProblems: [{ field: 'target.host', code: DESTINATION_NOT_ALLOWED, message: connection.error ?? '' }] };
   return { status: connection.ok ? 200 : 502 };
 }

@@ -2,11 +2,12 @@ import type { Request } from 'express';
 import { RECORD_TYPES } from '../../records/record-type.js';
 import type { VersionedSettings } from '../../store/settings-store.js';
 import type { RetentionSettings } from '../../tenants/retention-settings.js';
-import { SETTINGS_INVALID, type RetentionSettingsSubmission, type SecretChanges, type SettingsProblem } from '../../tenants/retention-settings-service.js';
+import type { RetentionSettingsSubmission, SecretChanges } from '../../tenants/retention-settings-service.js';
 import { RETENTION_SECRET_FIELDS, retentionSecretOf, type RetentionSecretField } from '../../tenants/secret-context.js';
 import { formField, formList } from '../portal-context.js';
 import { ARCHIVE_URI_FIELD, archiveStateFromForm, archiveStateFromSettings, readArchiveForm, type ArchiveFormState } from './retention-archive-form.js';
 import { HOST_KEY_FIELDS, readHostKeyPins } from './host-key-pin-form.js';
+import { problemsOfFieldErrors } from './retention-settings-fields.js';
 
 /**
  * Secret fields of the form's source and target sections (the archive URI has its own section): a typed value
@@ -148,7 +149,7 @@ export function readRetentionForm(req: Request, state: FormState): RetentionForm
       ? defined({ kind: 'http', baseUrl: v['source.baseUrl'], pageSize: num('source.pageSize') })
       : defined({ kind: sourceKind, seed: num('source.seed'), recordsPerHour: num('source.recordsPerHour'), invalidShare: num('source.invalidShare') });
   const pins = readHostKeyPins(v);
-  const pinProblems = targetKind === 'local' ? [] : problemsOf(pins.fieldErrors);
+  const pinProblems = targetKind === 'local' ? [] : problemsOfFieldErrors(pins.fieldErrors);
   const target =
     targetKind === 'local'
       ? defined({ kind: 'local', directory: v['target.directory'] })
@@ -188,23 +189,4 @@ export function readRetentionForm(req: Request, state: FormState): RetentionForm
     expectedVersion: /^\d{1,12}$/.test(state.version) ? Number(state.version) : undefined,
     typedSecrets: Object.values(secrets).some((value) => typeof value === 'string'),
   };
-}
-
-/** Field errors of the form (`field → messages`) as problems of one code. */
-function problemsOf(fieldErrors: Record<string, string[]>): SettingsProblem[] {
-  return Object.entries(fieldErrors).flatMap(([field, messages]) => messages.map((message) => ({ field, code: SETTINGS_INVALID, message })));
-}
-
-/**
- * The problems of a refused save as the page shows them: messages by form field (a refused destination names its
- * code), and one line per field for the summary above the form.
- *
- * @example
- * fieldErrorsOf([{ field: 'target.host', code: 'ERR_DESTINATION_NOT_ALLOWED', message: '…' }]);
- * // { fieldErrors: { 'target.host': ['… (ERR_DESTINATION_NOT_ALLOWED)'] }, problems: ['target.host: … (ERR_DESTINATION_NOT_ALLOWED)'] }
- */
-export function fieldErrorsOf(problems: readonly SettingsProblem[]): { fieldErrors: Record<string, string[]>; problems: string[] } {
-  const fieldErrors: Record<string, string[]> = {};
-  for (const { field, code, message } of problems) (fieldErrors[field] ??= []).push(code === SETTINGS_INVALID ? message : `${message} (${code})`);
-  return { fieldErrors, problems: Object.entries(fieldErrors).map(([field, messages]) => `${field}: ${messages.join('; ')}`) };
 }

@@ -10,7 +10,7 @@ import type { PortalServices } from '../portal-services.js';
 import { retentionAlertsRoutes } from './retention-alerts-routes.js';
 import { connectionTestAnswer, connectionTestedEvent, readConnectionTest, testSftpConnection } from './retention-connection-test.js';
 import { REBUILD_UNAVAILABLE } from './retention-rebuild-view.js';
-import { fieldErrorsOf, readRetentionForm, stateFromForm, stateFromSettings } from './retention-settings-form.js';
+import { readRetentionForm, stateFromForm, stateFromSettings } from './retention-settings-form.js';
 import { retentionPageRenderer } from './retention-settings-page.js';
 
 const userActor = (res: Response): AuditActor => ({ type: 'user', id: signedInUser(res).id });
@@ -97,9 +97,8 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
       client: auditClient(req),
     });
     if (outcome.status === 'refused') {
-      const { fieldErrors, problems } = fieldErrorsOf(outcome.problems);
-      if (form.typedSecrets) problems.push('Nothing was saved, and secrets you typed are never shown again: type them again before saving.');
-      return await render(res, state, stored, { fieldErrors, problems }, 400);
+      const problems = form.typedSecrets ? ['Nothing was saved, and secrets you typed are never shown again: type them again before saving.'] : [];
+      return await render(res, state, stored, { fieldProblems: outcome.problems, problems }, 400);
     }
     if (outcome.status === 'stale') {
       if (outcome.expectedVersion === undefined)
@@ -150,11 +149,11 @@ export function retentionSettingsRoutes(services: PortalServices): Router {
     const stored = await controlPlane.settings.getRetention(tenantId);
     const state = stateFromForm(req, stored);
     const request = readConnectionTest(state.values, stored?.value);
-    if (!request.ok) return await render(res, state, stored, { fieldErrors: request.fieldErrors, problems: request.problems }, 400);
+    if (!request.ok) return await render(res, state, stored, { fieldProblems: request.fieldProblems, problems: request.problems }, 400);
     const connection = await testSftpConnection(request, destinations.network);
     await services.audit(req, tenantId, { actor: userActor(res), ...connectionTestedEvent(connection) });
-    const { status, fieldErrors } = connectionTestAnswer(connection);
-    await render(res, state, stored, { connection, ...(fieldErrors !== undefined ? { fieldErrors } : {}) }, status);
+    const { status, fieldProblems } = connectionTestAnswer(connection);
+    await render(res, state, stored, { connection, ...(fieldProblems !== undefined ? { fieldProblems } : {}) }, status);
   });
 
   router.use(retentionAlertsRoutes(services));

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sealSecret } from '../../../src/crypto/secret-box.js';
 import { parseDestinationAllowlist } from '../../../src/network/destination-allowlist.js';
 import { NetworkPolicy, systemResolver } from '../../../src/network/network-policy.js';
+import { retentionFormField } from '../../../src/portal/routes/retention-settings-fields.js';
 import type { UserCapability } from '../../../src/store/users-store.js';
 import { secretContext } from '../../../src/tenants/secret-context.js';
 import { staticResolver } from '../../support/destinations.js';
 import { uniqueName } from '../../support/redis.js';
 import { keyring, startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
+import { errorOf, shown, summaryOf } from './retention-page-text.js';
 
 const FINGERPRINT = `SHA256:${'A'.repeat(43)}`;
 const sftp = inject('sftp');
@@ -154,8 +156,10 @@ describe('portal: retention settings may not steer the worker at the operator ne
       const { tenantId, client } = await configurer(h);
       const res = await client.post('/settings/retention', sftpForm(overrides()));
       expect(res.status).toBe(400);
-      expect(res.text).toContain(`${field}: `);
-      expect(res.text).toContain(code);
+      const label = retentionFormField(field).label;
+      expect(errorOf(res.text, field)).toMatch(new RegExp(`^${label}: .* \\(${code}\\)$`));
+      expect(summaryOf(res.text)).toContain(`${label}: `);
+      expect(res.text.split(code)).toHaveLength(2);
       expect(res.text).toContain(variable);
       expect(res.text).toContain('class="field-error"');
       expect(res.text).not.toContain('typed-password-Zq8');
@@ -186,8 +190,8 @@ describe('portal: retention settings may not steer the worker at the operator ne
     const { tenantId, client } = await configurer(off);
     const res = await client.post('/settings/retention', sftpForm({ 'target.kind': 'local', 'target.directory': join(base, 'acme') }));
     expect(res.status).toBe(400);
-    expect(res.text).toContain('target.directory: ');
-    expect(res.text).toContain('ERR_LOCAL_TARGET_DISABLED');
+    expect(errorOf(res.text, 'target.directory')).toMatch(/^Local directory: .* \(ERR_LOCAL_TARGET_DISABLED\)$/);
+    expect(res.text.split('ERR_LOCAL_TARGET_DISABLED')).toHaveLength(2);
     expect(await off.controlPlane.settings.getRetention(tenantId)).toBeUndefined();
   });
 
@@ -230,8 +234,6 @@ describe('portal: the archive MongoDB URI may not lead to the operator network e
   const PASSWORD = 'Arch1ve-S3cret';
   const uriAt = (hosts: string, scheme = 'mongodb') => `${scheme}://archiver:${PASSWORD}@${hosts}/acme_archive`;
   const onlineForm = (overrides: Record<string, string | string[]> = {}) => sftpForm({ mode: 'online', ...overrides });
-  /** The page as a reader sees it: quotes unescaped. */
-  const shown = (html: string) => html.replaceAll('&#34;', '"').replaceAll('&#39;', "'");
 
   it.each<[string, string, string]>([
     ['a loopback address', uriAt('127.0.0.1:27017'), '"127.0.0.1" is the loopback'],
@@ -249,9 +251,9 @@ describe('portal: the archive MongoDB URI may not lead to the operator network e
     const { tenantId, client } = await configurer(h);
     const res = await client.post('/settings/retention', onlineForm({ archiveMongoUri: uri }));
     expect(res.status).toBe(400);
-    expect(res.text).toContain('archiveMongoUri: ');
+    expect(errorOf(res.text, 'archiveMongoUri')).toMatch(/^Archive MongoDB URI: .* \(ERR_DESTINATION_NOT_ALLOWED\)$/);
     expect(shown(res.text)).toContain(`archive MongoDB ${what}`);
-    expect(res.text).toContain('ERR_DESTINATION_NOT_ALLOWED');
+    expect(res.text.split('ERR_DESTINATION_NOT_ALLOWED')).toHaveLength(2);
     expect(res.text).toContain('ALLOWED_PRIVATE_DESTINATIONS');
     expect(res.text).toContain('class="field-error"');
     for (const secret of [PASSWORD, 'archiver', uri]) expect(shown(res.text)).not.toContain(secret);
@@ -294,7 +296,7 @@ describe('portal: the archive MongoDB URI may not lead to the operator network e
     );
     const kept = await client.post('/settings/retention', onlineForm({ version: '1', 'target.password': '' }));
     expect(kept.status).toBe(400);
-    expect(kept.text).toContain('archiveMongoUri: ');
+    expect(errorOf(kept.text, 'archiveMongoUri')).toMatch(/^Archive MongoDB URI: /);
     expect(shown(kept.text)).toContain('archive MongoDB "10.4.4.4" is a private network');
     expect(kept.text).not.toContain(PASSWORD);
     expect((await h.controlPlane.settings.requireRetention(tenantId)).version).toBe(1);

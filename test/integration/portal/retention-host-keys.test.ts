@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { retentionFormField } from '../../../src/portal/routes/retention-settings-fields.js';
 import type { UserCapability } from '../../../src/store/users-store.js';
 import { uniqueName } from '../../support/redis.js';
 import { startSftpServer, type SftpServer } from '../../support/sftp-server.js';
 import { startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
+import { errorNextTo, rawValidationText, shown, summaryOf, textOf } from './retention-page-text.js';
 
 /**
  * Issue 11.4 in the portal: the Retention settings form pins the SFTP host key with its type and a second key during
@@ -56,23 +58,6 @@ function sftpForm(overrides: Record<string, string | string[]> = {}): Record<str
     'files.gzip': 'on',
     ...overrides,
   };
-}
-
-/** Text as a reader sees it (EJS escapes quotes and angle brackets). */
-const shown = (html: string): string =>
-  html.replaceAll('&#34;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
-
-/** What a reader sees of a piece of the page: no tags, entities decoded. */
-const textOf = (html: string): string => shown(html.replace(/<[^>]+>/g, ''));
-
-/** The error printed after the form control `name` and before the next label, as a reader sees it. */
-function errorNextTo(html: string, name: string): string | undefined {
-  const at = html.indexOf(`name="${name}"`);
-  if (at === -1) throw new Error(`no form control ${name} on the page`);
-  const rest = html.slice(at);
-  const next = rest.indexOf('<label');
-  const match = /<p class="field-error" role="alert">([^<]*)<\/p>/.exec(next === -1 ? rest : rest.slice(0, next));
-  return match?.[1] === undefined ? undefined : shown(match[1]);
 }
 
 /** The value a text field shows, unescaped. */
@@ -289,8 +274,11 @@ describe('portal: host-key pins in the Retention settings form (issue 11.4)', ()
     const overrides = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, paste(value)]));
     const res = await client.post('/settings/retention', sftpForm(overrides));
     expect(res.status).toBe(400);
+    const label = retentionFormField(field).label;
+    expect(errorNextTo(res.text, field)).toContain(`${label}: `);
     expect(errorNextTo(res.text, field)).toContain(message);
-    expect(shown(res.text)).toContain(`${field}: `);
+    expect(summaryOf(res.text)).toContain(`${label}: `);
+    expect(rawValidationText(res.text)).toEqual([]);
     for (const [key, value] of Object.entries(overrides)) {
       if (key.endsWith('ingerprint')) expect(valueOf(res.text, key)).toBe(value);
       else if (value !== 'ssh-dss') expect(selectedOf(res.text, key)).toBe(value);

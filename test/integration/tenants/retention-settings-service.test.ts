@@ -107,6 +107,10 @@ describe('retention-settings service: refusals store and schedule nothing', () =
     const outcome = await service().save(tenantId, { settings, secrets }, ACTOR, { client: { ip: '203.0.113.9' } });
     expect(outcome).toMatchObject({ status: 'refused', reason: 'ERR_SETTINGS_INVALID' });
     expect(outcome.status === 'refused' && outcome.problems.map((problem) => [problem.field, problem.code])).toContainEqual([field, 'ERR_SETTINGS_INVALID']);
+    for (const { message } of outcome.status === 'refused' ? outcome.problems : []) {
+      expect(message).toMatch(/ is not accepted; /);
+      expect(message).not.toMatch(/Invalid (input|option)|expected |Too (big|small)|[<>]=/);
+    }
     expect(await cp.settings.getRetention(tenantId)).toBeUndefined();
     expect(await scheduler(tenantId)).toBeUndefined();
     const [failure] = await audit(tenantId, 'settings.change');
@@ -135,7 +139,7 @@ describe('retention-settings service: refusals store and schedule nothing', () =
     if (outcome.status !== 'refused') throw new Error('expected a refusal');
     expect(outcome.problems.map((problem) => [problem.field, problem.message])).toEqual([
       ['target.hostKeyFingerprint', 'an unreadable pin'],
-      ['schedule.cron', expect.stringContaining('five-field cron')],
+      ['schedule.cron', expect.stringContaining('"every day at two" is not accepted; enter five fields separated by spaces')],
     ]);
     expect((await audit(tenantId, 'settings.change'))[0]?.details?.fields).toBe('target.hostKeyFingerprint,schedule.cron');
   });
