@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RetentionError } from '../errors.js';
+import { describeRefusedValue } from '../validation/refused-value.js';
 import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
 import { CAPABILITIES, type Capability } from './capabilities.js';
 
@@ -45,10 +46,27 @@ export const OWNER_GRANTS: Readonly<AccessGrants> = Object.freeze({
 export function parseAccessGrants(input: unknown): AccessGrants {
   const result = accessGrantsSchema.safeParse(input);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue && issue.path.length > 0 ? `"${issue.path.map(String).join('.')}"` : 'grants';
-  throw new RetentionError(
-    'ERR_ACCESS_GRANTS_INVALID',
-    `access grants field ${field} is invalid (${issue?.message ?? 'unknown problem'}): data types are ${RECORD_TYPES.join(', ')}; capabilities are ${CAPABILITIES.join(', ')}`,
-  );
+  throw new RetentionError('ERR_ACCESS_GRANTS_INVALID', describeGrantsIssue(input, result.error.issues[0]));
+}
+
+const LIST_RULES: Readonly<Record<'dataTypes' | 'capabilities', { noun: string; accepted: string }>> = {
+  dataTypes: { noun: 'Data types', accepted: `choose from ${RECORD_TYPES.join(', ')}` },
+  capabilities: { noun: 'Permissions', accepted: `choose from ${CAPABILITIES.join(', ')}` },
+};
+
+/** A refusal of grants in words: the list, the value given and what is accepted; never zod's own text. */
+function describeGrantsIssue(input: unknown, issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined || typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return 'Access grants must name data types and permissions: give dataTypes and capabilities as lists.';
+  }
+  if (issue.code === 'unrecognized_keys') {
+    return `Access grants hold only dataTypes and capabilities; ${issue.keys.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')} cannot be granted.`;
+  }
+  const [list, index] = issue.path;
+  if (list !== 'dataTypes' && list !== 'capabilities') return 'Access grants must name data types and permissions: give dataTypes and capabilities as lists.';
+  const rule = LIST_RULES[list];
+  const given = (input as Record<string, unknown>)[list];
+  if (!Array.isArray(given)) return `${rule.noun}: ${describeRefusedValue(given, `give a list; ${rule.accepted}`)}`;
+  if (issue.code === 'too_big') return `${rule.noun}: the list is too long; ${rule.accepted}, each once.`;
+  return `${rule.noun}: ${describeRefusedValue(typeof index === 'number' ? given[index] : given, rule.accepted)}`;
 }

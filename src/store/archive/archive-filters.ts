@@ -1,6 +1,7 @@
 import type { Document } from 'mongodb';
 import { z } from 'zod';
 import { RetentionError } from '../../errors.js';
+import { describeRefusedValue } from '../../validation/refused-value.js';
 import { nameKeyCondition } from './name-search-keys.js';
 
 /** An instant given as ISO-8601 UTC text (from a URL) or a `Date`. */
@@ -43,13 +44,52 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-function describeIssue(what: string, issue: z.core.$ZodIssue | undefined): string {
-  if (issue === undefined) return `${what} is invalid`;
+/** What each list filter is called on the portal's pages, and what it accepts, in words. */
+const FILTER_RULES: Readonly<Record<string, { label: string; accepted?: string }>> = {
+  direction: { label: 'Direction' },
+  outcome: { label: 'Outcome' },
+  channel: { label: 'Channel' },
+  from: { label: 'From', accepted: 'give a day as YYYY-MM-DD or a UTC time such as 2026-11-23T00:00:00Z' },
+  to: { label: 'To', accepted: 'give a day as YYYY-MM-DD or a UTC time such as 2026-11-23T00:00:00Z' },
+  agent: { label: 'Agent', accepted: 'give a name or an id of at most 200 characters' },
+  queue: { label: 'Queue', accepted: 'give a name or an id of at most 200 characters' },
+  contact: { label: 'Contact', accepted: 'give a name or an id of at most 200 characters' },
+  participant: { label: 'Participant', accepted: 'give a name or an id of at most 200 characters' },
+  number: { label: 'Number', accepted: 'give the start of a phone number with its country code, such as +1 415' },
+  phone: { label: 'Phone', accepted: 'give the start of a phone number with its country code, such as +1 415' },
+  tag: { label: 'Tag', accepted: 'give a tag of at most 64 characters' },
+  text: { label: 'Words', accepted: 'give words of at least two letters or digits, at most 200 characters in all' },
+  name: { label: 'Name', accepted: 'give the start of a name, at most 200 characters' },
+  email: { label: 'Email', accepted: 'give the start of an email address, at most 254 characters' },
+};
+
+/** The value at an issue's path in the input, for the message (plain text only; anything else is described by kind). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
+}
+
+/**
+ * A refusal in words: the field by its label, the value given and what is accepted (never zod's text). Values that
+ * are not text (an object where text belongs) are named by kind, not quoted.
+ */
+function describeIssue(what: string, input: unknown, issue: z.core.$ZodIssue | undefined): string {
+  if (issue === undefined) return `The ${what} is not valid.`;
   if (issue.code === 'unrecognized_keys') {
-    return `${what} has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')}: only the documented filters are accepted`;
+    return `The ${what} has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')}: only the documented filters are accepted.`;
   }
-  const field = issue.path.length === 0 ? what : `${what} field "${issue.path.map(String).join('.')}"`;
-  return `${field} ${issue.message}`;
+  const field = issue.path.length === 0 ? undefined : issue.path.map(String).join('.');
+  const rule = field === undefined ? undefined : FILTER_RULES[field];
+  const given = valueAt(input, issue.path);
+  const typed =
+    typeof given === 'string' || typeof given === 'number' ? given : given === undefined ? undefined : `a ${Array.isArray(given) ? 'list' : typeof given}`;
+  const accepted =
+    issue.code === 'invalid_value' && issue.values.length > 0
+      ? `choose one of ${issue.values.map(String).join(', ')}`
+      : (rule?.accepted ?? (field === undefined ? `give a valid ${what}` : `give a valid value for "${field}"`));
+  const name = rule !== undefined ? `The filter ${rule.label}` : field !== undefined ? `The ${what} field "${field}"` : `The ${what}`;
+  return `${name}: ${describeRefusedValue(typed, accepted)}`;
 }
 
 /**
@@ -63,7 +103,7 @@ function describeIssue(what: string, issue: z.core.$ZodIssue | undefined): strin
 export function parseArchiveInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
-  throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', describeIssue(what, result.error.issues[0]));
+  throw new RetentionError('ERR_ARCHIVE_FILTER_INVALID', describeIssue(what, input, result.error.issues[0]));
 }
 
 /** `ix.at` conditions for a time range, or nothing. `ERR_ARCHIVE_FILTER_INVALID` when it ends before it starts. */

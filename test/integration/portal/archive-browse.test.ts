@@ -545,6 +545,18 @@ describe('lists for everyday use', () => {
     }
   });
 
+  it.each([
+    ['/chats?text=a', 'The filter Words: &#34;a&#34; is not accepted; give words of at least two letters or digits'],
+    [`/call-logs?agent=${'x'.repeat(201)}`, 'The filter Agent: &#34;xxxxxxxx'],
+    ['/call-logs?outcome=lost', 'The filter Outcome: &#34;lost&#34; is not accepted; choose one of answered'],
+    ['/call-logs?number=1', 'The filter Number: &#34;1&#34; is not accepted; give the start of a phone number'],
+  ])('refuses %s in words: the field, the value typed and what is accepted', async (path, message) => {
+    const res = await clients.owner.get(path);
+    expect(res.status).toBe(400);
+    expect(res.text).toContain(message);
+    expect(res.text).not.toMatch(/Invalid input|Too small|Too big|expected string|expected one of/);
+  });
+
   it('shows number, email and phone filters only to users who may search by them', async () => {
     const owner = await clients.owner.get('/call-logs');
     const admin = await clients.admin.get('/call-logs');

@@ -93,16 +93,25 @@ describe('parseAccessGrants', () => {
   });
 
   it.each([
-    ['unknown type', { dataTypes: ['emails'], capabilities: [] }],
-    ['unknown capability', { dataTypes: [], capabilities: ['configure'] }],
-    ['not a list', { dataTypes: 'chats', capabilities: [] }],
-    ['missing field', { dataTypes: [] }],
-    ['extra field', { dataTypes: [], capabilities: [], role: 'owner' }],
-    ['operator object', { dataTypes: { $ne: null }, capabilities: [] }],
-    ['null', null],
-    ['too many entries', { dataTypes: Array(7).fill('chats'), capabilities: [] }],
-  ])('refuses %s', (_name, input) => {
+    ['unknown type', { dataTypes: ['emails'], capabilities: [] }, 'Data types: "emails" is not accepted; choose from call-logs, chats, contacts.'],
+    ['unknown capability', { dataTypes: [], capabilities: ['configure'] }, 'Permissions: "configure" is not accepted; choose from export,'],
+    ['not a list', { dataTypes: 'chats', capabilities: [] }, 'Data types: "chats" is not accepted; give a list; choose from'],
+    ['missing field', { dataTypes: [] }, 'Permissions: an empty value is not accepted; give a list;'],
+    ['extra field', { dataTypes: [], capabilities: [], role: 'owner' }, 'Access grants hold only dataTypes and capabilities; "role" cannot be granted.'],
+    ['operator object', { dataTypes: { $ne: null }, capabilities: [] }, 'Data types: "{"$ne":null}" is not accepted; give a list;'],
+    ['null', null, 'Access grants must name data types and permissions'],
+    ['too many entries', { dataTypes: Array(7).fill('chats'), capabilities: [] }, 'Data types: the list is too long;'],
+  ])('refuses %s, saying what is wrong and what is accepted', (_name, input, message) => {
     expect(codeOf(() => parseAccessGrants(input))).toBe('ERR_ACCESS_GRANTS_INVALID');
+    let thrown: unknown;
+    try {
+      parseAccessGrants(input);
+    } catch (err) {
+      thrown = err;
+    }
+    const text = (thrown as Error).message;
+    expect(text).toContain(message);
+    expect(text).not.toMatch(/Invalid input|expected|Too big|Unrecognized/);
   });
 });
 
