@@ -2,18 +2,23 @@
  * `npm run bench:portal [count] [concurrency] [seconds]`: the portal's archive pages with one million records archived
  * (or `count`: 85 % call logs, 10 % contacts, 5 % chats with their transcripts), seeded with the production documents
  * and indexes. Builds the real portal app (Redis sessions, a tenant, its owner signed in) and, in the same process, a
- * minimal Express route (`GET /ping` answering `ok`) as the baseline; a child process keeps `concurrency` (default
- * 16) keep-alive requests in flight for `seconds` (default 10) against each of: the baseline, the call-log list's
- * first page, a later page (the first page's "Next" keyset link) and the first transcript page of the chat with the
- * longest transcript. Prints requests/s, p50, p95 and p99 latency, each page's ratio to the baseline's requests/s,
- * and the MongoDB commands per page (driver command monitoring; archive and control plane apart), alone (one request
- * at a time) and under load.
+ * minimal Express route (`GET /ping` answering `ok`) and a **render baseline**: a route that renders the same EJS
+ * templates (page and layout) with the same values (the same 50 calls, the same transcript page) held in memory, with
+ * no session, store or audit, so the ratio to it shows what the portal's middleware, store calls and audit cost. A
+ * child process keeps `concurrency` (default 16) keep-alive requests in flight for `seconds` (default 10) against
+ * each of: the baselines, the call-log list's first page, a later page (the first page's "Next" keyset link) and the
+ * first transcript page of the chat with the longest transcript. Prints requests/s, p50, p95 and p99 latency, the
+ * portal process's CPU time per request (user + system, `process.cpuUsage`) apart from the database server's (its
+ * child process, from `/proc`), each page's ratio to its render baseline in CPU per request (goal ≥ 0.5), and the
+ * MongoDB commands per page (driver command monitoring; archive and control plane apart), alone (one request at a
+ * time) and under load.
  *
  * MongoDB: `MONGODB_URL`, else a `mongod` on PATH, else the wire-compatible test server, each in a child process of
  * its own. The wire server's speed says nothing about MongoDB's.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +31,7 @@ import { hashPassword } from '../src/auth/password-hashing.js';
 import { parseKeyring } from '../src/crypto/keyring.js';
 import { createLogger } from '../src/logger.js';
 import { createPortalApp, sessionCookieName } from '../src/portal/create-portal-app.js';
+import { findViewsDirectory, useEjsLayout } from '../src/portal/view-rendering.js';
 import type { PortalOptions } from '../src/portal/portal-deps.js';
 import { LIST_PAGE_SIZE } from '../src/portal/routes/archive-list-page.js';
 import { TRANSCRIPT_PAGE_SIZE } from '../src/portal/routes/archive-chats-routes.js';
@@ -71,6 +77,43 @@ async function startMongoChild(): Promise<{ info: BenchMongoInfo; child: MongoCh
   if (line === undefined) throw new Error('the MongoDB child process exited before it answered');
   return { info: JSON.parse(line) as BenchMongoInfo, child };
 }
+
+/** CPU time (user + system) a process has used so far, in microseconds: this process's, or a child's from `/proc`. */
+function cpuMicros(pid?: number): number {
+  if (pid === undefined) {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  }
+  try {
+    // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks of 1/100 s, after the command in parentheses
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * What the portal handed to `res.render` for a page: captured once, so the render baseline renders the very same
+ * template with the very same values. Patches Express's response prototype while a capture is armed.
+ */
+const captured = new Map<string, { view: string; locals: Record<string, unknown> }>();
+let captureAs: string | undefined;
+const originalRender = express.response.render;
+express.response.render = function capture(
+  this: express.Response,
+  view: string,
+  options?: object | ((err: Error, html: string) => void),
+  callback?: (err: Error, html: string) => void,
+) {
+  if (captureAs !== undefined && typeof options === 'object') {
+    captured.set(captureAs, { view, locals: { ...this.app.locals, ...this.locals, ...options } });
+    captureAs = undefined;
+  }
+  Reflect.apply(originalRender, this, callback === undefined ? [view, options] : [view, options, callback]);
+} as typeof express.response.render;
 
 async function stopChild(child: MongoChild): Promise<void> {
   if (child.exitCode !== null) return;
@@ -260,6 +303,15 @@ try {
   });
   const baseline = express();
   baseline.get('/ping', (_req, res) => res.send('ok'));
+  useEjsLayout(baseline, findViewsDirectory(), { cache: true });
+  baseline.get('/render/:page', (req, res) => {
+    const page = captured.get(req.params.page);
+    if (page === undefined) {
+      res.status(404).send('not captured');
+      return;
+    }
+    res.render(page.view, page.locals);
+  });
   const listen = async (handler: express.Express): Promise<number> => {
     const server = handler.listen(0, '127.0.0.1');
     servers.push(server);
@@ -276,12 +328,14 @@ try {
   const cookie = await signIn(portalPort, host, cookieName, email);
   const headers = { Host: host, 'X-Forwarded-Proto': 'https', 'User-Agent': 'portal-bench', Cookie: cookie };
 
+  captureAs = 'call-logs';
   const firstPage = await send(portalPort, 'GET', '/call-logs', headers);
   const nextLink = /href="([^"]+)" rel="next"/.exec(firstPage.body)?.[1]?.replaceAll('&amp;', '&');
-  const rowsOf = (html: string) => html.match(/href="\/call-logs\/[^"?]+"/g)?.length ?? 0;
+  const rowsOf = (html: string) => html.match(/href="\/call-logs\/[^"?]+(?:\?[^"]*)?"/g)?.length ?? 0;
   if (firstPage.status !== 200 || nextLink === undefined) throw new Error(`GET /call-logs answered ${firstPage.status} without a "Next" link`);
   const secondPage = await send(portalPort, 'GET', nextLink, headers);
   const chatPath = `/chats/${encodeURIComponent(seeded.longestChat.id)}`;
+  captureAs = 'transcript';
   const transcript = await send(portalPort, 'GET', chatPath, headers);
   const messagesShown = transcript.body.match(/<li class="message /g)?.length ?? 0;
   if (secondPage.status !== 200 || transcript.status !== 200)
@@ -290,12 +344,41 @@ try {
     `pages: /call-logs shows ${rowsOf(firstPage.body)} calls (page size ${LIST_PAGE_SIZE}), the later page ${rowsOf(secondPage.body)}; the transcript of a chat with ${seeded.longestChat.messages} messages shows ${messagesShown} (page size ${TRANSCRIPT_PAGE_SIZE})`,
   );
 
-  const targets = [
+  const rendered = await send(baselinePort, 'GET', '/render/call-logs', {});
+  if (rendered.status !== 200 || rowsOf(rendered.body) !== rowsOf(firstPage.body))
+    throw new Error('the render baseline does not render the captured call-log page');
+
+  type Target = { name: string; port: number; path: string; headers: Record<string, string>; expect: string; renderBaseline?: string };
+  const targets: Target[] = [
     { name: 'baseline GET /ping', port: baselinePort, path: '/ping', headers: {}, expect: 'ok' },
-    { name: 'GET /call-logs (first page)', port: portalPort, path: '/call-logs', headers, expect: 'rel="next"' },
-    { name: 'GET /call-logs?after=… (page 2)', port: portalPort, path: nextLink, headers, expect: 'rel="next"' },
-    { name: `GET /chats/:id (transcript page)`, port: portalPort, path: chatPath, headers, expect: '<li class="message ' },
+    { name: 'render baseline: the call-log page', port: baselinePort, path: '/render/call-logs', headers: {}, expect: 'rel="next"' },
+    { name: 'render baseline: the transcript page', port: baselinePort, path: '/render/transcript', headers: {}, expect: '<li class="message ' },
+    {
+      name: 'GET /call-logs (first page)',
+      port: portalPort,
+      path: '/call-logs',
+      headers,
+      expect: 'rel="next"',
+      renderBaseline: 'render baseline: the call-log page',
+    },
+    {
+      name: 'GET /call-logs?after=… (page 2)',
+      port: portalPort,
+      path: nextLink,
+      headers,
+      expect: 'rel="next"',
+      renderBaseline: 'render baseline: the call-log page',
+    },
+    {
+      name: `GET /chats/:id (transcript page)`,
+      port: portalPort,
+      path: chatPath,
+      headers,
+      expect: '<li class="message ',
+      renderBaseline: 'render baseline: the transcript page',
+    },
   ];
+  const cpuPerRequest = new Map<string, number>();
   const perRequest = (t: RoundTrips, requests: number) =>
     `${((t.archive + t.controlPlane + t.other) / requests).toFixed(1)} (archive ${(t.archive / requests).toFixed(1)}, control plane ${(t.controlPlane / requests).toFixed(1)})`;
   const rows: string[] = [];
@@ -308,10 +391,17 @@ try {
       }
     });
     const warmupRequests = concurrency * 5;
+    const portalCpuBefore = cpuMicros();
+    const dbCpuBefore = cpuMicros(mongoChild.child.pid);
     const loaded = await countTrips(() =>
       loadInChild({ port: target.port, paths: [target.path], headers: target.headers, concurrency, warmupRequests, seconds, expect: target.expect }),
     );
     const result = loaded.result;
+    const served = result.requests + warmupRequests;
+    const portalCpu = (cpuMicros() - portalCpuBefore) / served;
+    const dbCpu = (cpuMicros(mongoChild.child.pid) - dbCpuBefore) / served;
+    cpuPerRequest.set(target.name, portalCpu);
+    const baselineCpu = target.renderBaseline === undefined ? undefined : cpuPerRequest.get(target.renderBaseline);
     if (target.port === baselinePort) baselineRate = result.requestsPerSecond;
     const failures = Object.entries(result.failures)
       .map(([status, n]) => `${fmt(n)} × ${status}`)
@@ -320,6 +410,12 @@ try {
       [
         `\n${target.name}`,
         `  ${fmt(result.requestsPerSecond, 1).padStart(9)} req/s   p50 ${result.p50Ms.toFixed(1)} ms   p95 ${result.p95Ms.toFixed(1)} ms   p99 ${result.p99Ms.toFixed(1)} ms   (${fmt(result.requests)} requests, ${fmt(result.bodyBytes)} bytes each${failures ? `; NOT 200: ${failures}` : ''})`,
+        `  CPU per request: portal process ${fmt(portalCpu)} µs, database server ${Number.isNaN(dbCpu) ? 'unknown' : `${fmt(dbCpu)} µs`}`,
+        ...(baselineCpu === undefined
+          ? []
+          : [
+              `  CPU ratio to the ${target.renderBaseline ?? ''}: ${(baselineCpu / portalCpu).toFixed(2)} (goal ≥ 0.5; 1 : ${(portalCpu / baselineCpu).toFixed(1)})`,
+            ]),
         ...(target.port === baselinePort
           ? []
           : [
@@ -341,6 +437,7 @@ try {
   console.log(`machine at the end: ${machine()}`);
   await archives.close();
 } finally {
+  express.response.render = originalRender;
   for (const server of servers) {
     server.closeAllConnections();
     server.close();

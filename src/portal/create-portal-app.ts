@@ -97,7 +97,6 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   app.use(healthRoutes(services, metrics.registry));
   app.use('/assets', express.static(`${findViewsDirectory()}/assets`, { index: false, redirect: false, dotfiles: 'ignore', maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 100 }));
-  app.use(tenantContext(services));
   app.use(
     session({
       name: sessionCookieName(options.cookieSecure),
@@ -110,6 +109,9 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
       cookie: { httpOnly: true, secure: options.cookieSecure, sameSite: 'lax', path: '/' },
     }),
   );
+  // After the session (a Redis read), so the tenant, its security settings and the session's user come in one
+  // control-plane round trip (RequestContextStore); nothing is handled before the tenant and its IP allowlist pass.
+  app.use(tenantContext(services));
   app.use(sessionGuard(services));
   const csrf = csrfSync({
     size: 32,

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { principalOf } from '../access/principal.js';
+import type { User } from '../store/users-store.js';
 import { portalMenu } from './navigation.js';
 import { viewFormatIn } from './routes/archive-view-format.js';
 import { flash, portalContext } from './portal-context.js';
@@ -22,7 +23,9 @@ export function sessionGuard(services: PortalServices) {
       const { userId, signedInAt = 0, lastSeenAt = 0 } = req.session;
       const idle = now - lastSeenAt > services.options.sessionIdleMs;
       const expired = now - signedInAt > services.options.sessionAbsoluteMs;
-      const user = await services.deps.controlPlane.users.findById(context.tenant.id, userId);
+      // read with the tenant in tenantContext (the same session, so the same user id); a session of another tenant
+      // was replaced above, and the lookup is by this tenant too
+      const user = (res.locals.sessionUser as User | undefined)?.id === userId ? (res.locals.sessionUser as User) : undefined;
       if (idle || expired || user === undefined || user.status !== 'active') {
         await services.sessionIndex.remove(context.tenant.id, userId, req.sessionID);
         await regenerateSession(req);

@@ -7,6 +7,7 @@ import { SsoSettingsStore } from '../sso/sso-settings-store.js';
 import { ActivationTokensStore } from '../auth/activation-tokens-store.js';
 import { CheckpointsStore } from './checkpoints-store.js';
 import { RunsStore } from './runs-store.js';
+import { RequestContextStore } from './request-context-store.js';
 import { SecuritySettingsStore } from './security-settings-store.js';
 import { SettingsStore } from './settings-store.js';
 import { TenantsStore } from './tenants-store.js';
@@ -30,6 +31,8 @@ export interface ControlPlane {
   sso: SsoSettingsStore;
   /** Provider identities linked to administrators. */
   ssoIdentities: SsoIdentitiesStore;
+  /** A portal request's tenant, security settings and user, in one round trip. */
+  requestContext: RequestContextStore;
 }
 
 /** What the control plane takes from the operator's configuration. */
@@ -40,19 +43,23 @@ export interface ControlPlaneOptions {
 
 /** Builds the stores on `db` (the `MONGODB_DATABASE` database). */
 export function createControlPlane(db: Db, options: ControlPlaneOptions = {}): ControlPlane {
+  const tenants = new TenantsStore(db);
+  const users = new UsersStore(db);
+  const security = new SecuritySettingsStore(db, options.passwordMinLengthFloor !== undefined ? { minLengthFloor: options.passwordMinLengthFloor } : {});
   return {
-    tenants: new TenantsStore(db),
+    tenants,
     settings: new SettingsStore(db),
     checkpoints: new CheckpointsStore(db),
     runs: new RunsStore(db),
     audit: new AuditLog(db),
-    users: new UsersStore(db),
-    security: new SecuritySettingsStore(db, options.passwordMinLengthFloor !== undefined ? { minLengthFloor: options.passwordMinLengthFloor } : {}),
+    users,
+    security,
     activationTokens: new ActivationTokensStore(db),
     alertSettings: new AlertSettingsStore(db),
     alertEvents: new AlertEventsStore(db),
     sso: new SsoSettingsStore(db),
     ssoIdentities: new SsoIdentitiesStore(db),
+    requestContext: new RequestContextStore(db, { tenants, security, users }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { parseIpAllowlist } from '../auth/ip-allowlist.js';
 import {
   DEFAULT_MIN_LENGTH_FLOOR,
@@ -35,6 +35,11 @@ export const DEFAULT_SECURITY_SETTINGS: Readonly<SecuritySettings> = Object.free
   updatedAt: undefined,
   updatedBy: undefined,
 });
+
+/** The `_id` of a tenant's security settings in `settings`. */
+export function securityDocumentId(tenantId: string): string {
+  return `${assertTenantId(tenantId)}/security`;
+}
 
 interface SecurityDocument {
   _id: string;
@@ -79,7 +84,12 @@ export class SecuritySettingsStore {
 
   /** The tenant's settings, defaults for anything never set. */
   async get(tenantId: string): Promise<SecuritySettings> {
-    const doc = await this.settings.findOne({ _id: `${assertTenantId(tenantId)}/security` });
+    return this.fromDocument(await this.settings.findOne({ _id: securityDocumentId(tenantId) }));
+  }
+
+  /** The settings of a stored document (read here or in another query, see `RequestContextStore`); defaults without one. */
+  fromDocument(stored: Document | null | undefined): SecuritySettings {
+    const doc = stored as SecurityDocument | null | undefined;
     if (!doc) return { ...DEFAULT_SECURITY_SETTINGS, ipAllowlist: [] };
     return {
       passwordPolicy: storedPasswordPolicy(doc.passwordPolicy ?? {}, this.limits),
@@ -122,7 +132,7 @@ export class SecuritySettingsStore {
   ): Promise<void> {
     const id = assertTenantId(tenantId);
     await this.settings.updateOne(
-      { _id: `${id}/security` },
+      { _id: securityDocumentId(id) },
       { $set: { ...fields, tenantId: id, kind: 'security', updatedAt: now, updatedBy: String(actor) } },
       { upsert: true },
     );

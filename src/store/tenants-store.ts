@@ -1,4 +1,4 @@
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { RetentionError } from '../errors.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
 import { parseTimeZone } from '../time/time-zones.js';
@@ -59,6 +59,11 @@ export class TenantsStore {
       throw err;
     }
     return toTenant(doc);
+  }
+
+  /** The tenant of a stored document, read in another query (see `RequestContextStore`). */
+  fromDocument(doc: Document): Tenant {
+    return toTenant(doc as TenantDocument);
   }
 
   async get(id: string): Promise<Tenant | undefined> {

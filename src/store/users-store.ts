@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Document } from 'mongodb';
 import { CAPABILITIES, type Capability } from '../access/capabilities.js';
 import { RetentionError } from '../errors.js';
 import { RECORD_TYPES, type RecordType } from '../records/record-type.js';
@@ -191,8 +191,18 @@ export class UsersStore {
     return toUser(doc);
   }
 
+  /** The user of a stored document, read in another query (see `RequestContextStore`). */
+  fromDocument(doc: Document): User {
+    return toUser(doc as UserDocument);
+  }
+
+  /** Whether `id` has the shape of a user id (others are never looked up). */
+  static isUserId(id: unknown): id is string {
+    return typeof id === 'string' && /^[a-f0-9]{24}$/.test(id);
+  }
+
   async findById(tenantId: string, id: string): Promise<User | undefined> {
-    if (typeof id !== 'string' || !/^[a-f0-9]{24}$/.test(id)) return undefined;
+    if (!UsersStore.isUserId(id)) return undefined;
     const doc = await this.users.findOne({ _id: id, tenantId: assertTenantId(tenantId) });
     return doc ? toUser(doc) : undefined;
   }
