@@ -5,6 +5,7 @@ import * as accumulatorOperators from 'mingo/operators/accumulator';
 import * as expressionOperators from 'mingo/operators/expression';
 import * as pipelineOperators from 'mingo/operators/pipeline';
 import * as projectionOperators from 'mingo/operators/projection';
+import { copyDocument } from './document-copy.js';
 import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
 import { Query } from 'mingo/query';
@@ -94,12 +95,15 @@ export interface SelectionOptions {
 export function selectDocuments(documents: Document[], filter: Document, options: SelectionOptions = {}): Document[] {
   const query = new Query(filter, engineOptions());
   const projection = options.projection && Object.keys(options.projection).length > 0 ? options.projection : undefined;
-  const cursor = query.find<Document>(documents, projection);
+  // The projection comes last, as in MongoDB, and on copies: mingo's exclusion projection deletes the fields from
+  // the documents it is given, which are the stored ones.
+  const cursor = query.find<Document>(documents);
   const sort = options.sort ? withoutNaturalOrder(options.sort) : undefined;
   if (sort && Object.keys(sort).length > 0) cursor.sort(sort as Record<string, 1 | -1>);
   if (options.skip !== undefined && options.skip > 0) cursor.skip(options.skip);
   if (options.limit !== undefined && options.limit > 0) cursor.limit(options.limit);
-  return cursor.all();
+  const selected = cursor.all();
+  return projection === undefined ? selected : new Query({}, engineOptions()).find<Document>(selected.map(copyDocument), projection).all();
 }
 
 function withoutNaturalOrder(sort: Document): Document {

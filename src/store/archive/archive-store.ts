@@ -94,6 +94,19 @@ interface SortSpec {
   keyOf: (doc: Document) => string | number;
 }
 
+/**
+ * What a read leaves out of a stored document: the index fields only the queries use (search tokens, name keys,
+ * numbers, ids), which can be far larger than the record (a chat keeps up to 5,000 search tokens). The sort keys
+ * (`ix.at`, `ix.name`) stay, for the cursors; `recordOf` drops `ix` from what is returned.
+ */
+const READ_PROJECTION: Readonly<Record<string, 0>> = Object.freeze(
+  Object.fromEntries(
+    ['textTokens', 'words', 'names', 'emails', 'numbers', 'participants', 'contactIds', 'agentNames', 'queueNames', 'contactNames', 'participantNames'].map(
+      (field) => [`ix.${field}`, 0 as const],
+    ),
+  ),
+);
+
 /** Calls and chats by their start: newest first (the default) or oldest first, each order a cursor list of its own. */
 const BY_TIME = (list: 'call-logs' | 'chats', order: TimeOrder): SortSpec => ({
   list: order === 'oldest' ? `${list}-oldest` : list,
@@ -267,7 +280,7 @@ export class ArchiveStore {
   private async getById<D extends Document>(tenant: string, collection: string, id: unknown): Promise<D | undefined> {
     const recordId = parseArchiveInput(filterIdSchema, id, 'id');
     const db = await this.databases.forTenant(tenant);
-    const doc = (await db.collection(collection).findOne({ _id: recordId, tenantId: tenant } as Document)) as D | null;
+    const doc = (await db.collection(collection).findOne({ _id: recordId, tenantId: tenant } as Document, { projection: READ_PROJECTION })) as D | null;
     return doc ? (checkTenant(doc, tenant) as D) : undefined;
   }
 
@@ -289,7 +302,7 @@ export class ArchiveStore {
     const db = await this.databases.forTenant(tenant);
     const docs = (await db
       .collection(collection)
-      .find({ $and: clauses })
+      .find({ $and: clauses }, { projection: READ_PROJECTION })
       .sort({ [sort.field]: sort.direction, _id: sort.direction })
       .limit(request.limit + 1)
       .toArray()) as unknown as D[];

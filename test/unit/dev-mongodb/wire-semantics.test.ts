@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compareBsonValues } from '../../../src/dev-mongodb/bson-order.js';
 import { canonicalKey, collectPathValues, formatKeyValue } from '../../../src/dev-mongodb/index-key.js';
 import { buildUpsertDocument, classifyUpdate, upsertSeed } from '../../../src/dev-mongodb/update-application.js';
+import { selectDocuments } from '../../../src/dev-mongodb/query-engine.js';
 import { MessageFramer } from '../../../src/dev-mongodb/wire-protocol.js';
 
 describe('compareBsonValues', () => {
@@ -104,5 +105,24 @@ describe('MessageFramer', () => {
     const framer = new MessageFramer();
     const frames = [stream.subarray(0, 2), stream.subarray(2, 25), stream.subarray(25)].flatMap((chunk) => framer.push(chunk));
     expect(frames.map((frame) => frame[19])).toEqual([1, 2, 3]);
+  });
+});
+
+describe('selectDocuments with a projection', () => {
+  it('filters and sorts on fields the projection leaves out, and never changes the stored documents', () => {
+    const stored = [
+      { _id: 'a', ix: { at: 2, tokens: ['x', 'y'] } },
+      { _id: 'b', ix: { at: 1, tokens: ['y'] } },
+      { _id: 'c', ix: { at: 3, tokens: ['z'] } },
+    ];
+    const before = structuredClone(stored);
+    const projection = { 'ix.tokens': 0 };
+    for (let round = 0; round < 2; round += 1) {
+      expect(selectDocuments(stored, { 'ix.tokens': 'y' }, { sort: { 'ix.at': -1 }, projection })).toEqual([
+        { _id: 'a', ix: { at: 2 } },
+        { _id: 'b', ix: { at: 1 } },
+      ]);
+    }
+    expect(stored).toEqual(before);
   });
 });
