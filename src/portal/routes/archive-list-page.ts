@@ -95,14 +95,16 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
     if (problems.length === 0) {
       try {
         const cursor = query.position.after;
-        [page, matches] = await Promise.all([
-          definition.read(store, reader, filter, {
-            limit: LIST_PAGE_SIZE,
-            ...(cursor !== undefined ? { cursor } : {}),
-            ...(isTimeOrder(order) ? { order } : {}),
-          }),
-          store.countMatching(reader.access, definition.type, filter, LIST_COUNT_LIMIT),
-        ]);
+        page = await definition.read(store, reader, filter, {
+          limit: LIST_PAGE_SIZE,
+          ...(cursor !== undefined ? { cursor } : {}),
+          ...(isTimeOrder(order) ? { order } : {}),
+        });
+        // a first page that is also the last holds every match: no count to ask for
+        matches =
+          cursor === undefined && page.nextCursor === null
+            ? { count: page.items.length, more: false }
+            : await store.countMatching(reader.access, definition.type, filter, LIST_COUNT_LIMIT);
       } catch (err) {
         if (!INPUT_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
         problems.push((err as Error).message);
