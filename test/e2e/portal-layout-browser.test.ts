@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Queue } from 'bullmq';
 import { MongoClient } from 'mongodb';
 import type { Page } from 'playwright-core';
@@ -21,6 +20,7 @@ import { ArchiveImportsStore } from '../../src/store/archive/archive-imports-sto
 import { ArchiveStore } from '../../src/store/archive/archive-store.js';
 import { ArchiveWriter } from '../../src/store/archive/archive-writer.js';
 import { createControlPlane, ensureControlPlaneIndexes, type ControlPlane } from '../../src/store/control-plane.js';
+import { seriousAxeFindings } from '../support/axe-findings.js';
 import { startBrowserTestPortal, type BrowserTestPortal } from '../support/browser-test-portal.js';
 import { uniqueDbName } from '../support/mongo.js';
 import { cleanupPrefix, createTestRedis, uniqueName } from '../support/redis.js';
@@ -30,7 +30,9 @@ import { launchTestChromium, TEST_ARTIFACTS_DIR, type TestChromium } from '../su
  * Layout and accessibility of every page type (issue: portal UX), at a desktop width and a phone width: no page is
  * wider than the window, the owner's menu is one line on a desktop and folds behind "Menu" (a `<details>`, no
  * JavaScript) on a phone, tables scroll inside their own box, forms are one column on a phone, every page has a skip
- * link and marks its menu item, and axe-core finds nothing serious or critical. Screenshots `<page>-<width>.png`.
+ * link and marks its menu item, and axe-core finds nothing serious or critical. The filters of the lists and the audit
+ * log fold behind "Filters" on a phone until one is set, and every date field reads the same. Screenshots
+ * `<page>-<width>.png`.
  */
 
 const WIDE = 1280;
@@ -38,6 +40,8 @@ const PHONE = 390;
 const WIDTHS = [WIDE, PHONE] as const;
 /** The menu's toggle: the summary of a <details>, so that it opens and closes without JavaScript. */
 const MENU_TOGGLE = 'header details.menu > summary.menu-toggle';
+/** The toggle of a list's filters, a <details> too. */
+const FILTERS_TOGGLE = 'main details.filters-toggle > summary';
 const OWNER_EMAIL = 'olga@demo-contact.example';
 const OWNER_PASSWORD = 'granite-pelican-saffron-tunnel';
 const ADMIN_EMAIL = 'cora@demo-contact.example';
@@ -245,21 +249,6 @@ async function signOut(page: Page): Promise<void> {
   await page.waitForURL(`${baseUrl}/sign-in`);
 }
 
-/** Axe's serious and critical findings on the page, one line each (rule, impact, what, where). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  // Legacy mode runs axe in the page itself, without opening a helper tab per run: twice as fast, and the portal has no frames.
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).setLegacyMode(true).analyze();
-  return results.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map(
-      (violation) =>
-        `${violation.id} (${violation.impact ?? ''}): ${violation.help} at ${violation.nodes
-          .slice(0, 5)
-          .map((node) => node.target.join(' '))
-          .join(', ')}`,
-    );
-}
-
 /** The few parts of the DOM the in-page checks read (the tests compile without TypeScript's DOM library). */
 interface PageBox {
   top: number;
@@ -362,7 +351,7 @@ async function checkPage(page: Page, pageCase: PageCase, signedIn: boolean): Pro
       expect.soft(await menuIsOpen(page), `${pageCase.name}: the menu is folded at ${PHONE} px`).toBe(false);
       expect.soft(await page.locator(MENU_TOGGLE).isVisible(), `${pageCase.name}: the Menu toggle shows at ${PHONE} px`).toBe(true);
     }
-    expect.soft(await seriousViolations(page), `${pageCase.name} at ${width} px: axe`).toEqual([]);
+    expect.soft(await seriousAxeFindings(page), `${pageCase.name} at ${width} px: axe`).toEqual([]);
     await page.screenshot({ path: join(TEST_ARTIFACTS_DIR, `${pageCase.name}-${width}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: WIDE, height: 900 });
@@ -462,4 +451,76 @@ describe('portal layout and accessibility in a browser (Chromium, 1280 and 390 p
     await page.close();
     expect(browser?.cspViolations).toEqual([]);
   }, 90_000);
+
+  it('on a phone the filters of the lists and the audit log fold behind "Filters" until one is set; on a desktop they always show', async () => {
+    await browser?.context.clearCookies();
+    const page = await newPage();
+    await signIn(page, OWNER_EMAIL, OWNER_PASSWORD);
+    const lists = [
+      { name: 'call-logs', path: '/call-logs', filtered: '/call-logs?direction=inbound' },
+      { name: 'chats', path: '/chats', filtered: '/chats?channel=whatsapp' },
+      { name: 'contacts', path: '/contacts', filtered: '/contacts?tag=vip' },
+      { name: 'audit', path: '/audit', filtered: '/audit?action=auth.login' },
+    ];
+    for (const list of lists) {
+      const form = page.locator(`main details.filters-toggle > form[action="${list.path}"]`);
+      await page.setViewportSize({ width: WIDE, height: 900 });
+      await page.goto(`${baseUrl}${list.path}`);
+      expect.soft(await form.isVisible(), `${list.name}: the filters show at ${WIDE} px`).toBe(true);
+      expect.soft(await page.locator(FILTERS_TOGGLE).isVisible(), `${list.name}: no "Filters" toggle at ${WIDE} px`).toBe(false);
+
+      await page.setViewportSize({ width: PHONE, height: 900 });
+      await page.goto(`${baseUrl}${list.path}`);
+      expect.soft(await page.locator(FILTERS_TOGGLE).innerText(), `${list.name}: the toggle`).toBe('Filters');
+      expect.soft(await form.isVisible(), `${list.name}: the filters are folded at ${PHONE} px without a filter`).toBe(false);
+      const results = await page.locator('main .table-scroll').first().boundingBox();
+      expect.soft(results !== null && results.y < 900 - 100, `${list.name}: the results start at ${results?.y ?? '?'} px, in the first screen`).toBe(true);
+      await page.click(FILTERS_TOGGLE);
+      expect.soft(await form.isVisible(), `${list.name}: "Filters" opens them`).toBe(true);
+      expect.soft(await layoutProblems(page, PHONE), `${list.name} with its filters open`).toEqual([]);
+      expect.soft(await seriousAxeFindings(page), `${list.name} with its filters open: axe`).toEqual([]);
+      await page.screenshot({ path: join(TEST_ARTIFACTS_DIR, `${list.name}-filters-open-${PHONE}.png`), fullPage: true });
+
+      await page.goto(`${baseUrl}${list.filtered}`);
+      expect.soft(await form.isVisible(), `${list.name}: a filter set keeps them open at ${PHONE} px`).toBe(true);
+    }
+
+    await page.setViewportSize({ width: PHONE, height: 900 });
+    await page.goto(`${baseUrl}/audit`);
+    await page.click(FILTERS_TOGGLE);
+    await page.fill('#from', '2026-02-30');
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === '/audit' && url.searchParams.get('from') === '2026-02-30'),
+      page.click('main form[action="/audit"] button[type="submit"]'),
+    ]);
+    expect(await page.locator('main [role="alert"]').innerText()).toContain('from: a UTC date such as 2026-11-01');
+    expect(await page.locator('#from').isVisible(), 'the refused filter stays open to be corrected').toBe(true);
+    expect(await page.locator('#from').inputValue()).toBe('2026-02-30');
+    await page.close();
+    expect(browser?.cspViolations).toEqual([]);
+  }, 90_000);
+
+  it('every date field of the portal says its format the same way', async () => {
+    await browser?.context.clearCookies();
+    const page = await newPage();
+    await signIn(page, OWNER_EMAIL, OWNER_PASSWORD);
+    const fields: string[] = [];
+    for (const path of ['/call-logs', '/chats', '/audit', '/jobs']) {
+      await page.goto(`${baseUrl}${path}`);
+      for (const field of await page.locator('main input[name="from"]:not([type="hidden"]), main input[name="to"]:not([type="hidden"])').all()) {
+        const id = (await field.getAttribute('id')) ?? '';
+        const label = (await page.locator(`label[for="${id}"]`).innerText()).trim();
+        const description = (await field.getAttribute('aria-describedby')) ?? '';
+        fields.push(`${path} ${await field.getAttribute('name')}: ${label} [${await field.getAttribute('placeholder')}]`);
+        expect.soft(description !== '' && (await page.locator(`#${description}`).isVisible()), `${path} ${id}: a visible hint describes it`).toBe(true);
+      }
+    }
+    expect(fields).toEqual(
+      ['/call-logs', '/chats', '/audit', '/jobs'].flatMap((path) => [
+        `${path} from: From (YYYY-MM-DD) [YYYY-MM-DD]`,
+        `${path} to: To (YYYY-MM-DD) [YYYY-MM-DD]`,
+      ]),
+    );
+    await page.close();
+  }, 60_000);
 });

@@ -43,7 +43,8 @@ function parseAuditQuery(query: unknown): { shown: AuditQuery; options: AuditLis
     const value = shown[bound];
     if (!value) continue;
     const date = DATE_FILTER.test(value) ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value) : undefined;
-    if (date && !Number.isNaN(date.getTime())) options[bound] = date;
+    // Date turns 2026-02-30 into 2026-03-02 and T24:00 into the next day: a real day and time reads back as given
+    if (date && !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value.replace(/Z$/, ''))) options[bound] = date;
     else problems.push(`${bound}: a UTC date such as 2026-11-01 or 2026-11-01T08:30:00Z`);
   }
   if (options.from && options.to && options.to <= options.from) problems.push('to: must be after from');
