@@ -1,222 +1,290 @@
 /**
- * `npm run bench:export [count] [gzip-on|gzip-off]`: one million demo call logs (or `count`) through the export path: demo source,
- * validation, JSON encoding (gzip off and on) and SFTP upload to a private OpenSSH server on loopback.
+ * `npm run bench:export [-- --scale 1] [--types call-logs,chats,contacts] [--gzip both|off|on] [--repeat 2]`
  *
- * Two baselines on the same records, measured in the same run: encoding alone (same source, validation and encoder,
- * no upload) and OpenSSH's own `sftp -b` uploading the files that encoding produced. Each measured phase runs in a
- * fresh child process so its peak RSS is its own. Prints records/s, MB/s, peak RSS and the pipeline's ratio to the
- * slower baseline.
+ * Every stage of the export path, on the same records, in one run, for each record type: the source alone (page
+ * texts of the export API read and parsed), + validation (`parseRecord`), + encoding (the chunk's code, `exportSlice`,
+ * delivering to a target that discards), + gzip, + upload (the same code with the real SFTP target, a private OpenSSH
+ * sshd on loopback: the pipeline). Against them, the floor: JSON.parse of the same page texts and JSON.stringify of
+ * each record (and gzip of that text at the encoder's level when gzip is on), the work any exporter of JSON to JSON
+ * must do. Prints records/s and the ratio to the floor of every stage, and the pipeline's ratio for each type, gzip
+ * off and on (goal: >= 0.5).
+ *
+ * The demo records are written to a page file before anything is measured, so the generator is in no figure. Each
+ * type runs in a fresh child process (no JIT feedback from another type); stages alternate, `--repeat` times after a
+ * warm-up, and the fastest run of each counts. Peak RSS comes from two more children per type that run only the
+ * pipeline (gzip on), over the records and over four times as many (the page file read four times over): it should
+ * not grow with the count.
+ *
+ * Default sizes (`--scale 1`, about a minute and a half on two cores): 50,000 call logs, 10,000 chats (several KB
+ * each) and 50,000 contacts. Needs Redis (`REDIS_URL`, for the host semaphore) and OpenSSH's sshd.
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { recordFileName } from '../src/archive/drop-layout.js';
-import { writeRecordFiles } from '../src/archive/record-file-writer.js';
 import { SftpTarget } from '../src/delivery/sftp-target.js';
 import { HostSemaphore } from '../src/queue/host-semaphore.js';
-import { parseRecord } from '../src/records/parse-record.js';
-import { DemoSource } from '../src/sources/demo-source.js';
-import { startSftpServer } from '../test/support/sftp-server.js';
+import { isRecordType, RECORD_TYPES, type RecordType } from '../src/records/record-type.js';
 import { testDestinations } from '../test/support/destinations.js';
-import { exportSlice } from '../worker/processors/chunk-processor.js';
+import { startSftpServer } from '../test/support/sftp-server.js';
+import { chunkExport, DiscardTarget, floor, sourceAlone, withValidation, type SliceDeps, type StageRun } from './export-stages.js';
+import { writePageFile, type PageFile } from './page-file-source.js';
 
-const RATE_PER_HOUR = 20_000;
-const FROM = new Date('2026-01-01T00:00:00Z');
-const MAX_RECORDS_PER_FILE = 100_000;
+const DEFAULT_COUNTS: Readonly<Record<RecordType, number>> = { 'call-logs': 50_000, chats: 10_000, contacts: 50_000 };
+const PAGE_SIZE = 500;
+const WARM_UP_RECORDS = 5_000;
+const GOAL = 0.5;
+/** Peak RSS is measured on runs over the page file once and four times over: it should not grow with the count. */
+const RSS_PASSES = [1, 4] as const;
 
-interface PhaseResult {
-  seconds: number;
-  records: number;
-  bytes: number;
-  files: number;
-  peakRssMb: number;
+/** Connection facts of the benchmark's SFTP server, handed to the children. */
+interface ServerFacts {
+  host: string;
+  port: number;
+  username: string;
+  key: string;
+  fingerprint: string;
+  /** Local directory behind the server's `/`, emptied after every upload. */
+  localRoot: string;
 }
 
-const windowFor = (count: number) => ({ from: FROM, to: new Date(FROM.getTime() + Math.ceil(count / RATE_PER_HOUR) * 3600_000) });
-const source = () => new DemoSource({ tenantId: 'bench', seed: 1, ratesPerHour: { 'call-logs': RATE_PER_HOUR }, pageSize: 1000 });
-const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+type StageName = 'source' | 'validation' | 'encoding' | 'gzip' | 'upload-off' | 'upload-on' | 'floor-off' | 'floor-on';
 
-async function* validated(count: number): AsyncGenerator<unknown> {
-  let n = 0;
-  for await (const page of source().read('call-logs', windowFor(count))) {
-    for (const raw of page.records) {
-      if (n >= count) return;
-      const parsed = parseRecord('call-logs', raw);
-      if (parsed.ok) yield parsed.record;
-      n += 1;
+const STAGE_LABELS: Readonly<Record<StageName, string>> = {
+  source: 'source alone (page text -> JSON.parse)',
+  validation: '+ validation (parseRecord)',
+  encoding: '+ encoding, gzip off (exportSlice, discarded)',
+  gzip: '+ gzip (exportSlice, discarded)',
+  'upload-off': '+ upload, gzip off = PIPELINE',
+  'upload-on': '+ upload, gzip on  = PIPELINE',
+  'floor-off': 'floor, gzip off (parse + stringify)',
+  'floor-on': 'floor, gzip on (parse + stringify + gzip)',
+};
+
+/** What a stages child reports. */
+interface StagesReport {
+  type: RecordType;
+  records: number;
+  pageBytes: number;
+  best: Partial<Record<StageName, StageRun>>;
+}
+
+function sliceDeps(facts: ServerFacts, redis: Redis, target: 'sftp' | 'discard', runId: string): SliceDeps {
+  return {
+    target:
+      target === 'discard'
+        ? new DiscardTarget()
+        : new SftpTarget({
+            host: facts.host,
+            port: facts.port,
+            username: facts.username,
+            privateKey: facts.key,
+            hostKeyFingerprint: facts.fingerprint,
+            root: '/',
+            network: testDestinations().network,
+          }),
+    hostSemaphore: new HostSemaphore(redis, { prefix: `bench-${process.pid}`, limit: 2 }),
+    hostKey: `bench-${process.pid}`,
+    runId,
+  };
+}
+
+async function emptyDirectory(path: string): Promise<void> {
+  for (const entry of await readdir(path)) await rm(join(path, entry), { recursive: true, force: true });
+}
+
+/** Which records a run reads: the first `limit` of the page file, or all of them `passes` times over. */
+interface RunSize {
+  limit?: number;
+  passes?: number;
+}
+
+async function runStage(stage: StageName, file: PageFile, facts: ServerFacts, redis: Redis, runId: string, size: RunSize = {}): Promise<StageRun> {
+  switch (stage) {
+    case 'source':
+      return sourceAlone(file, size.limit);
+    case 'validation':
+      return withValidation(file, size.limit);
+    case 'floor-off':
+      return floor(file, false, size.limit);
+    case 'floor-on':
+      return floor(file, true, size.limit);
+    case 'encoding':
+    case 'gzip':
+      return chunkExport(file, stage === 'gzip', sliceDeps(facts, redis, 'discard', runId), size);
+    case 'upload-off':
+    case 'upload-on': {
+      const deps = sliceDeps(facts, redis, 'sftp', runId);
+      try {
+        return await chunkExport(file, stage === 'upload-on', deps, size);
+      } finally {
+        await deps.target.close();
+        await emptyDirectory(facts.localRoot);
+      }
     }
   }
 }
 
-/** Baseline 1, in a child: source + validation + encoding into `dir`, no upload. */
-async function encodePhase(count: number, gzip: boolean, dir: string): Promise<PhaseResult> {
-  const window = windowFor(count);
-  const started = performance.now();
-  const files = await writeRecordFiles(validated(count), {
-    directory: dir,
-    encoding: 'json',
-    gzip,
-    maxRecords: MAX_RECORDS_PER_FILE,
-    fileName: (part) => recordFileName({ type: 'call-logs', window, part, encoding: 'json', gzip, runId: 'bench' }),
-  });
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    seconds,
-    records: files.reduce((n, f) => n + f.records, 0),
-    bytes: files.reduce((n, f) => n + f.bytes, 0),
-    files: files.length,
-    peakRssMb: peakRssMb(),
-  };
-}
-
-/** The pipeline, in a child: the chunk code path (`exportSlice`) with the real SFTP target and host semaphore. */
-async function pipelinePhase(
-  count: number,
-  gzip: boolean,
-  spool: string,
-  server: { host: string; port: number; username: string; key: string; fingerprint: string; root: string },
-): Promise<PhaseResult> {
-  const limitedSource = {
-    kind: 'demo',
-    read: async function* (type: 'call-logs', window: { from: Date; to: Date }) {
-      let n = 0;
-      for await (const page of source().read(type, window)) {
-        const records = page.records.slice(0, Math.max(0, count - n));
-        n += records.length;
-        yield { records };
-        if (n >= count) return;
-      }
-    },
-  };
+/** Child: every stage of one type, a warm-up, then `repeat` alternating rounds; the fastest run of each stage. */
+async function stagesChild(file: PageFile, stages: StageName[], repeat: number, facts: ServerFacts): Promise<StagesReport> {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
-  const target = new SftpTarget({
-    host: server.host,
-    port: server.port,
-    username: server.username,
-    privateKey: server.key,
-    hostKeyFingerprint: server.fingerprint,
-    root: server.root,
-    network: testDestinations().network,
-  });
-  const window = windowFor(count);
-  const started = performance.now();
-  const result = await exportSlice(
-    {
-      job: { tenantId: 'bench', runId: 'bench', type: 'call-logs', index: 0, from: window.from.toISOString(), to: window.to.toISOString() },
-      source: limitedSource as never,
-      target,
-      hostKey: `bench-${process.pid}`,
-      hostSemaphore: new HostSemaphore(redis, { prefix: `bench-${process.pid}`, limit: 2 }),
-      files: { format: 'json', gzip, maxRecords: MAX_RECORDS_PER_FILE, maxBytes: 1024 ** 3 },
-      spool,
-    },
-    async () => undefined,
-  );
-  const seconds = (performance.now() - started) / 1000;
-  await target.close();
-  redis.disconnect();
-  return { seconds, records: result.records, bytes: result.bytes, files: result.files.length, peakRssMb: peakRssMb() };
+  const best: Partial<Record<StageName, StageRun>> = {};
+  try {
+    let run = 0;
+    for (const stage of stages) await runStage(stage, file, facts, redis, `warm-${(run += 1)}`, { limit: Math.min(WARM_UP_RECORDS, file.records) });
+    for (let round = 0; round < repeat; round += 1) {
+      for (const stage of stages) {
+        const result = await runStage(stage, file, facts, redis, `run-${(run += 1)}`);
+        if (result.records !== file.records) throw new Error(`${stage} handled ${result.records} of ${file.records} ${file.type}`);
+        const previous = best[stage];
+        if (previous === undefined || result.seconds < previous.seconds) best[stage] = result;
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return { type: file.type, records: file.records, pageBytes: file.bytes, best };
 }
 
-async function runChild(args: string[]): Promise<PhaseResult> {
+/** Child: the pipeline once (gzip on) over the page file read `passes` times; its peak RSS. */
+async function rssChild(file: PageFile, passes: number, facts: ServerFacts): Promise<{ records: number; peakRssMb: number }> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  try {
+    const result = await runStage('upload-on', file, facts, redis, `rss-${passes}`, { passes });
+    return { records: result.records, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function runChild<T>(args: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as PhaseResult) : reject(new Error(`phase ${args[0]} exited with ${code}`)),
-    );
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`benchmark child exited with ${String(code)}`));
+      resolve(JSON.parse(out.trim().split('\n').at(-1) ?? 'null') as T);
+    });
   });
 }
 
-/** Baseline 2: OpenSSH's `sftp -b` uploading the encoded files to the same server. */
-async function sftpBatchPhase(dir: string, server: { host: string; port: number; username: string; keyFile: string }, remoteDir: string): Promise<PhaseResult> {
-  const files = (await readdir(dir)).sort();
-  const batch = join(dir, '..', `batch-${remoteDir}.txt`);
-  await writeFile(batch, [`-mkdir ${remoteDir}`, ...files.map((f) => `put ${join(dir, f)} ${remoteDir}/${f}`)].join('\n'));
-  let bytes = 0;
-  for (const f of files) bytes += (await stat(join(dir, f))).size;
-  const started = performance.now();
-  await promisify(execFile)('sftp', [
-    '-q',
-    '-b',
-    batch,
-    '-i',
-    server.keyFile,
-    '-P',
-    String(server.port),
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'LogLevel=ERROR',
-    `${server.username}@${server.host}`,
-  ]);
-  return { seconds: (performance.now() - started) / 1000, records: 0, bytes, files: files.length, peakRssMb: 0 };
+interface Options {
+  counts: Record<RecordType, number>;
+  types: RecordType[];
+  gzipModes: ('off' | 'on')[];
+  repeat: number;
 }
 
-async function orchestrate(count: number, modes: boolean[]): Promise<void> {
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scale: { type: 'string', default: '1' },
+      types: { type: 'string' },
+      gzip: { type: 'string', default: 'both' },
+      repeat: { type: 'string', default: '2' },
+    },
+  });
+  const scale = Number(values.scale);
+  if (!(scale > 0)) throw new Error(`--scale must be a positive number, got ${values.scale}`);
+  const types = values.types === undefined ? [...RECORD_TYPES] : values.types.split(',');
+  for (const type of types) if (!isRecordType(type)) throw new Error(`--types takes ${RECORD_TYPES.join(', ')}; got ${type}`);
+  if (!['both', 'off', 'on'].includes(values.gzip)) throw new Error(`--gzip must be both, off or on, got ${values.gzip}`);
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a whole number >= 1, got ${values.repeat}`);
+  const counts = { ...DEFAULT_COUNTS };
+  for (const type of RECORD_TYPES) counts[type] = Math.max(1000, Math.round(DEFAULT_COUNTS[type] * scale));
+  return { counts, types: types as RecordType[], gzipModes: values.gzip === 'both' ? ['off', 'on'] : [values.gzip as 'off' | 'on'], repeat };
+}
+
+const number = (value: number): string => Math.round(value).toLocaleString('en-US');
+
+function printType(report: StagesReport, rss: { records: number; peakRssMb: number }[], generatorPerSecond: number): Record<'off' | 'on', number | undefined> {
+  const { best } = report;
+  const perRecord = report.pageBytes / report.records;
+  console.log(
+    `\n${report.type}: ${number(report.records)} records, ${(report.pageBytes / 1e6).toFixed(1)} MB of page text (${number(perRecord)} B/record); demo generator alone ${number(generatorPerSecond)} records/s (not in any figure)`,
+  );
+  console.log(`  ${'stage'.padEnd(48)} ${'records/s'.padStart(10)} ${'MB/s'.padStart(7)}  time/floor`);
+  const floorOf = (stage: StageName): StageRun | undefined =>
+    stage === 'gzip' || stage === 'upload-on' || stage === 'floor-on' ? best['floor-on'] : best['floor-off'];
+  for (const stage of Object.keys(STAGE_LABELS) as StageName[]) {
+    const run = best[stage];
+    if (run === undefined) continue;
+    const base = floorOf(stage);
+    const ratio = base === undefined ? '' : (base.seconds / run.seconds).toFixed(2).padStart(9);
+    const mbps = (report.pageBytes / 1e6 / run.seconds).toFixed(1);
+    console.log(`  ${STAGE_LABELS[stage].padEnd(48)} ${number(report.records / run.seconds).padStart(10)} ${mbps.padStart(7)}  ${ratio}`);
+  }
+  const ratios = {
+    off: best['upload-off'] && best['floor-off'] ? best['floor-off'].seconds / best['upload-off'].seconds : undefined,
+    on: best['upload-on'] && best['floor-on'] ? best['floor-on'].seconds / best['upload-on'].seconds : undefined,
+  };
+  const shown = (['off', 'on'] as const).filter((mode) => ratios[mode] !== undefined).map((mode) => `gzip ${mode} ${ratios[mode]?.toFixed(2)}`);
+  console.log(`  pipeline / floor: ${shown.join(', ')} (goal >= ${GOAL})`);
+  console.log(
+    `  peak RSS of the pipeline (gzip on, fresh process): ${rss.map((entry) => `${number(entry.records)} records ${entry.peakRssMb} MB`).join(', ')}`,
+  );
+  return ratios;
+}
+
+async function orchestrate(options: Options): Promise<void> {
   const server = await startSftpServer();
   const work = await mkdtemp(join(tmpdir(), 'retention-bench-'));
-  const keyFile = join(work, 'client-key');
-  await writeFile(keyFile, server.clientPrivateKey, { mode: 0o600 });
-  const facts = JSON.stringify({
+  const facts: ServerFacts = {
     host: server.host,
     port: server.port,
     username: server.username,
     key: server.clientPrivateKey,
     fingerprint: server.hostKeyFingerprint,
-    root: '/',
-  });
-  const mb = (bytes: number, seconds: number) => (bytes / 1024 ** 2 / seconds).toFixed(1);
-  const rps = (records: number, seconds: number) => Math.round(records / seconds).toLocaleString('en-US');
+    localRoot: server.root,
+  };
+  const stages: StageName[] = ['source', 'validation'];
+  if (options.gzipModes.includes('off')) stages.push('floor-off', 'encoding', 'upload-off');
+  if (options.gzipModes.includes('on')) stages.push('floor-on', 'gzip', 'upload-on');
+  const startedAt = Date.now();
   console.log(
-    `Export benchmark: ${count.toLocaleString('en-US')} demo call logs, JSON, ${MAX_RECORDS_PER_FILE.toLocaleString('en-US')} records per file, OpenSSH sshd on loopback`,
+    `Export benchmark: JSON, pages of ${PAGE_SIZE}, default file settings, OpenSSH sshd on loopback; best of ${options.repeat} rounds after a warm-up; ratios are floor time / stage time in the same process`,
   );
+  const summary: string[] = [];
   try {
-    for (const gzip of modes) {
-      const label = gzip ? 'gzip on ' : 'gzip off';
-      const encodedDir = join(work, `encoded-${gzip}`);
-      await mkdir(encodedDir);
-      const encode = await runChild(['encode', String(count), String(gzip), encodedDir]);
-      const sftp = await sftpBatchPhase(encodedDir, { ...server, keyFile }, `sftp-b-${gzip}`);
-      await rm(encodedDir, { recursive: true, force: true });
-      const spool = join(work, `spool-${gzip}`);
-      await mkdir(spool);
-      const pipeline = await runChild(['pipeline', String(count), String(gzip), spool, facts]);
-      const sftpRecordsPerSecond = encode.records / sftp.seconds;
-      const slower = Math.min(encode.records / encode.seconds, sftpRecordsPerSecond);
-      const ratio = pipeline.records / pipeline.seconds / slower;
-      console.log(`\n${label}  (${(encode.bytes / 1024 ** 2).toFixed(0)} MB in ${encode.files} files)`);
-      console.log(
-        `  baseline encode alone : ${rps(encode.records, encode.seconds).padStart(9)} records/s  ${mb(encode.bytes, encode.seconds).padStart(7)} MB/s  peak RSS ${encode.peakRssMb} MB`,
-      );
-      console.log(
-        `  baseline sftp -b      : ${rps(encode.records, sftp.seconds).padStart(9)} records/s  ${mb(sftp.bytes, sftp.seconds).padStart(7)} MB/s  (upload of the same files only)`,
-      );
-      console.log(
-        `  pipeline              : ${rps(pipeline.records, pipeline.seconds).padStart(9)} records/s  ${mb(pipeline.bytes, pipeline.seconds).padStart(7)} MB/s  peak RSS ${pipeline.peakRssMb} MB`,
-      );
-      console.log(`  ratio to the slower baseline: ${ratio.toFixed(2)} (target >= 0.70); peak RSS ${pipeline.peakRssMb <= 300 ? 'within' : 'OVER'} 300 MB`);
+    for (const type of options.types) {
+      const count = options.counts[type];
+      const generated = performance.now();
+      const file = await writePageFile(join(work, `${type}.pages`), type, count, PAGE_SIZE);
+      const generatorPerSecond = count / ((performance.now() - generated) / 1000);
+      const report = await runChild<StagesReport>({ mode: 'stages', file, stages, repeat: options.repeat, facts });
+      const rss: { records: number; peakRssMb: number }[] = [];
+      for (const passes of RSS_PASSES) rss.push(await runChild({ mode: 'rss', file, passes, facts }));
+      const ratios = printType(report, rss, generatorPerSecond);
+      const cells = (['off', 'on'] as const).map((mode) => (ratios[mode] === undefined ? '  -  ' : ratios[mode].toFixed(2)).padStart(8));
+      summary.push(`  ${type.padEnd(10)} ${cells.join(' ')}   ${rss.map((entry) => `${entry.peakRssMb} MB`).join(' -> ')}`);
+      await rm(file.path, { force: true });
     }
   } finally {
     await server.destroy();
     await rm(work, { recursive: true, force: true });
   }
+  console.log(`\npipeline / floor (goal >= ${GOAL})   gzip off  gzip on   peak RSS at ${RSS_PASSES.map((passes) => `${passes}x`).join(' -> ')} the records`);
+  for (const line of summary) console.log(line);
+  console.log(`(${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
 }
 
-const [phase, ...args] = process.argv.slice(2);
-if (phase === 'encode') {
-  console.log(JSON.stringify(await encodePhase(Number(args[0]), args[1] === 'true', args[2] as string)));
-} else if (phase === 'pipeline') {
-  console.log(JSON.stringify(await pipelinePhase(Number(args[0]), args[1] === 'true', args[2] as string, JSON.parse(args[3] as string))));
+const argv = process.argv.slice(2);
+if (argv[0] === '--child') {
+  const job = JSON.parse(argv[1] ?? '{}') as
+    | { mode: 'stages'; file: PageFile; stages: StageName[]; repeat: number; facts: ServerFacts }
+    | { mode: 'rss'; file: PageFile; passes: number; facts: ServerFacts };
+  const file = { ...job.file, window: { from: new Date(job.file.window.from), to: new Date(job.file.window.to) } };
+  const result = job.mode === 'stages' ? await stagesChild(file, job.stages, job.repeat, job.facts) : await rssChild(file, job.passes, job.facts);
+  console.log(JSON.stringify(result));
   process.exit(0);
 } else {
-  const only = args[0];
-  if (only !== undefined && only !== 'gzip-on' && only !== 'gzip-off') throw new Error('usage: export.bench.ts [count] [gzip-on|gzip-off]');
-  await orchestrate(Number(phase ?? 1_000_000), only === undefined ? [false, true] : [only === 'gzip-on']);
+  await orchestrate(parseOptions(argv));
 }

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RetentionError } from '../errors.js';
+import { instantMs } from '../records/record-fields.js';
 import { MAX_PART, assertPathSegment, type RecordEncoding } from './drop-layout.js';
 import type { ManifestFile } from './manifest.js';
 import { SpoolFile } from './spool-file.js';
@@ -55,6 +56,23 @@ export interface RecordFileWriterOptions {
 const JSON_FILE_OVERHEAD = 3;
 const JSON_RECORD_OVERHEAD = 2;
 const NDJSON_RECORD_OVERHEAD = 1;
+const FIRST_JSON_RECORD = Buffer.from('[\n');
+const NEXT_JSON_RECORD = Buffer.from(',\n');
+const NDJSON_RECORD_END = Buffer.from('\n');
+
+/**
+ * Encodes each record's JSON text to UTF-8 once, into a reused buffer: the encoded bytes give the exact size the file
+ * limits need, and are copied into the spool file's batch as they are (no second encoding, no joined strings).
+ * A text too long for the buffer gets a buffer of its own.
+ */
+class LineEncoder {
+  private readonly scratch = Buffer.allocUnsafe(256 * 1024);
+
+  encode(line: string): Uint8Array {
+    if (line.length * 3 > this.scratch.length) return Buffer.from(line, 'utf8');
+    return this.scratch.subarray(0, this.scratch.write(line, 0, 'utf8'));
+  }
+}
 
 function recordError(message: string): RetentionError {
   return new RetentionError('ERR_RECORD_UNENCODABLE', message);
@@ -62,7 +80,7 @@ function recordError(message: string): RetentionError {
 
 function updatedAtMillis(record: unknown, index: number): number {
   const value = typeof record === 'object' && record !== null ? (record as { updatedAt?: unknown }).updatedAt : undefined;
-  const millis = value instanceof Date ? value.getTime() : typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  const millis = value instanceof Date ? value.getTime() : typeof value === 'string' ? instantMs(value) : Number.NaN;
   if (Number.isNaN(millis)) {
     throw recordError(`record ${index} has no valid updatedAt: validate records before encoding them and route failures to rejected/`);
   }
@@ -116,6 +134,7 @@ export async function writeRecordFiles(records: AsyncIterable<unknown> | Iterabl
   const recordOverhead = isJson ? JSON_RECORD_OVERHEAD : NDJSON_RECORD_OVERHEAD;
 
   const produced: RecordFile[] = [];
+  const encoder = new LineEncoder();
   let current: OpenRecordFile | undefined;
   let index = 0;
 
@@ -162,15 +181,19 @@ export async function writeRecordFiles(records: AsyncIterable<unknown> | Iterabl
       } catch (cause) {
         throw new RetentionError('ERR_RECORD_UNENCODABLE', `record ${index} cannot be serialized as JSON`, { cause });
       }
-      const cost = Buffer.byteLength(line, 'utf8') + recordOverhead;
+      const bytes = encoder.encode(line);
+      const cost = bytes.length + recordOverhead;
       if (current !== undefined && current.records > 0 && (current.records + 1 > maxRecords || current.encodedBytes + cost + fileOverhead > maxBytes)) {
         const full = current;
         current = undefined;
         await close(full);
       }
       current ??= open();
-      const text = isJson ? (current.records === 0 ? `[\n${line}` : `,\n${line}`) : `${line}\n`;
-      await current.spool.write(text);
+      const { spool } = current;
+      if (isJson) spool.append(current.records === 0 ? FIRST_JSON_RECORD : NEXT_JSON_RECORD);
+      let full = spool.append(bytes);
+      if (!isJson) full = spool.append(NDJSON_RECORD_END) || full;
+      if (full) await spool.flush();
       current.records += 1;
       current.encodedBytes += cost;
       if (millis < current.minUpdatedAt) current.minUpdatedAt = millis;

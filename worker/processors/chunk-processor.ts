@@ -7,6 +7,7 @@ import { RejectedRecordsWriter } from '../../src/archive/rejected-records-writer
 import { RetentionError } from '../../src/errors.js';
 import { whatDeliversAgain } from '../../src/queue/permanent-failure.js';
 import { parseRecord } from '../../src/records/parse-record.js';
+import { instantMs } from '../../src/records/record-fields.js';
 import type { ChunkJobData, ChunkResult } from '../../src/queue/job-payloads.js';
 import type { Target } from '../../src/delivery/target.js';
 import type { HostSemaphore } from '../../src/queue/host-semaphore.js';
@@ -20,14 +21,6 @@ export interface ChunkProgress {
   records: number;
   rejected: number;
   bytes: number;
-}
-
-/** Ends the record stream early once an upload has failed, so a broken connection does not wait for the whole slice. */
-async function* stopOnUploadFailure<T>(records: AsyncIterable<T>, failed: () => boolean): AsyncGenerator<T> {
-  for await (const record of records) {
-    if (failed()) return;
-    yield record;
-  }
 }
 
 /** What {@link exportSlice} needs: the chunk's job, its source and target, and where to encode. */
@@ -120,10 +113,19 @@ export async function exportSlice(
   const encoding = fileSettings.format;
   const gzip = fileSettings.gzip;
   const rejected = new RejectedRecordsWriter({ directory: spool, fileName: rejectedFileName(job.type, window, job.runId) });
+  const fromMs = window.from.getTime();
+  const toMs = window.to.getTime();
+  const inWindow = (updatedAt: string): boolean => {
+    const updatedMs = instantMs(updatedAt);
+    return updatedMs >= fromMs && updatedMs < toMs;
+  };
   let seen = 0;
+  let uploadFailed = false;
+  /** The valid records of the slice; ends early once an upload has failed, so a broken connection does not wait for the whole slice. */
   async function* validRecords(): AsyncGenerator<unknown> {
     for await (const page of source.read(job.type, window, signal ? { signal } : {})) {
       for (const raw of page.records) {
+        if (uploadFailed) return;
         seen += 1;
         const parsed = parseRecord(job.type, raw);
         if (!parsed.ok) {
@@ -134,7 +136,7 @@ export async function exportSlice(
             issues: [{ path: 'tenantId', message: `record belongs to "${parsed.record.tenantId}", not "${job.tenantId}"` }],
             record: raw,
           });
-        } else if (!(Date.parse(parsed.record.updatedAt) >= window.from.getTime() && Date.parse(parsed.record.updatedAt) < window.to.getTime())) {
+        } else if (!inWindow(parsed.record.updatedAt)) {
           await rejected.write({
             reason: 'window',
             issues: [{ path: 'updatedAt', message: `outside the requested window ${job.from} to ${job.to}` }],
@@ -152,7 +154,6 @@ export async function exportSlice(
   // Files upload one after another on the chunk's single connection, each as soon as it is encoded, so the upload of
   // one file overlaps the encoding of the next. Each upload holds a slot of the host's semaphore only while it runs.
   let uploads: Promise<void> = Promise.resolve();
-  let uploadFailed = false;
   const upload = (localPath: string, entry: ManifestFile): void => {
     result.files.push(entry);
     uploads = uploads.then(async () => {
@@ -165,21 +166,18 @@ export async function exportSlice(
     });
   };
   try {
-    await writeRecordFiles(
-      stopOnUploadFailure(validRecords(), () => uploadFailed),
-      {
-        directory: spool,
-        encoding,
-        gzip,
-        maxRecords: fileSettings.maxRecords,
-        maxBytes: fileSettings.maxBytes,
-        fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip, runId: job.runId }),
-        onFile: (file) => {
-          result.records += file.records;
-          upload(file.localPath, recordFileEntry(job.tenantId, job.runId, job.type, window, file, { encoding, gzip }));
-        },
+    await writeRecordFiles(validRecords(), {
+      directory: spool,
+      encoding,
+      gzip,
+      maxRecords: fileSettings.maxRecords,
+      maxBytes: fileSettings.maxBytes,
+      fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip, runId: job.runId }),
+      onFile: (file) => {
+        result.records += file.records;
+        upload(file.localPath, recordFileEntry(job.tenantId, job.runId, job.type, window, file, { encoding, gzip }));
       },
-    ).catch(async (err: unknown) => {
+    }).catch(async (err: unknown) => {
       await uploads.catch(() => undefined);
       throw err;
     });
