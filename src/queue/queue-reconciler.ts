@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ControlPlane } from '../store/control-plane.js';
-import type { RetentionSettings } from '../tenants/retention-settings.js';
 import type { ExportQueues } from './export-queues.js';
 import { ARCHIVE_PURGE_SCHEDULER_ID, IMPORT_POLL_SCHEDULER_ID, scheduleArchiveJobs, type ImportQueues } from './import-queues.js';
 import type { AlertSink } from '../alerts/alert-event.js';
 import { findLostRuns } from './lost-runs.js';
-import { syncAllSchedules, type ScheduleReconciliation } from './tenant-schedules.js';
+import { syncAllSchedules, type ScheduleReconciliation, type TenantSettingsEntry } from './tenant-schedules.js';
 
 /** What the reconciler works with: the control plane (the truth) and the queues in Redis (derived from it). */
 export interface QueueReconcilerDeps {
@@ -42,10 +41,7 @@ export interface ReconcileReport {
 }
 
 /** The stored settings of every tenant that has retention settings (unreadable ones as undefined: not scheduled). */
-export async function loadTenantSettings(
-  controlPlane: ControlPlane,
-  logger: Logger,
-): Promise<Array<{ tenantId: string; settings: RetentionSettings | undefined }>> {
+export async function loadTenantSettings(controlPlane: ControlPlane, logger: Logger): Promise<TenantSettingsEntry[]> {
   const ids = await controlPlane.settings.listRetentionTenants();
   return Promise.all(
     ids.map(async (tenantId) => ({
@@ -112,8 +108,10 @@ export class QueueReconciler {
     if (locked !== 'OK') return 'busy';
     try {
       const redisWasEmpty = (await redis.set(this.markerKey, this.deps.now().toISOString(), 'NX')) === 'OK';
-      const tenants = await loadTenantSettings(controlPlane, logger);
-      const schedules = await syncAllSchedules(queues.runs, tenants);
+      let tenants: TenantSettingsEntry[] = [];
+      const schedules = await syncAllSchedules(queues.runs, async () => (tenants = await loadTenantSettings(controlPlane, logger)));
+      if (schedules.failed.length > 0)
+        logger.error({ failed: schedules.failed }, 'some tenant schedulers could not be reconciled; they are tried again at the next interval');
       const archiveSchedulers: string[] = [];
       if ((await importQueues.imports.getJobScheduler(IMPORT_POLL_SCHEDULER_ID)) === undefined) archiveSchedulers.push(IMPORT_POLL_SCHEDULER_ID);
       if ((await importQueues.maintenance.getJobScheduler(ARCHIVE_PURGE_SCHEDULER_ID)) === undefined) archiveSchedulers.push(ARCHIVE_PURGE_SCHEDULER_ID);
@@ -129,7 +127,9 @@ export class QueueReconciler {
         archiveSchedulers,
         lostRuns: lostRuns.map(({ tenantId, runId, replannedJobId }) => ({ tenantId, runId, ...(replannedJobId !== undefined ? { replannedJobId } : {}) })),
       };
-      const changed = schedules.created.length + schedules.updated.length + schedules.removed.length + archiveSchedulers.length + lostRuns.length > 0;
+      const changed =
+        schedules.created.length + schedules.updated.length + schedules.rearmed.length + schedules.removed.length + archiveSchedulers.length + lostRuns.length >
+        0;
       if (redisWasEmpty || changed)
         logger[redisWasEmpty ? 'warn' : 'info'](
           report,
