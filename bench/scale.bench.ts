@@ -568,7 +568,7 @@ if (one && two) {
   const ceiling = (availableParallelism() * 1000) / cpuPerRun(two);
   console.log(
     `  one worker process used CPU for ${fmt((one.cpuMsPerRun.workers * one.runsPerSecond) / 10)} % of the drain (threads included); with MongoDB and Redis on the same ${availableParallelism()} cores, ` +
-      `${fmt(cpuPerRun(two), 1)} ms CPU per run allow at most ${fmt(ceiling, 1)} runs/s, a ratio of at most ${fmt(ceiling / one.runsPerSecond, 2)} (with nothing else running)`,
+      `${fmt(cpuPerRun(two), 1)} ms CPU per run allow at most ${fmt(ceiling, 1)} runs/s, a ratio of at most ${fmt(Math.min(two.workers / one.workers, ceiling / one.runsPerSecond), 2)} (with nothing else running)`,
   );
 }
 if (stall?.stalled) {
