@@ -2,9 +2,10 @@ import { Long, type Document } from 'bson';
 import { compareBsonValues, isPlainDocument } from '../bson-order.js';
 import { CommandError, ErrorCode } from '../command-error.js';
 import { canonicalKey, collectPathValues } from '../index-key.js';
-import { runPipeline, selectDocuments } from '../query-engine.js';
+import { aggregate as runAggregation } from '../aggregation.js';
+import { selectDocuments } from '../query-engine.js';
 import { matchingDocuments } from './write-commands.js';
-import { collectionNameOf, optionalDocument, optionalNumber, type CommandContext, type CommandHandler } from './command-context.js';
+import { collectionNameOf, optionalDocument, optionalNumber, type CommandHandler } from './command-context.js';
 
 const find: CommandHandler = (command, context) => {
   const name = collectionNameOf(command, 'find');
@@ -106,16 +107,6 @@ function normalizePipeline(pipeline: Document[]): Document[] {
   });
 }
 
-function aggregationSource(command: Document, context: CommandContext, pipeline: Document[]): { name: string; documents: Document[] } {
-  if (command.aggregate === 1) return { name: '$cmd.aggregate', documents: [] };
-  const name = collectionNameOf(command, 'aggregate');
-  const collection = context.storage.collection(context.databaseName, name);
-  if (!collection) return { name, documents: [] };
-  const first = pipeline[0];
-  const match = first && isPlainDocument(first.$match) ? first.$match : undefined;
-  return { name, documents: match ? collection.candidates(match) : collection.all() };
-}
-
 const aggregate: CommandHandler = (command, context) => {
   const pipelineValue: unknown = command.pipeline;
   if (!Array.isArray(pipelineValue) || !pipelineValue.every(isPlainDocument)) {
@@ -126,10 +117,12 @@ const aggregate: CommandHandler = (command, context) => {
     throw new CommandError(ErrorCode.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
   }
   const pipeline = normalizePipeline(pipelineValue);
-  const source = aggregationSource(command, context, pipeline);
-  const results = runPipeline(pipeline, source.documents, (name) => context.storage.collection(context.databaseName, name)?.all() ?? []);
+  const collections = (name: string) => context.storage.collection(context.databaseName, name);
+  const name = command.aggregate === 1 ? '$cmd.aggregate' : collectionNameOf(command, 'aggregate');
+  const input = command.aggregate === 1 ? { documents: [] } : { collection: collections(name) };
+  const results = runAggregation(pipeline, input, collections);
   const batchSize = cursorOptions ? optionalNumber(cursorOptions, 'batchSize') : undefined;
-  return { cursor: context.cursors.open(`${context.databaseName}.${source.name}`, results, batchSize) };
+  return { cursor: context.cursors.open(`${context.databaseName}.${name}`, results, batchSize) };
 };
 
 /** find, getMore, killCursors, count, distinct and aggregate. */

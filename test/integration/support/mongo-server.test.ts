@@ -256,6 +256,65 @@ describe('MongoDB test server through the official driver', () => {
     ]);
   });
 
+  it('joins by localField/foreignField with a pipeline over the matched documents only, and runs uncorrelated sub-pipelines', async () => {
+    const coll = db.collection<Person>('people');
+    await coll.insertMany(people.map((person) => ({ ...person })));
+    await db.collection('groups').insertMany([
+      { _id: 'g1', members: [1, 3, 99] },
+      { _id: 'g2', members: [] },
+      { _id: 'g3', members: 2 },
+    ] as never[]);
+    const groups = await db
+      .collection('groups')
+      .aggregate([
+        { $match: { _id: { $in: ['g1', 'g2', 'g3'] } } },
+        { $sort: { _id: 1 } },
+        { $lookup: { from: 'people', localField: 'members', foreignField: '_id', pipeline: [{ $project: { _id: 1 } }], as: 'found' } },
+        {
+          $lookup: {
+            from: 'people',
+            pipeline: [{ $match: { team: 'ops' } }, { $sort: { age: 1 } }, { $limit: 1 }, { $project: { name: 1 } }],
+            as: 'youngestOps',
+          },
+        },
+        { $project: { found: 1, youngestOps: 1 } },
+      ])
+      .toArray();
+    expect(groups.map((group) => ({ ...group, found: (group.found as { _id: number }[]).map((p) => p._id).sort() }))).toEqual([
+      { _id: 'g1', found: [1, 3], youngestOps: [{ _id: 4, name: 'di' }] },
+      { _id: 'g2', found: [], youngestOps: [{ _id: 4, name: 'di' }] },
+      { _id: 'g3', found: [2], youngestOps: [{ _id: 4, name: 'di' }] },
+    ]);
+  });
+
+  it('appends a $unionWith count to a sorted, limited page, and a reshaping stage leaves stored documents as they are', async () => {
+    const coll = db.collection<Person>('people');
+    await coll.insertMany(people.map((person) => ({ ...person })));
+    await coll.createIndex({ team: 1, age: -1, _id: -1 });
+    const rows = await coll
+      .aggregate([
+        { $match: { team: 'core' } },
+        { $sort: { age: -1, _id: -1 } },
+        { $limit: 2 },
+        { $project: { tags: 0, team: 0 } },
+        { $unionWith: { coll: 'people', pipeline: [{ $match: { team: 'core' } }, { $limit: 10 }, { $group: { _id: null, matches: { $sum: 1 } } }] } },
+      ])
+      .toArray();
+    expect(rows).toEqual([
+      { _id: 3, name: 'cy', age: 41 },
+      { _id: 1, name: 'ada', age: 36 },
+      { _id: null, matches: 3 },
+    ]);
+    const none = await coll
+      .aggregate([
+        { $match: { team: 'none' } },
+        { $unionWith: { coll: 'people', pipeline: [{ $match: { team: 'none' } }, { $group: { _id: null, matches: { $sum: 1 } } }] } },
+      ])
+      .toArray();
+    expect(none).toEqual([]);
+    expect(await coll.findOne({ _id: 3 })).toEqual(people[2]);
+  });
+
   it('finds and updates atomically, returning the new document or upserting', async () => {
     const counters = db.collection<{ _id: string; seq: number }>('counters');
     const created = await counters.findOneAndUpdate({ _id: 'invoice' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
