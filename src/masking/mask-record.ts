@@ -124,5 +124,5 @@ export function maskRecord<T extends MaskableType, R extends MaskableByType[T]>(
  * res.render('call-logs', { page: maskPage('call-logs', await archive.listCallLogs(access, filter), masking) });
  */
 export function maskPage<T extends MaskableType, R extends MaskableByType[T]>(type: T, page: Page<R>, options: MaskingOptions): Page<R> {
-  return { items: page.items.map((item) => maskRecord(type, item, options)), nextCursor: page.nextCursor };
+  return { ...page, items: page.items.map((item) => maskRecord(type, item, options)) };
 }

@@ -1,15 +1,13 @@
 import { Router } from 'express';
-import { findInScope, scopeDenialAsNotFound } from '../../access/access-errors.js';
+import { findInScope } from '../../access/access-errors.js';
 import { hasErrorCode } from '../../errors.js';
 import { maskPage, maskRecord } from '../../masking/mask-record.js';
 import { CHAT_CHANNELS } from '../../records/chat-schema.js';
-import type { ArchivedChatMessage } from '../../store/archive/archive-documents.js';
-import type { Page } from '../../store/archive/archive-filters.js';
 import type { PortalServices } from '../portal-services.js';
 import { archiveListHandler } from './archive-list-page.js';
 import { listReturnHref, pagerLinks, parseListQuery } from './archive-list-query.js';
 import { archiveStoreOf, auditArchiveRead, authorizedReader } from './archive-reader.js';
-import { recordReferences } from './archive-record-references.js';
+import { referencesFrom } from './archive-record-references.js';
 import { archiveViewFormat } from './archive-view-format.js';
 
 /** The URL filters (and the time order, `order`: newest or oldest first) of the chat list (the archive store's chat filter). */
@@ -68,28 +66,31 @@ export function archiveChatsRoutes(services: PortalServices): Router {
     const reader = authorizedReader(res, 'chats.detail');
     const store = archiveStoreOf(services);
     const id = String(req.params.id);
-    const chat = await findInScope(() => store.getChat(reader.access, id), 'chat');
-    const contacts = await recordReferences(
-      store,
-      reader,
-      'contacts',
-      chat.participants.map((participant) => participant.contactId),
-    );
     // `list`: the chat list page to return to (checked by listReturnHref); the rest pages the transcript
     const { list, ...transcriptQuery } = req.query;
     const backHref = listReturnHref('/chats', CHAT_LIST_FIELDS, list);
     const query = parseListQuery(transcriptQuery, []);
     const problems = [...query.problems];
-    let transcript: Page<ArchivedChatMessage> = { items: [], nextCursor: null };
-    if (problems.length === 0) {
+    const cursor = query.position.after;
+    const transcriptPage = problems.length === 0 ? { limit: TRANSCRIPT_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) } : undefined;
+    // the chat, its transcript page and its contacts' links in one round trip; without the transcript when the
+    // page asked for is not one
+    const view = await findInScope(async () => {
       try {
-        const cursor = query.position.after;
-        transcript = await store.chatTranscript(reader.access, id, { limit: TRANSCRIPT_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) });
+        return await store.chatView(reader.access, id, transcriptPage);
       } catch (err) {
-        if (!hasErrorCode(err, 'ERR_ARCHIVE_CURSOR_INVALID')) throw scopeDenialAsNotFound(err, 'chat');
+        if (!hasErrorCode(err, 'ERR_ARCHIVE_CURSOR_INVALID')) throw err;
         problems.push((err as Error).message);
+        return store.chatView(reader.access, id, undefined);
       }
-    }
+    }, 'chat');
+    const { chat, transcript } = view;
+    const contacts = referencesFrom(
+      reader,
+      'contacts',
+      chat.participants.map((participant) => participant.contactId),
+      view.contactsHeld,
+    );
     await auditArchiveRead(services, req, reader, {
       action: 'record.viewed',
       type: 'chats',

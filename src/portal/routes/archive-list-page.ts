@@ -73,7 +73,7 @@ export interface ArchiveListDefinition<T> {
     store: ArchiveStore,
     reader: ArchiveReader,
     filter: Record<string, string>,
-    page: { limit: number; cursor?: string; order?: TimeOrder },
+    page: { limit: number; cursor?: string; order?: TimeOrder; countUpTo?: number },
   ): Promise<Page<T>>;
 }
 
@@ -95,16 +95,14 @@ export function archiveListHandler<T>(services: PortalServices, definition: Arch
     if (problems.length === 0) {
       try {
         const cursor = query.position.after;
+        // the page and its count in one round trip
         page = await definition.read(store, reader, filter, {
           limit: LIST_PAGE_SIZE,
+          countUpTo: LIST_COUNT_LIMIT,
           ...(cursor !== undefined ? { cursor } : {}),
           ...(isTimeOrder(order) ? { order } : {}),
         });
-        // a first page that is also the last holds every match: no count to ask for
-        matches =
-          cursor === undefined && page.nextCursor === null
-            ? { count: page.items.length, more: false }
-            : await store.countMatching(reader.access, definition.type, filter, LIST_COUNT_LIMIT);
+        matches = page.matches;
       } catch (err) {
         if (!INPUT_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
         problems.push((err as Error).message);

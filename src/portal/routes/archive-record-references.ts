@@ -35,18 +35,34 @@ export async function recordReferences(
   type: RecordType,
   ids: Iterable<string | undefined>,
 ): Promise<Record<string, RecordReference>> {
-  const wanted = [...new Set([...ids].filter((id): id is string => typeof id === 'string' && id.length > 0))];
+  const wanted = referencedIds(ids);
+  if (wanted.length === 0 || !canRead(reader.principal, type)) return referencesFrom(reader, type, wanted, undefined);
+  return referencesFrom(reader, type, wanted, await store.existingIds(reader.access, type, wanted));
+}
+
+/**
+ * The {@link RecordReference} of each of `ids` from what the archive was found to hold (`held`, read beforehand with
+ * the reader's access, e.g. by `ArchiveStore.chatView`); a type outside the reader's scope gives plain text whatever
+ * `held` says.
+ */
+export function referencesFrom(
+  reader: ArchiveReader,
+  type: RecordType,
+  ids: Iterable<string | undefined>,
+  held: ReadonlySet<string> | undefined,
+): Record<string, RecordReference> {
   const references: Record<string, RecordReference> = {};
-  if (wanted.length === 0) return references;
-  if (!canRead(reader.principal, type)) {
-    for (const id of wanted) references[id] = { id, href: undefined, note: `you have no access to ${NOUNS[type]}` };
-    return references;
-  }
-  const existing = await store.existingIds(reader.access, type, wanted);
-  for (const id of wanted) {
-    references[id] = existing.has(id)
-      ? { id, href: archiveViewFormat.link(PATHS[type], id), note: undefined }
-      : { id, href: undefined, note: NOT_IN_ARCHIVE_NOTE };
+  const readable = canRead(reader.principal, type);
+  for (const id of referencedIds(ids)) {
+    references[id] = !readable
+      ? { id, href: undefined, note: `you have no access to ${NOUNS[type]}` }
+      : held?.has(id) === true
+        ? { id, href: archiveViewFormat.link(PATHS[type], id), note: undefined }
+        : { id, href: undefined, note: NOT_IN_ARCHIVE_NOTE };
   }
   return references;
+}
+
+function referencedIds(ids: Iterable<string | undefined>): string[] {
+  return [...new Set([...ids].filter((id): id is string => typeof id === 'string' && id.length > 0))];
 }

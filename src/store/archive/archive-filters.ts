@@ -28,12 +28,24 @@ export const pageRequestSchema = z.strictObject({
 /** A page request as the caller gives it. */
 export type PageRequest = z.input<typeof pageRequestSchema>;
 
+/** The most records a list count counts (beyond it a list says "more than"). */
+export const MAX_COUNTED_MATCHES = 10_000;
+
+/**
+ * A page request of a list: a {@link pageRequestSchema} that may also ask for the number of matches, counted up to
+ * `countUpTo` (at most {@link MAX_COUNTED_MATCHES}), read in the same round trip as the page.
+ */
+export const listPageRequestSchema = pageRequestSchema.extend({ countUpTo: z.number().int().min(1).max(MAX_COUNTED_MATCHES).optional() });
+
+/** A list's page request as the caller gives it. */
+export type ListPageRequest = z.input<typeof listPageRequestSchema>;
+
 /** The orders of a list sorted by time (a call's or chat's start): newest first, the default, or oldest first. */
 export const TIME_ORDERS = ['newest', 'oldest'] as const;
 export type TimeOrder = (typeof TIME_ORDERS)[number];
 
-/** A page of a list sorted by time: a {@link pageRequestSchema} with the order. */
-export const timePageRequestSchema = pageRequestSchema.extend({ order: z.enum(TIME_ORDERS).default('newest') });
+/** A page of a list sorted by time: a {@link listPageRequestSchema} with the order. */
+export const timePageRequestSchema = listPageRequestSchema.extend({ order: z.enum(TIME_ORDERS).default('newest') });
 
 /** A page request of a list sorted by time, as the caller gives it. */
 export type TimePageRequest = z.input<typeof timePageRequestSchema>;
@@ -42,6 +54,14 @@ export type TimePageRequest = z.input<typeof timePageRequestSchema>;
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+  /** How many records match the list's filter, when the request asked (`countUpTo`). */
+  matches?: MatchCount;
+}
+
+/** How many records match a list's filter, counted up to a limit: `more` when there are more than `count`. */
+export interface MatchCount {
+  count: number;
+  more: boolean;
 }
 
 /** What each list filter is called on the portal's pages, and what it accepts, in words. */

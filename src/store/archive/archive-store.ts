@@ -21,9 +21,13 @@ import {
 import {
   filterIdSchema,
   filterInstantSchema,
+  listPageRequestSchema,
+  MAX_COUNTED_MATCHES,
   pageRequestSchema,
   parseArchiveInput,
   timePageRequestSchema,
+  type ListPageRequest,
+  type MatchCount,
   type Page,
   type PageRequest,
   type TimeOrder,
@@ -35,6 +39,14 @@ import { CHAT_INDEXES, CHAT_MESSAGE_INDEXES, chatConditions, chatFilterSchema, t
 import { CONTACT_INDEXES, contactConditions, contactFilterSchema, type ContactFilter } from './contact-queries.js';
 import { DAILY_COUNTS_COLLECTION, DAILY_COUNTS_INDEXES, readDailyCounts } from './daily-counts.js';
 import { decodeCursor, encodeCursor, type CursorList } from './keyset-cursor.js';
+
+/** A chat's page as {@link ArchiveStore.chatView} reads it. */
+export interface ChatView {
+  chat: ArchivedChat;
+  transcript: Page<ArchivedChatMessage>;
+  /** The ids of the chat's contacts that the archive holds; undefined when contacts are outside the reader's scope. */
+  contactsHeld: Set<string> | undefined;
+}
 
 /** Finds a tenant's archive database (see `ArchiveDatabases`). */
 export interface ArchiveDatabaseResolver {
@@ -48,14 +60,7 @@ export interface DailyCounts {
   counts: Partial<Record<RecordType, number>>;
 }
 
-/** How many records match a list's filter, counted up to a limit: `more` when there are more than `count`. */
-export interface MatchCount {
-  count: number;
-  more: boolean;
-}
-
-/** The most records a list count counts (beyond it a list says "more than"). */
-export const MAX_COUNTED_MATCHES = 10_000;
+export { MAX_COUNTED_MATCHES, type MatchCount } from './archive-filters.js';
 
 /** Each list's filter conditions, from the caller's (unvalidated) filter. */
 const LIST_CONDITIONS: Readonly<Record<RecordType, (filter: unknown) => Document>> = {
@@ -147,7 +152,7 @@ export class ArchiveStore {
     const conditions = LIST_CONDITIONS['call-logs'](filter);
     const { order, ...request } = parseArchiveInput(timePageRequestSchema, page, 'page');
     const docs = await this.page<CallLogDocument>(tenant, ARCHIVE_COLLECTIONS.callLogs, conditions, BY_TIME('call-logs', order), request);
-    return { items: docs.items.map((doc) => recordOf<CallLog>(doc)), nextCursor: docs.nextCursor };
+    return { ...docs, items: docs.items.map((doc) => recordOf<CallLog>(doc)) };
   }
 
   async listChats(access: ArchiveAccess, filter: ChatFilter | unknown = {}, page: TimePageRequest | unknown = {}): Promise<Page<ArchivedChat>> {
@@ -155,10 +160,10 @@ export class ArchiveStore {
     const conditions = LIST_CONDITIONS.chats(filter);
     const { order, ...request } = parseArchiveInput(timePageRequestSchema, page, 'page');
     const docs = await this.page<ChatDocument>(tenant, ARCHIVE_COLLECTIONS.chats, conditions, BY_TIME('chats', order), request);
-    return { items: docs.items.map(archivedChatOf), nextCursor: docs.nextCursor };
+    return { ...docs, items: docs.items.map(archivedChatOf) };
   }
 
-  async listContacts(access: ArchiveAccess, filter: ContactFilter | unknown = {}, page: PageRequest | unknown = {}): Promise<Page<Contact>> {
+  async listContacts(access: ArchiveAccess, filter: ContactFilter | unknown = {}, page: ListPageRequest | unknown = {}): Promise<Page<Contact>> {
     const tenant = assertArchiveAccess(access, 'contacts');
     const conditions = LIST_CONDITIONS.contacts(filter);
     const docs = await this.page<ContactDocument>(
@@ -166,9 +171,9 @@ export class ArchiveStore {
       ARCHIVE_COLLECTIONS.contacts,
       conditions,
       BY_NAME,
-      parseArchiveInput(pageRequestSchema, page, 'page'),
+      parseArchiveInput(listPageRequestSchema, page, 'page'),
     );
-    return { items: docs.items.map((doc) => recordOf<Contact>(doc)), nextCursor: docs.nextCursor };
+    return { ...docs, items: docs.items.map((doc) => recordOf<Contact>(doc)) };
   }
 
   /**
@@ -212,6 +217,64 @@ export class ArchiveStore {
       id,
     );
     return { items: docs.items.map(archivedMessageOf), nextCursor: docs.nextCursor };
+  }
+
+  /**
+   * What a chat's page shows, read in **one** aggregation: the chat, one page of its transcript (`page`; none read
+   * when `page` is undefined) and, when contacts are in the reader's scope, which of the chat's contacts the archive
+   * holds. Messages come as documents of their own (a `$unionWith`), so a page of long messages never meets
+   * MongoDB's 16 MB document limit. Undefined when the chat is not in the archive.
+   */
+  async chatView(access: ArchiveAccess, chatId: unknown, page: PageRequest | unknown | undefined): Promise<ChatView | undefined> {
+    const tenant = assertArchiveAccess(access, 'chats');
+    const id = parseArchiveInput(filterIdSchema, chatId, 'chat id');
+    const request = page === undefined ? undefined : parseArchiveInput(pageRequestSchema, page, 'page');
+    const messagesAfter = request === undefined ? [] : this.afterCursor(request.cursor, BY_SEQ, id);
+    const withContacts = Array.isArray(access.scope?.types) && access.scope.types.includes('contacts');
+    const db = await this.databases.forTenant(tenant);
+    const docs = await db
+      .collection(ARCHIVE_COLLECTIONS.chats)
+      .aggregate([
+        { $match: { _id: id, tenantId: tenant } },
+        { $project: READ_PROJECTION },
+        withContacts
+          ? {
+              $lookup: {
+                from: ARCHIVE_COLLECTIONS.contacts,
+                localField: 'participants.contactId',
+                foreignField: '_id',
+                pipeline: [{ $match: { tenantId: tenant } }, { $project: { _id: 1 } }],
+                as: CHAT_VIEW_CONTACTS,
+              },
+            }
+          : { $set: { [CHAT_VIEW_CONTACTS]: null } },
+        ...(request === undefined
+          ? []
+          : [
+              {
+                $unionWith: {
+                  coll: ARCHIVE_COLLECTIONS.chatMessages,
+                  pipeline: [
+                    { $match: { $and: [{ tenantId: tenant }, { chatId: id }, ...messagesAfter] } },
+                    { $sort: { [BY_SEQ.field]: BY_SEQ.direction, _id: BY_SEQ.direction } },
+                    { $limit: request.limit + 1 },
+                    { $project: READ_PROJECTION },
+                  ],
+                },
+              },
+            ]),
+      ])
+      .toArray();
+    const first = docs[0];
+    if (first === undefined || first._id !== id || !(CHAT_VIEW_CONTACTS in first)) return undefined;
+    const { [CHAT_VIEW_CONTACTS]: held, ...chatDoc } = checkTenant(first, tenant);
+    const messages =
+      request === undefined ? { items: [], nextCursor: null } : this.pageOf<ChatMessageDocument>(docs.slice(1), tenant, BY_SEQ, request.limit, id);
+    return {
+      chat: archivedChatOf(chatDoc as ChatDocument),
+      transcript: { items: messages.items.map(archivedMessageOf), nextCursor: messages.nextCursor },
+      contactsHeld: Array.isArray(held) ? new Set((held as { _id: unknown }[]).map((contact) => String(contact._id))) : undefined,
+    };
   }
 
   /**
@@ -284,36 +347,81 @@ export class ArchiveStore {
     return doc ? (checkTenant(doc, tenant) as D) : undefined;
   }
 
+  /**
+   * One page of `collection` in `sort` order after the request's cursor, read with one aggregation: the page, and
+   * when `countUpTo` is asked, the number of matches (without the cursor) appended by a `$unionWith` that stops
+   * counting at `countUpTo + 1` (an index-only count in MongoDB: it needs no field of the documents).
+   */
   private async page<D extends Document>(
     tenant: string,
     collection: string,
     conditions: Document,
     sort: SortSpec,
-    request: { limit: number; cursor?: string | undefined },
+    request: { limit: number; cursor?: string | undefined; countUpTo?: number | undefined },
     chatId?: string,
-  ): Promise<{ items: D[]; nextCursor: string | null }> {
-    const clauses: Document[] = [{ tenantId: tenant }, conditions];
-    if (request.cursor !== undefined) {
-      const position = decodeCursor(request.cursor, sort.list, sort.keyKind, chatId);
-      const key = sort.keyKind === 'instant' ? new Date(position.key as string) : position.key;
-      const beyond = sort.direction === 1 ? '$gt' : '$lt';
-      clauses.push({ $or: [{ [sort.field]: { [beyond]: key } }, { [sort.field]: key, _id: { [beyond]: position.id } }] });
-    }
+  ): Promise<Page<D>> {
+    const matching: Document = { $and: [{ tenantId: tenant }, conditions] };
+    const clauses: Document[] = [{ tenantId: tenant }, conditions, ...this.afterCursor(request.cursor, sort, chatId)];
+    const countUpTo = request.countUpTo;
     const db = await this.databases.forTenant(tenant);
-    const docs = (await db
+    const docs = await db
       .collection(collection)
-      .find({ $and: clauses }, { projection: READ_PROJECTION })
-      .sort({ [sort.field]: sort.direction, _id: sort.direction })
-      .limit(request.limit + 1)
-      .toArray()) as unknown as D[];
-    const items = docs.slice(0, request.limit).map((doc) => checkTenant(doc, tenant) as D);
+      .aggregate([
+        { $match: { $and: clauses } },
+        { $sort: { [sort.field]: sort.direction, _id: sort.direction } },
+        { $limit: request.limit + 1 },
+        { $project: READ_PROJECTION },
+        ...(countUpTo === undefined
+          ? []
+          : [
+              {
+                $unionWith: {
+                  coll: collection,
+                  pipeline: [{ $match: matching }, { $limit: countUpTo + 1 }, { $group: { _id: null, [COUNT_FIELD]: { $sum: 1 } } }],
+                },
+              },
+            ]),
+      ])
+      .toArray();
+    if (countUpTo === undefined) return this.pageOf<D>(docs, tenant, sort, request.limit, chatId);
+    // the count comes last, the only document with a null _id (a record's _id is its id); none when nothing matches
+    const counted = countOf(docs);
+    return { ...this.pageOf<D>(docs, tenant, sort, request.limit, chatId), matches: { count: Math.min(counted, countUpTo), more: counted > countUpTo } };
+  }
+
+  /** The condition that keeps only what comes after `cursor` in `sort` order (none without a cursor). */
+  private afterCursor(cursor: string | undefined, sort: SortSpec, chatId?: string): Document[] {
+    if (cursor === undefined) return [];
+    const position = decodeCursor(cursor, sort.list, sort.keyKind, chatId);
+    const key = sort.keyKind === 'instant' ? new Date(position.key as string) : position.key;
+    const beyond = sort.direction === 1 ? '$gt' : '$lt';
+    return [{ $or: [{ [sort.field]: { [beyond]: key } }, { [sort.field]: key, _id: { [beyond]: position.id } }] }];
+  }
+
+  /** A page of `limit` documents from up to `limit + 1` read in order (the extra one says a next page exists). */
+  private pageOf<D extends Document>(docs: Document[], tenant: string, sort: SortSpec, limit: number, chatId?: string): Page<D> {
+    const items = docs.slice(0, limit).map((doc) => checkTenant(doc, tenant) as D);
     const last = items.at(-1);
     const nextCursor =
-      docs.length > request.limit && last !== undefined
+      docs.length > limit && last !== undefined
         ? encodeCursor({ list: sort.list, key: sort.keyOf(last), id: String(last._id), ...(chatId !== undefined ? { chatId } : {}) })
         : null;
     return { items, nextCursor };
   }
+}
+
+/** The field the chat view's aggregation gives the chat: its contacts the archive holds (null: not looked up). */
+const CHAT_VIEW_CONTACTS = '__contactsHeld';
+
+/** The field of the count document a list page's aggregation appends. */
+const COUNT_FIELD = 'matches';
+
+/** Takes the count document off the end of a page's documents and returns its count (0 when there is none). */
+function countOf(docs: Document[]): number {
+  const last = docs.at(-1);
+  if (last === undefined || last._id !== null || typeof last[COUNT_FIELD] !== 'number') return 0;
+  docs.pop();
+  return last[COUNT_FIELD];
 }
 
 function checkTenant(doc: Document, tenant: string): Document {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import request from 'supertest';
 import { inject } from 'vitest';
 import { hashPassword } from '../../../src/auth/password-hashing.js';
@@ -34,6 +34,8 @@ export interface PortalHarness {
   controlPlane: ControlPlane;
   /** The control-plane database, for tests that tamper with stored documents. */
   db: Db;
+  /** The control plane's client (with `mongoOptions`, e.g. `monitorCommands` to count round trips). */
+  mongo: MongoClient;
   redis: Redis;
   passwordHash: string;
   /** Creates a tenant (unique per call) and returns its id. */
@@ -56,8 +58,12 @@ export interface FixtureUser {
  * cookie behind a trusted loopback proxy that says HTTPS), and the test bed's destination policy (loopback allowed,
  * local targets below the temp directory) unless `deps.destinations` gives another.
  */
-export async function startPortalHarness(overrides: Partial<PortalOptions> = {}, deps: Partial<PortalDeps> = {}): Promise<PortalHarness> {
-  const mongo = await MongoClient.connect(inject('mongoUrl'));
+export async function startPortalHarness(
+  overrides: Partial<PortalOptions> = {},
+  deps: Partial<PortalDeps> = {},
+  mongoOptions: MongoClientOptions = {},
+): Promise<PortalHarness> {
+  const mongo = await MongoClient.connect(inject('mongoUrl'), mongoOptions);
   const dbName = uniqueDbName('portal');
   const db = mongo.db(dbName);
   const controlPlane = createControlPlane(db);
@@ -91,6 +97,7 @@ export async function startPortalHarness(overrides: Partial<PortalOptions> = {},
     app: portal.app,
     controlPlane,
     db,
+    mongo,
     redis,
     passwordHash,
     async createTenant(name = 'acme') {

@@ -356,3 +356,98 @@ describe('tenant isolation', () => {
     expect(await codeOf(harness.store.listCallLogs({ tenantId: '../admin', scope: FULL_ARCHIVE_SCOPE }))).toBe('ERR_TENANT_ID_INVALID');
   });
 });
+
+describe('pages read in one round trip', () => {
+  it('counts a list’s matches with its page, up to a limit, whatever the cursor', async () => {
+    const outcome = calls[0]?.outcome;
+    const matching = calls.filter((call) => call.outcome === outcome).length;
+    expect(matching).toBeGreaterThan(3);
+    const first = await harness.store.listCallLogs(accessOf(A), { outcome }, { limit: 2, countUpTo: 1_000 });
+    const plain = await harness.store.listCallLogs(accessOf(A), { outcome }, { limit: 2 });
+    expect(first.matches).toEqual({ count: matching, more: false });
+    expect(plain.matches).toBeUndefined();
+    expect(first.items).toEqual(plain.items);
+    expect(first.nextCursor).toBe(plain.nextCursor);
+    const second = await harness.store.listCallLogs(accessOf(A), { outcome }, { limit: 2, countUpTo: 1_000, cursor: first.nextCursor as string });
+    expect(second.matches).toEqual({ count: matching, more: false });
+    expect(ids(second.items)).toEqual(
+      ids(
+        calls
+          .filter((call) => call.outcome === outcome)
+          .sort(byTimeDesc)
+          .slice(2, 4),
+      ),
+    );
+    expect((await harness.store.listCallLogs(accessOf(A), { outcome }, { limit: 2, countUpTo: 3 })).matches).toEqual({ count: 3, more: true });
+    expect((await harness.store.listCallLogs(accessOf(A), { outcome }, { limit: 2, countUpTo: matching })).matches).toEqual({ count: matching, more: false });
+    const none = await harness.store.listChats(accessOf(A), { tag: 'no-such-tag' }, { countUpTo: 1_000 });
+    expect(none).toEqual({ items: [], nextCursor: null, matches: { count: 0, more: false } });
+    const everyContact = await harness.store.listContacts(accessOf(A), {}, { limit: 200, countUpTo: 1_000 });
+    expect(everyContact.matches).toEqual({ count: contacts.length, more: false });
+    expect(everyContact.items.length).toBe(contacts.length);
+    // another tenant's records with the same ids are never counted
+    expect((await harness.store.listCallLogs(accessOf(B), {}, { limit: 1, countUpTo: 1_000 })).matches?.count).toBe(
+      (await harness.store.countMatching(accessOf(B), 'call-logs', {}, 1_000)).count,
+    );
+    for (const countUpTo of [0, 10_001, 1.5, '10']) {
+      expect(await codeOf(harness.store.listCallLogs(accessOf(A), {}, { countUpTo }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
+    }
+  });
+
+  it('reads a chat, a page of its transcript and which of its contacts the archive holds, as the separate reads would', async () => {
+    const chat = [...chats].sort((a, b) => b.messages.length - a.messages.length)[0] as Chat;
+    const contactIds = chat.participants.map((p) => p.contactId).filter((id): id is string => id !== undefined);
+    const view = await harness.store.chatView(accessOf(A), chat.id, { limit: 2 });
+    expect(view?.chat).toEqual(await harness.store.getChat(accessOf(A), chat.id));
+    expect(view?.transcript).toEqual(await harness.store.chatTranscript(accessOf(A), chat.id, { limit: 2 }));
+    expect(view?.contactsHeld).toEqual(await harness.store.existingIds(accessOf(A), 'contacts', contactIds));
+    const next = await harness.store.chatView(accessOf(A), chat.id, { limit: 2, cursor: view?.transcript.nextCursor as string });
+    expect(next?.transcript).toEqual(await harness.store.chatTranscript(accessOf(A), chat.id, { limit: 2, cursor: view?.transcript.nextCursor as string }));
+    const every = await harness.store.chatView(accessOf(A), chat.id, { limit: 200 });
+    expect(every?.transcript).toEqual({ items: chat.messages.map((m) => ({ ...m, chatId: chat.id })), nextCursor: null });
+    const noTranscript = await harness.store.chatView(accessOf(A), chat.id, undefined);
+    expect(noTranscript?.transcript).toEqual({ items: [], nextCursor: null });
+    expect((await harness.store.chatView(accessOf(A, ['chats']), chat.id, { limit: 2 }))?.contactsHeld).toBeUndefined();
+  });
+
+  it('links only contacts of its own tenant that the archive holds', async () => {
+    const tenant = 'query-view';
+    await harness.setUpTenant(tenant);
+    const base = chats[0] as Chat;
+    const held = { ...(contacts[0] as Contact), tenantId: tenant };
+    const chat: Chat = {
+      ...base,
+      tenantId: tenant,
+      participants: [
+        ...base.participants.filter((p) => p.contactId === undefined),
+        { id: 'p-held', role: 'customer', displayName: 'Held', joinedAt: base.startedAt, contactId: held.id },
+        { id: 'p-missing', role: 'customer', displayName: 'Missing', joinedAt: base.startedAt, contactId: 'contact-never-imported' },
+        { id: 'p-stranger', role: 'customer', displayName: 'Stranger', joinedAt: base.startedAt, contactId: 'contact-of-b' },
+      ],
+    };
+    await load(tenant, [
+      { type: 'chats', items: [chat] },
+      { type: 'contacts', items: [held] },
+    ]);
+    // a document of another tenant planted in this archive is never taken for one of its contacts
+    await (
+      await harness.archiveDb(tenant)
+    )
+      .collection('contacts')
+      .insertOne({ ...(contacts[1] as Contact), _id: 'contact-of-b', id: 'contact-of-b', tenantId: B } as never);
+    const view = await harness.store.chatView(accessOf(tenant), chat.id, { limit: 5 });
+    expect(view?.contactsHeld).toEqual(new Set([held.id]));
+    expect(await harness.store.chatView(accessOf(tenant), 'no-such-chat', { limit: 5 })).toBeUndefined();
+    // a chat id of another tenant's archive is not found in this one
+    expect(await harness.store.chatView(accessOf(B), chat.id, { limit: 5 })).toBeUndefined();
+  });
+
+  it('refuses what the separate reads refuse', async () => {
+    const chatId = chats[0]?.id;
+    expect(await codeOf(harness.store.chatView(accessOf(A, ['contacts', 'call-logs']), chatId, { limit: 2 }))).toBe('ERR_ARCHIVE_SCOPE_DENIED');
+    expect(await codeOf(harness.store.chatView(accessOf(A), { $ne: null }, { limit: 2 }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
+    expect(await codeOf(harness.store.chatView(accessOf(A), chatId, { limit: 2, $where: '1' }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
+    const cursor = encodeCursor({ list: 'transcript', key: 1, id: 'x', chatId: 'other-chat' });
+    expect(await codeOf(harness.store.chatView(accessOf(A), chatId, { cursor }))).toBe('ERR_ARCHIVE_CURSOR_INVALID');
+  });
+});
