@@ -7,7 +7,7 @@
  * sshd on loopback: the pipeline). Against them, the floor: JSON.parse of the same page texts and JSON.stringify of
  * each record (and gzip of that text at the encoder's level when gzip is on), the work any exporter of JSON to JSON
  * must do. Prints records/s and the ratio to the floor of every stage, and the pipeline's ratio for each type, gzip
- * off and on (goal: >= 0.5).
+ * off and on (goal: >= 0.5), with the machine's load average at the start, after each type and at the end.
  *
  * The demo records are written to a page file before anything is measured, so the generator is in no figure. Each
  * type runs in a fresh child process (no JIT feedback from another type); stages alternate, `--repeat` times after a
@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -205,6 +205,12 @@ function parseOptions(argv: string[]): Options {
 
 const number = (value: number): string => Math.round(value).toLocaleString('en-US');
 
+/** The 1, 5 and 15 minute load averages: what else shared the cores while the figures were taken. */
+const loadAverage = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+
 function printType(report: StagesReport, rss: { records: number; peakRssMb: number }[], generatorPerSecond: number): Record<'off' | 'on', number | undefined> {
   const { best } = report;
   const perRecord = report.pageBytes / report.records;
@@ -250,7 +256,7 @@ async function orchestrate(options: Options): Promise<void> {
   if (options.gzipModes.includes('on')) stages.push('floor-on', 'gzip', 'upload-on');
   const startedAt = Date.now();
   console.log(
-    `Export benchmark: JSON, pages of ${PAGE_SIZE}, default file settings, OpenSSH sshd on loopback; best of ${options.repeat} rounds after a warm-up; ratios are floor time / stage time in the same process`,
+    `Export benchmark: JSON, pages of ${PAGE_SIZE}, default file settings, OpenSSH sshd on loopback; best of ${options.repeat} rounds after a warm-up; ratios are floor time / stage time in the same process; load average ${loadAverage()}`,
   );
   const summary: string[] = [];
   try {
@@ -263,6 +269,7 @@ async function orchestrate(options: Options): Promise<void> {
       const rss: { records: number; peakRssMb: number }[] = [];
       for (const passes of RSS_PASSES) rss.push(await runChild({ mode: 'rss', file, passes, facts }));
       const ratios = printType(report, rss, generatorPerSecond);
+      console.log(`  load average after ${type}: ${loadAverage()}`);
       const cells = (['off', 'on'] as const).map((mode) => (ratios[mode] === undefined ? '  -  ' : ratios[mode].toFixed(2)).padStart(8));
       summary.push(`  ${type.padEnd(10)} ${cells.join(' ')}   ${rss.map((entry) => `${entry.peakRssMb} MB`).join(' -> ')}`);
       await rm(file.path, { force: true });
@@ -273,7 +280,7 @@ async function orchestrate(options: Options): Promise<void> {
   }
   console.log(`\npipeline / floor (goal >= ${GOAL})   gzip off  gzip on   peak RSS at ${RSS_PASSES.map((passes) => `${passes}x`).join(' -> ')} the records`);
   for (const line of summary) console.log(line);
-  console.log(`(${((Date.now() - startedAt) / 1000).toFixed(0)} s)`);
+  console.log(`(${((Date.now() - startedAt) / 1000).toFixed(0)} s, load average at the end ${loadAverage()})`);
 }
 
 const argv = process.argv.slice(2);

@@ -100,6 +100,12 @@ interface SftpClientInternals {
   sftp?: SFTPWrapper;
 }
 
+/** The longest write request the server takes, as ssh2 learnt it (`limits@openssh.com`, or its OpenSSH default). */
+function maxWriteBytes(sftp: SFTPWrapper): number {
+  const limit = (sftp as unknown as { _maxWriteLen?: unknown })._maxWriteLen;
+  return typeof limit === 'number' && Number.isInteger(limit) && limit > 0 ? Math.min(limit, TRANSFER_CHUNK_BYTES) : DEFAULT_WRITE_BYTES;
+}
+
 interface Connection {
   client: SftpClient;
   raw: Client;
@@ -112,8 +118,16 @@ interface Connection {
  * defaults a 32 MiB upload takes ~18 s on loopback instead of ~0.6 s.
  */
 const TRANSFER_CHUNK_BYTES = 1024 * 1024;
-/** Chunk writes sent before the first is answered: the server acknowledges each, so this keeps the link busy. */
-const WRITES_IN_FLIGHT = 4;
+/**
+ * Bytes of write requests sent before the first is answered. ssh2 sends at most the server's write length (255 KiB on
+ * OpenSSH, from `limits@openssh.com`) per request and the rest of a longer write only after that part is answered, so
+ * uploads are cut into requests of that length, and about 1 MiB of them kept in flight: half of OpenSSH's 2 MiB
+ * channel window, so ssh2 never queues requests behind a closed window (against OpenSSH, 4 MiB in flight made the
+ * first upload of a connection several times slower, 1 MiB of 1 MiB writes about twice as slow).
+ */
+const WRITE_BYTES_IN_FLIGHT = 1024 * 1024;
+/** Request length when the SFTP session does not say what the server takes: the SFTP draft's 32 KiB every server accepts. */
+const DEFAULT_WRITE_BYTES = 32 * 1024;
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
 /** SSH_FX_FAILURE: what servers answer, without a reason, to a full disk, a quota or a read-only file system. */
@@ -170,9 +184,11 @@ function formatBytes(bytes: number): string {
  * A {@link Target} on the customer's SFTP server (ssh2-sftp-client over ssh2).
  *
  * - The host key is pinned: an unknown key is refused during the key exchange, before login.
- * - One SSH connection per instance, opened on first use and reopened after it was lost; operations are serialized on
- *   it (ssh2-sftp-client does not support concurrent calls on one connection). `read` holds the connection until its
- *   stream closes: consume or destroy the stream before the next call.
+ * - One SSH connection per instance, opened by `prepare()` or on first use and reopened after it was lost (`close()`
+ *   also stops a handshake still running); operations are serialized on it (ssh2-sftp-client does not support
+ *   concurrent calls on one connection). `read` holds the connection until its stream closes: consume or destroy the
+ *   stream before the next call.
+ * - Uploads are sent as write requests of the server's own maximum length, about 1 MiB of them in flight.
  * - `uploadAtomically` creates the parent directories, writes `<name>.part` (truncating a stale one left by a failed
  *   attempt, or removing it first where the server refuses to write over a file, as ProFTPD's `AllowOverwrite off`
  *   does, so a retry leaves no `.part` behind), compares its size with the expected bytes (a mismatch removes the
@@ -217,6 +233,10 @@ export class SftpTarget implements Target {
   private connection: Connection | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Why the last {@link prepare} failed, thrown by the next operation. */
+  private preparationFailure: { error: unknown } | undefined;
+  /** SSH clients still in their handshake or root check, destroyed by `close`. */
+  private readonly handshaking = new Set<Client>();
 
   constructor(private readonly options: SftpTargetOptions) {
     const problems: string[] = [];
@@ -251,6 +271,28 @@ export class SftpTarget implements Target {
     this.keepaliveIntervalMs = options.keepaliveIntervalMs ?? 10_000;
     this.fileMode = options.fileMode ?? 0o644;
     this.network = options.network ?? new NetworkPolicy();
+  }
+
+  /**
+   * Opens the connection now (the host's resolution and check, the handshake with the pinned key, the login and the
+   * root directory's check) so it is ready for the first operation: the handshake then overlaps the caller's own
+   * work. Never rejects: a failure leaves no connection open and is thrown, as the same `RetentionError` with its
+   * code, by the next operation (later ones connect again). Does nothing on a target that is connected or closed.
+   *
+   * @example
+   * void target.prepare();
+   * const files = await encodeFiles();
+   * await target.uploadAtomically(files[0].localPath, files[0].remotePath, { bytes: files[0].bytes });
+   */
+  prepare(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed || (this.connection !== undefined && !this.connection.lost)) return;
+      try {
+        await this.connected();
+      } catch (error) {
+        if (!this.closed) this.preparationFailure = { error };
+      }
+    });
   }
 
   async uploadAtomically(localPath: string, remotePath: string, expected: UploadExpectation): Promise<void> {
@@ -378,6 +420,8 @@ export class SftpTarget implements Target {
   /** Ends the SSH connection; returns within `closeTimeoutMs` even when the server is gone. Later calls fail. */
   async close(): Promise<void> {
     this.closed = true;
+    this.preparationFailure = undefined;
+    for (const raw of this.handshaking) raw.destroy();
     const conn = this.connection;
     this.connection = undefined;
     if (!conn) return;
@@ -408,6 +452,11 @@ export class SftpTarget implements Target {
   private async connected(): Promise<Connection> {
     if (this.closed) {
       throw new RetentionError('ERR_TARGET_CLOSED', `SFTP target ${this.host}:${this.port} was closed; create a new target`);
+    }
+    if (this.preparationFailure !== undefined) {
+      const { error } = this.preparationFailure;
+      this.preparationFailure = undefined;
+      throw error;
     }
     if (this.connection && !this.connection.lost) return this.connection;
     if (this.connection) this.drop(this.connection);
@@ -446,7 +495,14 @@ export class SftpTarget implements Target {
     for (const algorithms of hostKeyHandshakes(pins)) {
       if (algorithms !== undefined && seenFamilies.has(hostKeyFamilyOf(algorithms[0]))) continue;
       const outcome = await this.handshake(address?.address ?? this.host, pins, algorithms);
-      if ('conn' in outcome) return this.openRoot(outcome.conn);
+      if ('conn' in outcome) {
+        this.handshaking.add(outcome.conn.raw);
+        try {
+          return await this.openRoot(outcome.conn);
+        } finally {
+          this.handshaking.delete(outcome.conn.raw);
+        }
+      }
       if ('presented' in outcome) {
         presented.push(outcome.presented);
         seenFamilies.add(hostKeyFamilyOf(outcome.presented.type));
@@ -486,6 +542,7 @@ export class SftpTarget implements Target {
       conn.lost = true;
     });
     let timer: NodeJS.Timeout | undefined;
+    this.handshaking.add(raw);
     try {
       const connecting = client.connect({
         host: address,
@@ -534,27 +591,33 @@ export class SftpTarget implements Target {
       throw toSftpConnectError(rawError ?? err, endpoint);
     } finally {
       clearTimeout(timer);
+      this.handshaking.delete(raw);
     }
   }
 
-  /** Checks that the root directory exists on a freshly opened connection. */
+  /** Checks that the root directory exists on a freshly opened connection; closes the connection when it does not. */
   private async openRoot(ready: Connection): Promise<Connection> {
     const { client, raw } = ready;
-    await this.operation(ready, 'open the root directory', this.root, async () => {
-      let isDirectory = false;
-      try {
-        isDirectory = (await client.stat(this.root)).isDirectory;
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
-      if (!isDirectory) {
-        raw.destroy();
-        throw new RetentionError(
-          'ERR_TARGET_ROOT_MISSING',
-          `the root directory ${this.root} does not exist on SFTP server ${this.host}:${this.port} (or is not a directory); create it there or fix the root in the SFTP settings (the target creates only directories below it)`,
-        );
-      }
-    });
+    try {
+      await this.operation(ready, 'open the root directory', this.root, async () => {
+        let isDirectory = false;
+        try {
+          isDirectory = (await client.stat(this.root)).isDirectory;
+        } catch (err) {
+          if (!isMissing(err)) throw err;
+        }
+        if (!isDirectory) {
+          throw new RetentionError(
+            'ERR_TARGET_ROOT_MISSING',
+            `the root directory ${this.root} does not exist on SFTP server ${this.host}:${this.port} (or is not a directory); create it there or fix the root in the SFTP settings (the target creates only directories below it)`,
+          );
+        }
+      });
+    } catch (err) {
+      ready.lost = true;
+      raw.destroy();
+      throw err;
+    }
     return ready;
   }
 
@@ -686,25 +749,30 @@ export class SftpTarget implements Target {
     let stored = 0;
     try {
       const pending = new Set<Promise<void>>();
+      const pieceBytes = maxWriteBytes(conn.sftp);
+      const piecesInFlight = Math.max(1, Math.floor(WRITE_BYTES_IN_FLIGHT / pieceBytes));
       let position = 0;
-      for await (const chunk of createReadStream(localPath, { highWaterMark: TRANSFER_CHUNK_BYTES })) {
-        if (failure !== undefined || conn.lost) break;
+      reading: for await (const chunk of createReadStream(localPath, { highWaterMark: TRANSFER_CHUNK_BYTES })) {
         const data = chunk as Buffer;
-        const offset = position;
-        position += data.length;
-        const write: Promise<void> = this.request(conn, (cb) => conn.sftp.write(handle, data, 0, data.length, offset, cb))
-          .then(
-            () => {
-              stored += data.length;
-              progress();
-            },
-            (err: unknown) => {
-              failure ??= err;
-            },
-          )
-          .finally(() => pending.delete(write));
-        pending.add(write);
-        if (pending.size >= WRITES_IN_FLIGHT) await Promise.race(pending);
+        for (let start = 0; start < data.length; start += pieceBytes) {
+          if (failure !== undefined || conn.lost) break reading;
+          const length = Math.min(pieceBytes, data.length - start);
+          const offset = position;
+          position += length;
+          const write: Promise<void> = this.request(conn, (cb) => conn.sftp.write(handle, data, start, length, offset, cb))
+            .then(
+              () => {
+                stored += length;
+                progress();
+              },
+              (err: unknown) => {
+                failure ??= err;
+              },
+            )
+            .finally(() => pending.delete(write));
+          pending.add(write);
+          if (pending.size >= piecesInFlight) await Promise.race(pending);
+        }
       }
       await Promise.all(pending);
     } catch (err) {

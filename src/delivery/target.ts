@@ -35,10 +35,16 @@ export interface UploadExpectation {
  *   read-only file system) are `RetentionError`s with `ERR_TARGET_AUTH`, `ERR_HOST_KEY_MISMATCH`,
  *   `ERR_TARGET_ROOT_MISSING`, `ERR_TARGET_PERMISSION`, `ERR_TARGET_READ_ONLY`; anything else is transient and may be
  *   retried (`ERR_TARGET_DISK_FULL` too: space may be freed).
- * - `close` releases the connection; it never hangs (bounded by a timeout).
+ * - `prepare`, where a target has one, opens its connection ahead of the first operation, so that connecting overlaps
+ *   the caller's own work (reading and encoding the first file). It never rejects: a failure leaves no connection
+ *   open and is thrown by the next operation with the code that operation would have given (`ERR_TARGET_AUTH`,
+ *   `ERR_HOST_KEY_MISMATCH`, …); later operations connect again. Callers that limit connections per host call it
+ *   under the same limit as the operations.
+ * - `close` releases the connection, and stops one still being opened; it never hangs (bounded by a timeout).
  */
 export interface Target {
   readonly kind: string;
+  prepare?(): Promise<void>;
   uploadAtomically(localPath: string, remotePath: string, expected: UploadExpectation): Promise<void>;
   read(remotePath: string): Promise<Readable>;
   list(remoteDir: string): Promise<TargetEntry[]>;

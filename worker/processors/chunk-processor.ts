@@ -101,8 +101,23 @@ async function recordChunkProgress(deps: ExportDeps, job: ChunkJobData, result: 
 }
 
 /**
+ * Starts opening the target's connection (`Target.prepare`) while the first file is read and encoded, under a lease of
+ * the host's semaphore as every upload is, so the semaphore still bounds the connections opened at once to one host.
+ * The returned function gives up a lease still awaited; a warm-up already connecting ends with the target's `close`.
+ * A failed warm-up is reported by the first upload, with the same error.
+ */
+function warmUpTarget(target: Target, hostSemaphore: HostSemaphore, hostKey: string, signal: AbortSignal | undefined): () => void {
+  if (target.prepare === undefined) return () => undefined;
+  const prepare = target.prepare.bind(target);
+  const abandon = new AbortController();
+  hostSemaphore.withLease(hostKey, prepare, signal === undefined ? abandon.signal : AbortSignal.any([signal, abandon.signal])).catch(() => undefined);
+  return () => abandon.abort();
+}
+
+/**
  * The work of a chunk once its source and target exist (also what `npm run bench:export` measures): stream, validate,
- * encode and upload, uploads overlapping the encoding of the next file.
+ * encode and upload, the target's connection opened while the first file is encoded, and uploads overlapping the
+ * encoding of the next file.
  */
 export async function exportSlice(
   { job, source, target, hostKey, hostSemaphore, files: fileSettings, spool }: SliceExport,
@@ -119,6 +134,7 @@ export async function exportSlice(
     const updatedMs = instantMs(updatedAt);
     return updatedMs >= fromMs && updatedMs < toMs;
   };
+  const stopWarmUp = warmUpTarget(target, hostSemaphore, hostKey, signal);
   let seen = 0;
   let uploadFailed = false;
   /** The valid records of the slice; ends early once an upload has failed, so a broken connection does not wait for the whole slice. */
@@ -190,6 +206,7 @@ export async function exportSlice(
     await reportProgress({ stage: 'done', records: result.records, rejected: result.rejected, bytes: result.bytes });
     return result;
   } finally {
+    stopWarmUp();
     await rejected.abort();
   }
 }

@@ -166,6 +166,24 @@ describe('writeRecordFiles', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('lets the event loop run while it encodes records that need no I/O, so an upload of a finished file can move', async () => {
+    let pulled = 0;
+    function* records(): Generator<Record<string, unknown>> {
+      for (let index = 0; index < 4_000; index += 1) {
+        pulled += 1;
+        yield makeRecord(index);
+      }
+    }
+    let pulledAtFirstTurn: number | undefined;
+    setImmediate(() => {
+      pulledAtFirstTurn = pulled;
+    });
+    const files = await writeRecordFiles(records(), { directory: dir, encoding: 'ndjson', fileName: naming('ndjson', false) });
+    expect(files[0]?.bytes).toBeLessThan(1024 * 1024);
+    expect(pulledAtFirstTurn).toBeDefined();
+    expect(pulledAtFirstTurn).toBeLessThan(4_000);
+  });
+
   it('deletes its files when the input stream fails', async () => {
     async function* failing(): AsyncGenerator<unknown> {
       yield* generate(10);
