@@ -1,7 +1,7 @@
 /**
  * `npm run bench:scale [tenants]`: many tenants (default 2,000, at least 10) scheduled on the same minute, run by real
  * worker processes (`worker/main.ts`, configured through the environment like `npm run worker`). Each tenant has the
- * demo source (contacts, 60 records an hour), a local-directory target in a temporary directory and a window of about
+ * demo source (contacts, 60 records an hour), a local-directory target of its own in a temporary directory and a window of about
  * a minute (its checkpoint is set just before the slot), so a run is mostly the pipeline's fixed costs: run job,
  * chunk job, finalize job, their MongoDB control-plane writes and Redis round trips.
  *
@@ -27,7 +27,7 @@
  * For quick tries: fewer tenants (`npm run bench:scale 200`), `BENCH_SCALE_PHASES=one,two` (of boot, one, two, stall),
  * and `BENCH_CPU_PROF_DIR=<dir>` for a V8 CPU profile of every worker process.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -151,8 +151,10 @@ async function seedFleet(count: number): Promise<Fleet> {
   const tenants = Array.from({ length: count }, (_, i) => tenantIdOf(i));
   await inBatches(tenants, SAVE_CONCURRENCY, async (tenantId, i) => {
     const { cron, timezone, paused } = scheduleOf(i);
+    // Each tenant its own drop directory, as customers' local targets are (each one its own upload-limit pool).
+    await mkdir(join(dropDir, tenantId));
     await controlPlane.tenants.create({ id: tenantId, displayName: `Scale ${i}` });
-    await controlPlane.settings.putRetention(tenantId, settingsOf(dropDir, cron, timezone, paused), { actor: 'bench' });
+    await controlPlane.settings.putRetention(tenantId, settingsOf(join(dropDir, tenantId), cron, timezone, paused), { actor: 'bench' });
   });
   const now = new Date();
   await db
@@ -175,9 +177,6 @@ function workerEnv(fleet: Fleet, prefix: string): NodeJS.ProcessEnv {
     SPOOL_DIR: join(baseDir, 'spool'),
     LOCAL_TARGET_BASE_DIR: baseDir,
     ALLOWED_PRIVATE_DESTINATIONS: '127.0.0.1/32',
-    // Every tenant's local target is the same "host" here (one disk), unlike customers' own SFTP servers; the
-    // per-host upload limit (default 2 across all workers) would measure that artefact instead of the workers.
-    WORKER_SFTP_HOST_CONCURRENCY: '64',
   };
 }
 

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { Logger } from 'pino';
 import type { AlertSink } from '../src/alerts/alert-event.js';
 import type { Target } from '../src/delivery/target.js';
@@ -55,7 +56,17 @@ export const DEFAULT_EXPORT_OPTIONS = {
   maxWindowMs: 7 * 24 * 3600_000,
 } as const;
 
-/** The semaphore key of a target: one slot pool per remote host. */
+/**
+ * The semaphore key of a target: one slot pool per remote host (an SFTP server's host and port), and one per directory
+ * for a local-directory target, so that local targets of different tenants never wait for each other's uploads while
+ * one slow mount still holds at most the limit of slots.
+ *
+ * @example
+ * targetHostKey({ kind: 'sftp', host: 'sftp.example.com', port: 22, ... }); // 'sftp:sftp.example.com:22'
+ * targetHostKey({ kind: 'local', directory: '/srv/retention/acme/' });       // 'local:/srv/retention/acme'
+ */
 export function targetHostKey(settings: TargetSettings): string {
-  return settings.kind === 'sftp' ? `sftp:${settings.host}:${settings.port}` : 'local';
+  if (settings.kind === 'sftp') return `sftp:${settings.host}:${settings.port}`;
+  const directory = posix.normalize(settings.directory);
+  return `local:${directory.length > 1 ? directory.replace(/\/+$/, '') : directory}`;
 }

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
+import { Queue, type Job, type JobSchedulerJson } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditActor } from '../audit/audit-entry.js';
 import { RetentionError } from '../errors.js';
 import { assertTenantId } from '../tenants/tenant-id.js';
+import { lostItsNextJob } from './scheduler-slot.js';
 
 /** Queue names of the online archive; they share the configured prefix (`QUEUE_PREFIX`). */
 export const IMPORT_QUEUE_NAMES = {
@@ -276,17 +277,39 @@ export async function rebuildStatus(queues: ImportQueues, tenantId: string): Pro
 
 /**
  * Creates or updates the job schedulers of the online archive: the drop poll (every `pollEveryMs`) and archive
- * retention (`purgeCron`, UTC). Idempotent; safe from any process.
+ * retention (`purgeCron`, UTC). Idempotent; safe from any process. A scheduler that already repeats as asked and whose
+ * next job is still to come is left alone: BullMQ's upsert replaces the pending job and computes the next slot from
+ * the current time, so an upsert at every worker start would drop a slot that is due but not yet picked up. One whose
+ * next job is gone is armed again. Returns the ids of the schedulers it created or changed.
+ *
+ * @example
+ * await scheduleArchiveJobs(importQueues); // at worker start
  */
-export async function scheduleArchiveJobs(queues: ImportQueues, options: { pollEveryMs?: number; purgeCron?: string } = {}): Promise<void> {
-  await queues.imports.upsertJobScheduler(
-    IMPORT_POLL_SCHEDULER_ID,
-    { every: options.pollEveryMs ?? DEFAULT_IMPORT_POLL_MS },
-    { name: 'poll', data: {}, opts: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } } },
-  );
-  await queues.maintenance.upsertJobScheduler(
-    ARCHIVE_PURGE_SCHEDULER_ID,
-    { pattern: options.purgeCron ?? DEFAULT_ARCHIVE_PURGE_CRON, tz: 'UTC' },
-    { name: 'purge', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 30 * 24 * 3600 } } },
-  );
+export async function scheduleArchiveJobs(queues: ImportQueues, options: { pollEveryMs?: number; purgeCron?: string } = {}): Promise<string[]> {
+  const changed: string[] = [];
+  const every = options.pollEveryMs ?? DEFAULT_IMPORT_POLL_MS;
+  if (await needsUpsert(queues.imports, IMPORT_POLL_SCHEDULER_ID, (scheduler) => scheduler.every === every && scheduler.pattern === undefined)) {
+    await queues.imports.upsertJobScheduler(
+      IMPORT_POLL_SCHEDULER_ID,
+      { every },
+      { name: 'poll', data: {}, opts: { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } } },
+    );
+    changed.push(IMPORT_POLL_SCHEDULER_ID);
+  }
+  const pattern = options.purgeCron ?? DEFAULT_ARCHIVE_PURGE_CRON;
+  if (await needsUpsert(queues.maintenance, ARCHIVE_PURGE_SCHEDULER_ID, (scheduler) => scheduler.pattern === pattern && scheduler.tz === 'UTC')) {
+    await queues.maintenance.upsertJobScheduler(
+      ARCHIVE_PURGE_SCHEDULER_ID,
+      { pattern, tz: 'UTC' },
+      { name: 'purge', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { age: 30 * 24 * 3600 } } },
+    );
+    changed.push(ARCHIVE_PURGE_SCHEDULER_ID);
+  }
+  return changed;
+}
+
+/** True when the scheduler is missing, repeats otherwise than `matches` wants, or lost its next job. */
+async function needsUpsert(queue: Queue, id: string, matches: (scheduler: JobSchedulerJson) => boolean): Promise<boolean> {
+  const current = await queue.getJobScheduler(id);
+  return current === undefined || !matches(current) || (await lostItsNextJob(queue, current));
 }

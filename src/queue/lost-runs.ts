@@ -118,9 +118,7 @@ export async function findLostRuns(
 ): Promise<Array<{ tenantId: string; runId: string } & LostRunOutcome>> {
   const graceMs = options.graceMs ?? 120_000;
   const ended: Array<{ tenantId: string; runId: string } & LostRunOutcome> = [];
-  for (const tenantId of tenantIds) {
-    const { activeRunId } = await deps.controlPlane.checkpoints.get(tenantId);
-    if (activeRunId === null) continue;
+  for (const { tenantId, activeRunId } of await deps.controlPlane.checkpoints.listHeld(tenantIds)) {
     if ((await deps.queues.finalize.getJob(finalizeJobId(activeRunId))) !== undefined) continue;
     const run = await deps.controlPlane.runs.get(tenantId, activeRunId);
     // No run recorded yet: its planner is between claiming the tenant and recording the run, or crashed there; the

@@ -40,21 +40,16 @@ export interface ReconcileReport {
   lostRuns: Array<{ tenantId: string; runId: string; replannedJobId?: string }>;
 }
 
-/** The stored settings of every tenant that has retention settings (unreadable ones as undefined: not scheduled). */
+/**
+ * The stored settings of every tenant that has retention settings (unreadable ones as undefined: not scheduled), read
+ * in one query.
+ */
 export async function loadTenantSettings(controlPlane: ControlPlane, logger: Logger): Promise<TenantSettingsEntry[]> {
-  const ids = await controlPlane.settings.listRetentionTenants();
-  return Promise.all(
-    ids.map(async (tenantId) => ({
-      tenantId,
-      settings: await controlPlane.settings.getRetention(tenantId).then(
-        (stored) => stored?.value,
-        (err: unknown) => {
-          logger.error({ tenantId, err }, 'stored retention settings are invalid; the tenant is not scheduled');
-          return undefined;
-        },
-      ),
-    })),
-  );
+  return (await controlPlane.settings.listRetention()).map((entry) => {
+    if ('settings' in entry) return { tenantId: entry.tenantId, settings: entry.settings.value };
+    logger.error({ tenantId: entry.tenantId, err: entry.error }, 'stored retention settings are invalid; the tenant is not scheduled');
+    return { tenantId: entry.tenantId, settings: undefined };
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import type { JobSchedulerJson, Queue } from 'bullmq';
 import type { RetentionSettings } from '../tenants/retention-settings.js';
 import type { RunJobData } from './job-payloads.js';
 import { schedulerId } from './queue-names.js';
+import { hadPendingJob, hasPendingJob, lostItsNextJob, pendingJobIds } from './scheduler-slot.js';
 
 /** Retry policy of run jobs. */
 export const RUN_JOB_OPTIONS = {
@@ -17,9 +18,6 @@ export interface TenantSettingsEntry {
   settings: RetentionSettings | undefined;
 }
 
-/** States in which a scheduler's next run job is still to come: it will fire. */
-const PENDING_STATES: ReadonlySet<string> = new Set(['delayed', 'waiting', 'prioritized', 'waiting-children']);
-
 /** How many schedulers are checked or changed at once (one connection, overlapping round trips). */
 const BATCH = 200;
 
@@ -28,22 +26,9 @@ const isScheduled = (settings: RetentionSettings | undefined): settings is Reten
 const matchesSettings = (scheduler: JobSchedulerJson, settings: RetentionSettings): boolean =>
   scheduler.pattern === settings.schedule.cron && scheduler.tz === settings.schedule.timezone;
 
-/** True while the scheduler's next run job is still to come: without it BullMQ never fires the scheduler again. */
-async function hasPendingJob(runs: Queue<RunJobData>, scheduler: JobSchedulerJson): Promise<boolean> {
-  if (scheduler.next === undefined) return false;
-  return PENDING_STATES.has(await runs.getJobState(`repeat:${scheduler.key}:${scheduler.next}`));
-}
-
-/**
- * Arms a matching scheduler again when its next run job is gone. A BullMQ worker adds a scheduler's next job in a
- * call of its own after it took the current one, and only logs when that call fails; keys deleted by hand or lost by a
- * Redis short of memory do the same. Such a scheduler would never fire again.
- */
+/** Arms a matching scheduler again when its next run job is gone ({@link lostItsNextJob}). */
 async function rearmIfStuck(runs: Queue<RunJobData>, tenantId: string, settings: RetentionSettings, scheduler: JobSchedulerJson): Promise<boolean> {
-  if (await hasPendingJob(runs, scheduler)) return false;
-  // Read again: the slot may just have started, and BullMQ then moved the scheduler on to its next job.
-  const now = await runs.getJobScheduler(scheduler.key);
-  if (now !== undefined && now.next !== scheduler.next && (await hasPendingJob(runs, now))) return false;
+  if (!(await lostItsNextJob(runs, scheduler))) return false;
   await upsertTenantScheduler(runs, tenantId, settings);
   return true;
 }
@@ -115,6 +100,8 @@ export async function syncAllSchedules(
 ): Promise<ScheduleReconciliation> {
   const outcome: ScheduleReconciliation = { created: [], updated: [], rearmed: [], removed: [], failed: [] };
   const existing = new Map((await runs.getJobSchedulers(0, -1)).map((scheduler) => [scheduler.key, scheduler]));
+  // After the schedulers: a next job listed here was still to come after its scheduler was read.
+  const pending = await pendingJobIds(runs);
   const list = typeof tenants === 'function' ? await tenants() : tenants;
   /** Runs one tenant's change; `done` gets the tenant unless the change reports that it did nothing (`false`). */
   const apply = async (tenantId: string, change: () => Promise<unknown>, done: string[]): Promise<void> => {
@@ -134,7 +121,7 @@ export async function syncAllSchedules(
     const current = existing.get(id);
     if (current === undefined) changes.push(() => apply(tenantId, () => upsertTenantScheduler(runs, tenantId, settings), outcome.created));
     else if (!matchesSettings(current, settings)) changes.push(() => apply(tenantId, () => upsertTenantScheduler(runs, tenantId, settings), outcome.updated));
-    else changes.push(() => apply(tenantId, () => rearmIfStuck(runs, tenantId, settings, current), outcome.rearmed));
+    else if (!hadPendingJob(pending, current)) changes.push(() => apply(tenantId, () => rearmIfStuck(runs, tenantId, settings, current), outcome.rearmed));
   }
   for (const id of existing.keys()) {
     if (!id.startsWith('tenant.') || wanted.has(id)) continue;

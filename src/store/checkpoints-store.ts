@@ -29,6 +29,12 @@ interface CheckpointDocument {
   updatedAt: Date;
 }
 
+const toCheckpoint = (doc: CheckpointDocument | null): TenantCheckpoint => ({
+  through: doc?.through ?? {},
+  head: doc?.head ?? null,
+  activeRunId: doc?.activeRunId ?? null,
+});
+
 /**
  * The `checkpoints` collection: one document per tenant holding the per-type watermarks, the manifest chain head
  * and the active run. Checkpoints advance in one atomic update together with the chain head, and only for the run
@@ -44,8 +50,24 @@ export class CheckpointsStore {
   async ensureIndexes(): Promise<void> {}
 
   async get(tenantId: string): Promise<TenantCheckpoint> {
-    const doc = await this.checkpoints.findOne({ _id: assertTenantId(tenantId) });
-    return { through: doc?.through ?? {}, head: doc?.head ?? null, activeRunId: doc?.activeRunId ?? null };
+    return toCheckpoint(await this.checkpoints.findOne({ _id: assertTenantId(tenantId) }));
+  }
+
+  /**
+   * The tenants among `tenantIds` that a run holds, with that run, in one query (the reconciler's look for lost runs).
+   *
+   * @example
+   * for (const { tenantId, activeRunId } of await checkpoints.listHeld(tenantIds)) console.log(tenantId, activeRunId);
+   */
+  async listHeld(tenantIds: readonly string[]): Promise<Array<{ tenantId: string; activeRunId: string }>> {
+    const wanted = new Set(tenantIds.map((tenantId) => assertTenantId(tenantId)));
+    if (wanted.size === 0) return [];
+    // Held checkpoints are few next to all tenants' (one per run in flight): read them all, keep the wanted ones.
+    const docs = await this.checkpoints
+      .find({ activeRunId: { $ne: null } }, { projection: { activeRunId: 1 } })
+      .sort({ _id: 1 })
+      .toArray();
+    return docs.flatMap((doc) => (wanted.has(doc._id) && typeof doc.activeRunId === 'string' ? [{ tenantId: doc._id, activeRunId: doc.activeRunId }] : []));
   }
 
   /**
@@ -53,6 +75,18 @@ export class CheckpointsStore {
    * false if another run holds it.
    */
   async claimRun(tenantId: string, runId: string, now = new Date()): Promise<boolean> {
+    return (await this.claimRunReading(tenantId, runId, now)) !== undefined;
+  }
+
+  /**
+   * Like {@link claimRun}, and returns the checkpoint as the claim left it (what a read right after the claim would
+   * return, in the same round trip); `undefined` when another run holds the tenant.
+   *
+   * @example
+   * const claimed = await checkpoints.claimRunReading('acme', runId);
+   * if (claimed) await runs.createIfAbsent({ ...run, previous: claimed.head });
+   */
+  async claimRunReading(tenantId: string, runId: string, now = new Date()): Promise<TenantCheckpoint | undefined> {
     const id = assertTenantId(tenantId);
     try {
       const doc = await this.checkpoints.findOneAndUpdate(
@@ -60,9 +94,9 @@ export class CheckpointsStore {
         { $set: { activeRunId: runId, updatedAt: now }, $setOnInsert: { through: {}, head: null } },
         { upsert: true, returnDocument: 'after' },
       );
-      return doc?.activeRunId === runId;
+      return doc?.activeRunId === runId ? toCheckpoint(doc) : undefined;
     } catch (err) {
-      if (isDuplicateKeyError(err)) return false;
+      if (isDuplicateKeyError(err)) return undefined;
       throw err;
     }
   }

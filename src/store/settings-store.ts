@@ -82,6 +82,27 @@ export class SettingsStore {
     return { value, version: options.expectedVersion + 1, updatedAt: now, updatedBy: options.actor };
   }
 
+  /**
+   * Every tenant's stored retention settings in one query, by tenant id, each validated as {@link getRetention} does;
+   * a document that fails validation is returned with its error instead, so one bad tenant does not hide the others.
+   *
+   * @example
+   * for (const entry of await settings.listRetention()) if ('error' in entry) console.error(entry.tenantId, entry.error);
+   */
+  async listRetention(): Promise<Array<{ tenantId: string; settings: VersionedSettings<RetentionSettings> } | { tenantId: string; error: unknown }>> {
+    const docs = await this.settings.find({ kind: 'retention' }).sort({ tenantId: 1 }).toArray();
+    return docs.map((doc) => {
+      try {
+        return {
+          tenantId: doc.tenantId,
+          settings: { value: parseRetentionSettings(doc.value), version: doc.version, updatedAt: doc.updatedAt, updatedBy: doc.updatedBy },
+        };
+      } catch (error) {
+        return { tenantId: doc.tenantId, error };
+      }
+    });
+  }
+
   /** Tenants that have retention settings (the scheduler keeps one job scheduler for each). */
   async listRetentionTenants(): Promise<string[]> {
     const docs = await this.settings

@@ -23,34 +23,55 @@ const hostname = z
     'a host name or IP address',
   );
 
-/** An IANA time zone name the runtime knows. */
-export const timeZoneSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .refine((tz) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
+/** Most answers a {@link memoizedCheck} keeps before it starts again from empty. */
+const MEMOIZED_ANSWERS = 1_000;
+
+/**
+ * A check of a string whose answer depends only on that string (and on the runtime, which does not change while the
+ * process runs), remembered: building an `Intl.DateTimeFormat` or parsing a cron expression costs far more than the
+ * rest of a settings parse, and the worker parses a tenant's stored settings in every job of a run.
+ */
+function memoizedCheck(check: (value: string) => boolean): (value: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (value) => {
+    let answer = answers.get(value);
+    if (answer === undefined) {
+      answer = check(value);
+      if (answers.size >= MEMOIZED_ANSWERS) answers.clear();
+      answers.set(value, answer);
     }
-  }, 'an IANA time zone such as Europe/Berlin or UTC');
+    return answer;
+  };
+}
+
+const isKnownTimeZone = memoizedCheck((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+const isFiveFieldCron = memoizedCheck((expr) => {
+  if (expr.trim().split(/\s+/).length !== 5) return false;
+  try {
+    CronExpressionParser.parse(expr);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+/** An IANA time zone name the runtime knows. */
+export const timeZoneSchema = z.string().min(1).max(64).refine(isKnownTimeZone, 'an IANA time zone such as Europe/Berlin or UTC');
 
 /** A five-field cron expression (minute hour day month weekday). */
 export const cronSchema = z
   .string()
   .min(9)
   .max(120)
-  .refine((expr) => {
-    if (expr.trim().split(/\s+/).length !== 5) return false;
-    try {
-      CronExpressionParser.parse(expr);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'a five-field cron expression such as "0 2 * * *" (minute hour day month weekday)');
+  .refine(isFiveFieldCron, 'a five-field cron expression such as "0 2 * * *" (minute hour day month weekday)');
 
 /** Where a tenant's records come from. */
 export const sourceSettingsSchema = z.discriminatedUnion('kind', [

@@ -5,6 +5,8 @@ import type { ExportQueues } from '../../src/queue/export-queues.js';
 import type { ChunkJobData, FinalizeJobData, RunJobData, RunJobResult } from '../../src/queue/job-payloads.js';
 import { QUEUE_NAMES, finalizeJobId } from '../../src/queue/queue-names.js';
 import type { RunsStore } from '../../src/store/runs-store.js';
+import type { TenantCheckpoint } from '../../src/store/checkpoints-store.js';
+import type { RetentionSettings } from '../../src/tenants/retention-settings.js';
 import { endLostRun } from '../../src/queue/lost-runs.js';
 import type { ExportDeps } from '../export-deps.js';
 
@@ -45,6 +47,26 @@ async function attemptId(runs: RunsStore, tenantId: string, baseId: string): Pro
 }
 
 /**
+ * The tenant (it must exist), its retention settings and its checkpoint, read at once; errors in that order of
+ * precedence (`ERR_TENANT_NOT_FOUND` before `ERR_SETTINGS_MISSING`).
+ */
+async function readPlanInputs(deps: ExportDeps, tenantId: string): Promise<{ settings: RetentionSettings; checkpoint: TenantCheckpoint }> {
+  const { controlPlane } = deps;
+  const [tenant, settings, checkpoint] = await Promise.allSettled([
+    controlPlane.tenants.require(tenantId),
+    controlPlane.settings.requireRetention(tenantId),
+    controlPlane.checkpoints.get(tenantId),
+  ]);
+  valueOf(tenant);
+  return { settings: valueOf(settings).value, checkpoint: valueOf(checkpoint) };
+}
+
+function valueOf<T>(read: PromiseSettledResult<T>): T {
+  if (read.status === 'rejected') throw read.reason;
+  return read.value;
+}
+
+/**
  * Plans a run: reads the tenant's checkpoints, cuts the windows into chunk slices, records the run and adds the
  * flow (a finalize parent over one chunk job per slice). Only one run per tenant delivers at a time; a run job that
  * finds another run still in flight leaves it alone, and one that finds an abandoned run (its finalize job gone or
@@ -53,9 +75,7 @@ async function attemptId(runs: RunsStore, tenantId: string, baseId: string): Pro
  */
 export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJobData): Promise<RunJobResult> {
   const { controlPlane } = deps;
-  await controlPlane.tenants.require(job.tenantId);
-  const { value: settings } = await controlPlane.settings.requireRetention(job.tenantId);
-  const checkpoint = await controlPlane.checkpoints.get(job.tenantId);
+  const { settings, checkpoint } = await readPlanInputs(deps, job.tenantId);
 
   if (checkpoint.activeRunId) {
     const active = checkpoint.activeRunId;
@@ -90,11 +110,11 @@ export async function planRun(deps: ExportDeps, queues: ExportQueues, job: RunJo
 
   const runId = await attemptId(controlPlane.runs, job.tenantId, deriveRunId(job.tenantId, plan.windows, checkpoint.head?.sha256 ?? null));
   if (runId === undefined) return { status: 'nothing-to-do' };
-  if (!(await controlPlane.checkpoints.claimRun(job.tenantId, runId, now))) {
+  const current = await controlPlane.checkpoints.claimRunReading(job.tenantId, runId, now);
+  if (current === undefined) {
     const holder = (await controlPlane.checkpoints.get(job.tenantId)).activeRunId;
     return { status: 'already-running', runId: holder ?? runId };
   }
-  const current = await controlPlane.checkpoints.get(job.tenantId);
   const children = plan.types.flatMap((typePlan) =>
     typePlan.slices.map((slice) => {
       const data: ChunkJobData = {

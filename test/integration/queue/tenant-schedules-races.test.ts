@@ -83,6 +83,25 @@ describe('tenant schedulers keep their slots', () => {
     expect(await syncAllSchedules(runs, tenants)).toMatchObject({ created: [], updated: [], rearmed: [], removed: [] });
   });
 
+  it('does not bring back a scheduler removed while it was being checked (the schedule was paused meanwhile)', async () => {
+    const runs = runsQueue();
+    const tenants: TenantSettingsEntry[] = [{ tenantId: 'pausing-co', settings: settings('0 3 * * *') }];
+    await syncAllSchedules(runs, tenants);
+    const scheduler = await runs.getJobScheduler('tenant.pausing-co');
+    const jobId = `repeat:tenant.pausing-co:${String(scheduler?.next)}`;
+    await redis.del(`${runs.opts.prefix ?? ''}:runs:${jobId}`);
+    await redis.zrem(`${runs.opts.prefix ?? ''}:runs:delayed`, jobId);
+    // The portal pauses the tenant (its scheduler removed) between the check of the next job and the second look.
+    const read = runs.getJobScheduler.bind(runs);
+    vi.spyOn(runs, 'getJobScheduler').mockImplementation(async (id) => {
+      await syncTenantSchedule(runs, 'pausing-co', settings('0 3 * * *', true));
+      return read(id);
+    });
+    const report = await syncAllSchedules(runs, tenants);
+    expect(report).toMatchObject({ created: [], updated: [], rearmed: [], removed: [], failed: [] });
+    expect(await runs.getJobSchedulers(0, -1)).toEqual([]);
+  });
+
   it('reads the schedulers before the settings: a tenant saved meanwhile is not taken for a leftover', async () => {
     const runs = runsQueue();
     const stored: TenantSettingsEntry[] = [{ tenantId: 'old-co', settings: settings('0 1 * * *') }];
