@@ -48,7 +48,9 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     const end = session.signedInAt === undefined ? idleEnd : Math.min(idleEnd, session.signedInAt + options.sessionAbsoluteMs);
     return Math.max(1, Math.ceil((end - current) / 1000));
   };
-  const sessionStore = new RedisStore({ client: deps.redis, prefix: `${options.redisPrefix}sess:`, ttl: ttlSeconds });
+  // No touch: a session's expiry follows its recorded last use (ttlSeconds), which changes only when the session is
+  // saved, so an EXPIRE on every unchanged request would set the same end again, one Redis round trip each time.
+  const sessionStore = new RedisStore({ client: deps.redis, prefix: `${options.redisPrefix}sess:`, ttl: ttlSeconds, disableTouch: true });
   return {
     deps,
     options,

@@ -8,6 +8,14 @@ import type { PortalServices } from './portal-services.js';
 import { regenerateSession } from './session-lifecycle.js';
 
 /**
+ * How often a signed-in session's last use is written: once a minute, or a tenth of the idle timeout when that is
+ * shorter.
+ */
+export function sessionTouchIntervalMs(sessionIdleMs: number): number {
+  return Math.min(60_000, Math.floor(sessionIdleMs / 10));
+}
+
+/**
  * Makes the session fit the request: a session of another tenant is replaced by an empty one; a signed-in session
  * past its idle or absolute timeout (ASVS 3.3.2) is ended, as is one whose user is gone or disabled; otherwise the
  * user is loaded into the context with their menu, and the session's last use is recorded. A flash message is handed to the first page that renders (`takeFlash()` in the layout), not lost on a redirect.
@@ -32,7 +40,9 @@ export function sessionGuard(services: PortalServices) {
         req.session.tenantId = context.tenant.id;
         if (idle || expired) flash(req, 'error', 'Your session has ended. Sign in again.');
       } else {
-        req.session.lastSeenAt = now;
+        // Writing the last use saves the session to Redis: done at most once per touch interval, so a session may
+        // end up to that much before its idle timeout, never after it.
+        if (now - lastSeenAt >= sessionTouchIntervalMs(services.options.sessionIdleMs)) req.session.lastSeenAt = now;
         context.user = user;
         context.navigation = portalMenu(principalOf(user), req.path);
       }

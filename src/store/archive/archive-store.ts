@@ -234,36 +234,40 @@ export class ArchiveStore {
     const db = await this.databases.forTenant(tenant);
     const docs = await db
       .collection(ARCHIVE_COLLECTIONS.chats)
-      .aggregate([
-        { $match: { _id: id, tenantId: tenant } },
-        { $project: READ_PROJECTION },
-        withContacts
-          ? {
-              $lookup: {
-                from: ARCHIVE_COLLECTIONS.contacts,
-                localField: 'participants.contactId',
-                foreignField: '_id',
-                pipeline: [{ $match: { tenantId: tenant } }, { $project: { _id: 1 } }],
-                as: CHAT_VIEW_CONTACTS,
-              },
-            }
-          : { $set: { [CHAT_VIEW_CONTACTS]: null } },
-        ...(request === undefined
-          ? []
-          : [
-              {
-                $unionWith: {
-                  coll: ARCHIVE_COLLECTIONS.chatMessages,
-                  pipeline: [
-                    { $match: { $and: [{ tenantId: tenant }, { chatId: id }, ...messagesAfter] } },
-                    { $sort: { [BY_SEQ.field]: BY_SEQ.direction, _id: BY_SEQ.direction } },
-                    { $limit: request.limit + 1 },
-                    { $project: READ_PROJECTION },
-                  ],
+      .aggregate(
+        [
+          { $match: { _id: id, tenantId: tenant } },
+          { $project: READ_PROJECTION },
+          withContacts
+            ? {
+                $lookup: {
+                  from: ARCHIVE_COLLECTIONS.contacts,
+                  localField: 'participants.contactId',
+                  foreignField: '_id',
+                  pipeline: [{ $match: { tenantId: tenant } }, { $project: { _id: 1 } }],
+                  as: CHAT_VIEW_CONTACTS,
                 },
-              },
-            ]),
-      ])
+              }
+            : { $set: { [CHAT_VIEW_CONTACTS]: null } },
+          ...(request === undefined
+            ? []
+            : [
+                {
+                  $unionWith: {
+                    coll: ARCHIVE_COLLECTIONS.chatMessages,
+                    pipeline: [
+                      { $match: { $and: [{ tenantId: tenant }, { chatId: id }, ...messagesAfter] } },
+                      { $sort: { [BY_SEQ.field]: BY_SEQ.direction, _id: BY_SEQ.direction } },
+                      { $limit: request.limit + 1 },
+                      { $project: READ_PROJECTION },
+                    ],
+                  },
+                },
+              ]),
+        ],
+        // the chat and every message of the page in the first batch: no getMore
+        { batchSize: (request?.limit ?? 0) + 2 },
+      )
       .toArray();
     const first = docs[0];
     if (first === undefined || first._id !== id || !(CHAT_VIEW_CONTACTS in first)) return undefined;
@@ -366,22 +370,26 @@ export class ArchiveStore {
     const db = await this.databases.forTenant(tenant);
     const docs = await db
       .collection(collection)
-      .aggregate([
-        { $match: { $and: clauses } },
-        { $sort: { [sort.field]: sort.direction, _id: sort.direction } },
-        { $limit: request.limit + 1 },
-        { $project: READ_PROJECTION },
-        ...(countUpTo === undefined
-          ? []
-          : [
-              {
-                $unionWith: {
-                  coll: collection,
-                  pipeline: [{ $match: matching }, { $limit: countUpTo + 1 }, { $group: { _id: null, [COUNT_FIELD]: { $sum: 1 } } }],
+      .aggregate(
+        [
+          { $match: { $and: clauses } },
+          { $sort: { [sort.field]: sort.direction, _id: sort.direction } },
+          { $limit: request.limit + 1 },
+          { $project: READ_PROJECTION },
+          ...(countUpTo === undefined
+            ? []
+            : [
+                {
+                  $unionWith: {
+                    coll: collection,
+                    pipeline: [{ $match: matching }, { $limit: countUpTo + 1 }, { $group: { _id: null, [COUNT_FIELD]: { $sum: 1 } } }],
+                  },
                 },
-              },
-            ]),
-      ])
+              ]),
+        ],
+        // the page, the one after it and the count in the first batch: no getMore
+        { batchSize: request.limit + 2 },
+      )
       .toArray();
     if (countUpTo === undefined) return this.pageOf<D>(docs, tenant, sort, request.limit, chatId);
     // the count comes last, the only document with a null _id (a record's _id is its id); none when nothing matches

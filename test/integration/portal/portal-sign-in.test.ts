@@ -261,6 +261,35 @@ describe('portal: session lifetime', () => {
     expect(page.text).toContain('Your session has ended');
   });
 
+  it('writes a session’s last use at most once a minute, and still ends it by its idle timeout, never later', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = new Date('2031-04-02T08:00:00Z').getTime();
+    vi.setSystemTime(start);
+    const client = h.client(tenantId);
+    await client.signIn(owner.email);
+    const sid = decodeURIComponent(client.cookie as string)
+      .slice('s:'.length)
+      .split('.')[0] as string;
+    const [key] = await h.redis.keys(`*sess:${sid}`);
+    const stored = async () => {
+      const json = await h.redis.get(key as string);
+      return { lastSeenAt: (JSON.parse(json as string) as { lastSeenAt: number }).lastSeenAt };
+    };
+    expect((await stored()).lastSeenAt).toBe(start);
+    const at = async (offsetMs: number, status: number) => {
+      vi.setSystemTime(start + offsetMs);
+      expect((await client.get('/')).status).toBe(status);
+    };
+    await at(30_000, 200);
+    expect((await stored()).lastSeenAt).toBe(start); // not saved again within the minute (no Redis write)
+    await at(61_000, 200);
+    expect((await stored()).lastSeenAt).toBe(start + 61_000);
+    await at(61_000 + 45_000, 200);
+    expect((await stored()).lastSeenAt).toBe(start + 61_000);
+    // idle since the last recorded use: ended at 30 minutes after it, although the last request was later
+    await at(61_000 + 30 * 60_000 + 1_000, 303);
+  });
+
   it('signs out: the old session id no longer works (ASVS 3.3.1)', async () => {
     const client = h.client(tenantId);
     await client.signIn(owner.email);
