@@ -17,14 +17,11 @@
  * MongoDB: `MONGODB_URL`, else a `mongod` on PATH, else the wire-compatible test server, each in a child process of
  * its own. The wire server's speed says nothing about MongoDB's.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
@@ -44,9 +41,7 @@ import { testDestinations } from '../test/support/destinations.js';
 import { cleanupPrefix, uniqueName } from '../test/support/redis.js';
 import { SEED_SHARES, seedArchive } from './portal-archive-seed.js';
 import type { LoadOptions, LoadResult } from './portal-load.js';
-import type { BenchMongoInfo } from './portal-mongo-server.js';
-
-type MongoChild = ChildProcessByStdio<Writable, Readable, null>;
+import { cpuMicrosOf, startMongoChild, stopMongoChild } from './mongo-child.js';
 
 const PUBLIC_HOST = 'portal.bench';
 const TENANT = 'bench-portal';
@@ -69,32 +64,10 @@ const seconds = wholeArgument(4, 10, 1, 600);
 const benchDir = new URL('.', import.meta.url).pathname;
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-/** Starts `portal-mongo-server.ts` in a child (with room for a million documents in memory) and reads its line. */
-async function startMongoChild(): Promise<{ info: BenchMongoInfo; child: MongoChild }> {
-  const child = spawn(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', `${benchDir}portal-mongo-server.ts`], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
-  if (line === undefined) throw new Error('the MongoDB child process exited before it answered');
-  return { info: JSON.parse(line) as BenchMongoInfo, child };
-}
-
-/** CPU time (user + system) a process has used so far, in microseconds: this process's, or a child's from `/proc`. */
-function cpuMicros(pid?: number): number {
-  if (pid === undefined) {
-    const { user, system } = process.cpuUsage();
-    return user + system;
-  }
-  try {
-    // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks of 1/100 s, after the command in parentheses
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /s, '')
-      .split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return Number.NaN;
-  }
+/** CPU time (user + system) this process has used so far, in microseconds. */
+function ownCpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 /**
@@ -116,13 +89,6 @@ express.response.render = function capture(
   }
   Reflect.apply(originalRender, this, callback === undefined ? [view, options] : [view, options, callback]);
 } as typeof express.response.render;
-
-async function stopChild(child: MongoChild): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.stdin.end();
-  await exited;
-}
 
 /** One HTTP request to the portal with the headers of a browser behind the trusted TLS proxy. */
 function send(
@@ -202,7 +168,8 @@ const machine = () =>
   `load average ${loadavg()
     .map((n) => n.toFixed(1))
     .join(' ')} on ${availableParallelism()} CPUs`;
-const mongoChild = await startMongoChild();
+// room for a million documents in memory
+const mongoChild = await startMongoChild(16_384);
 const { info } = mongoChild;
 // The wire-compatible server evaluates every query in one Node.js process: a million records make each page take
 // seconds there, and the portal's own CPU per request is then lost in its idle time. Its default is smaller.
@@ -410,8 +377,8 @@ try {
       }
     });
     const warmupRequests = concurrency * 5;
-    const portalCpuBefore = cpuMicros();
-    const dbCpuBefore = cpuMicros(mongoChild.child.pid);
+    const portalCpuBefore = ownCpuMicros();
+    const dbCpuBefore = cpuMicrosOf(mongoChild.child.pid);
     const result = await loadInChild({
       port: target.port,
       paths: [target.path],
@@ -422,8 +389,8 @@ try {
       expect: target.expect,
     });
     const served = result.requests + warmupRequests;
-    const portalCpu = (cpuMicros() - portalCpuBefore) / served;
-    const dbCpu = (cpuMicros(mongoChild.child.pid) - dbCpuBefore) / served;
+    const portalCpu = (ownCpuMicros() - portalCpuBefore) / served;
+    const dbCpu = (cpuMicrosOf(mongoChild.child.pid) - dbCpuBefore) / served;
     cpuPerRequest.set(target.name, portalCpu);
     const baselineCpu = target.renderBaseline === undefined ? undefined : cpuPerRequest.get(target.renderBaseline);
     if (target.port === baselinePort) baselineRate = result.requestsPerSecond;
@@ -475,5 +442,5 @@ try {
   await mongo.close();
   await plain.close();
   await seedClient.close();
-  await stopChild(mongoChild.child);
+  await stopMongoChild(mongoChild.child);
 }

@@ -1,30 +1,12 @@
 /**
- * Processes of `npm run bench:scale`: real worker processes (`worker/main.ts`, the entry `npm run worker` starts),
- * the MongoDB child (`portal-mongo-server.ts`), and the CPU time any of them, or Redis, has used.
+ * Worker processes of `npm run bench:scale`: real worker processes (`worker/main.ts`, the entry `npm run worker`
+ * starts), and the CPU the machine can give them (the MongoDB child is in `mongo-child.ts`).
  */
-import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import type { BenchMongoInfo } from './portal-mongo-server.js';
 
-const benchDir = new URL('.', import.meta.url).pathname;
 const workerEntry = new URL('../worker/main.ts', import.meta.url).pathname;
-
-/** CPU time (user + system) a process has used so far, in microseconds, from `/proc/<pid>/stat`; NaN once it is gone. */
-export function cpuMicrosOf(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    // Fields 14 and 15 (utime, stime) in clock ticks of 1/100 s, counted after the command in parentheses.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /s, '')
-      .split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** A worker process of the benchmark. */
 export interface BenchWorker {
@@ -80,29 +62,6 @@ export function startWorker(env: NodeJS.ProcessEnv): BenchWorker {
       clearTimeout(timer);
     },
   };
-}
-
-export type MongoChild = ChildProcessByStdio<Writable, Readable, null>;
-
-/** Starts `portal-mongo-server.ts` in a child process (its CPU apart from the workers') and reads its line. */
-export async function startMongoChild(): Promise<{ info: BenchMongoInfo; child: MongoChild }> {
-  const child = spawn(process.execPath, ['--max-old-space-size=4096', '--import', 'tsx', `${benchDir}portal-mongo-server.ts`], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
-  if (line === undefined) throw new Error('the MongoDB child process exited before it answered');
-  return { info: JSON.parse(line) as BenchMongoInfo, child };
-}
-
-/** Closes the MongoDB child's stdin (it stops then) and waits for it, killing it after 10 s. */
-export async function stopMongoChild(child: MongoChild): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.stdin.end();
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** A busy loop for `ms` that prints how many rounds it did. */

@@ -47,7 +47,8 @@ import type { RetentionSettingsInput } from '../src/tenants/retention-settings.j
 import { secretContext } from '../src/tenants/secret-context.js';
 import { startSftpServer, type SftpServer } from '../test/support/sftp-server.js';
 import { cleanupPrefix } from '../test/support/redis.js';
-import { cpuMicrosOf, measureCpuScaling, startMongoChild, startWorker, stopMongoChild, type BenchWorker } from './scale-fleet.js';
+import { cpuMicrosOf, startMongoChild, stopMongoChild } from './mongo-child.js';
+import { measureCpuScaling, startWorker, type BenchWorker } from './scale-fleet.js';
 
 const USAGE = 'usage: npm run bench:scale [tenants >= 10, default 2000]';
 const MASTER_KEYS = `bench-k1:${Buffer.alloc(32, 9).toString('base64')}`;
@@ -117,7 +118,7 @@ interface Fleet {
 
 const startedAt = Date.now();
 const loadAtStart = load();
-const mongo = await startMongoChild();
+const mongo = await startMongoChild(4096);
 undo.push(() => stopMongoChild(mongo.child));
 const client = await MongoClient.connect(mongo.info.url);
 undo.push(() => client.close());
