@@ -103,12 +103,13 @@ const MASKERS: Record<MaskableType, (record: Loose) => void> = {
  *
  * Ids, timestamps, enums, tags, staff and queue names, and the URIs of recordings and attachments (references the
  * portal links to) stay as they are.
- * Free-text masking has the limits documented on {@link maskText}.
+ * Free-text masking has the limits documented on {@link maskText}. Part of a record (a list row, see
+ * `LIST_ROW_FIELDS`) is masked the same way; what it lacks stays out.
  *
  * @example
  * const shown = maskRecord('call-logs', call, { unmasked: can(principal, 'see-unmasked-personal-data') });
  */
-export function maskRecord<T extends MaskableType, R extends MaskableByType[T]>(type: T, record: R, options: MaskingOptions): R {
+export function maskRecord<T extends MaskableType, R extends Partial<MaskableByType[T]>>(type: T, record: R, options: MaskingOptions): R {
   if (options.unmasked) return record;
   const copy = structuredClone(record);
   const loose = copy as unknown as Loose;
@@ -123,6 +124,6 @@ export function maskRecord<T extends MaskableType, R extends MaskableByType[T]>(
  * @example
  * res.render('call-logs', { page: maskPage('call-logs', await archive.listCallLogs(access, filter), masking) });
  */
-export function maskPage<T extends MaskableType, R extends MaskableByType[T]>(type: T, page: Page<R>, options: MaskingOptions): Page<R> {
+export function maskPage<T extends MaskableType, R extends Partial<MaskableByType[T]>>(type: T, page: Page<R>, options: MaskingOptions): Page<R> {
   return { ...page, items: page.items.map((item) => maskRecord(type, item, options)) };
 }

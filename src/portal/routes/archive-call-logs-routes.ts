@@ -31,7 +31,8 @@ export function archiveCallLogsRoutes(services: PortalServices): Router {
       noun: { one: 'call log', other: 'call logs' },
       fields: CALL_LOG_LIST_FIELDS,
       choices: { direction: CALL_DIRECTIONS, outcome: CALL_OUTCOMES },
-      read: async (store, reader, filter, page) => maskPage('call-logs', await store.listCallLogs(reader.access, filter, page), { unmasked: reader.unmasked }),
+      read: async (store, reader, filter, page) =>
+        maskPage('call-logs', await store.listRows(reader.access, 'call-logs', filter, page), { unmasked: reader.unmasked }),
     }),
   );
 

@@ -58,7 +58,7 @@ export function archiveChatsRoutes(services: PortalServices): Router {
       noun: { one: 'chat', other: 'chats' },
       fields: CHAT_LIST_FIELDS,
       choices: { channel: CHAT_CHANNELS },
-      read: async (store, reader, filter, page) => maskPage('chats', await store.listChats(reader.access, filter, page), { unmasked: reader.unmasked }),
+      read: async (store, reader, filter, page) => maskPage('chats', await store.listRows(reader.access, 'chats', filter, page), { unmasked: reader.unmasked }),
     }),
   );
 

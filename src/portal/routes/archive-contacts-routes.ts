@@ -59,7 +59,8 @@ export function archiveContactsRoutes(services: PortalServices): Router {
       title: 'Contacts',
       noun: { one: 'contact', other: 'contacts' },
       fields: CONTACT_LIST_FIELDS,
-      read: async (store, reader, filter, page) => maskPage('contacts', await store.listContacts(reader.access, filter, page), { unmasked: reader.unmasked }),
+      read: async (store, reader, filter, page) =>
+        maskPage('contacts', await store.listRows(reader.access, 'contacts', filter, page), { unmasked: reader.unmasked }),
     }),
   );
 

@@ -3,7 +3,9 @@ import type { CallLog } from '../../../src/records/call-log-schema.js';
 import type { Chat } from '../../../src/records/chat-schema.js';
 import type { Contact } from '../../../src/records/contact-schema.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
-import type { RecordType } from '../../../src/records/record-type.js';
+import { RECORD_TYPES, type RecordType } from '../../../src/records/record-type.js';
+import { maskRecord } from '../../../src/masking/mask-record.js';
+import { LIST_ROW_FIELDS } from '../../../src/store/archive/archive-list-rows.js';
 import type { Page } from '../../../src/store/archive/archive-filters.js';
 import { FULL_ARCHIVE_SCOPE, type ArchiveAccess } from '../../../src/store/archive/archive-scope.js';
 import { ArchiveWriter } from '../../../src/store/archive/archive-writer.js';
@@ -449,5 +451,69 @@ describe('pages read in one round trip', () => {
     expect(await codeOf(harness.store.chatView(accessOf(A), chatId, { limit: 2, $where: '1' }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
     const cursor = encodeCursor({ list: 'transcript', key: 1, id: 'x', chatId: 'other-chat' });
     expect(await codeOf(harness.store.chatView(accessOf(A), chatId, { cursor }))).toBe('ERR_ARCHIVE_CURSOR_INVALID');
+  });
+});
+
+describe('list rows', () => {
+  const pick = (record: object, fields: readonly string[]) =>
+    Object.fromEntries(Object.entries(record).filter(([field, value]) => fields.includes(field) && value !== undefined));
+
+  it('reads the same pages as the full lists with only the fields a list table shows', async () => {
+    for (const type of RECORD_TYPES) {
+      const full = (filter: object, page: object): Promise<Page<object>> =>
+        type === 'call-logs'
+          ? harness.store.listCallLogs(accessOf(A), filter, page)
+          : type === 'chats'
+            ? harness.store.listChats(accessOf(A), filter, page)
+            : harness.store.listContacts(accessOf(A), filter, page);
+      const everyRow = await everyPage((cursor) =>
+        harness.store.listRows(accessOf(A), type, {}, { limit: 7, countUpTo: 1_000, ...(cursor ? { cursor } : {}) }),
+      );
+      const everyRecord = await everyPage((cursor) => full({}, { limit: 7, ...(cursor ? { cursor } : {}) }));
+      expect(everyRow.length).toBeGreaterThan(7);
+      expect(everyRow).toEqual(everyRecord.map((record) => pick(record, LIST_ROW_FIELDS[type])));
+      for (const row of everyRow) expect(Object.keys(row).every((field) => (LIST_ROW_FIELDS[type] as readonly string[]).includes(field))).toBe(true);
+      const first = await harness.store.listRows(accessOf(A), type, {}, { limit: 7, countUpTo: 1_000 });
+      const firstFull = await full({}, { limit: 7, countUpTo: 1_000 });
+      expect(first.matches).toEqual(firstFull.matches);
+      expect(first.nextCursor).toBe(firstFull.nextCursor);
+    }
+    // a filter and the oldest-first order as the full list reads them
+    const outcome = calls[0]?.outcome;
+    const oldest = await harness.store.listRows(accessOf(A), 'call-logs', { outcome }, { limit: 3, order: 'oldest' });
+    expect(ids(oldest.items)).toEqual(ids((await harness.store.listCallLogs(accessOf(A), { outcome }, { limit: 3, order: 'oldest' })).items));
+    expect(oldest.items.every((row) => row.outcome === outcome)).toBe(true);
+  });
+
+  it('keeps to the reader’s scope and tenant and refuses what the lists refuse', async () => {
+    expect(await codeOf(harness.store.listRows(accessOf(A, ['chats']), 'call-logs'))).toBe('ERR_ARCHIVE_SCOPE_DENIED');
+    expect(await codeOf(harness.store.listRows(accessOf(A), 'call-logs', { outcome: { $ne: 'x' } }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
+    expect(await codeOf(harness.store.listRows(accessOf(A), 'contacts', {}, { order: 'oldest' }))).toBe('ERR_ARCHIVE_FILTER_INVALID');
+    expect(await codeOf(harness.store.listRows({ tenantId: '../admin', scope: FULL_ARCHIVE_SCOPE }, 'chats'))).toBe('ERR_TENANT_ID_INVALID');
+    const listedB = await everyPage((cursor) => harness.store.listRows(accessOf(B), 'call-logs', {}, { limit: 50, ...(cursor ? { cursor } : {}) }));
+    const shared = calls[0] as CallLog;
+    // tenant B holds a call with the same id as one of A's: its row is B's own
+    expect(listedB.filter((row) => row.id === shared.id)).toHaveLength(1);
+    expect(ids(listedB)).toEqual(ids(await everyPage((cursor) => harness.store.listCallLogs(accessOf(B), {}, { limit: 50, ...(cursor ? { cursor } : {}) }))));
+    const planted = 'query-planted-rows';
+    await harness.setUpTenant(planted);
+    await (
+      await harness.archiveDb(planted)
+    )
+      .collection('callLogs')
+      .insertOne({ ...shared, tenantId: B, _id: shared.id, ix: { at: new Date(shared.startedAt) } } as never);
+    expect(await harness.store.listRows(accessOf(planted), 'call-logs', {}, { countUpTo: 1_000 })).toEqual({
+      items: [],
+      nextCursor: null,
+      matches: { count: 0, more: false },
+    });
+  });
+
+  it('masks a row as the record it comes from', async () => {
+    const [row] = (await harness.store.listRows(accessOf(A), 'call-logs', {}, { limit: 1 })).items;
+    const record = (await harness.store.getCallLog(accessOf(A), (row as { id: string }).id)) as CallLog;
+    expect(maskRecord('call-logs', row as never, { unmasked: false })).toEqual(
+      pick(maskRecord('call-logs', record, { unmasked: false }), LIST_ROW_FIELDS['call-logs']),
+    );
   });
 });
