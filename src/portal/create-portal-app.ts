@@ -64,6 +64,9 @@ export function createPortalApp(deps: PortalDeps): PortalApp {
   const { options } = services;
   const app = express();
   app.disable('x-powered-by');
+  // Pages are private and never stored (Cache-Control: no-store), so an ETag (a SHA-1 of every page) serves no one;
+  // assets keep theirs (express.static sets its own).
+  app.set('etag', false);
   app.set('trust proxy', options.trustProxy);
   useEjsLayout(app, findViewsDirectory(), { cache: process.env.NODE_ENV !== 'development' });
   app.locals.tenantName = '';

@@ -19,7 +19,7 @@ export function findViewsDirectory(): string {
 /**
  * Registers EJS with a layout: a page template is rendered first, then `layout.ejs` around it (the page's HTML
  * arrives as `body`, the only value the layout prints unescaped; every data value is printed with `<%= %>`).
- * Templates are cached unless `cache` is false.
+ * Templates (and where their files are) are cached unless `cache` is false.
  *
  * @example
  * useEjsLayout(app, findViewsDirectory(), { cache: true });
@@ -39,4 +39,6 @@ export function useEjsLayout(app: Express, viewsDirectory: string, options: { ca
   });
   app.set('views', viewsDirectory);
   app.set('view engine', 'ejs');
+  // Express looks a view's file up on disk on every render unless its view cache is on (only with NODE_ENV=production)
+  app.set('view cache', options.cache);
 }

@@ -54,6 +54,15 @@ describe('portal: health, tenant and headers', () => {
     expect(res.text.match(/<script\b[^>]*>[\s\S]*?<\/script>/g)).toEqual(['<script type="module" src="/assets/password-fields.js"></script>']);
   });
 
+  it('never stores a page (no-store, no ETag to revalidate with); assets keep their ETag', async () => {
+    const page = await h.client(tenantId).get('/sign-in');
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers.etag).toBeUndefined();
+    const asset = await h.client(tenantId).get('/assets/password-fields.js');
+    expect(asset.status).toBe(200);
+    expect(asset.headers.etag).toMatch(/^W\/"/);
+  });
+
   it('says DENY in X-Frame-Options, as CSP frame-ancestors says none (issue 10.12)', async () => {
     const res = await h.client(tenantId).get('/sign-in');
     expect(res.headers['x-frame-options']).toBe('DENY');
