@@ -17,6 +17,7 @@
  *
  * Default sizes (`--scale 1`, about a minute and a half on two cores): 50,000 call logs, 10,000 chats (several KB
  * each) and 50,000 contacts. Needs Redis (`REDIS_URL`, for the host semaphore) and OpenSSH's sshd.
+ * With `BENCH_CPU_PROF_DIR` set, every child writes a V8 CPU profile there.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -161,7 +162,8 @@ async function rssChild(file: PageFile, passes: number, facts: ServerFacts): Pro
 
 function runChild<T>(args: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', JSON.stringify(args)], {
+    const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', new URL(import.meta.url).pathname, '--child', JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
