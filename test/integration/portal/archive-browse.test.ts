@@ -44,23 +44,10 @@ async function load(tenantId: string, records: { type: RecordType; items: unknow
   await writer.finish();
 }
 
-async function signedIn(
+const signedIn = async (
   tenantId: string,
   input: { role?: 'owner' | 'administrator'; dataTypes?: RecordType[]; capabilities?: UserCapability[] },
-): Promise<PortalClient> {
-  const email = `u-${randomBytes(4).toString('hex')}@example.com`;
-  await h.controlPlane.users.create(tenantId, {
-    email,
-    displayName: 'Reader',
-    role: input.role ?? 'administrator',
-    dataTypes: input.dataTypes ?? [],
-    capabilities: input.capabilities ?? [],
-    passwordHash: h.passwordHash,
-  });
-  const client = h.client(tenantId);
-  expect((await client.signIn(email)).headers.location).toBe('/');
-  return client;
-}
+): Promise<PortalClient> => (await h.signedIn(tenantId, input)).client;
 
 const idsIn = (html: string, base: string): string[] =>
   [...html.matchAll(new RegExp(`href="${base}/([^"?]+)(?:\\?list=[^"]*)?"`, 'g'))].map((m) => decodeURIComponent(m[1] as string));

@@ -74,20 +74,8 @@ async function crawl(client: PortalClient, start: string[]): Promise<{ visited: 
   return { visited, dead };
 }
 
-async function signedIn(input: { role?: 'owner' | 'administrator'; dataTypes?: RecordType[] }): Promise<PortalClient> {
-  const email = `u-${randomBytes(4).toString('hex')}@example.com`;
-  await h.controlPlane.users.create(tenant, {
-    email,
-    displayName: 'Reader',
-    role: input.role ?? 'administrator',
-    dataTypes: input.dataTypes ?? [],
-    capabilities: [],
-    passwordHash: h.passwordHash,
-  });
-  const client = h.client(tenant);
-  expect((await client.signIn(email)).headers.location).toBe('/');
-  return client;
-}
+const signedIn = async (input: { role?: 'owner' | 'administrator'; dataTypes?: RecordType[] }): Promise<PortalClient> =>
+  (await h.signedIn(tenant, input)).client;
 
 const page = (html: string, id: string): boolean => html.includes(`href="/contacts/${encodeURIComponent(id)}"`);
 

@@ -33,20 +33,8 @@ const gen = <T extends RecordType>(type: T, perHour: number, seed: number) => [
   ...generateRecords({ seed, tenantId: tenant, type, from: FROM, to: TO, ratesPerHour: { [type]: perHour } }),
 ];
 
-async function signedIn(input: { role?: 'owner' | 'administrator'; dataTypes?: RecordType[] }): Promise<PortalClient> {
-  const email = `u-${randomBytes(4).toString('hex')}@example.com`;
-  await h.controlPlane.users.create(tenant, {
-    email,
-    displayName: 'Reader',
-    role: input.role ?? 'administrator',
-    dataTypes: input.dataTypes ?? [],
-    capabilities: [],
-    passwordHash: h.passwordHash,
-  });
-  const client = h.client(tenant);
-  expect((await client.signIn(email)).headers.location).toBe('/');
-  return client;
-}
+const signedIn = async (input: { role?: 'owner' | 'administrator'; dataTypes?: RecordType[] }): Promise<PortalClient> =>
+  (await h.signedIn(tenant, input)).client;
 
 /** The commands one page view sends, after a first view of the same page (which may read the audit chain's head). */
 async function roundTrips(client: PortalClient, path: string): Promise<{ names: string[]; html: string }> {

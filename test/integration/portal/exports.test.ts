@@ -46,17 +46,7 @@ const clients: Record<'unmasked' | 'masked' | 'reader' | 'chatsExporter', Portal
 const userIds = new Map<PortalClient, string>();
 
 async function signedIn(tenantId: string, dataTypes: RecordType[], capabilities: UserCapability[]): Promise<PortalClient> {
-  const email = `x-${randomBytes(4).toString('hex')}@example.com`;
-  const user = await h.controlPlane.users.create(tenantId, {
-    email,
-    displayName: 'Exporter',
-    role: 'administrator',
-    dataTypes,
-    capabilities,
-    passwordHash: h.passwordHash,
-  });
-  const client = h.client(tenantId);
-  expect((await client.signIn(email)).headers.location).toBe('/');
+  const { client, user } = await h.signedIn(tenantId, { displayName: 'Exporter', dataTypes, capabilities });
   await client.get('/');
   userIds.set(client, user.id);
   return client;

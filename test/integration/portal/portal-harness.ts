@@ -43,6 +43,11 @@ export interface PortalHarness {
   /** Creates an active user with {@link PASSWORD}; `totp: true` enrols TOTP and returns its secret and backup codes. */
   createUser(tenantId: string, input: Partial<CreateUserInput> & { totp?: boolean }): Promise<FixtureUser>;
   client(tenantId: string, ip?: string): PortalClient;
+  /**
+   * Creates an active user (as {@link PortalHarness.createUser}, but with no data type and no capability unless
+   * given) and signs it in through the form; fails the test unless sign-in lands on `/`.
+   */
+  signedIn(tenantId: string, input?: Partial<CreateUserInput>): Promise<{ client: PortalClient; user: User; email: string }>;
   close(): Promise<void>;
 }
 
@@ -92,7 +97,7 @@ export async function startPortalHarness(
     ...deps,
   });
   const passwordHash = await hashPassword(PASSWORD);
-  return {
+  const harness: PortalHarness = {
     portal,
     app: portal.app,
     controlPlane,
@@ -124,6 +129,13 @@ export async function startPortalHarness(
       return { user: (await controlPlane.users.findById(tenantId, user.id)) as User, email, totpSecret, backupCodes };
     },
     client: (tenantId, ip) => new PortalClient(portal.app, `${tenantId}.${PUBLIC_HOST}`, options.cookieSecure, ip),
+    async signedIn(tenantId, input = {}) {
+      const { user, email } = await harness.createUser(tenantId, { dataTypes: [], capabilities: [], ...input });
+      const client = harness.client(tenantId);
+      const answer = await client.signIn(email);
+      if (answer.headers.location !== '/') throw new Error(`sign-in of ${email} answered ${answer.status} to ${String(answer.headers.location)}, not /`);
+      return { client, user, email };
+    },
     async close() {
       await cleanupPrefix(redis, prefix);
       await redis.quit();
@@ -131,6 +143,7 @@ export async function startPortalHarness(
       await mongo.close();
     },
   };
+  return harness;
 }
 
 /** The current TOTP code of a secret at the (possibly faked) clock. */

@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionFormField } from '../../../src/portal/routes/retention-settings-fields.js';
 import type { UserCapability } from '../../../src/store/users-store.js';
-import { uniqueName } from '../../support/redis.js';
 import { startSftpServer, type SftpServer } from '../../support/sftp-server.js';
 import { startPortalHarness, type PortalClient, type PortalHarness } from './portal-harness.js';
 import { errorNextTo, rawValidationText, shown, summaryOf, textOf } from './retention-page-text.js';
@@ -81,17 +80,7 @@ const hostKeyRows = (html: string): string[][] =>
   ]);
 
 async function signedIn(tenantId: string, capabilities: UserCapability[]): Promise<PortalClient> {
-  const email = `${uniqueName('keys')}@example.com`;
-  await h.controlPlane.users.create(tenantId, {
-    email,
-    displayName: 'Admin',
-    role: 'administrator',
-    capabilities,
-    dataTypes: [],
-    passwordHash: h.passwordHash,
-  });
-  const client = h.client(tenantId);
-  expect((await client.signIn(email)).status).toBe(303);
+  const { client } = await h.signedIn(tenantId, { displayName: 'Admin', capabilities });
   await client.get('/');
   return client;
 }

@@ -63,17 +63,7 @@ afterAll(async () => {
 });
 
 async function signedIn(tenantId: string, capabilities: UserCapability[]): Promise<PortalClient> {
-  const email = `${uniqueName('admin')}@example.com`;
-  await h.controlPlane.users.create(tenantId, {
-    email,
-    displayName: 'Admin',
-    role: 'administrator',
-    capabilities,
-    dataTypes: [],
-    passwordHash: h.passwordHash,
-  });
-  const client = h.client(tenantId);
-  expect((await client.signIn(email)).status).toBe(303);
+  const { client } = await h.signedIn(tenantId, { displayName: 'Admin', capabilities });
   await client.get('/');
   return client;
 }
