@@ -6,6 +6,7 @@ import type { Chat } from '../../../src/records/chat-schema.js';
 import type { Contact } from '../../../src/records/contact-schema.js';
 import { generateRecords } from '../../../src/records/demo-generator.js';
 import type { RecordType } from '../../../src/records/record-type.js';
+import { TRANSCRIPT_PAGE_SIZE } from '../../../src/portal/routes/archive-chats-routes.js';
 import { ArchiveDatabases } from '../../../src/store/archive/archive-databases.js';
 import { ArchiveStore } from '../../../src/store/archive/archive-store.js';
 import { ArchiveWriter } from '../../../src/store/archive/archive-writer.js';
@@ -56,8 +57,20 @@ beforeAll(async () => {
   const contacts = gen('contacts', 6, 22);
   contact = contacts[0] as Contact;
   const generated = [...gen('chats', 6, 23)].sort((a, b) => b.messages.length - a.messages.length)[0] as Chat;
+  // longer than a transcript page (100), so a page must come whole in the first batch, with no getMore
+  const last = generated.messages.at(-1) as Chat['messages'][number];
+  const extra = Array.from({ length: Math.max(0, 160 - generated.messages.length) }, (_, i) => ({
+    ...last,
+    id: `${last.id}-more-${i}`,
+    seq: last.seq + 1 + i,
+    type: 'text' as const,
+    text: `Follow-up number ${i}`,
+    attachments: [],
+    event: undefined,
+  }));
   chat = {
     ...generated,
+    messages: [...generated.messages, ...extra],
     participants: generated.participants.map((p) =>
       p.role === 'customer' ? { id: p.id, role: p.role, displayName: p.displayName, joinedAt: p.joinedAt, contactId: contact.id } : p,
     ),
@@ -98,8 +111,14 @@ describe('database round trips per archive page', () => {
   });
 
   it('reads a chat, its transcript page and its contacts’ links in one round trip: three in all', async () => {
+    expect(chat.messages.length).toBeGreaterThan(TRANSCRIPT_PAGE_SIZE);
     const page = await roundTrips(owner, `/chats/${encodeURIComponent(chat.id)}`);
     expect(page.names).toEqual(expected);
+    expect(page.html.match(/<li class="message /g)).toHaveLength(TRANSCRIPT_PAGE_SIZE);
+    const later = /href="([^"]+)" rel="next"/.exec(page.html)?.[1]?.replaceAll('&amp;', '&') as string;
+    const next = await roundTrips(owner, later);
+    expect(next.names).toEqual(expected);
+    expect(next.html.match(/<li class="message /g)).toHaveLength(chat.messages.length - TRANSCRIPT_PAGE_SIZE);
     expect(page.html).toContain(`href="/contacts/${encodeURIComponent(contact.id)}"`);
     for (const message of chat.messages.filter((m) => m.text !== undefined).slice(0, 3)) {
       expect(page.html).toContain((message.text as string).slice(0, 20).replaceAll('&', '&amp;').replaceAll("'", '&#39;').replaceAll('"', '&#34;'));
