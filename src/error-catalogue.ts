@@ -151,6 +151,7 @@ export const ERROR_CATALOGUE = {
   ERR_SOURCE_PAGE_TOO_LARGE: { status: 502, permanent: true },
   ERR_SOURCE_UNAVAILABLE: { status: 502, permanent: false },
   ERR_SOURCE_WINDOW_INVALID: { status: 400, permanent: true },
+  ERR_SPOOL_ABANDONED: { status: 500, permanent: false },
   ERR_SPOOL_FILE_MISSING: { status: 500, permanent: false },
   ERR_SPOOL_FINISHED: { status: 500, permanent: false },
   ERR_SPOOL_WRITE: { status: 500, permanent: false },

@@ -26,6 +26,20 @@ export interface RecordFile extends Pick<ManifestFile, 'records' | 'bytes' | 'sh
   maxUpdatedAt: string | null;
 }
 
+/**
+ * A spool file {@link writeRecordFiles} has just opened: its bytes can be read while it is written (`follow`), and
+ * `complete` settles once it is closed: with its {@link RecordFile}, or rejected (`ERR_SPOOL_ABANDONED`) when the
+ * encoding failed before the file was complete.
+ */
+export interface StartedRecordFile {
+  localPath: string;
+  fileName: string;
+  part: number;
+  /** The bytes on disk as they are written; ends at the file's last byte, fails if the file is abandoned. */
+  follow(): AsyncIterable<Buffer>;
+  complete: Promise<RecordFile>;
+}
+
 /** Options of {@link writeRecordFiles}. */
 export interface RecordFileWriterOptions {
   /** Local spool directory; it must exist. */
@@ -53,6 +67,11 @@ export interface RecordFileWriterOptions {
    * records are encoded). It must not throw; the returned list still holds every file.
    */
   onFile?: (file: RecordFile) => void;
+  /**
+   * Called when each file is opened, before its first record is written, so a caller can upload it while it grows
+   * (see {@link StartedRecordFile}). It must not throw. `onFile` is still called when the file is complete.
+   */
+  onFileStart?: (file: StartedRecordFile) => void;
 }
 
 /**
@@ -108,12 +127,26 @@ class OpenRecordFile {
   encodedBytes = 0;
   minUpdatedAt = Number.POSITIVE_INFINITY;
   maxUpdatedAt = Number.NEGATIVE_INFINITY;
+  readonly complete: Promise<RecordFile>;
+  settle: { resolve: (file: RecordFile) => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
 
   constructor(
     readonly part: number,
     readonly fileName: string,
     readonly spool: SpoolFile,
-  ) {}
+  ) {
+    this.complete = new Promise<RecordFile>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.complete.catch(() => undefined);
+  }
+
+  /** Deletes the partial file; whoever follows it or awaits `complete` learns that it was abandoned. */
+  async abandon(cause: unknown): Promise<void> {
+    await this.spool.abort();
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    this.settle.reject(new RetentionError('ERR_SPOOL_ABANDONED', `spool file ${this.fileName} was abandoned before it was complete (${detail})`, { cause }));
+  }
 }
 
 /**
@@ -155,7 +188,9 @@ export async function writeRecordFiles(records: AsyncIterable<unknown> | Iterabl
     }
     const fileName = assertPathSegment(options.fileName(part));
     const spool = new SpoolFile(join(options.directory, fileName), { gzip: options.gzip ?? false, gzipLevel: options.gzipLevel });
-    return new OpenRecordFile(part, fileName, spool);
+    const file = new OpenRecordFile(part, fileName, spool);
+    options.onFileStart?.({ localPath: spool.localPath, fileName, part, follow: () => spool.follow(), complete: file.complete });
+    return file;
   };
 
   const close = async (file: OpenRecordFile): Promise<void> => {
@@ -176,6 +211,7 @@ export async function writeRecordFiles(records: AsyncIterable<unknown> | Iterabl
       maxUpdatedAt: file.records === 0 ? null : new Date(file.maxUpdatedAt).toISOString(),
     };
     produced.push(finished);
+    file.settle.resolve(finished);
     options.onFile?.(finished);
   };
 
@@ -194,9 +230,8 @@ export async function writeRecordFiles(records: AsyncIterable<unknown> | Iterabl
       const bytes = encoder.encode(line);
       const cost = bytes.length + recordOverhead;
       if (current !== undefined && current.records > 0 && (current.records + 1 > maxRecords || current.encodedBytes + cost + fileOverhead > maxBytes)) {
-        const full = current;
+        await close(current);
         current = undefined;
-        await close(full);
       }
       current ??= open();
       const { spool } = current;
@@ -216,12 +251,11 @@ export async function writeRecordFiles(records: AsyncIterable<unknown> | Iterabl
       index += 1;
     }
     current ??= open();
-    const last = current;
+    await close(current);
     current = undefined;
-    await close(last);
     return produced;
   } catch (error) {
-    if (current !== undefined) await current.spool.abort();
+    if (current !== undefined) await current.abandon(error);
     await Promise.all(produced.map((file) => rm(file.localPath, { force: true }).catch(() => undefined)));
     throw error;
   }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { Transform, type TransformOptions, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, type ZlibOptions } from 'node:zlib';
 import { RetentionError } from '../errors.js';
+import { CommittedFileWriter } from './committed-file-writer.js';
 
 /** Size and SHA-256 of a finished spool file, both of the bytes on disk. */
 export interface SpoolFileDigest {
@@ -28,6 +28,8 @@ export interface SpoolFileOptions {
  * 1 MiB the disk (and gzip, which runs on the thread pool) works while records are encoded, still in bounded memory.
  */
 const STREAM_BUFFER_BYTES = 1024 * 1024;
+/** Most bytes {@link SpoolFile.follow} reads from the file at once. */
+const FOLLOW_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * One local file being written as a stream of text: optionally gzipped, and measured (byte count and SHA-256 of
@@ -36,6 +38,8 @@ const STREAM_BUFFER_BYTES = 1024 * 1024;
  *
  * `append` is the same without the wait, for callers that write many small pieces (a record at a time): it says when
  * a batch is full, and the caller then awaits `flush()` before appending more.
+ *
+ * `follow()` reads the file back while it is written (an upload that starts before the last record is encoded).
  *
  * @example
  * const file = new SpoolFile('/spool/x.json.gz', { gzip: true });
@@ -56,6 +60,11 @@ export class SpoolFile {
   private retired: Buffer[] = [];
   private failure: unknown;
   private finished = false;
+  private readonly file: CommittedFileWriter;
+  /** Size on disk once the file is complete and closed; undefined before. */
+  private completeBytes: number | undefined;
+  /** Followers waiting for the file to grow, complete or fail. */
+  private waiters: (() => void)[] = [];
 
   constructor(localPath: string, options: SpoolFileOptions = {}) {
     this.localPath = localPath;
@@ -69,7 +78,8 @@ export class SpoolFile {
         callback(null, chunk);
       },
     });
-    const file = createWriteStream(localPath, { flags: 'w', highWaterMark: STREAM_BUFFER_BYTES });
+    const file = new CommittedFileWriter(localPath, { highWaterMark: STREAM_BUFFER_BYTES, onCommit: () => this.wake() });
+    this.file = file;
     if (options.gzip === true) {
       const gzip = createGzip({ level: options.gzipLevel ?? 6, highWaterMark: STREAM_BUFFER_BYTES } as ZlibOptions & TransformOptions);
       this.head = gzip;
@@ -80,6 +90,7 @@ export class SpoolFile {
     }
     this.done.catch((error: unknown) => {
       this.failure ??= error;
+      this.wake();
     });
   }
 
@@ -122,12 +133,48 @@ export class SpoolFile {
     } catch (error) {
       throw this.spoolError(error);
     }
+    this.completeBytes = this.diskBytes;
+    this.wake();
     return { bytes: this.diskBytes, sha256: this.hash.digest('hex') };
+  }
+
+  /**
+   * The file's bytes as they reach the disk, from its start, in chunks of up to 1 MiB: only bytes a write has
+   * returned for are read (never a region being written), and the iteration waits for more until the file is
+   * finished, then ends at its last byte. It fails with `ERR_SPOOL_ABANDONED` when the file is aborted or its writing
+   * fails, so a reader never takes a partial file for a whole one. Reads go through a file handle of their own, so
+   * the writer never waits for a reader; several readers may follow one file.
+   */
+  async *follow(): AsyncGenerator<Buffer> {
+    let position = 0;
+    let handle: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      for (;;) {
+        this.throwIfAbandoned();
+        const available = this.file.committed;
+        if (position < available) {
+          handle ??= await open(this.localPath, 'r');
+          const chunk = Buffer.allocUnsafe(Math.min(FOLLOW_CHUNK_BYTES, available - position));
+          const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+          if (bytesRead === 0) throw this.abandoned(`spool file ${this.localPath} is shorter than the ${available} bytes written to it`);
+          position += bytesRead;
+          yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+        } else if (this.completeBytes !== undefined && position >= this.completeBytes) {
+          return;
+        } else {
+          await new Promise<void>((resolve) => this.waiters.push(resolve));
+        }
+      }
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
   }
 
   /** Stops writing and deletes the partial file. Never throws. */
   async abort(): Promise<void> {
     this.finished = true;
+    this.failure ??= this.abandoned(`spool file ${this.localPath} was abandoned before it was complete`);
+    this.wake();
     this.head.destroy();
     await this.done.catch(() => undefined);
     await rm(this.localPath, { force: true }).catch(() => undefined);
@@ -158,6 +205,24 @@ export class SpoolFile {
       ]);
     }
     this.throwIfFailed();
+  }
+
+  /** Wakes every follower waiting for the file to change. */
+  private wake(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  private throwIfAbandoned(): void {
+    if (this.failure === undefined) return;
+    if (this.failure instanceof RetentionError && this.failure.code === 'ERR_SPOOL_ABANDONED') throw this.failure;
+    const detail = this.failure instanceof Error ? this.failure.message : String(this.failure);
+    throw this.abandoned(`writing spool file ${this.localPath} failed (${detail}), so it is not complete`);
+  }
+
+  private abandoned(message: string): RetentionError {
+    return new RetentionError('ERR_SPOOL_ABANDONED', message);
   }
 
   private throwIfFailed(): void {

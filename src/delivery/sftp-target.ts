@@ -20,7 +20,7 @@ import { recoveryNameFor } from './recovery-names.js';
 import { PARTIAL_UPLOAD_SUFFIX, parseRemoteDirectory, parseRemotePath } from './remote-path.js';
 import { toSftpConnectError } from './sftp-connect-error.js';
 import { assertSpoolFile } from './spool-file.js';
-import type { Target, TargetEntry, UploadExpectation } from './target.js';
+import type { GrowingFile, Target, TargetEntry, UploadExpectation } from './target.js';
 
 /** How to reach and log in to the customer's SFTP server. */
 export interface SftpTargetOptions {
@@ -104,6 +104,20 @@ interface SftpClientInternals {
 function maxWriteBytes(sftp: SFTPWrapper): number {
   const limit = (sftp as unknown as { _maxWriteLen?: unknown })._maxWriteLen;
   return typeof limit === 'number' && Number.isInteger(limit) && limit > 0 ? Math.min(limit, TRANSFER_CHUNK_BYTES) : DEFAULT_WRITE_BYTES;
+}
+
+/** What {@link SftpTarget} writes to a `.part`: the bytes, where, and their count when it is known in advance. */
+interface PartUpload {
+  bytes: AsyncIterable<Buffer>;
+  partPath: string;
+  directory: string;
+  remotePath: string;
+  knownBytes: number | undefined;
+}
+
+/** A local file's bytes in chunks of {@link TRANSFER_CHUNK_BYTES}; the file is opened only once the first is read. */
+async function* localFileBytes(localPath: string): AsyncGenerator<Buffer> {
+  for await (const chunk of createReadStream(localPath, { highWaterMark: TRANSFER_CHUNK_BYTES })) yield chunk as Buffer;
 }
 
 interface Connection {
@@ -296,8 +310,26 @@ export class SftpTarget implements Target {
   }
 
   async uploadAtomically(localPath: string, remotePath: string, expected: UploadExpectation): Promise<void> {
-    const segments = parseRemotePath(remotePath);
+    parseRemotePath(remotePath);
     await assertSpoolFile(localPath);
+    await this.upload(localFileBytes(localPath), Promise.resolve(expected), remotePath, expected.bytes);
+  }
+
+  /**
+   * {@link uploadAtomically} of a spool file still being written: its bytes are sent as they reach the disk, the size
+   * is checked once the file is complete, and only then is the `.part` renamed into place. Waiting for the next bytes
+   * is not the server's stall: the no-progress bound runs only while the server owes an answer. A file abandoned before
+   * it is complete fails the upload with its own error (`ERR_SPOOL_ABANDONED`), its `.part` removed.
+   */
+  async uploadGrowing(file: GrowingFile, remotePath: string): Promise<void> {
+    parseRemotePath(remotePath);
+    file.complete.catch(() => undefined);
+    await this.upload(file.bytes, file.complete, remotePath, undefined);
+  }
+
+  /** Both uploads: the directories, `<name>.part` from `bytes`, its size against `expected`, the rename into place. */
+  private async upload(bytes: AsyncIterable<Buffer>, expected: Promise<UploadExpectation>, remotePath: string, knownBytes: number | undefined): Promise<void> {
+    const segments = parseRemotePath(remotePath);
     const finalPath = this.resolve(segments);
     const partPath = finalPath + PARTIAL_UPLOAD_SUFFIX;
     const directory = this.resolve(segments.slice(0, -1));
@@ -310,11 +342,19 @@ export class SftpTarget implements Target {
           throw (await this.explainRefusal(conn, err, `create the directories of ${remotePath}`, directory, 0)) ?? err;
         }
       });
-      await this.operation(conn, 'upload', remotePath, (progress) => this.writePart(conn, localPath, partPath, directory, remotePath, expected, progress));
+      const part = { bytes, partPath, directory, remotePath, knownBytes };
+      await this.operation(conn, 'upload', remotePath, (progress, idle) => this.writePart(conn, part, progress, idle));
+      let expectedBytes: number;
+      try {
+        expectedBytes = (await expected).bytes;
+      } catch (abandoned) {
+        await this.operation(conn, 'remove the partial upload of', remotePath, () => conn.client.delete(partPath, true)).catch(() => undefined);
+        throw abandoned;
+      }
       await this.announce({ step: 'part-written', remotePath });
       const written = (await this.operation(conn, 'check the size of', remotePath, () => conn.client.stat(partPath))).size;
-      if (written !== expected.bytes) {
-        const mismatch = await this.sizeMismatch(conn, remotePath, directory, written, expected.bytes);
+      if (written !== expectedBytes) {
+        const mismatch = await this.sizeMismatch(conn, remotePath, directory, written, expectedBytes);
         await this.operation(conn, 'remove the partial upload of', remotePath, () => conn.client.delete(partPath, true));
         throw mismatch;
       }
@@ -629,9 +669,15 @@ export class SftpTarget implements Target {
 
   /**
    * Runs one SFTP operation under the no-progress watchdog and maps its failure to a target error.
-   * `work` calls `progress` whenever it moves data, which restarts the watchdog.
+   * `work` calls `progress` whenever it moves data, which restarts the watchdog, and wraps in `idle` what it waits
+   * for on this machine (the next bytes of a file still being written): the watchdog is off while it waits.
    */
-  private async operation<T>(conn: Connection, what: string, remotePath: string, work: (progress: () => void) => Promise<T>): Promise<T> {
+  private async operation<T>(
+    conn: Connection,
+    what: string,
+    remotePath: string,
+    work: (progress: () => void, idle: <R>(wait: Promise<R>) => Promise<R>) => Promise<T>,
+  ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     let expire: (err: Error) => void = () => undefined;
     const watchdog = new Promise<never>((_, reject) => {
@@ -650,8 +696,24 @@ export class SftpTarget implements Target {
       }, this.operationTimeoutMs);
     };
     arm();
+    // While `work` waits on this machine, writes still in flight may answer: they must not restart the watchdog, or
+    // it would fire during the wait. A server that stalls meanwhile is caught once the wait ends.
+    let idling = false;
+    const progress = (): void => {
+      if (!idling) arm();
+    };
+    const idle = async <R>(wait: Promise<R>): Promise<R> => {
+      clearTimeout(timer);
+      idling = true;
+      try {
+        return await wait;
+      } finally {
+        idling = false;
+        arm();
+      }
+    };
     try {
-      return await Promise.race([work(arm), watchdog]);
+      return await Promise.race([work(progress, idle), watchdog]);
     } catch (err) {
       throw this.toOperationError(err, conn, what, remotePath);
     } finally {
@@ -731,29 +793,29 @@ export class SftpTarget implements Target {
   }
 
   /**
-   * Writes the spool file to `partPath` on the raw SFTP channel, a few chunks in flight, and checks every answer: a
+   * Writes the file's bytes to `partPath` on the raw SFTP channel, a few chunks in flight, and checks every answer: a
    * refused write fails the upload (explained by {@link explainRefusal}) and removes the partial file, so a full disk
-   * gets its space back.
+   * gets its space back. A failure to read the bytes (a spool file abandoned while it grew) removes it too.
    */
   private async writePart(
     conn: Connection,
-    localPath: string,
-    partPath: string,
-    directory: string,
-    remotePath: string,
-    expected: UploadExpectation,
+    { bytes, partPath, directory, remotePath, knownBytes }: PartUpload,
     progress: () => void,
+    idle: <R>(wait: Promise<R>) => Promise<R>,
   ): Promise<void> {
     const handle = await this.openForWriting(conn, partPath, directory, remotePath);
     let failure: unknown;
     let stored = 0;
+    let position = 0;
+    const chunks = bytes[Symbol.asyncIterator]();
     try {
       const pending = new Set<Promise<void>>();
       const pieceBytes = maxWriteBytes(conn.sftp);
       const piecesInFlight = Math.max(1, Math.floor(WRITE_BYTES_IN_FLIGHT / pieceBytes));
-      let position = 0;
-      reading: for await (const chunk of createReadStream(localPath, { highWaterMark: TRANSFER_CHUNK_BYTES })) {
-        const data = chunk as Buffer;
+      reading: for (;;) {
+        const next = await idle(chunks.next());
+        if (next.done === true) break;
+        const data = next.value;
         for (let start = 0; start < data.length; start += pieceBytes) {
           if (failure !== undefined || conn.lost) break reading;
           const length = Math.min(pieceBytes, data.length - start);
@@ -778,6 +840,7 @@ export class SftpTarget implements Target {
     } catch (err) {
       failure ??= err;
     } finally {
+      await chunks.return?.().catch(() => undefined);
       const closeError = await this.request(conn, (cb) => conn.sftp.close(handle, cb)).then(
         () => undefined,
         (err: unknown) => err ?? new Error('close failed'),
@@ -790,10 +853,8 @@ export class SftpTarget implements Target {
       (attrs) => attrs.size,
       () => stored,
     );
-    const refused = await this.explainRefusal(conn, failure, `write ${remotePath}`, directory, expected.bytes - onServer, {
-      stored: onServer,
-      total: expected.bytes,
-    });
+    const total = knownBytes ?? position;
+    const refused = await this.explainRefusal(conn, failure, `write ${remotePath}`, directory, total - onServer, { stored: onServer, total });
     await this.request(conn, (cb) => conn.sftp.unlink(partPath, cb)).catch(() => undefined);
     throw refused ?? failure;
   }

@@ -13,6 +13,14 @@ export interface UploadExpectation {
   bytes: number;
 }
 
+/** A local file still being written, for {@link Target.uploadGrowing} (a spool file's `follow()` and completion). */
+export interface GrowingFile {
+  /** The file's bytes from its start, as they are written; ends at its last byte; fails if the file is abandoned. */
+  bytes: AsyncIterable<Buffer>;
+  /** Settles once the file is complete, with what its remote copy is checked against; rejects if it is abandoned. */
+  complete: Promise<UploadExpectation>;
+}
+
 /**
  * The port every delivery target implements (`sftp` for the customer's server, `local` for a directory on this
  * machine: on-premises installs and the demo).
@@ -27,6 +35,10 @@ export interface UploadExpectation {
  *   Replacing never deletes the only copy: where the server cannot rename over a file atomically, the delivered file
  *   is first renamed aside to its recovery name (`<name>.replaced-<stamp>-<token>`, see
  *   `src/delivery/recovery-names.ts`), so at every instant it exists under its name or under its recovery name.
+ * - `uploadGrowing(file, remote)`, where a target has it, is `uploadAtomically` of a file still being written: bytes
+ *   are sent as they are written, and the `.part` is checked and renamed only once `file.complete` says the file is
+ *   whole. A file abandoned before it is complete fails the upload with the file's error and leaves no `.part`; the
+ *   final name is untouched. Waiting for the next local bytes never counts as the server's lack of progress.
  * - `read` streams a file; `list` lists a directory (empty array if it does not exist); `stat` returns `undefined`
  *   for a missing path; `remove` deletes a file and ignores a missing one.
  * - `rename(from, to)` gives a file a name that is free: it never replaces an existing file (`ERR_TARGET_EXISTS`), and a
@@ -46,6 +58,7 @@ export interface Target {
   readonly kind: string;
   prepare?(): Promise<void>;
   uploadAtomically(localPath: string, remotePath: string, expected: UploadExpectation): Promise<void>;
+  uploadGrowing?(file: GrowingFile, remotePath: string): Promise<void>;
   read(remotePath: string): Promise<Readable>;
   list(remoteDir: string): Promise<TargetEntry[]>;
   stat(remotePath: string): Promise<TargetEntry | undefined>;

@@ -1,8 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recordFileName, rejectedFileName } from '../../src/archive/drop-layout.js';
+import { recordFileName, recordFilePath, rejectedFileName } from '../../src/archive/drop-layout.js';
 import { recordFileEntry, rejectedFileEntry, type ManifestFile } from '../../src/archive/manifest.js';
-import { writeRecordFiles } from '../../src/archive/record-file-writer.js';
+import { writeRecordFiles, type StartedRecordFile } from '../../src/archive/record-file-writer.js';
 import { RejectedRecordsWriter } from '../../src/archive/rejected-records-writer.js';
 import { RetentionError } from '../../src/errors.js';
 import { whatDeliversAgain } from '../../src/queue/permanent-failure.js';
@@ -167,20 +167,40 @@ export async function exportSlice(
   }
 
   const result: ChunkResult = { type: job.type, index: job.index, records: 0, rejected: 0, bytes: 0, files: [] };
-  // Files upload one after another on the chunk's single connection, each as soon as it is encoded, so the upload of
-  // one file overlaps the encoding of the next. Each upload holds a slot of the host's semaphore only while it runs.
+  // Files upload one after another on the chunk's single connection. Where the target can (`uploadGrowing`), a record
+  // file's upload starts as soon as the file is opened and follows it while it is encoded, so the last file's upload
+  // ends shortly after its last record; elsewhere each file uploads once it is complete, overlapping the encoding of
+  // the next. Each upload holds a slot of the host's semaphore only while it runs.
   let uploads: Promise<void> = Promise.resolve();
-  const upload = (localPath: string, entry: ManifestFile): void => {
-    result.files.push(entry);
+  const queueUpload = (send: () => Promise<number>): void => {
     uploads = uploads.then(async () => {
-      await hostSemaphore.withLease(hostKey, () => target.uploadAtomically(localPath, entry.path, { bytes: entry.bytes }), signal);
-      result.bytes += entry.bytes;
+      result.bytes += await hostSemaphore.withLease(hostKey, send, signal);
       await reportProgress({ stage: 'uploading', records: result.records, rejected: result.rejected, bytes: result.bytes });
     });
     uploads.catch(() => {
       uploadFailed = true;
     });
   };
+  const upload = (localPath: string, entry: ManifestFile): void => {
+    result.files.push(entry);
+    queueUpload(async () => {
+      await target.uploadAtomically(localPath, entry.path, { bytes: entry.bytes });
+      return entry.bytes;
+    });
+  };
+  const uploadGrowing = target.uploadGrowing?.bind(target);
+  const followFile =
+    uploadGrowing === undefined
+      ? undefined
+      : (file: StartedRecordFile): void => {
+          const remotePath = recordFilePath(job.tenantId, { type: job.type, window, part: file.part, encoding, gzip, runId: job.runId });
+          const complete = file.complete.then((done) => ({ bytes: done.bytes }));
+          complete.catch(() => undefined);
+          queueUpload(async () => {
+            await uploadGrowing({ bytes: file.follow(), complete }, remotePath);
+            return (await complete).bytes;
+          });
+        };
   try {
     await writeRecordFiles(validRecords(), {
       directory: spool,
@@ -189,9 +209,12 @@ export async function exportSlice(
       maxRecords: fileSettings.maxRecords,
       maxBytes: fileSettings.maxBytes,
       fileName: (part) => recordFileName({ type: job.type, window, part, encoding, gzip, runId: job.runId }),
+      ...(followFile === undefined ? {} : { onFileStart: followFile }),
       onFile: (file) => {
         result.records += file.records;
-        upload(file.localPath, recordFileEntry(job.tenantId, job.runId, job.type, window, file, { encoding, gzip }));
+        const entry = recordFileEntry(job.tenantId, job.runId, job.type, window, file, { encoding, gzip });
+        if (followFile === undefined) upload(file.localPath, entry);
+        else result.files.push(entry);
       },
     }).catch(async (err: unknown) => {
       await uploads.catch(() => undefined);

@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { SftpTarget, type SftpTargetOptions } from '../../../src/delivery/sftp-target.js';
-import { testDestinations } from '../../support/destinations.js';
+import { freshSftpRoot, sftpTargetOptions } from '../../support/sftp-target-fixture.js';
 import { uniqueName } from '../../support/redis.js';
 import type { SftpServerFacts } from '../../support/sftp-server.js';
 import { rejectionCode } from './target-contract.js';
@@ -18,7 +18,6 @@ type WriteCallback = (err: Error | undefined) => void;
 type SftpWrite = (handle: Buffer, buffer: Buffer, offset: number, length: number, position: number, callback: WriteCallback) => void;
 /** ssh2's SFTP session class (the one ssh2-sftp-client uses), whose write requests the upload test watches. */
 const { SFTP } = createRequire(import.meta.url)('ssh2/lib/protocol/SFTP.js') as { SFTP: { prototype: { write: SftpWrite } } };
-const network = testDestinations().network;
 
 /** A TCP relay in front of a server that counts the connections through it and how many are still open. */
 interface Relay {
@@ -64,27 +63,10 @@ async function startRelay(to: { host: string; port: number } | undefined): Promi
 }
 
 function optionsThrough(relay: Relay, server: SftpServerFacts, root: string, extra: Partial<SftpTargetOptions> = {}): SftpTargetOptions {
-  return {
-    host: '127.0.0.1',
-    port: relay.port,
-    username: server.username,
-    privateKey: server.clientPrivateKey,
-    hostKeyFingerprint: server.hostKeyFingerprint,
-    root,
-    connectTimeoutMs: 5_000,
-    operationTimeoutMs: 10_000,
-    closeTimeoutMs: 1_000,
-    network,
-    ...extra,
-  };
+  return sftpTargetOptions(server, root, { host: '127.0.0.1', port: relay.port, ...extra });
 }
 
-async function freshRoot(server: SftpServerFacts): Promise<{ remote: string; local: string }> {
-  const name = uniqueName('prepare');
-  const local = join(server.root, name);
-  await mkdir(local);
-  return { remote: `/${name}`, local };
-}
+const freshRoot = (server: SftpServerFacts): Promise<{ remote: string; local: string }> => freshSftpRoot(server, 'prepare');
 
 describe('SftpTarget.prepare', () => {
   let relay: Relay;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,44 +13,23 @@ import { SftpTarget, type SftpTargetOptions } from '../../../src/delivery/sftp-t
 import { uniqueName } from '../../support/redis.js';
 import { startSftpServer, type SftpServer, type SftpServerFacts } from '../../support/sftp-server.js';
 import { testDestinations } from '../../support/destinations.js';
+import { freshSftpRoot, sftpTargetOptions } from '../../support/sftp-target-fixture.js';
 import { describeTargetContract, readAll, rejectionCode } from './target-contract.js';
 
 const shared = inject('sftp');
 /** The sshd listens on loopback: the test bed allows it, as an operator would with ALLOWED_PRIVATE_DESTINATIONS. */
 const network = testDestinations().network;
 
-function optionsFor(server: SftpServerFacts, root: string, extra: Partial<SftpTargetOptions> = {}): SftpTargetOptions {
-  return {
-    host: server.host,
-    port: server.port,
-    username: server.username,
-    privateKey: server.clientPrivateKey,
-    hostKeyFingerprint: server.hostKeyFingerprint,
-    root,
-    connectTimeoutMs: 5_000,
-    operationTimeoutMs: 10_000,
-    closeTimeoutMs: 1_000,
-    network,
-    ...extra,
-  };
-}
-
-/** A fresh directory under the shared server's root, as the client sees it (`/<name>`) and on disk. */
-async function freshRoot(server: SftpServerFacts): Promise<{ remote: string; local: string }> {
-  const name = uniqueName('target');
-  const local = join(server.root, name);
-  await mkdir(local);
-  return { remote: `/${name}`, local };
-}
+const freshRoot = (server: SftpServerFacts): Promise<{ remote: string; local: string }> => freshSftpRoot(server, 'target');
 
 describeTargetContract('SftpTarget', {
   async create() {
     const root = await freshRoot(shared);
-    return { target: new SftpTarget(optionsFor(shared, root.remote)), rootDir: root.local };
+    return { target: new SftpTarget(sftpTargetOptions(shared, root.remote)), rootDir: root.local };
   },
   async createWithMissingRoot() {
     const name = uniqueName('missing');
-    return { target: new SftpTarget(optionsFor(shared, `/${name}`)), rootDir: join(shared.root, name) };
+    return { target: new SftpTarget(sftpTargetOptions(shared, `/${name}`)), rootDir: join(shared.root, name) };
   },
 });
 
@@ -70,7 +49,7 @@ describe('SftpTarget against the shared sshd', () => {
 
   it('is of kind "sftp" and uses a root relative to the login directory', async () => {
     const root = await freshRoot(shared);
-    const target = new SftpTarget(optionsFor(shared, root.remote.slice(1)));
+    const target = new SftpTarget(sftpTargetOptions(shared, root.remote.slice(1)));
     try {
       expect(target.kind).toBe('sftp');
       await target.uploadAtomically(small.path, 'rel/x.json', small);
@@ -83,7 +62,7 @@ describe('SftpTarget against the shared sshd', () => {
   it('refuses a server whose host key is not the pinned one before logging in, naming both fingerprints', async () => {
     const root = await freshRoot(shared);
     const pinned = `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
-    const target = new SftpTarget(optionsFor(shared, root.remote, { hostKeyFingerprint: pinned }));
+    const target = new SftpTarget(sftpTargetOptions(shared, root.remote, { hostKeyFingerprint: pinned }));
     try {
       const error = await target.uploadAtomically(small.path, 'acme/x.json', small).catch((err: unknown) => err);
       expect(error).toMatchObject({ code: 'ERR_HOST_KEY_MISMATCH' });
@@ -102,7 +81,7 @@ describe('SftpTarget against the shared sshd', () => {
       await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(keyDir, 'key')]);
       const otherKey = await readFile(join(keyDir, 'key'), 'utf8');
       const root = await freshRoot(shared);
-      const target = new SftpTarget(optionsFor(shared, root.remote, { privateKey: otherKey }));
+      const target = new SftpTarget(sftpTargetOptions(shared, root.remote, { privateKey: otherKey }));
       const error = await target.uploadAtomically(small.path, 'acme/x.json', small).catch((err: unknown) => err);
       await target.close();
       expect(error).toMatchObject({ code: 'ERR_TARGET_AUTH' });
@@ -115,7 +94,7 @@ describe('SftpTarget against the shared sshd', () => {
 
   it('fails with ERR_TARGET_AUTH for a key that cannot be parsed', async () => {
     const target = new SftpTarget(
-      optionsFor(shared, '/', { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n' }),
+      sftpTargetOptions(shared, '/', { privateKey: '-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n' }),
     );
     expect(await rejectionCode(target.list(''))).toBe('ERR_TARGET_AUTH');
     await target.close();
@@ -124,7 +103,7 @@ describe('SftpTarget against the shared sshd', () => {
   it('fails with ERR_TARGET_ROOT_MISSING when the root is a file', async () => {
     const root = await freshRoot(shared);
     await writeFile(join(root.local, 'plain-file'), 'x');
-    const target = new SftpTarget(optionsFor(shared, `${root.remote}/plain-file`));
+    const target = new SftpTarget(sftpTargetOptions(shared, `${root.remote}/plain-file`));
     expect(await rejectionCode(target.list(''))).toBe('ERR_TARGET_ROOT_MISSING');
     await target.close();
   });
@@ -133,7 +112,7 @@ describe('SftpTarget against the shared sshd', () => {
     const root = await freshRoot(shared);
     const bytes = randomBytes(3 * 1024 * 1024 + 17);
     await writeFile(join(root.local, 'big.bin'), bytes);
-    const target = new SftpTarget(optionsFor(shared, root.remote));
+    const target = new SftpTarget(sftpTargetOptions(shared, root.remote));
     try {
       expect((await readAll(await target.read('big.bin'))).equals(bytes)).toBe(true);
       expect(await target.stat('big.bin')).toEqual({ name: 'big.bin', type: 'file', size: bytes.length });
@@ -143,7 +122,7 @@ describe('SftpTarget against the shared sshd', () => {
   });
 
   it('refuses calls after close() with ERR_TARGET_CLOSED', async () => {
-    const target = new SftpTarget(optionsFor(shared, '/'));
+    const target = new SftpTarget(sftpTargetOptions(shared, '/'));
     await target.list('');
     await target.close();
     expect(await rejectionCode(target.list(''))).toBe('ERR_TARGET_CLOSED');
@@ -194,7 +173,7 @@ describe('SftpTarget against an unreachable or silent server', () => {
         probe.close(() => resolve(port));
       });
     });
-    const target = new SftpTarget(optionsFor({ ...shared, port: closedPort }, '/'));
+    const target = new SftpTarget(sftpTargetOptions({ ...shared, port: closedPort }, '/'));
     const error = await target.list('').catch((err: unknown) => err);
     await target.close();
     expect(error).toMatchObject({ code: 'ERR_TARGET_UNREACHABLE' });
@@ -202,7 +181,7 @@ describe('SftpTarget against an unreachable or silent server', () => {
   });
 
   it('fails with ERR_TARGET_TIMEOUT when the server never completes the handshake', async () => {
-    const target = new SftpTarget(optionsFor({ ...shared, port: silentPort }, '/', { connectTimeoutMs: 300 }));
+    const target = new SftpTarget(sftpTargetOptions({ ...shared, port: silentPort }, '/', { connectTimeoutMs: 300 }));
     const started = Date.now();
     expect(await rejectionCode(target.list(''))).toBe('ERR_TARGET_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -244,7 +223,7 @@ describe('SftpTarget when sshd fails (private server)', () => {
     const partOnDisk = join(server.root, 'acme/large.bin.part');
     const finalOnDisk = join(server.root, 'acme/large.bin');
 
-    const target = new SftpTarget(optionsFor(server, '/'));
+    const target = new SftpTarget(sftpTargetOptions(server, '/'));
     const upload = target.uploadAtomically(local, 'acme/large.bin', { bytes: bytes.length }).catch((err: unknown) => err);
     const deadline = Date.now() + 20_000;
     while (((await stat(partOnDisk).catch(() => undefined))?.size ?? 0) < 1024 * 1024 && Date.now() < deadline) {
@@ -264,7 +243,7 @@ describe('SftpTarget when sshd fails (private server)', () => {
     expect(Date.now() - closing).toBeLessThan(1_500);
 
     await server.restart();
-    const retry = new SftpTarget(optionsFor(server, '/'));
+    const retry = new SftpTarget(sftpTargetOptions(server, '/'));
     try {
       await retry.uploadAtomically(local, 'acme/large.bin', { bytes: bytes.length });
       expect(await retry.list('acme')).toEqual([{ name: 'large.bin', type: 'file', size: bytes.length }]);
@@ -275,7 +254,7 @@ describe('SftpTarget when sshd fails (private server)', () => {
   }, 60_000);
 
   it('reconnects on the next call after the connection was lost', async () => {
-    const target = new SftpTarget(optionsFor(server, '/'));
+    const target = new SftpTarget(sftpTargetOptions(server, '/'));
     try {
       await target.list('');
       await server.kill();
@@ -288,7 +267,7 @@ describe('SftpTarget when sshd fails (private server)', () => {
   });
 
   it('close() returns within its bound when the server was killed', async () => {
-    const target = new SftpTarget(optionsFor(server, '/', { closeTimeoutMs: 500 }));
+    const target = new SftpTarget(sftpTargetOptions(server, '/', { closeTimeoutMs: 500 }));
     await target.list('');
     await server.kill();
     const started = Date.now();
@@ -298,7 +277,7 @@ describe('SftpTarget when sshd fails (private server)', () => {
   });
 
   it('a hung server: the operation fails with ERR_TARGET_TIMEOUT after the no-progress bound, and close() returns within its bound', async () => {
-    const target = new SftpTarget(optionsFor(server, '/', { operationTimeoutMs: 500, closeTimeoutMs: 500 }));
+    const target = new SftpTarget(sftpTargetOptions(server, '/', { operationTimeoutMs: 500, closeTimeoutMs: 500 }));
     await target.list('');
     server.pause();
     try {
@@ -314,7 +293,7 @@ describe('SftpTarget when sshd fails (private server)', () => {
   });
 
   it('a hung server during close(): close() still returns within its bound', async () => {
-    const target = new SftpTarget(optionsFor(server, '/', { closeTimeoutMs: 400 }));
+    const target = new SftpTarget(sftpTargetOptions(server, '/', { closeTimeoutMs: 400 }));
     await target.list('');
     server.pause();
     try {

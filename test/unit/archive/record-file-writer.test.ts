@@ -195,6 +195,75 @@ describe('writeRecordFiles', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('announces each file before its first record, and its follower and completion agree with the finished file', async () => {
+    const events: string[] = [];
+    const reads: Promise<Buffer>[] = [];
+    const completions: Promise<RecordFile>[] = [];
+    let pulled = 0;
+    async function* counted(): AsyncGenerator<Record<string, unknown>> {
+      for await (const record of generate(250)) {
+        pulled += 1;
+        yield record;
+      }
+    }
+    const files = await writeRecordFiles(counted(), {
+      directory: dir,
+      encoding: 'ndjson',
+      maxRecords: 100,
+      fileName: naming('ndjson', false),
+      onFileStart: (file) => {
+        events.push(`start ${file.part} after ${pulled} records`);
+        expect(file.fileName).toBe(naming('ndjson', false)(file.part));
+        expect(file.localPath).toBe(join(dir, file.fileName));
+        reads.push(
+          (async () => {
+            const chunks: Buffer[] = [];
+            for await (const chunk of file.follow()) chunks.push(Buffer.from(chunk));
+            return Buffer.concat(chunks);
+          })(),
+        );
+        completions.push(file.complete);
+      },
+      onFile: (file) => events.push(`done ${file.part}`),
+    });
+    expect(events).toEqual(['start 1 after 1 records', 'done 1', 'start 2 after 101 records', 'done 2', 'start 3 after 201 records', 'done 3']);
+    expect(await Promise.all(completions)).toEqual(files);
+    const followed = await Promise.all(reads);
+    for (const [index, file] of files.entries()) expect(followed[index]?.equals(await readFile(file.localPath))).toBe(true);
+  });
+
+  it('rejects the completion and the follower of the file being written when the input fails, with ERR_SPOOL_ABANDONED', async () => {
+    async function* failing(): AsyncGenerator<unknown> {
+      yield* generate(150);
+      throw new Error('source went away');
+    }
+    const completions: Promise<RecordFile>[] = [];
+    const reads: Promise<number>[] = [];
+    await expect(
+      writeRecordFiles(failing(), {
+        directory: dir,
+        encoding: 'json',
+        maxRecords: 100,
+        fileName: naming('json', false),
+        onFileStart: (file) => {
+          completions.push(file.complete);
+          const reading = (async () => {
+            let bytes = 0;
+            for await (const chunk of file.follow()) bytes += chunk.length;
+            return bytes;
+          })();
+          reading.catch(() => undefined);
+          reads.push(reading);
+        },
+      }),
+    ).rejects.toThrow('source went away');
+    expect(completions).toHaveLength(2);
+    await expect(completions[0]).resolves.toMatchObject({ part: 1, records: 100 });
+    await expect(completions[1]).rejects.toMatchObject({ code: 'ERR_SPOOL_ABANDONED', message: expect.stringContaining('source went away') as string });
+    await expect(reads[1]).rejects.toMatchObject({ code: 'ERR_SPOOL_ABANDONED' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it.each([false, true])('fails with ERR_SPOOL_WRITE when the spool directory is missing (gzip %s)', async (gzip) => {
     const error = await writeRecordFiles(generate(3), { directory: join(dir, 'missing'), encoding: 'json', gzip, fileName: naming('json', gzip) }).catch(
       (e: unknown) => e,
