@@ -71,13 +71,6 @@ export class DiscardTarget implements Target {
   async close(): Promise<void> {}
 }
 
-/**
- * Files per run of the chunk code. A chunk uploads each file while it encodes the next; the default 100,000 records per
- * file would put a benchmark-sized run in one file, uploaded only after it is encoded, so the files are a tenth of
- * the run instead (as for a slice of a million records).
- */
-const FILES_PER_RUN = 10;
-
 /** What a run of the chunk code needs besides the page file. */
 export interface SliceDeps {
   target: Target;
@@ -89,7 +82,8 @@ export interface SliceDeps {
 
 /**
  * The chunk's own code path (`exportSlice`, as `npm run worker` runs it): validation, the tenant and window checks,
- * encoding into spool files (gzip or not), and delivery to `target`, uploads overlapping the encoding of the next file.
+ * encoding into spool files (gzip or not) with the default file settings, and delivery to `target` (on SFTP each file
+ * uploads while it is written).
  * Reads the first `limit` records of the page file, or all of it `passes` times over.
  */
 export function chunkExport(
@@ -98,7 +92,6 @@ export function chunkExport(
   deps: SliceDeps,
   { limit, passes = 1 }: { limit?: number; passes?: number } = {},
 ): Promise<StageRun> {
-  const records = Math.min(limit ?? Number.POSITIVE_INFINITY, file.records * passes);
   return timed(async () => {
     const spool = await mkdtemp(join(tmpdir(), 'retention-bench-spool-'));
     try {
@@ -109,7 +102,7 @@ export function chunkExport(
           target: deps.target,
           hostKey: deps.hostKey,
           hostSemaphore: deps.hostSemaphore,
-          files: { ...fileSettingsSchema.parse({}), gzip, maxRecords: Math.ceil(records / FILES_PER_RUN) },
+          files: { ...fileSettingsSchema.parse({}), gzip },
           spool,
         },
         async () => undefined,

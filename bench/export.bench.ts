@@ -1,5 +1,5 @@
 /**
- * `npm run bench:export [-- --scale 1] [--types call-logs,chats,contacts] [--gzip both|off|on] [--repeat 2]`
+ * `npm run bench:export [-- --scale 1] [--types call-logs,chats,contacts] [--gzip both|off|on] [--repeat 2] [--link-mbps 20]`
  *
  * Every stage of the export path, on the same records, in one run, for each record type: the source alone (page
  * texts of the export API read and parsed), + validation (`parseRecord`), + encoding (the chunk's code, `exportSlice`,
@@ -18,6 +18,11 @@
  * Default sizes (`--scale 1`, about a minute and a half on two cores): 50,000 call logs, 10,000 chats (several KB
  * each) and 50,000 contacts. Needs Redis (`REDIS_URL`, for the host semaphore) and OpenSSH's sshd.
  * With `BENCH_CPU_PROF_DIR` set, every child writes a V8 CPU profile there.
+ *
+ * `--link-mbps N` adds two stages (gzip off) that upload through a relay carrying at most N MB/s towards the server,
+ * as a customer's server behind a slower link: each file uploaded once it is complete (the target without
+ * `uploadGrowing`), and each file uploaded while it is written (the chunk's default on SFTP). Loopback is faster than
+ * the encoder, so only a slower link shows what following a file saves.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -26,12 +31,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SftpTarget } from '../src/delivery/sftp-target.js';
+import type { Target } from '../src/delivery/target.js';
 import { HostSemaphore } from '../src/queue/host-semaphore.js';
 import { isRecordType, RECORD_TYPES, type RecordType } from '../src/records/record-type.js';
 import { testDestinations } from '../test/support/destinations.js';
 import { startSftpServer } from '../test/support/sftp-server.js';
 import { chunkExport, DiscardTarget, floor, sourceAlone, withValidation, type SliceDeps, type StageRun } from './export-stages.js';
 import { writePageFile, type PageFile } from './page-file-source.js';
+import { startThrottledLink, WholeFileUploads } from './throttled-link.js';
 
 const DEFAULT_COUNTS: Readonly<Record<RecordType, number>> = { 'call-logs': 50_000, chats: 10_000, contacts: 50_000 };
 const PAGE_SIZE = 500;
@@ -49,9 +56,11 @@ interface ServerFacts {
   fingerprint: string;
   /** Local directory behind the server's `/`, emptied after every upload. */
   localRoot: string;
+  /** The port of the throttled relay in front of the server (`--link-mbps`), if any. */
+  linkPort?: number;
 }
 
-type StageName = 'source' | 'validation' | 'encoding' | 'gzip' | 'upload-off' | 'upload-on' | 'floor-off' | 'floor-on';
+type StageName = 'source' | 'validation' | 'encoding' | 'gzip' | 'upload-off' | 'upload-on' | 'link-whole' | 'link-growing' | 'floor-off' | 'floor-on';
 
 const STAGE_LABELS: Readonly<Record<StageName, string>> = {
   source: 'source alone (page text -> JSON.parse)',
@@ -60,6 +69,8 @@ const STAGE_LABELS: Readonly<Record<StageName, string>> = {
   gzip: '+ gzip (exportSlice, discarded)',
   'upload-off': '+ upload, gzip off = PIPELINE',
   'upload-on': '+ upload, gzip on  = PIPELINE',
+  'link-whole': 'over the link, each file once complete',
+  'link-growing': 'over the link, each file while written',
   'floor-off': 'floor, gzip off (parse + stringify)',
   'floor-on': 'floor, gzip on (parse + stringify + gzip)',
 };
@@ -72,20 +83,27 @@ interface StagesReport {
   best: Partial<Record<StageName, StageRun>>;
 }
 
-function sliceDeps(facts: ServerFacts, redis: Redis, target: 'sftp' | 'discard', runId: string): SliceDeps {
+type TargetKind = 'sftp' | 'discard' | 'link-whole' | 'link-growing';
+
+function targetOf(facts: ServerFacts, kind: TargetKind): Target {
+  if (kind === 'discard') return new DiscardTarget();
+  const viaLink = kind === 'link-whole' || kind === 'link-growing';
+  if (viaLink && facts.linkPort === undefined) throw new Error(`the ${kind} stage needs --link-mbps`);
+  const sftp = new SftpTarget({
+    host: facts.host,
+    port: viaLink ? (facts.linkPort as number) : facts.port,
+    username: facts.username,
+    privateKey: facts.key,
+    hostKeyFingerprint: facts.fingerprint,
+    root: '/',
+    network: testDestinations().network,
+  });
+  return kind === 'link-whole' ? new WholeFileUploads(sftp) : sftp;
+}
+
+function sliceDeps(facts: ServerFacts, redis: Redis, target: TargetKind, runId: string): SliceDeps {
   return {
-    target:
-      target === 'discard'
-        ? new DiscardTarget()
-        : new SftpTarget({
-            host: facts.host,
-            port: facts.port,
-            username: facts.username,
-            privateKey: facts.key,
-            hostKeyFingerprint: facts.fingerprint,
-            root: '/',
-            network: testDestinations().network,
-          }),
+    target: targetOf(facts, target),
     hostSemaphore: new HostSemaphore(redis, { prefix: `bench-${process.pid}`, limit: 2 }),
     hostKey: `bench-${process.pid}`,
     runId,
@@ -116,8 +134,10 @@ async function runStage(stage: StageName, file: PageFile, facts: ServerFacts, re
     case 'gzip':
       return chunkExport(file, stage === 'gzip', sliceDeps(facts, redis, 'discard', runId), size);
     case 'upload-off':
-    case 'upload-on': {
-      const deps = sliceDeps(facts, redis, 'sftp', runId);
+    case 'upload-on':
+    case 'link-whole':
+    case 'link-growing': {
+      const deps = sliceDeps(facts, redis, stage.startsWith('link-') ? (stage as TargetKind) : 'sftp', runId);
       try {
         return await chunkExport(file, stage === 'upload-on', deps, size);
       } finally {
@@ -181,6 +201,8 @@ interface Options {
   types: RecordType[];
   gzipModes: ('off' | 'on')[];
   repeat: number;
+  /** MB/s of the throttled link's upstream (`--link-mbps`), or undefined for no link stages. */
+  linkMbps?: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -191,6 +213,7 @@ function parseOptions(argv: string[]): Options {
       types: { type: 'string' },
       gzip: { type: 'string', default: 'both' },
       repeat: { type: 'string', default: '2' },
+      'link-mbps': { type: 'string' },
     },
   });
   const scale = Number(values.scale);
@@ -200,9 +223,18 @@ function parseOptions(argv: string[]): Options {
   if (!['both', 'off', 'on'].includes(values.gzip)) throw new Error(`--gzip must be both, off or on, got ${values.gzip}`);
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a whole number >= 1, got ${values.repeat}`);
+  const linkMbps = values['link-mbps'] === undefined ? undefined : Number(values['link-mbps']);
+  if (linkMbps !== undefined && !(linkMbps > 0 && linkMbps <= 10_000))
+    throw new Error(`--link-mbps must be a number of MB/s above 0, got ${values['link-mbps']}`);
   const counts = { ...DEFAULT_COUNTS };
   for (const type of RECORD_TYPES) counts[type] = Math.max(1000, Math.round(DEFAULT_COUNTS[type] * scale));
-  return { counts, types: types as RecordType[], gzipModes: values.gzip === 'both' ? ['off', 'on'] : [values.gzip as 'off' | 'on'], repeat };
+  return {
+    counts,
+    types: types as RecordType[],
+    gzipModes: values.gzip === 'both' ? ['off', 'on'] : [values.gzip as 'off' | 'on'],
+    repeat,
+    ...(linkMbps === undefined ? {} : { linkMbps }),
+  };
 }
 
 const number = (value: number): string => Math.round(value).toLocaleString('en-US');
@@ -236,6 +268,13 @@ function printType(report: StagesReport, rss: { records: number; peakRssMb: numb
   };
   const shown = (['off', 'on'] as const).filter((mode) => ratios[mode] !== undefined).map((mode) => `gzip ${mode} ${ratios[mode]?.toFixed(2)}`);
   console.log(`  pipeline / floor: ${shown.join(', ')} (goal >= ${GOAL})`);
+  const whole = best['link-whole'];
+  const growing = best['link-growing'];
+  if (whole !== undefined && growing !== undefined) {
+    console.log(
+      `  over the link: ${whole.seconds.toFixed(2)} s uploading each file once complete, ${growing.seconds.toFixed(2)} s while written: ${(whole.seconds / growing.seconds).toFixed(2)} times as fast`,
+    );
+  }
   console.log(
     `  peak RSS of the pipeline (gzip on, fresh process): ${rss.map((entry) => `${number(entry.records)} records ${entry.peakRssMb} MB`).join(', ')}`,
   );
@@ -253,12 +292,16 @@ async function orchestrate(options: Options): Promise<void> {
     fingerprint: server.hostKeyFingerprint,
     localRoot: server.root,
   };
+  const link = options.linkMbps === undefined ? undefined : await startThrottledLink(server, options.linkMbps * 1e6);
+  if (link !== undefined) facts.linkPort = link.port;
   const stages: StageName[] = ['source', 'validation'];
   if (options.gzipModes.includes('off')) stages.push('floor-off', 'encoding', 'upload-off');
   if (options.gzipModes.includes('on')) stages.push('floor-on', 'gzip', 'upload-on');
+  if (link !== undefined) stages.push('link-whole', 'link-growing');
   const startedAt = Date.now();
+  const linkNote = options.linkMbps === undefined ? '' : `, and through a ${options.linkMbps} MB/s link`;
   console.log(
-    `Export benchmark: JSON, pages of ${PAGE_SIZE}, default file settings, OpenSSH sshd on loopback; best of ${options.repeat} rounds after a warm-up; ratios are floor time / stage time in the same process; load average ${loadAverage()}`,
+    `Export benchmark: JSON, pages of ${PAGE_SIZE}, default file settings, OpenSSH sshd on loopback${linkNote}; best of ${options.repeat} rounds after a warm-up; ratios are floor time / stage time in the same process; load average ${loadAverage()}`,
   );
   const summary: string[] = [];
   try {
@@ -277,6 +320,7 @@ async function orchestrate(options: Options): Promise<void> {
       await rm(file.path, { force: true });
     }
   } finally {
+    await link?.close();
     await server.destroy();
     await rm(work, { recursive: true, force: true });
   }
