@@ -225,7 +225,7 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a whole number >= 1, got ${values.repeat}`);
   const linkMbps = values['link-mbps'] === undefined ? undefined : Number(values['link-mbps']);
   if (linkMbps !== undefined && !(linkMbps > 0 && linkMbps <= 10_000))
-    throw new Error(`--link-mbps must be a number of MB/s above 0, got ${values['link-mbps']}`);
+    throw new Error(`--link-mbps must be a number of MB/s above 0 and at most 10000, got ${values['link-mbps']}`);
   const counts = { ...DEFAULT_COUNTS };
   for (const type of RECORD_TYPES) counts[type] = Math.max(1000, Math.round(DEFAULT_COUNTS[type] * scale));
   return {

@@ -23,7 +23,7 @@ export async function startThrottledLink(to: { host: string; port: number }, byt
       sockets.delete(client);
       sockets.delete(upstream);
     };
-    for (const socket of [client, upstream]) socket.once('close', end).once('error', end);
+    for (const socket of [client, upstream]) socket.once('close', end).on('error', end);
     upstream.pipe(client);
     // Each chunk leaves once the link has carried everything before it; the client is paused meanwhile, so the
     // chunks keep their order and TCP's own flow control slows the sender.
@@ -38,6 +38,7 @@ export async function startThrottledLink(to: { host: string; port: number }, byt
       }
       client.pause();
       setTimeout(() => {
+        if (upstream.destroyed) return; // the connection ended while the chunk waited for the link
         upstream.write(chunk);
         client.resume();
       }, wait);
