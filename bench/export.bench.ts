@@ -15,7 +15,7 @@
  * pipeline (gzip on), over the records and over four times as many (the page file read four times over): it should
  * not grow with the count.
  *
- * Default sizes (`--scale 1`, about a minute and a half on two cores): 50,000 call logs, 10,000 chats (several KB
+ * Default sizes (`--scale 1`, about two and a half minutes on two cores): 50,000 call logs, 10,000 chats (several KB
  * each) and 50,000 contacts. Needs Redis (`REDIS_URL`, for the host semaphore) and OpenSSH's sshd.
  * With `BENCH_CPU_PROF_DIR` set, every child writes a V8 CPU profile there.
  *
