@@ -4,10 +4,9 @@ import { recordFileName, recordFilePath, rejectedFileName } from '../../src/arch
 import { recordFileEntry, rejectedFileEntry, type ManifestFile } from '../../src/archive/manifest.js';
 import { writeRecordFiles, type StartedRecordFile } from '../../src/archive/record-file-writer.js';
 import { RejectedRecordsWriter } from '../../src/archive/rejected-records-writer.js';
+import { sliceRecordChecker } from '../../src/archive/slice-records.js';
 import { RetentionError } from '../../src/errors.js';
 import { whatDeliversAgain } from '../../src/queue/permanent-failure.js';
-import { parseRecord } from '../../src/records/parse-record.js';
-import { instantMs } from '../../src/records/record-fields.js';
 import type { ChunkJobData, ChunkResult } from '../../src/queue/job-payloads.js';
 import type { Target } from '../../src/delivery/target.js';
 import type { HostSemaphore } from '../../src/queue/host-semaphore.js';
@@ -128,12 +127,7 @@ export async function exportSlice(
   const encoding = fileSettings.format;
   const gzip = fileSettings.gzip;
   const rejected = new RejectedRecordsWriter({ directory: spool, fileName: rejectedFileName(job.type, window, job.runId) });
-  const fromMs = window.from.getTime();
-  const toMs = window.to.getTime();
-  const inWindow = (updatedAt: string): boolean => {
-    const updatedMs = instantMs(updatedAt);
-    return updatedMs >= fromMs && updatedMs < toMs;
-  };
+  const checkRecord = sliceRecordChecker({ type: job.type, tenantId: job.tenantId, from: job.from, to: job.to });
   const stopWarmUp = warmUpTarget(target, hostSemaphore, hostKey, signal);
   let seen = 0;
   let uploadFailed = false;
@@ -143,24 +137,9 @@ export async function exportSlice(
       for (const raw of page.records) {
         if (uploadFailed) return;
         seen += 1;
-        const parsed = parseRecord(job.type, raw);
-        if (!parsed.ok) {
-          await rejected.write({ reason: 'schema', issues: parsed.issues, record: raw });
-        } else if (parsed.record.tenantId !== job.tenantId) {
-          await rejected.write({
-            reason: 'tenant',
-            issues: [{ path: 'tenantId', message: `record belongs to "${parsed.record.tenantId}", not "${job.tenantId}"` }],
-            record: raw,
-          });
-        } else if (!inWindow(parsed.record.updatedAt)) {
-          await rejected.write({
-            reason: 'window',
-            issues: [{ path: 'updatedAt', message: `outside the requested window ${job.from} to ${job.to}` }],
-            record: raw,
-          });
-        } else {
-          yield parsed.record;
-        }
+        const verdict = checkRecord(raw);
+        if (verdict.ok) yield verdict.record;
+        else await rejected.write({ ...verdict.rejection, record: raw });
       }
       await reportProgress({ stage: 'reading', records: seen - rejected.count, rejected: rejected.count, bytes: 0 });
     }
