@@ -17,14 +17,14 @@ export interface SliceRejection {
   issues: RejectionIssue[];
 }
 
-/** The outcome of {@link checkSliceRecord}: the canonical record with its `updatedAt` in milliseconds, or why not. */
+/** The outcome of the check {@link sliceRecordChecker} returns: the canonical record with its `updatedAt` in milliseconds, or why not. */
 export type SliceRecordVerdict = { ok: true; record: { updatedAt: string }; updatedAtMs: number } | { ok: false; rejection: SliceRejection };
 
 /**
  * The one place that decides whether a raw record of a slice is delivered: valid against the canonical schema of its
  * type (`parseRecord`: unknown top-level fields kept under `attributes`), of the chunk's tenant, and updated inside
- * the chunk's window. Every other record is rejected with its reason and issues, never dropped. Whether a page is
- * checked on the chunk's thread or on an encoding thread, this function answers.
+ * the chunk's window (`from` included, `to` not). Every other record is rejected with its reason and issues, never
+ * dropped: the caller writes it to the slice's `rejected/` file.
  */
 export function sliceRecordChecker(rules: SliceRules): (raw: unknown) => SliceRecordVerdict {
   const fromMs = instantMs(rules.from);
